@@ -1,0 +1,13 @@
+# Optional MPI launch (one process per GPU, NCCL id broadcast over MPI).
+set(TPBENCH_HAVE_MPI OFF)
+set(TPBENCH_MPI "AUTO" CACHE STRING "Bootstrap NCCL over MPI: AUTO, ON, OFF")
+if(TPBENCH_MPI STREQUAL "OFF")
+  return()
+endif()
+find_package(MPI COMPONENTS CXX QUIET)
+if(MPI_CXX_FOUND)
+  set(TPBENCH_HAVE_MPI ON)
+  message(STATUS "tpbench: MPI found (${MPI_CXX_LIBRARIES})")
+elseif(TPBENCH_MPI STREQUAL "ON")
+  message(FATAL_ERROR "tpbench: -DTPBENCH_MPI=ON but MPI was not found")
+endif()

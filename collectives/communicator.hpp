@@ -1,0 +1,33 @@
+#pragma once
+// Communicator: the collectives a TP group needs, one object per rank (as an NCCL comm).
+// Semantics follow NCCL exactly, including in-place use:
+//   all_reduce(send, recv, count):          recv[i] = sum over ranks of send[i]; send may == recv
+//   all_gather(send, recv, send_count):      recv[r*send_count + i] = send_r[i];
+//                                            in place when send == recv + rank*send_count
+//   reduce_scatter(send, recv, recv_count):  recv[i] = sum over ranks of send_r[rank*recv_count + i];
+//                                            in place when recv == send + rank*recv_count
+// `stream` is a cudaStream_t for device communicators and ignored by host ones.
+#include <cstddef>
+
+namespace tpbench {
+
+enum class ElemType { F32, BF16 };
+inline size_t elem_size(ElemType t) { return t == ElemType::F32 ? 4 : 2; }
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual const char* name() const = 0;
+  virtual void all_reduce(const void* send, void* recv, size_t count, ElemType t,
+                          void* stream = nullptr) = 0;
+  virtual void all_gather(const void* send, void* recv, size_t send_count, ElemType t,
+                          void* stream = nullptr) = 0;
+  virtual void reduce_scatter(const void* send, void* recv, size_t recv_count, ElemType t,
+                              void* stream = nullptr) = 0;
+  // Makes every rank's blocked collective fail instead of hanging (watchdog, failed rank).
+  virtual void abort() = 0;
+};
+
+}  // namespace tpbench

@@ -1,0 +1,162 @@
+#include "harness/model/model_spec.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/common/error.hpp"
+
+namespace tpbench {
+
+int dtype_bytes(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::BF16: return 2;
+    case DType::F16: return 2;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "float32";
+    case DType::BF16: return "bfloat16";
+    case DType::F16: return "float16";
+  }
+  return "?";
+}
+
+DType parse_dtype(const std::string& s) {
+  if (s == "bfloat16" || s == "bf16") return DType::BF16;
+  if (s == "float16" || s == "fp16" || s == "half") return DType::F16;
+  if (s == "float32" || s == "fp32" || s == "float") return DType::F32;
+  throw UsageError("unknown dtype '" + s + "' (expected bfloat16, float16 or float32)");
+}
+
+int64_t ModelSpec::params_per_layer() const {
+  const int64_t qkv = hidden * (q_width() + 2 * kv_width());
+  const int64_t o = q_width() * hidden;
+  const int64_t gate_up = hidden * 2 * intermediate;
+  const int64_t down = intermediate * hidden;
+  const int64_t norms = 2 * hidden;
+  return qkv + o + gate_up + down + norms;
+}
+
+int64_t ModelSpec::embedding_params() const { return vocab * hidden; }
+int64_t ModelSpec::lm_head_params() const { return tied_embeddings ? 0 : vocab * hidden; }
+
+int64_t ModelSpec::total_params() const {
+  return layers * params_per_layer() + embedding_params() + lm_head_params() + hidden;
+}
+
+int64_t ModelSpec::kv_bytes_per_token() const {
+  return 2 * layers * kv_heads * head_dim * dtype_bytes(dtype);
+}
+
+void ModelSpec::validate() const {
+  auto need_positive = [&](int64_t v, const char* field) {
+    if (v <= 0) throw UsageError("model '" + name + "': " + field + " must be positive");
+  };
+  need_positive(hidden, "hidden_size");
+  need_positive(intermediate, "intermediate_size");
+  need_positive(layers, "num_hidden_layers");
+  need_positive(q_heads, "num_attention_heads");
+  need_positive(kv_heads, "num_key_value_heads");
+  need_positive(head_dim, "head_dim");
+  need_positive(vocab, "vocab_size");
+  if (q_heads % kv_heads != 0)
+    throw UsageError("model '" + name + "': num_attention_heads (" + std::to_string(q_heads) +
+                     ") is not a multiple of num_key_value_heads (" + std::to_string(kv_heads) + ")");
+}
+
+ModelSpec preset_model(const std::string& name) {
+  ModelSpec m;
+  m.name = name;
+  if (name == "tiny") {
+    // Small enough to run every plan on the CPU backend in milliseconds, shaped so that
+    // TP=4 and TP=8 exercise KV-head replication (2 KV heads) like Llama-3.1-70B at TP=16.
+    m.hidden = 256; m.intermediate = 512; m.layers = 2; m.q_heads = 8; m.kv_heads = 2;
+    m.head_dim = 32; m.vocab = 1024;
+  } else if (name == "llama-3.1-8b") {
+    // meta-llama/Llama-3.1-8B config.json
+    m.hidden = 4096; m.intermediate = 14336; m.layers = 32; m.q_heads = 32; m.kv_heads = 8;
+    m.head_dim = 128; m.vocab = 128256;
+  } else if (name == "llama-3.1-70b") {
+    // meta-llama/Llama-3.1-70B config.json
+    m.hidden = 8192; m.intermediate = 28672; m.layers = 80; m.q_heads = 64; m.kv_heads = 8;
+    m.head_dim = 128; m.vocab = 128256;
+  } else {
+    std::string known;
+    for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
+    throw UsageError("unknown model '" + name + "' (presets: " + known +
+                     "; or pass --model-config config.json)");
+  }
+  m.dtype = DType::BF16;
+  m.tied_embeddings = false;
+  return m;
+}
+
+std::vector<std::string> preset_names() { return {"tiny", "llama-3.1-8b", "llama-3.1-70b"}; }
+
+ModelSpec model_from_hf_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot read model config '" + path + "'");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError("model config '" + path + "' is not valid JSON");
+  }
+  if (!j.is_object()) throw UsageError("model config '" + path + "' is not a JSON object");
+  auto get_int = [&](const char* key) -> int64_t {
+    if (!j.contains(key)) throw UsageError("model config '" + path + "' lacks '" + key + "'");
+    const auto& v = j.at(key);
+    if (!v.is_number_integer())
+      throw UsageError("model config '" + path + "': '" + key + "' is not an integer");
+    return v.get<int64_t>();
+  };
+  ModelSpec m;
+  m.name = j.value("_name_or_path", std::string());
+  if (m.name.empty()) m.name = path;
+  m.hidden = get_int("hidden_size");
+  m.intermediate = get_int("intermediate_size");
+  m.layers = get_int("num_hidden_layers");
+  m.q_heads = get_int("num_attention_heads");
+  // Older configs without GQA omit num_key_value_heads: then it equals the query heads.
+  m.kv_heads = j.contains("num_key_value_heads") ? get_int("num_key_value_heads") : m.q_heads;
+  if (j.contains("head_dim") && !j.at("head_dim").is_null()) {
+    m.head_dim = get_int("head_dim");
+  } else {
+    if (m.q_heads <= 0 || m.hidden % m.q_heads != 0)
+      throw UsageError("model config '" + path + "': hidden_size not divisible by num_attention_heads");
+    m.head_dim = m.hidden / m.q_heads;
+  }
+  m.vocab = get_int("vocab_size");
+  m.tied_embeddings = j.value("tie_word_embeddings", false);
+  if (j.contains("torch_dtype") && j.at("torch_dtype").is_string()) {
+    m.dtype = parse_dtype(j.at("torch_dtype").get<std::string>());
+  }
+  m.validate();
+  return m;
+}
+
+void validate_tp(const ModelSpec& m, int tp) {
+  auto fail = [&](const std::string& what) {
+    throw UsageError("TP=" + std::to_string(tp) + " cannot shard model '" + m.name + "': " + what);
+  };
+  if (tp <= 0) fail("TP must be positive");
+  if (m.q_heads % tp != 0)
+    fail("it does not divide the " + std::to_string(m.q_heads) + " query heads");
+  if (m.intermediate % tp != 0)
+    fail("it does not divide the intermediate size " + std::to_string(m.intermediate));
+  if (m.vocab % tp != 0) fail("it does not divide the vocabulary " + std::to_string(m.vocab));
+  if (tp > m.kv_heads) {
+    if (tp % m.kv_heads != 0)
+      fail("it exceeds the " + std::to_string(m.kv_heads) + " KV heads but is not a multiple of them");
+  } else if (m.kv_heads % tp != 0) {
+    fail("it does not divide the " + std::to_string(m.kv_heads) + " KV heads");
+  }
+}
+
+}  // namespace tpbench

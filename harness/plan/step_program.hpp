@@ -1,0 +1,169 @@
+#pragma once
+// StepProgram: one decode (or prefill) step of a sharded model, per rank, as plain data.
+//
+// A program declares buffers (weights, KV cache, activations, staging) and an ordered list of
+// ops over 2-D views of them. Both backends execute the same program; its shapes, byte and
+// FLOP counts are what the unit tests check against hand-derived numbers. Every buffer that
+// is read before it is written carries an Init descriptor, so that values are a pure function
+// of *global* indices (layer, logical weight, row, column, ...): the TP=N shards of a weight
+// hold exactly the numbers of the TP=1 weight, which is what makes --verify meaningful.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/model/model_spec.hpp"
+
+namespace tpbench {
+
+enum class Phase { Decode, Prefill };
+enum class PlanKind { TP, TPSP, WeightGather };
+enum class Overlap { None, Streams, Split };
+enum class CollectiveKind { AllReduce, AllGather, ReduceScatter };
+enum class StreamId { Compute = 0, Comm = 1 };
+enum class OpKind { Gemm, Attention, RmsNorm, SiluMul, ResidualAdd, Collective };
+
+const char* phase_name(Phase p);
+const char* plan_name(PlanKind p);
+const char* overlap_name(Overlap o);
+const char* collective_name(CollectiveKind c);
+const char* op_kind_name(OpKind k);
+Phase parse_phase(const std::string& s);        // throws UsageError
+PlanKind parse_plan(const std::string& s);      // throws UsageError
+Overlap parse_overlap(const std::string& s);    // throws UsageError
+
+// The unsharded tensors of the model, the unit of deterministic initialisation.
+// Global shapes (row-major, y = x W): Q [H, q*d], K [H, kv*d], V [H, kv*d], O [q*d, H],
+// Gate [H, I], Up [H, I], Down [I, H], norms [1, H], LmHead [H, V].
+enum class LogicalWeight { Q, K, V, O, Gate, Up, Down, AttnNorm, MlpNorm, FinalNorm, LmHead };
+struct GlobalShape { int64_t rows, cols; };
+GlobalShape logical_shape(const ModelSpec& m, LogicalWeight w);
+
+// Copies the block [row0, row0+rows) x [col0, col0+cols) of a logical weight into a buffer
+// at element offset dst_offset with leading dimension dst_ld.
+struct WeightSegment {
+  LogicalWeight which;
+  int layer;  // -1 for the final norm and the LM head
+  int64_t row0, col0, rows, cols;
+  int64_t dst_offset, dst_ld;
+};
+
+enum class BufferKind { Weight, KVCache, Activation, Staging };
+enum class InitKind { None, Weights, KCache, VCache, Hidden };
+
+// KV cache layout: [batch][kv_heads_local][positions][head_dim]. Positions [0, prior) are
+// initialised; the step writes positions [prior, prior + new_tokens).
+struct KVInit {
+  int layer = 0;
+  int64_t seq0 = 0;                  // global index of this buffer's first sequence
+  std::vector<int64_t> kv_head_map;  // local KV head -> global KV head (replication)
+  int64_t prior = 0;
+};
+
+// Hidden-state input [rows, hidden]: row i is token (seq0 + i / tokens, i % tokens) while
+// i < real_rows; rows past real_rows are padding (sequence parallelism) and get filler values.
+struct HiddenInit {
+  int64_t seq0 = 0, tokens = 1, real_rows = 0, row0 = 0;  // row0: global row of local row 0
+};
+
+struct Buffer {
+  std::string name;
+  BufferKind kind = BufferKind::Activation;
+  int64_t elements = 0;
+  InitKind init = InitKind::None;
+  std::vector<WeightSegment> weight_init;  // InitKind::Weights
+  KVInit kv_init;                          // InitKind::KCache / VCache
+  HiddenInit hidden_init;                  // InitKind::Hidden
+};
+
+// A strided 2-D view: element (r, c) lives at buffer[offset + r * ld + c].
+struct View {
+  int buffer = -1;
+  int64_t offset = 0, rows = 0, cols = 0, ld = 0;
+  bool contiguous() const { return rows <= 1 || ld == cols; }
+};
+
+struct AttentionShape {
+  int64_t batch = 0;       // sequences
+  int64_t new_tokens = 1;  // T: 1 for decode, the chunk for prefill (causal among themselves)
+  int64_t prior = 0;       // cached positions before this step; each token sees prior + t + 1
+  int64_t q_heads = 0, kv_heads = 0, head_dim = 0;  // local to the rank
+};
+
+struct Op {
+  OpKind kind = OpKind::Gemm;
+  std::string name;   // "L3.qkv", "L3.attn", "L3.ar_o", "head.lm", ...
+  int layer = -1;     // -1: LM head section
+  StreamId stream = StreamId::Compute;
+  std::vector<int> deps;  // earlier ops (any stream) that must finish first
+
+  // Gemm: out = a * w (m = a.rows, k = a.cols, n = w.cols). RmsNorm: out = norm(a) * w.
+  // SiluMul: out = silu(a[:, :n]) * a[:, n:], n = out.cols. ResidualAdd: out += a.
+  // Attention: a = the QKV rows (q | k | v columns), k_cache / v_cache buffers, out.
+  // Collective: a = input, out = output (both contiguous).
+  View a, w, out;
+  int k_cache = -1, v_cache = -1;
+  AttentionShape attn;
+  CollectiveKind collective = CollectiveKind::AllReduce;
+  int group_size = 1;
+
+  // Cost, in the model's dtype: what the breakdown and the roofline use.
+  double flops = 0;            // 2mnk for GEMMs, 4 * d per (query, key) pair for attention
+  double hbm_bytes = 0;        // bytes read + written from device memory (ideal, no reuse loss)
+  double weight_bytes = 0;     // of hbm_bytes: weights read
+  double kv_bytes = 0;         // of hbm_bytes: KV cache read + written
+  double message_bytes = 0;    // collectives: the size nccl-tests reports (see bandwidth.hpp)
+  double bytes_per_rank = 0;   // collectives: bytes each rank sends into the operation
+};
+
+struct RankProgram {
+  int rank = 0;
+  std::vector<Buffer> buffers;
+  std::vector<Op> ops;
+  int head_begin = 0;  // ops [0, head_begin) are the layers, [head_begin, end) the LM head
+  View output;         // final logits (rows = output_rows, cols = vocab)
+  int64_t output_seq0 = 0;  // global sequence index of output row 0
+};
+
+struct StepConfig {
+  PlanKind plan = PlanKind::TP;
+  Overlap overlap = Overlap::None;
+  Phase phase = Phase::Decode;
+  int tp = 1;
+  int64_t batch = 1;
+  int64_t context = 1024;  // positions attended after the step (prior + new tokens)
+  int64_t chunk = 0;       // prefill tokens per sequence; 0 = the whole context
+  int64_t layers = 0;      // layers run; 0 = all of the model's
+  int split_chunks = 2;    // Overlap::Split: batch chunks per layer
+  uint64_t seed = 0x7470626e;  // "tpbn"
+
+  int64_t new_tokens() const;  // 1 for decode, the chunk for prefill
+  int64_t prior() const { return context - new_tokens(); }
+};
+
+struct StepProgram {
+  ModelSpec model;
+  StepConfig config;
+  int64_t layers_run = 0;
+  std::vector<RankProgram> ranks;
+};
+
+// Sums over one rank's ops (or a section of them).
+struct OpTotals {
+  double flops = 0, matmul_flops = 0, hbm_bytes = 0, weight_bytes = 0, kv_bytes = 0;
+  double collective_bytes_per_rank = 0;
+  int gemms = 0, attentions = 0, collectives = 0, elementwise = 0;
+};
+OpTotals totals(const RankProgram& r, int begin = 0, int end = -1);
+
+// Memory each rank allocates for the program, in the model's dtype, by buffer kind.
+struct MemoryFootprint {
+  int64_t weight_bytes = 0, kv_bytes = 0, activation_bytes = 0, staging_bytes = 0;
+  int64_t total() const { return weight_bytes + kv_bytes + activation_bytes + staging_bytes; }
+};
+MemoryFootprint footprint(const RankProgram& r, int element_bytes);
+
+// Throws std::logic_error when an op reads outside a buffer or a dependency points forward:
+// the plans' own consistency check, run by the tests on every plan.
+void check_program(const StepProgram& p);
+
+}  // namespace tpbench
