@@ -48,7 +48,8 @@ struct WeightSegment {
 };
 
 enum class BufferKind { Weight, KVCache, Activation, Staging };
-enum class InitKind { None, Weights, KCache, VCache, Hidden };
+// Filler: random values of no meaning, so that padding rows are never read uninitialised.
+enum class InitKind { None, Weights, KCache, VCache, Hidden, Filler };
 
 // KV cache layout: [batch][kv_heads_local][positions][head_dim]. Positions [0, prior) are
 // initialised; the step writes positions [prior, prior + new_tokens).
@@ -87,6 +88,7 @@ struct AttentionShape {
   int64_t new_tokens = 1;  // T: 1 for decode, the chunk for prefill (causal among themselves)
   int64_t prior = 0;       // cached positions before this step; each token sees prior + t + 1
   int64_t q_heads = 0, kv_heads = 0, head_dim = 0;  // local to the rank
+  int64_t cache_seq0 = 0;  // first sequence of the KV cache buffer this op covers (split chunks)
 };
 
 struct Op {
@@ -120,8 +122,13 @@ struct RankProgram {
   std::vector<Buffer> buffers;
   std::vector<Op> ops;
   int head_begin = 0;  // ops [0, head_begin) are the layers, [head_begin, end) the LM head
-  View output;         // final logits (rows = output_rows, cols = vocab)
-  int64_t output_seq0 = 0;  // global sequence index of output row 0
+  // Final logits of sequences [output_seq0, output_seq0 + output.rows). The vocabulary is
+  // stored in output_parts slices of output.cols columns each (all-gathered vocab-parallel
+  // shards), slice p at element offset output.offset + p * output_part_stride.
+  View output;
+  int64_t output_seq0 = 0;
+  int output_parts = 1;
+  int64_t output_part_stride = 0;
 };
 
 struct StepConfig {

@@ -1,0 +1,227 @@
+#include "harness/plan/detail/program_builder.hpp"
+
+#include <algorithm>
+
+namespace tpbench::detail {
+
+int ProgramBuilder::weight(const std::string& name, int64_t elements, std::vector<WeightSegment> init) {
+  Buffer b;
+  b.name = name;
+  b.kind = BufferKind::Weight;
+  b.elements = elements;
+  b.init = InitKind::Weights;
+  b.weight_init = std::move(init);
+  r_.buffers.push_back(std::move(b));
+  return static_cast<int>(r_.buffers.size()) - 1;
+}
+
+int ProgramBuilder::kv_cache(const std::string& name, int64_t elements, InitKind k_or_v, KVInit init) {
+  Buffer b;
+  b.name = name;
+  b.kind = BufferKind::KVCache;
+  b.elements = elements;
+  b.init = k_or_v;
+  b.kv_init = std::move(init);
+  r_.buffers.push_back(std::move(b));
+  return static_cast<int>(r_.buffers.size()) - 1;
+}
+
+int ProgramBuilder::activation(const std::string& name, int64_t elements) {
+  Buffer b;
+  b.name = name;
+  b.kind = BufferKind::Activation;
+  b.elements = elements;
+  b.init = InitKind::Filler;
+  r_.buffers.push_back(std::move(b));
+  return static_cast<int>(r_.buffers.size()) - 1;
+}
+
+int ProgramBuilder::hidden_input(const std::string& name, int64_t elements, HiddenInit init) {
+  Buffer b;
+  b.name = name;
+  b.kind = BufferKind::Activation;
+  b.elements = elements;
+  b.init = InitKind::Hidden;
+  b.hidden_init = init;
+  r_.buffers.push_back(std::move(b));
+  return static_cast<int>(r_.buffers.size()) - 1;
+}
+
+int ProgramBuilder::staging(const std::string& name, int64_t elements) {
+  Buffer b;
+  b.name = name;
+  b.kind = BufferKind::Staging;
+  b.elements = elements;
+  b.init = InitKind::Filler;
+  r_.buffers.push_back(std::move(b));
+  return static_cast<int>(r_.buffers.size()) - 1;
+}
+
+int ProgramBuilder::push(Op op) {
+  r_.ops.push_back(std::move(op));
+  return last_op();
+}
+
+int ProgramBuilder::gemm(const std::string& name, int layer, View a, View w, View out, StreamId s,
+                         std::vector<int> deps) {
+  Op op;
+  op.kind = OpKind::Gemm;
+  op.name = name;
+  op.layer = layer;
+  op.stream = s;
+  op.deps = std::move(deps);
+  op.a = a;
+  op.w = w;
+  op.out = out;
+  const double m = double(a.rows), k = double(a.cols), n = double(w.cols);
+  op.flops = 2 * m * n * k;
+  op.weight_bytes = k * n * eb();
+  op.hbm_bytes = op.weight_bytes + (m * k + m * n) * eb();
+  return push(std::move(op));
+}
+
+int ProgramBuilder::rmsnorm(const std::string& name, int layer, View a, View w, View out,
+                            std::vector<int> deps) {
+  Op op;
+  op.kind = OpKind::RmsNorm;
+  op.name = name;
+  op.layer = layer;
+  op.deps = std::move(deps);
+  op.a = a;
+  op.w = w;
+  op.out = out;
+  const double e = double(a.rows) * double(a.cols);
+  op.flops = 4 * e;  // square, sum, scale, weight
+  op.weight_bytes = double(w.cols) * eb();
+  op.hbm_bytes = 2 * e * eb() + op.weight_bytes;
+  return push(std::move(op));
+}
+
+int ProgramBuilder::silu_mul(const std::string& name, int layer, View a, View out) {
+  Op op;
+  op.kind = OpKind::SiluMul;
+  op.name = name;
+  op.layer = layer;
+  op.a = a;
+  op.out = out;
+  const double e = double(out.rows) * double(out.cols);
+  op.flops = 6 * e;  // exp, add, divide, two multiplies (counted as the usual ~6)
+  op.hbm_bytes = 3 * e * eb();
+  return push(std::move(op));
+}
+
+int ProgramBuilder::residual_add(const std::string& name, int layer, View a, View out,
+                                 std::vector<int> deps) {
+  Op op;
+  op.kind = OpKind::ResidualAdd;
+  op.name = name;
+  op.layer = layer;
+  op.deps = std::move(deps);
+  op.a = a;
+  op.out = out;
+  const double e = double(out.rows) * double(out.cols);
+  op.flops = e;
+  op.hbm_bytes = 3 * e * eb();
+  return push(std::move(op));
+}
+
+int ProgramBuilder::attention(const std::string& name, int layer, View qkv, int k_cache, int v_cache,
+                              View out, const AttentionShape& s) {
+  Op op;
+  op.kind = OpKind::Attention;
+  op.name = name;
+  op.layer = layer;
+  op.a = qkv;
+  op.k_cache = k_cache;
+  op.v_cache = v_cache;
+  op.out = out;
+  op.attn = s;
+  // Token t of a chunk sees prior + t + 1 positions (causal).
+  const double T = double(s.new_tokens), P = double(s.prior);
+  const double pairs = T * P + T * (T + 1) / 2;  // (query, key) pairs per sequence and head
+  op.flops = 4.0 * double(s.head_dim) * double(s.q_heads) * double(s.batch) * pairs;
+  // KV read: every cached position plus the new ones (once per KV head, shared by its group);
+  // KV write: the new tokens.
+  const double kv_row = 2.0 * double(s.kv_heads) * double(s.head_dim) * eb();  // K and V
+  op.kv_bytes = double(s.batch) * (P + T) * kv_row + double(s.batch) * T * kv_row;
+  const double q_and_out = 2.0 * double(s.batch) * T * double(s.q_heads) * double(s.head_dim) * eb();
+  op.hbm_bytes = op.kv_bytes + q_and_out;
+  return push(std::move(op));
+}
+
+int ProgramBuilder::collective(const std::string& name, int layer, CollectiveKind kind, View in,
+                               View out, int group, StreamId s, std::vector<int> deps) {
+  Op op;
+  op.kind = OpKind::Collective;
+  op.name = name;
+  op.layer = layer;
+  op.collective = kind;
+  op.group_size = group;
+  op.stream = s;
+  op.deps = std::move(deps);
+  op.a = in;
+  op.out = out;
+  const double in_bytes = double(in.rows) * double(in.cols) * eb();
+  const double out_bytes = double(out.rows) * double(out.cols) * eb();
+  // nccl-tests "size": the buffer for all-reduce, the whole gathered output for all-gather,
+  // the whole input for reduce-scatter.
+  switch (kind) {
+    case CollectiveKind::AllReduce: op.message_bytes = in_bytes; break;
+    case CollectiveKind::AllGather: op.message_bytes = out_bytes; break;
+    case CollectiveKind::ReduceScatter: op.message_bytes = in_bytes; break;
+  }
+  op.bytes_per_rank = in_bytes;
+  op.hbm_bytes = in_bytes + out_bytes;
+  return push(std::move(op));
+}
+
+std::vector<WeightSegment> fused_segments(int layer, int64_t rows, int64_t width,
+                                          const std::vector<FusedPart>& parts, int64_t dst_base) {
+  std::vector<WeightSegment> out;
+  for (const FusedPart& p : parts) {
+    out.push_back(WeightSegment{p.which, layer, p.row0, p.col0, rows, p.cols,
+                                dst_base + p.fused_col, width});
+  }
+  return out;
+}
+
+namespace {
+// Row piece [c0, c1) of fused row `row` of matrix m, written at dst.
+void emit_row_piece(std::vector<WeightSegment>& out, int layer, const FlatMatrix& m, int64_t row,
+                    int64_t nrows, int64_t c0, int64_t c1, int64_t dst) {
+  for (const FusedPart& p : m.parts) {
+    const int64_t lo = std::max(c0, p.fused_col), hi = std::min(c1, p.fused_col + p.cols);
+    if (lo >= hi) continue;
+    // nrows > 1 only for whole rows (c0 = 0, c1 = width): then ld = width.
+    out.push_back(WeightSegment{p.which, layer, p.row0 + row, p.col0 + (lo - p.fused_col), nrows,
+                                hi - lo, dst + (lo - c0), m.width});
+  }
+}
+}  // namespace
+
+std::vector<WeightSegment> flat_range_segments(int layer, const std::vector<FlatMatrix>& layout,
+                                               int64_t flat0, int64_t count, int64_t dst_base) {
+  std::vector<WeightSegment> out;
+  const int64_t flat1 = flat0 + count;
+  for (const FlatMatrix& m : layout) {
+    const int64_t lo = std::max(flat0, m.base), hi = std::min(flat1, m.base + m.rows * m.width);
+    if (lo >= hi) continue;
+    int64_t f = lo - m.base;  // position inside the matrix
+    const int64_t end = hi - m.base;
+    while (f < end) {
+      const int64_t row = f / m.width, col = f % m.width;
+      if (col == 0 && end - f >= m.width) {  // a block of whole rows
+        const int64_t nrows = (end - f) / m.width;
+        emit_row_piece(out, layer, m, row, nrows, 0, m.width, dst_base + (m.base + f - flat0));
+        f += nrows * m.width;
+      } else {
+        const int64_t c1 = std::min(m.width, col + (end - f));
+        emit_row_piece(out, layer, m, row, 1, col, c1, dst_base + (m.base + f - flat0));
+        f += c1 - col;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace tpbench::detail
