@@ -6,7 +6,7 @@
 
 namespace tpbench {
 
-const char* collective_op_name(CollectiveKind op) {
+const char* collective_kind_name(CollectiveKind op) {
   switch (op) {
     case CollectiveKind::AllReduce: return "all_reduce";
     case CollectiveKind::AllGather: return "all_gather";
@@ -15,7 +15,7 @@ const char* collective_op_name(CollectiveKind op) {
   return "?";
 }
 
-CollectiveKind parse_collective_op(const std::string& name) {
+CollectiveKind parse_collective_kind(const std::string& name) {
   std::string s;
   for (char c : name) s += (c == '-') ? '_' : c;
   if (s == "all_reduce" || s == "allreduce") return CollectiveKind::AllReduce;

@@ -20,9 +20,9 @@
 namespace tpbench {
 
 // "all_reduce", "all_gather", "reduce_scatter" (nccl-tests' binary names without _perf).
-const char* collective_op_name(CollectiveKind op);
+const char* collective_kind_name(CollectiveKind op);
 // Parses the names above (also "allreduce"/"all-reduce" spellings); throws UsageError.
-CollectiveKind parse_collective_op(const std::string& name);
+CollectiveKind parse_collective_kind(const std::string& name);
 
 // The nccl-tests size in bytes of `op` on `nranks` ranks, given the count argument each rank
 // passes to the collective (all_reduce: count; all_gather: send_count; reduce_scatter:

@@ -357,9 +357,9 @@ TEST(CollectiveBandwidth, CountForSizeRoundsDownLikeNcclTests) {
 
 TEST(CollectiveBandwidth, OpNamesRoundTripAndBadInputIsRejected) {
   for (auto op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter})
-    EXPECT_EQ(parse_collective_op(collective_op_name(op)), op);
-  EXPECT_EQ(parse_collective_op("all-gather"), CollectiveKind::AllGather);
-  EXPECT_THROW(parse_collective_op("broadcast"), UsageError);
+    EXPECT_EQ(parse_collective_kind(collective_kind_name(op)), op);
+  EXPECT_EQ(parse_collective_kind("all-gather"), CollectiveKind::AllGather);
+  EXPECT_THROW(parse_collective_kind("broadcast"), UsageError);
   EXPECT_THROW(algbw(100, 0.0), std::invalid_argument);
   EXPECT_THROW(busbw_factor(CollectiveKind::AllReduce, 0), std::invalid_argument);
 }

@@ -1,0 +1,227 @@
+#include "harness/commands/collective_command.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "collectives/inprocess_communicator.hpp"
+#include "harness/common/error.hpp"
+#include "harness/io/atomic_file.hpp"
+#include "tpbench/version.hpp"
+
+namespace tpbench {
+
+size_t collective_input_elems(CollectiveKind op, int ranks, size_t count) {
+  return op == CollectiveKind::ReduceScatter ? count * static_cast<size_t>(ranks) : count;
+}
+
+size_t collective_output_elems(CollectiveKind op, int ranks, size_t count) {
+  return op == CollectiveKind::AllGather ? count * static_cast<size_t>(ranks) : count;
+}
+
+std::vector<float> collective_expected(CollectiveKind op, int ranks, size_t count, uint64_t seed) {
+  const size_t n = static_cast<size_t>(ranks);
+  std::vector<float> e;
+  if (op == CollectiveKind::AllGather) {
+    e.resize(n * count);
+    for (size_t r = 0; r < n; ++r)
+      for (size_t i = 0; i < count; ++i) e[r * count + i] = collective_input(seed, static_cast<int>(r), i);
+    return e;
+  }
+  // all_reduce sums element i over ranks; reduce_scatter's concatenated results are the
+  // all-reduce of the ranks' (ranks * count)-element inputs.
+  const size_t elems = op == CollectiveKind::AllReduce ? count : n * count;
+  e.resize(elems);
+  for (size_t i = 0; i < elems; ++i) {
+    int64_t sum = 0;  // integers: exact, and independent of any float summation order
+    for (int r = 0; r < ranks; ++r) sum += static_cast<int64_t>(collective_input(seed, r, i));
+    e[i] = static_cast<float>(sum);
+  }
+  return e;
+}
+
+int64_t collective_wrong(CollectiveKind op, int rank, size_t count,
+                         const std::vector<float>& expected, const float* output) {
+  const size_t offset = op == CollectiveKind::ReduceScatter ? static_cast<size_t>(rank) * count : 0;
+  const size_t elems = op == CollectiveKind::AllGather ? expected.size() : count;
+  int64_t wrong = 0;
+  for (size_t i = 0; i < elems; ++i) wrong += output[i] != expected[offset + i];  // NaN counts
+  return wrong;
+}
+
+void run_collective_cpu(const CollectiveRequest& req, const CollectiveSink& sink) {
+  InProcessGroup group(req.ranks);
+  std::vector<int64_t> wrong(static_cast<size_t>(req.ranks), 0);
+  std::vector<float> expected;  // written by rank 0, read by all after a rendezvous
+  group.run([&](InProcessCommunicator& comm) {
+    const int rank = comm.rank();
+    for (size_t k = 0; k < req.counts.size(); ++k) {
+      const size_t count = req.counts[k];
+      // Allocated and written by the rank's own thread (first touch), never read unwritten.
+      std::vector<float> in(collective_input_elems(req.op, req.ranks, count));
+      std::vector<float> out(collective_output_elems(req.op, req.ranks, count));
+      for (size_t i = 0; i < in.size(); ++i) in[i] = collective_input(req.seed, rank, i);
+      if (rank == 0) expected = collective_expected(req.op, req.ranks, count, req.seed);
+      auto once = [&] {
+        switch (req.op) {
+          case CollectiveKind::AllReduce: comm.all_reduce(in.data(), out.data(), count, ElemType::F32); break;
+          case CollectiveKind::AllGather: comm.all_gather(in.data(), out.data(), count, ElemType::F32); break;
+          case CollectiveKind::ReduceScatter: comm.reduce_scatter(in.data(), out.data(), count, ElemType::F32); break;
+        }
+      };
+      for (int i = 0; i < req.warmup; ++i) once();
+      comm.barrier();  // everyone starts the timed loop together
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < req.iters; ++i) once();
+      comm.barrier();  // ... and rank 0 stops the clock when the slowest rank is done
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      // Checked on a fresh output, so a stale buffer from the timed loop cannot pass.
+      std::fill(out.begin(), out.end(), std::numeric_limits<float>::quiet_NaN());
+      once();
+      wrong[static_cast<size_t>(rank)] = collective_wrong(req.op, rank, count, expected, out.data());
+      comm.barrier();
+      if (rank == 0) {
+        CollectiveTiming t{seconds / req.iters, 0};
+        for (int64_t w : wrong) t.wrong += w;
+        sink(k, t);
+      }
+    }
+  });
+}
+
+// Fallback until the NCCL implementation lands (see the header).
+void run_collective_cuda(const CollectiveRequest&, const CollectiveSink&) {
+#if defined(TPBENCH_HAVE_CUDA)
+  throw UnavailableError("--backend cuda: no usable CUDA device (the NCCL collective benchmark is not built in)");
+#else
+  throw UnavailableError("--backend cuda: no usable CUDA device (this build has no CUDA support)");
+#endif
+}
+
+namespace {
+
+// Per-rank counts for the sizes min, min*f, min*f^2, ... <= max: at least one element per
+// rank, consecutive duplicates (sizes that round to the same count) dropped.
+std::vector<size_t> sweep_counts(CollectiveKind op, int ranks, int64_t min_bytes, int64_t max_bytes,
+                                 double factor) {
+  constexpr size_t kMaxSizes = 1000;
+  std::vector<size_t> counts;
+  double size = static_cast<double>(min_bytes);
+  while (size <= static_cast<double>(max_bytes)) {
+    size_t count = collective_count_for_size(op, static_cast<size_t>(size), sizeof(float), ranks);
+    if (count == 0) count = 1;
+    if (counts.empty() || counts.back() != count) counts.push_back(count);
+    if (counts.size() > kMaxSizes)
+      throw UsageError("--step-factor " + std::to_string(factor) + " gives more than 1000 sizes");
+    size = std::max(size + 1, std::floor(size * factor));
+  }
+  return counts;
+}
+
+// Host memory the cpu backend needs at the largest count: every rank's input and output,
+// the expected vector and the all-reduce scratch.
+double cpu_bytes_needed(CollectiveKind op, int ranks, size_t count) {
+  const double per_rank = static_cast<double>(collective_input_elems(op, ranks, count) +
+                                              collective_output_elems(op, ranks, count));
+  const double shared = static_cast<double>(count) * (op == CollectiveKind::AllReduce ? 2 : ranks);
+  return (per_rank * ranks + shared) * sizeof(float);
+}
+
+void check_options(const CollectiveOptions& o) {
+  if (o.ranks < 1 || o.ranks > 64) throw UsageError("--ranks must be 1..64, got " + std::to_string(o.ranks));
+  if (o.min_bytes <= 0) throw UsageError("--min-bytes must be > 0");
+  if (o.max_bytes <= 0) throw UsageError("--max-bytes must be > 0");
+  if (o.min_bytes > o.max_bytes)
+    throw UsageError("--min-bytes (" + std::to_string(o.min_bytes) + ") is larger than --max-bytes (" +
+                     std::to_string(o.max_bytes) + ")");
+  if (!(o.step_factor > 1) || !std::isfinite(o.step_factor))
+    throw UsageError("--step-factor must be > 1");
+  if (o.iters < 1) throw UsageError("--iters must be >= 1");
+  if (o.warmup < 0) throw UsageError("--warmup must be >= 0");
+  if (o.backend != "cpu" && o.backend != "cuda")
+    throw UsageError("unknown backend '" + o.backend + "' (expected cpu or cuda)");
+}
+
+std::string row(const char* fmt, auto... args) {
+  char line[256];
+  std::snprintf(line, sizeof line, fmt, args...);
+  return line;
+}
+
+}  // namespace
+
+int run_collective(const CollectiveOptions& opt, std::ostream& out) {
+  const CollectiveKind op = parse_collective_kind(opt.op);
+  check_options(opt);
+  if (!opt.json.empty()) check_writable(opt.json);  // before any work: a bad path writes nothing
+
+  CollectiveRequest req;
+  req.op = op;
+  req.ranks = opt.ranks;
+  req.counts = sweep_counts(op, opt.ranks, opt.min_bytes, opt.max_bytes, opt.step_factor);
+  req.iters = opt.iters;
+  req.warmup = opt.warmup;
+  req.seed = opt.seed;
+  if (opt.backend == "cpu") {
+    const double need = cpu_bytes_needed(op, opt.ranks, req.counts.back());
+    const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+    if (have > 0 && need > 0.5 * have)
+      throw UsageError(row("--max-bytes %lld on %d ranks needs %.1f GB of host memory (this machine has %.1f GB)",
+                           (long long)opt.max_bytes, opt.ranks, need / 1e9, have / 1e9));
+  }
+
+  const char* redop = op == CollectiveKind::AllGather ? "none" : "sum";
+  nlohmann::ordered_json points = nlohmann::ordered_json::array();
+  int64_t total_wrong = 0;
+  double busbw_sum = 0;
+  auto sink = [&](size_t k, const CollectiveTiming& t) {
+    if (k == 0) {  // printed with the first result, so a backend that cannot start prints nothing
+      out << "# tpbench collective: " << collective_kind_name(op) << ", " << opt.ranks << " ranks, backend "
+          << opt.backend << (opt.backend == "cpu" ? " (in-process threads)" : " (NCCL)") << ", "
+          << opt.warmup << " warm-up + " << opt.iters << " timed iterations, out of place\n"
+          << row("#%12s %12s %8s %6s %11s %11s %11s %8s\n", "size", "count", "type", "redop", "time",
+                 "algbw", "busbw", "#wrong")
+          << row("#%12s %12s %8s %6s %11s %11s %11s %8s\n", "(B)", "(elements)", "", "", "(us)", "(GB/s)",
+                 "(GB/s)", "");
+    }
+    const size_t count = req.counts[k];
+    const size_t size = collective_size_bytes(op, count, sizeof(float), opt.ranks);
+    const double alg = algbw(size, t.time_s) / 1e9, bus = busbw(op, size, t.time_s, opt.ranks) / 1e9;
+    out << row(" %12zu %12zu %8s %6s %11.2f %11.3f %11.3f %8lld\n", size, count, "float", redop,
+               t.time_s * 1e6, alg, bus, (long long)t.wrong)
+        << std::flush;
+    points.push_back({{"size_bytes", size}, {"count", count}, {"time_s", t.time_s},
+                      {"algbw", alg}, {"busbw", bus}, {"wrong", t.wrong}});
+    total_wrong += t.wrong;
+    busbw_sum += bus;
+  };
+  if (opt.backend == "cpu")
+    run_collective_cpu(req, sink);
+  else
+    run_collective_cuda(req, sink);
+
+  out << "# wrong elements: " << total_wrong << (total_wrong == 0 ? " (all results exact)" : " (FAILED)") << "\n"
+      << row("# avg bus bandwidth: %.3f GB/s\n", busbw_sum / static_cast<double>(req.counts.size()));
+  if (!opt.json.empty()) {
+    const nlohmann::ordered_json doc = {
+        {"schema", "tpbench.collective/1"}, {"version", kVersion}, {"git_commit", kGitCommit},
+        {"op", collective_kind_name(op)}, {"ranks", opt.ranks}, {"backend", opt.backend},
+        {"dtype", "float32"}, {"redop", redop}, {"in_place", false}, {"iters", opt.iters},
+        {"warmup", opt.warmup}, {"bw_unit", "GB/s (1e9 B/s), nccl-tests definitions"},
+        {"points", points}};
+    write_file_atomic(opt.json, doc.dump(2) + "\n");
+  }
+  if (total_wrong > 0) {
+    std::fprintf(stderr, "tpbench: error: %lld wrong elements in the %s results\n", (long long)total_wrong,
+                 collective_kind_name(op));
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace tpbench

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `tpbench collective`: bad input exits 2 with one line and writes no file; small cpu runs of
+# every operation produce a valid tpbench.collective/1 document with exact results.
+# Usage: collective.sh <tpbench-binary> <source-dir>
+set -u
+BIN="$1"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+
+expect_usage_error() {  # args...: must exit 2, print exactly one stderr line, write no JSON
+  local out="$TMP/bad.json"
+  rm -f "$out"
+  "$BIN" collective "$@" --json "$out" >"$TMP/stdout" 2>"$TMP/stderr"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$TMP/stderr")
+  if [[ $rc -ne 2 || $lines -ne 1 || -e $out ]]; then
+    echo "FAIL: '$*' -> rc=$rc, $lines stderr lines, file $( [[ -e $out ]] && echo written || echo absent)"
+    cat "$TMP/stderr"
+    fail=1
+  fi
+}
+
+expect_usage_error --op broadcast --ranks 2
+expect_usage_error --ranks 0
+expect_usage_error --ranks 65
+expect_usage_error --min-bytes 0
+expect_usage_error --max-bytes 0
+expect_usage_error --min-bytes 1024 --max-bytes 16
+expect_usage_error --step-factor 1
+expect_usage_error --iters 0
+expect_usage_error --backend tpu
+expect_usage_error --ranks 64 --op all_gather --max-bytes 64G   # more host memory than exists
+expect_usage_error --ranks 2 --max-bytes 64 --backend cuda      # no GPU on the CI machine
+
+# Unwritable destination: exit 2, nothing created.
+"$BIN" collective --ranks 2 --max-bytes 64 --json "$TMP/missing/dir/x.json" >/dev/null 2>"$TMP/stderr"
+rc=$?
+if [[ $rc -ne 2 || -e "$TMP/missing" ]]; then echo "FAIL: unwritable --json -> rc=$rc"; fail=1; fi
+
+for op in all_reduce all_gather reduce_scatter; do
+  out="$TMP/$op.json"
+  if ! "$BIN" collective --op "$op" --ranks 3 --min-bytes 4 --max-bytes 64K --step-factor 4 \
+       --iters 3 --warmup 1 --backend cpu --json "$out" >"$TMP/table" 2>"$TMP/stderr"; then
+    echo "FAIL: $op run exited non-zero"; cat "$TMP/stderr"; fail=1; continue
+  fi
+  grep -q "all results exact" "$TMP/table" || { echo "FAIL: $op table has no exactness line"; fail=1; }
+  python3 - "$out" "$op" <<'EOF' || fail=1
+import json, sys
+path, op = sys.argv[1], sys.argv[2]
+d = json.load(open(path))
+n = 3
+def check(cond, what):
+    if not cond:
+        print(f"FAIL: {op}: {what}")
+        sys.exit(1)
+check(d["schema"] == "tpbench.collective/1", "schema")
+check(d["op"] == op and d["ranks"] == n and d["backend"] == "cpu", "header")
+check(isinstance(d["version"], str) and isinstance(d["git_commit"], str), "version/commit")
+pts = d["points"]
+check(len(pts) >= 5, f"only {len(pts)} points")
+factor = 2 * (n - 1) / n if op == "all_reduce" else (n - 1) / n
+for p in pts:
+    check(p["wrong"] == 0, f"wrong={p['wrong']} at {p['size_bytes']}")
+    check(p["time_s"] > 0, "time")
+    # nccl-tests size: all_reduce count*4, gather/scatter ranks*count*4
+    size = p["count"] * 4 * (1 if op == "all_reduce" else n)
+    check(p["size_bytes"] == size, f"size {p['size_bytes']} != {size}")
+    check(abs(p["algbw"] - size / p["time_s"] / 1e9) <= 1e-9 * max(1, p["algbw"]), "algbw")
+    check(abs(p["busbw"] - p["algbw"] * factor) <= 1e-9 * max(1, p["busbw"]), "busbw")
+sizes = [p["size_bytes"] for p in pts]
+check(sizes == sorted(sizes) and len(set(sizes)) == len(sizes), "sizes not increasing")
+check(sizes[-1] <= 64 * 1024, "size past --max-bytes")
+EOF
+done
+
+# One rank: nothing crosses a link, busbw is 0 (as nccl-tests prints it).
+"$BIN" collective --ranks 1 --max-bytes 64 --iters 2 --warmup 0 --json "$TMP/one.json" >/dev/null 2>&1 || {
+  echo "FAIL: --ranks 1 run"; fail=1; }
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert all(p["busbw"]==0 and p["wrong"]==0 for p in d["points"])' \
+  "$TMP/one.json" || { echo "FAIL: --ranks 1 busbw"; fail=1; }
+
+[[ $fail -eq 0 ]] && echo "cli.collective: all checks passed"
+exit $fail
