@@ -12,8 +12,6 @@
 #include "harness/common/error.hpp"
 #include "tpbench/version.hpp"
 // ---- command headers (one per subcommand) ----
-#include "harness/commands/predict_command.hpp"
-#include "harness/commands/profile_command.hpp"
 #include "harness/commands/collective_command.hpp"
 
 namespace {
@@ -40,35 +38,6 @@ int main(int argc, char** argv) {
 
   // ---- core commands (sweep) ----
   // ---- perf commands (profile, predict, compare, fit, explain) ----
-  std::string perf_cmdline;
-  for (int i = 0; i < argc; ++i) perf_cmdline += (i ? " " : "") + std::string(argv[i]);
-  tpbench::ProfileOptions profile_opt;
-  auto* profile_cmd = app.add_subcommand("profile", "System profiles (built-in h100-sxm, h200-sxm, or a JSON file)");
-  profile_cmd->require_subcommand(1);
-  auto* profile_show = profile_cmd->add_subcommand("show", "Print a profile's ceilings and collective time tables");
-  profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file")->required();
-  profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
-  profile_show->callback([&] { rc = tpbench::run_profile_show(profile_opt, std::cout); });
-
-  tpbench::PredictOptions predict_opt;
-  auto* predict = app.add_subcommand("predict", "Simulate serving curves (tok/s/GPU, tok/s/user) from a system profile");
-  predict->add_option("--profile", predict_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
-  predict->add_option("--model", predict_opt.model, "Model preset")->capture_default_str();
-  predict->add_option("--model-config", predict_opt.model_config, "Hugging Face config.json (overrides --model)");
-  predict->add_option("--layout", predict_opt.layouts, "Comma list: kR-TPn or 'aP-TPx bD-TPy'")->capture_default_str();
-  predict->add_option("--concurrency", predict_opt.concurrency, "Comma list of concurrencies")->capture_default_str();
-  predict->add_option("--isl", predict_opt.isl, "Input tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
-  predict->add_option("--osl", predict_opt.osl, "Output tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
-  predict->add_option("--prompts-per-user", predict_opt.prompts_per_user, "Prompts = this x concurrency")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)");
-  predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
-                                                "step_overhead_s, collective_scale, memory_reserve_gib)");
-  predict->add_option("--out", predict_opt.out, "Write the prediction JSON here");
-  predict->callback([&] {
-    predict_opt.command_line = perf_cmdline;
-    rc = tpbench::run_predict(predict_opt, std::cout);
-  });
   // ---- micro-benchmark commands (collective, calibrate) ----
   tpbench::CollectiveOptions coll;
   auto* collective = app.add_subcommand(
