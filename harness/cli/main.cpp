@@ -12,6 +12,9 @@
 #include "harness/common/error.hpp"
 #include "tpbench/version.hpp"
 // ---- command headers (one per subcommand) ----
+#include "harness/sweep/sweep.hpp"
+#include "harness/commands/predict_command.hpp"
+#include "harness/commands/profile_command.hpp"
 #include "harness/commands/collective_command.hpp"
 
 namespace {
@@ -37,7 +40,81 @@ int main(int argc, char** argv) {
   models->callback([&] { rc = tpbench::run_models(std::cout); });
 
   // ---- core commands (sweep) ----
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+
+  tpbench::SweepOptions sw;
+  sw.command_line = command_line;
+  auto* sweep = app.add_subcommand("sweep", "Measure decode/prefill steps over plan x overlap x TP x batch x context");
+  sweep->footer(R"(Examples:
+  tpbench sweep --backend cpu --model tiny --plan tp --tp 1,2,4 --batch 1,4 --verify --out x.json
+  tpbench sweep --backend cuda --model llama-3.1-70b --tp 2,4,8 --batch 1,8,32,64,128,256 --context 11000 --out sweep.json
+  tpbench sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 --batch 1,8,64 --verify
+A point that does not fit in memory is reported as not runnable and the sweep goes on.
+Ctrl-C stops after the current sample; the --out document keeps the finished points.)");
+  sweep->add_option("--model", sw.model, "Model preset (see 'tpbench models')")->capture_default_str();
+  sweep->add_option("--model-config", sw.model_config, "Hugging Face config.json (overrides --model)");
+  sweep->add_option("--plan", sw.plans, "Plans: tp, tp-sp, weight-gather (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--overlap", sw.overlaps, "Overlap modes: none, streams, split (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--tp", sw.tp, "Tensor-parallel group sizes (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--batch", sw.batch, "Batch sizes = concurrent sequences (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--context", sw.context, "Positions attended after the step (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--phase", sw.phase, "decode (one token per sequence) or prefill (a chunk of prompt tokens)")->capture_default_str();
+  sweep->add_option("--chunk", sw.chunk, "Prefill tokens per sequence (0: the whole context)")->capture_default_str();
+  sweep->add_option("--layers", sw.layers, "Run only the first L layers and scale to the model's (0: all)")->capture_default_str();
+  sweep->add_option("--split-chunks", sw.split_chunks, "Batch chunks per layer for --overlap split")->capture_default_str();
+  sweep->add_option("--backend", sw.backend.kind, "cpu or cuda")->capture_default_str();
+  sweep->add_option("--gpus", sw.backend.gpus, "CUDA devices to use (comma list; default 0..TP-1)")->delimiter(',');
+  sweep->add_flag("--oversubscribe", sw.backend.oversubscribe, "Allow more ranks than GPUs (NCCL >= 2.30, functional checks only)");
+  sweep->add_option("--emulate-tp", sw.backend.emulate_tp, "Run rank 0 of TP=N on one GPU, collective times from --profile");
+  sweep->add_option("--profile", sw.backend.profile, "System profile (name or file) for --emulate-tp")->capture_default_str();
+  sweep->add_option("--timeout", sw.backend.timeout_s, "Seconds before a stuck collective aborts the run")->capture_default_str();
+  sweep->add_flag("--verify", sw.verify, "Check a reduced step's TP=N logits against the unsharded TP=1 step");
+  bool no_exposed = false;
+  sweep->add_flag("--no-exposed", no_exposed, "Skip the compute-only / comm-only runs (exposed communication)");
+  sweep->add_option("--warmup", sw.sampling.warmup, "Warm-up steps per variant")->capture_default_str();
+  sweep->add_option("--min-samples", sw.sampling.min_samples, "Minimum timed steps")->capture_default_str();
+  sweep->add_option("--max-samples", sw.sampling.max_samples, "Maximum timed steps")->capture_default_str();
+  sweep->add_option("--budget", sw.sampling.budget_s, "Seconds of sampling per variant before giving up on the spread target")->capture_default_str();
+  sweep->add_option("--target-spread", sw.sampling.target_spread, "Stop sampling when the median's relative standard error is below this")->capture_default_str();
+  sweep->add_option("--out", sw.out, "Write the JSON document here (atomically, after every point)");
+  bool no_progress = false;
+  sweep->add_flag("--no-progress", no_progress, "No progress line on stderr");
+  sweep->callback([&] {
+    sw.exposed = !no_exposed;
+    sw.progress = !no_progress;
+    rc = tpbench::run_sweep(sw, std::cout);
+  });
   // ---- perf commands (profile, predict, compare, fit, explain) ----
+  std::string perf_cmdline;
+  for (int i = 0; i < argc; ++i) perf_cmdline += (i ? " " : "") + std::string(argv[i]);
+  tpbench::ProfileOptions profile_opt;
+  auto* profile_cmd = app.add_subcommand("profile", "System profiles (built-in h100-sxm, h200-sxm, or a JSON file)");
+  profile_cmd->require_subcommand(1);
+  auto* profile_show = profile_cmd->add_subcommand("show", "Print a profile's ceilings and collective time tables");
+  profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file")->required();
+  profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
+  profile_show->callback([&] { rc = tpbench::run_profile_show(profile_opt, std::cout); });
+
+  tpbench::PredictOptions predict_opt;
+  auto* predict = app.add_subcommand("predict", "Simulate serving curves (tok/s/GPU, tok/s/user) from a system profile");
+  predict->add_option("--profile", predict_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
+  predict->add_option("--model", predict_opt.model, "Model preset")->capture_default_str();
+  predict->add_option("--model-config", predict_opt.model_config, "Hugging Face config.json (overrides --model)");
+  predict->add_option("--layout", predict_opt.layouts, "Comma list: kR-TPn or 'aP-TPx bD-TPy'")->capture_default_str();
+  predict->add_option("--concurrency", predict_opt.concurrency, "Comma list of concurrencies")->capture_default_str();
+  predict->add_option("--isl", predict_opt.isl, "Input tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
+  predict->add_option("--osl", predict_opt.osl, "Output tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
+  predict->add_option("--prompts-per-user", predict_opt.prompts_per_user, "Prompts = this x concurrency")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)");
+  predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
+                                                "step_overhead_s, collective_scale, memory_reserve_gib)");
+  predict->add_option("--out", predict_opt.out, "Write the prediction JSON here");
+  predict->callback([&] {
+    predict_opt.command_line = perf_cmdline;
+    rc = tpbench::run_predict(predict_opt, std::cout);
+  });
   // ---- micro-benchmark commands (collective, calibrate) ----
   tpbench::CollectiveOptions coll;
   auto* collective = app.add_subcommand(

@@ -1,0 +1,67 @@
+#pragma once
+// Backend: executes a StepProgram for all of its ranks. The sweep owns the measurement
+// strategy (warm-up, sampling, statistics); a backend only runs steps and times them.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/plan/step_program.hpp"
+
+namespace tpbench {
+
+// What to execute of the program: everything, or only its compute or only its collectives.
+// Exposed communication = time(Full) - time(ComputeOnly) (DESIGN.md: measured, not guessed).
+enum class Variant { Full, ComputeOnly, CommOnly };
+
+// One timed step: the slowest rank's wall time for the layers and for the LM head section.
+struct StepTime {
+  double layers_s = 0;
+  double head_s = 0;
+  double total() const { return layers_s + head_s; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // Why the program cannot run here (not enough memory, too many ranks...), or nothing.
+  virtual std::optional<std::string> cannot_run(const StepProgram& p) const = 0;
+
+  // Allocates and initialises every buffer of every rank (deterministic values).
+  virtual void prepare(const StepProgram& p) = 0;
+  // Runs one step of the prepared program and times it.
+  virtual StepTime run(Variant v) = 0;
+  // Runs one full step and returns rank 0's time per op (seconds, program order): the
+  // breakdown by op kind. Serialises the streams, so it is not a step-time sample.
+  virtual std::vector<double> profile_ops() = 0;
+  // Logits of every sequence, [batch x vocab] row-major, assembled from the ranks' outputs
+  // after the last run (FP32). Throws std::logic_error when ranks disagree on a row.
+  virtual std::vector<float> logits() const = 0;
+  // Releases the prepared buffers.
+  virtual void release() = 0;
+
+  // Host and device description for the JSON document ("system").
+  virtual nlohmann::json system_info() const = 0;
+  // Whether points measured here are emulated (collective times taken from a profile).
+  virtual bool emulated() const { return false; }
+};
+
+struct BackendOptions {
+  std::string kind = "cpu";       // cpu | cuda
+  std::vector<int> gpus;          // cuda: devices to use (default 0..tp-1)
+  bool oversubscribe = false;     // cuda: allow more ranks than GPUs (NCCL >= 2.30)
+  int emulate_tp = 0;             // cuda: run rank 0 of TP=N on one GPU
+  std::string profile;            // cuda --emulate-tp: system profile name or file
+  double timeout_s = 300;         // collective watchdog
+  double memory_fraction = 0.9;   // of physical memory a point may use
+};
+
+// Throws UsageError for an unknown kind, UnavailableError when the kind cannot run here (the
+// cuda backend without a usable device).
+std::unique_ptr<Backend> make_backend(const BackendOptions& o);
+
+}  // namespace tpbench

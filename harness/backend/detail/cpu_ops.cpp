@@ -1,0 +1,173 @@
+#include "harness/backend/detail/cpu_ops.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "kernels/detail/init_values.hpp"
+
+namespace tpbench::detail {
+namespace {
+
+int64_t fan_in(const ModelSpec& m, LogicalWeight w) { return logical_shape(m, w).rows; }
+
+bool is_norm(LogicalWeight w) {
+  return w == LogicalWeight::AttnNorm || w == LogicalWeight::MlpNorm || w == LogicalWeight::FinalNorm;
+}
+
+float* at(HostBuffers& mem, const View& v) { return mem[v.buffer].data() + v.offset; }
+
+}  // namespace
+
+void init_buffers(const ModelSpec& m, const RankProgram& r, uint64_t seed, HostBuffers& mem) {
+  mem.assign(r.buffers.size(), {});
+  for (size_t bi = 0; bi < r.buffers.size(); ++bi) {
+    const Buffer& b = r.buffers[bi];
+    std::vector<float>& v = mem[bi];
+    v.resize(b.elements);
+    switch (b.init) {
+      case InitKind::None: break;
+      case InitKind::Filler:
+        for (int64_t i = 0; i < b.elements; ++i) v[i] = init::filler(seed, int64_t(bi), i);
+        break;
+      case InitKind::Weights:
+        // Elements no segment covers (the weight-gather shard's padding) get filler values.
+        for (int64_t i = 0; i < b.elements; ++i) v[i] = init::filler(seed, int64_t(bi), i);
+        for (const WeightSegment& s : b.weight_init) {
+          const GlobalShape g = logical_shape(m, s.which);
+          const int64_t fi = fan_in(m, s.which);
+          for (int64_t i = 0; i < s.rows; ++i)
+            for (int64_t j = 0; j < s.cols; ++j)
+              v[s.dst_offset + i * s.dst_ld + j] =
+                  init::weight(seed, int(s.which), s.layer, s.row0 + i, s.col0 + j, g.cols, fi, is_norm(s.which));
+        }
+        break;
+      case InitKind::KCache:
+      case InitKind::VCache: {
+        // Layout [seq][local kv head][position][dim]; positions from `prior` on are written by
+        // the step itself and start as filler.
+        const KVInit& k = b.kv_init;
+        const int64_t heads = int64_t(k.kv_head_map.size()), d = m.head_dim, S = k.positions;
+        const int64_t seqs = b.elements / (heads * S * d);
+        const bool is_v = b.init == InitKind::VCache;
+        int64_t i = 0;
+        for (int64_t s = 0; s < seqs; ++s)
+          for (int64_t h = 0; h < heads; ++h)
+            for (int64_t p = 0; p < S; ++p)
+              for (int64_t c = 0; c < d; ++c, ++i)
+                v[i] = p < k.prior ? init::kv(seed, is_v, k.layer, k.seq0 + s, k.kv_head_map[h], p, c)
+                                   : init::filler(seed, int64_t(bi), i);
+        break;
+      }
+      case InitKind::Hidden: {
+        const HiddenInit& h = b.hidden_init;
+        const int64_t H = m.hidden, rows = b.elements / H;
+        for (int64_t i = 0; i < rows; ++i) {
+          const int64_t g = h.row0 + i;
+          for (int64_t c = 0; c < H; ++c)
+            v[i * H + c] = g < h.real_rows ? init::hidden(seed, h.seq0 + g / h.tokens, g % h.tokens, c)
+                                           : init::filler(seed, int64_t(bi), i * H + c);
+        }
+        break;
+      }
+    }
+  }
+}
+
+void attention_reference(const Op& op, HostBuffers& mem) {
+  const AttentionShape& s = op.attn;
+  const int64_t d = s.head_dim, qh = s.q_heads, kvh = s.kv_heads, T = s.new_tokens, P = s.prior;
+  const int64_t S = P + T, group = qh / kvh;
+  const float* qkv = at(mem, op.a);
+  float* kc = mem[op.k_cache].data();
+  float* vc = mem[op.v_cache].data();
+  float* out = at(mem, op.out);
+  auto cache_at = [&](float* c, int64_t seq, int64_t h, int64_t p) {
+    return c + (((s.cache_seq0 + seq) * kvh + h) * S + p) * d;
+  };
+  // Append this step's K and V (columns after the queries) to the caches.
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      const float* row = qkv + (b * T + t) * op.a.ld;
+      for (int64_t h = 0; h < kvh; ++h) {
+        std::copy_n(row + qh * d + h * d, d, cache_at(kc, b, h, P + t));
+        std::copy_n(row + (qh + kvh) * d + h * d, d, cache_at(vc, b, h, P + t));
+      }
+    }
+  const float scale = 1.0f / std::sqrt(float(d));
+  std::vector<float> score(S);
+  std::vector<double> acc(d);
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t visible = P + t + 1;  // causal
+      for (int64_t h = 0; h < qh; ++h) {
+        const float* q = qkv + (b * T + t) * op.a.ld + h * d;
+        const int64_t kh = h / group;
+        float mx = -INFINITY;
+        for (int64_t p = 0; p < visible; ++p) {
+          const float* k = cache_at(kc, b, kh, p);
+          double dot = 0;
+          for (int64_t c = 0; c < d; ++c) dot += double(q[c]) * k[c];
+          score[p] = float(dot) * scale;
+          mx = std::max(mx, score[p]);
+        }
+        double denom = 0;
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t p = 0; p < visible; ++p) {
+          const double w = std::exp(double(score[p] - mx));
+          denom += w;
+          const float* v = cache_at(vc, b, kh, p);
+          for (int64_t c = 0; c < d; ++c) acc[c] += w * v[c];
+        }
+        float* o = out + (b * T + t) * op.out.ld + h * d;
+        for (int64_t c = 0; c < d; ++c) o[c] = float(acc[c] / denom);
+      }
+    }
+}
+
+void run_compute_op(const Op& op, HostBuffers& mem) {
+  switch (op.kind) {
+    case OpKind::Gemm: {
+      if (op.a.rows == 0) return;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(op.a.rows), int(op.w.cols), int(op.a.cols), 1.0f,
+                  at(mem, op.a), int(op.a.ld), at(mem, op.w), int(op.w.ld), 0.0f, at(mem, op.out), int(op.out.ld));
+      return;
+    }
+    case OpKind::RmsNorm: {
+      const float* w = at(mem, op.w);
+      for (int64_t r = 0; r < op.a.rows; ++r) {
+        const float* x = at(mem, op.a) + r * op.a.ld;
+        float* y = at(mem, op.out) + r * op.out.ld;
+        double ss = 0;
+        for (int64_t c = 0; c < op.a.cols; ++c) ss += double(x[c]) * x[c];
+        const float inv = float(1.0 / std::sqrt(ss / double(op.a.cols) + 1e-5));
+        for (int64_t c = 0; c < op.a.cols; ++c) y[c] = x[c] * inv * w[c];
+      }
+      return;
+    }
+    case OpKind::SiluMul: {
+      const int64_t n = op.out.cols;
+      for (int64_t r = 0; r < op.out.rows; ++r) {
+        const float* g = at(mem, op.a) + r * op.a.ld;
+        float* y = at(mem, op.out) + r * op.out.ld;
+        for (int64_t c = 0; c < n; ++c) y[c] = g[c] / (1.0f + std::exp(-g[c])) * g[n + c];
+      }
+      return;
+    }
+    case OpKind::ResidualAdd: {
+      for (int64_t r = 0; r < op.out.rows; ++r) {
+        const float* x = at(mem, op.a) + r * op.a.ld;
+        float* y = at(mem, op.out) + r * op.out.ld;
+        for (int64_t c = 0; c < op.out.cols; ++c) y[c] += x[c];
+      }
+      return;
+    }
+    case OpKind::Attention: attention_reference(op, mem); return;
+    case OpKind::Collective: break;
+  }
+  throw std::logic_error("run_compute_op: '" + op.name + "' is not a compute op");
+}
+
+}  // namespace tpbench::detail

@@ -1,0 +1,71 @@
+#include "harness/sweep/point.hpp"
+
+namespace tpbench {
+
+double Point::tokens_per_s_per_user() const {
+  if (status != "ok" || step.median <= 0) return 0;
+  return double(config.new_tokens()) / step.median;
+}
+
+double Point::tokens_per_s_per_gpu() const {
+  if (status != "ok" || step.median <= 0) return 0;
+  return tokens_per_step() / (step.median * double(config.tp));
+}
+
+namespace {
+nlohmann::json optional_number(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+}  // namespace
+
+nlohmann::json to_json(const Point& p) {
+  const StepConfig& c = p.config;
+  nlohmann::json j = {
+      {"plan", plan_name(c.plan)},
+      {"overlap", overlap_name(c.overlap)},
+      {"phase", phase_name(c.phase)},
+      {"tp", c.tp},
+      {"batch", c.batch},
+      {"context", c.context},
+      {"new_tokens", c.new_tokens()},
+      {"layers_run", p.layers_run},
+      {"layers_total", p.layers_total},
+      {"emulated", p.emulated},
+      {"oversubscribed", p.oversubscribed},
+      {"status", p.status},
+  };
+  if (!p.reason.empty()) j["reason"] = p.reason;
+  j["verified"] = p.verified ? nlohmann::json(*p.verified) : nlohmann::json(nullptr);
+  if (p.verified) j["verify"] = {{"rel_l2_error", p.verify_rel_l2}, {"tolerance", p.verify_tolerance}};
+  if (p.status != "ok") return j;
+
+  const Summary& s = p.step;
+  j["step_time_s"] = {{"median", s.median}, {"p10", s.p10}, {"p90", s.p90}, {"mean", s.mean},
+                      {"stdev", s.stdev}, {"min", s.min}, {"max", s.max}, {"count", s.count},
+                      {"rel_spread", s.rel_spread}, {"converged", p.converged}};
+  j["layers_time_s"] = p.layers_median_s;
+  j["head_time_s"] = p.head_median_s;
+  if (c.phase == Phase::Decode) j["tpot_s"] = s.median;
+  else j["ttft_s"] = s.median;
+  j["tokens_per_s_per_user"] = p.tokens_per_s_per_user();
+  j["tokens_per_s_per_gpu"] = p.tokens_per_s_per_gpu();
+  const Breakdown& b = p.breakdown;
+  j["breakdown"] = {{"weight_bytes", b.weight_bytes},
+                    {"kv_bytes", b.kv_bytes},
+                    {"hbm_bytes", b.hbm_bytes},
+                    {"flops", b.flops},
+                    {"collective_bytes_per_rank", b.collective_bytes_per_rank},
+                    {"memory_per_rank_bytes", b.memory_per_rank_bytes},
+                    {"gemm_s", b.gemm_s},
+                    {"attention_s", b.attention_s},
+                    {"collective_s", b.collective_s},
+                    {"other_s", b.other_s},
+                    {"compute_only_s", optional_number(b.compute_only_s)},
+                    {"comm_only_s", optional_number(b.comm_only_s)},
+                    {"exposed_collective_s", optional_number(b.exposed_collective_s)},
+                    {"achieved_hbm_bytes_per_s", b.achieved_hbm_bytes_per_s},
+                    {"achieved_flops_per_s", b.achieved_flops_per_s}};
+  return j;
+}
+
+}  // namespace tpbench

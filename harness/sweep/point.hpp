@@ -1,0 +1,44 @@
+#pragma once
+// One measured (or skipped) point of a sweep and its JSON form (schema tpbench.result/1).
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/measure/stats.hpp"
+#include "harness/plan/step_program.hpp"
+
+namespace tpbench {
+
+struct Breakdown {
+  // Per rank (rank 0), scaled to all of the model's layers.
+  double weight_bytes = 0, kv_bytes = 0, hbm_bytes = 0, flops = 0, collective_bytes_per_rank = 0;
+  double memory_per_rank_bytes = 0;
+  // Rank 0's time per op kind from a profiled run, scaled to all layers (seconds).
+  double gemm_s = 0, attention_s = 0, collective_s = 0, other_s = 0;
+  // Variants of the same program: exposed communication = step - compute-only.
+  std::optional<double> compute_only_s, comm_only_s, exposed_collective_s;
+  double achieved_hbm_bytes_per_s = 0, achieved_flops_per_s = 0;
+};
+
+struct Point {
+  StepConfig config;
+  int64_t layers_run = 0, layers_total = 0;
+  std::string status = "ok";  // ok | not_runnable | failed
+  std::string reason;
+  bool emulated = false, oversubscribed = false;
+  Summary step;            // seconds, scaled to all layers: layers x (total / run) + head
+  bool converged = false;
+  double layers_median_s = 0, head_median_s = 0;
+  Breakdown breakdown;
+  std::optional<bool> verified;  // null: not checked
+  double verify_rel_l2 = 0, verify_tolerance = 0;
+
+  double tokens_per_step() const { return double(config.batch) * double(config.new_tokens()); }
+  double tokens_per_s_per_user() const;  // decode: 1 / TPOT; prefill: chunk tokens / step
+  double tokens_per_s_per_gpu() const;   // tokens per step / (step x TP)
+};
+
+nlohmann::json to_json(const Point& p);
+
+}  // namespace tpbench

@@ -1,0 +1,82 @@
+#include "harness/sweep/report.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <ostream>
+
+#include "tpbench/version.hpp"
+
+namespace tpbench {
+
+nlohmann::json model_to_json(const ModelSpec& m) {
+  return {{"name", m.name},
+          {"hidden_size", m.hidden},
+          {"intermediate_size", m.intermediate},
+          {"num_hidden_layers", m.layers},
+          {"num_attention_heads", m.q_heads},
+          {"num_key_value_heads", m.kv_heads},
+          {"head_dim", m.head_dim},
+          {"vocab_size", m.vocab},
+          {"tie_word_embeddings", m.tied_embeddings},
+          {"dtype", dtype_name(m.dtype)},
+          {"parameters", m.total_params()},
+          {"weight_bytes", m.weight_bytes()},
+          {"kv_bytes_per_token", m.kv_bytes_per_token()}};
+}
+
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::json sweep_document(const std::string& command_line, const nlohmann::json& system,
+                              const ModelSpec& model, const std::vector<Point>& points, bool interrupted) {
+  nlohmann::json pts = nlohmann::json::array();
+  for (const Point& p : points) pts.push_back(to_json(p));
+  return {{"schema", "tpbench.result/1"},
+          {"tool", {{"name", "tpbench"}, {"version", kVersion}, {"git_commit", kGitCommit}}},
+          {"command_line", command_line},
+          {"created_utc", utc_timestamp()},
+          {"system", system},
+          {"model", model_to_json(model)},
+          {"interrupted", interrupted},
+          {"points", pts}};
+}
+
+void print_sweep_table(std::ostream& out, const std::vector<Point>& points) {
+  char line[320];
+  std::snprintf(line, sizeof line, "%-13s %-7s %-7s %3s %5s %7s %11s %11s %11s %10s %10s %8s %-8s\n", "plan",
+                "overlap", "phase", "TP", "batch", "context", "step ms", "p10 ms", "p90 ms", "tok/s/usr",
+                "tok/s/gpu", "exp.comm", "verified");
+  out << line;
+  for (const Point& p : points) {
+    const StepConfig& c = p.config;
+    const char* verified = !p.verified ? "-" : (*p.verified ? "yes" : "FAILED");
+    std::string flags;
+    if (p.emulated) flags += " [emulated]";
+    if (p.oversubscribed) flags += " [oversubscribed]";
+    if (p.layers_run < p.layers_total)
+      flags += " [" + std::to_string(p.layers_run) + "/" + std::to_string(p.layers_total) + " layers, scaled]";
+    if (p.status != "ok") {
+      std::snprintf(line, sizeof line, "%-13s %-7s %-7s %3d %5lld %7lld  %s: %s\n", plan_name(c.plan),
+                    overlap_name(c.overlap), phase_name(c.phase), c.tp, (long long)c.batch, (long long)c.context,
+                    p.status.c_str(), p.reason.c_str());
+      out << line;
+      continue;
+    }
+    char exposed[16] = "-";
+    if (p.breakdown.exposed_collective_s && p.step.median > 0)
+      std::snprintf(exposed, sizeof exposed, "%.0f%%", 100.0 * *p.breakdown.exposed_collective_s / p.step.median);
+    std::snprintf(line, sizeof line, "%-13s %-7s %-7s %3d %5lld %7lld %11.4f %11.4f %11.4f %10.2f %10.2f %8s %-8s%s\n",
+                  plan_name(c.plan), overlap_name(c.overlap), phase_name(c.phase), c.tp, (long long)c.batch,
+                  (long long)c.context, p.step.median * 1e3, p.step.p10 * 1e3, p.step.p90 * 1e3,
+                  p.tokens_per_s_per_user(), p.tokens_per_s_per_gpu(), exposed, verified, flags.c_str());
+    out << line;
+  }
+}
+
+}  // namespace tpbench

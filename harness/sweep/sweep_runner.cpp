@@ -1,0 +1,194 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "harness/common/error.hpp"
+#include "harness/io/atomic_file.hpp"
+#include "harness/plan/plan.hpp"
+#include "harness/sweep/interrupt.hpp"
+#include "harness/sweep/report.hpp"
+#include "harness/sweep/sweep.hpp"
+#include "harness/sweep/verify.hpp"
+
+namespace tpbench {
+namespace {
+
+ModelSpec load_model(const SweepOptions& o) {
+  return o.model_config.empty() ? preset_model(o.model) : model_from_hf_config(o.model_config);
+}
+
+template <typename T>
+void need_values(const std::vector<T>& v, const char* what) {
+  if (v.empty()) throw UsageError(std::string("--") + what + " needs at least one value");
+}
+
+// Every point of the sweep, validated up front so that bad input fails before any work.
+std::vector<StepConfig> expand(const SweepOptions& o, const ModelSpec& m) {
+  need_values(o.plans, "plan");
+  need_values(o.overlaps, "overlap");
+  need_values(o.tp, "tp");
+  need_values(o.batch, "batch");
+  need_values(o.context, "context");
+  const Phase phase = parse_phase(o.phase);
+  std::vector<StepConfig> out;
+  for (const std::string& plan : o.plans)
+    for (const std::string& overlap : o.overlaps)
+      for (int tp : o.tp)
+        for (int64_t batch : o.batch)
+          for (int64_t context : o.context) {
+            StepConfig c;
+            c.plan = parse_plan(plan);
+            c.overlap = parse_overlap(overlap);
+            c.phase = phase;
+            c.tp = tp;
+            c.batch = batch;
+            c.context = context;
+            c.chunk = o.chunk;
+            c.layers = o.layers;
+            c.split_chunks = o.split_chunks;
+            validate_config(m, c);
+            out.push_back(c);
+          }
+  return out;
+}
+
+void fill_breakdown(Point& p, const StepProgram& prog, const std::vector<double>& op_seconds, double scale) {
+  const RankProgram& r = prog.ranks[0];
+  const OpTotals layers = totals(r, 0, r.head_begin), head = totals(r, r.head_begin);
+  Breakdown& b = p.breakdown;
+  b.weight_bytes = layers.weight_bytes * scale + head.weight_bytes;
+  b.kv_bytes = layers.kv_bytes * scale + head.kv_bytes;
+  b.hbm_bytes = layers.hbm_bytes * scale + head.hbm_bytes;
+  b.flops = layers.flops * scale + head.flops;
+  b.collective_bytes_per_rank = layers.collective_bytes_per_rank * scale + head.collective_bytes_per_rank;
+  const MemoryFootprint f = footprint(r, dtype_bytes(prog.model.dtype));
+  b.memory_per_rank_bytes = double(f.total());  // of the layers run
+  for (size_t i = 0; i < r.ops.size() && i < op_seconds.size(); ++i) {
+    const double t = op_seconds[i] * (int(i) < r.head_begin ? scale : 1.0);
+    switch (r.ops[i].kind) {
+      case OpKind::Gemm: b.gemm_s += t; break;
+      case OpKind::Attention: b.attention_s += t; break;
+      case OpKind::Collective: b.collective_s += t; break;
+      default: b.other_s += t; break;
+    }
+  }
+  if (p.step.median > 0) {
+    b.achieved_hbm_bytes_per_s = b.hbm_bytes / p.step.median;
+    b.achieved_flops_per_s = b.flops / p.step.median;
+  }
+}
+
+Point measure_point(Backend& backend, const ModelSpec& m, const StepConfig& c, const SweepOptions& o,
+                    Verifier& verifier) {
+  Point p;
+  p.config = c;
+  p.layers_total = m.layers;
+  p.layers_run = c.layers > 0 ? c.layers : m.layers;
+  p.emulated = backend.emulated();
+  const StepProgram prog = build_program(m, c);
+  if (auto why = backend.cannot_run(prog)) {
+    p.status = "not_runnable";
+    p.reason = *why;
+    return p;
+  }
+  try {
+    if (o.verify) {
+      const VerifyResult v = verifier.check(backend, c);
+      p.verified = v.passed;
+      p.verify_rel_l2 = v.rel_l2;
+      p.verify_tolerance = v.tolerance;
+    }
+    backend.prepare(prog);
+    const double scale = double(p.layers_total) / double(p.layers_run);
+    std::vector<double> layer_samples, head_samples;
+    auto cancelled = [] { return InterruptGuard::requested(); };
+    const SampleRun full = sample(o.sampling, [&] {
+      const StepTime t = backend.run(Variant::Full);
+      layer_samples.push_back(t.layers_s * scale);
+      head_samples.push_back(t.head_s);
+      return t.layers_s * scale + t.head_s;
+    }, cancelled);
+    p.step = full.summary;
+    p.converged = full.converged;
+    p.layers_median_s = summarize(layer_samples).median;
+    p.head_median_s = summarize(head_samples).median;
+    const bool communicates = totals(prog.ranks[0]).collectives > 0;
+    if (o.exposed && communicates && !InterruptGuard::requested()) {
+      auto variant = [&](Variant v) {
+        return sample(o.sampling, [&] {
+          const StepTime t = backend.run(v);
+          return t.layers_s * scale + t.head_s;
+        }, cancelled).summary.median;
+      };
+      p.breakdown.compute_only_s = variant(Variant::ComputeOnly);
+      p.breakdown.comm_only_s = variant(Variant::CommOnly);
+      p.breakdown.exposed_collective_s = std::max(0.0, p.step.median - *p.breakdown.compute_only_s);
+    }
+    const std::vector<double> op_seconds = InterruptGuard::requested() ? std::vector<double>{} : backend.profile_ops();
+    fill_breakdown(p, prog, op_seconds, scale);
+    backend.release();
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    backend.release();
+    p.status = "failed";
+    p.reason = e.what();
+  }
+  return p;
+}
+
+}  // namespace
+
+int run_sweep(const SweepOptions& o, std::ostream& out) {
+  const ModelSpec model = load_model(o);
+  const std::vector<StepConfig> configs = expand(o, model);
+  if (o.sampling.budget_s <= 0 || o.sampling.min_samples < 1 || o.sampling.warmup < 0 ||
+      o.sampling.max_samples < o.sampling.min_samples)
+    throw UsageError("sampling: need --budget > 0, --min-samples >= 1, --warmup >= 0, max >= min samples");
+  if (!o.out.empty()) check_writable(o.out);
+  std::unique_ptr<Backend> backend = make_backend(o.backend);
+  const nlohmann::json system = backend->system_info();
+
+  InterruptGuard guard;
+  Verifier verifier(model, backend->name() == "cpu" ? 1e-5 : 2e-2);
+  std::vector<Point> points;
+  auto write = [&](bool interrupted) {
+    if (!o.out.empty())
+      write_file_atomic(o.out, sweep_document(o.command_line, system, model, points, interrupted).dump(2) + "\n");
+  };
+  write(false);  // a valid (empty) document from the start
+  const bool show_progress = o.progress && isatty(STDERR_FILENO);
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const StepConfig& c = configs[i];
+    if (show_progress) {
+      std::fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s TP=%d batch=%lld context=%lld ...", i + 1, configs.size(),
+                   plan_name(c.plan), overlap_name(c.overlap), phase_name(c.phase), c.tp, (long long)c.batch,
+                   (long long)c.context);
+      std::fflush(stderr);
+    }
+    Point p = measure_point(*backend, model, c, o, verifier);
+    if (InterruptGuard::requested()) {
+      if (show_progress) std::fprintf(stderr, "\r\033[K");
+      write(true);
+      print_sweep_table(out, points);
+      std::cerr << "tpbench: interrupted; " << points.size() << " finished point(s) kept"
+                << (o.out.empty() ? "" : " in " + o.out) << "\n";
+      return 130;
+    }
+    points.push_back(std::move(p));
+    write(false);
+  }
+  if (show_progress) std::fprintf(stderr, "\r\033[K");
+  out << "model " << model.name << ", backend " << backend->name() << "\n";
+  print_sweep_table(out, points);
+  if (!o.out.empty()) out << "wrote " << points.size() << " point(s) to " << o.out << "\n";
+  for (const Point& p : points)
+    if (p.verified && !*p.verified) {
+      std::cerr << "tpbench: verification FAILED for at least one point (see 'verified')\n";
+      return 1;
+    }
+  return 0;
+}
+
+}  // namespace tpbench

@@ -1,0 +1,59 @@
+#include "harness/sweep/verify.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "harness/plan/plan.hpp"
+
+namespace tpbench {
+
+double relative_l2(const std::vector<float>& got, const std::vector<float>& want) {
+  if (got.size() != want.size()) return INFINITY;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double d = double(got[i]) - double(want[i]);
+    num += d * d;
+    den += double(want[i]) * double(want[i]);
+  }
+  if (!std::isfinite(num)) return INFINITY;
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+StepConfig Verifier::reduced(const ModelSpec& m, StepConfig c) {
+  const int64_t run = c.layers > 0 ? c.layers : m.layers;
+  c.layers = std::min<int64_t>(run, 2);
+  return c;
+}
+
+const std::vector<float>& Verifier::reference(Backend& backend, const StepConfig& r) {
+  const auto key = std::make_tuple(int(r.phase), r.batch, r.context, r.chunk, r.layers);
+  auto it = references_.find(key);
+  if (it != references_.end()) return it->second;
+  StepConfig one = r;
+  one.plan = PlanKind::TP;
+  one.overlap = Overlap::None;
+  one.tp = 1;
+  const StepProgram p = build_program(model_, one);
+  backend.prepare(p);
+  backend.run(Variant::Full);
+  std::vector<float> logits = backend.logits();
+  backend.release();
+  return references_.emplace(key, std::move(logits)).first->second;
+}
+
+VerifyResult Verifier::check(Backend& backend, const StepConfig& config) {
+  const StepConfig r = reduced(model_, config);
+  const std::vector<float>& want = reference(backend, r);
+  const StepProgram p = build_program(model_, r);
+  backend.prepare(p);
+  backend.run(Variant::Full);
+  const std::vector<float> got = backend.logits();
+  backend.release();
+  VerifyResult v;
+  v.tolerance = tolerance_;
+  v.rel_l2 = relative_l2(got, want);
+  v.passed = v.rel_l2 <= tolerance_;
+  return v;
+}
+
+}  // namespace tpbench
