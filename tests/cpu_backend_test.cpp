@@ -1,0 +1,125 @@
+// The cpu backend executes every plan so that TP=N equals the unsharded TP=1 step: the
+// logits of a sharded run against those of TP=1 (an independent, unsharded computation).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "harness/backend/cpu_backend.hpp"
+#include "harness/backend/detail/cpu_ops.hpp"
+#include "harness/plan/plan.hpp"
+#include "harness/sweep/verify.hpp"
+
+using namespace tpbench;
+
+namespace {
+
+std::vector<float> run_logits(const ModelSpec& m, const StepConfig& c, StepTime* time = nullptr) {
+  auto backend = make_cpu_backend({});
+  const StepProgram p = build_program(m, c);
+  backend->prepare(p);
+  const StepTime t = backend->run(Variant::Full);
+  if (time) *time = t;
+  return backend->logits();
+}
+
+StepConfig config(PlanKind plan, int tp, int64_t batch, Overlap ov = Overlap::None, Phase ph = Phase::Decode) {
+  StepConfig c;
+  c.plan = plan;
+  c.tp = tp;
+  c.batch = batch;
+  c.context = 48;
+  c.overlap = ov;
+  c.phase = ph;
+  c.chunk = ph == Phase::Prefill ? 16 : 0;
+  return c;
+}
+
+}  // namespace
+
+class ShardedEqualsUnsharded : public ::testing::TestWithParam<std::tuple<PlanKind, int, Overlap>> {};
+
+TEST_P(ShardedEqualsUnsharded, DecodeAndPrefill) {
+  const auto [plan, tp, overlap] = GetParam();
+  const ModelSpec m = preset_model("tiny");
+  for (Phase ph : {Phase::Decode, Phase::Prefill})
+    for (int64_t batch : {1, 3, 4}) {
+      const std::vector<float> want = run_logits(m, config(PlanKind::TP, 1, batch, Overlap::None, ph));
+      const std::vector<float> got = run_logits(m, config(plan, tp, batch, overlap, ph));
+      ASSERT_EQ(got.size(), size_t(batch * m.vocab));
+      EXPECT_LE(relative_l2(got, want), 1e-5) << plan_name(plan) << " TP=" << tp << " batch=" << batch << " "
+                                              << phase_name(ph) << " " << overlap_name(overlap);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPlans, ShardedEqualsUnsharded,
+                         ::testing::Combine(::testing::Values(PlanKind::TP, PlanKind::TPSP, PlanKind::WeightGather),
+                                            ::testing::Values(1, 2, 4, 8),
+                                            ::testing::Values(Overlap::None, Overlap::Streams)));
+// Split (batch chunks overlapping their all-reduces) is defined for the tp plan only.
+INSTANTIATE_TEST_SUITE_P(SplitOverlap, ShardedEqualsUnsharded,
+                         ::testing::Combine(::testing::Values(PlanKind::TP), ::testing::Values(1, 2, 4, 8),
+                                            ::testing::Values(Overlap::Split)));
+
+// The comparison can fail: a different seed (other weights) is far from the reference.
+TEST(CpuBackend, VerificationDetectsDifferentWeights) {
+  const ModelSpec m = preset_model("tiny");
+  StepConfig a = config(PlanKind::TP, 2, 2), b = a;
+  b.seed ^= 1;
+  EXPECT_GT(relative_l2(run_logits(m, a), run_logits(m, b)), 0.1);
+}
+
+// Logits are finite and not degenerate (activations stay O(1) through the layers).
+TEST(CpuBackend, LogitsAreFiniteAndVaried) {
+  const std::vector<float> l = run_logits(preset_model("tiny"), config(PlanKind::TP, 2, 2));
+  double sum = 0, sq = 0;
+  for (float v : l) {
+    ASSERT_TRUE(std::isfinite(v));
+    sum += v;
+    sq += double(v) * v;
+  }
+  const double mean = sum / l.size(), var = sq / l.size() - mean * mean;
+  EXPECT_GT(var, 1e-4);
+}
+
+// Hand-computed attention: one sequence, one head, d = 2, two cached positions + the new one.
+TEST(CpuOps, AttentionMatchesHandComputation) {
+  Op op;
+  op.kind = OpKind::Attention;
+  op.attn = AttentionShape{1, 1, 2, 1, 1, 2, 0};
+  detail::HostBuffers mem(3);
+  // qkv row: q = (1, 0), k_new = (0, 1), v_new = (5, 7)
+  mem[0] = {1, 0, 0, 1, 5, 7};
+  mem[1] = {1, 0, 0, 0, 0, 0};  // K cache [S=3][d=2]: k0 = (1, 0), k1 = (0, 0), slot 2 for the new one
+  mem[2] = {1, 2, 3, 4, 0, 0};  // V cache: v0 = (1, 2), v1 = (3, 4)
+  mem.push_back(std::vector<float>(2, 0));
+  op.a = View{0, 0, 1, 6, 6};
+  op.k_cache = 1;
+  op.v_cache = 2;
+  op.out = View{3, 0, 1, 2, 2};
+  detail::attention_reference(op, mem);
+  // scores: q.k / sqrt(2) = (1/sqrt2, 0, 0); weights e^{s} / sum.
+  const double e = std::exp(1 / std::sqrt(2.0)), z = e + 2;
+  EXPECT_NEAR(mem[3][0], (e * 1 + 3 + 5) / z, 1e-6);
+  EXPECT_NEAR(mem[3][1], (e * 2 + 4 + 7) / z, 1e-6);
+  EXPECT_EQ(mem[1][4], 0);  // new K appended at position 2
+  EXPECT_EQ(mem[1][5], 1);
+}
+
+// Timed runs report the layers and the head separately, both positive.
+TEST(CpuBackend, StepTimeHasLayersAndHead) {
+  StepTime t;
+  run_logits(preset_model("tiny"), config(PlanKind::TP, 2, 2, Overlap::Streams), &t);
+  EXPECT_GT(t.layers_s, 0);
+  EXPECT_GT(t.head_s, 0);
+}
+
+// A program larger than the machine is refused before any allocation.
+TEST(CpuBackend, RefusesPointsThatDoNotFit) {
+  auto backend = make_cpu_backend({});
+  StepConfig c = config(PlanKind::TP, 8, 64);
+  c.context = 11000;
+  const StepProgram p = build_program(preset_model("llama-3.1-70b"), c);
+  const auto why = backend->cannot_run(p);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("MiB"), std::string::npos);
+}
