@@ -9,11 +9,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "collectives/bandwidth.hpp"
 #include "collectives/inprocess_communicator.hpp"
+#include "harness/commands/collective_command.hpp"
 #include "harness/common/error.hpp"
 #include "kernels/detail/counter_rng.hpp"
 
@@ -362,4 +364,81 @@ TEST(CollectiveBandwidth, OpNamesRoundTripAndBadInputIsRejected) {
   EXPECT_THROW(parse_collective_kind("broadcast"), UsageError);
   EXPECT_THROW(algbw(100, 0.0), std::invalid_argument);
   EXPECT_THROW(busbw_factor(CollectiveKind::AllReduce, 0), std::invalid_argument);
+}
+
+// ---- tpbench collective: its correctness check must be able to fail ------------------------
+
+TEST(CollectiveCommand, WrongCounterCountsCorruptedAndNaNElements) {
+  constexpr int n = 4;
+  constexpr size_t count = 9;
+  for (auto op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter}) {
+    const auto expected = collective_expected(op, n, count, 7);
+    const int rank = 2;
+    // This rank's correct output, taken from the expected vector by hand.
+    std::vector<float> out(collective_output_elems(op, n, count));
+    const size_t off = op == CollectiveKind::ReduceScatter ? rank * count : 0;
+    for (size_t i = 0; i < out.size(); ++i) out[i] = expected[off + i];
+    EXPECT_EQ(collective_wrong(op, rank, count, expected, out.data()), 0) << collective_kind_name(op);
+    out[0] += 1.0f;
+    out[out.size() - 1] = NAN;
+    EXPECT_EQ(collective_wrong(op, rank, count, expected, out.data()), 2) << collective_kind_name(op);
+  }
+}
+
+TEST(CollectiveCommand, ExpectedValuesAreIndependentIntegerSums) {
+  // all_reduce of 3 ranks at element 5: the integer sum of the three inputs, none of them 0.
+  const auto e = collective_expected(CollectiveKind::AllReduce, 3, 6, 11);
+  float sum = 0;
+  for (int r = 0; r < 3; ++r) {
+    const float v = collective_input(11, r, 5);
+    EXPECT_NE(v, 0.0f);
+    EXPECT_EQ(v, std::trunc(v));
+    EXPECT_LE(std::fabs(v), 8.0f);
+    sum += v;
+  }
+  EXPECT_EQ(e[5], sum);
+  // reduce_scatter's expected vector is the all-reduce of the ranks' 2*3-element inputs.
+  EXPECT_EQ(collective_expected(CollectiveKind::ReduceScatter, 3, 2, 11), e);
+  EXPECT_EQ(collective_input_elems(CollectiveKind::ReduceScatter, 3, 2), 6u);
+  EXPECT_EQ(collective_output_elems(CollectiveKind::AllGather, 3, 2), 6u);
+}
+
+TEST(CollectiveCommand, CpuBackendReportsEveryCountWithNoWrongElements) {
+  CollectiveRequest req;
+  req.op = CollectiveKind::ReduceScatter;
+  req.ranks = 5;
+  req.counts = {1, 7, 1023};
+  req.iters = 2;
+  req.warmup = 1;
+  req.seed = 3;
+  std::vector<size_t> seen;
+  run_collective_cpu(req, [&](size_t k, const CollectiveTiming& t) {
+    seen.push_back(k);
+    EXPECT_EQ(t.wrong, 0);
+    EXPECT_GT(t.time_s, 0);
+  });
+  EXPECT_EQ(seen, (std::vector<size_t>{0, 1, 2}));
+}
+
+TEST(CollectiveCommand, BadOptionsAreUsageErrors) {
+  std::ostringstream out;
+  auto bad = [&](auto edit) {
+    CollectiveOptions o;
+    o.max_bytes = 64;
+    edit(o);
+    EXPECT_THROW(run_collective(o, out), UsageError);
+  };
+  bad([](CollectiveOptions& o) { o.op = "broadcast"; });
+  bad([](CollectiveOptions& o) { o.ranks = 0; });
+  bad([](CollectiveOptions& o) { o.ranks = 65; });
+  bad([](CollectiveOptions& o) { o.min_bytes = 128; });
+  bad([](CollectiveOptions& o) { o.step_factor = 1.0; });
+  bad([](CollectiveOptions& o) { o.backend = "tpu"; });
+  CollectiveOptions cuda;
+  cuda.max_bytes = 64;
+  cuda.backend = "cuda";
+#if !defined(TPBENCH_HAVE_CUDA)
+  EXPECT_THROW(run_collective(cuda, out), UnavailableError);
+#endif
+  EXPECT_TRUE(out.str().empty()) << "nothing is printed before the inputs are valid";
 }
