@@ -1,0 +1,66 @@
+"""Every document `tpbench sweep` writes validates against results/schema/tpbench.result-1.schema.json,
+and the schema rejects documents that break it (so the check can fail)."""
+import copy
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+SOURCE = Path(os.environ.get("TPBENCH_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+BINARY = os.environ.get("TPBENCH_BINARY", str(SOURCE / "build" / "tpbench"))
+SCHEMA = json.loads((SOURCE / "results" / "schema" / "tpbench.result-1.schema.json").read_text())
+
+
+def sweep(tmp_path, *args, model="tiny"):
+    out = tmp_path / "sweep.json"
+    cmd = [BINARY, "sweep", "--backend", "cpu", "--model", model, "--budget", "0.05", "--no-progress",
+           "--out", str(out), *args]
+    subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300)
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("plan", ["tp", "tp-sp", "weight-gather"])
+def test_done_criterion_sweep_validates(tmp_path, plan):
+    doc = sweep(tmp_path, "--plan", plan, "--tp", "1,2,4", "--batch", "1,4", "--verify")
+    jsonschema.validate(doc, SCHEMA)
+    assert len(doc["points"]) == 6
+    assert all(p["verified"] is True for p in doc["points"])
+    for p in doc["points"]:
+        # Metric definitions (DESIGN.md): tok/s/user = 1/TPOT, tok/s/GPU = B / (TPOT x N).
+        assert p["tokens_per_s_per_user"] == pytest.approx(1 / p["tpot_s"])
+        assert p["tokens_per_s_per_gpu"] == pytest.approx(p["batch"] / (p["tpot_s"] * p["tp"]))
+
+
+def test_prefill_and_overlap_documents_validate(tmp_path):
+    doc = sweep(tmp_path, "--plan", "tp", "--overlap", "none,streams,split", "--tp", "2", "--batch", "2",
+                "--phase", "prefill", "--context", "64", "--chunk", "32")
+    jsonschema.validate(doc, SCHEMA)
+    assert {p["overlap"] for p in doc["points"]} == {"none", "streams", "split"}
+    assert all("ttft_s" in p for p in doc["points"])
+
+
+def test_not_runnable_point_is_reported_and_sweep_goes_on(tmp_path):
+    doc = sweep(tmp_path, "--tp", "8", "--batch", "1", "--layers", "80",
+                "--context", "128", model="llama-3.1-70b")
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["points"][0]["status"] == "not_runnable"
+    assert "memory" in doc["points"][0]["reason"]
+
+
+def test_schema_rejects_broken_documents(tmp_path):
+    doc = sweep(tmp_path, "--tp", "2", "--batch", "1")
+    bad = copy.deepcopy(doc)
+    del bad["points"][0]["step_time_s"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)
+    bad = copy.deepcopy(doc)
+    bad["points"][0]["plan"] = "pipeline"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)
+    bad = copy.deepcopy(doc)
+    bad["schema"] = "tpbench.result/2"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)
