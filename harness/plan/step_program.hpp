@@ -58,6 +58,7 @@ struct KVInit {
   int64_t seq0 = 0;                  // global index of this buffer's first sequence
   std::vector<int64_t> kv_head_map;  // local KV head -> global KV head (replication)
   int64_t prior = 0;
+  int64_t positions = 0;             // positions per sequence and head (the context)
 };
 
 // Hidden-state input [rows, hidden]: row i is token (seq0 + i / tokens, i % tokens) while

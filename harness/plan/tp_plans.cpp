@@ -65,6 +65,7 @@ LayerWeights declare_layer(ProgramBuilder& b, const TpDims& t, int l) {
   KVInit kv;
   kv.layer = l;
   kv.prior = t.P;
+  kv.positions = t.S;
   for (int64_t j = 0; j < t.kvl; ++j) kv.kv_head_map.push_back(t.kv_first + j);
   const int64_t cache = t.B * t.kvl * t.S * t.d;
   w.kc = b.kv_cache(p + "k_cache", cache, InitKind::KCache, kv);

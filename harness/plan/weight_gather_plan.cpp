@@ -85,6 +85,7 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
     kv.layer = l;
     kv.seq0 = seq0;
     kv.prior = P;
+    kv.positions = S;
     for (int64_t j = 0; j < m.kv_heads; ++j) kv.kv_head_map.push_back(j);
     const int64_t elems = std::max<int64_t>(mine, 1) * m.kv_heads * S * d;
     const std::string p = "L" + std::to_string(l) + ".";
