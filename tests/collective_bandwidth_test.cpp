@@ -1,0 +1,138 @@
+// nccl-tests bandwidth arithmetic (against hand-derived numbers) and `tpbench collective`'s
+// expected values and wrong-element check, which must be able to fail.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "collectives/bandwidth.hpp"
+#include "harness/commands/collective_command.hpp"
+#include "harness/common/error.hpp"
+
+using namespace tpbench;
+
+// ---- bandwidth arithmetic (numbers derived by hand from nccl-tests' definitions) ----------
+
+TEST(CollectiveBandwidth, AllReduceMatchesNcclTestsDefinition) {
+  // 8 ranks, 250,000,000 floats = 1e9 B in 10 ms: algbw 100 GB/s, busbw 100 * 2*7/8 = 175 GB/s.
+  const size_t size = collective_size_bytes(CollectiveKind::AllReduce, 250'000'000, 4, 8);
+  EXPECT_EQ(size, 1'000'000'000u);
+  EXPECT_DOUBLE_EQ(algbw(size, 0.01), 100e9);
+  EXPECT_DOUBLE_EQ(busbw(CollectiveKind::AllReduce, size, 0.01, 8), 175e9);
+  EXPECT_DOUBLE_EQ(busbw_factor(CollectiveKind::AllReduce, 2), 1.0);
+  EXPECT_DOUBLE_EQ(busbw_factor(CollectiveKind::AllReduce, 4), 1.5);
+  EXPECT_DOUBLE_EQ(busbw(CollectiveKind::AllReduce, size, 0.01, 1), 0.0);  // nothing on a link
+}
+
+TEST(CollectiveBandwidth, AllGatherAndReduceScatterCountAllRanksData) {
+  // all_gather, 4 ranks x 1000 floats: size 16,000 B; in 1 us algbw 16 GB/s, busbw 12 GB/s.
+  const size_t ag = collective_size_bytes(CollectiveKind::AllGather, 1000, 4, 4);
+  EXPECT_EQ(ag, 16'000u);
+  EXPECT_NEAR(algbw(ag, 1e-6), 16e9, 1e-3);
+  EXPECT_NEAR(busbw(CollectiveKind::AllGather, ag, 1e-6, 4), 12e9, 1e-3);
+  // reduce_scatter, 8 ranks x 2^20 floats = 32 MiB = 33,554,432 B in 1 ms:
+  // algbw 33.554432 GB/s, busbw * 7/8 = 29.360128 GB/s.
+  const size_t rs = collective_size_bytes(CollectiveKind::ReduceScatter, 1u << 20, 4, 8);
+  EXPECT_EQ(rs, 33'554'432u);
+  EXPECT_NEAR(algbw(rs, 1e-3), 33.554432e9, 1e-3);
+  EXPECT_NEAR(busbw(CollectiveKind::ReduceScatter, rs, 1e-3, 8), 29.360128e9, 1e-3);
+  // bf16 (2 B) all_gather over 2 ranks: 3 elements per rank -> 12 B; busbw half of algbw.
+  EXPECT_EQ(collective_size_bytes(CollectiveKind::AllGather, 3, 2, 2), 12u);
+  EXPECT_DOUBLE_EQ(busbw(CollectiveKind::AllGather, 12, 1.0, 2), 6.0);
+}
+
+TEST(CollectiveBandwidth, CountForSizeRoundsDownLikeNcclTests) {
+  EXPECT_EQ(collective_count_for_size(CollectiveKind::AllReduce, 1 << 20, 4, 8), 262'144u);
+  EXPECT_EQ(collective_count_for_size(CollectiveKind::AllGather, 1 << 20, 4, 8), 32'768u);
+  EXPECT_EQ(collective_count_for_size(CollectiveKind::ReduceScatter, 100, 4, 8), 3u);  // 25/8
+  EXPECT_EQ(collective_size_bytes(CollectiveKind::ReduceScatter, 3, 4, 8), 96u);
+  EXPECT_EQ(collective_count_for_size(CollectiveKind::AllGather, 16, 4, 8), 0u);
+  EXPECT_EQ(collective_count_for_size(CollectiveKind::AllReduce, 7, 4, 1), 1u);
+}
+
+TEST(CollectiveBandwidth, OpNamesRoundTripAndBadInputIsRejected) {
+  for (auto op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter})
+    EXPECT_EQ(parse_collective_kind(collective_kind_name(op)), op);
+  EXPECT_EQ(parse_collective_kind("all-gather"), CollectiveKind::AllGather);
+  EXPECT_THROW(parse_collective_kind("broadcast"), UsageError);
+  EXPECT_THROW(algbw(100, 0.0), std::invalid_argument);
+  EXPECT_THROW(busbw_factor(CollectiveKind::AllReduce, 0), std::invalid_argument);
+}
+
+// ---- tpbench collective: its correctness check must be able to fail ------------------------
+
+TEST(CollectiveCommand, WrongCounterCountsCorruptedAndNaNElements) {
+  constexpr int n = 4;
+  constexpr size_t count = 9;
+  for (auto op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter}) {
+    const auto expected = collective_expected(op, n, count, 7);
+    const int rank = 2;
+    // This rank's correct output, taken from the expected vector by hand.
+    std::vector<float> out(collective_output_elems(op, n, count));
+    const size_t off = op == CollectiveKind::ReduceScatter ? rank * count : 0;
+    for (size_t i = 0; i < out.size(); ++i) out[i] = expected[off + i];
+    EXPECT_EQ(collective_wrong(op, rank, count, expected, out.data()), 0) << collective_kind_name(op);
+    out[0] += 1.0f;
+    out[out.size() - 1] = NAN;
+    EXPECT_EQ(collective_wrong(op, rank, count, expected, out.data()), 2) << collective_kind_name(op);
+  }
+}
+
+TEST(CollectiveCommand, ExpectedValuesAreIndependentIntegerSums) {
+  // all_reduce of 3 ranks at element 5: the integer sum of the three inputs, none of them 0.
+  const auto e = collective_expected(CollectiveKind::AllReduce, 3, 6, 11);
+  float sum = 0;
+  for (int r = 0; r < 3; ++r) {
+    const float v = collective_input(11, r, 5);
+    EXPECT_NE(v, 0.0f);
+    EXPECT_EQ(v, std::trunc(v));
+    EXPECT_LE(std::fabs(v), 8.0f);
+    sum += v;
+  }
+  EXPECT_EQ(e[5], sum);
+  // reduce_scatter's expected vector is the all-reduce of the ranks' 2*3-element inputs.
+  EXPECT_EQ(collective_expected(CollectiveKind::ReduceScatter, 3, 2, 11), e);
+  EXPECT_EQ(collective_input_elems(CollectiveKind::ReduceScatter, 3, 2), 6u);
+  EXPECT_EQ(collective_output_elems(CollectiveKind::AllGather, 3, 2), 6u);
+}
+
+TEST(CollectiveCommand, CpuBackendReportsEveryCountWithNoWrongElements) {
+  CollectiveRequest req;
+  req.op = CollectiveKind::ReduceScatter;
+  req.ranks = 5;
+  req.counts = {1, 7, 1023};
+  req.iters = 2;
+  req.warmup = 1;
+  req.seed = 3;
+  std::vector<size_t> seen;
+  run_collective_cpu(req, [&](size_t k, const CollectiveTiming& t) {
+    seen.push_back(k);
+    EXPECT_EQ(t.wrong, 0);
+    EXPECT_GT(t.time_s, 0);
+  });
+  EXPECT_EQ(seen, (std::vector<size_t>{0, 1, 2}));
+}
+
+TEST(CollectiveCommand, BadOptionsAreUsageErrors) {
+  std::ostringstream out;
+  auto bad = [&](auto edit) {
+    CollectiveOptions o;
+    o.max_bytes = 64;
+    edit(o);
+    EXPECT_THROW(run_collective(o, out), UsageError);
+  };
+  bad([](CollectiveOptions& o) { o.op = "broadcast"; });
+  bad([](CollectiveOptions& o) { o.ranks = 0; });
+  bad([](CollectiveOptions& o) { o.ranks = 65; });
+  bad([](CollectiveOptions& o) { o.min_bytes = 128; });
+  bad([](CollectiveOptions& o) { o.step_factor = 1.0; });
+  bad([](CollectiveOptions& o) { o.backend = "tpu"; });
+  CollectiveOptions cuda;
+  cuda.max_bytes = 64;
+  cuda.backend = "cuda";
+#if !defined(TPBENCH_HAVE_CUDA)
+  EXPECT_THROW(run_collective(cuda, out), UnavailableError);
+#endif
+  EXPECT_TRUE(out.str().empty()) << "nothing is printed before the inputs are valid";
+}
