@@ -69,6 +69,8 @@ int skinny_gemm_m_tile(int64_t m) {
   return t;
 }
 
+int64_t skinny_gemm_ctas_per_sm(int64_t m) { return skinny_gemm_m_tile(m) <= 8 ? 2 : 1; }
+
 SkinnyGemmPlan skinny_gemm_plan(int64_t m, int64_t n, int64_t k, int sm_count) {
   if (m < 1 || n < 1 || k < 1 || sm_count <= 0)
     throw std::invalid_argument("skinny_gemm_plan: m, n, k and sm_count must be positive");
@@ -76,7 +78,7 @@ SkinnyGemmPlan skinny_gemm_plan(int64_t m, int64_t n, int64_t k, int sm_count) {
   p.n_tiles = ceil_div(n, kSkinnyNTile);
   const int64_t min_splits = ceil_div(k, kSkinnyMaxKChunk);
   const int64_t max_splits = std::max(min_splits, ceil_div(k, kSkinnyMinKChunk));
-  const int64_t splits = choose_splits(p.n_tiles, int64_t(sm_count) * kSkinnyCtasPerSm, min_splits, max_splits);
+  const int64_t splits = choose_splits(p.n_tiles, int64_t(sm_count) * skinny_gemm_ctas_per_sm(m), min_splits, max_splits);
   p.k_per_split = round_up(ceil_div(k, splits), kSkinnyKStep);
   p.k_splits = ceil_div(k, p.k_per_split);
   p.ctas = p.n_tiles * p.k_splits;

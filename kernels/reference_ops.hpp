@@ -54,7 +54,9 @@ constexpr int64_t kSkinnyNTile = 64;       // columns per CTA: 8 lanes x 8 BF16 
 constexpr int64_t kSkinnyKStep = 32;       // rows per CTA step: 8 warps x 4 rows
 constexpr int64_t kSkinnyMaxKChunk = 1024; // rows per CTA: A's slice is staged in shared memory
 constexpr int64_t kSkinnyMinKChunk = 256;
-constexpr int64_t kSkinnyCtasPerSm = 2;    // __launch_bounds__(256, 2)
+// Resident CTAs per SM the kernel is built for: __launch_bounds__(256, 2) up to an M tile of 8;
+// the 16-row tile keeps 128 FP32 accumulators per thread and runs one CTA per SM.
+int64_t skinny_gemm_ctas_per_sm(int64_t m);
 
 // M in [1, 16]; N a multiple of 8 (16-byte vectors of W); leading dimensions at least the widths;
 // ldw a multiple of 8 (every W row starts 16-byte aligned). Pointer alignment is checked at launch.
