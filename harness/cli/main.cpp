@@ -15,6 +15,8 @@
 #include "harness/sweep/sweep.hpp"
 #include "harness/commands/predict_command.hpp"
 #include "harness/commands/profile_command.hpp"
+#include "harness/commands/compare_command.hpp"
+#include "harness/commands/fit_command.hpp"
 #include "harness/commands/collective_command.hpp"
 
 namespace {
@@ -115,6 +117,32 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
     predict_opt.command_line = perf_cmdline;
     rc = tpbench::run_predict(predict_opt, std::cout);
   });
+
+  tpbench::CompareOptions compare_opt;
+  auto* compare = app.add_subcommand("compare", "MAPE of tok/s/GPU and tok/s/user: reference vs prediction or sweep");
+  compare->add_option("--reference", compare_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
+  compare->add_option("--predicted", compare_opt.predicted, "Prediction JSON (tpbench predict) or sweep JSON")->required();
+  compare->add_option("--per-user", compare_opt.per_user, "Per-user definition: out_div_conc or inv_tpot (default: the reference's)")
+      ->check(CLI::IsMember({"out_div_conc", "inv_tpot"}));
+  compare->add_flag("--points", compare_opt.per_point, "Also print every point");
+  compare->add_option("--json", compare_opt.json, "Write the comparison JSON here");
+  compare->callback([&] { rc = tpbench::run_compare(compare_opt, std::cout); });
+
+  tpbench::FitOptions fit_opt;
+  auto* fit = app.add_subcommand("fit", "Fit <= 4 named model parameters on training configs; report held-out error");
+  fit->add_option("--reference", fit_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
+  fit->add_option("--train", fit_opt.train, "Comma list of training configurations")->capture_default_str();
+  fit->add_option("--params", fit_opt.params, "Comma list (<= 4) of hbm_efficiency, compute_efficiency, step_overhead_s, "
+                                              "collective_scale, memory_reserve_gib");
+  fit->add_option("--profile", fit_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
+  fit->add_option("--model", fit_opt.model, "Model preset")->capture_default_str();
+  fit->add_option("--model-config", fit_opt.model_config, "Hugging Face config.json (overrides --model)");
+  fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
+  fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
+  fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(CLI::PositiveNumber);
+  fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
+  fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
+  fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
   // ---- micro-benchmark commands (collective, calibrate) ----
   tpbench::CollectiveOptions coll;
   auto* collective = app.add_subcommand(

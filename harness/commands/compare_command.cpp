@@ -1,0 +1,24 @@
+#include "harness/commands/compare_command.hpp"
+
+#include "harness/compare/compare.hpp"
+#include "harness/io/atomic_file.hpp"
+
+namespace tpbench {
+
+int run_compare(const CompareOptions& o, std::ostream& out) {
+  if (!o.json.empty()) check_writable(o.json);
+  const ObservationSet ref = read_observations(o.reference);
+  const ObservationSet model = read_observations(o.predicted);
+  const Comparison c = compare_observations(ref, model, o.per_user);
+  out << "reference " << ref.origin << " (" << ref.kind << ") vs " << model.origin << " (" << model.kind << ")\n";
+  out << comparison_table(c, o.per_point);
+  if (model.kind == "prediction")
+    out << "efficiency = reference / predicted tok/s/GPU: the serving stack's share of the profile's speed of light\n";
+  if (!o.json.empty()) {
+    write_file_atomic(o.json, comparison_to_json(c).dump(2) + "\n");
+    out << "wrote " << o.json << "\n";
+  }
+  return 0;
+}
+
+}  // namespace tpbench

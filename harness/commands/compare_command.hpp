@@ -1,0 +1,18 @@
+#pragma once
+// `tpbench compare`: reference (llm-d CSV, or any points file) against a prediction or sweep.
+#include <ostream>
+#include <string>
+
+namespace tpbench {
+
+struct CompareOptions {
+  std::string reference;   // CSV (llm-d) or JSON points
+  std::string predicted;   // prediction JSON, or sweep JSON (measured)
+  std::string per_user;    // "", out_div_conc, inv_tpot
+  bool per_point = false;
+  std::string json;        // write the comparison JSON here
+};
+
+int run_compare(const CompareOptions& o, std::ostream& out);
+
+}  // namespace tpbench

@@ -1,0 +1,25 @@
+#pragma once
+// `tpbench fit`: at most four named parameters fitted on training configurations of a
+// reference, with the held-out error on every other configuration.
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace tpbench {
+
+struct FitOptions {
+  std::string reference;
+  std::string train = "1R-TP4";     // comma list of configurations
+  std::string params;               // comma list; empty: the default four
+  std::string profile = "h100-sxm";
+  std::string model = "llama-3.1-70b";
+  std::string model_config;
+  int64_t isl = 10000, osl = 1000;
+  int max_evals = 400;
+  bool per_point = false;
+  std::string json;
+};
+
+int run_fit(const FitOptions& o, std::ostream& out);
+
+}  // namespace tpbench

@@ -1,0 +1,56 @@
+#include "harness/commands/predict_command.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+#include "harness/io/atomic_file.hpp"
+#include "harness/perf/inputs.hpp"
+#include "harness/perf/system_profile.hpp"
+#include "harness/sim/grid.hpp"
+
+namespace tpbench {
+
+int run_predict(const PredictOptions& o, std::ostream& out) {
+  if (!o.out.empty()) check_writable(o.out);
+  const SystemProfile prof = resolve_profile(o.profile);
+  const ModelSpec m = select_model(o.model, o.model_config);
+  PerfParams par;
+  apply_overrides(par, o.set);
+  GridSpec g;
+  g.layouts = parse_layout_list(o.layouts);
+  g.concurrency = parse_int_list(o.concurrency, "concurrency");
+  g.isl = o.isl;
+  g.osl = o.osl;
+  g.prompts_per_user = o.prompts_per_user;
+  g.kv_link_bandwidth = o.kv_link_gbps * 1e9;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto points = simulate_grid(g, m, prof, par);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  char line[256];
+  std::snprintf(line, sizeof line, "%-16s %5s %5s %10s %9s %9s %9s %10s %9s %9s %7s\n", "layout", "conc", "gpus",
+                "out tok/s", "ttft s", "tpot ms", "e2e s", "tok/s/gpu", "1/tpot", "out/conc", "batch");
+  out << line;
+  for (const auto& p : points) {
+    if (!p.feasible) {
+      out << p.layout << " @" << p.concurrency << ": not runnable: " << p.reason << "\n";
+      continue;
+    }
+    const double busy = p.main.stats.busy_s;
+    std::snprintf(line, sizeof line, "%-16s %5d %5d %10.1f %9.2f %9.2f %9.2f %10.2f %9.2f %9.2f %7.1f\n",
+                  p.layout.c_str(), p.concurrency, p.num_gpus, p.output_tok_s, p.ttft_s, p.tpot_s * 1e3, p.e2e_s,
+                  p.tokens_per_s_per_gpu, p.per_user_inv_tpot, p.per_user_out_div_conc,
+                  busy > 0 ? p.main.stats.decode_seq_s / busy / p.main.instances : 0.0);
+    out << line;
+  }
+  std::snprintf(line, sizeof line, "(%zu points simulated in %.3f s; profile %s, model %s, ISL %lld, OSL %lld)\n",
+                points.size(), secs, prof.name.c_str(), m.name.c_str(), (long long)o.isl, (long long)o.osl);
+  out << line;
+  if (!o.out.empty()) {
+    write_file_atomic(o.out, prediction_document(g, m, prof, par, points, o.command_line).dump(2) + "\n");
+    out << "wrote " << o.out << "\n";
+  }
+  return 0;
+}
+
+}  // namespace tpbench

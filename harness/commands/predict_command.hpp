@@ -1,0 +1,25 @@
+#pragma once
+// `tpbench predict`: simulated serving curves from a system profile (no llm-d input).
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace tpbench {
+
+struct PredictOptions {
+  std::string profile = "h100-sxm";
+  std::string model = "llama-3.1-70b";
+  std::string model_config;           // HF config.json; overrides model
+  std::string layouts = "1R-TP2,1R-TP4,1R-TP8";
+  std::string concurrency = "1,8,32,64,128,256";
+  int64_t isl = 10000, osl = 1000;
+  int prompts_per_user = 10;
+  double kv_link_gbps = 0;            // GB/s per rank; 0: the profile's
+  std::vector<std::string> set;       // NAME=VALUE parameter overrides (e.g. from `tpbench fit`)
+  std::string out;                    // JSON file
+  std::string command_line;
+};
+
+int run_predict(const PredictOptions& o, std::ostream& out);
+
+}  // namespace tpbench

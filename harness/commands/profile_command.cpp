@@ -1,0 +1,59 @@
+#include "harness/commands/profile_command.hpp"
+
+#include <cstdio>
+
+#include "harness/perf/system_profile.hpp"
+
+namespace tpbench {
+
+int run_profile_show(const ProfileOptions& o, std::ostream& out) {
+  const SystemProfile p = resolve_profile(o.name);
+  if (o.json) {
+    out << profile_to_json(p).dump(2) << "\n";
+    return 0;
+  }
+  char line[320];
+  auto src = [&](const char* k) {
+    auto it = p.sources.find(k);
+    return it == p.sources.end() ? std::string() : "  [" + it->second + "]";
+  };
+  out << "profile " << p.name << " (" << p.gpu << ")\n";
+  std::snprintf(line, sizeof line, "  memory            %8.2f GB", p.memory_bytes / 1e9);
+  out << line << src("memory_bytes") << "\n";
+  std::snprintf(line, sizeof line, "  HBM bandwidth     %8.3f TB/s achievable, %.3f TB/s peak", p.hbm_bandwidth / 1e12,
+                p.peak_hbm_bandwidth / 1e12);
+  out << line << src("hbm_bandwidth") << "\n";
+  std::snprintf(line, sizeof line, "  matmul BF16       %8.1f TFLOP/s achievable, %.1f TFLOP/s peak", p.matmul_flops / 1e12,
+                p.peak_matmul_flops / 1e12);
+  out << line << src("matmul_flops") << "\n";
+  std::snprintf(line, sizeof line, "  attention eff.    %8.2f of peak", p.attention_efficiency);
+  out << line << "\n";
+  std::snprintf(line, sizeof line, "  overhead          %8.3f ms/step + %.1f us/layer", p.per_step_overhead_s * 1e3,
+                p.per_layer_overhead_s * 1e6);
+  out << line << "\n";
+  std::snprintf(line, sizeof line, "  runtime reserve   %8.2f GB/GPU; KV link %.1f GB/s per rank, %.0f us", p.runtime_reserve_bytes / 1e9,
+                p.kv_link_bandwidth / 1e9, p.kv_link_latency_s * 1e6);
+  out << line << "\n";
+  if (!p.gemm_efficiency.empty()) {
+    out << "  GEMM efficiency by m:";
+    for (const auto& [m, f] : p.gemm_efficiency) {
+      std::snprintf(line, sizeof line, " %g:%.2f", m, f);
+      out << line;
+    }
+    out << "\n";
+  }
+  out << "collectives (sizes as nccl-tests counts them; busbw = algbw x factor):\n";
+  for (const auto& [op, groups] : p.collectives.curves())
+    for (const auto& [g, curve] : groups) {
+      std::snprintf(line, sizeof line, "  %-14s n=%d\n  %12s %12s %12s\n", collective_op_name(op), g, "bytes", "time us",
+                    "busbw GB/s");
+      out << line;
+      for (const auto& [b, t] : curve) {
+        std::snprintf(line, sizeof line, "  %12.0f %12.2f %12.2f\n", b, t * 1e6, b / t * busbw_factor(op, g) / 1e9);
+        out << line;
+      }
+    }
+  return 0;
+}
+
+}  // namespace tpbench

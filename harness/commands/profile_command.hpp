@@ -1,0 +1,15 @@
+#pragma once
+// `tpbench profile show NAME|FILE [--json]`: a system profile's ceilings and collective tables.
+#include <ostream>
+#include <string>
+
+namespace tpbench {
+
+struct ProfileOptions {
+  std::string name;   // built-in name or profile JSON file
+  bool json = false;
+};
+
+int run_profile_show(const ProfileOptions& o, std::ostream& out);
+
+}  // namespace tpbench

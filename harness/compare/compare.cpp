@@ -1,0 +1,126 @@
+#include "harness/compare/compare.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "harness/common/error.hpp"
+
+namespace tpbench {
+
+double mape_percent(const std::vector<double>& ref, const std::vector<double>& model) {
+  double sum = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < ref.size() && i < model.size(); ++i) {
+    if (!(std::abs(ref[i]) > 0) || std::isnan(model[i])) continue;
+    sum += std::abs(model[i] - ref[i]) / std::abs(ref[i]);
+    ++n;
+  }
+  return n ? 100.0 * sum / double(n) : std::numeric_limits<double>::quiet_NaN();
+}
+
+Comparison compare_observations(const ObservationSet& ref, const ObservationSet& model, std::string def) {
+  Comparison c;
+  c.reference = ref.origin;
+  c.model = model.origin;
+  c.per_user_def = def.empty() ? ref.per_user_def : def;
+  if (c.per_user_def != "out_div_conc" && c.per_user_def != "inv_tpot")
+    throw UsageError("per-user definition must be out_div_conc or inv_tpot, not '" + c.per_user_def + "'");
+  std::map<std::pair<std::string, int>, const Observation*> by_key;
+  for (const auto& o : model.points) by_key[{o.config, o.concurrency}] = &o;
+  std::vector<std::string> order;
+  for (const auto& r : ref.points) {
+    auto it = by_key.find({r.config, r.concurrency});
+    if (it == by_key.end()) {
+      c.unmatched.push_back(r.config + " @" + std::to_string(r.concurrency));
+      continue;
+    }
+    const Observation& m = *it->second;
+    PointError e;
+    e.config = r.config;
+    e.concurrency = r.concurrency;
+    e.ref_gpu = r.tokens_per_s_per_gpu;
+    e.model_gpu = m.tokens_per_s_per_gpu;
+    e.ref_user = per_user(r, c.per_user_def);
+    e.model_user = per_user(m, c.per_user_def);
+    e.ape_gpu = 100.0 * std::abs(e.model_gpu - e.ref_gpu) / e.ref_gpu;
+    e.ape_user = 100.0 * std::abs(e.model_user - e.ref_user) / e.ref_user;
+    c.points.push_back(e);
+    bool seen = false;
+    for (const auto& o : order) seen = seen || o == r.config;
+    if (!seen) order.push_back(r.config);
+  }
+  if (c.points.empty())
+    throw UsageError("no point of '" + ref.origin + "' matches a point of '" + model.origin +
+                     "' (same configuration and concurrency)");
+  std::vector<double> rg, mg, ru, mu;
+  for (const auto& cfg : order) {
+    std::vector<double> a, b, x, y;
+    double eff = 0;
+    for (const auto& p : c.points)
+      if (p.config == cfg) {
+        a.push_back(p.ref_gpu); b.push_back(p.model_gpu); x.push_back(p.ref_user); y.push_back(p.model_user);
+        eff += p.ref_gpu / p.model_gpu;
+      }
+    c.configs.push_back({cfg, int(a.size()), mape_percent(a, b), mape_percent(x, y), eff / double(a.size())});
+    rg.insert(rg.end(), a.begin(), a.end()); mg.insert(mg.end(), b.begin(), b.end());
+    ru.insert(ru.end(), x.begin(), x.end()); mu.insert(mu.end(), y.begin(), y.end());
+  }
+  c.mape_gpu = mape_percent(rg, mg);
+  c.mape_user = mape_percent(ru, mu);
+  return c;
+}
+
+nlohmann::json comparison_to_json(const Comparison& c) {
+  nlohmann::json j;
+  j["schema"] = "tpbench.comparison/1";
+  j["reference"] = c.reference;
+  j["model"] = c.model;
+  j["per_user_definition"] = c.per_user_def;
+  j["units"] = "mape in percent; efficiency = reference / model tok/s/GPU";
+  j["matched_points"] = c.points.size();
+  j["mape_tokens_per_s_per_gpu"] = c.mape_gpu;
+  j["mape_tokens_per_s_per_user"] = c.mape_user;
+  j["configs"] = nlohmann::json::array();
+  for (const auto& e : c.configs)
+    j["configs"].push_back({{"config", e.config}, {"points", e.points}, {"mape_tokens_per_s_per_gpu", e.mape_gpu},
+                            {"mape_tokens_per_s_per_user", e.mape_user}, {"efficiency", e.efficiency_gpu}});
+  j["points"] = nlohmann::json::array();
+  for (const auto& p : c.points)
+    j["points"].push_back({{"config", p.config}, {"concurrency", p.concurrency},
+                           {"reference_tokens_per_s_per_gpu", p.ref_gpu}, {"model_tokens_per_s_per_gpu", p.model_gpu},
+                           {"reference_tokens_per_s_per_user", p.ref_user}, {"model_tokens_per_s_per_user", p.model_user},
+                           {"ape_tokens_per_s_per_gpu", p.ape_gpu}, {"ape_tokens_per_s_per_user", p.ape_user}});
+  j["unmatched"] = c.unmatched;
+  return j;
+}
+
+std::string comparison_table(const Comparison& c, bool per_point) {
+  std::string s;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-16s %6s %14s %15s %11s\n", "config", "points", "MAPE tok/s/GPU", "MAPE tok/s/user",
+                "efficiency");
+  s += line;
+  for (const auto& e : c.configs) {
+    std::snprintf(line, sizeof line, "%-16s %6d %13.1f%% %14.1f%% %11.2f\n", e.config.c_str(), e.points, e.mape_gpu,
+                  e.mape_user, e.efficiency_gpu);
+    s += line;
+  }
+  std::snprintf(line, sizeof line, "%-16s %6zu %13.1f%% %14.1f%%   (per user = %s)\n", "overall", c.points.size(),
+                c.mape_gpu, c.mape_user, c.per_user_def == "inv_tpot" ? "1/TPOT" : "output tok/s / concurrency");
+  s += line;
+  if (per_point) {
+    std::snprintf(line, sizeof line, "\n%-16s %5s %10s %10s %7s %10s %10s %7s\n", "config", "conc", "ref/GPU", "model/GPU",
+                  "err", "ref/user", "model/user", "err");
+    s += line;
+    for (const auto& p : c.points) {
+      std::snprintf(line, sizeof line, "%-16s %5d %10.2f %10.2f %6.1f%% %10.2f %10.2f %6.1f%%\n", p.config.c_str(),
+                    p.concurrency, p.ref_gpu, p.model_gpu, p.ape_gpu, p.ref_user, p.model_user, p.ape_user);
+      s += line;
+    }
+  }
+  if (!c.unmatched.empty()) s += std::to_string(c.unmatched.size()) + " reference points had no model point\n";
+  return s;
+}
+
+}  // namespace tpbench

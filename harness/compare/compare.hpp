@@ -1,0 +1,56 @@
+#pragma once
+// Reference (measured) vs model points: absolute percentage errors per point, MAPE per
+// configuration and overall, and measured / predicted per configuration: against a
+// speed-of-light prediction that ratio is the serving stack's efficiency.
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/compare/observations.hpp"
+
+namespace tpbench {
+
+struct PointError {
+  std::string config;
+  int concurrency = 0;
+  double ref_gpu = 0, model_gpu = 0, ref_user = 0, model_user = 0;
+  double ape_gpu = 0, ape_user = 0;  // percent
+};
+
+struct ConfigError {
+  std::string config;
+  int points = 0;
+  double mape_gpu = 0, mape_user = 0;  // percent
+  double efficiency_gpu = 0;           // mean of ref / model tok/s/GPU
+};
+
+struct Comparison {
+  std::string reference, model, per_user_def;
+  std::vector<PointError> points;
+  std::vector<ConfigError> configs;
+  double mape_gpu = 0, mape_user = 0;  // percent, over all matched points
+  std::vector<std::string> unmatched;  // reference points without a model point
+};
+
+// Mean absolute percentage error of model vs reference values, in percent (tested directly).
+double mape_percent(const std::vector<double>& reference, const std::vector<double>& model);
+
+// Matches points by (config, concurrency). per_user_def: "" = the reference's own definition.
+// Throws UsageError when nothing matches.
+Comparison compare_observations(const ObservationSet& ref, const ObservationSet& model, std::string per_user_def);
+
+// MAPE of tok/s/GPU over the configurations accepted by `keep` (percent; NaN when none).
+template <class Pred>
+double mape_gpu_where(const Comparison& c, Pred keep) {
+  std::vector<double> r, m;
+  for (const auto& p : c.points)
+    if (keep(p.config)) { r.push_back(p.ref_gpu); m.push_back(p.model_gpu); }
+  return r.empty() ? std::numeric_limits<double>::quiet_NaN() : mape_percent(r, m);
+}
+
+nlohmann::json comparison_to_json(const Comparison& c);
+std::string comparison_table(const Comparison& c, bool per_point);
+
+}  // namespace tpbench

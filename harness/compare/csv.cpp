@@ -1,0 +1,66 @@
+#include "harness/compare/csv.hpp"
+
+#include <fstream>
+
+#include "harness/common/error.hpp"
+
+namespace tpbench {
+
+int CsvTable::column(const std::string& name) const {
+  for (size_t i = 0; i < header.size(); ++i)
+    if (header[i] == name) return int(i);
+  return -1;
+}
+
+namespace {
+// Splits one record; returns false on an unterminated quote.
+bool split(const std::string& line, std::vector<std::string>& out) {
+  out.clear();
+  std::string cur;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') { cur += '"'; ++i; }
+      else if (c == '"') quoted = false;
+      else cur += c;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.push_back(cur);
+      cur.clear();
+    } else if (c != '\r') {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return !quoted;
+}
+}  // namespace
+
+CsvTable read_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot read CSV '" + path + "'");
+  CsvTable t;
+  std::string line;
+  std::vector<std::string> fields;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line == "\r") continue;
+    if (!split(line, fields)) throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": unterminated quote");
+    if (t.header.empty()) {
+      t.header = fields;
+      continue;
+    }
+    if (fields.size() != t.header.size())
+      throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": " + std::to_string(fields.size()) +
+                       " fields, header has " + std::to_string(t.header.size()));
+    t.rows.push_back(fields);
+    t.line_of_row.push_back(n);
+  }
+  if (t.header.empty()) throw UsageError("CSV '" + path + "' is empty");
+  return t;
+}
+
+}  // namespace tpbench

@@ -1,0 +1,131 @@
+#include "harness/compare/fit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "harness/common/error.hpp"
+#include "harness/compare/nelder_mead.hpp"
+#include "harness/perf/kv_capacity.hpp"
+#include "harness/sim/serving_sim.hpp"
+
+namespace tpbench {
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Every parameter is fitted as exp(u) x unit, which keeps it positive and makes the simplex
+// steps relative; overheads are in milliseconds, the reserve in GiB.
+double unit_of(const std::string& name) { return name == "step_overhead_s" ? 1e-3 : 1.0; }
+
+double start_value(const std::string& name, const PerfParams& p, const ModelSpec& m, const SystemProfile& prof) {
+  if (name == "step_overhead_s") return p.step_overhead_s > 0 ? p.step_overhead_s : 1e-3;
+  if (name == "memory_reserve_gib") {
+    if (p.memory_reserve_bytes >= 0) return std::max(0.1, p.memory_reserve_bytes / kGiB);
+    return (prof.runtime_reserve_bytes + activation_peak_bytes(m, 4, p.max_num_batched_tokens, p.max_num_seqs)) / kGiB;
+  }
+  return get_param(p, name);
+}
+
+}  // namespace
+
+ObservationSet simulate_observations(const ObservationSet& want, const ModelSpec& m, const SystemProfile& prof,
+                                     const PerfParams& par, int64_t isl, int64_t osl,
+                                     const std::vector<std::string>& only) {
+  ObservationSet out;
+  out.origin = "model";
+  out.kind = "prediction";
+  out.per_user_def = "out_div_conc";
+  for (const auto& w : want.points) {
+    if (!only.empty() && !contains(only, w.config)) continue;
+    ServingConfig cfg;
+    cfg.concurrency = w.concurrency;
+    cfg.isl = isl;
+    cfg.osl = osl;
+    const ServingPoint p = simulate_serving(parse_layout(w.config), m, prof, par, cfg);
+    Observation o;
+    o.config = w.config;
+    o.concurrency = w.concurrency;
+    o.num_gpus = p.num_gpus;
+    if (p.feasible) {
+      o.tokens_per_s_per_gpu = p.tokens_per_s_per_gpu;
+      o.per_user_out_div_conc = p.per_user_out_div_conc;
+      o.per_user_inv_tpot = p.per_user_inv_tpot;
+    } else {  // not runnable: zero throughput (a large error, not a silent skip)
+      o.tokens_per_s_per_gpu = o.per_user_out_div_conc = o.per_user_inv_tpot = 1e-9;
+    }
+    out.points.push_back(o);
+  }
+  return out;
+}
+
+FitResult fit_parameters(const ObservationSet& ref, const ModelSpec& m, const SystemProfile& prof,
+                         const PerfParams& start, const FitSpec& spec) {
+  if (spec.params.empty() || spec.params.size() > 4)
+    throw UsageError("fit takes one to four parameters, got " + std::to_string(spec.params.size()));
+  for (const auto& n : spec.params) {
+    if (!contains(fittable_param_names(), n)) get_param(start, n);  // throws for unknown names
+    if (std::count(spec.params.begin(), spec.params.end(), n) > 1) throw UsageError("parameter '" + n + "' given twice");
+  }
+  std::vector<std::string> train;
+  for (const auto& t : spec.train) train.push_back(parse_layout(t).name());
+  for (const auto& t : train) {
+    bool found = false;
+    for (const auto& p : ref.points) found = found || p.config == t;
+    if (!found) throw UsageError("training configuration '" + t + "' is not in '" + ref.origin + "'");
+  }
+  FitResult r;
+  r.start = start;
+  std::vector<double> x0, step;
+  for (const auto& n : spec.params) {
+    x0.push_back(std::log(std::max(1e-6, start_value(n, start, m, prof) / unit_of(n))));
+    step.push_back(0.3);
+  }
+  auto params_of = [&](const std::vector<double>& x) {
+    PerfParams p = start;
+    for (size_t i = 0; i < x.size(); ++i) set_param(p, spec.params[i], std::exp(x[i]) * unit_of(spec.params[i]));
+    return p;
+  };
+  const std::string def = ref.per_user_def;
+  auto objective = [&](const std::vector<double>& x) {
+    const ObservationSet sim = simulate_observations(ref, m, prof, params_of(x), spec.isl, spec.osl, train);
+    double sum = 0;
+    int n = 0;
+    for (size_t i = 0, j = 0; i < ref.points.size(); ++i) {
+      const auto& rp = ref.points[i];
+      if (!contains(train, rp.config)) continue;
+      const auto& sp = sim.points[j++];
+      for (const auto& [a, b] : {std::pair{rp.tokens_per_s_per_gpu, sp.tokens_per_s_per_gpu},
+                                 std::pair{per_user(rp, def), per_user(sp, def)}}) {
+        if (!(a > 0) || !(b > 0)) continue;
+        const double l = std::log(b / a);
+        sum += l * l;
+        ++n;
+      }
+    }
+    return n ? sum / n : 0.0;
+  };
+  const MinimizeResult mr = nelder_mead(objective, x0, step, spec.max_evals);
+  r.fitted = params_of(mr.x);
+  r.objective = mr.value;
+  r.evaluations = mr.evaluations;
+  for (const auto& n : spec.params) r.values.emplace_back(n, get_param(r.fitted, n));
+
+  std::vector<std::string> held;
+  for (const auto& p : ref.points)
+    if (!contains(train, p.config) && !contains(held, p.config)) held.push_back(p.config);
+  r.train = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, train), "");
+  r.heldout_aggregated_mape_gpu = r.heldout_pd_mape_gpu = std::numeric_limits<double>::quiet_NaN();
+  if (!held.empty()) {
+    r.heldout = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, held), "");
+    r.heldout_aggregated_mape_gpu = mape_gpu_where(r.heldout, [](const std::string& c) { return !parse_layout(c).disaggregated; });
+    r.heldout_pd_mape_gpu = mape_gpu_where(r.heldout, [](const std::string& c) { return parse_layout(c).disaggregated; });
+  }
+  return r;
+}
+
+}  // namespace tpbench

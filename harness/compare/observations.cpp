@@ -1,0 +1,151 @@
+#include "harness/compare/observations.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/common/error.hpp"
+#include "harness/compare/csv.hpp"
+#include "harness/sim/layout.hpp"
+
+namespace tpbench {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double parse_number(const std::string& s, const std::string& where, bool allow_empty) {
+  if (s.empty()) {
+    if (allow_empty) return kNaN;
+    throw UsageError(where + ": empty value");
+  }
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || !std::isfinite(v)) throw UsageError(where + ": '" + s + "' is not a number");
+  return v;
+}
+
+double num_or_nan(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return kNaN;
+  if (!j[key].is_number()) throw UsageError(std::string("field '") + key + "' is not a number");
+  return j[key].get<double>();
+}
+
+}  // namespace
+
+double per_user(const Observation& o, const std::string& def) {
+  return def == "inv_tpot" ? o.per_user_inv_tpot : o.per_user_out_div_conc;
+}
+
+ObservationSet read_reference_csv(const std::string& path) {
+  const CsvTable t = read_csv(path);
+  ObservationSet s;
+  s.origin = path;
+  s.kind = "reference-csv";
+  const int c_config = t.column("config"), c_conc = t.column("concurrency");
+  if (c_config < 0 || c_conc < 0) throw UsageError("CSV '" + path + "': needs columns 'config' and 'concurrency'");
+  const int c_gpu = t.column("thpt_per_gpu"), c_out = t.column("output_tok_s"), c_n = t.column("num_gpus");
+  if (c_gpu < 0 && (c_out < 0 || c_n < 0))
+    throw UsageError("CSV '" + path + "': needs column 'thpt_per_gpu' or 'output_tok_s' with 'num_gpus'");
+  const int c_odc = t.column("thpt_per_user_outdiv_conc"), c_inv = t.column("thpt_per_user_inv_tpot"),
+            c_tpot = t.column("mean_tpot_ms");
+  s.per_user_def = c_odc >= 0 ? "out_div_conc" : "inv_tpot";
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    const auto& r = t.rows[i];
+    const std::string where = "CSV '" + path + "' line " + std::to_string(t.line_of_row[i]);
+    Observation o;
+    o.config = parse_layout(r[size_t(c_config)]).name();
+    const double conc = parse_number(r[size_t(c_conc)], where + " column concurrency", false);
+    if (conc < 1) throw UsageError(where + ": concurrency must be >= 1");
+    o.concurrency = int(conc);
+    if (c_n >= 0) o.num_gpus = int(parse_number(r[size_t(c_n)], where + " column num_gpus", true));
+    if (c_gpu >= 0) o.tokens_per_s_per_gpu = parse_number(r[size_t(c_gpu)], where + " column thpt_per_gpu", true);
+    const double out = c_out >= 0 ? parse_number(r[size_t(c_out)], where + " column output_tok_s", true) : kNaN;
+    if (std::isnan(o.tokens_per_s_per_gpu) && o.num_gpus > 0) o.tokens_per_s_per_gpu = out / o.num_gpus;
+    if (c_odc >= 0) o.per_user_out_div_conc = parse_number(r[size_t(c_odc)], where + " column thpt_per_user_outdiv_conc", true);
+    else if (!std::isnan(out)) o.per_user_out_div_conc = out / o.concurrency;
+    if (c_inv >= 0) o.per_user_inv_tpot = parse_number(r[size_t(c_inv)], where + " column thpt_per_user_inv_tpot", true);
+    else if (c_tpot >= 0) o.per_user_inv_tpot = 1000.0 / parse_number(r[size_t(c_tpot)], where + " column mean_tpot_ms", true);
+    s.points.push_back(o);
+  }
+  if (s.points.empty()) throw UsageError("CSV '" + path + "' has no data rows");
+  return s;
+}
+
+ObservationSet read_points_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot read '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::parse_error&) {
+    throw UsageError("'" + path + "' is not valid JSON");
+  }
+  if (!j.is_object() || !j.contains("points") || !j["points"].is_array())
+    throw UsageError("'" + path + "' has no 'points' array (expected tpbench predict or sweep JSON)");
+  const std::string schema = j.value("schema", "");
+  ObservationSet s;
+  s.origin = path;
+  try {
+    if (schema.rfind("tpbench.result/", 0) == 0) {
+      // Sweep: decode steps. Prefer plan "tp" when several plans measured the same point.
+      s.kind = "sweep";
+      s.per_user_def = "inv_tpot";
+      for (const auto& p : j["points"]) {
+        if (!p.is_object()) continue;
+        if (p.contains("phase") && p["phase"].is_string() && p["phase"] != "decode") continue;
+        if (p.contains("plan") && p["plan"].is_string() && p["plan"] != "tp") continue;
+        if (!p.contains("tp") || !p.contains("batch") || !p.contains("step_time_s")) continue;
+        const int tp = p["tp"].get<int>(), batch = p["batch"].get<int>();
+        const auto& st = p["step_time_s"];
+        const double tpot = st.is_object() ? num_or_nan(st, "median") : (st.is_number() ? st.get<double>() : kNaN);
+        if (!(tpot > 0) || tp < 1 || batch < 1) continue;
+        Observation o;
+        o.config = "1R-TP" + std::to_string(tp);
+        o.concurrency = batch;
+        o.num_gpus = tp;
+        o.tokens_per_s_per_gpu = batch / (tpot * tp);
+        o.per_user_inv_tpot = 1.0 / tpot;
+        o.per_user_out_div_conc = 1.0 / tpot;  // steady decode: output/C = 1/TPOT
+        o.emulated = p.value("emulated", false);
+        bool dup = false;
+        for (const auto& q : s.points) dup = dup || (q.config == o.config && q.concurrency == o.concurrency);
+        if (!dup) s.points.push_back(o);
+      }
+    } else if (schema.rfind("tpbench.prediction/", 0) == 0) {
+      s.kind = "prediction";
+      s.per_user_def = "out_div_conc";
+      for (const auto& p : j["points"]) {
+        if (!p.is_object() || !p.value("feasible", true)) continue;
+        Observation o;
+        o.config = parse_layout(p.at("layout").get<std::string>()).name();
+        o.concurrency = p.at("concurrency").get<int>();
+        o.num_gpus = p.value("num_gpus", 0);
+        o.tokens_per_s_per_gpu = num_or_nan(p, "tokens_per_s_per_gpu");
+        o.per_user_out_div_conc = num_or_nan(p, "per_user_out_div_conc");
+        o.per_user_inv_tpot = num_or_nan(p, "per_user_inv_tpot");
+        s.points.push_back(o);
+      }
+    } else {
+      throw UsageError("'" + path + "': unknown schema '" + schema + "' (expected tpbench.prediction/1 or tpbench.result/1)");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError("'" + path + "': malformed point (" + std::string(e.what()) + ")");
+  }
+  if (s.points.empty()) throw UsageError("'" + path + "' has no usable points");
+  return s;
+}
+
+ObservationSet read_observations(const std::string& path) {
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return read_reference_csv(path);
+  return read_points_json(path);
+}
+
+}  // namespace tpbench

@@ -1,0 +1,41 @@
+#pragma once
+// Serving points from any source, in one shape: the llm-d reference CSV, a prediction JSON
+// (tpbench predict) or a sweep JSON (tpbench sweep, decode steps: config 1R-TPn, concurrency =
+// batch, TPOT = median step time).
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace tpbench {
+
+struct Observation {
+  std::string config;   // canonical layout name, e.g. "1R-TP4", "2P-TP4 1D-TP8"
+  int concurrency = 0;
+  int num_gpus = 0;
+  double tokens_per_s_per_gpu = std::numeric_limits<double>::quiet_NaN();
+  double per_user_out_div_conc = std::numeric_limits<double>::quiet_NaN();
+  double per_user_inv_tpot = std::numeric_limits<double>::quiet_NaN();
+  bool emulated = false;
+};
+
+struct ObservationSet {
+  std::string origin;        // file name
+  std::string kind;          // "reference-csv", "prediction", "sweep"
+  std::string per_user_def;  // "out_div_conc" or "inv_tpot": what the source's per-user column means
+  std::vector<Observation> points;
+};
+
+// The llm-d CSV: needs columns config, concurrency and either thpt_per_gpu or output_tok_s with
+// num_gpus; per-user from thpt_per_user_outdiv_conc (preferred, the plotted definition) or
+// thpt_per_user_inv_tpot / mean_tpot_ms. Throws UsageError naming file, line and column.
+ObservationSet read_reference_csv(const std::string& path);
+// A prediction or sweep JSON document (told apart by "schema"). Throws UsageError.
+ObservationSet read_points_json(const std::string& path);
+// Either of the above, by file extension (.csv) or content.
+ObservationSet read_observations(const std::string& path);
+
+// Per-user throughput under a definition ("out_div_conc" or "inv_tpot"); NaN when absent.
+double per_user(const Observation& o, const std::string& def);
+
+}  // namespace tpbench

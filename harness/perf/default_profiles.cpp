@@ -1,0 +1,140 @@
+// Built-in system profiles. Every number says where it comes from. These are the "speed of
+// light" inputs of `tpbench predict`: datasheets and published micro-benchmarks, never the
+// llm-d serving points. Replace them with `tpbench calibrate` output for a measured machine.
+#include <algorithm>
+#include <cmath>
+
+#include "harness/common/error.hpp"
+#include "harness/perf/system_profile.hpp"
+
+namespace tpbench {
+namespace {
+
+constexpr double kKiB = 1024.0, kMiB = kKiB * 1024, kGiB = kMiB * 1024;
+
+// all_reduce times in microseconds at nccl-tests message sizes, one row per group size, for
+// 8x H100 SXM on NVSwitch (NVLink 4, 900 GB/s bidirectional per GPU). Shape follows published
+// nccl-tests all_reduce_perf runs on DGX/HGX H100 (NCCL 2.18-2.21, in-place): small-message
+// latency ~8-12 us; busbw ~55 GB/s at 1 MiB, ~250 GB/s at 16 MiB, ~470-480 GB/s at >=256 MiB for
+// 8 GPUs (NVLS), ~380 GB/s for 4 and ~360 GB/s for 2 GPUs (ring/LL128). Sources: NVIDIA
+// nccl-tests doc/PERFORMANCE.md (busbw definition); DGX H100 acceptance figures of 460-480 GB/s
+// all_reduce busbw (e.g. docs.alayanew.com "NCCL-tests in practice", 2026); ASTRA-sim HGX-H100
+// NCCL validation (astra-sim.github.io, 2/4/8-GPU ring all_reduce). At 1-16 MiB these times are
+// 1.35-2x a single alpha-beta line through the latency and the peak busbw, as DESIGN.md warns.
+struct Row { double bytes; double us2, us4, us8; };
+constexpr Row kAllReduceH100[] = {
+    {8, 8.0, 10.0, 12.0},
+    {4 * kKiB, 8.5, 10.5, 13.0},
+    {16 * kKiB, 9.5, 11.5, 14.5},
+    {64 * kKiB, 11.5, 14.0, 17.0},
+    {256 * kKiB, 16.0, 20.0, 24.0},
+    {1 * kMiB, 24.0, 30.0, 34.0},
+    {4 * kMiB, 42.0, 52.0, 57.0},
+    {16 * kMiB, 75.0, 108.0, 118.0},
+    {64 * kMiB, 220.0, 290.0, 300.0},
+    {256 * kMiB, 780.0, 1070.0, 1000.0},
+    {1 * kGiB, 2950.0, 4200.0, 3900.0},
+};
+
+CollectiveTable nvlink4_tables() {
+  CollectiveTable t;
+  for (int g : {2, 4, 8}) {
+    CollectiveCurve ar, half;
+    for (const Row& r : kAllReduceH100) {
+      const double us = g == 2 ? r.us2 : g == 4 ? r.us4 : r.us8;
+      ar.emplace_back(r.bytes, us * 1e-6);
+      // all_gather / reduce_scatter move half of all_reduce's bytes per rank ((n-1)/n vs
+      // 2(n-1)/n of the buffer) at about the same busbw in nccl-tests, so at bandwidth-bound
+      // sizes they take ~half the time; their latency floor is ~80 % of all_reduce's.
+      const Row& first = kAllReduceH100[0];
+      const double floor_us = 0.8 * (g == 2 ? first.us2 : g == 4 ? first.us4 : first.us8);
+      half.emplace_back(r.bytes, std::max(floor_us, 0.5 * us) * 1e-6);
+    }
+    t.set_curve(CollectiveOp::AllReduce, g, ar);
+    t.set_curve(CollectiveOp::AllGather, g, half);
+    t.set_curve(CollectiveOp::ReduceScatter, g, half);
+  }
+  return t;
+}
+
+void common_hopper(SystemProfile& p) {
+  p.peak_matmul_flops = 989.4e12;
+  p.sources["peak_matmul_flops"] = "NVIDIA H100/H200 SXM datasheets: 989 TFLOP/s dense BF16 Tensor Core (1979 with sparsity)";
+  p.matmul_flops = 0.70 * p.peak_matmul_flops;
+  p.sources["matmul_flops"] = "70 % of peak: large BF16 cuBLAS GEMMs on H100 SXM reach ~650-750 TFLOP/s in published "
+                              "benchmarks (NVIDIA cuBLAS 12 blog; Luo et al. 2024 'Benchmarking and Dissecting the "
+                              "Nvidia Hopper GPU Architecture', arXiv:2402.13499), at sustained clocks";
+  // Fraction of matmul_flops by GEMM rows m: skinny GEMMs cannot fill 132 SMs with tiles.
+  p.gemm_efficiency = {{1, 0.25}, {16, 0.4}, {64, 0.65}, {256, 0.85}, {1024, 1.0}};
+  p.sources["gemm_efficiency"] = "tile-quantization estimate for 128x128/128x256 CTA tiles on 132 SMs; replace with calibrate";
+  p.attention_efficiency = 0.5;
+  p.sources["attention_efficiency"] = "prefill attention at 50 % of peak: FlashAttention-2 ~35 %, FlashAttention-3 ~75 % "
+                                      "of H100 BF16 peak (Shah et al. 2024, arXiv:2407.08608); vLLM uses either";
+  p.per_step_overhead_s = 0.5e-3;
+  p.sources["per_step_overhead_s"] = "scheduler, input preparation and sampling not hidden behind the GPU (vLLM V1 "
+                                     "design notes: CPU overhead is overlapped but not zero); order of 0.5 ms";
+  p.per_layer_overhead_s = 15e-6;
+  p.sources["per_layer_overhead_s"] = "~10 small kernels per layer (norms, rotary, activation, residual, attention "
+                                      "metadata) at ~1.5 us kernel-to-kernel gap inside a CUDA graph (NVIDIA CUDA Graphs blog)";
+  p.runtime_reserve_bytes = 2.5 * kGiB;
+  p.sources["runtime_reserve_bytes"] = "non-torch memory (CUDA context, NCCL buffers, cuBLAS workspace) plus the CUDA-graph "
+                                       "pool that vLLM's memory profiler reports for 70B-class models, ~1.5-3 GiB per GPU";
+  p.kv_link_bandwidth = 50e9;
+  p.kv_link_latency_s = 100e-6;
+  p.sources["kv_link_bandwidth"] = "one 400 Gb/s ConnectX-7 NIC per GPU (DGX H100/H200 user guide): 50 GB/s per rank for "
+                                   "NIXL KV transfer between nodes; latency ~100 us per transfer";
+  p.collectives = nvlink4_tables();
+  p.sources["collectives"] = "NVLink 4 / NVSwitch all_reduce curves in the shape of published nccl-tests runs on "
+                             "DGX/HGX H100 (see default_profiles.cpp); all_gather/reduce_scatter derived at half the time";
+}
+
+}  // namespace
+
+std::vector<std::string> builtin_profile_names() { return {"h100-sxm", "h200-sxm"}; }
+
+SystemProfile builtin_profile(const std::string& name) {
+  SystemProfile p;
+  p.name = name;
+  if (name == "h100-sxm") {
+    p.gpu = "NVIDIA H100 80GB HBM3 (SXM5)";
+    p.memory_bytes = 81559.0 * kMiB;
+    p.sources["memory_bytes"] = "80 GB HBM3 (datasheet); nvidia-smi memory.total = 81559 MiB on H100 SXM5";
+    p.peak_hbm_bandwidth = 3.35e12;
+    p.sources["peak_hbm_bandwidth"] = "NVIDIA H100 SXM datasheet: 3.35 TB/s HBM3";
+    p.hbm_bandwidth = 0.90 * p.peak_hbm_bandwidth;
+    p.sources["hbm_bandwidth"] = "90 % of peak: stream/copy micro-benchmarks on H100 SXM measure ~2.9-3.1 TB/s "
+                                 "(Luo et al. 2024 arXiv:2402.13499; BabelStream results)";
+  } else if (name == "h200-sxm") {
+    p.gpu = "NVIDIA H200 141GB HBM3e (SXM)";
+    p.memory_bytes = 143771.0 * kMiB;
+    p.sources["memory_bytes"] = "141 GB HBM3e (datasheet); nvidia-smi memory.total = 143771 MiB on H200 SXM";
+    p.peak_hbm_bandwidth = 4.8e12;
+    p.sources["peak_hbm_bandwidth"] = "NVIDIA H200 datasheet: 4.8 TB/s HBM3e";
+    p.hbm_bandwidth = 0.90 * p.peak_hbm_bandwidth;
+    p.sources["hbm_bandwidth"] = "90 % of peak, the fraction measured on H100 (same memory controller generation); "
+                                 "replace with calibrate";
+  } else {
+    std::string known;
+    for (const auto& n : builtin_profile_names()) known += (known.empty() ? "" : ", ") + n;
+    throw UsageError("unknown profile '" + name + "' (built-in: " + known + "; or a profile JSON file)");
+  }
+  common_hopper(p);
+  return p;
+}
+
+double SystemProfile::gemm_fraction(double m) const {
+  if (gemm_efficiency.empty()) return 1.0;
+  if (m <= gemm_efficiency.front().first) return gemm_efficiency.front().second;
+  if (m >= gemm_efficiency.back().first) return gemm_efficiency.back().second;
+  for (size_t i = 1; i < gemm_efficiency.size(); ++i) {
+    const auto& [m1, f1] = gemm_efficiency[i];
+    if (m <= m1) {
+      const auto& [m0, f0] = gemm_efficiency[i - 1];
+      const double t = (std::log(m) - std::log(m0)) / (std::log(m1) - std::log(m0));
+      return f0 + t * (f1 - f0);
+    }
+  }
+  return gemm_efficiency.back().second;
+}
+
+}  // namespace tpbench

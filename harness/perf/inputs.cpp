@@ -1,0 +1,33 @@
+#include "harness/perf/inputs.hpp"
+
+#include <cmath>
+
+#include "harness/common/error.hpp"
+
+namespace tpbench {
+
+ModelSpec select_model(const std::string& preset, const std::string& config_path) {
+  ModelSpec m = config_path.empty() ? preset_model(preset) : model_from_hf_config(config_path);
+  m.validate();
+  return m;
+}
+
+void apply_overrides(PerfParams& p, const std::vector<std::string>& assignments) {
+  for (const auto& a : assignments) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos) throw UsageError("bad --set '" + a + "' (expected NAME=VALUE)");
+    const std::string name = a.substr(0, eq), val = a.substr(eq + 1);
+    double v = 0;
+    size_t used = 0;
+    try {
+      v = std::stod(val, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != val.size() || !std::isfinite(v))
+      throw UsageError("bad --set '" + a + "': value is not a number");
+    set_param(p, name, v);
+  }
+}
+
+}  // namespace tpbench

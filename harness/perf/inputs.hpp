@@ -1,0 +1,16 @@
+#pragma once
+// Shared option handling of the perf commands: model choice and NAME=VALUE parameter overrides.
+#include <string>
+#include <vector>
+
+#include "harness/model/model_spec.hpp"
+#include "harness/perf/perf_params.hpp"
+
+namespace tpbench {
+
+// --model-config wins over --model. Validates the spec. Throws UsageError.
+ModelSpec select_model(const std::string& preset, const std::string& config_path);
+// Applies "name=value" strings (names from fittable_param_names()). Throws UsageError.
+void apply_overrides(PerfParams& p, const std::vector<std::string>& assignments);
+
+}  // namespace tpbench

@@ -1,0 +1,28 @@
+#pragma once
+// The named knobs of the performance model. Defaults are "no correction": the prediction is
+// the profile's speed of light. `tpbench fit` may move at most four of them (see fit.hpp),
+// and only on the configurations it trains on.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tpbench {
+
+struct PerfParams {
+  double hbm_efficiency = 1.0;        // scale on profile.hbm_bandwidth (weights and KV streaming)
+  double compute_efficiency = 1.0;    // scale on matmul and attention FLOP/s
+  double step_overhead_s = 0.0;       // added to every engine step (serving-stack overhead)
+  double collective_scale = 1.0;      // scale on collective table times
+  double memory_reserve_bytes = -1;   // per GPU; < 0: profile runtime reserve + activation peak
+  double gpu_memory_utilization = 0.95;   // vLLM --gpu-memory-utilization of the llm-d runs
+  int64_t max_num_batched_tokens = 8192;  // vLLM V1 default token budget (online serving, >=70 GiB GPUs)
+  int64_t max_num_seqs = 256;             // vLLM max running sequences
+};
+
+// Named access for the fit: "hbm_efficiency", "compute_efficiency", "step_overhead_s",
+// "collective_scale", "memory_reserve_gib". Throws UsageError for an unknown name.
+double get_param(const PerfParams& p, const std::string& name);
+void set_param(PerfParams& p, const std::string& name, double value);
+std::vector<std::string> fittable_param_names();
+
+}  // namespace tpbench

@@ -1,0 +1,150 @@
+// Reading and writing the profile JSON format documented in system_profile.hpp.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "harness/common/error.hpp"
+#include "harness/perf/system_profile.hpp"
+
+namespace tpbench {
+namespace {
+
+double number_field(const nlohmann::json& j, const char* key, const std::string& origin, bool required,
+                    double fallback) {
+  if (!j.contains(key)) {
+    if (required) throw UsageError("profile " + origin + ": missing field '" + key + "'");
+    return fallback;
+  }
+  const auto& v = j.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0)
+    throw UsageError("profile " + origin + ": field '" + key + "' must be a non-negative number");
+  return v.get<double>();
+}
+
+std::vector<std::pair<double, double>> pairs_field(const nlohmann::json& v, const std::string& what) {
+  if (!v.is_array()) throw UsageError(what + " must be an array of [x, y] pairs");
+  std::vector<std::pair<double, double>> out;
+  for (const auto& p : v) {
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number())
+      throw UsageError(what + " must be an array of [x, y] number pairs");
+    out.emplace_back(p[0].get<double>(), p[1].get<double>());
+  }
+  return out;
+}
+
+}  // namespace
+
+SystemProfile profile_from_json(const nlohmann::json& j, const std::string& origin) {
+  if (!j.is_object()) throw UsageError("profile " + origin + ": not a JSON object");
+  if (j.contains("schema") && (!j["schema"].is_string() ||
+                               j["schema"].get<std::string>().rfind("tpbench.profile/", 0) != 0))
+    throw UsageError("profile " + origin + ": schema is not tpbench.profile/N");
+  SystemProfile p;
+  p.name = j.value("name", origin);
+  p.gpu = j.value("gpu", "");
+  p.memory_bytes = number_field(j, "memory_bytes", origin, true, 0);
+  p.hbm_bandwidth = number_field(j, "hbm_bandwidth", origin, true, 0);
+  p.matmul_flops = number_field(j, "matmul_flops", origin, true, 0);
+  if (p.memory_bytes <= 0 || p.hbm_bandwidth <= 0 || p.matmul_flops <= 0)
+    throw UsageError("profile " + origin + ": memory_bytes, hbm_bandwidth and matmul_flops must be positive");
+  p.peak_hbm_bandwidth = number_field(j, "peak_hbm_bandwidth", origin, false, p.hbm_bandwidth);
+  p.peak_matmul_flops = number_field(j, "peak_matmul_flops", origin, false, p.matmul_flops);
+  p.attention_efficiency = number_field(j, "attention_efficiency", origin, false, 0.5);
+  p.per_step_overhead_s = number_field(j, "per_step_overhead_s", origin, false, 0);
+  p.per_layer_overhead_s = number_field(j, "per_layer_overhead_s", origin, false, 0);
+  p.runtime_reserve_bytes = number_field(j, "runtime_reserve_bytes", origin, false, 0);
+  p.kv_link_bandwidth = number_field(j, "kv_link_bandwidth", origin, false, 5e10);
+  p.kv_link_latency_s = number_field(j, "kv_link_latency_s", origin, false, 1e-4);
+  if (j.contains("gemm_efficiency")) {
+    p.gemm_efficiency = pairs_field(j["gemm_efficiency"], "profile " + origin + ": gemm_efficiency");
+    for (const auto& [m, f] : p.gemm_efficiency)
+      if (!(m > 0) || !(f > 0) || f > 1.5)
+        throw UsageError("profile " + origin + ": gemm_efficiency needs m > 0 and 0 < fraction <= 1.5");
+    std::sort(p.gemm_efficiency.begin(), p.gemm_efficiency.end());
+  }
+  if (!j.contains("collectives") || !j["collectives"].is_object())
+    throw UsageError("profile " + origin + ": missing object 'collectives'");
+  for (const auto& [op_name, groups] : j["collectives"].items()) {
+    const CollectiveOp op = parse_collective_op(op_name);
+    if (!groups.is_object())
+      throw UsageError("profile " + origin + ": collectives." + op_name + " must map group size to points");
+    for (const auto& [g, pts] : groups.items()) {
+      int group = 0;
+      try {
+        size_t used = 0;
+        group = std::stoi(g, &used);
+        if (used != g.size()) group = 0;
+      } catch (const std::exception&) {
+        group = 0;
+      }
+      if (group < 2) throw UsageError("profile " + origin + ": collectives." + op_name + " group '" + g + "' is not an integer >= 2");
+      p.collectives.set_curve(op, group, pairs_field(pts, "profile " + origin + ": collectives." + op_name + "." + g));
+    }
+  }
+  if (p.collectives.curves().count(CollectiveOp::AllReduce) == 0)
+    throw UsageError("profile " + origin + ": collectives has no all_reduce table");
+  if (j.contains("sources") && j["sources"].is_object())
+    for (const auto& [k, v] : j["sources"].items())
+      if (v.is_string()) p.sources[k] = v.get<std::string>();
+  return p;
+}
+
+SystemProfile load_profile_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot read profile '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::parse_error&) {
+    throw UsageError("profile '" + path + "' is not valid JSON");
+  }
+  return profile_from_json(j, "'" + path + "'");
+}
+
+SystemProfile resolve_profile(const std::string& name_or_file) {
+  for (const auto& n : builtin_profile_names())
+    if (n == name_or_file) return builtin_profile(n);
+  std::error_code ec;
+  if (std::filesystem::exists(name_or_file, ec)) return load_profile_file(name_or_file);
+  std::string known;
+  for (const auto& n : builtin_profile_names()) known += (known.empty() ? "" : ", ") + n;
+  throw UsageError("unknown profile '" + name_or_file + "' (built-in: " + known + "; or a profile JSON file)");
+}
+
+nlohmann::json profile_to_json(const SystemProfile& p) {
+  nlohmann::json j;
+  j["schema"] = "tpbench.profile/1";
+  j["name"] = p.name;
+  j["gpu"] = p.gpu;
+  j["memory_bytes"] = p.memory_bytes;
+  j["hbm_bandwidth"] = p.hbm_bandwidth;
+  j["matmul_flops"] = p.matmul_flops;
+  j["peak_hbm_bandwidth"] = p.peak_hbm_bandwidth;
+  j["peak_matmul_flops"] = p.peak_matmul_flops;
+  if (!p.gemm_efficiency.empty()) {
+    j["gemm_efficiency"] = nlohmann::json::array();
+    for (const auto& [m, f] : p.gemm_efficiency) j["gemm_efficiency"].push_back({m, f});
+  }
+  j["attention_efficiency"] = p.attention_efficiency;
+  j["per_step_overhead_s"] = p.per_step_overhead_s;
+  j["per_layer_overhead_s"] = p.per_layer_overhead_s;
+  j["runtime_reserve_bytes"] = p.runtime_reserve_bytes;
+  j["kv_link_bandwidth"] = p.kv_link_bandwidth;
+  j["kv_link_latency_s"] = p.kv_link_latency_s;
+  nlohmann::json coll = nlohmann::json::object();
+  for (const auto& [op, groups] : p.collectives.curves())
+    for (const auto& [g, curve] : groups) {
+      nlohmann::json pts = nlohmann::json::array();
+      for (const auto& [b, t] : curve) pts.push_back({b, t});
+      coll[collective_op_name(op)][std::to_string(g)] = pts;
+    }
+  j["collectives"] = coll;
+  j["sources"] = p.sources;
+  return j;
+}
+
+}  // namespace tpbench

@@ -1,0 +1,58 @@
+#include "harness/perf/roofline.hpp"
+
+#include <algorithm>
+
+#include "harness/perf/shard.hpp"
+
+namespace tpbench {
+
+RooflineModel::RooflineModel(const ModelSpec& m, int tp, const SystemProfile& prof, const PerfParams& par)
+    : m_(m), tp_(tp), prof_(&prof), par_(par) {
+  streamed_weights_ = streamed_weight_bytes_per_gpu(m, tp);
+  // 2 FLOPs per multiply-add over every linear weight of every layer on this GPU (norms excluded).
+  layer_flops_per_token_ = 2.0 * double(m.layers) * double(layer_params_per_gpu(m, tp) - 2 * m.hidden);
+  head_flops_per_row_ = 2.0 * double(m.vocab) * double(m.hidden) / tp;
+  kv_per_token_ = kv_bytes_per_token_per_gpu(m, tp);
+  // QK^T and PV: 2 x 2 FLOPs per (query, key) pair per local query head per head_dim, all layers.
+  attn_flops_per_pair_ = 4.0 * double(m.layers) * double(m.q_heads / tp) * double(m.head_dim);
+}
+
+StepCost RooflineModel::step(const StepShape& s) const {
+  StepCost c;
+  const double tokens = s.decode_seqs + s.prefill_tokens;
+  if (tokens <= 0) return c;
+  const double bw = prof_->hbm_bandwidth * par_.hbm_efficiency;
+  const double flops_rate = prof_->matmul_flops * par_.compute_efficiency;
+
+  c.weight_bytes = streamed_weights_;
+  const double gemm_flops = layer_flops_per_token_ * tokens + head_flops_per_row_ * s.logits;
+  c.gemm_memory_s = streamed_weights_ / bw;
+  c.gemm_compute_s = gemm_flops / (flops_rate * prof_->gemm_fraction(tokens));
+  c.gemm_s = std::max(c.gemm_memory_s, c.gemm_compute_s);
+
+  c.kv_bytes = kv_per_token_ * s.decode_ctx_tokens;
+  c.decode_attn_s = c.kv_bytes / bw;
+  const double attn_flops = attn_flops_per_pair_ * s.prefill_attn_pairs;
+  c.prefill_attn_s = attn_flops / (prof_->peak_matmul_flops * prof_->attention_efficiency * par_.compute_efficiency);
+  c.flops = gemm_flops + attn_flops;
+
+  if (tp_ > 1) {
+    // Megatron TP: one all_reduce of tokens x hidden after attention and after the MLP in
+    // every layer, one for the vocab-parallel embedding; the LM head gathers the logits.
+    const double ar_bytes = tokens * m_.hidden * dtype_bytes(m_.dtype);
+    const double n_ar = 2.0 * m_.layers + 1.0;
+    // A calibrated profile may carry only all_reduce; its time bounds the logits gather.
+    const bool has_gather = prof_->collectives.curves().count(CollectiveOp::AllGather) > 0;
+    const double gather_bytes = std::max(1.0, s.logits) * m_.vocab * dtype_bytes(m_.dtype);
+    c.collective_s = par_.collective_scale *
+                     (n_ar * prof_->collectives.time_s(CollectiveOp::AllReduce, tp_, ar_bytes) +
+                      prof_->collectives.time_s(has_gather ? CollectiveOp::AllGather : CollectiveOp::AllReduce,
+                                                tp_, gather_bytes));
+    c.collective_bytes = n_ar * ar_bytes + gather_bytes;
+  }
+  c.overhead_s = prof_->per_step_overhead_s + prof_->per_layer_overhead_s * m_.layers + par_.step_overhead_s;
+  c.total_s = c.gemm_s + c.decode_attn_s + c.prefill_attn_s + c.collective_s + c.overhead_s;
+  return c;
+}
+
+}  // namespace tpbench

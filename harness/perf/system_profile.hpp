@@ -1,0 +1,66 @@
+#pragma once
+// SystemProfile: the machine ceilings the performance model uses. Built-in defaults
+// (h100-sxm, h200-sxm) come from datasheets and published measurements, each number with its
+// source; `tpbench calibrate` writes the same fields as JSON from measurements.
+//
+// Profile JSON format (schema "tpbench.profile/1"; every number in SI units):
+// {
+//   "schema": "tpbench.profile/1",
+//   "name": "my-node", "gpu": "NVIDIA H100 80GB HBM3",
+//   "memory_bytes": 85520809984,            // per GPU, required
+//   "hbm_bandwidth": 3.0e12,                // achievable bytes/s (measured copy/stream), required
+//   "matmul_flops": 6.9e14,                 // achievable dense BF16 FLOP/s on large GEMMs, required
+//   "peak_hbm_bandwidth": 3.35e12,          // optional datasheet figures (reporting only)
+//   "peak_matmul_flops": 9.89e14,
+//   "gemm_efficiency": [[tokens, fraction], ...],   // optional: fraction of matmul_flops reached
+//                                           // at GEMM m = tokens (interpolated in log m)
+//   "attention_efficiency": 0.5,            // optional: prefill attention, fraction of matmul_flops peak
+//   "per_step_overhead_s": 5e-4, "per_layer_overhead_s": 1.5e-5,   // optional
+//   "runtime_reserve_bytes": 2.7e9,         // optional: CUDA context, NCCL, graphs, workspace
+//   "kv_link_bandwidth": 5e10, "kv_link_latency_s": 1e-4,          // optional: PD KV transfer, per rank
+//   "collectives": {"all_reduce": {"2": [[bytes, seconds], ...], "4": [...], "8": [...]},
+//                   "all_gather": {...}, "reduce_scatter": {...}},  // required: all_reduce
+//   "sources": {"field": "where the number comes from", ...}        // optional
+// }
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/perf/collective_table.hpp"
+
+namespace tpbench {
+
+struct SystemProfile {
+  std::string name;
+  std::string gpu;
+  double memory_bytes = 0;          // per GPU
+  double hbm_bandwidth = 0;         // achievable bytes/s
+  double matmul_flops = 0;          // achievable dense BF16 FLOP/s (large GEMMs)
+  double peak_hbm_bandwidth = 0;    // datasheet, reporting only
+  double peak_matmul_flops = 0;     // datasheet
+  std::vector<std::pair<double, double>> gemm_efficiency;  // (m tokens, fraction); empty = 1.0
+  double attention_efficiency = 0.5;   // prefill attention FLOP/s as fraction of peak_matmul_flops
+  double per_step_overhead_s = 0;      // scheduler + sampling + graph launch, per engine step
+  double per_layer_overhead_s = 0;     // kernel gaps per layer (norms, rotary, activations)
+  double runtime_reserve_bytes = 0;    // non-KV, non-weight, non-activation memory per GPU
+  double kv_link_bandwidth = 0;        // bytes/s per rank for PD KV transfer
+  double kv_link_latency_s = 0;
+  CollectiveTable collectives;
+  std::map<std::string, std::string> sources;  // field -> citation
+
+  // Fraction of matmul_flops reached by a GEMM with m rows (tokens); 1.0 without a table.
+  double gemm_fraction(double m_tokens) const;
+};
+
+std::vector<std::string> builtin_profile_names();       // "h100-sxm", "h200-sxm"
+SystemProfile builtin_profile(const std::string& name);  // throws UsageError for unknown
+// A built-in name, or a path to a profile JSON file. Throws UsageError naming the problem.
+SystemProfile resolve_profile(const std::string& name_or_file);
+SystemProfile load_profile_file(const std::string& path);
+SystemProfile profile_from_json(const nlohmann::json& j, const std::string& origin);
+nlohmann::json profile_to_json(const SystemProfile& p);
+
+}  // namespace tpbench

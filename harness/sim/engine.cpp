@@ -1,0 +1,141 @@
+#include "harness/sim/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace tpbench {
+
+void EngineStats::add(const EngineStats& o) {
+  busy_s += o.busy_s; steps += o.steps; gemm_s += o.gemm_s; gemm_memory_s += o.gemm_memory_s;
+  gemm_compute_s += o.gemm_compute_s; decode_attn_s += o.decode_attn_s; prefill_attn_s += o.prefill_attn_s;
+  collective_s += o.collective_s; overhead_s += o.overhead_s; decode_seq_s += o.decode_seq_s;
+  kv_blocked_s += o.kv_blocked_s; prefill_tokens += o.prefill_tokens; decode_tokens += o.decode_tokens;
+}
+
+Engine::Engine(EngineRole role, const RooflineModel* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs)
+    : role_(role), model_(model), kv_tokens_(kv_tokens), max_batched_(max_batched), max_seqs_(max_seqs) {}
+
+void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) {
+  decoding_.clear();
+  chunks_.clear();
+  int64_t budget = max_batched_;
+  StepShape shape;
+  auto add_decode = [&](int id) {
+    const Request& r = reqs[id];
+    decoding_.push_back(id);
+    shape.decode_seqs += 1;
+    shape.decode_ctx_tokens += double(r.isl + r.generated);
+    --budget;
+  };
+  auto add_chunk = [&](int id) {
+    Request& r = reqs[id];
+    const int64_t c = std::min<int64_t>(r.isl - r.prefilled, budget);
+    if (c <= 0) return;
+    chunks_.emplace_back(id, c);
+    shape.prefill_tokens += double(c);
+    shape.prefill_attn_pairs += double(c) * double(r.prefilled) + 0.5 * double(c) * double(c + 1);
+    if (r.prefilled + c == r.isl) shape.logits += 1;
+    budget -= c;
+  };
+  for (int id : running_)
+    if (reqs[id].prefilled >= reqs[id].isl && budget > 0) add_decode(id);
+  for (int id : running_)
+    if (reqs[id].prefilled < reqs[id].isl && budget > 0) add_chunk(id);
+  bool kv_blocked = false;
+  while (waiting_head_ < waiting_.size() && budget > 0 && int64_t(running_.size()) < max_seqs_) {
+    const int id = waiting_[waiting_head_];
+    if (kv_used_ + need(reqs[id]) > kv_tokens_) {
+      kv_blocked = true;
+      break;
+    }
+    ++waiting_head_;
+    running_.push_back(id);
+    kv_used_ += need(reqs[id]);
+    if (reqs[id].admitted < 0) reqs[id].admitted = now;
+    if (reqs[id].prefilled >= reqs[id].isl) add_decode(id);
+    else add_chunk(id);
+  }
+  if (waiting_head_ > 1024 && waiting_head_ * 2 > waiting_.size()) {
+    waiting_.erase(waiting_.begin(), waiting_.begin() + long(waiting_head_));
+    waiting_head_ = 0;
+  }
+  shape.logits += shape.decode_seqs;
+
+  k_ = 1;
+  StepCost cost = model_->step(shape);
+  if (chunks_.empty() && !decoding_.empty()) {
+    int64_t k_done = std::numeric_limits<int64_t>::max();
+    for (int id : decoding_) k_done = std::min(k_done, reqs[id].osl - reqs[id].generated);
+    int64_t k = std::max<int64_t>(1, k_done);
+    if (std::isfinite(horizon) && cost.total_s > 0)
+      k = std::min<int64_t>(k, std::max<int64_t>(1, int64_t(std::ceil((horizon - now) / cost.total_s))));
+    if (k > 1) {
+      StepShape mid = shape;
+      mid.decode_ctx_tokens += shape.decode_seqs * double(k - 1) / 2.0;
+      cost = model_->step(mid);
+    }
+    k_ = k;
+  }
+  const double kd = double(k_);
+  const double dur = cost.total_s * kd;
+  in_step_ = true;
+  step_start_ = now;
+  step_end_ = now + dur;
+  stats_.busy_s += dur;
+  stats_.steps += kd;
+  stats_.gemm_s += cost.gemm_s * kd;
+  stats_.gemm_memory_s += cost.gemm_memory_s * kd;
+  stats_.gemm_compute_s += cost.gemm_compute_s * kd;
+  stats_.decode_attn_s += cost.decode_attn_s * kd;
+  stats_.prefill_attn_s += cost.prefill_attn_s * kd;
+  stats_.collective_s += cost.collective_s * kd;
+  stats_.overhead_s += cost.overhead_s * kd;
+  stats_.decode_seq_s += shape.decode_seqs * dur;
+  if (kv_blocked) stats_.kv_blocked_s += dur;
+  stats_.prefill_tokens += shape.prefill_tokens;
+  stats_.decode_tokens += shape.decode_seqs * kd;
+}
+
+void Engine::finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled, std::vector<int>& completed) {
+  in_step_ = false;
+  const double end = step_end_;
+  const double first_step_end = step_start_ + (step_end_ - step_start_) / double(k_);
+  std::vector<int> leaving;
+  for (int id : decoding_) {
+    Request& r = reqs[id];
+    if (r.generated == 0) r.first_token = first_step_end;  // decode instance: its first token
+    r.generated += k_;
+    if (r.generated >= r.osl) {
+      r.finish = end;
+      leaving.push_back(id);
+      completed.push_back(id);
+    }
+  }
+  for (const auto& [id, c] : chunks_) {
+    Request& r = reqs[id];
+    r.prefilled += c;
+    if (r.prefilled < r.isl) continue;
+    r.prefill_end = end;
+    if (role_ == EngineRole::Prefill) {
+      leaving.push_back(id);
+      prefilled.push_back(id);
+    } else {
+      r.generated = 1;  // the step that finishes the prompt samples the first token
+      r.first_token = end;
+      if (r.generated >= r.osl) {
+        r.finish = end;
+        leaving.push_back(id);
+        completed.push_back(id);
+      }
+    }
+  }
+  if (leaving.empty()) return;
+  for (int id : leaving) kv_used_ -= need(reqs[id]);
+  std::sort(leaving.begin(), leaving.end());
+  running_.erase(std::remove_if(running_.begin(), running_.end(),
+                                [&](int id) { return std::binary_search(leaving.begin(), leaving.end(), id); }),
+                 running_.end());
+}
+
+}  // namespace tpbench

@@ -1,0 +1,76 @@
+#pragma once
+// One continuous-batching engine (a vLLM instance of TP N), simulated iteration by
+// iteration: each step schedules every running decode (one token each), continues partial
+// prefills, then admits waiting requests while the token budget, max_num_seqs and the KV
+// cache allow (chunked prefill). A request reserves ISL+OSL KV tokens at admission (ISL on a
+// prefill-only instance), so admission is limited by KV capacity and nothing is preempted.
+//
+// Speed: when a step has no prefill work, the batch stays the same until the next completion,
+// so k identical decode steps are taken as one event (step time at the mid-point context,
+// exact while step time is affine in the context length). `horizon` caps k so that outside
+// arrivals (PD transfers) join at most one step late, as they would in vLLM.
+#include <cstdint>
+#include <vector>
+
+#include "harness/perf/roofline.hpp"
+
+namespace tpbench {
+
+enum class EngineRole { Aggregated, Prefill, Decode };
+
+struct Request {
+  int64_t isl = 0, osl = 0;
+  double arrival = 0;         // submitted by its user
+  double admitted = -1;       // first scheduled on the instance that prefills it
+  double prefill_end = -1;
+  double first_token = -1, finish = -1;
+  int64_t prefilled = 0, generated = 0;
+  int user = 0;
+};
+
+// Time-weighted sums over the steps an engine ran (seconds unless noted).
+struct EngineStats {
+  double busy_s = 0, steps = 0;
+  double gemm_s = 0, gemm_memory_s = 0, gemm_compute_s = 0, decode_attn_s = 0, prefill_attn_s = 0;
+  double collective_s = 0, overhead_s = 0;
+  double decode_seq_s = 0;   // integral of the decode batch size over time
+  double kv_blocked_s = 0;   // time during which a waiting request could not be admitted for KV
+  double prefill_tokens = 0, decode_tokens = 0;
+  void add(const EngineStats& o);
+};
+
+class Engine {
+ public:
+  Engine(EngineRole role, const RooflineModel* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs);
+  void enqueue(int id) { waiting_.push_back(id); }
+  bool in_step() const { return in_step_; }
+  bool has_work() const { return !running_.empty() || waiting_head_ < waiting_.size(); }
+  double step_end() const { return step_end_; }
+  size_t load() const { return running_.size() + waiting_.size() - waiting_head_; }
+  const EngineStats& stats() const { return stats_; }
+
+  void start_step(double now, double horizon, std::vector<Request>& reqs);
+  // Applies the step's effects at step_end(): ids whose prefill finished on a Prefill engine go
+  // to `prefilled`, ids that produced their last token go to `completed`.
+  void finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled, std::vector<int>& completed);
+
+ private:
+  int64_t need(const Request& r) const { return role_ == EngineRole::Prefill ? r.isl : r.isl + r.osl; }
+
+  EngineRole role_;
+  const RooflineModel* model_;
+  int64_t kv_tokens_, max_batched_, max_seqs_;
+  int64_t kv_used_ = 0;
+  std::vector<int> running_;   // admission order
+  std::vector<int> waiting_;   // FIFO (front = index waiting_head_)
+  size_t waiting_head_ = 0;
+  // The step in flight.
+  bool in_step_ = false;
+  double step_start_ = 0, step_end_ = 0;
+  int64_t k_ = 1;
+  std::vector<int> decoding_;
+  std::vector<std::pair<int, int64_t>> chunks_;
+  EngineStats stats_;
+};
+
+}  // namespace tpbench

@@ -1,0 +1,71 @@
+#include "harness/sim/grid.hpp"
+
+#include <sstream>
+
+#include "harness/common/error.hpp"
+#include "harness/sim/point_json.hpp"
+#include "tpbench/version.hpp"
+
+namespace tpbench {
+
+std::vector<ServingPoint> simulate_grid(const GridSpec& g, const ModelSpec& m, const SystemProfile& prof,
+                                        const PerfParams& par) {
+  std::vector<ServingPoint> out;
+  for (const Layout& l : g.layouts)
+    for (int c : g.concurrency) {
+      ServingConfig cfg;
+      cfg.concurrency = c;
+      cfg.isl = g.isl;
+      cfg.osl = g.osl;
+      cfg.prompts_per_user = g.prompts_per_user;
+      cfg.kv_link_bandwidth = g.kv_link_bandwidth;
+      out.push_back(simulate_serving(l, m, prof, par, cfg));
+    }
+  return out;
+}
+
+nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const SystemProfile& prof,
+                                   const PerfParams& par, const std::vector<ServingPoint>& points,
+                                   const std::string& command_line) {
+  nlohmann::json j;
+  j["schema"] = "tpbench.prediction/1";
+  j["tool"] = {{"name", "tpbench"}, {"version", kVersion}, {"git_commit", kGitCommit}};
+  j["command"] = command_line;
+  j["profile"] = prof.name;
+  j["model"] = {{"name", m.name}, {"layers", m.layers}, {"hidden", m.hidden}, {"kv_heads", m.kv_heads},
+                {"weight_bytes", m.weight_bytes()}, {"kv_bytes_per_token", m.kv_bytes_per_token()}};
+  j["workload"] = {{"isl", g.isl}, {"osl", g.osl}, {"prompts_per_user", g.prompts_per_user}};
+  j["params"] = {{"hbm_efficiency", par.hbm_efficiency},
+                 {"compute_efficiency", par.compute_efficiency},
+                 {"step_overhead_s", par.step_overhead_s},
+                 {"collective_scale", par.collective_scale},
+                 {"memory_reserve_bytes", par.memory_reserve_bytes},
+                 {"gpu_memory_utilization", par.gpu_memory_utilization},
+                 {"max_num_batched_tokens", par.max_num_batched_tokens},
+                 {"max_num_seqs", par.max_num_seqs}};
+  j["points"] = nlohmann::json::array();
+  for (const auto& p : points) j["points"].push_back(point_to_json(p));
+  return j;
+}
+
+std::vector<int> parse_int_list(const std::string& s, const char* what) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    long v = 0;
+    try {
+      v = std::stol(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || v < 1 || v > 1000000)
+      throw UsageError(std::string("bad ") + what + " '" + item + "' (expected positive integers like 1,8,32)");
+    out.push_back(int(v));
+  }
+  if (out.empty()) throw UsageError(std::string("no ") + what + " given");
+  return out;
+}
+
+}  // namespace tpbench

@@ -1,0 +1,56 @@
+#include "harness/sim/layout.hpp"
+
+#include <regex>
+#include <sstream>
+
+#include "harness/common/error.hpp"
+
+namespace tpbench {
+
+std::string Layout::name() const {
+  if (!disaggregated) return std::to_string(replicas.instances) + "R-TP" + std::to_string(replicas.tp);
+  return std::to_string(prefill.instances) + "P-TP" + std::to_string(prefill.tp) + " " +
+         std::to_string(decode.instances) + "D-TP" + std::to_string(decode.tp);
+}
+
+int Layout::num_gpus() const {
+  if (!disaggregated) return replicas.instances * replicas.tp;
+  return prefill.instances * prefill.tp + decode.instances * decode.tp;
+}
+
+Layout parse_layout(const std::string& raw) {
+  static const std::regex agg(R"(^\s*(?:(\d+)\s*R\s*-\s*)?TP\s*(\d+)\s*$)", std::regex::icase);
+  static const std::regex pd(R"(^\s*(\d+)\s*P\s*-\s*TP\s*(\d+)\s+(\d+)\s*D\s*-\s*TP\s*(\d+)\s*$)", std::regex::icase);
+  std::smatch mt;
+  Layout l;
+  auto num = [&](const std::ssub_match& g, int fallback) {
+    if (!g.matched) return fallback;
+    const std::string v = g.str();
+    if (v.size() > 4) throw UsageError("layout '" + raw + "': number too large");
+    return std::stoi(v);
+  };
+  if (std::regex_match(raw, mt, agg)) {
+    l.replicas = {num(mt[1], 1), num(mt[2], 0)};
+  } else if (std::regex_match(raw, mt, pd)) {
+    l.disaggregated = true;
+    l.prefill = {num(mt[1], 0), num(mt[2], 0)};
+    l.decode = {num(mt[3], 0), num(mt[4], 0)};
+  } else {
+    throw UsageError("bad layout '" + raw + "' (expected kR-TPn like 4R-TP4, or aP-TPx bD-TPy like '2P-TP4 1D-TP8')");
+  }
+  for (const Pool* p : {&l.replicas, &l.prefill, &l.decode})
+    if ((p != &l.replicas) == l.disaggregated && (p->instances < 1 || p->tp < 1))
+      throw UsageError("bad layout '" + raw + "': instance counts and TP must be >= 1");
+  return l;
+}
+
+std::vector<Layout> parse_layout_list(const std::string& s) {
+  std::vector<Layout> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(parse_layout(item));
+  if (out.empty()) throw UsageError("no layout given");
+  return out;
+}
+
+}  // namespace tpbench

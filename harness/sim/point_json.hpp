@@ -1,0 +1,12 @@
+#pragma once
+// JSON form of a simulated serving point: the metric names of DESIGN.md plus the breakdown
+// explain needs (per pool: time shares, mean decode batch, KV capacity, KV-blocked time).
+#include <nlohmann/json.hpp>
+
+#include "harness/sim/serving_sim.hpp"
+
+namespace tpbench {
+
+nlohmann::json point_to_json(const ServingPoint& p);
+
+}  // namespace tpbench

@@ -1,0 +1,201 @@
+#include "harness/sim/serving_sim.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <queue>
+#include <vector>
+
+#include "harness/common/error.hpp"
+#include "harness/perf/kv_capacity.hpp"
+
+namespace tpbench {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+PoolReport pool_report(const ModelSpec& m, const Pool& pool, const SystemProfile& prof, const PerfParams& par,
+                       int64_t seq_tokens) {
+  validate_tp(m, pool.tp);
+  PoolReport r;
+  r.tp = pool.tp;
+  r.instances = pool.instances;
+  r.kv_tokens = kv_capacity(m, pool.tp, prof, par).tokens;
+  r.kv_max_sequences = seq_tokens > 0 ? r.kv_tokens / seq_tokens : 0;
+  return r;
+}
+
+// One aggregated replica with its own users and prompt quota; no outside events, so decode
+// steps jump straight to the next completion.
+void run_replica(Engine& e, std::vector<Request>& reqs, int users, int64_t quota, const ServingConfig& cfg) {
+  if (users <= 0 || quota <= 0) return;
+  int64_t issued = 0;
+  auto submit = [&](int user, double t) {
+    Request r;
+    r.isl = cfg.isl; r.osl = cfg.osl; r.arrival = t; r.user = user;
+    reqs.push_back(r);
+    e.enqueue(int(reqs.size() - 1));
+    ++issued;
+  };
+  for (int u = 0; u < users && issued < quota; ++u) submit(u, 0.0);
+  double now = 0;
+  std::vector<int> prefilled, completed;
+  while (e.has_work()) {
+    e.start_step(now, kInf, reqs);
+    now = e.step_end();
+    completed.clear();
+    e.finish_step(reqs, prefilled, completed);
+    for (int id : completed)
+      if (issued < quota) submit(reqs[id].user, now);
+  }
+}
+
+struct Transfer {
+  double at;
+  int id, target;
+  bool operator>(const Transfer& o) const { return at > o.at; }
+};
+
+// Prefill pool -> KV transfer -> decode pool, one global clock.
+void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Request>& reqs, int users,
+            int64_t quota, double transfer_s, const ServingConfig& cfg) {
+  int64_t issued = 0;
+  std::vector<int> in_flight(dec.size(), 0);
+  auto least = [](const std::vector<Engine>& pool, const std::vector<int>* extra) {
+    size_t best = 0;
+    for (size_t i = 1; i < pool.size(); ++i) {
+      const size_t li = pool[i].load() + (extra ? size_t((*extra)[i]) : 0);
+      const size_t lb = pool[best].load() + (extra ? size_t((*extra)[best]) : 0);
+      if (li < lb) best = i;
+    }
+    return best;
+  };
+  auto submit = [&](int user, double t) {
+    Request r;
+    r.isl = cfg.isl; r.osl = cfg.osl; r.arrival = t; r.user = user;
+    reqs.push_back(r);
+    pre[least(pre, nullptr)].enqueue(int(reqs.size() - 1));
+    ++issued;
+  };
+  for (int u = 0; u < users && issued < quota; ++u) submit(u, 0.0);
+  std::priority_queue<Transfer, std::vector<Transfer>, std::greater<Transfer>> transfers;
+  double now = 0;
+  std::vector<int> prefilled, completed;
+  std::vector<Engine*> all;
+  for (auto& e : pre) all.push_back(&e);
+  for (auto& e : dec) all.push_back(&e);
+  for (;;) {
+    double horizon = transfers.empty() ? kInf : transfers.top().at;
+    for (Engine* e : all)
+      if (e->in_step()) horizon = std::min(horizon, e->step_end());
+    for (Engine* e : all)
+      if (!e->in_step() && e->has_work()) {
+        e->start_step(now, horizon, reqs);
+        horizon = std::min(horizon, e->step_end());
+      }
+    // Next event: the earliest step end or transfer arrival.
+    Engine* next = nullptr;
+    double t = transfers.empty() ? kInf : transfers.top().at;
+    for (Engine* e : all)
+      if (e->in_step() && e->step_end() < t) { t = e->step_end(); next = e; }
+    if (t == kInf) break;  // nothing left anywhere
+    now = t;
+    if (!next) {
+      const Transfer tr = transfers.top();
+      transfers.pop();
+      --in_flight[size_t(tr.target)];
+      dec[size_t(tr.target)].enqueue(tr.id);
+      continue;
+    }
+    prefilled.clear();
+    completed.clear();
+    next->finish_step(reqs, prefilled, completed);
+    for (int id : prefilled) {
+      const size_t d = least(dec, &in_flight);
+      ++in_flight[d];
+      transfers.push({now + transfer_s, id, int(d)});
+    }
+    for (int id : completed)
+      if (issued < quota) submit(reqs[id].user, now);
+  }
+}
+
+void summarize(ServingPoint& p, const std::vector<Request>& reqs, const ServingConfig& cfg) {
+  double ttft = 0, tpot = 0, e2e = 0, queue = 0, end = 0, out = 0;
+  for (const Request& r : reqs) {
+    if (r.finish < 0) throw std::runtime_error("simulator: a request never finished");
+    ttft += r.first_token - r.arrival;
+    e2e += r.finish - r.arrival;
+    queue += r.admitted - r.arrival;
+    tpot += r.osl > 1 ? (r.finish - r.first_token) / double(r.osl - 1) : 0.0;
+    end = std::max(end, r.finish);
+    out += double(r.osl);
+  }
+  const double n = double(reqs.size());
+  p.requests = int64_t(reqs.size());
+  p.duration_s = end;
+  p.ttft_s = ttft / n;
+  p.tpot_s = tpot / n;
+  p.e2e_s = e2e / n;
+  p.queue_s = queue / n;
+  p.output_tok_s = out / end;
+  p.tokens_per_s_per_gpu = p.output_tok_s / p.num_gpus;
+  p.per_user_inv_tpot = p.tpot_s > 0 ? 1.0 / p.tpot_s : 0.0;
+  p.per_user_out_div_conc = p.output_tok_s / cfg.concurrency;
+}
+
+}  // namespace
+
+ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const SystemProfile& prof,
+                              const PerfParams& par, const ServingConfig& cfg) {
+  if (cfg.concurrency < 1) throw UsageError("concurrency must be >= 1");
+  if (cfg.isl < 1 || cfg.osl < 1) throw UsageError("ISL and OSL must be >= 1");
+  ServingPoint p;
+  p.layout = layout.name();
+  p.concurrency = cfg.concurrency;
+  p.num_gpus = layout.num_gpus();
+  const int64_t quota = int64_t(cfg.prompts_per_user) * cfg.concurrency;
+  std::vector<Request> reqs;
+  reqs.reserve(size_t(quota));
+
+  if (!layout.disaggregated) {
+    p.main = pool_report(m, layout.replicas, prof, par, cfg.isl + cfg.osl);
+    if (p.main.kv_max_sequences < 1) {
+      p.feasible = false;
+      p.reason = "KV cache of a TP" + std::to_string(layout.replicas.tp) + " instance holds " +
+                 std::to_string(p.main.kv_tokens) + " tokens, less than one ISL+OSL sequence";
+      return p;
+    }
+    const RooflineModel model(m, layout.replicas.tp, prof, par);
+    const int k = layout.replicas.instances;
+    for (int i = 0; i < k; ++i) {
+      const int users = cfg.concurrency / k + (i < cfg.concurrency % k ? 1 : 0);
+      Engine e(EngineRole::Aggregated, &model, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs);
+      run_replica(e, reqs, users, int64_t(cfg.prompts_per_user) * users, cfg);
+      p.main.stats.add(e.stats());
+    }
+  } else {
+    p.prefill = pool_report(m, layout.prefill, prof, par, cfg.isl);
+    p.main = pool_report(m, layout.decode, prof, par, cfg.isl + cfg.osl);
+    if (p.prefill.kv_max_sequences < 1 || p.main.kv_max_sequences < 1) {
+      p.feasible = false;
+      p.reason = "KV cache of a prefill or decode instance is smaller than one sequence";
+      return p;
+    }
+    const RooflineModel pm(m, layout.prefill.tp, prof, par), dm(m, layout.decode.tp, prof, par);
+    std::vector<Engine> pre, dec;
+    for (int i = 0; i < layout.prefill.instances; ++i)
+      pre.emplace_back(EngineRole::Prefill, &pm, p.prefill.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs);
+    for (int i = 0; i < layout.decode.instances; ++i)
+      dec.emplace_back(EngineRole::Decode, &dm, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs);
+    // Every prefill rank sends its own KV heads in parallel.
+    const double bw = (cfg.kv_link_bandwidth > 0 ? cfg.kv_link_bandwidth : prof.kv_link_bandwidth) * layout.prefill.tp;
+    p.kv_transfer_s = prof.kv_link_latency_s + double(m.kv_bytes_per_token()) * double(cfg.isl) / bw;
+    run_pd(pre, dec, reqs, cfg.concurrency, quota, p.kv_transfer_s, cfg);
+    for (const auto& e : pre) p.prefill.stats.add(e.stats());
+    for (const auto& e : dec) p.main.stats.add(e.stats());
+  }
+  summarize(p, reqs, cfg);
+  return p;
+}
+
+}  // namespace tpbench

@@ -1,0 +1,52 @@
+#pragma once
+// Serving simulator: a closed loop of C users (vLLM benchmark_serving --max-concurrency C,
+// 10 x C prompts, fixed ISL/OSL) against a layout of continuous-batching engines. Aggregated
+// replicas split C between them (k replicas at C behave like one at C/k); a PD layout sends
+// each request to the least-loaded prefill instance, transfers its KV cache
+// (2 x L x kv_heads x head_dim x bytes x ISL) over the link, and decodes it on the
+// least-loaded decode instance.
+#include <cstdint>
+#include <string>
+
+#include "harness/model/model_spec.hpp"
+#include "harness/perf/perf_params.hpp"
+#include "harness/perf/system_profile.hpp"
+#include "harness/sim/engine.hpp"
+#include "harness/sim/layout.hpp"
+
+namespace tpbench {
+
+struct ServingConfig {
+  int concurrency = 1;
+  int64_t isl = 10000, osl = 1000;
+  int prompts_per_user = 10;
+  double kv_link_bandwidth = 0;  // bytes/s per rank; <= 0: the profile's
+};
+
+struct PoolReport {
+  int tp = 0, instances = 0;
+  int64_t kv_tokens = 0;          // per instance
+  int64_t kv_max_sequences = 0;   // of ISL+OSL tokens (ISL on a prefill pool)
+  EngineStats stats;              // summed over the pool's instances
+};
+
+struct ServingPoint {
+  std::string layout;
+  int concurrency = 0;
+  int num_gpus = 0;
+  bool feasible = true;
+  std::string reason;  // why not feasible
+  int64_t requests = 0;
+  double duration_s = 0;
+  double output_tok_s = 0, ttft_s = 0, tpot_s = 0, e2e_s = 0;
+  double tokens_per_s_per_gpu = 0, per_user_inv_tpot = 0, per_user_out_div_conc = 0;
+  double queue_s = 0;        // mean wait from submission to admission
+  double kv_transfer_s = 0;  // PD: per request
+  PoolReport main;     // aggregated replicas, or the decode pool
+  PoolReport prefill;  // PD only
+};
+
+ServingPoint simulate_serving(const Layout& layout, const ModelSpec& model, const SystemProfile& prof,
+                              const PerfParams& par, const ServingConfig& cfg);
+
+}  // namespace tpbench
