@@ -28,6 +28,10 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
 
+  // Throws UsageError when the backend can never run this configuration (more ranks than
+  // GPUs without --oversubscribe, ...): checked for every point before a sweep starts.
+  virtual void validate(const StepConfig&) const {}
+
   // Why the program cannot run here (not enough memory, too many ranks...), or nothing.
   virtual std::optional<std::string> cannot_run(const StepProgram& p) const = 0;
 
@@ -63,5 +67,10 @@ struct BackendOptions {
 // Throws UsageError for an unknown kind, UnavailableError when the kind cannot run here (the
 // cuda backend without a usable device).
 std::unique_ptr<Backend> make_backend(const BackendOptions& o);
+
+// A backend that runs every rank of a program for real, for --verify: the same kind, except
+// that with --emulate-tp or --oversubscribe the cuda one puts all ranks on one GPU and connects
+// them through device memory instead of NCCL.
+std::unique_ptr<Backend> make_verification_backend(const BackendOptions& o);
 
 }  // namespace tpbench

@@ -19,4 +19,13 @@ std::unique_ptr<Backend> make_backend(const BackendOptions& o) {
   throw UsageError("unknown backend '" + o.kind + "' (expected cpu or cuda)");
 }
 
+std::unique_ptr<Backend> make_verification_backend(const BackendOptions& o) {
+  if (o.kind == "cuda") {
+#ifdef TPBENCH_HAVE_CUDA
+    return make_cuda_verification_backend(o);
+#endif
+  }
+  return make_backend(o);
+}
+
 }  // namespace tpbench

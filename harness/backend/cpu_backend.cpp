@@ -12,6 +12,7 @@
 
 #include "collectives/inprocess_communicator.hpp"
 #include "harness/backend/detail/cpu_ops.hpp"
+#include "harness/backend/logits_assembly.hpp"
 
 namespace tpbench {
 namespace {
@@ -124,27 +125,9 @@ class CpuBackend final : public Backend {
 
   std::vector<float> logits() const override {
     if (!program_) throw std::logic_error("cpu backend: logits() before prepare()");
-    const int64_t B = program_->config.batch, V = program_->model.vocab;
-    std::vector<float> full(B * V);
-    std::vector<char> seen(B * V, 0);
-    for (const Rank& rk : ranks_) {
-      const RankProgram& r = *rk.program;
-      const std::vector<float>& buf = rk.mem[r.output.buffer];
-      for (int p = 0; p < r.output_parts; ++p)
-        for (int64_t i = 0; i < r.output.rows; ++i)
-          for (int64_t c = 0; c < r.output.cols; ++c) {
-            const float v = buf[r.output.offset + p * r.output_part_stride + i * r.output.ld + c];
-            const int64_t at = (r.output_seq0 + i) * V + p * r.output.cols + c;
-            if (seen[at] && full[at] != v)
-              throw std::logic_error("cpu backend: ranks disagree on the logits of sequence " +
-                                     std::to_string(r.output_seq0 + i));
-            full[at] = v;
-            seen[at] = 1;
-          }
-    }
-    for (char s : seen)
-      if (!s) throw std::logic_error("cpu backend: some logits were produced by no rank");
-    return full;
+    std::vector<std::vector<float>> outputs;
+    for (const Rank& rk : ranks_) outputs.push_back(rk.mem[rk.program->output.buffer]);
+    return assemble_logits(*program_, outputs);
   }
 
   void release() override {

@@ -79,8 +79,8 @@ void fill_breakdown(Point& p, const StepProgram& prog, const std::vector<double>
   }
 }
 
-Point measure_point(Backend& backend, const ModelSpec& m, const StepConfig& c, const SweepOptions& o,
-                    Verifier& verifier) {
+Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& m, const StepConfig& c,
+                    const SweepOptions& o, Verifier& verifier) {
   Point p;
   p.config = c;
   p.layers_total = m.layers;
@@ -94,7 +94,7 @@ Point measure_point(Backend& backend, const ModelSpec& m, const StepConfig& c, c
   }
   try {
     if (o.verify) {
-      const VerifyResult v = verifier.check(backend, c);
+      const VerifyResult v = verifier.check(verify_backend, c);
       p.verified = v.passed;
       p.verify_rel_l2 = v.rel_l2;
       p.verify_tolerance = v.tolerance;
@@ -142,14 +142,26 @@ Point measure_point(Backend& backend, const ModelSpec& m, const StepConfig& c, c
 
 int run_sweep(const SweepOptions& o, std::ostream& out) {
   const ModelSpec model = load_model(o);
-  const std::vector<StepConfig> configs = expand(o, model);
+  SweepOptions opts = o;
+  if (o.backend.emulate_tp > 0) {
+    // --emulate-tp N measures TP=N (rank 0 of it) on one GPU: it is the TP of every point.
+    if (!(o.tp.size() == 1 && (o.tp[0] == 1 || o.tp[0] == o.backend.emulate_tp)))
+      throw UsageError("--emulate-tp " + std::to_string(o.backend.emulate_tp) + " sets the TP; drop --tp");
+    if (o.backend.kind != "cuda") throw UsageError("--emulate-tp needs --backend cuda");
+    opts.tp = {o.backend.emulate_tp};
+  }
+  const std::vector<StepConfig> configs = expand(opts, model);
   if (o.sampling.budget_s <= 0 || o.sampling.min_samples < 1 || o.sampling.warmup < 0 ||
       o.sampling.max_samples < o.sampling.min_samples)
     throw UsageError("sampling: need --budget > 0, --min-samples >= 1, --warmup >= 0, max >= min samples");
   if (!o.out.empty()) check_writable(o.out);
   std::unique_ptr<Backend> backend = make_backend(o.backend);
+  for (const StepConfig& c : configs) backend->validate(c);
   const nlohmann::json system = backend->system_info();
 
+  // Under emulation only rank 0 runs for timing; verification needs every rank.
+  std::unique_ptr<Backend> verify_backend;
+  if (o.verify && (o.backend.emulate_tp > 0 || o.backend.oversubscribe)) verify_backend = make_verification_backend(o.backend);
   InterruptGuard guard;
   Verifier verifier(model, backend->name() == "cpu" ? 1e-5 : 2e-2);
   std::vector<Point> points;
@@ -167,7 +179,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
                    (long long)c.context);
       std::fflush(stderr);
     }
-    Point p = measure_point(*backend, model, c, o, verifier);
+    Point p = measure_point(*backend, verify_backend ? *verify_backend : *backend, model, c, o, verifier);
     if (InterruptGuard::requested()) {
       if (show_progress) std::fprintf(stderr, "\r\033[K");
       write(true);

@@ -1,0 +1,27 @@
+#include "harness/backend/device_memory_plan.hpp"
+
+#include <cstdio>
+
+namespace tpbench {
+
+DeviceMemoryPlan plan_device_memory(const RankProgram& r, int element_bytes, int64_t attention_workspace) {
+  DeviceMemoryPlan p;
+  p.buffers = footprint(r, element_bytes).total();
+  p.attention_workspace = attention_workspace;
+  p.gemm_workspace = kGemmWorkspaceBytes;
+  p.reserve = kDeviceReserveBytes;
+  return p;
+}
+
+std::optional<std::string> device_fit(const DeviceMemoryPlan& plan, int64_t free_bytes, int device) {
+  if (plan.total() <= free_bytes) return std::nullopt;
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "needs %.2f GiB per rank (buffers %.2f GiB + workspaces + %.1f GiB reserve) but GPU %d has %.2f GiB "
+                "free (try --layers, a smaller batch or context, or more TP)",
+                plan.total() / 1073741824.0, plan.buffers / 1073741824.0, plan.reserve / 1073741824.0, device,
+                free_bytes / 1073741824.0);
+  return std::string(buf);
+}
+
+}  // namespace tpbench
