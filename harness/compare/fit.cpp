@@ -18,12 +18,30 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// Every parameter is fitted as exp(u) x unit, which keeps it positive and makes the simplex
-// steps relative; overheads are in milliseconds, the reserve in GiB.
-double unit_of(const std::string& name) { return name == "step_overhead_s" ? 1e-3 : 1.0; }
+// Each parameter is searched in an unconstrained u and mapped into its physical range, so the
+// fit cannot report an efficiency above the profile's ceiling or a negative overhead:
+// efficiencies in (0.2, 1] via a logistic, everything else as exp(u) x unit (ms for overheads,
+// us for hop latency, GiB for the reserve).
+bool is_efficiency(const std::string& n) { return n == "hbm_efficiency" || n == "compute_efficiency"; }
+double unit_of(const std::string& n) {
+  return n == "step_overhead_s" ? 1e-3 : n == "collective_hop_latency_s" ? 1e-6 : 1.0;
+}
+double to_value(const std::string& n, double u) {
+  if (is_efficiency(n)) return 0.2 + 0.8 / (1.0 + std::exp(-u));
+  return std::exp(u) * unit_of(n);
+}
+double to_u(const std::string& n, double v) {
+  if (is_efficiency(n)) {
+    const double f = std::clamp((v - 0.2) / 0.8, 1e-3, 1 - 1e-3);
+    return std::log(f / (1 - f));
+  }
+  return std::log(std::max(1e-9, v / unit_of(n)));
+}
 
 double start_value(const std::string& name, const PerfParams& p, const ModelSpec& m, const SystemProfile& prof) {
   if (name == "step_overhead_s") return p.step_overhead_s > 0 ? p.step_overhead_s : 1e-3;
+  if (name == "collective_hop_latency_s") return p.collective_hop_latency_s > 0 ? p.collective_hop_latency_s : 2e-6;
+  if (is_efficiency(name)) return std::min(0.95, get_param(p, name));
   if (name == "memory_reserve_gib") {
     if (p.memory_reserve_bytes >= 0) return std::max(0.1, p.memory_reserve_bytes / kGiB);
     return (prof.runtime_reserve_bytes + activation_peak_bytes(m, 4, p.max_num_batched_tokens, p.max_num_seqs)) / kGiB;
@@ -82,12 +100,12 @@ FitResult fit_parameters(const ObservationSet& ref, const ModelSpec& m, const Sy
   r.start = start;
   std::vector<double> x0, step;
   for (const auto& n : spec.params) {
-    x0.push_back(std::log(std::max(1e-6, start_value(n, start, m, prof) / unit_of(n))));
+    x0.push_back(to_u(n, start_value(n, start, m, prof)));
     step.push_back(0.3);
   }
   auto params_of = [&](const std::vector<double>& x) {
     PerfParams p = start;
-    for (size_t i = 0; i < x.size(); ++i) set_param(p, spec.params[i], std::exp(x[i]) * unit_of(spec.params[i]));
+    for (size_t i = 0; i < x.size(); ++i) set_param(p, spec.params[i], to_value(spec.params[i], x[i]));
     return p;
   };
   const std::string def = ref.per_user_def;

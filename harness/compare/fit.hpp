@@ -15,7 +15,7 @@
 namespace tpbench {
 
 struct FitSpec {
-  std::vector<std::string> params = {"hbm_efficiency", "step_overhead_s", "collective_scale", "memory_reserve_gib"};
+  std::vector<std::string> params = {"hbm_efficiency", "compute_efficiency", "step_overhead_s", "collective_hop_latency_s"};
   std::vector<std::string> train = {"1R-TP4"};
   int64_t isl = 10000, osl = 1000;
   int max_evals = 400;

@@ -13,6 +13,10 @@ struct PerfParams {
   double compute_efficiency = 1.0;    // scale on matmul and attention FLOP/s
   double step_overhead_s = 0.0;       // added to every engine step (serving-stack overhead)
   double collective_scale = 1.0;      // scale on collective table times
+  // Extra latency per ring step of every collective, on top of the table: all_reduce pays
+  // 2(n-1) steps, all_gather / reduce_scatter n-1. Models a stack whose collectives run as a
+  // plain ring with slower steps than nccl-tests (no custom all-reduce, no NVLS).
+  double collective_hop_latency_s = 0.0;
   double memory_reserve_bytes = -1;   // per GPU; < 0: profile runtime reserve + activation peak
   double gpu_memory_utilization = 0.95;   // vLLM --gpu-memory-utilization of the llm-d runs
   int64_t max_num_batched_tokens = 8192;  // vLLM V1 default token budget (online serving, >=70 GiB GPUs)
@@ -20,7 +24,7 @@ struct PerfParams {
 };
 
 // Named access for the fit: "hbm_efficiency", "compute_efficiency", "step_overhead_s",
-// "collective_scale", "memory_reserve_gib". Throws UsageError for an unknown name.
+// "collective_scale", "collective_hop_latency_s", "memory_reserve_gib". Throws UsageError for an unknown name.
 double get_param(const PerfParams& p, const std::string& name);
 void set_param(PerfParams& p, const std::string& name, double value);
 std::vector<std::string> fittable_param_names();

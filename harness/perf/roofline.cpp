@@ -48,6 +48,7 @@ StepCost RooflineModel::step(const StepShape& s) const {
                      (n_ar * prof_->collectives.time_s(CollectiveOp::AllReduce, tp_, ar_bytes) +
                       prof_->collectives.time_s(has_gather ? CollectiveOp::AllGather : CollectiveOp::AllReduce,
                                                 tp_, gather_bytes));
+    c.collective_s += par_.collective_hop_latency_s * (n_ar * 2.0 * (tp_ - 1) + (tp_ - 1));
     c.collective_bytes = n_ar * ar_bytes + gather_bytes;
   }
   c.overhead_s = prof_->per_step_overhead_s + prof_->per_layer_overhead_s * m_.layers + par_.step_overhead_s;

@@ -39,6 +39,7 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
                  {"compute_efficiency", par.compute_efficiency},
                  {"step_overhead_s", par.step_overhead_s},
                  {"collective_scale", par.collective_scale},
+                 {"collective_hop_latency_s", par.collective_hop_latency_s},
                  {"memory_reserve_bytes", par.memory_reserve_bytes},
                  {"gpu_memory_utilization", par.gpu_memory_utilization},
                  {"max_num_batched_tokens", par.max_num_batched_tokens},

@@ -1,0 +1,67 @@
+#include "harness/commands/explain_command.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "harness/compare/explain_report.hpp"
+#include "harness/io/atomic_file.hpp"
+#include "harness/perf/inputs.hpp"
+#include "harness/perf/perf_params.hpp"
+#include "harness/sim/grid.hpp"
+
+namespace tpbench {
+namespace fs = std::filesystem;
+
+namespace {
+// Renders the Pareto plot beside the report when python3 with matplotlib is available; the
+// report never depends on it (a missing plot is mentioned, not an error).
+std::string try_plot(const ExplainOptions& o, const ExplainInputs& in) {
+  const fs::path report(o.out);
+  const fs::path dir = report.parent_path().empty() ? fs::path(".") : report.parent_path();
+  const fs::path script = fs::path(TPBENCH_SOURCE_DIR) / "scripts" / "plot_pareto.py";
+  if (!fs::exists(script) || std::system("python3 -c 'import matplotlib' >/dev/null 2>&1") != 0) return "";
+  const fs::path pred = dir / (report.stem().string() + "_prediction.json");
+  const fs::path png = dir / (report.stem().string() + "_pareto.png");
+  GridSpec g;
+  g.isl = in.isl;
+  g.osl = in.osl;
+  std::vector<std::string> cfgs;
+  std::vector<int> concs;
+  for (const auto& p : in.reference.points) {
+    if (std::find(cfgs.begin(), cfgs.end(), p.config) == cfgs.end()) cfgs.push_back(p.config);
+    if (std::find(concs.begin(), concs.end(), p.concurrency) == concs.end()) concs.push_back(p.concurrency);
+  }
+  std::sort(concs.begin(), concs.end());
+  for (const auto& c : cfgs) g.layouts.push_back(parse_layout(c));
+  g.concurrency = concs;
+  const PerfParams par;
+  const auto pts = simulate_grid(g, in.model, in.profile, par);
+  write_file_atomic(pred.string(), prediction_document(g, in.model, in.profile, par, pts, "tpbench explain").dump(1));
+  const std::string cmd = "python3 '" + script.string() + "' --reference '" + o.reference + "' --predicted '" +
+                          pred.string() + "' --out '" + png.string() + "' >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0 || !fs::exists(png)) return "";
+  return png.filename().string();
+}
+}  // namespace
+
+int run_explain(const ExplainOptions& o, std::ostream& out) {
+  if (!o.out.empty()) check_writable(o.out);
+  ExplainInputs in;
+  in.profile = resolve_profile(o.profile);
+  in.model = select_model(o.model, o.model_config);
+  in.reference = read_reference_csv(o.reference);
+  in.isl = o.isl;
+  in.osl = o.osl;
+  if (!o.out.empty() && o.plot) in.plot_png = try_plot(o, in);
+  const std::string md = explain_markdown(in);
+  if (o.out.empty()) {
+    out << md;
+  } else {
+    write_file_atomic(o.out, md);
+    out << "wrote " << o.out << (in.plot_png.empty() ? " (no plot: python3 with matplotlib not found)" : " and " + in.plot_png)
+        << "\n";
+  }
+  return 0;
+}
+
+}  // namespace tpbench

@@ -1,0 +1,108 @@
+#include "harness/compare/explain_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "harness/perf/kv_capacity.hpp"
+#include "harness/perf/roofline.hpp"
+#include "harness/perf/shard.hpp"
+#include "harness/sim/grid.hpp"
+
+namespace tpbench {
+namespace {
+
+std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, f, a, b, c, d);
+  return buf;
+}
+
+[[maybe_unused]] const ServingPoint* find_point(const std::vector<ServingPoint>& v, const std::string& cfg, int c) {
+  for (const auto& p : v)
+    if (p.layout == cfg && p.concurrency == c) return &p;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string explain_markdown(const ExplainInputs& in) {
+  const SystemProfile& prof = in.profile;
+  const ModelSpec& m = in.model;
+  const ObservationSet& ref = in.reference;
+  const PerfParams par;  // speed of light: nothing taken from the reference
+  struct { int64_t isl, osl; std::string reference; } o{in.isl, in.osl, ref.origin};
+
+  GridSpec g;
+  g.isl = o.isl;
+  g.osl = o.osl;
+  std::vector<std::string> cfgs;
+  std::vector<int> concs;
+  for (const auto& p : ref.points) {
+    if (std::find(cfgs.begin(), cfgs.end(), p.config) == cfgs.end()) cfgs.push_back(p.config);
+    if (std::find(concs.begin(), concs.end(), p.concurrency) == concs.end()) concs.push_back(p.concurrency);
+  }
+  std::sort(concs.begin(), concs.end());
+  for (const auto& c : cfgs) g.layouts.push_back(parse_layout(c));
+  g.concurrency = concs;
+  const auto pts = simulate_grid(g, m, prof, par);
+  std::map<std::pair<std::string, int>, const Observation*> refp;
+  for (const auto& r : ref.points) refp[{r.config, r.concurrency}] = &r;
+
+  std::ostringstream md;
+  md << "# Why the llm-d Pareto curves look the way they do\n\n";
+  md << "Model " << m.name << ", profile " << prof.name << " (" << prof.gpu << "), ISL " << o.isl << ", OSL " << o.osl
+     << ", closed loop of C users with 10 x C prompts. Predictions are the profile's speed of light (no parameter taken "
+        "from llm-d); *efficiency* = llm-d measured / predicted tok/s/GPU. Reference: `" << o.reference << "`.\n\n";
+
+  md << "## Memory and step-time budget per TP instance\n\n";
+  md << "| TP | weights/GPU GB | KV GB/GPU | KV tokens | max ISL+OSL seqs | weights stream ms | collectives ms (C=1) | overhead ms | TPOT C=1 ms |\n";
+  md << "|---|---|---|---|---|---|---|---|---|\n";
+  for (int tp : {2, 4, 8}) {
+    const KvCapacity k = kv_capacity(m, tp, prof, par);
+    const RooflineModel rm(m, tp, prof, par);
+    StepShape s;
+    s.decode_seqs = 1;
+    s.decode_ctx_tokens = double(o.isl + o.osl / 2);
+    s.logits = 1;
+    const StepCost c = rm.step(s);
+    md << "| " << tp << " | " << fmt("%.1f", k.weight_bytes / 1e9) << " | " << fmt("%.1f", k.kv_bytes / 1e9) << " | "
+       << k.tokens << " | " << k.max_sequences(o.isl + o.osl) << " | " << fmt("%.1f", c.gemm_s * 1e3) << " | "
+       << fmt("%.2f", c.collective_s * 1e3) << " | " << fmt("%.2f", c.overhead_s * 1e3) << " | "
+       << fmt("%.1f", c.total_s * 1e3) << " |\n";
+  }
+
+  md << "\n## Per point: predicted vs measured, and where the time goes\n\n";
+  md << "Time shares are of the busy time of the replicas (aggregated) or of the decode pool (PD). "
+        "Batch = mean running decodes per instance; KV-blocked = share of steps in which a waiting request could not "
+        "be admitted for lack of KV cache; queue = mean wait before admission.\n\n";
+  md << "| config | C | pred tok/s/GPU | llm-d tok/s/GPU | eff. | pred tok/s/user | llm-d tok/s/user | batch | KV-blocked | "
+        "weights | KV read | compute | collectives | overhead | queue s |\n";
+  md << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& p : pts) {
+    if (!p.feasible) {
+      md << "| " << p.layout << " | " << p.concurrency << " | not runnable: " << p.reason << " |||||||||||||\n";
+      continue;
+    }
+    const auto it = refp.find({p.layout, p.concurrency});
+    const double rg = it != refp.end() ? it->second->tokens_per_s_per_gpu : NAN;
+    const double ru = it != refp.end() ? per_user(*it->second, ref.per_user_def) : NAN;
+    const EngineStats& s = p.main.stats;
+    const double busy = s.busy_s > 0 ? s.busy_s : 1;
+    const double comp = std::max(0.0, s.gemm_s - s.gemm_memory_s) + s.prefill_attn_s;
+    md << "| " << p.layout << " | " << p.concurrency << " | " << fmt("%.1f", p.tokens_per_s_per_gpu) << " | "
+       << fmt("%.1f", rg) << " | " << fmt("%.2f", rg / p.tokens_per_s_per_gpu) << " | "
+       << fmt("%.1f", ref.per_user_def == "inv_tpot" ? p.per_user_inv_tpot : p.per_user_out_div_conc) << " | "
+       << fmt("%.1f", ru) << " | " << fmt("%.1f", s.decode_seq_s / busy / p.main.instances) << " | "
+       << fmt("%.0f%%", 100 * s.kv_blocked_s / busy) << " | " << fmt("%.0f%%", 100 * std::min(s.gemm_memory_s, s.gemm_s) / busy)
+       << " | " << fmt("%.0f%%", 100 * s.decode_attn_s / busy) << " | " << fmt("%.0f%%", 100 * comp / busy) << " | "
+       << fmt("%.0f%%", 100 * s.collective_s / busy) << " | " << fmt("%.0f%%", 100 * s.overhead_s / busy) << " | "
+       << fmt("%.1f", p.queue_s) << " |\n";
+  }
+  md << explain_answers(in, pts, refp);
+  return md.str();
+}
+
+}  // namespace tpbench

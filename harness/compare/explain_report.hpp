@@ -1,0 +1,29 @@
+#pragma once
+// The markdown of `tpbench explain`: tables of the per-point breakdown (explain_report.cpp) and
+// the answers to the three questions with their numbers (explain_answers.cpp).
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "harness/compare/observations.hpp"
+#include "harness/model/model_spec.hpp"
+#include "harness/perf/system_profile.hpp"
+#include "harness/sim/serving_sim.hpp"
+
+namespace tpbench {
+
+struct ExplainInputs {
+  SystemProfile profile;
+  ModelSpec model;
+  ObservationSet reference;  // llm-d CSV
+  int64_t isl = 10000, osl = 1000;
+  std::string plot_png;      // relative path of the Pareto plot to embed; empty: none
+};
+
+using RefIndex = std::map<std::pair<std::string, int>, const Observation*>;
+
+std::string explain_markdown(const ExplainInputs& in);
+std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
+
+}  // namespace tpbench
