@@ -17,6 +17,7 @@
 #include "harness/commands/profile_command.hpp"
 #include "harness/commands/compare_command.hpp"
 #include "harness/commands/fit_command.hpp"
+#include "harness/commands/explain_command.hpp"
 #include "harness/commands/collective_command.hpp"
 
 namespace {
@@ -111,7 +112,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
       ->capture_default_str()->check(CLI::PositiveNumber);
   predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)");
   predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
-                                                "step_overhead_s, collective_scale, memory_reserve_gib)");
+                                                "step_overhead_s, collective_scale, collective_hop_latency_s, memory_reserve_gib)");
   predict->add_option("--out", predict_opt.out, "Write the prediction JSON here");
   predict->callback([&] {
     predict_opt.command_line = perf_cmdline;
@@ -133,7 +134,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--reference", fit_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
   fit->add_option("--train", fit_opt.train, "Comma list of training configurations")->capture_default_str();
   fit->add_option("--params", fit_opt.params, "Comma list (<= 4) of hbm_efficiency, compute_efficiency, step_overhead_s, "
-                                              "collective_scale, memory_reserve_gib");
+                                              "collective_scale, collective_hop_latency_s, memory_reserve_gib");
   fit->add_option("--profile", fit_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   fit->add_option("--model", fit_opt.model, "Model preset")->capture_default_str();
   fit->add_option("--model-config", fit_opt.model_config, "Hugging Face config.json (overrides --model)");
@@ -143,6 +144,18 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
   fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
+
+  tpbench::ExplainOptions explain_opt;
+  auto* explain = app.add_subcommand("explain", "Markdown report: why the Pareto curves look as they do, with numbers");
+  explain->add_option("--reference", explain_opt.reference, "Reference CSV (llm-d)")->required();
+  explain->add_option("--profile", explain_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
+  explain->add_option("--model", explain_opt.model, "Model preset")->capture_default_str();
+  explain->add_option("--model-config", explain_opt.model_config, "Hugging Face config.json (overrides --model)");
+  explain->add_option("--isl", explain_opt.isl, "Input tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
+  explain->add_option("--osl", explain_opt.osl, "Output tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
+  explain->add_option("--out", explain_opt.out, "Write the markdown here (default: stdout)");
+  explain->add_flag("!--no-plot", explain_opt.plot, "Do not run scripts/plot_pareto.py");
+  explain->callback([&] { rc = tpbench::run_explain(explain_opt, std::cout); });
   // ---- micro-benchmark commands (collective, calibrate) ----
   tpbench::CollectiveOptions coll;
   auto* collective = app.add_subcommand(
