@@ -94,14 +94,13 @@ void run_collective_cpu(const CollectiveRequest& req, const CollectiveSink& sink
   });
 }
 
-// Fallback until the NCCL implementation lands (see the header).
+#if !defined(TPBENCH_HAVE_CUDA)
+// Host-only build: the NCCL implementation (harness/commands/cuda/collective_cuda.cpp) is
+// not compiled in.
 void run_collective_cuda(const CollectiveRequest&, const CollectiveSink&) {
-#if defined(TPBENCH_HAVE_CUDA)
-  throw UnavailableError("--backend cuda: no usable CUDA device (the NCCL collective benchmark is not built in)");
-#else
   throw UnavailableError("--backend cuda: no usable CUDA device (this build has no CUDA support)");
-#endif
 }
+#endif
 
 namespace {
 

@@ -55,9 +55,8 @@ using CollectiveSink = std::function<void(size_t index, const CollectiveTiming&)
 
 // In-process communicator, one thread per rank.
 void run_collective_cpu(const CollectiveRequest& req, const CollectiveSink& sink);
-// NCCL, one GPU per rank. Provided by the CUDA build; collective_command.cpp holds a fallback
-// that throws UnavailableError("--backend cuda: no usable CUDA device"), to be removed when
-// the CUDA implementation (a .cu in collectives/ or harness/) lands.
+// NCCL, one GPU per rank (harness/commands/cuda/collective_cuda.cpp). Throws UnavailableError
+// ("--backend cuda: no usable CUDA device ...") without a GPU, and in a build without CUDA.
 void run_collective_cuda(const CollectiveRequest& req, const CollectiveSink& sink);
 
 // ---- inputs and expected results, shared by the backends ----------------------------------

@@ -1,0 +1,253 @@
+#include "collectives/cuda/nccl_communicator.hpp"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include "collectives/cuda/nccl_check.hpp"
+#include "collectives/inprocess_communicator.hpp"  // CollectiveAborted
+#include "harness/common/error.hpp"
+#include "kernels/detail/cuda_check.hpp"
+
+namespace tpbench {
+
+namespace {
+
+ncclDataType_t nccl_type(ElemType t) { return t == ElemType::F32 ? ncclFloat32 : ncclBfloat16; }
+
+// Restores the calling thread's current device on scope exit: factories and destructors set
+// the device NCCL needs without changing what the caller's thread works on.
+class DeviceRestorer {
+ public:
+  DeviceRestorer() { ok_ = cudaGetDevice(&saved_) == cudaSuccess; }
+  ~DeviceRestorer() {
+    if (ok_) (void)cudaSetDevice(saved_);  // best effort: destructors do not throw
+  }
+  DeviceRestorer(const DeviceRestorer&) = delete;
+  DeviceRestorer& operator=(const DeviceRestorer&) = delete;
+
+ private:
+  int saved_ = 0;
+  bool ok_ = false;
+};
+
+// Owns raw handles while a group is being built, so a failure half-way frees what was made.
+struct PendingComms {
+  std::vector<ncclComm_t> comms;
+  ~PendingComms() {
+    for (ncclComm_t c : comms)
+      if (c != nullptr) (void)ncclCommAbort(c);  // a half-built clique cannot be destroyed cleanly
+  }
+};
+
+}  // namespace
+
+NcclCommunicator::NcclCommunicator(ncclComm_t comm, int rank, int size, int device)
+    : comm_(comm), rank_(rank), size_(size), device_(device) {
+  if (comm == nullptr) throw std::invalid_argument("NcclCommunicator: null ncclComm_t");
+}
+
+NcclCommunicator::~NcclCommunicator() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (aborted() || comm_ == nullptr) return;  // ncclCommAbort already freed it
+  DeviceRestorer restore;
+  (void)cudaSetDevice(device_);
+  const ncclResult_t r = ncclCommDestroy(comm_);
+  if (r != ncclSuccess)  // cannot throw from a destructor; say it once, do not hide it
+    std::fprintf(stderr, "tpbench: warning: ncclCommDestroy (rank %d, GPU %d) failed: %s\n", rank_,
+                 device_, ncclGetErrorString(r));
+  comm_ = nullptr;
+}
+
+void NcclCommunicator::all_reduce(const void* send, void* recv, size_t count, ElemType t, void* stream) {
+  if (aborted()) throw CollectiveAborted("NCCL communicator was aborted");
+  TPBENCH_NCCL_CHECK(ncclAllReduce(send, recv, count, nccl_type(t), ncclSum, comm_,
+                               static_cast<cudaStream_t>(stream)));
+}
+
+void NcclCommunicator::all_gather(const void* send, void* recv, size_t send_count, ElemType t,
+                                  void* stream) {
+  if (aborted()) throw CollectiveAborted("NCCL communicator was aborted");
+  TPBENCH_NCCL_CHECK(ncclAllGather(send, recv, send_count, nccl_type(t), comm_,
+                               static_cast<cudaStream_t>(stream)));
+}
+
+void NcclCommunicator::reduce_scatter(const void* send, void* recv, size_t recv_count, ElemType t,
+                                      void* stream) {
+  if (aborted()) throw CollectiveAborted("NCCL communicator was aborted");
+  TPBENCH_NCCL_CHECK(ncclReduceScatter(send, recv, recv_count, nccl_type(t), ncclSum, comm_,
+                                   static_cast<cudaStream_t>(stream)));
+}
+
+void NcclCommunicator::abort() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (aborted() || comm_ == nullptr) return;
+  // Flag first: a collective called from the owner thread from now on throws instead of
+  // touching a handle that is being freed.
+  aborted_.store(true, std::memory_order_release);
+  const ncclResult_t r = ncclCommAbort(comm_);
+  if (r != ncclSuccess)
+    std::fprintf(stderr, "tpbench: warning: ncclCommAbort (rank %d, GPU %d) failed: %s\n", rank_, device_,
+                 ncclGetErrorString(r));
+  comm_ = nullptr;
+}
+
+std::optional<std::string> NcclCommunicator::async_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (aborted() || comm_ == nullptr) return std::nullopt;
+  ncclResult_t async = ncclSuccess;
+  const ncclResult_t r = ncclCommGetAsyncError(comm_, &async);
+  const ncclResult_t e = r != ncclSuccess ? r : async;
+  // ncclInProgress only means a non-blocking operation has not finished: not an error.
+  if (e == ncclSuccess || e == ncclInProgress) return std::nullopt;
+  std::string msg = "rank " + std::to_string(rank_) + " (GPU " + std::to_string(device_) + "): " +
+                    ncclGetErrorString(e);
+#if NCCL_VERSION_CODE >= 21300
+  const char* last = ncclGetLastError(comm_);
+  if (last != nullptr && last[0] != '\0') msg += std::string(" (") + last + ")";
+#endif
+  return msg;
+}
+
+bool abort_all(const std::vector<NcclCommunicator*>& comms, std::chrono::milliseconds grace) {
+  // Shared with the detached threads, which may outlive this call.
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t done = 0;
+  };
+  auto state = std::make_shared<State>();
+  size_t started = 0;
+  for (NcclCommunicator* c : comms) {
+    if (c == nullptr) continue;
+    try {
+      std::thread([c, state] {
+        c->abort();  // never throws
+        std::lock_guard<std::mutex> lock(state->mu);
+        ++state->done;
+        state->cv.notify_all();
+      }).detach();
+      ++started;
+    } catch (const std::exception&) {
+      c->abort();  // no thread to be had: abort inline
+    }
+  }
+  std::unique_lock<std::mutex> lock(state->mu);
+  return state->cv.wait_for(lock, grace, [&] { return state->done == started; });
+}
+
+// ---- factories ------------------------------------------------------------------------
+
+std::vector<std::unique_ptr<NcclCommunicator>> make_nccl_group(const std::vector<int>& devices) {
+  if (devices.empty()) throw std::invalid_argument("make_nccl_group: no devices");
+  const int n = static_cast<int>(devices.size());
+  const std::set<int> distinct(devices.begin(), devices.end());
+  const bool shared = static_cast<int>(distinct.size()) < n;
+  if (shared) check_rank_placement(n, static_cast<int>(distinct.size()), /*allow_oversubscribe=*/true);
+
+  DeviceRestorer restore;
+  PendingComms pending;
+  pending.comms.assign(devices.size(), nullptr);
+  if (!shared) {
+    TPBENCH_NCCL_CHECK(ncclCommInitAll(pending.comms.data(), n, devices.data()));
+  } else {
+    // ncclCommInitAll takes distinct devices; ranks sharing a GPU join one clique through
+    // ncclCommInitRank, grouped so that one thread can initialise them all.
+    ncclUniqueId id;
+    TPBENCH_NCCL_CHECK(ncclGetUniqueId(&id));
+    TPBENCH_NCCL_CHECK(ncclGroupStart());
+    try {
+      for (int i = 0; i < n; ++i) {
+        TPBENCH_CUDA_CHECK(cudaSetDevice(devices[static_cast<size_t>(i)]));
+        TPBENCH_NCCL_CHECK(ncclCommInitRank(&pending.comms[static_cast<size_t>(i)], n, id, i));
+      }
+    } catch (...) {
+      (void)ncclGroupEnd();  // never leave this thread inside an open NCCL group
+      throw;
+    }
+    TPBENCH_NCCL_CHECK(ncclGroupEnd());
+  }
+  std::vector<std::unique_ptr<NcclCommunicator>> group;
+  group.reserve(devices.size());
+  for (int i = 0; i < n; ++i) {
+    const size_t k = static_cast<size_t>(i);
+    group.push_back(std::make_unique<NcclCommunicator>(pending.comms[k], i, n, devices[k]));
+    pending.comms[k] = nullptr;  // owned by the communicator now
+  }
+  return group;
+}
+
+std::unique_ptr<NcclCommunicator> make_nccl_rank(int rank, int nranks, int device, const ncclUniqueId& id) {
+  if (nranks < 1 || rank < 0 || rank >= nranks)
+    throw std::invalid_argument("make_nccl_rank: rank " + std::to_string(rank) + " of " + std::to_string(nranks));
+  TPBENCH_CUDA_CHECK(cudaSetDevice(device));
+  ncclComm_t comm = nullptr;
+  TPBENCH_NCCL_CHECK(ncclCommInitRank(&comm, nranks, id, rank));
+  try {
+    return std::make_unique<NcclCommunicator>(comm, rank, nranks, device);
+  } catch (...) {
+    (void)ncclCommAbort(comm);
+    throw;
+  }
+}
+
+// ---- versions and placement -----------------------------------------------------------
+
+int nccl_version() {
+  int v = 0;
+  TPBENCH_NCCL_CHECK(ncclGetVersion(&v));
+  return v;
+}
+
+std::string nccl_version_string(int code) {
+  // Codes since NCCL 2.9 are major*10000 + minor*100 + patch; older ones major*1000 + minor*100 + patch.
+  const int major = code >= 10000 ? code / 10000 : code / 1000;
+  const int minor = code >= 10000 ? code % 10000 / 100 : code % 1000 / 100;
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(code % 100);
+}
+
+int visible_gpu_count() {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();  // consumed here, so later CUDA calls do not report it again
+    throw UnavailableError(std::string("--backend cuda: no usable CUDA device (") + cudaGetErrorString(e) + ")");
+  }
+  if (n <= 0) throw UnavailableError("--backend cuda: no usable CUDA device (0 devices)");
+  return n;
+}
+
+bool check_rank_placement(int ranks, int gpus, bool allow_oversubscribe, int version_code,
+                          const char* multi_rank_env) {
+  if (ranks < 1) throw UsageError("need at least 1 rank, got " + std::to_string(ranks));
+  if (gpus < 1) throw UnavailableError("--backend cuda: no usable CUDA device (0 devices)");
+  if (ranks <= gpus) return false;
+  const std::string what = std::to_string(ranks) + " ranks need " + std::to_string(ranks) + " GPUs but " +
+                           std::to_string(gpus) + (gpus == 1 ? " is" : " are") + " visible";
+  if (!allow_oversubscribe)
+    throw UsageError(what + " (--oversubscribe shares GPUs for functional checks, with NCCL >= 2.30 and "
+                            "NCCL_MULTI_RANK_GPU_ENABLE=1)");
+  if (version_code < kNcclMultiRankGpuVersion)
+    throw UnavailableError(what + ": NCCL " + nccl_version_string(version_code) +
+                           " refuses several ranks on one GPU (NCCL >= 2.30 allows it)");
+  if (multi_rank_env == nullptr || std::strcmp(multi_rank_env, "1") != 0)
+    throw UsageError(what + ": sharing GPUs needs NCCL_MULTI_RANK_GPU_ENABLE=1 in the environment");
+  return true;
+}
+
+bool check_rank_placement(int ranks, int gpus, bool allow_oversubscribe) {
+  // Only ask NCCL when it matters, so that the common case works even where the library
+  // cannot be queried.
+  if (ranks >= 1 && gpus >= 1 && ranks <= gpus) return false;
+  return check_rank_placement(ranks, gpus, allow_oversubscribe, allow_oversubscribe ? nccl_version() : 0,
+                              std::getenv("NCCL_MULTI_RANK_GPU_ENABLE"));
+}
+
+}  // namespace tpbench
