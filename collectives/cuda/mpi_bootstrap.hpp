@@ -2,6 +2,13 @@
 // One process per GPU (mpirun/srun with MPI): the NCCL unique id travels over MPI.
 // Built only with TPBENCH_HAVE_MPI (CMake option TPBENCH_MPI, on when MPI is found).
 #if defined(TPBENCH_HAVE_MPI)
+// The C API only: the deprecated MPI C++ bindings cost compile time and warnings.
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 #include <nccl.h>
 
