@@ -1,0 +1,166 @@
+#pragma once
+// Shared pieces of the GPU micro-benchmarks (bench/*.cu): device detection, the HBM read/copy
+// kernels (the ceiling every other benchmark is compared with), a checked cuBLAS handle, and the
+// timing loop (CUDA events, manual time, warm-up, L2 flushed before every timed iteration).
+// Each bench/<name>.cu is its own executable, so the kernels defined here are not duplicated
+// within one program.
+#include <benchmark/benchmark.h>
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/detail/cuda_check.hpp"
+#include "kernels/detail/cuda_raii.hpp"
+#include "kernels/l2_flush.cuh"
+#include "kernels/random_fill.cuh"
+
+namespace tpbench::bench {
+
+using cuda_detail::CudaEvent;
+using cuda_detail::CudaStream;
+using cuda_detail::DeviceBuffer;
+
+#define TPBENCH_CUBLAS_CHECK(expr)                                                                     \
+  do {                                                                                                 \
+    const cublasStatus_t st_ = (expr);                                                                 \
+    if (st_ != CUBLAS_STATUS_SUCCESS)                                                                  \
+      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #expr   \
+                               " failed: " + cublasGetStatusString(st_));                              \
+  } while (0)
+
+class CublasHandle {
+ public:
+  CublasHandle() { TPBENCH_CUBLAS_CHECK(cublasCreate(&h_)); }
+  ~CublasHandle() { if (h_) cublasDestroy(h_); }
+  CublasHandle(const CublasHandle&) = delete;
+  CublasHandle& operator=(const CublasHandle&) = delete;
+  cublasHandle_t get() const { return h_; }
+
+ private:
+  cublasHandle_t h_ = nullptr;
+};
+
+// Reads 16 bytes per thread per step; the XOR of everything read is stored only if it equals a
+// value it (almost) never has, so the loads cannot be removed and the write costs nothing.
+__global__ void hbm_read_kernel(const uint4* __restrict__ src, int64_t n16, uint32_t* __restrict__ sink) {
+  uint32_t x = 0;
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n16; i += stride) {
+    const uint4 v = __ldcs(src + i);  // streaming: no reuse, do not keep it in L2
+    x ^= v.x ^ v.y ^ v.z ^ v.w;
+  }
+  if (x == 0x9e3779b9u) sink[0] = x;
+}
+
+__global__ void hbm_copy_kernel(const uint4* __restrict__ src, uint4* __restrict__ dst, int64_t n16) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n16; i += stride) __stcs(dst + i, __ldcs(src + i));
+}
+
+// Enough CTAs for every SM to hold as many threads as it can (grid-stride loops above).
+inline unsigned full_grid(int threads) {
+  int dev = 0, sms = 0, per_sm = 0;
+  TPBENCH_CUDA_CHECK(cudaGetDevice(&dev));
+  TPBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  TPBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxThreadsPerMultiProcessor, dev));
+  return unsigned(sms * std::max(1, per_sm / threads));
+}
+
+inline void launch_read(const DeviceBuffer& src, uint32_t* sink, cudaStream_t s) {
+  hbm_read_kernel<<<full_grid(256), 256, 0, s>>>(src.get<const uint4>(), int64_t(src.bytes() / 16), sink);
+  TPBENCH_CUDA_CHECK_LAUNCH();
+}
+inline void launch_copy(const DeviceBuffer& src, DeviceBuffer& dst, cudaStream_t s) {
+  hbm_copy_kernel<<<full_grid(256), 256, 0, s>>>(src.get<const uint4>(), dst.get<uint4>(), int64_t(src.bytes() / 16));
+  TPBENCH_CUDA_CHECK_LAUNCH();
+}
+
+// Random BF16 (never zero) over a whole buffer.
+inline void fill_random(DeviceBuffer& b, uint64_t stream_id, cudaStream_t s) {
+  TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(b.get<__nv_bfloat16>(), int64_t(b.bytes() / 2), 2024, stream_id,
+                                                1.0f, 0.0f, s));
+}
+
+// Times `launch` (queued on `s`) once per benchmark iteration with CUDA events; the L2 is flushed
+// before each iteration, outside the timed region, so every byte comes from HBM. Warm-up first.
+// Returns the total timed seconds (for rates computed without Google Benchmark's CPU-time rates).
+template <typename Launch>
+double time_iterations(benchmark::State& state, cudaStream_t s, kernels::L2Flush& flush, Launch&& launch,
+                       int warmup = 3) {
+  for (int i = 0; i < warmup; ++i) launch();
+  TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
+  CudaEvent start, stop;
+  double total = 0;
+  for (auto _ : state) {
+    flush.flush(s);
+    TPBENCH_CUDA_CHECK(cudaEventRecord(start.get(), s));
+    launch();
+    TPBENCH_CUDA_CHECK(cudaEventRecord(stop.get(), s));
+    TPBENCH_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    float ms = 0;
+    TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    state.SetIterationTime(double(ms) * 1e-3);
+    total += double(ms) * 1e-3;
+  }
+  return total;
+}
+
+// The HBM read ceiling of this device, measured once at start-up: median of 9 timed reads of a
+// 1 GiB buffer (far above any L2). 0 when there is no device.
+inline double measure_hbm_read_bytes_per_s() {
+  if (!cuda_detail::cuda_device_available()) return 0.0;
+  CudaStream s;
+  DeviceBuffer src(size_t(1) << 30), sink(sizeof(uint32_t));
+  fill_random(src, 1, s.get());
+  CudaEvent start, stop;
+  std::vector<double> bw;
+  for (int i = 0; i < 12; ++i) {
+    TPBENCH_CUDA_CHECK(cudaEventRecord(start.get(), s.get()));
+    launch_read(src, sink.get<uint32_t>(), s.get());
+    TPBENCH_CUDA_CHECK(cudaEventRecord(stop.get(), s.get()));
+    TPBENCH_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    float ms = 0;
+    TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    if (i >= 3) bw.push_back(double(src.bytes()) / (double(ms) * 1e-3));  // first 3: warm-up
+  }
+  std::sort(bw.begin(), bw.end());
+  return bw[bw.size() / 2];
+}
+
+// Rates from manual time (Google Benchmark's kIsRate would divide by CPU time).
+inline void set_bandwidth_counters(benchmark::State& state, double bytes_per_iter, double flops_per_iter,
+                                   double seconds, double hbm_read_bytes_per_s) {
+  const double iters = double(state.iterations());
+  if (seconds <= 0 || iters <= 0) return;
+  const double bps = bytes_per_iter * iters / seconds;
+  state.counters["bytes"] = bytes_per_iter;
+  state.counters["TB_per_s"] = bps * 1e-12;
+  if (flops_per_iter > 0) state.counters["TFLOP_per_s"] = flops_per_iter * iters / seconds * 1e-12;
+  if (hbm_read_bytes_per_s > 0) state.counters["hbm_read_ratio"] = bps / hbm_read_bytes_per_s;
+}
+
+// Every benchmark starts with this: no device -> skipped, and the binary still exits 0.
+inline bool skip_without_gpu(benchmark::State& state) {
+  if (cuda_detail::cuda_device_available()) return false;
+  state.SkipWithError("no CUDA device");
+  return true;
+}
+
+// The body of every GPU benchmark: skipped without a device; a CUDA/cuBLAS error (an allocation
+// that does not fit, say) skips that benchmark with the message instead of ending the binary.
+template <typename Body>
+void run_guarded(benchmark::State& state, Body&& body) {
+  if (skip_without_gpu(state)) return;
+  try {
+    body();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+}  // namespace tpbench::bench
