@@ -1,0 +1,114 @@
+// compare on a fixture with known errors; the fit recovering known parameters from synthetic
+// data; the Nelder-Mead minimizer on a known function.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "harness/common/error.hpp"
+#include "harness/compare/compare.hpp"
+#include "harness/compare/fit.hpp"
+#include "harness/compare/nelder_mead.hpp"
+#include "harness/compare/observations.hpp"
+
+namespace tpbench {
+namespace {
+namespace fs = std::filesystem;
+
+std::string write_tmp(const std::string& name, const std::string& text) {
+  const fs::path p = fs::temp_directory_path() / ("tpbench_compare_" + std::to_string(::getpid()) + "_" + name);
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+TEST(CompareMape, FixtureWithKnownErrors) {
+  const std::string ref = write_tmp("ref.csv",
+                                    "config,concurrency,num_gpus,output_tok_s,thpt_per_gpu,thpt_per_user_outdiv_conc\n"
+                                    "1R-TP4,1,4,20,10,20\n"
+                                    "1R-TP4,8,4,160,40,5\n"
+                                    "\"2P-TP4 1D-TP8\",1,16,64,4,64\n");
+  const std::string pred = write_tmp("pred.json", R"({"schema": "tpbench.prediction/1", "points": [
+    {"layout": "1R-TP4", "concurrency": 1, "tokens_per_s_per_gpu": 11, "per_user_out_div_conc": 18},
+    {"layout": "1R-TP4", "concurrency": 8, "tokens_per_s_per_gpu": 30, "per_user_out_div_conc": 5},
+    {"layout": "1R-TP8", "concurrency": 8, "tokens_per_s_per_gpu": 30, "per_user_out_div_conc": 5}]})");
+  const Comparison c = compare_observations(read_observations(ref), read_observations(pred), "");
+  EXPECT_EQ(c.per_user_def, "out_div_conc");
+  ASSERT_EQ(c.points.size(), 2u);
+  // GPU: |11-10|/10 = 10 %, |30-40|/40 = 25 % -> 17.5 %. User: 10 % and 0 % -> 5 %.
+  EXPECT_NEAR(c.mape_gpu, 17.5, 1e-9);
+  EXPECT_NEAR(c.mape_user, 5.0, 1e-9);
+  ASSERT_EQ(c.configs.size(), 1u);
+  EXPECT_NEAR(c.configs[0].efficiency_gpu, (10.0 / 11 + 40.0 / 30) / 2, 1e-12);
+  EXPECT_EQ(c.unmatched.size(), 1u);  // the PD row has no model point
+  const auto j = comparison_to_json(c);
+  EXPECT_NEAR(j["mape_tokens_per_s_per_gpu"].get<double>(), 17.5, 1e-9);
+  EXPECT_NEAR(j["mape_tokens_per_s_per_user"].get<double>(), 5.0, 1e-9);
+}
+
+TEST(CompareReaders, SweepJsonIsMeasuredSide) {
+  const std::string sweep = write_tmp("sweep.json", R"({"schema": "tpbench.result/1", "points": [
+    {"plan": "tp", "tp": 4, "batch": 8, "phase": "decode", "emulated": true,
+     "step_time_s": {"median": 0.02, "p10": 0.019, "p90": 0.021, "mean": 0.02, "stdev": 0.001, "count": 9}},
+    {"plan": "tp-sp", "tp": 4, "batch": 8, "phase": "decode", "step_time_s": {"median": 0.5}}]})");
+  const ObservationSet s = read_observations(sweep);
+  ASSERT_EQ(s.points.size(), 1u);  // plan tp only
+  EXPECT_EQ(s.points[0].config, "1R-TP4");
+  EXPECT_NEAR(s.points[0].tokens_per_s_per_gpu, 8 / (0.02 * 4), 1e-9);
+  EXPECT_NEAR(s.points[0].per_user_inv_tpot, 50.0, 1e-9);
+  EXPECT_TRUE(s.points[0].emulated);
+}
+
+TEST(CompareReaders, MalformedInputsAreUsageErrors) {
+  EXPECT_THROW(read_observations(write_tmp("a.csv", "config,concurrency\n1R-TP4,1\n")), UsageError);  // no throughput
+  EXPECT_THROW(read_observations(write_tmp("b.csv", "config,concurrency,thpt_per_gpu\n1R-TP4,x,3\n")), UsageError);
+  EXPECT_THROW(read_observations(write_tmp("c.csv", "config,concurrency,thpt_per_gpu\n1R-TP4,1\n")), UsageError);
+  EXPECT_THROW(read_observations(write_tmp("d.csv", "config,concurrency,thpt_per_gpu\nTPX,1,3\n")), UsageError);
+  EXPECT_THROW(read_observations(write_tmp("e.json", "{not json")), UsageError);
+  EXPECT_THROW(read_observations(write_tmp("f.json", R"({"schema": "x/1", "points": []})")), UsageError);
+  EXPECT_THROW(read_observations("/nonexistent/file.csv"), UsageError);
+}
+
+TEST(FitNelderMead, FindsMinimumOfShiftedQuadratic) {
+  const auto r = nelder_mead([](const std::vector<double>& x) { return (x[0] - 3) * (x[0] - 3) + 2 * (x[1] + 1) * (x[1] + 1); },
+                             {0, 0}, {1, 1}, 500, 1e-14);
+  EXPECT_NEAR(r.x[0], 3.0, 1e-3);
+  EXPECT_NEAR(r.x[1], -1.0, 1e-3);
+}
+
+TEST(FitCalibration, RecoversKnownParametersFromSyntheticData) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  PerfParams truth;
+  truth.hbm_efficiency = 0.8;
+  truth.step_overhead_s = 3e-3;
+  ObservationSet want;
+  want.origin = "synthetic";
+  for (const char* cfg : {"1R-TP2", "1R-TP4", "1R-TP8"})
+    for (int c : {1, 8, 32}) {
+      Observation o;
+      o.config = cfg;
+      o.concurrency = c;
+      want.points.push_back(o);
+    }
+  ObservationSet ref = simulate_observations(want, m, prof, truth, 10000, 1000, {});
+  ref.origin = "synthetic";
+  ref.per_user_def = "out_div_conc";
+  FitSpec spec;
+  spec.params = {"hbm_efficiency", "step_overhead_s"};
+  spec.train = {"1R-TP2", "1R-TP4"};
+  spec.max_evals = 300;
+  const FitResult r = fit_parameters(ref, m, prof, PerfParams{}, spec);
+  EXPECT_NEAR(r.fitted.hbm_efficiency, 0.8, 0.8 * 0.03);
+  EXPECT_NEAR(r.fitted.step_overhead_s, 3e-3, 3e-3 * 0.05);
+  EXPECT_LT(r.heldout_aggregated_mape_gpu, 2.0);  // 1R-TP8 held out, same truth
+  EXPECT_TRUE(std::isnan(r.heldout_pd_mape_gpu));
+  spec.params = {"hbm_efficiency", "step_overhead_s", "collective_scale", "compute_efficiency", "memory_reserve_gib"};
+  EXPECT_THROW(fit_parameters(ref, m, prof, PerfParams{}, spec), UsageError);  // more than four
+  spec.params = {"hbm_efficiency"};
+  spec.train = {"4R-TP4"};
+  EXPECT_THROW(fit_parameters(ref, m, prof, PerfParams{}, spec), UsageError);  // not in the reference
+}
+
+}  // namespace
+}  // namespace tpbench

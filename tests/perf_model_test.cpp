@@ -1,0 +1,158 @@
+// Hand-derived checks of the performance model for Llama-3.1-70B on the built-in h100-sxm
+// profile. Expected values are written out from the datasheet numbers and the model shape,
+// not recomputed through the code under test.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "harness/common/error.hpp"
+#include "harness/perf/collective_table.hpp"
+#include "harness/perf/kv_capacity.hpp"
+#include "harness/perf/roofline.hpp"
+#include "harness/perf/shard.hpp"
+#include "harness/perf/system_profile.hpp"
+#include "harness/perf/toy_model.hpp"
+
+namespace tpbench {
+namespace {
+
+TEST(PerfKvCapacity, Llama70bTp4HandDerived) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile p = builtin_profile("h100-sxm");
+  const KvCapacity k = kv_capacity(m, 4, p, PerfParams{});
+  // Per layer per GPU: qkv 8192*(2048+2*2*128) = 20,971,520; o 16,777,216; gate/up 117,440,512;
+  // down 58,720,256; norms 16,384 -> 213,925,888. x80 + 2 * 128256*8192/4 + 8192 = 17,639,415,808
+  // elements -> 35,278,831,616 bytes.
+  EXPECT_DOUBLE_EQ(k.weight_bytes, 35278831616.0);
+  // 81559 MiB x 0.95.
+  EXPECT_NEAR(k.budget_bytes, 81244769484.8, 1.0);
+  // Activation: 2 B x (4*8192 + 2048 + 512 + 3*7168) = 113,664 B/token x 8192 = 931,135,488
+  // + fp32 logits x2 for 256 rows: 262,668,288; runtime reserve 2.5 GiB = 2,684,354,560.
+  EXPECT_NEAR(k.reserve_bytes, 3878158336.0, 1.0);
+  // KV per token per GPU: 2 x 80 layers x 2 heads x 128 x 2 B = 81,920.
+  EXPECT_DOUBLE_EQ(k.kv_bytes_per_token, 81920.0);
+  // (81,244,769,484.8 - 35,278,831,616 - 3,878,158,336) / 81,920 = 513,766.8
+  EXPECT_EQ(k.tokens, 513766);
+  EXPECT_EQ(k.max_sequences(11000), 46);
+}
+
+TEST(PerfKvCapacity, Tp2HoldsOnlyAHandfulAndTp8ReplicatesKvHeads) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile p = builtin_profile("h100-sxm");
+  // TP2 weights: 70,550,814,720 bytes per GPU... only ~6.4 GB remain: 3 sequences of 11000.
+  EXPECT_EQ(kv_capacity(m, 2, p, PerfParams{}).max_sequences(11000), 3);
+  // TP16 > 8 KV heads: one replicated head per GPU, the same KV bytes per token as TP8.
+  EXPECT_DOUBLE_EQ(kv_bytes_per_token_per_gpu(m, 8), 2.0 * 80 * 1 * 128 * 2);
+  EXPECT_DOUBLE_EQ(kv_bytes_per_token_per_gpu(m, 16), 2.0 * 80 * 1 * 128 * 2);
+  PerfParams tight;
+  tight.memory_reserve_bytes = 20e9;  // nothing left for KV at TP2
+  EXPECT_EQ(kv_capacity(m, 2, p, tight).tokens, 0);
+}
+
+TEST(PerfRoofline, DecodeOneTokenTp4HandDerived) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile p = builtin_profile("h100-sxm");
+  const RooflineModel r(m, 4, p, PerfParams{});
+  StepShape s;
+  s.decode_seqs = 1;
+  s.decode_ctx_tokens = 10500;
+  s.logits = 1;
+  const StepCost c = r.step(s);
+  // Weights streamed: (80 x 213,925,888 + 128256 x 8192 / 4) x 2 B = 34,753,478,656 B over
+  // 0.9 x 3.35 TB/s = 3.015 TB/s -> 11.5269 ms (memory bound: 34.75 GFLOP is 0.2 ms).
+  EXPECT_NEAR(c.gemm_s, 34753478656.0 / 3.015e12, 1e-9);
+  // KV: 10,500 tokens x 81,920 B = 860,160,000 B -> 0.28529 ms.
+  EXPECT_NEAR(c.decode_attn_s, 860160000.0 / 3.015e12, 1e-9);
+  // 161 all_reduce of 16 KiB at the table point 11.5 us, plus a 256,512 B logits gather between
+  // the all_gather points 8 us (64 KiB) and 10 us (256 KiB): 8 x 1.25^0.98437 = 9.965 us.
+  EXPECT_NEAR(c.collective_s, 161 * 11.5e-6 + 9.965e-6, 2e-8);
+  // 0.5 ms per step + 80 layers x 15 us.
+  EXPECT_NEAR(c.overhead_s, 1.7e-3, 1e-12);
+  EXPECT_NEAR(c.total_s, 15.3737e-3, 0.002e-3);
+}
+
+TEST(PerfRoofline, PrefillChunkTp8IsComputeBound) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile p = builtin_profile("h100-sxm");
+  const RooflineModel r(m, 8, p, PerfParams{});
+  StepShape s;
+  s.prefill_tokens = 8192;
+  s.prefill_attn_pairs = 8192.0 * 8193.0 / 2.0;
+  s.logits = 1;
+  const StepCost c = r.step(s);
+  // 2 x 80 x 106,954,752 linear params x 8192 tokens + LM head row = 1.40188e14 FLOP at
+  // 0.7 x 989.4 TFLOP/s -> 202.41 ms; attention 4 x 80 x 8 heads x 128 x 33,558,528 pairs at
+  // 0.5 x 989.4 -> 22.23 ms; 161 all_reduce of 128 MiB: sqrt(300 us x 1000 us) = 547.7 us each.
+  EXPECT_NEAR(c.gemm_s, 0.202414, 0.0005);
+  EXPECT_GT(c.gemm_compute_s, 10 * c.gemm_memory_s);
+  EXPECT_NEAR(c.prefill_attn_s, 0.022229, 0.0001);
+  EXPECT_NEAR(c.collective_s, 161 * 547.72e-6 + 11.96e-6, 2e-5);
+  EXPECT_NEAR(c.total_s, 0.314538, 0.0005);
+}
+
+TEST(PerfCollectiveTable, LogLogInterpolationAndExtrapolation) {
+  const CollectiveCurve c = {{1024, 10e-6}, {4096, 40e-6}, {16384, 40e-6}};
+  EXPECT_DOUBLE_EQ(interpolate_loglog(c, 512), 10e-6);            // latency floor
+  EXPECT_NEAR(interpolate_loglog(c, 2048), 20e-6, 1e-12);         // geometric midpoint
+  EXPECT_NEAR(interpolate_loglog(c, 32768), 80e-6, 1e-12);        // linear in bytes beyond
+  CollectiveTable t;
+  t.set_curve(CollectiveOp::AllReduce, 4, c);
+  EXPECT_DOUBLE_EQ(t.time_s(CollectiveOp::AllReduce, 1, 1e6), 0.0);
+  EXPECT_NEAR(t.time_s(CollectiveOp::AllReduce, 2, 2048), 20e-6, 1e-12);  // nearest larger group
+  EXPECT_THROW(t.set_curve(CollectiveOp::AllGather, 4, {{1024, -1.0}}), UsageError);
+  EXPECT_THROW(t.time_s(CollectiveOp::AllGather, 4, 1024), UsageError);
+}
+
+TEST(PerfProfile, BuiltinsCiteSourcesAndDefaultTablesBeatAlphaBeta) {
+  const SystemProfile h = builtin_profile("h100-sxm");
+  EXPECT_DOUBLE_EQ(h.peak_hbm_bandwidth, 3.35e12);
+  EXPECT_DOUBLE_EQ(builtin_profile("h200-sxm").peak_hbm_bandwidth, 4.8e12);
+  for (const char* k : {"memory_bytes", "hbm_bandwidth", "matmul_flops", "collectives"}) EXPECT_TRUE(h.sources.count(k)) << k;
+  // DESIGN.md: an alpha-beta line (latency 12 us, 480 GB/s busbw) is 35-55 % optimistic at
+  // 1-16 MiB on 8 GPUs. The table must be that much slower than the line.
+  for (double mib : {1.0, 4.0, 16.0}) {
+    const double b = mib * 1048576.0;
+    const double line = 12e-6 + b * 1.75 / 480e9;
+    const double table = h.collectives.time_s(CollectiveOp::AllReduce, 8, b);
+    EXPECT_GT(1.0 - line / table, 0.30) << mib;
+  }
+  EXPECT_THROW(builtin_profile("a100"), UsageError);
+  EXPECT_THROW(resolve_profile("no-such-profile"), UsageError);
+}
+
+TEST(PerfProfile, JsonRoundTripAndMalformedFiles) {
+  const SystemProfile h = builtin_profile("h100-sxm");
+  const SystemProfile back = profile_from_json(profile_to_json(h), "test");
+  EXPECT_DOUBLE_EQ(back.hbm_bandwidth, h.hbm_bandwidth);
+  EXPECT_DOUBLE_EQ(back.collectives.time_s(CollectiveOp::AllReduce, 8, 3e6),
+                   h.collectives.time_s(CollectiveOp::AllReduce, 8, 3e6));
+  nlohmann::json j = profile_to_json(h);
+  j.erase("hbm_bandwidth");
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+  j = profile_to_json(h);
+  j["collectives"]["all_reduce"]["two"] = nlohmann::json::array({{1, 1}});
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+  j = profile_to_json(h);
+  j["collectives"] = {{"all_gather", {{"2", {{1024, 1e-5}}}}}};
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);  // no all_reduce table
+}
+
+TEST(PerfToyModel, FitRecoversTauAndAlphaAndFlagsFailures) {
+  const ToyModel truth{0.02, 3.0};
+  std::vector<ToyPoint> pts;
+  for (double c : {1.0, 2.0, 4.0, 8.0, 32.0, 64.0}) pts.push_back({c, truth.per_gpu(c, 4)});
+  const ToyFit f = fit_toy(pts, 4);
+  EXPECT_NEAR(f.model.tau, 0.02, 0.02 * 0.01);
+  EXPECT_NEAR(f.model.alpha, 3.0, 0.03);
+  EXPECT_EQ(f.failures(0.05), "none");
+  // A curve that falls after its peak: the flat BC segment cannot follow it.
+  pts.push_back({256.0, truth.per_gpu(256, 4) * 0.5});
+  EXPECT_NE(fit_toy(pts, 4).failures(0.2), "none");
+  // Hand check of the segments: C=2 on AB = 2/(0.02*4) = 25; C=64 on BC = 3/0.02 = 150.
+  EXPECT_DOUBLE_EQ(truth.per_gpu(2, 4), 25.0);
+  EXPECT_DOUBLE_EQ(truth.per_gpu(64, 4), 150.0);
+  EXPECT_DOUBLE_EQ(truth.per_user(64, 4), 12.0 / (0.02 * 64));
+}
+
+}  // namespace
+}  // namespace tpbench

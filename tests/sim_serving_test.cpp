@@ -1,0 +1,104 @@
+// Serving simulator invariants: Little's law, the C=1 latency identity, KV-limited admission,
+// replica splitting, layout parsing, and speed over the whole llm-d grid.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "harness/common/error.hpp"
+#include "harness/perf/kv_capacity.hpp"
+#include "harness/sim/grid.hpp"
+#include "harness/sim/serving_sim.hpp"
+
+namespace tpbench {
+namespace {
+
+ServingPoint run(const std::string& layout, int c, int prompts_per_user = 10) {
+  ServingConfig cfg;
+  cfg.concurrency = c;
+  cfg.prompts_per_user = prompts_per_user;
+  return simulate_serving(parse_layout(layout), preset_model("llama-3.1-70b"), builtin_profile("h100-sxm"),
+                          PerfParams{}, cfg);
+}
+
+TEST(SimServing, LittlesLawHoldsInSteadyState) {
+  for (const char* l : {"1R-TP4", "2P-TP4 1D-TP8"}) {
+    const ServingPoint p = run(l, 32, 100);
+    const double rate = double(p.requests) / p.duration_s;
+    EXPECT_NEAR(rate * p.e2e_s / 32.0, 1.0, 0.02) << l;
+  }
+}
+
+TEST(SimServing, ConcurrencyOneLatencyIdentity) {
+  const ServingPoint p = run("1R-TP4", 1);
+  EXPECT_NEAR(p.e2e_s, p.ttft_s + 999.0 * p.tpot_s, 1e-9 * p.e2e_s);
+  // One user: nothing waits, and output/C is OSL over E2E.
+  EXPECT_NEAR(p.queue_s, 0.0, 1e-12);
+  EXPECT_NEAR(p.per_user_out_div_conc, 1000.0 / p.e2e_s, 1e-6 * p.per_user_out_div_conc);
+  // Decode steps near the roofline's one-token step (15.37 ms hand-derived in perf_model_test).
+  EXPECT_NEAR(p.tpot_s, 15.37e-3, 0.3e-3);
+}
+
+TEST(SimServing, AdmissionIsLimitedByKvCapacity) {
+  const ServingPoint p = run("1R-TP2", 32);
+  ASSERT_EQ(p.main.kv_max_sequences, 3);
+  const double batch = p.main.stats.decode_seq_s / p.main.stats.busy_s;
+  EXPECT_LE(batch, 3.0 + 1e-9);
+  EXPECT_GT(p.main.stats.kv_blocked_s / p.main.stats.busy_s, 0.5);
+  EXPECT_GT(p.ttft_s, 100.0);  // 29 users queue behind 3 running sequences
+}
+
+TEST(SimServing, ReplicasSplitConcurrency) {
+  const ServingPoint one = run("1R-TP4", 8), two = run("2R-TP4", 16);
+  EXPECT_NEAR(two.tokens_per_s_per_gpu / one.tokens_per_s_per_gpu, 1.0, 0.01);
+  EXPECT_NEAR(two.tpot_s / one.tpot_s, 1.0, 0.01);
+  EXPECT_EQ(two.num_gpus, 8);
+}
+
+TEST(SimServing, PdCountsAllGpusAndPaysKvTransfer) {
+  const ServingPoint p = run("1P-TP8 1D-TP8", 1);
+  EXPECT_EQ(p.num_gpus, 16);
+  // 2 x 80 x 8 x 128 x 2 B x 10,000 = 3.2768 GB over 8 ranks x 50 GB/s + 100 us = 8.292 ms.
+  EXPECT_NEAR(p.kv_transfer_s, 3.2768e9 / 400e9 + 100e-6, 1e-9);
+  EXPECT_GT(p.ttft_s, p.kv_transfer_s);
+  EXPECT_NEAR(p.tokens_per_s_per_gpu, p.output_tok_s / 16, 1e-12);
+}
+
+TEST(SimServing, InfeasibleWhenOneSequenceDoesNotFit) {
+  ServingConfig cfg;
+  cfg.concurrency = 1;
+  PerfParams par;
+  par.memory_reserve_bytes = 20e9;
+  const ServingPoint p = simulate_serving(parse_layout("1R-TP2"), preset_model("llama-3.1-70b"),
+                                          builtin_profile("h100-sxm"), par, cfg);
+  EXPECT_FALSE(p.feasible);
+  EXPECT_NE(p.reason.find("KV"), std::string::npos);
+}
+
+TEST(SimLayout, ParsesLlmdNamesAndRejectsBadOnes) {
+  EXPECT_EQ(parse_layout("4R-TP4").num_gpus(), 16);
+  EXPECT_EQ(parse_layout("TP8").name(), "1R-TP8");
+  const Layout pd = parse_layout("2P-TP4  1D-TP8");
+  EXPECT_TRUE(pd.disaggregated);
+  EXPECT_EQ(pd.name(), "2P-TP4 1D-TP8");
+  EXPECT_EQ(pd.num_gpus(), 16);
+  EXPECT_EQ(parse_layout_list("1R-TP2,1P-TP8 1D-TP8").size(), 2u);
+  for (const char* bad : {"", "4R", "R-TP4", "0R-TP4", "2P-TP4", "1P-TP4 1X-TP8", "TP", "4R-TP4x"})
+    EXPECT_THROW(parse_layout(bad), UsageError) << bad;
+}
+
+TEST(SimServing, WholeLlmdGridWellUnderASecond) {
+  GridSpec g;
+  for (const char* l : {"1R-TP2", "2R-TP2", "3R-TP2", "4R-TP2", "5R-TP2", "6R-TP2", "7R-TP2", "8R-TP2", "1R-TP4",
+                        "2R-TP4", "3R-TP4", "4R-TP4", "1R-TP8", "2R-TP8", "1P-TP4 3D-TP4", "1P-TP8 1D-TP8",
+                        "2P-TP4 1D-TP8", "2P-TP4 2D-TP4", "3P-TP4 1D-TP4"})
+    g.layouts.push_back(parse_layout(l));
+  g.concurrency = {1, 8, 32, 64, 128, 256};
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto pts = simulate_grid(g, preset_model("llama-3.1-70b"), builtin_profile("h100-sxm"), PerfParams{});
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(pts.size(), 114u);
+  EXPECT_LT(s, 1.0);
+}
+
+}  // namespace
+}  // namespace tpbench
