@@ -1,0 +1,229 @@
+// The cuda backend: one host thread per rank (one GPU each), NCCL communicators created once per
+// device set and reused across points, each rank's step captured as CUDA graphs and replayed
+// for timing with events. Modes: NCCL (real TP on N GPUs), emulated (--emulate-tp N: rank 0 of
+// TP=N on one GPU, collective time from a system profile), device-local (all ranks on one GPU,
+// for --verify under emulation; its timings mean nothing).
+#include <barrier>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "collectives/cuda/device_local_group.hpp"
+#include "collectives/cuda/nccl_communicator.hpp"
+#include "collectives/cuda/nccl_watchdog.hpp"
+#include "harness/backend/cuda/cuda_rank.hpp"
+#include "harness/backend/cuda/device_info.hpp"
+#include "harness/backend/cuda/op_launch.hpp"
+#include "harness/backend/cuda_backend_factory.hpp"
+#include "harness/backend/device_memory_plan.hpp"
+#include "harness/backend/logits_assembly.hpp"
+#include "harness/common/error.hpp"
+#include "harness/perf/system_profile.hpp"
+
+namespace tpbench {
+namespace {
+
+enum class Mode { Nccl, Emulated, DeviceLocal };
+
+CollectiveOp to_op(CollectiveKind k) {
+  switch (k) {
+    case CollectiveKind::AllReduce: return CollectiveOp::AllReduce;
+    case CollectiveKind::AllGather: return CollectiveOp::AllGather;
+    case CollectiveKind::ReduceScatter: return CollectiveOp::ReduceScatter;
+  }
+  return CollectiveOp::AllReduce;
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(const BackendOptions& o, Mode mode) : options_(o), mode_(mode) {
+    visible_ = cuda::visible_devices();  // throws UnavailableError without a usable device
+    if (mode_ == Mode::Emulated) profile_ = resolve_profile(o.profile.empty() ? "h100-sxm" : o.profile);
+  }
+  ~CudaBackend() override { release(); }
+
+  std::string name() const override { return "cuda"; }
+  bool emulated() const override { return mode_ == Mode::Emulated; }
+
+  void validate(const StepConfig& c) const override {
+    if (mode_ != Mode::Nccl) return;
+    const std::vector<int> dev = devices_for(c.tp);
+    if (int(dev.size()) < c.tp && !options_.oversubscribe)
+      throw UsageError("TP=" + std::to_string(c.tp) + " needs " + std::to_string(c.tp) + " GPUs but " +
+                       std::to_string(dev.size()) +
+                       " are usable (use --emulate-tp on one GPU, or --oversubscribe with NCCL >= 2.30)");
+    if (int(dev.size()) < c.tp && nccl_version() < kNcclMultiRankGpuVersion)
+      throw UsageError("--oversubscribe needs NCCL >= 2.30 (this is " + nccl_version_string(nccl_version()) + ")");
+  }
+
+  std::optional<std::string> cannot_run(const StepProgram& p) const override {
+    const std::vector<int> ranks = executed_ranks(p);
+    std::map<int, int64_t> need;  // device -> bytes
+    for (int r : ranks) {
+      const int64_t ws = int64_t(kGemmWorkspaceBytes);  // attention workspace is small; sized at prepare
+      need[device_of(p, r)] += plan_device_memory(p.ranks[r], dtype_bytes(p.model.dtype), ws).total();
+    }
+    for (auto [dev, bytes] : need) {
+      const int64_t free_bytes = cuda::free_memory(dev);
+      DeviceMemoryPlan total;
+      total.buffers = bytes;
+      if (auto why = device_fit(total, free_bytes, dev)) return why;
+    }
+    return std::nullopt;
+  }
+
+  void prepare(const StepProgram& p) override {
+    release();
+    program_ = &p;
+    const std::vector<int> ranks = executed_ranks(p);
+    std::vector<cuda::CollectiveExec> exec(ranks.size());
+    if (mode_ == Mode::Emulated) {
+      for (auto& e : exec)
+        e.emulated_time = [this](const Op& op) {
+          return profile_.collectives.time_s(to_op(op.collective), op.group_size, op.message_bytes);
+        };
+    } else if (p.config.tp > 1 || mode_ == Mode::DeviceLocal) {
+      communicators(p, ranks.size());
+      for (size_t i = 0; i < ranks.size(); ++i) exec[i].comm = comms_[i];
+    }
+    for (size_t i = 0; i < ranks.size(); ++i)
+      ranks_.push_back(std::make_unique<cuda::CudaRank>(p, ranks[i], device_of(p, ranks[i]), exec[i]));
+    on_all_ranks([](cuda::CudaRank& r) { r.prepare(); });
+  }
+
+  StepTime run(Variant v) override {
+    std::vector<StepTime> t(ranks_.size());
+    const bool graphs = mode_ != Mode::DeviceLocal;  // its host rendezvous cannot be captured
+    guarded("step", [&] { on_all_ranks([&](cuda::CudaRank& r, size_t i) { t[i] = r.run(v, graphs); }); });
+    StepTime worst;
+    for (const StepTime& s : t) {
+      worst.layers_s = std::max(worst.layers_s, s.layers_s);
+      worst.head_s = std::max(worst.head_s, s.head_s);
+    }
+    return worst;
+  }
+
+  std::vector<double> profile_ops() override {
+    std::vector<std::vector<double>> per(ranks_.size());
+    guarded("profiled step", [&] { on_all_ranks([&](cuda::CudaRank& r, size_t i) { per[i] = r.profile_ops(); }); });
+    return per.empty() ? std::vector<double>{} : per[0];
+  }
+
+  std::vector<float> logits() const override {
+    std::vector<std::vector<float>> outputs;
+    for (const auto& r : ranks_) outputs.push_back(r->output());
+    return assemble_logits(*program_, outputs, mode_ == Mode::Emulated);
+  }
+
+  void release() override {
+    ranks_.clear();
+    program_ = nullptr;
+  }
+
+  nlohmann::json system_info() const override {
+    nlohmann::json j = cuda::system_info(visible_);
+    j["backend"] = "cuda";
+    j["mode"] = mode_ == Mode::Nccl ? "nccl" : mode_ == Mode::Emulated ? "emulated" : "device-local";
+    if (mode_ == Mode::Emulated) j["emulation_profile"] = profile_.name;
+    return j;
+  }
+
+ private:
+  std::vector<int> devices_for(int tp) const {
+    std::vector<int> d = options_.gpus.empty() ? visible_ : options_.gpus;
+    if (int(d.size()) > tp) d.resize(tp);
+    return d;
+  }
+  std::vector<int> executed_ranks(const StepProgram& p) const {
+    if (mode_ == Mode::Emulated) return {0};
+    std::vector<int> r(p.ranks.size());
+    for (size_t i = 0; i < r.size(); ++i) r[i] = int(i);
+    return r;
+  }
+  int device_of(const StepProgram& p, int rank) const {
+    const std::vector<int> d = devices_for(p.config.tp);
+    if (mode_ != Mode::Nccl) return d.at(0);
+    return d.at(size_t(rank) % d.size());  // oversubscribed ranks share GPUs round-robin
+  }
+
+  // Communicators for `n` ranks, created once per device list (NCCL setup costs seconds).
+  void communicators(const StepProgram& p, size_t n) {
+    std::vector<int> devs;
+    for (size_t r = 0; r < n; ++r) devs.push_back(device_of(p, int(r)));
+    if (devs == comm_devices_ && comms_.size() == n && !comms_broken_) return;
+    comms_broken_ = false;
+    watchdog_.reset();
+    comms_.clear();
+    owned_comms_.clear();
+    nccl_comms_.clear();
+    if (mode_ == Mode::DeviceLocal) {
+      cuda::DeviceScope scope(devs[0]);
+      owned_comms_ = make_device_local_group(int(n), options_.timeout_s);
+      for (auto& c : owned_comms_) comms_.push_back(c.get());
+    } else {
+      nccl_comms_ = make_nccl_group(devs);
+      std::vector<NcclCommunicator*> watched;
+      for (auto& c : nccl_comms_) {
+        comms_.push_back(c.get());
+        watched.push_back(c.get());
+      }
+      watchdog_ = std::make_unique<NcclWatchdog>(watched);
+    }
+    comm_devices_ = devs;
+  }
+
+  template <typename F>
+  void guarded(const char* what, F&& f) {
+    if (!watchdog_) return f();
+    NcclWatchdog::Step step(*watchdog_, std::chrono::milliseconds(int64_t(options_.timeout_s * 1000)), what);
+    f();
+  }
+
+  // Runs fn on every rank, each on its own thread (NCCL needs all ranks to enqueue
+  // concurrently), and rethrows the first failure.
+  template <typename F>
+  void on_all_ranks(F&& fn) {
+    std::vector<std::thread> threads;
+    std::mutex mu;
+    std::exception_ptr failure;
+    for (size_t i = 0; i < ranks_.size(); ++i)
+      threads.emplace_back([&, i] {
+        try {
+          if constexpr (std::is_invocable_v<F, cuda::CudaRank&, size_t>) fn(*ranks_[i], i);
+          else fn(*ranks_[i]);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!failure) failure = std::current_exception();
+          for (Communicator* c : comms_) c->abort();  // unblock the peers
+          comms_broken_ = true;                        // recreate them for the next point
+        }
+      });
+    for (auto& t : threads) t.join();
+    if (failure) std::rethrow_exception(failure);
+  }
+
+  BackendOptions options_;
+  Mode mode_;
+  std::vector<int> visible_;
+  SystemProfile profile_;
+  const StepProgram* program_ = nullptr;
+  std::vector<std::unique_ptr<cuda::CudaRank>> ranks_;
+  std::vector<std::unique_ptr<NcclCommunicator>> nccl_comms_;
+  std::vector<std::unique_ptr<Communicator>> owned_comms_;
+  std::vector<Communicator*> comms_;
+  std::vector<int> comm_devices_;
+  std::unique_ptr<NcclWatchdog> watchdog_;
+  bool comms_broken_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& o) {
+  return std::make_unique<CudaBackend>(o, o.emulate_tp > 0 ? Mode::Emulated : Mode::Nccl);
+}
+
+std::unique_ptr<Backend> make_cuda_verification_backend(const BackendOptions& o) {
+  return std::make_unique<CudaBackend>(o, o.emulate_tp > 0 || o.oversubscribe ? Mode::DeviceLocal : Mode::Nccl);
+}
+
+}  // namespace tpbench

@@ -1,0 +1,162 @@
+#include "harness/backend/cuda/cuda_rank.hpp"
+
+#include <cuda_bf16.h>
+
+#include "harness/backend/cuda/emulated_collective.cuh"
+#include "harness/backend/cuda/init_kernels.cuh"
+#include "harness/backend/cuda/op_launch.hpp"
+#include "harness/backend/device_memory_plan.hpp"
+
+namespace tpbench::cuda {
+
+CudaRank::CudaRank(const StepProgram& p, int rank, int device, CollectiveExec coll)
+    : program_(p), r_(p.ranks.at(rank)), rank_(rank), device_(device), coll_(std::move(coll)) {
+  schedule_ = schedule_streams(r_);
+  event_op_.assign(schedule_.events, -1);
+  for (size_t i = 0; i < r_.ops.size(); ++i)
+    if (schedule_.record_after[i] >= 0) event_op_[schedule_.record_after[i]] = int(i);
+}
+
+CudaRank::~CudaRank() {
+  // Make sure nothing still runs on buffers about to be freed.
+  if (compute_) cudaStreamSynchronize(compute_->get());
+  if (comm_) cudaStreamSynchronize(comm_->get());
+}
+
+void CudaRank::prepare() {
+  DeviceScope scope(device_);
+  compute_ = std::make_unique<Stream>();
+  comm_ = std::make_unique<Stream>();
+  for (int e = 0; e < schedule_.events; ++e) events_.push_back(std::make_unique<Event>());
+  fork_ = std::make_unique<Event>();
+  join_ = std::make_unique<Event>();
+  t0_ = std::make_unique<Event>(true);
+  t1_ = std::make_unique<Event>(true);
+  t2_ = std::make_unique<Event>(true);
+  gemm_ = std::make_unique<GemmRunner>(size_t(kGemmWorkspaceBytes));
+  attention_ws_ = DeviceBuffer(attention_workspace_bytes(r_));
+  memory_.clear();
+  pointers_.clear();
+  for (size_t i = 0; i < r_.buffers.size(); ++i) {
+    // 256-byte aligned by cudaMalloc: every view offset that is a multiple of 8 elements stays
+    // 16-byte aligned, which the vectorised kernels rely on.
+    memory_.emplace_back(size_t(std::max<int64_t>(r_.buffers[i].elements, 1)) * sizeof(__nv_bfloat16));
+    pointers_.push_back(memory_.back().as<__nv_bfloat16>());
+    init_buffer(program_.model, r_, int(i), program_.config.seed, pointers_.back(), compute_->get());
+  }
+  TPBENCH_CUDA_CHECK(cudaStreamSynchronize(compute_->get()));
+}
+
+void CudaRank::enqueue_op(const Op& op, cudaStream_t s) {
+  if (op.kind != OpKind::Collective) {
+    OpContext ctx{&pointers_, gemm_.get(), attention_ws_.get(), attention_ws_.bytes()};
+    launch_compute_op(op, ctx, s);
+    return;
+  }
+  if (coll_.emulated_time) {
+    TPBENCH_CUDA_CHECK(emulated_collective(coll_.emulated_time(op), s));
+    return;
+  }
+  const __nv_bfloat16* in = pointers_[op.a.buffer] + op.a.offset;
+  __nv_bfloat16* out = pointers_[op.out.buffer] + op.out.offset;
+  const size_t in_count = size_t(op.a.rows * op.a.cols), out_count = size_t(op.out.rows * op.out.cols);
+  if (op.group_size == 1) {  // a group of one: the collective is a copy (weight-gather at TP=1)
+    if (in != out)
+      TPBENCH_CUDA_CHECK(cudaMemcpyAsync(out, in, out_count * sizeof(__nv_bfloat16), cudaMemcpyDeviceToDevice, s));
+    return;
+  }
+  switch (op.collective) {
+    case CollectiveKind::AllReduce: coll_.comm->all_reduce(in, out, in_count, ElemType::BF16, s); break;
+    case CollectiveKind::AllGather: coll_.comm->all_gather(in, out, in_count, ElemType::BF16, s); break;
+    case CollectiveKind::ReduceScatter: coll_.comm->reduce_scatter(in, out, out_count, ElemType::BF16, s); break;
+  }
+}
+
+// Enqueues ops [begin, end) on the two streams. The communication stream forks from the
+// compute stream first and joins it at the end (stream capture requires every forked stream to
+// rejoin); events recorded in an earlier section are complete by then and are not waited on.
+void CudaRank::enqueue_section(Variant v, int begin, int end) {
+  cudaStream_t cs = compute_->get(), ms = comm_->get();
+  const bool two = schedule_.uses_comm_stream;
+  if (two) {
+    TPBENCH_CUDA_CHECK(cudaEventRecord(fork_->get(), cs));
+    TPBENCH_CUDA_CHECK(cudaStreamWaitEvent(ms, fork_->get(), 0));
+  }
+  for (int i = begin; i < end; ++i) {
+    const Op& op = r_.ops[i];
+    cudaStream_t s = op.stream == StreamId::Comm && two ? ms : cs;
+    for (int e : schedule_.wait_before[i])
+      if (event_op_[e] >= begin) TPBENCH_CUDA_CHECK(cudaStreamWaitEvent(s, events_[e]->get(), 0));
+    if (!skipped(op, v)) enqueue_op(op, s);
+    if (schedule_.record_after[i] >= 0) TPBENCH_CUDA_CHECK(cudaEventRecord(events_[schedule_.record_after[i]]->get(), s));
+  }
+  if (two) {
+    TPBENCH_CUDA_CHECK(cudaEventRecord(join_->get(), ms));
+    TPBENCH_CUDA_CHECK(cudaStreamWaitEvent(cs, join_->get(), 0));
+  }
+}
+
+StepTime CudaRank::run(Variant v, bool use_graphs) {
+  DeviceScope scope(device_);
+  cudaStream_t cs = compute_->get();
+  const int head = r_.head_begin, end = int(r_.ops.size());
+  if (use_graphs && graphs_.find(v) == graphs_.end()) {
+    // One eager run first: cuBLASLt picks its algorithms and NCCL sets up its connections
+    // outside of capture.
+    enqueue_section(v, 0, head);
+    enqueue_section(v, head, end);
+    TPBENCH_CUDA_CHECK(cudaStreamSynchronize(cs));
+    std::array<GraphExec, 2> g;
+    TPBENCH_CUDA_CHECK(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
+    enqueue_section(v, 0, head);
+    g[0] = GraphExec::from_capture(cs);
+    TPBENCH_CUDA_CHECK(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
+    enqueue_section(v, head, end);
+    g[1] = GraphExec::from_capture(cs);
+    graphs_.emplace(v, std::move(g));
+  }
+  TPBENCH_CUDA_CHECK(cudaEventRecord(t0_->get(), cs));
+  if (use_graphs) graphs_.at(v)[0].launch(cs); else enqueue_section(v, 0, head);
+  TPBENCH_CUDA_CHECK(cudaEventRecord(t1_->get(), cs));
+  if (use_graphs) graphs_.at(v)[1].launch(cs); else enqueue_section(v, head, end);
+  TPBENCH_CUDA_CHECK(cudaEventRecord(t2_->get(), cs));
+  TPBENCH_CUDA_CHECK(cudaEventSynchronize(t2_->get()));
+  float layers_ms = 0, head_ms = 0;
+  TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&layers_ms, t0_->get(), t1_->get()));
+  TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&head_ms, t1_->get(), t2_->get()));
+  return StepTime{layers_ms * 1e-3, head_ms * 1e-3};
+}
+
+std::vector<double> CudaRank::profile_ops() {
+  DeviceScope scope(device_);
+  // Serialised on the compute stream so each op's events bracket it alone.
+  cudaStream_t cs = compute_->get();
+  std::vector<std::unique_ptr<Event>> marks;
+  for (size_t i = 0; i <= r_.ops.size(); ++i) marks.push_back(std::make_unique<Event>(true));
+  TPBENCH_CUDA_CHECK(cudaEventRecord(marks[0]->get(), cs));
+  for (size_t i = 0; i < r_.ops.size(); ++i) {
+    enqueue_op(r_.ops[i], cs);
+    TPBENCH_CUDA_CHECK(cudaEventRecord(marks[i + 1]->get(), cs));
+  }
+  TPBENCH_CUDA_CHECK(cudaEventSynchronize(marks.back()->get()));
+  std::vector<double> out(r_.ops.size());
+  for (size_t i = 0; i < r_.ops.size(); ++i) {
+    float ms = 0;
+    TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, marks[i]->get(), marks[i + 1]->get()));
+    out[i] = ms * 1e-3;
+  }
+  return out;
+}
+
+std::vector<float> CudaRank::output() const {
+  DeviceScope scope(device_);
+  const Buffer& b = r_.buffers[r_.output.buffer];
+  std::vector<__nv_bfloat16> raw(size_t(b.elements));
+  TPBENCH_CUDA_CHECK(cudaMemcpy(raw.data(), pointers_[r_.output.buffer], raw.size() * sizeof(__nv_bfloat16),
+                                cudaMemcpyDeviceToHost));
+  std::vector<float> out(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) out[i] = __bfloat162float(raw[i]);
+  return out;
+}
+
+}  // namespace tpbench::cuda

@@ -1,0 +1,63 @@
+#pragma once
+// One rank of the CUDA backend: its device buffers, streams, events, cuBLASLt runner and the
+// captured graphs of its step (per variant: the layers and the LM head as two graphs, so they
+// are timed apart). Driven by one host thread.
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "collectives/communicator.hpp"
+#include "harness/backend/backend.hpp"
+#include "harness/backend/cuda/device_resources.hpp"
+#include "harness/backend/cuda/gemm_runner.hpp"
+#include "harness/backend/stream_schedule.hpp"
+
+namespace tpbench::cuda {
+
+// How a collective op is carried out on this rank.
+struct CollectiveExec {
+  Communicator* comm = nullptr;                    // real: NCCL or the device-local group
+  std::function<double(const Op&)> emulated_time;  // --emulate-tp: seconds from the profile
+};
+
+class CudaRank {
+ public:
+  CudaRank(const StepProgram& p, int rank, int device, CollectiveExec coll);
+  ~CudaRank();
+  CudaRank(const CudaRank&) = delete;
+  CudaRank& operator=(const CudaRank&) = delete;
+
+  // Allocates and fills every buffer on the device (synchronous).
+  void prepare();
+  // One step; graphs are captured on first use of a variant (after one eager warm-up run).
+  // Returns {layers, head} seconds measured with events on the compute stream.
+  StepTime run(Variant v, bool use_graphs);
+  // Eager run with an event pair around every op: rank-local seconds per op.
+  std::vector<double> profile_ops();
+  // The output buffer as FP32.
+  std::vector<float> output() const;
+  int device() const { return device_; }
+
+ private:
+  void enqueue_section(Variant v, int begin, int end);
+  void enqueue_op(const Op& op, cudaStream_t s);
+
+  const StepProgram& program_;
+  const RankProgram& r_;
+  int rank_, device_;
+  CollectiveExec coll_;
+  StreamSchedule schedule_;
+  std::vector<int> event_op_;  // event id -> op that records it
+  std::vector<DeviceBuffer> memory_;
+  std::vector<__nv_bfloat16*> pointers_;
+  std::unique_ptr<Stream> compute_, comm_;
+  std::vector<std::unique_ptr<Event>> events_;
+  std::unique_ptr<Event> fork_, join_, t0_, t1_, t2_;
+  std::unique_ptr<GemmRunner> gemm_;
+  DeviceBuffer attention_ws_;
+  std::map<Variant, std::array<GraphExec, 2>> graphs_;
+};
+
+}  // namespace tpbench::cuda

@@ -1,0 +1,155 @@
+#include "harness/backend/cuda/gemm_runner.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "kernels/skinny_gemm.cuh"
+#include <string>
+
+namespace tpbench::cuda {
+
+// One cached plan: the layouts of the column-major problem and the chosen algorithm.
+// Row-major out = a * w is column-major out^T = w^T * a^T: cuBLAS's A is w (n x k, ld ldw),
+// its B is a (k x m, ld lda), its C/D is out (n x m, ld ldo).
+struct GemmRunner::Plan {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+  ~Plan() {
+    if (la) cublasLtMatrixLayoutDestroy(la);
+    if (lb) cublasLtMatrixLayoutDestroy(lb);
+    if (lc) cublasLtMatrixLayoutDestroy(lc);
+    if (desc) cublasLtMatmulDescDestroy(desc);
+  }
+};
+
+int pointer_alignment(const void* p) {
+  const auto v = reinterpret_cast<uintptr_t>(p);
+  for (int a : {16, 8, 4, 2})
+    if (v % uintptr_t(a) == 0) return a;
+  return 1;
+}
+
+GemmRunner::GemmRunner(size_t workspace_bytes) : workspace_(workspace_bytes) {
+  TPBENCH_CUBLAS_CHECK(cublasLtCreate(&handle_));
+}
+
+GemmRunner::~GemmRunner() {
+  for (auto& [shape, plan] : plans_) delete plan;
+  if (handle_) cublasLtDestroy(handle_);
+}
+
+const GemmRunner::Plan& GemmRunner::plan_for(const GemmShape& s) {
+  auto it = plans_.find(s);
+  if (it != plans_.end()) return *it->second;
+  auto* p = new Plan;
+  try {
+    TPBENCH_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    const cublasOperation_t none = CUBLAS_OP_N;
+    TPBENCH_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &none, sizeof none));
+    TPBENCH_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &none, sizeof none));
+    TPBENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, CUDA_R_16BF, uint64_t(s.n), uint64_t(s.k), s.ldw));
+    TPBENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lb, CUDA_R_16BF, uint64_t(s.k), uint64_t(s.m), s.lda));
+    TPBENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lc, CUDA_R_16BF, uint64_t(s.n), uint64_t(s.m), s.ldo));
+    cublasLtMatmulPreference_t pref = nullptr;
+    TPBENCH_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    const uint64_t ws = workspace_.bytes();
+    const uint32_t aw = uint32_t(s.align_w), aa = uint32_t(s.align_a), ao = uint32_t(s.align_o);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &aw, sizeof aw);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &aa, sizeof aa);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &ao, sizeof ao);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &ao, sizeof ao);
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle_, p->desc, p->la, p->lb, p->lc, p->lc, pref, 1,
+                                                             &result, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    TPBENCH_CUBLAS_CHECK(st);
+    if (found == 0)
+      throw std::runtime_error("cuBLASLt has no algorithm for GEMM m=" + std::to_string(s.m) + " n=" +
+                               std::to_string(s.n) + " k=" + std::to_string(s.k));
+    p->algo = result.algo;
+  } catch (...) {
+    delete p;
+    throw;
+  }
+  plans_.emplace(s, p);
+  return *p;
+}
+
+void GemmRunner::run_cublas(const GemmShape& sh, const __nv_bfloat16* a, const __nv_bfloat16* w,
+                            __nv_bfloat16* out, cudaStream_t s) {
+  const Plan& p = plan_for(sh);
+  const float alpha = 1.0f, beta = 0.0f;
+  TPBENCH_CUBLAS_CHECK(cublasLtMatmul(handle_, p.desc, &alpha, w, p.la, a, p.lb, &beta, out, p.lc, out, p.lc, &p.algo,
+                                      workspace_.get(), workspace_.bytes(), s));
+}
+
+void GemmRunner::run_skinny(const GemmShape& sh, const __nv_bfloat16* a, const __nv_bfloat16* w,
+                            __nv_bfloat16* out, cudaStream_t s) {
+  kernels::SkinnyGemmArgs args;
+  args.m = sh.m;
+  args.n = sh.n;
+  args.k = sh.k;
+  args.a = a;
+  args.lda = sh.lda;
+  args.w = w;
+  args.ldw = sh.ldw;
+  args.out = out;
+  args.ldo = sh.ldo;
+  TPBENCH_CUDA_CHECK(kernels::skinny_gemm(args, skinny_ws_.get(), skinny_ws_.bytes(), s));
+}
+
+// Decided once per shape: median of a few event-timed runs of each, outside any capture.
+bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const __nv_bfloat16* w,
+                            __nv_bfloat16* out, cudaStream_t s) {
+  auto it = skinny_choice_.find(sh);
+  if (it != skinny_choice_.end()) return it->second;
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  TPBENCH_CUDA_CHECK(cudaStreamIsCapturing(s, &capturing));
+  if (capturing != cudaStreamCaptureStatusNone || sh.align_w < 16 ||
+      !kernels::skinny_gemm_supported(sh.m, sh.n, sh.k, sh.lda, sh.ldw, sh.ldo))
+    return false;  // not cached while capturing: decided at the next eager run
+  const size_t need = kernels::skinny_gemm_workspace_bytes(sh.m, sh.n, sh.k);
+  if (need > skinny_ws_.bytes()) {
+    TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
+    skinny_ws_ = DeviceBuffer(need);
+    TPBENCH_CUDA_CHECK(cudaMemset(skinny_ws_.get(), 0, need));  // the kernel keeps it zeroed
+  }
+  Event start(true), stop(true);
+  auto time_of = [&](bool skinny) {
+    std::vector<float> ms;
+    for (int i = 0; i < 8; ++i) {
+      TPBENCH_CUDA_CHECK(cudaEventRecord(start.get(), s));
+      skinny ? run_skinny(sh, a, w, out, s) : run_cublas(sh, a, w, out, s);
+      TPBENCH_CUDA_CHECK(cudaEventRecord(stop.get(), s));
+      TPBENCH_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+      float t = 0;
+      TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&t, start.get(), stop.get()));
+      if (i >= 2) ms.push_back(t);  // the first runs warm up
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+  };
+  const bool choice = time_of(true) < time_of(false);
+  skinny_choice_.emplace(sh, choice);
+  return choice;
+}
+
+size_t GemmRunner::skinny_shapes() const {
+  size_t n = 0;
+  for (auto& [shape, skinny] : skinny_choice_) n += skinny ? 1 : 0;
+  return n;
+}
+
+void GemmRunner::run(const __nv_bfloat16* a, int64_t lda, const __nv_bfloat16* w, int64_t ldw, __nv_bfloat16* out,
+                     int64_t ldo, int64_t m, int64_t n, int64_t k, cudaStream_t s) {
+  if (m == 0 || n == 0) return;
+  const GemmShape shape{m, n, k, lda, ldw, ldo, pointer_alignment(a), pointer_alignment(w), pointer_alignment(out)};
+  if (m <= kernels::kSkinnyMaxM && use_skinny(shape, a, w, out, s)) return run_skinny(shape, a, w, out, s);
+  run_cublas(shape, a, w, out, s);
+}
+
+}  // namespace tpbench::cuda

@@ -1,0 +1,62 @@
+#pragma once
+// Row-major BF16 GEMMs (out[m,n] = a[m,k] * w[k,n], FP32 accumulation) through cuBLASLt, with
+// the algorithm chosen once per shape and alignment by the heuristic and cached (a decode step
+// repeats the same few shapes 80 times). For decode shapes (m <= 16) the skinny kernel of
+// kernels/skinny_gemm.cuh is timed against cuBLASLt the first time the shape runs outside a
+// graph capture, and used only where it measured faster. Owns the handle and workspaces.
+#include <cublasLt.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <map>
+#include <tuple>
+
+#include "harness/backend/cuda/cublas_check.hpp"
+#include "harness/backend/cuda/device_resources.hpp"
+
+namespace tpbench::cuda {
+
+struct GemmShape {
+  int64_t m, n, k, lda, ldw, ldo;
+  int align_a, align_w, align_o;  // pointer alignment in bytes (up to 16)
+  bool operator<(const GemmShape& o) const {
+    return std::tie(m, n, k, lda, ldw, ldo, align_a, align_w, align_o) <
+           std::tie(o.m, o.n, o.k, o.lda, o.ldw, o.ldo, o.align_a, o.align_w, o.align_o);
+  }
+};
+
+class GemmRunner {
+ public:
+  explicit GemmRunner(size_t workspace_bytes);
+  ~GemmRunner();
+  GemmRunner(const GemmRunner&) = delete;
+  GemmRunner& operator=(const GemmRunner&) = delete;
+
+  // Enqueues the GEMM on `s` (capturable). m == 0 does nothing.
+  void run(const __nv_bfloat16* a, int64_t lda, const __nv_bfloat16* w, int64_t ldw, __nv_bfloat16* out,
+           int64_t ldo, int64_t m, int64_t n, int64_t k, cudaStream_t s);
+
+  size_t cached_shapes() const { return plans_.size(); }
+  // Shapes for which the skinny kernel won its timing against cuBLASLt.
+  size_t skinny_shapes() const;
+
+ private:
+  struct Plan;
+  bool use_skinny(const GemmShape& shape, const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* out,
+                  cudaStream_t s);
+  void run_cublas(const GemmShape& shape, const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* out,
+                  cudaStream_t s);
+  void run_skinny(const GemmShape& shape, const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* out,
+                  cudaStream_t s);
+  std::map<GemmShape, bool> skinny_choice_;
+  DeviceBuffer skinny_ws_;
+  const Plan& plan_for(const GemmShape& shape);
+  cublasLtHandle_t handle_ = nullptr;
+  DeviceBuffer workspace_;
+  std::map<GemmShape, Plan*> plans_;
+};
+
+int pointer_alignment(const void* p);  // 16, 8, 4, 2 or 1
+
+}  // namespace tpbench::cuda

@@ -1,0 +1,92 @@
+#include "harness/backend/cuda/init_kernels.cuh"
+
+#include "kernels/detail/cuda_check.hpp"
+#include "kernels/detail/init_values.hpp"
+#include "kernels/random_fill.cuh"
+
+namespace tpbench::cuda {
+namespace {
+
+unsigned grid_for(int64_t n) {
+  const int64_t blocks = (n + 255) / 256;
+  return unsigned(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
+}
+
+__global__ void weight_segment_kernel(__nv_bfloat16* dst, WeightSegment s, int64_t global_cols, int64_t fan_in,
+                                      bool is_norm, uint64_t seed) {
+  const int64_t n = s.rows * s.cols;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t r = i / s.cols, c = i % s.cols;
+    dst[s.dst_offset + r * s.dst_ld + c] = __float2bfloat16(
+        init::weight(seed, int(s.which), s.layer, s.row0 + r, s.col0 + c, global_cols, fan_in, is_norm));
+  }
+}
+
+// Cache [seq][head][pos][dim]; positions < prior hold init::kv values, the rest filler.
+__global__ void kv_kernel(__nv_bfloat16* dst, int64_t elements, int64_t S, int64_t d, int64_t heads,
+                          const int64_t* head_map, int64_t seq0, int64_t prior, int layer, bool is_v, uint64_t seed,
+                          int64_t buffer) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < elements; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t c = i % d, p = (i / d) % S, h = (i / (d * S)) % heads, s = i / (d * S * heads);
+    const float v = p < prior ? init::kv(seed, is_v, layer, seq0 + s, head_map[h], p, c) : init::filler(seed, buffer, i);
+    dst[i] = __float2bfloat16(v);
+  }
+}
+
+__global__ void hidden_kernel(__nv_bfloat16* dst, int64_t elements, int64_t H, HiddenInit h, uint64_t seed,
+                              int64_t buffer) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < elements; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t row = i / H, col = i % H, g = h.row0 + row;
+    const float v = g < h.real_rows ? init::hidden(seed, h.seq0 + g / h.tokens, g % h.tokens, col)
+                                    : init::filler(seed, buffer, i);
+    dst[i] = __float2bfloat16(v);
+  }
+}
+
+bool is_norm(LogicalWeight w) {
+  return w == LogicalWeight::AttnNorm || w == LogicalWeight::MlpNorm || w == LogicalWeight::FinalNorm;
+}
+
+}  // namespace
+
+void init_buffer(const ModelSpec& m, const RankProgram& r, int index, uint64_t seed, __nv_bfloat16* dst,
+                 cudaStream_t s) {
+  const Buffer& b = r.buffers[index];
+  const uint64_t filler_stream = rng::stream_id(init::kFiller, uint64_t(index));
+  switch (b.init) {
+    case InitKind::None: return;
+    case InitKind::Filler:
+      TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(dst, b.elements, seed, filler_stream, 1.0f, 0.0f, s));
+      return;
+    case InitKind::Weights:
+      // Padding no segment covers gets filler values, exactly as on the CPU.
+      TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(dst, b.elements, seed, filler_stream, 1.0f, 0.0f, s));
+      for (const WeightSegment& seg : b.weight_init) {
+        const GlobalShape g = logical_shape(m, seg.which);
+        weight_segment_kernel<<<grid_for(seg.rows * seg.cols), 256, 0, s>>>(dst, seg, g.cols, g.rows,
+                                                                            is_norm(seg.which), seed);
+        TPBENCH_CUDA_CHECK_LAUNCH();
+      }
+      return;
+    case InitKind::KCache:
+    case InitKind::VCache: {
+      const KVInit& k = b.kv_init;
+      int64_t* map = nullptr;
+      const size_t map_bytes = k.kv_head_map.size() * sizeof(int64_t);
+      TPBENCH_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&map), map_bytes, s));
+      TPBENCH_CUDA_CHECK(cudaMemcpyAsync(map, k.kv_head_map.data(), map_bytes, cudaMemcpyHostToDevice, s));
+      kv_kernel<<<grid_for(b.elements), 256, 0, s>>>(dst, b.elements, k.positions, m.head_dim,
+                                                    int64_t(k.kv_head_map.size()), map, k.seq0, k.prior, k.layer,
+                                                    b.init == InitKind::VCache, seed, index);
+      TPBENCH_CUDA_CHECK_LAUNCH();
+      TPBENCH_CUDA_CHECK(cudaFreeAsync(map, s));
+      return;
+    }
+    case InitKind::Hidden:
+      hidden_kernel<<<grid_for(b.elements), 256, 0, s>>>(dst, b.elements, m.hidden, b.hidden_init, seed, index);
+      TPBENCH_CUDA_CHECK_LAUNCH();
+      return;
+  }
+}
+
+}  // namespace tpbench::cuda

@@ -1,0 +1,70 @@
+#include "harness/backend/cuda/op_launch.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "kernels/decode_attention.cuh"
+#include "kernels/detail/cuda_check.hpp"
+#include "kernels/elementwise.cuh"
+
+namespace tpbench::cuda {
+namespace {
+
+kernels::AttentionDims dims_of(const AttentionShape& s) {
+  kernels::AttentionDims d;
+  d.batch = s.batch;
+  d.new_tokens = s.new_tokens;
+  d.prior = s.prior;
+  d.q_heads = s.q_heads;
+  d.kv_heads = s.kv_heads;
+  d.head_dim = s.head_dim;
+  return d;
+}
+
+}  // namespace
+
+size_t attention_workspace_bytes(const RankProgram& r) {
+  size_t most = 0;
+  for (const Op& op : r.ops)
+    if (op.kind == OpKind::Attention) most = std::max(most, kernels::decode_attention_workspace_bytes(dims_of(op.attn)));
+  return most;
+}
+
+void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s) {
+  switch (op.kind) {
+    case OpKind::Gemm:
+      ctx.gemm->run(view_ptr(ctx, op.a), op.a.ld, view_ptr(ctx, op.w), op.w.ld, view_ptr(ctx, op.out), op.out.ld,
+                    op.a.rows, op.w.cols, op.a.cols, s);
+      return;
+    case OpKind::RmsNorm:
+      TPBENCH_CUDA_CHECK(kernels::rmsnorm_bf16(view_ptr(ctx, op.a), op.a.ld, view_ptr(ctx, op.w), view_ptr(ctx, op.out),
+                                               op.out.ld, op.a.rows, op.a.cols, s));
+      return;
+    case OpKind::SiluMul:
+      TPBENCH_CUDA_CHECK(kernels::silu_mul_bf16(view_ptr(ctx, op.a), op.a.ld, view_ptr(ctx, op.out), op.out.ld,
+                                                op.out.rows, op.out.cols, s));
+      return;
+    case OpKind::ResidualAdd:
+      TPBENCH_CUDA_CHECK(kernels::residual_add_bf16(view_ptr(ctx, op.a), op.a.ld, view_ptr(ctx, op.out), op.out.ld,
+                                                    op.out.rows, op.out.cols, s));
+      return;
+    case OpKind::Attention: {
+      kernels::DecodeAttentionArgs args;
+      args.dims = dims_of(op.attn);
+      args.qkv = view_ptr(ctx, op.a);
+      args.ld_qkv = op.a.ld;
+      args.k_cache = (*ctx.buffers)[op.k_cache];
+      args.v_cache = (*ctx.buffers)[op.v_cache];
+      args.cache_seq0 = op.attn.cache_seq0;
+      args.cache_positions = op.attn.prior + op.attn.new_tokens;
+      args.out = view_ptr(ctx, op.out);
+      args.ld_out = op.out.ld;
+      TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ctx.attention_workspace, ctx.attention_workspace_bytes, s));
+      return;
+    }
+    case OpKind::Collective: break;
+  }
+  throw std::logic_error("launch_compute_op: '" + op.name + "' is not a compute op");
+}
+
+}  // namespace tpbench::cuda

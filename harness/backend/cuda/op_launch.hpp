@@ -1,0 +1,31 @@
+#pragma once
+// Enqueues one non-collective op of a StepProgram on a stream: GEMMs through the GemmRunner
+// (cuBLASLt, or the skinny kernel where it measured faster), attention and elementwise ops
+// through kernels/. Everything is graph-capturable.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <vector>
+
+#include "harness/backend/cuda/gemm_runner.hpp"
+#include "harness/plan/step_program.hpp"
+
+namespace tpbench::cuda {
+
+struct OpContext {
+  const std::vector<__nv_bfloat16*>* buffers = nullptr;  // device pointer per program buffer
+  GemmRunner* gemm = nullptr;
+  void* attention_workspace = nullptr;
+  size_t attention_workspace_bytes = 0;
+};
+
+void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s);
+
+// The largest attention workspace any op of the program needs on the current device.
+size_t attention_workspace_bytes(const RankProgram& r);
+
+inline __nv_bfloat16* view_ptr(const OpContext& ctx, const View& v) {
+  return (*ctx.buffers)[v.buffer] + v.offset;
+}
+
+}  // namespace tpbench::cuda

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The one prepared command for a one-GPU H100/H200 machine (see README "Real hardware"):
+#   bash scripts/device_check.sh [OUTDIR]
+# 1. finds nvcc, cuBLAS and NCCL (CUDA toolkit, or Python's nvidia-* packages) and prints them;
+# 2. builds with -arch=sm_90 (dependencies from .deps/*.deb when the machine has no registry);
+# 3. runs the GPU tests (they must not skip here), a Llama-3.1-8B TP=1 decode sweep at batch
+#    1..256 with --verify, a Llama-3.1-70B --emulate-tp 4 sweep over 4 layers with --verify
+#    (EMULATED: rank 0 of TP=4 runs for real, collective times come from the h100-sxm profile),
+#    and the GPU micro-benchmarks;
+# 4. writes JSON to OUTDIR (default results/<gpu-kind>/) and prints a summary table last.
+# Budget: under 8 minutes on one H100. Every step runs even if an earlier one failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+STEP_TIMEOUT=${STEP_TIMEOUT:-240}
+declare -a SUMMARY=()
+note() { SUMMARY+=("$(printf '%-34s %-7s %s' "$1" "$2" "$3")"); }
+run_step() {  # name, command...
+  local name=$1; shift
+  local t0=$SECONDS
+  echo "== $name: $*"
+  if timeout "$STEP_TIMEOUT" "$@"; then note "$name" PASS "$((SECONDS - t0)) s"
+  else local rc=$?; note "$name" FAIL "exit $rc after $((SECONDS - t0)) s"; fi
+}
+
+gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+case "$gpu_name" in
+  *H200*) kind=h200 ;; *H100*) kind=h100 ;; "") kind=nogpu ;; *) kind=$(echo "$gpu_name" | tr 'A-Z ' 'a-z-') ;;
+esac
+OUT=${1:-results/$kind}
+mkdir -p "$OUT"
+echo "GPU: ${gpu_name:-none} -> $OUT"
+
+# ---- toolchain discovery --------------------------------------------------------------------
+NVCC=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null | head -1)
+echo "nvcc: ${NVCC:-NOT FOUND} $($NVCC --version 2>/dev/null | tail -1)"
+PYNV=$(python3 -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0]) + "/nvidia")' 2>/dev/null || true)
+NCCL_ROOT_FOUND=""
+for d in "${NCCL_ROOT:-}" /usr/local/cuda /usr "$PYNV/nccl"; do
+  [ -n "$d" ] && [ -f "$d/include/nccl.h" ] && { NCCL_ROOT_FOUND=$d; break; }
+done
+echo "NCCL: ${NCCL_ROOT_FOUND:-NOT FOUND}"
+if [ -n "$NCCL_ROOT_FOUND" ] && [ ! -e "$NCCL_ROOT_FOUND/lib/libnccl.so" ] && [ -e "$NCCL_ROOT_FOUND/lib/libnccl.so.2" ]; then
+  # pip wheels ship only the versioned library: give the linker the plain name.
+  mkdir -p /tmp/tpbench-nccl/lib && ln -sf "$NCCL_ROOT_FOUND/lib/libnccl.so.2" /tmp/tpbench-nccl/lib/libnccl.so
+  ln -sfn "$NCCL_ROOT_FOUND/include" /tmp/tpbench-nccl/include
+  NCCL_ROOT_FOUND=/tmp/tpbench-nccl
+  export LD_LIBRARY_PATH="$PYNV/nccl/lib:${LD_LIBRARY_PATH:-}"
+fi
+CUBLAS=$(ls /usr/local/cuda/lib64/libcublasLt.so* 2>/dev/null | head -1)
+[ -z "$CUBLAS" ] && [ -n "$PYNV" ] && CUBLAS=$(ls "$PYNV"/cublas/lib/libcublasLt.so* 2>/dev/null | head -1)
+echo "cuBLASLt: ${CUBLAS:-NOT FOUND}"
+
+# ---- dependencies without a registry: unpack carried .debs ------------------------------------
+PREFIX_ARGS=()
+if [ -d .deps ] && ls .deps/*.deb >/dev/null 2>&1; then
+  DEPS=/tmp/tpbench-deps
+  mkdir -p $DEPS
+  for f in .deps/*.deb; do dpkg -x "$f" $DEPS; done
+  export CPATH="$DEPS/usr/include:$DEPS/usr/include/x86_64-linux-gnu/openblas-pthread:${CPATH:-}"
+  export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu:$DEPS/usr/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}"
+  export LIBRARY_PATH="$LD_LIBRARY_PATH"
+  # Debian's OpenBLAS config points at /usr: use the unpacked copy instead.
+  sed -i "s#/usr/#$DEPS/usr/#g" $DEPS/usr/lib/x86_64-linux-gnu/cmake/openblas/OpenBLASConfig.cmake 2>/dev/null
+  PREFIX_ARGS=(-DCMAKE_PREFIX_PATH="$DEPS/usr;$DEPS/usr/lib/x86_64-linux-gnu/cmake" -DOpenBLAS_DIR="$DEPS/usr/lib/x86_64-linux-gnu/cmake/openblas")
+  echo "dependencies: unpacked $(ls .deps/*.deb | wc -l) .deb files into $DEPS"
+fi
+
+# ---- build ----------------------------------------------------------------------------------
+BUILD=build-device
+run_step "configure (sm_90)" cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DTPBENCH_CUDA=ON \
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$NVCC" -DNCCL_ROOT="$NCCL_ROOT_FOUND" -DTPBENCH_MPI=OFF "${PREFIX_ARGS[@]}"
+run_step "build" cmake --build $BUILD -j"$(nproc)"
+TP=$BUILD/tpbench
+
+# ---- GPU tests: they must run, not skip -------------------------------------------------------
+run_step "gpu tests" bash -c "$BUILD/tests/tpbench_tests --gtest_filter='*Gpu*:*GPU*:*Nccl*:*Cuda*' \
+  --gtest_output=json:$OUT/gpu_tests.json 2>&1 | tee $OUT/gpu_tests.log; r=\${PIPESTATUS[0]}; \
+  ! grep -q '\[  SKIPPED \]' $OUT/gpu_tests.log && exit \$r; echo 'GPU tests SKIPPED on a GPU machine'; exit 1"
+
+# ---- sweeps ---------------------------------------------------------------------------------
+run_step "sweep 8B TP=1" $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128,256 \
+  --context 4096 --verify --budget 1 --no-progress --out "$OUT/sweep_llama8b_tp1.json"
+run_step "sweep 70B emulate-tp 4" $TP sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 \
+  --batch 1,8,32,64 --context 11000 --verify --budget 1 --no-progress --out "$OUT/sweep_llama70b_emulated_tp4.json"
+
+# ---- micro-benchmarks -------------------------------------------------------------------------
+for b in $BUILD/bench/bench_*_gpu; do
+  [ -x "$b" ] || continue
+  n=$(basename "$b")
+  run_step "$n" "$b" --benchmark_min_time=0.05 --benchmark_out="$OUT/$n.json" --benchmark_out_format=json
+done
+
+# ---- summary (last) ---------------------------------------------------------------------------
+echo
+echo "== device_check summary: ${gpu_name:-no GPU}, commit $(git rev-parse --short HEAD 2>/dev/null), $(date -u +%FT%TZ)"
+for f in "$OUT"/sweep_*.json; do
+  [ -f "$f" ] && python3 - "$f" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for p in d["points"]:
+    em = " EMULATED" if p.get("emulated") else ""
+    if p["status"] != "ok":
+        print(f"  {p['plan']} TP={p['tp']} B={p['batch']}: {p['status']} {p.get('reason','')}")
+        continue
+    print(f"  {d['model']['name']} TP={p['tp']}{em} B={p['batch']:>4} ctx={p['context']}: step {p['step_time_s']['median']*1e3:8.3f} ms "
+          f"tok/s/user {p['tokens_per_s_per_user']:8.1f} tok/s/gpu {p['tokens_per_s_per_gpu']:9.1f} verified={p['verified']}")
+PY
+done
+printf '%-34s %-7s %s\n' step result detail
+for s in "${SUMMARY[@]}"; do echo "$s"; done
