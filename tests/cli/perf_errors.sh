@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Perf commands: bad input (unknown profile, malformed CSV/JSON, bad layout) exits 2 with one
+# stderr line and writes no file; good runs write valid documents with the documented names.
+# Usage: perf_errors.sh <tpbench-binary> <source-dir>
+set -u
+BIN="$1"
+SRC="$2"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+REF="$SRC/results/llmd/llmd_pd_sweep_exact_from_tables.csv"
+
+expect_usage_error() {  # out-file, then the command line: rc 2, one stderr line, no out-file
+  local out="$1"
+  shift
+  rm -f "$out"
+  "$BIN" "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$TMP/stderr")
+  if [[ $rc -ne 2 || $lines -ne 1 || -e $out ]]; then
+    echo "FAIL: '$*' -> rc=$rc, $lines stderr lines, file $( [[ -e $out ]] && echo written || echo absent)"
+    cat "$TMP/stderr"
+    fail=1
+  fi
+}
+
+printf 'config,concurrency,thpt_per_gpu\n1R-TP4,one,3\n' >"$TMP/bad.csv"
+printf '{"schema": "tpbench.prediction/1", "points": [' >"$TMP/bad.json"
+printf '{"schema": "tpbench.profile/1", "memory_bytes": 1e9}' >"$TMP/badprofile.json"
+P="$TMP/pred.json"
+expect_usage_error "$P" predict --profile no-such-gpu --layout 1R-TP4 --concurrency 1 --out "$P"
+expect_usage_error "$P" predict --profile "$TMP/badprofile.json" --layout 1R-TP4 --concurrency 1 --out "$P"
+expect_usage_error "$P" predict --layout 4X-TP4 --concurrency 1 --out "$P"
+expect_usage_error "$P" predict --layout "2P-TP4" --concurrency 1 --out "$P"
+expect_usage_error "$P" predict --layout 1R-TP3 --concurrency 1 --out "$P"
+expect_usage_error "$P" predict --layout 1R-TP4 --concurrency 0 --out "$P"
+expect_usage_error "$P" predict --layout 1R-TP4 --set bogus=1 --out "$P"
+expect_usage_error "$P" predict --layout 1R-TP4 --out "$TMP/missing-dir/pred.json"
+expect_usage_error "$TMP/x" profile show no-such-gpu
+expect_usage_error "$TMP/x" profile show "$TMP/badprofile.json"
+C="$TMP/cmp.json"
+expect_usage_error "$C" compare --reference "$TMP/bad.csv" --predicted "$REF" --json "$C"
+expect_usage_error "$C" compare --reference "$REF" --predicted "$TMP/bad.json" --json "$C"
+expect_usage_error "$C" compare --reference "$REF" --predicted "$TMP/nonexistent.json" --json "$C"
+F="$TMP/fit.json"
+expect_usage_error "$F" fit --reference "$REF" --train 9R-TP4 --json "$F"
+expect_usage_error "$F" fit --reference "$REF" --params a,b --json "$F"
+expect_usage_error "$F" fit --reference "$TMP/bad.csv" --json "$F"
+E="$TMP/report.md"
+expect_usage_error "$E" explain --reference "$TMP/bad.csv" --out "$E" --no-plot
+expect_usage_error "$E" explain --reference "$REF" --profile nope --out "$E" --no-plot
+
+# Good runs.
+"$BIN" predict --layout 1R-TP4,"1P-TP8 1D-TP8" --concurrency 1,8 --out "$P" >/dev/null || { echo "FAIL: predict"; fail=1; }
+grep -q '"schema": "tpbench.prediction/1"' "$P" && grep -q '"per_user_out_div_conc"' "$P" ||
+  { echo "FAIL: prediction document"; fail=1; }
+"$BIN" compare --reference "$REF" --predicted "$P" --json "$C" >/dev/null || { echo "FAIL: compare"; fail=1; }
+grep -q '"mape_tokens_per_s_per_gpu"' "$C" && grep -q '"mape_tokens_per_s_per_user"' "$C" ||
+  { echo "FAIL: comparison document"; fail=1; }
+"$BIN" profile show h100-sxm --json >"$TMP/h100.json" || { echo "FAIL: profile show --json"; fail=1; }
+"$BIN" profile show "$TMP/h100.json" | grep -q "all_reduce" || { echo "FAIL: profile file round trip"; fail=1; }
+"$BIN" explain --reference "$REF" --out "$E" --no-plot >/dev/null && grep -q "KV capacity" "$E" ||
+  { echo "FAIL: explain"; fail=1; }
+exit $fail
