@@ -37,8 +37,13 @@ std::string try_plot(const ExplainOptions& o, const ExplainInputs& in) {
   const PerfParams par;
   const auto pts = simulate_grid(g, in.model, in.profile, par);
   write_file_atomic(pred.string(), prediction_document(g, in.model, in.profile, par, pts, "tpbench explain").dump(1));
+  // One replica of each TP and the PD layouts: the 2..8-replica curves repeat them (k replicas at C
+  // behave like one at C/k) and would bury the plot.
+  std::string shown;
+  for (const auto& l : g.layouts)
+    if (l.disaggregated || l.replicas.instances == 1) shown += (shown.empty() ? "" : ",") + l.name();
   const std::string cmd = "python3 '" + script.string() + "' --reference '" + o.reference + "' --predicted '" +
-                          pred.string() + "' --out '" + png.string() + "' >/dev/null 2>&1";
+                          pred.string() + "' --configs '" + shown + "' --out '" + png.string() + "' >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0 || !fs::exists(png)) return "";
   return png.filename().string();
 }

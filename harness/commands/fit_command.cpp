@@ -72,7 +72,11 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     j["heldout_pd_mape_tokens_per_s_per_gpu"] = num(r.heldout_pd_mape_gpu);
     if (!r.heldout.points.empty()) j["heldout"] = comparison_to_json(r.heldout);
     std::string set;
-    for (const auto& [n, v] : r.values) set += " --set " + n + "=" + std::to_string(v);
+    for (const auto& [n, v] : r.values) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.6g", v);
+      set += " --set " + n + "=" + buf;
+    }
     j["predict_arguments"] = set.empty() ? set : set.substr(1);
     write_file_atomic(o.json, j.dump(2) + "\n");
     out << "wrote " << o.json << "\n";

@@ -140,6 +140,7 @@ FitResult fit_parameters(const ObservationSet& ref, const ModelSpec& m, const Sy
   r.heldout_aggregated_mape_gpu = r.heldout_pd_mape_gpu = std::numeric_limits<double>::quiet_NaN();
   if (!held.empty()) {
     r.heldout = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, held), "");
+    r.heldout.unmatched.clear();  // the training points, left out on purpose
     r.heldout_aggregated_mape_gpu = mape_gpu_where(r.heldout, [](const std::string& c) { return !parse_layout(c).disaggregated; });
     r.heldout_pd_mape_gpu = mape_gpu_where(r.heldout, [](const std::string& c) { return parse_layout(c).disaggregated; });
   }
