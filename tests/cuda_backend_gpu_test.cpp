@@ -1,0 +1,146 @@
+// The cuda backend against the CPU backend's FP32 logits (an independent implementation): every
+// plan, on the GPUs that exist. Skips without a CUDA device: a skip proves nothing about GPUs.
+#include <gtest/gtest.h>
+
+#ifdef TPBENCH_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "harness/backend/cpu_backend.hpp"
+#include "harness/backend/cuda_backend_factory.hpp"
+#include "harness/plan/plan.hpp"
+#include "harness/sweep/verify.hpp"
+
+using namespace tpbench;
+
+namespace {
+
+int gpu_count() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+}
+
+#define REQUIRE_GPUS(n)                                                         \
+  do {                                                                          \
+    if (gpu_count() < (n)) GTEST_SKIP() << "needs " << (n) << " CUDA device(s)"; \
+  } while (0)
+
+StepConfig config(PlanKind plan, int tp, int64_t batch, Phase ph = Phase::Decode, Overlap ov = Overlap::None) {
+  StepConfig c;
+  c.plan = plan;
+  c.tp = tp;
+  c.batch = batch;
+  c.context = 200;
+  c.phase = ph;
+  c.chunk = ph == Phase::Prefill ? 32 : 0;
+  c.overlap = ov;
+  return c;
+}
+
+std::vector<float> logits(Backend& b, const StepProgram& p, Variant v = Variant::Full) {
+  b.prepare(p);
+  b.run(v);
+  std::vector<float> out = b.logits();
+  b.release();
+  return out;
+}
+
+std::vector<float> cpu_reference(const ModelSpec& m, StepConfig c) {
+  c.plan = PlanKind::TP;
+  c.tp = 1;
+  c.overlap = Overlap::None;
+  auto cpu = make_cpu_backend({});
+  return logits(*cpu, build_program(m, c));
+}
+
+// BF16 weights/activations against FP32: relative L2 of the logits within 3 %.
+constexpr double kBf16Tolerance = 3e-2;
+
+}  // namespace
+
+TEST(CudaBackendGpu, Tp1MatchesCpuFp32) {
+  REQUIRE_GPUS(1);
+  const ModelSpec m = preset_model("tiny");
+  BackendOptions o;
+  o.kind = "cuda";
+  auto gpu = make_cuda_backend(o);
+  for (Phase ph : {Phase::Decode, Phase::Prefill})
+    for (int64_t batch : {1, 5}) {
+      const StepConfig c = config(PlanKind::TP, 1, batch, ph);
+      EXPECT_LE(relative_l2(logits(*gpu, build_program(m, c)), cpu_reference(m, c)), kBf16Tolerance)
+          << phase_name(ph) << " batch " << batch;
+    }
+}
+
+TEST(CudaBackendGpu, GraphReplayIsDeterministicAndTimed) {
+  REQUIRE_GPUS(1);
+  BackendOptions o;
+  o.kind = "cuda";
+  auto gpu = make_cuda_backend(o);
+  const StepProgram p = build_program(preset_model("tiny"), config(PlanKind::TP, 1, 4));
+  gpu->prepare(p);
+  const StepTime t1 = gpu->run(Variant::Full);
+  const StepTime t2 = gpu->run(Variant::Full);
+  EXPECT_GT(t1.layers_s, 0);
+  EXPECT_GT(t2.head_s, 0);
+  EXPECT_EQ(gpu->profile_ops().size(), p.ranks[0].ops.size());
+  gpu->release();
+}
+
+// All ranks of TP=2/4/8 on one GPU through the device-local group (the --verify path under
+// --emulate-tp): every plan against the CPU's unsharded FP32 step.
+TEST(CudaBackendGpu, DeviceLocalRanksMatchCpu) {
+  REQUIRE_GPUS(1);
+  const ModelSpec m = preset_model("tiny");
+  BackendOptions o;
+  o.kind = "cuda";
+  o.emulate_tp = 2;
+  auto local = make_cuda_verification_backend(o);
+  for (PlanKind plan : {PlanKind::TP, PlanKind::TPSP, PlanKind::WeightGather})
+    for (int tp : {2, 4, 8}) {
+      const StepConfig c = config(plan, tp, 3, Phase::Decode, Overlap::Streams);
+      EXPECT_LE(relative_l2(logits(*local, build_program(m, c)), cpu_reference(m, c)), kBf16Tolerance)
+          << plan_name(plan) << " TP=" << tp;
+    }
+}
+
+// Real NCCL on several GPUs.
+TEST(CudaBackendGpu, NcclTpMatchesCpu) {
+  REQUIRE_GPUS(2);
+  const ModelSpec m = preset_model("tiny");
+  BackendOptions o;
+  o.kind = "cuda";
+  auto gpu = make_cuda_backend(o);
+  const int tp = gpu_count() >= 4 ? 4 : 2;
+  for (PlanKind plan : {PlanKind::TP, PlanKind::TPSP, PlanKind::WeightGather})
+    for (Overlap ov : {Overlap::None, Overlap::Streams}) {
+      const StepConfig c = config(plan, tp, 4, Phase::Decode, ov);
+      EXPECT_LE(relative_l2(logits(*gpu, build_program(m, c)), cpu_reference(m, c)), kBf16Tolerance)
+          << plan_name(plan) << " " << overlap_name(ov);
+    }
+}
+
+// --emulate-tp: rank 0 only, collectives replaced by profile-timed waits; compute-only must be
+// faster than the full step by roughly the emulated collective time.
+TEST(CudaBackendGpu, EmulatedTpRunsRankZeroOnly) {
+  REQUIRE_GPUS(1);
+  BackendOptions o;
+  o.kind = "cuda";
+  o.emulate_tp = 4;
+  o.profile = "h100-sxm";
+  auto gpu = make_cuda_backend(o);
+  EXPECT_TRUE(gpu->emulated());
+  StepConfig c = config(PlanKind::TP, 4, 8);
+  const StepProgram p = build_program(preset_model("llama-3.1-8b"), [&] { c.layers = 2; return c; }());
+  ASSERT_FALSE(gpu->cannot_run(p).has_value());
+  gpu->prepare(p);
+  gpu->run(Variant::Full);
+  const StepTime full = gpu->run(Variant::Full);
+  gpu->run(Variant::ComputeOnly);
+  const StepTime compute = gpu->run(Variant::ComputeOnly);
+  EXPECT_GT(full.total(), compute.total());
+  gpu->release();
+}
+
+#else
+TEST(CudaBackendGpu, NotBuilt) { GTEST_SKIP() << "built without CUDA"; }
+#endif
