@@ -57,6 +57,19 @@ skinny_gemm_kernel(const bf16* __restrict__ A, int64_t lda, const bf16* __restri
   const int64_t col = n0 + (lane % 8) * 8;
   const bool col_ok = col < n;  // n % 8 == 0: a vector is all in or all out
 
+  const int r = warp * 4 + lane / 8;
+  const int64_t wstep = int64_t(kKStep) * ldw;
+  const bf16* wp = W + (k0 + r) * ldw + col;
+  uint4 v[U];
+  auto load_batch = [&](int kk) {  // rows kk, kk+32, ... of the chunk; rows past it are not read
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      v[u] = col_ok && kk + u * kKStep < kc ? __ldg(reinterpret_cast<const uint4*>(wp + (kk - r) * ldw + u * wstep))
+                                            : make_uint4(0, 0, 0, 0);
+  };
+  // The first batch of W is in flight while A's chunk is staged: the prologue costs no HBM time.
+  load_batch(r);
+
   for (int i = tid; i < kc * MT; i += kThreads) {
     const int kk = i / MT, mm = i % MT;
     smem[i] = mm < m ? __bfloat162float(A[int64_t(mm) * lda + k0 + kk]) : 0.f;
@@ -69,24 +82,11 @@ skinny_gemm_kernel(const bf16* __restrict__ A, int64_t lda, const bf16* __restri
 #pragma unroll
     for (int j = 0; j < 8; ++j) acc[mm][j] = 0.f;
 
-  const int r = warp * 4 + lane / 8;
-  const bf16* wp = W + (k0 + r) * ldw + col;
-  const int64_t wstep = int64_t(kKStep) * ldw;
-  int kk = r;
-  if (col_ok) {
-    for (; kk + kKStep * (U - 1) < kc; kk += kKStep * U) {
-      uint4 v[U];
+  for (int kk = r; kk < kc; kk += kKStep * U) {
+    if (kk != r) load_batch(kk);
 #pragma unroll
-      for (int u = 0; u < U; ++u) v[u] = __ldg(reinterpret_cast<const uint4*>(wp + u * wstep));
-#pragma unroll
-      for (int u = 0; u < U; ++u) fma_all<MT>(acc, smem + (kk + u * kKStep) * MT, v[u]);
-      wp += U * wstep;
-    }
-    for (; kk < kc; kk += kKStep) {
-      const uint4 v = __ldg(reinterpret_cast<const uint4*>(wp));
-      fma_all<MT>(acc, smem + kk * MT, v);
-      wp += wstep;
-    }
+    for (int u = 0; u < U; ++u)
+      if (kk + u * kKStep < kc) fma_all<MT>(acc, smem + (kk + u * kKStep) * MT, v[u]);  // A past kc is unset
   }
 
   // Lanes l, l+8, l+16, l+24 hold the same columns for different rows.
