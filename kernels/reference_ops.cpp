@@ -58,7 +58,7 @@ size_t attention_workspace_bytes(const AttentionDims& s, int sm_count) {
 }
 
 bool skinny_gemm_shape_supported(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldw, int64_t ldo) {
-  return m >= 1 && m <= kSkinnyMaxM && n >= 8 && n % 8 == 0 && k >= 1 && lda >= k && ldw >= n && ldw % 8 == 0 &&
+  return m >= 1 && m <= kSkinnyMaxM && n >= 8 && n % 8 == 0 && n <= kSkinnyMaxNTiles * kSkinnyNTile && k >= 1 && lda >= k && ldw >= n && ldw % 8 == 0 &&
          ldo >= n;
 }
 
@@ -85,14 +85,10 @@ SkinnyGemmPlan skinny_gemm_plan(int64_t m, int64_t n, int64_t k, int sm_count) {
   return p;
 }
 
-size_t skinny_gemm_counter_bytes(int64_t n) {
-  return size_t(round_up(ceil_div(n, kSkinnyNTile) * int64_t(sizeof(int)), 256));
-}
-
 size_t skinny_gemm_workspace_bytes(int64_t m, int64_t n, int64_t k, int sm_count) {
   const SkinnyGemmPlan p = skinny_gemm_plan(m, n, k, sm_count);
   if (p.k_splits == 1) return 0;
-  return skinny_gemm_counter_bytes(n) + size_t(round_up(p.k_splits * m * n * int64_t(sizeof(float)), 256));
+  return kSkinnyCounterBytes + size_t(round_up(p.k_splits * m * n * int64_t(sizeof(float)), 256));
 }
 
 void skinny_gemm_reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w,

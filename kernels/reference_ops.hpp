@@ -54,11 +54,15 @@ constexpr int64_t kSkinnyNTile = 64;       // columns per CTA: 8 lanes x 8 BF16 
 constexpr int64_t kSkinnyKStep = 32;       // rows per CTA step: 8 warps x 4 rows
 constexpr int64_t kSkinnyMaxKChunk = 1024; // rows per CTA: A's slice is staged in shared memory
 constexpr int64_t kSkinnyMinKChunk = 256;
+// The split-K counters sit at a fixed place (the first 16 KB of the workspace, one int per N tile)
+// whatever the shape, so one zeroed workspace can serve every shape in turn: a shape's partials
+// never land on another shape's counters. Hence N <= 4096 tiles x 64 = 262144 columns.
+constexpr int64_t kSkinnyMaxNTiles = 4096;
 // Resident CTAs per SM the kernel is built for: __launch_bounds__(256, 2) up to an M tile of 8;
 // the 16-row tile keeps 128 FP32 accumulators per thread and runs one CTA per SM.
 int64_t skinny_gemm_ctas_per_sm(int64_t m);
 
-// M in [1, 16]; N a multiple of 8 (16-byte vectors of W); leading dimensions at least the widths;
+// M in [1, 16]; N a multiple of 8 (16-byte vectors of W), at most 262144; leading dimensions at least the widths;
 // ldw a multiple of 8 (every W row starts 16-byte aligned). Pointer alignment is checked at launch.
 bool skinny_gemm_shape_supported(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldw, int64_t ldo);
 // The compiled M tile a given m runs with: 1, 2, 4, 8 or 16 (rows above m are zero, not stored).
@@ -68,11 +72,11 @@ struct SkinnyGemmPlan {
   int64_t n_tiles = 0, k_splits = 1, k_per_split = 0, ctas = 0;
 };
 SkinnyGemmPlan skinny_gemm_plan(int64_t m, int64_t n, int64_t k, int sm_count);
-// 0 when k_splits == 1; else one int counter per N tile (first, 256-byte aligned) then FP32
+// 0 when k_splits == 1; else the counters (kSkinnyMaxNTiles ints, the N tiles' first) then FP32
 // partials [k_splits][m][n]. The counters must be zero before the first call (cudaMemset once);
 // every call leaves them zero again.
 size_t skinny_gemm_workspace_bytes(int64_t m, int64_t n, int64_t k, int sm_count);
-size_t skinny_gemm_counter_bytes(int64_t n);
+constexpr size_t kSkinnyCounterBytes = size_t(kSkinnyMaxNTiles) * sizeof(int);
 
 // out[m][n] = sum_k a[m][k] * w[k][n] (row-major, leading dimensions), accumulated in double.
 void skinny_gemm_reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w,

@@ -191,7 +191,7 @@ cudaError_t skinny_gemm(const SkinnyGemmArgs& a, void* workspace, size_t workspa
     if (!workspace || workspace_bytes < need || reinterpret_cast<uintptr_t>(workspace) % 256 != 0)
       return cudaErrorInvalidValue;
     counters = static_cast<int*>(workspace);
-    partials = reinterpret_cast<float*>(static_cast<char*>(workspace) + skinny_gemm_counter_bytes(a.n));
+    partials = reinterpret_cast<float*>(static_cast<char*>(workspace) + kSkinnyCounterBytes);
   }
   switch (skinny_gemm_m_tile(a.m)) {
     case 1: return launch_mt<1>(a, p, counters, partials, stream);

@@ -24,14 +24,15 @@ struct SkinnyGemmArgs {
   int64_t ldo = 0;
 };
 
-// Shape rules (m in [1, 16], n % 8 == 0, ldw % 8 == 0, leading dims >= widths); pointer
+// Shape rules (m in [1, 16], n % 8 == 0, n <= 262144, ldw % 8 == 0, leading dims >= widths); pointer
 // alignment (w 16-byte aligned) is checked by skinny_gemm itself.
 bool skinny_gemm_supported(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldw, int64_t ldo);
 
 // Workspace for this shape on the current device; 0 when K is not split. A non-empty workspace
 // must be zero-filled ONCE after allocation (cudaMemset); each call leaves it zeroed again, so it
-// can be reused by later calls and graph replays on the same stream, but not by two calls running
-// concurrently.
+// can be reused by later calls and graph replays, for any shapes (the counters sit at a fixed
+// place: one buffer of the largest size serves every shape), but not by two calls running
+// concurrently (different streams need different workspaces).
 size_t skinny_gemm_workspace_bytes(int64_t m, int64_t n, int64_t k);
 
 // Queues the GEMM on `stream`. cudaErrorInvalidValue for unsupported shapes, misaligned w or a

@@ -212,6 +212,28 @@ TEST(KernelGpu, SkinnyGemmOddShapesAndLeadingDims) {
   run_skinny_case(16, 72, 2049, 2050, 80, 72);
 }
 
+// One zeroed workspace serves shapes in turn (as the CUDA backend uses it): A, then B with more
+// N tiles and different partials, then A again must still be right.
+TEST(KernelGpu, SkinnyGemmSharedWorkspaceAcrossShapes) {
+  SKIP_WITHOUT_GPU();
+  struct Shape { int64_t m, n, k; };
+  const Shape shapes[] = {{2, 1280, 8192}, {8, 8192, 1024}, {2, 1280, 8192}};
+  size_t need = 0;
+  for (const Shape& sh : shapes) need = std::max(need, skinny_gemm_workspace_bytes(sh.m, sh.n, sh.k));
+  DeviceBuffer ws(need);
+  if (need) TPBENCH_CUDA_CHECK(cudaMemset(ws.get(), 0, need));
+  for (const Shape& sh : shapes) {
+    HostBf16 a = random_bf16(size_t(sh.m * sh.k), 41), w = random_bf16(size_t(sh.k * sh.n), 42, 0.05f);
+    std::vector<float> want(size_t(sh.m * sh.n));
+    skinny_gemm_reference(sh.m, sh.n, sh.k, a.values.data(), sh.k, w.values.data(), sh.n, want.data(), sh.n);
+    DeviceBuffer d_a = upload(a.bits), d_w = upload(w.bits), d_out(size_t(sh.m * sh.n) * sizeof(bf16));
+    const SkinnyGemmArgs args{sh.m, sh.n, sh.k, d_a.get<bf16>(), sh.k, d_w.get<bf16>(), sh.n, d_out.get<bf16>(), sh.n};
+    TPBENCH_CUDA_CHECK(skinny_gemm(args, ws.get(), need, nullptr));
+    TPBENCH_CUDA_CHECK(cudaDeviceSynchronize());
+    EXPECT_LT(rel_l2(download(d_out, want.size()), want), 1e-2) << "m " << sh.m << " n " << sh.n;
+  }
+}
+
 // Elementwise ops against run_compute_op on the same BF16 values; ld_pad 0 -> vector path,
 // odd padding -> scalar path.
 void run_elementwise_case(OpKind kind, int64_t rows, int64_t cols, int64_t pad) {

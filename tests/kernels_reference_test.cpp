@@ -84,6 +84,8 @@ TEST(KernelReference, SkinnyGemmShapeRules) {
   EXPECT_FALSE(skinny_gemm_shape_supported(0, 1280, 8192, 8192, 1280, 1280));
   EXPECT_FALSE(skinny_gemm_shape_supported(17, 1280, 8192, 8192, 1280, 1280));
   EXPECT_FALSE(skinny_gemm_shape_supported(1, 1284, 8192, 8192, 1288, 1284));  // n % 8
+  EXPECT_TRUE(skinny_gemm_shape_supported(1, 262144, 64, 64, 262144, 262144));
+  EXPECT_FALSE(skinny_gemm_shape_supported(1, 262152, 64, 64, 262152, 262152));  // > 4096 N tiles
   EXPECT_FALSE(skinny_gemm_shape_supported(1, 1280, 8192, 8192, 1284, 1280));  // ldw % 8
   EXPECT_FALSE(skinny_gemm_shape_supported(1, 1280, 8192, 8191, 1280, 1280));  // lda < k
   EXPECT_FALSE(skinny_gemm_shape_supported(1, 1280, 8192, 8192, 1280, 1279));  // ldo < n
@@ -106,8 +108,8 @@ TEST(KernelReference, SkinnyGemmPlanLlama70bQkvTp8) {
   EXPECT_EQ(p.k_per_split, 704);
   EXPECT_EQ(p.k_splits, 12);
   EXPECT_EQ(p.ctas, 240);
-  // 20 counters -> 256 bytes, then 12 x 1 x 1280 floats = 61440 bytes.
-  EXPECT_EQ(skinny_gemm_workspace_bytes(1, 1280, 8192, 132), size_t(256 + 61440));
+  // The fixed 16 KB of counters, then 12 x 1 x 1280 floats = 61440 bytes.
+  EXPECT_EQ(skinny_gemm_workspace_bytes(1, 1280, 8192, 132), size_t(16384 + 61440));
 }
 
 TEST(KernelReference, SkinnyGemmPlanInvariants) {
