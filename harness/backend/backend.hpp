@@ -50,6 +50,8 @@ class Backend {
 
   // Host and device description for the JSON document ("system").
   virtual nlohmann::json system_info() const = 0;
+  // False on every process but rank 0 of a multi-process launch: those measure, rank 0 reports.
+  virtual bool reports() const { return true; }
   // Whether points measured here are emulated (collective times taken from a profile).
   virtual bool emulated() const { return false; }
 };

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
@@ -157,6 +158,10 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   if (!o.out.empty()) check_writable(o.out);
   std::unique_ptr<Backend> backend = make_backend(o.backend);
   for (const StepConfig& c : configs) backend->validate(c);
+  // Other processes of an mpirun/srun launch measure in lockstep and report nothing.
+  const bool reporting = backend->reports();
+  std::ostringstream discarded;
+  std::ostream& report = reporting ? out : discarded;
   const nlohmann::json system = backend->system_info();
 
   // Under emulation only rank 0 runs for timing; verification needs every rank.
@@ -166,11 +171,11 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   Verifier verifier(model, backend->name() == "cpu" ? 1e-5 : 2e-2);
   std::vector<Point> points;
   auto write = [&](bool interrupted) {
-    if (!o.out.empty())
+    if (reporting && !o.out.empty())
       write_file_atomic(o.out, sweep_document(o.command_line, system, model, points, interrupted).dump(2) + "\n");
   };
   write(false);  // a valid (empty) document from the start
-  const bool show_progress = o.progress && isatty(STDERR_FILENO);
+  const bool show_progress = reporting && o.progress && isatty(STDERR_FILENO);
   for (size_t i = 0; i < configs.size(); ++i) {
     const StepConfig& c = configs[i];
     if (show_progress) {
@@ -183,8 +188,8 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     if (InterruptGuard::requested()) {
       if (show_progress) std::fprintf(stderr, "\r\033[K");
       write(true);
-      print_sweep_table(out, points);
-      std::cerr << "tpbench: interrupted; " << points.size() << " finished point(s) kept"
+      print_sweep_table(report, points);
+      if (reporting) std::cerr << "tpbench: interrupted; " << points.size() << " finished point(s) kept"
                 << (o.out.empty() ? "" : " in " + o.out) << "\n";
       return 130;
     }
@@ -192,9 +197,9 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     write(false);
   }
   if (show_progress) std::fprintf(stderr, "\r\033[K");
-  out << "model " << model.name << ", backend " << backend->name() << "\n";
-  print_sweep_table(out, points);
-  if (!o.out.empty()) out << "wrote " << points.size() << " point(s) to " << o.out << "\n";
+  report << "model " << model.name << ", backend " << backend->name() << "\n";
+  print_sweep_table(report, points);
+  if (!o.out.empty()) report << "wrote " << points.size() << " point(s) to " << o.out << "\n";
   for (const Point& p : points)
     if (p.verified && !*p.verified) {
       std::cerr << "tpbench: verification FAILED for at least one point (see 'verified')\n";

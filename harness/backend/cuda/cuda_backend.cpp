@@ -14,6 +14,7 @@
 #include "harness/backend/cuda/cuda_rank.hpp"
 #include "harness/backend/cuda/device_info.hpp"
 #include "harness/backend/cuda/op_launch.hpp"
+#include "harness/backend/cuda/process_group.hpp"
 #include "harness/backend/cuda_backend_factory.hpp"
 #include "harness/backend/device_memory_plan.hpp"
 #include "harness/backend/logits_assembly.hpp"
@@ -38,6 +39,10 @@ class CudaBackend final : public Backend {
  public:
   CudaBackend(const BackendOptions& o, Mode mode) : options_(o), mode_(mode) {
     visible_ = cuda::visible_devices();  // throws UnavailableError without a usable device
+    const LaunchEnv env = detect_launch(process_env(), int(visible_.size()));
+    if (env.multi_process() && mode_ != Mode::Nccl)
+      throw UsageError("--emulate-tp and --oversubscribe run in one process; launch without mpirun/srun");
+    processes_ = std::make_unique<cuda::ProcessGroup>(env);
     if (mode_ == Mode::Emulated) profile_ = resolve_profile(o.profile.empty() ? "h100-sxm" : o.profile);
   }
   ~CudaBackend() override { release(); }
@@ -45,8 +50,16 @@ class CudaBackend final : public Backend {
   std::string name() const override { return "cuda"; }
   bool emulated() const override { return mode_ == Mode::Emulated; }
 
+  bool reports() const override { return processes_->env().world_rank == 0; }
+
   void validate(const StepConfig& c) const override {
     if (mode_ != Mode::Nccl) return;
+    if (processes_->multi_process()) {
+      if (c.tp != processes_->env().world_size)
+        throw UsageError("launched as " + std::to_string(processes_->env().world_size) +
+                         " processes: every point's TP must equal that (got TP=" + std::to_string(c.tp) + ")");
+      return;
+    }
     const std::vector<int> dev = devices_for(c.tp);
     if (int(dev.size()) < c.tp && !options_.oversubscribe)
       throw UsageError("TP=" + std::to_string(c.tp) + " needs " + std::to_string(c.tp) + " GPUs but " +
@@ -95,12 +108,13 @@ class CudaBackend final : public Backend {
     std::vector<StepTime> t(ranks_.size());
     const bool graphs = mode_ != Mode::DeviceLocal;  // its host rendezvous cannot be captured
     guarded("step", [&] { on_all_ranks([&](cuda::CudaRank& r, size_t i) { t[i] = r.run(v, graphs); }); });
-    StepTime worst;
+    double worst[2] = {0, 0};  // the slowest rank, in this process and then over processes
     for (const StepTime& s : t) {
-      worst.layers_s = std::max(worst.layers_s, s.layers_s);
-      worst.head_s = std::max(worst.head_s, s.head_s);
+      worst[0] = std::max(worst[0], s.layers_s);
+      worst[1] = std::max(worst[1], s.head_s);
     }
-    return worst;
+    processes_->max_in_place(worst, 2);
+    return StepTime{worst[0], worst[1]};
   }
 
   std::vector<double> profile_ops() override {
@@ -112,6 +126,7 @@ class CudaBackend final : public Backend {
   std::vector<float> logits() const override {
     std::vector<std::vector<float>> outputs;
     for (const auto& r : ranks_) outputs.push_back(r->output());
+    if (processes_->multi_process()) outputs = processes_->all_gather(outputs.at(0));
     return assemble_logits(*program_, outputs, mode_ == Mode::Emulated);
   }
 
@@ -136,11 +151,13 @@ class CudaBackend final : public Backend {
   }
   std::vector<int> executed_ranks(const StepProgram& p) const {
     if (mode_ == Mode::Emulated) return {0};
+    if (processes_->multi_process()) return {processes_->env().world_rank};
     std::vector<int> r(p.ranks.size());
     for (size_t i = 0; i < r.size(); ++i) r[i] = int(i);
     return r;
   }
   int device_of(const StepProgram& p, int rank) const {
+    if (processes_->multi_process()) return processes_->env().device;
     const std::vector<int> d = devices_for(p.config.tp);
     if (mode_ != Mode::Nccl) return d.at(0);
     return d.at(size_t(rank) % d.size());  // oversubscribed ranks share GPUs round-robin
@@ -161,7 +178,11 @@ class CudaBackend final : public Backend {
       owned_comms_ = make_device_local_group(int(n), options_.timeout_s);
       for (auto& c : owned_comms_) comms_.push_back(c.get());
     } else {
-      nccl_comms_ = make_nccl_group(devs);
+      if (processes_->multi_process())
+        nccl_comms_.push_back(make_nccl_rank(processes_->env().world_rank, processes_->env().world_size, devs[0],
+                                             processes_->unique_id()));
+      else
+        nccl_comms_ = make_nccl_group(devs);
       std::vector<NcclCommunicator*> watched;
       for (auto& c : nccl_comms_) {
         comms_.push_back(c.get());
@@ -204,6 +225,7 @@ class CudaBackend final : public Backend {
 
   BackendOptions options_;
   Mode mode_;
+  std::unique_ptr<cuda::ProcessGroup> processes_;
   std::vector<int> visible_;
   SystemProfile profile_;
   const StepProgram* program_ = nullptr;
