@@ -3,7 +3,8 @@
 #   bash scripts/device_check.sh [OUTDIR]
 # 1. finds nvcc, cuBLAS and NCCL (CUDA toolkit, or Python's nvidia-* packages) and prints them;
 # 2. builds with -arch=sm_90 (dependencies from .deps/*.deb when the machine has no registry);
-# 3. runs the GPU tests (they must not skip here), a Llama-3.1-8B TP=1 decode sweep at batch
+# 3. runs the GPU tests (they must not skip here), `tpbench calibrate --quick` (the measured
+#    system profile, OUTDIR/profile.json), a Llama-3.1-8B TP=1 decode sweep at batch
 #    1..256 with --verify, a Llama-3.1-70B --emulate-tp 4 sweep over 4 layers with --verify
 #    (EMULATED: rank 0 of TP=4 runs for real, collective times come from the h100-sxm profile),
 #    and the GPU micro-benchmarks;
@@ -78,6 +79,11 @@ run_step "gpu tests" bash -c "$BUILD/tests/tpbench_tests --gtest_filter='*Gpu*:*
   --gtest_output=json:$OUT/gpu_tests.json 2>&1 | tee $OUT/gpu_tests.log; r=\${PIPESTATUS[0]}; \
   ! grep -q '\[  SKIPPED \]' $OUT/gpu_tests.log && exit \$r; echo 'GPU tests SKIPPED on a GPU machine'; exit 1"
 
+# ---- calibration: the measured system profile (HBM, GEMM efficiency, attention; one GPU keeps
+# the base profile's collective tables and says so in its sources) --------------------------------
+CAL_BASE=h100-sxm; [ "$kind" = h200 ] && CAL_BASE=h200-sxm
+run_step "calibrate --quick" $TP calibrate --quick --base $CAL_BASE --out "$OUT/profile.json"
+
 # ---- sweeps ---------------------------------------------------------------------------------
 run_step "sweep 8B TP=1" $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128,256 \
   --context 4096 --verify --budget 1 --no-progress --out "$OUT/sweep_llama8b_tp1.json"
@@ -94,6 +100,12 @@ done
 # ---- summary (last) ---------------------------------------------------------------------------
 echo
 echo "== device_check summary: ${gpu_name:-no GPU}, commit $(git rev-parse --short HEAD 2>/dev/null), $(date -u +%FT%TZ)"
+[ -f "$OUT/profile.json" ] && python3 - "$OUT/profile.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+print(f"  profile {p['name']}: HBM read {p['hbm_bandwidth']/1e12:.3f} TB/s, BF16 GEMM {p['matmul_flops']/1e12:.0f} TFLOP/s, "
+      f"decode attention {p.get('decode_attention_bandwidth', 0)/1e12:.3f} TB/s")
+PY
 for f in "$OUT"/sweep_*.json; do
   [ -f "$f" ] && python3 - "$f" <<'PY'
 import json, sys

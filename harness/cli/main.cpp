@@ -19,6 +19,7 @@
 #include "harness/commands/fit_command.hpp"
 #include "harness/commands/explain_command.hpp"
 #include "harness/commands/collective_command.hpp"
+#include "harness/commands/calibrate_command.hpp"
 
 namespace {
 
@@ -170,6 +171,23 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   collective->add_option("--backend", coll.backend, "cpu (in-process threads) | cuda (NCCL)")->capture_default_str();
   collective->add_option("--json", coll.json, "write the results as JSON (schema tpbench.collective/1)");
   collective->callback([&] { rc = tpbench::run_collective(coll, std::cout); });
+  tpbench::CalibrateOptions cal;
+  cal.command_line = command_line;
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "Measure this machine's ceilings (HBM, GEMM, decode attention, NCCL tables) into a system profile");
+  calibrate->footer(R"(Examples:
+  tpbench calibrate --out results/h100/profile.json
+  tpbench calibrate --quick --gpus 0 --base h100-sxm --out profile.json
+  tpbench predict --profile profile.json --model llama-3.1-70b --layout 1R-TP4 --out pred.json
+Fields not measured (and the collective tables when fewer than 2 GPUs are used) come from --base.)");
+  calibrate->add_option("--out", cal.out, "profile JSON to write (tpbench.profile/1)")->required();
+  calibrate->add_option("--gpus", cal.gpus, "CUDA devices to use (comma list; default all visible)")->delimiter(',');
+  calibrate->add_option("--base", cal.base, "h100-sxm | h200-sxm | profile FILE, for the fields not measured")->capture_default_str();
+  calibrate->add_option("--name", cal.name, "profile name (default calibrated-<gpu>)");
+  calibrate->add_flag("--quick", cal.quick, "fewer sizes and iterations (under a minute on one GPU)");
+  calibrate->add_option("--min-bytes", cal.min_bytes, "smallest collective size, nccl-tests bytes (suffixes K, M, G)")->transform(CLI::AsSizeValue(false))->capture_default_str();
+  calibrate->add_option("--max-bytes", cal.max_bytes, "largest collective size, nccl-tests bytes (suffixes K, M, G)")->transform(CLI::AsSizeValue(false))->capture_default_str();
+  calibrate->callback([&] { rc = tpbench::run_calibrate(cal, std::cout); });
 
   try {
     app.parse(argc, argv);

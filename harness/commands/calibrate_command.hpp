@@ -1,0 +1,142 @@
+#pragma once
+// `tpbench calibrate`: measures this machine's ceilings on its GPUs and writes a system
+// profile ("tpbench.profile/1", harness/perf/system_profile.hpp) that `predict` and
+// `sweep --emulate-tp` read.
+//
+// Measured: HBM read and copy bandwidth (hbm_bandwidth = achievable read), BF16 matmul FLOP/s
+// on a large square GEMM (matmul_flops), the GEMM efficiency table over the Llama-3.1-70B TP
+// 1/4/8 layer shapes (gemm_efficiency), decode attention bandwidth at a 10k context, NCCL
+// all_reduce / all_gather / reduce_scatter time tables per group size that the visible GPUs
+// allow, memory per GPU and the GPU's name. Everything else (and the collective tables when
+// fewer than two GPUs are used) comes from the --base profile, and `sources` says which is which.
+//
+// The command (validation, request, merging, summary, writing) is host code and unit-tested;
+// only run_calibrate_cuda() touches the GPU (harness/commands/cuda/calibrate_cuda.cpp).
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/perf/system_profile.hpp"
+
+namespace tpbench {
+
+struct CalibrateOptions {
+  std::string out;                // profile JSON to write (required)
+  std::vector<int> gpus;          // CUDA devices; empty: all visible ones
+  std::string base = "h100-sxm";  // built-in name or profile file for the fields not measured
+  std::string name;               // profile name; empty: "calibrated-<gpu>"
+  bool quick = false;             // fewer sizes and iterations (device_check: < 60 s on one GPU)
+  int64_t min_bytes = 8;          // collective sizes, nccl-tests bytes
+  int64_t max_bytes = int64_t(1) << 30;
+  std::string command_line;
+};
+
+// Validates (UsageError), checks --out is writable, measures, prints the summary, writes the
+// profile atomically. Returns 0. Without a usable CUDA device: UnavailableError
+// ("calibrate: no usable CUDA device (...)"), and no file.
+int run_calibrate(const CalibrateOptions& opt, std::ostream& out);
+
+// Throws UsageError for the first bad option (before any work).
+void check_calibrate_options(const CalibrateOptions& opt);
+
+// ---- what to measure (host-built, unit-tested) --------------------------------------------
+
+struct CalibrateGemmShape {
+  std::string name;  // "qkv", "o", "gate_up", "down"
+  int tp = 1;
+  int64_t n = 0, k = 0;  // per-rank: out[m, n] = a[m, k] * w[k, n]
+};
+
+struct CalibrateAttentionHeads {
+  int tp = 1;
+  int64_t q_heads = 0, kv_heads = 0, head_dim = 0;  // per rank
+};
+
+struct CalibrateRequest {
+  std::vector<int> gpus;                   // empty: all visible
+  int iters = 20, warmup = 3;              // per measurement (timed events, median)
+  size_t hbm_bytes = size_t(4) << 30;      // read/copy buffer, >> L2
+  int64_t square = 8192;                   // matmul_flops: square x square x square GEMM
+  std::vector<int64_t> gemm_m;             // tokens (GEMM rows)
+  std::vector<CalibrateGemmShape> gemm_shapes;
+  int64_t attention_context = 10240;
+  std::vector<int64_t> attention_batch;
+  std::vector<CalibrateAttentionHeads> attention_heads;
+  std::vector<CollectiveOp> collective_ops;
+  std::vector<size_t> collective_sizes;    // nccl-tests bytes, increasing
+  int collective_iters = 20, collective_warmup = 5;
+};
+
+// The Llama-3.1-70B per-rank layer GEMMs (qkv, o, gate_up, down) at TP 1, 4 and 8.
+std::vector<CalibrateGemmShape> calibrate_gemm_shapes();
+// min, min*f, min*f^2, ... <= max (f = 4 with --quick, else 2).
+std::vector<size_t> calibrate_collective_sizes(int64_t min_bytes, int64_t max_bytes, double factor);
+CalibrateRequest make_calibrate_request(const CalibrateOptions& opt);
+
+// ---- what was measured ------------------------------------------------------------------
+
+struct CalibrateGemmPoint {
+  CalibrateGemmShape shape;
+  int64_t m = 0;
+  double seconds = 0;  // median of one GEMM, L2 flushed before it
+};
+
+struct CalibrateAttentionPoint {
+  CalibrateAttentionHeads heads;
+  int64_t batch = 0, context = 0;
+  double bytes = 0;    // K and V read
+  double seconds = 0;  // median of one decode-attention call, L2 flushed before it
+};
+
+struct CalibrateCollectivePoint {
+  CollectiveOp op = CollectiveOp::AllReduce;
+  int group = 2;
+  double bytes = 0;    // nccl-tests size
+  double seconds = 0;  // mean per operation over the timed loop, slowest rank
+};
+
+struct CalibrateMeasurements {
+  std::string gpu_name;
+  int gpu_count = 0;           // GPUs used
+  double memory_bytes = 0;     // per GPU (cudaMemGetInfo total)
+  double hbm_read_bps = 0;     // median
+  double hbm_copy_bps = 0;     // 2 x bytes / time (read + write)
+  double hbm_bytes = 0;        // buffer size used
+  double matmul_flops = 0;     // best of the square GEMM's timed runs
+  int64_t square = 0;
+  std::vector<CalibrateGemmPoint> gemm;
+  std::vector<CalibrateAttentionPoint> attention;
+  std::vector<CalibrateCollectivePoint> collectives;  // empty with one GPU
+  std::string collective_note;  // why tables are missing, or "" when measured
+};
+
+// The backend: runs every measurement of `req` on the GPUs, printing one progress line per
+// section to `progress`. Throws UnavailableError("calibrate: no usable CUDA device (...)")
+// without a device and in a build without CUDA.
+CalibrateMeasurements run_calibrate_cuda(const CalibrateRequest& req, std::ostream& progress);
+
+// ---- turning measurements into a profile (pure, unit-tested) ---------------------------------
+
+// [[m, fraction of matmul_flops]] for every m: the shapes' total FLOPs over their total time
+// (as one pass through the TP 1/4/8 layers would see it), divided by matmul_flops, capped at
+// 1.5 (what profile_from_json accepts).
+std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<CalibrateGemmPoint>& gemm,
+                                                              double matmul_flops);
+
+// The base profile with every measured field replaced and its source noted; collective
+// tables replaced per (op, group) that was measured, the base's kept otherwise.
+SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasurements& m, const std::string& name);
+
+// profile_to_json(profile) plus a "calibration" object with the raw measurements (attention
+// bandwidth, per-shape GEMM times, copy bandwidth...), which profile_from_json ignores.
+nlohmann::json calibration_document(const SystemProfile& profile, const CalibrateMeasurements& m,
+                                    const std::string& command_line);
+
+// The summary table: each measured ceiling, the base profile's number and their ratio.
+void print_calibration_summary(const SystemProfile& base, const SystemProfile& merged,
+                               const CalibrateMeasurements& m, std::ostream& out);
+
+}  // namespace tpbench

@@ -1,0 +1,211 @@
+// `tpbench calibrate`: measurements -> system profile (merge into the base, the JSON document
+// with the raw measurements beside the profile fields) and the summary table.
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "harness/commands/calibrate_command.hpp"
+#include "tpbench/version.hpp"
+
+namespace tpbench {
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+std::string slug(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) out += static_cast<char>(std::tolower(u));
+    else if (!out.empty() && out.back() != '-') out += '-';
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "gpu" : out;
+}
+
+std::string fmt(const char* f, double a) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, f, a);
+  return buf;
+}
+
+// Aggregate decode-attention bandwidth: all K/V bytes over all time, as a pass over the
+// measured (heads, batch) points would see it. 0 without points.
+double attention_bandwidth(const std::vector<CalibrateAttentionPoint>& pts) {
+  double bytes = 0, secs = 0;
+  for (const auto& p : pts)
+    if (p.seconds > 0) {
+      bytes += p.bytes;
+      secs += p.seconds;
+    }
+  return secs > 0 ? bytes / secs : 0;
+}
+
+std::map<std::pair<CollectiveOp, int>, CollectiveCurve> collective_curves(const std::vector<CalibrateCollectivePoint>& pts) {
+  std::map<std::pair<CollectiveOp, int>, CollectiveCurve> curves;
+  for (const auto& p : pts)
+    if (p.bytes > 0 && p.seconds > 0) curves[{p.op, p.group}].emplace_back(p.bytes, p.seconds);
+  for (auto& [key, c] : curves) {
+    // Small sizes can round to the same nccl-tests size (a count of at least one element per
+    // rank): keep the first of each, since a table needs strictly increasing sizes.
+    std::stable_sort(c.begin(), c.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    c.erase(std::unique(c.begin(), c.end(), [](const auto& a, const auto& b) { return a.first == b.first; }), c.end());
+  }
+  return curves;
+}
+
+}  // namespace
+
+std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<CalibrateGemmPoint>& gemm,
+                                                              double matmul_flops) {
+  std::map<int64_t, std::pair<double, double>> by_m;  // m -> (FLOPs, seconds)
+  for (const auto& p : gemm)
+    if (p.seconds > 0) {
+      auto& [flops, secs] = by_m[p.m];
+      flops += 2.0 * double(p.m) * double(p.shape.n) * double(p.shape.k);
+      secs += p.seconds;
+    }
+  std::vector<std::pair<double, double>> table;
+  if (!(matmul_flops > 0)) return table;
+  for (const auto& [m, fs] : by_m) table.emplace_back(double(m), std::min(1.5, fs.first / fs.second / matmul_flops));
+  return table;
+}
+
+SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasurements& m, const std::string& name) {
+  SystemProfile p = base;
+  const std::string from_base = "base profile '" + base.name + "'";
+  p.name = name.empty() ? "calibrated-" + slug(m.gpu_name) : name;
+  p.gpu = m.gpu_name;
+  p.sources["profile"] = "tpbench calibrate on " + std::to_string(m.gpu_count) + " x " + m.gpu_name +
+                         "; fields not measured come from the " + from_base;
+  if (m.memory_bytes > 0) {
+    p.memory_bytes = m.memory_bytes;
+    p.sources["memory_bytes"] = "measured: cudaMemGetInfo total on the first GPU";
+  }
+  if (m.hbm_read_bps > 0) {
+    p.hbm_bandwidth = m.hbm_read_bps;
+    p.sources["hbm_bandwidth"] = "measured: streaming read of " + fmt("%.1f", m.hbm_bytes / kGiB) +
+                                 " GiB (16-byte loads), median; copy " + fmt("%.3f", m.hbm_copy_bps / 1e12) +
+                                 " TB/s (read + write)";
+  }
+  if (m.matmul_flops > 0) {
+    p.matmul_flops = m.matmul_flops;
+    const std::string s = std::to_string(m.square);
+    p.sources["matmul_flops"] = "measured: best cuBLASLt BF16 GEMM " + s + "x" + s + "x" + s + " (FP32 accumulation)";
+  }
+  const auto eff = gemm_efficiency_table(m.gemm, m.matmul_flops);
+  if (!eff.empty()) {
+    p.gemm_efficiency = eff;
+    p.sources["gemm_efficiency"] =
+        "measured: tpbench GemmRunner (cuBLASLt or skinny kernel) over the Llama-3.1-70B TP 1/4/8 layer GEMMs, "
+        "total FLOPs / total time per m, L2 flushed before each GEMM, as a fraction of matmul_flops";
+  }
+  if (const double bw = attention_bandwidth(m.attention); bw > 0)
+    p.sources["decode_attention_bandwidth"] =
+        "measured: " + fmt("%.3f", bw / 1e12) + " TB/s (" + fmt("%.2f", p.hbm_bandwidth > 0 ? bw / p.hbm_bandwidth : 0) +
+        " of hbm_bandwidth) for kernels::decode_attention at context " +
+        std::to_string(m.attention.front().context) + ", batch 1..64 (calibration.attention)";
+
+  const auto curves = collective_curves(m.collectives);
+  std::set<int> groups;
+  for (const auto& [key, curve] : curves) {
+    p.collectives.set_curve(key.first, key.second, curve);
+    groups.insert(key.second);
+  }
+  if (!groups.empty()) {
+    std::string g;
+    for (int n : groups) g += (g.empty() ? "" : ",") + std::to_string(n);
+    p.sources["collectives"] = "measured: NCCL BF16 all_reduce/all_gather/reduce_scatter, groups " + g +
+                               ", mean time per op after warm-up, slowest rank, nccl-tests sizes" +
+                               (m.collective_note.empty() ? "" : "; " + m.collective_note) +
+                               "; other groups from the " + from_base;
+  } else {
+    p.sources["collectives"] = "NOT measured (" + (m.collective_note.empty() ? std::string("no group measured")
+                                                                            : m.collective_note) +
+                               "): tables from the " + from_base;
+  }
+  return p;
+}
+
+nlohmann::json calibration_document(const SystemProfile& profile, const CalibrateMeasurements& m,
+                                    const std::string& command_line) {
+  nlohmann::json j = profile_to_json(profile);
+  // Extra keys: profile_from_json reads only the fields it knows, so predict ignores these.
+  if (const double bw = attention_bandwidth(m.attention); bw > 0) j["decode_attention_bandwidth"] = bw;
+  nlohmann::json c;
+  c["tool"] = std::string("tpbench ") + kVersion + " (" + kGitCommit + ")";
+  c["command_line"] = command_line;
+  c["gpu"] = m.gpu_name;
+  c["gpu_count"] = m.gpu_count;
+  c["hbm"] = {{"bytes", m.hbm_bytes}, {"read_bytes_per_s", m.hbm_read_bps}, {"copy_bytes_per_s", m.hbm_copy_bps}};
+  c["matmul"] = {{"m", m.square}, {"n", m.square}, {"k", m.square}, {"flops_per_s", m.matmul_flops}};
+  c["gemm"] = nlohmann::json::array();
+  for (const auto& g : m.gemm) {
+    const double flops = 2.0 * double(g.m) * double(g.shape.n) * double(g.shape.k);
+    const double bytes = 2.0 * double(g.m * g.shape.k + g.shape.k * g.shape.n + g.m * g.shape.n);
+    c["gemm"].push_back({{"name", g.shape.name}, {"tp", g.shape.tp}, {"m", g.m}, {"n", g.shape.n}, {"k", g.shape.k},
+                         {"seconds", g.seconds},
+                         {"flops_per_s", g.seconds > 0 ? flops / g.seconds : 0},
+                         {"bytes_per_s", g.seconds > 0 ? bytes / g.seconds : 0}});
+  }
+  c["attention"] = nlohmann::json::array();
+  for (const auto& a : m.attention)
+    c["attention"].push_back({{"tp", a.heads.tp}, {"q_heads", a.heads.q_heads}, {"kv_heads", a.heads.kv_heads},
+                              {"head_dim", a.heads.head_dim}, {"batch", a.batch}, {"context", a.context},
+                              {"bytes", a.bytes}, {"seconds", a.seconds},
+                              {"bytes_per_s", a.seconds > 0 ? a.bytes / a.seconds : 0},
+                              {"fraction_of_hbm_read", a.seconds > 0 && m.hbm_read_bps > 0
+                                                           ? a.bytes / a.seconds / m.hbm_read_bps : 0}});
+  c["collectives"] = nlohmann::json::array();
+  for (const auto& p : m.collectives) {
+    const double alg = p.seconds > 0 ? p.bytes / p.seconds : 0;
+    c["collectives"].push_back({{"op", collective_op_name(p.op)}, {"group", p.group}, {"bytes", p.bytes},
+                                {"seconds", p.seconds}, {"algbw", alg}, {"busbw", alg * busbw_factor(p.op, p.group)}});
+  }
+  c["collective_note"] = m.collective_note;
+  j["calibration"] = c;
+  return j;
+}
+
+void print_calibration_summary(const SystemProfile& base, const SystemProfile& merged, const CalibrateMeasurements& m,
+                               std::ostream& out) {
+  char line[256];
+  out << "calibration of " << m.gpu_count << " x " << m.gpu_name << " against base profile '" << base.name << "'\n";
+  std::snprintf(line, sizeof line, "%-34s %14s %14s %8s\n", "ceiling", "measured", "base", "ratio");
+  out << line;
+  auto row = [&](const std::string& what, double measured, double base_v, double scale, const char* f) {
+    const std::string a = measured > 0 ? fmt(f, measured / scale) : "-";
+    const std::string b = base_v > 0 ? fmt(f, base_v / scale) : "-";
+    const std::string r = measured > 0 && base_v > 0 ? fmt("%.2f", measured / base_v) : "-";
+    std::snprintf(line, sizeof line, "%-34s %14s %14s %8s\n", what.c_str(), a.c_str(), b.c_str(), r.c_str());
+    out << line;
+  };
+  row("memory per GPU (GB)", m.memory_bytes, base.memory_bytes, 1e9, "%.2f");
+  row("HBM read (TB/s) [hbm_bandwidth]", m.hbm_read_bps, base.hbm_bandwidth, 1e12, "%.3f");
+  row("HBM copy (TB/s)", m.hbm_copy_bps, base.hbm_bandwidth, 1e12, "%.3f");
+  row("BF16 matmul (TFLOP/s)", m.matmul_flops, base.matmul_flops, 1e12, "%.1f");
+  for (const auto& [mm, f] : merged.gemm_efficiency)
+    if (!m.gemm.empty()) row("GEMM efficiency m=" + fmt("%.0f", mm), f, base.gemm_fraction(mm), 1, "%.3f");
+  row("decode attention (TB/s)", attention_bandwidth(m.attention), base.hbm_bandwidth, 1e12, "%.3f");
+  if (m.collectives.empty()) {
+    out << "collectives: NOT measured (" << (m.collective_note.empty() ? "no group" : m.collective_note)
+        << "); the base profile's tables are kept\n";
+    return;
+  }
+  // A few sizes per measured (op, group): latency-bound, middle and bandwidth-bound.
+  for (const auto& [key, curve] : collective_curves(m.collectives))
+    for (double probe : {8.0 * 1024, 1024.0 * 1024, 64.0 * 1024 * 1024}) {
+      if (probe < curve.front().first || probe > curve.back().first) continue;
+      const double t = interpolate_loglog(curve, probe);
+      const double tb = base.collectives.has(key.first, key.second)
+                            ? base.collectives.time_s(key.first, key.second, probe) : 0;
+      row(std::string(collective_op_name(key.first)) + " n=" + std::to_string(key.second) + " " +
+              (probe >= 1 << 20 ? fmt("%.0f MiB", probe / (1 << 20)) : fmt("%.0f KiB", probe / 1024)) + " (us)",
+          t, tb, 1e-6, "%.1f");
+    }
+  if (!m.collective_note.empty()) out << "collectives: " << m.collective_note << "\n";
+}
+
+}  // namespace tpbench

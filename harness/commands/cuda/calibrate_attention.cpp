@@ -1,0 +1,73 @@
+// `tpbench calibrate`: decode-attention bandwidth (kernels::decode_attention, the kernel the
+// cuda backend runs) at a 10k context for batch 1..64 and Llama-3.1-70B's per-rank heads. The
+// roofline charges decode attention K/V bytes / hbm_bandwidth; the ratio measured here says how
+// close the kernel comes to that. The L2 is flushed before every call (a TP=8 batch-1 cache
+// of 5 MB would otherwise stay in the 50 MB L2 between calls).
+#include <algorithm>
+
+#include "harness/commands/cuda/calibrate_cuda.hpp"
+#include "harness/common/error.hpp"
+#include "kernels/decode_attention.cuh"
+#include "kernels/l2_flush.cuh"
+#include "kernels/random_fill.cuh"
+
+namespace tpbench::calibrate {
+namespace {
+
+using bf16 = __nv_bfloat16;
+
+void fill(cuda::DeviceBuffer& b, uint64_t stream_id, cudaStream_t s) {
+  TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(b.as<bf16>(), int64_t(b.bytes() / 2), 0x6174746e, stream_id, 1.0f,
+                                               0.0f, s));
+}
+
+}  // namespace
+
+void measure_attention(const CalibrateRequest& req, CalibrateMeasurements& m) {
+  if (req.attention_batch.empty()) return;
+  cuda::Stream stream;
+  const cudaStream_t s = stream.get();
+  kernels::L2Flush flush;
+  const int64_t ctx = req.attention_context;
+  const int64_t max_batch = *std::max_element(req.attention_batch.begin(), req.attention_batch.end());
+  for (const CalibrateAttentionHeads& h : req.attention_heads) {
+    const int64_t d = h.head_dim;
+    const int64_t ld_qkv = (h.q_heads + 2 * h.kv_heads) * d, ld_out = h.q_heads * d;
+    // Caches of the largest batch, [seq][kv head][position][d]; a smaller batch uses the
+    // leading sequences.
+    const size_t cache_bytes = size_t(max_batch * h.kv_heads * ctx * d) * sizeof(bf16);
+    if (2.0 * double(cache_bytes) > 0.6 * double(free_device_bytes()))
+      throw UnavailableError("calibrate: the decode-attention KV cache (batch " + std::to_string(max_batch) +
+                             ", context " + std::to_string(ctx) + ") does not fit in device memory");
+    cuda::DeviceBuffer qkv(size_t(max_batch * ld_qkv) * sizeof(bf16)), out(size_t(max_batch * ld_out) * sizeof(bf16));
+    cuda::DeviceBuffer kc(cache_bytes), vc(cache_bytes);
+    fill(qkv, 1, s);
+    fill(kc, 2, s);
+    fill(vc, 3, s);
+    for (const int64_t batch : req.attention_batch) {
+      const kernels::AttentionDims dims{batch, 1, ctx - 1, h.q_heads, h.kv_heads, d};
+      if (!kernels::decode_attention_supported(dims))
+        throw std::runtime_error("calibrate: decode attention does not support q_heads=" + std::to_string(h.q_heads) +
+                                 " kv_heads=" + std::to_string(h.kv_heads) + " head_dim=" + std::to_string(d));
+      const size_t ws_bytes = kernels::decode_attention_workspace_bytes(dims);
+      cuda::DeviceBuffer ws(ws_bytes);
+      kernels::DecodeAttentionArgs args;
+      args.dims = dims;
+      args.qkv = qkv.as<bf16>();
+      args.ld_qkv = ld_qkv;
+      args.k_cache = kc.as<bf16>();
+      args.v_cache = vc.as<bf16>();
+      args.cache_positions = ctx;
+      args.out = out.as<bf16>();
+      args.ld_out = ld_out;
+      const auto t = event_times(s, req.warmup, req.iters, [&] { flush.flush(s); }, [&] {
+        TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ws.get(), ws_bytes, s));
+      });
+      // K and V of every visible position, read once per KV head (its q heads share them).
+      const double bytes = 2.0 * double(batch * h.kv_heads * ctx * d) * sizeof(bf16);
+      m.attention.push_back({h, batch, ctx, bytes, median(t)});
+    }
+  }
+}
+
+}  // namespace tpbench::calibrate

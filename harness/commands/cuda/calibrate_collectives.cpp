@@ -1,0 +1,165 @@
+// `tpbench calibrate`: NCCL collective time tables per operation and group size (2, 4, 8 that
+// the selected GPUs allow). One process, one thread driving every rank of a group, so each
+// operation is issued to all ranks inside ncclGroupStart/End (NCCL's rule for one thread and
+// several communicators). Sizes are nccl-tests sizes (collectives/bandwidth.hpp), BF16 (what a
+// TP step reduces), out of place. Per size: warm-up, then one timed loop per rank between CUDA
+// events on its stream; the time is the slowest rank's mean per operation. A watchdog turns a
+// hung size into a one-line exit instead of a hang.
+#include <nccl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "collectives/bandwidth.hpp"
+#include "collectives/cuda/nccl_check.hpp"
+#include "collectives/cuda/nccl_communicator.hpp"
+#include "collectives/cuda/nccl_watchdog.hpp"
+#include "harness/commands/cuda/calibrate_cuda.hpp"
+#include "harness/common/error.hpp"
+#include "kernels/random_fill.cuh"
+
+namespace tpbench::calibrate {
+namespace {
+
+constexpr size_t kElem = 2;  // BF16
+
+CollectiveKind kind_of(CollectiveOp op) {
+  switch (op) {
+    case CollectiveOp::AllReduce: return CollectiveKind::AllReduce;
+    case CollectiveOp::AllGather: return CollectiveKind::AllGather;
+    case CollectiveOp::ReduceScatter: return CollectiveKind::ReduceScatter;
+  }
+  return CollectiveKind::AllReduce;
+}
+
+// One rank's stream, events and buffers; constructed with its device current.
+struct Rank {
+  explicit Rank(size_t bytes) : in(bytes), out(bytes) {}
+  cuda::Stream stream;
+  cuda::Event start{true}, stop{true};
+  cuda::DeviceBuffer in, out;
+};
+
+// ncclGroupStart/End as a scope, so a call that throws between them still closes the group.
+class NcclGroup {
+ public:
+  NcclGroup() { TPBENCH_NCCL_CHECK(ncclGroupStart()); }
+  void end() {
+    open_ = false;
+    TPBENCH_NCCL_CHECK(ncclGroupEnd());
+  }
+  ~NcclGroup() {
+    if (open_) (void)ncclGroupEnd();  // already failing: the first error is the one reported
+  }
+  NcclGroup(const NcclGroup&) = delete;
+  NcclGroup& operator=(const NcclGroup&) = delete;
+
+ private:
+  bool open_ = true;
+};
+
+// Per-rank count argument for each requested size; sizes that round to the same count (at
+// least one element per rank) are measured once.
+std::vector<size_t> counts_for(const CalibrateRequest& req, CollectiveOp op, int group) {
+  std::vector<size_t> counts;
+  for (size_t size : req.collective_sizes) {
+    const size_t c = std::max<size_t>(1, collective_count_for_size(kind_of(op), size, kElem, group));
+    if (counts.empty() || counts.back() != c) counts.push_back(c);
+  }
+  return counts;
+}
+
+void measure_group(const CalibrateRequest& req, const std::vector<int>& devices, CalibrateMeasurements& m) {
+  const int g = int(devices.size());
+  size_t max_bytes = 0;  // the largest buffer any rank needs (input or output)
+  for (CollectiveOp op : req.collective_ops)
+    for (size_t c : counts_for(req, op, g)) max_bytes = std::max(max_bytes, c * kElem * size_t(g));
+  for (int d : devices) {
+    cuda::DeviceScope scope(d);
+    // Beside in and out, NCCL's own buffers need a few hundred MiB per communicator.
+    if (2.0 * double(max_bytes) > 0.8 * double(free_device_bytes()) - double(size_t(512) << 20))
+      throw UsageError("calibrate: collectives up to " + std::to_string(max_bytes) + " B do not fit on GPU " +
+                       std::to_string(d) + " (lower --max-bytes)");
+  }
+  auto comms = make_nccl_group(devices);
+  std::vector<NcclCommunicator*> raw;
+  for (auto& c : comms) raw.push_back(c.get());
+  NcclWatchdog dog(raw);  // destroyed before the communicators it watches
+  std::vector<std::unique_ptr<Rank>> ranks;
+  for (int r = 0; r < g; ++r) {
+    cuda::DeviceScope scope(devices[size_t(r)]);
+    ranks.push_back(std::make_unique<Rank>(max_bytes));
+    Rank& k = *ranks.back();
+    TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(k.in.as<__nv_bfloat16>(), int64_t(max_bytes / kElem), 0x636f6c6c,
+                                                 uint64_t(r), 1.0f, 0.0f, k.stream.get()));
+    TPBENCH_CUDA_CHECK(cudaMemsetAsync(k.out.get(), 0, max_bytes, k.stream.get()));
+    TPBENCH_CUDA_CHECK(cudaStreamSynchronize(k.stream.get()));
+  }
+  for (CollectiveOp op : req.collective_ops) {
+    for (size_t count : counts_for(req, op, g)) {
+      const size_t bytes = collective_size_bytes(kind_of(op), count, kElem, g);
+      auto once = [&] {
+        NcclGroup group;
+        for (int r = 0; r < g; ++r) {
+          NcclCommunicator& c = *comms[size_t(r)];
+          void* in = ranks[size_t(r)]->in.get();
+          void* out = ranks[size_t(r)]->out.get();
+          cudaStream_t s = ranks[size_t(r)]->stream.get();
+          switch (op) {
+            case CollectiveOp::AllReduce: c.all_reduce(in, out, count, ElemType::BF16, s); break;
+            case CollectiveOp::AllGather: c.all_gather(in, out, count, ElemType::BF16, s); break;
+            case CollectiveOp::ReduceScatter: c.reduce_scatter(in, out, count, ElemType::BF16, s); break;
+          }
+        }
+        group.end();
+      };
+      const int ops = req.collective_warmup + req.collective_iters;
+      const auto timeout = std::chrono::milliseconds(60'000 + int64_t(double(ops) * double(bytes) / 1e6));  // >= 1 GB/s
+      NcclWatchdog::Step step(dog, timeout, std::string(collective_op_name(op)) + " of " + std::to_string(bytes) +
+                                                " B on " + std::to_string(g) + " GPUs");
+      for (int i = 0; i < req.collective_warmup; ++i) once();
+      for (auto& k : ranks) TPBENCH_CUDA_CHECK(cudaStreamSynchronize(k->stream.get()));
+      // Every stream idle: the ranks' loops start together (the collectives synchronize them).
+      for (auto& k : ranks) TPBENCH_CUDA_CHECK(cudaEventRecord(k->start.get(), k->stream.get()));
+      for (int i = 0; i < req.collective_iters; ++i) once();
+      double slowest = 0;
+      for (auto& k : ranks) TPBENCH_CUDA_CHECK(cudaEventRecord(k->stop.get(), k->stream.get()));
+      for (auto& k : ranks) {
+        TPBENCH_CUDA_CHECK(cudaEventSynchronize(k->stop.get()));
+        float ms = 0;
+        TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, k->start.get(), k->stop.get()));
+        slowest = std::max(slowest, double(ms) * 1e-3 / req.collective_iters);
+      }
+      m.collectives.push_back({op, g, double(bytes), slowest});
+    }
+  }
+}
+
+}  // namespace
+
+void measure_collectives(const CalibrateRequest& req, const std::vector<int>& devices, CalibrateMeasurements& m) {
+  const int n = int(devices.size());
+  if (req.collective_ops.empty() || req.collective_sizes.empty()) {
+    m.collective_note = "no collective sizes requested";
+    return;
+  }
+  if (n < 2) {
+    // NCCL refuses two ranks on one GPU before 2.30, and shared-GPU timings would mean nothing.
+    m.collective_note = "only 1 GPU selected: no NCCL group of 2 or more GPUs can be measured";
+    return;
+  }
+  std::string missing;
+  for (int g : {2, 4, 8}) {
+    if (g > n) {
+      missing += (missing.empty() ? "" : ", ") + std::to_string(g);
+      continue;
+    }
+    measure_group(req, std::vector<int>(devices.begin(), devices.begin() + g), m);
+  }
+  if (!missing.empty())
+    m.collective_note = "group size(s) " + missing + " need more than the " + std::to_string(n) + " GPUs selected";
+}
+
+}  // namespace tpbench::calibrate

@@ -1,0 +1,258 @@
+// `tpbench calibrate`: option validation, the measurement request, merging hand-made
+// measurements into a base profile and the round trip through the profile JSON that predict
+// reads. The GPU part (a reduced calibration on a real device) skips without one.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "harness/commands/calibrate_command.hpp"
+#include "harness/common/error.hpp"
+
+#ifdef TPBENCH_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+
+using namespace tpbench;
+
+namespace {
+
+CalibrateOptions good_options() {
+  CalibrateOptions o;
+  o.out = "profile.json";
+  return o;
+}
+
+// Hand-made measurements: one GPU's ceilings, one GEMM shape at two m, two attention points,
+// and (optionally) an all_reduce table for 2 GPUs.
+CalibrateMeasurements hand_made(bool with_collectives) {
+  CalibrateMeasurements m;
+  m.gpu_name = "NVIDIA H100 80GB HBM3";
+  m.gpu_count = with_collectives ? 2 : 1;
+  m.memory_bytes = 85e9;
+  m.hbm_bytes = 4.0 * (1 << 30);
+  m.hbm_read_bps = 3.0e12;
+  m.hbm_copy_bps = 2.8e12;
+  m.square = 8192;
+  m.matmul_flops = 1.0e15;
+  const CalibrateGemmShape s{"o", 8, 1000, 1000};
+  m.gemm = {{s, 1, 1e-5}, {s, 1, 3e-5}, {s, 1000, 4e-6}};  // m=1: 4e6 FLOP in 4e-5 s; m=1000: 2e9 in 4e-6 s
+  const CalibrateAttentionHeads h{8, 8, 1, 128};
+  m.attention = {{h, 1, 10240, 1e9, 1e-3}, {h, 64, 10240, 2e9, 1e-3}};  // 3e9 B in 2e-3 s
+  if (with_collectives) {
+    m.collectives = {{CollectiveOp::AllReduce, 2, 8, 6e-6}, {CollectiveOp::AllReduce, 2, 8, 9e-6},  // duplicate size
+                     {CollectiveOp::AllReduce, 2, 1 << 20, 2e-5}, {CollectiveOp::AllReduce, 2, 1 << 30, 4e-3}};
+    m.collective_note = "group size(s) 4, 8 need more than the 2 GPUs selected";
+  } else {
+    m.collective_note = "only 1 GPU selected: no NCCL group of 2 or more GPUs can be measured";
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST(CalibrateOptions, Validation) {
+  EXPECT_NO_THROW(check_calibrate_options(good_options()));
+  auto bad = [](auto edit) {
+    CalibrateOptions o = good_options();
+    edit(o);
+    EXPECT_THROW(check_calibrate_options(o), UsageError);
+  };
+  bad([](CalibrateOptions& o) { o.out.clear(); });
+  bad([](CalibrateOptions& o) { o.gpus = {0, -1}; });
+  bad([](CalibrateOptions& o) { o.gpus = {0, 1, 0}; });
+  bad([](CalibrateOptions& o) { o.min_bytes = 0; });
+  bad([](CalibrateOptions& o) { o.max_bytes = -5; });
+  bad([](CalibrateOptions& o) { o.min_bytes = 1 << 20, o.max_bytes = 1 << 10; });
+  bad([](CalibrateOptions& o) { o.max_bytes = int64_t(16) << 30; });
+}
+
+TEST(CalibrateOptions, UnknownBaseAndUnwritableOutFailBeforeAnyWork) {
+  CalibrateOptions o = good_options();
+  std::ostringstream out;
+  o.base = "no-such-profile";
+  EXPECT_THROW(run_calibrate(o, out), UsageError);
+  o.base = "h100-sxm";
+  o.out = "/nonexistent-dir/sub/profile.json";
+  EXPECT_THROW(run_calibrate(o, out), UsageError);
+  EXPECT_EQ(out.str(), "");  // nothing measured, nothing printed
+}
+
+TEST(CalibrateRequest, Llama70bShapesAtTp148) {
+  const auto shapes = calibrate_gemm_shapes();
+  ASSERT_EQ(shapes.size(), 12u);
+  auto find = [&](const std::string& name, int tp) {
+    for (const auto& s : shapes)
+      if (s.name == name && s.tp == tp) return s;
+    ADD_FAILURE() << name << " tp " << tp;
+    return CalibrateGemmShape{};
+  };
+  EXPECT_EQ(find("qkv", 1).n, (64 + 16) * 128);
+  EXPECT_EQ(find("qkv", 8).n, (8 + 2) * 128);  // one KV head per rank
+  EXPECT_EQ(find("o", 4).k, 16 * 128);
+  EXPECT_EQ(find("gate_up", 1).n, 2 * 28672);
+  EXPECT_EQ(find("gate_up", 8).k, 8192);
+  EXPECT_EQ(find("down", 4).k, 28672 / 4);
+  EXPECT_EQ(find("down", 8).n, 8192);
+}
+
+TEST(CalibrateRequest, SizesAndQuick) {
+  const auto sizes = calibrate_collective_sizes(8, int64_t(1) << 30, 2);
+  ASSERT_EQ(sizes.size(), 28u);  // 2^3 .. 2^30
+  EXPECT_EQ(sizes.front(), 8u);
+  EXPECT_EQ(sizes.back(), size_t(1) << 30);
+  const auto by4 = calibrate_collective_sizes(8, 1 << 20, 4);
+  EXPECT_EQ(by4.size(), 9u);  // 8 * 4^0 .. 8 * 4^8 = 2^19
+  EXPECT_EQ(calibrate_collective_sizes(100, 100, 2), std::vector<size_t>{100});
+
+  CalibrateOptions o = good_options();
+  const CalibrateRequest full = make_calibrate_request(o);
+  EXPECT_EQ(full.gemm_m.size(), 14u);
+  EXPECT_EQ(full.gemm_m.back(), 8192);
+  EXPECT_EQ(full.attention_heads.size(), 3u);
+  EXPECT_EQ(full.attention_batch.back(), 64);
+  EXPECT_EQ(full.collective_sizes.size(), 28u);
+  EXPECT_EQ(full.collective_ops.size(), 3u);
+  o.quick = true;
+  const CalibrateRequest quick = make_calibrate_request(o);
+  EXPECT_LT(quick.iters, full.iters);
+  EXPECT_LT(quick.collective_sizes.size(), full.collective_sizes.size());
+  EXPECT_EQ(quick.gemm_m, full.gemm_m);  // the whole efficiency table, fewer samples
+}
+
+TEST(CalibrateMerge, GemmEfficiencyIsTotalFlopsOverTotalTime) {
+  const auto m = hand_made(false);
+  const auto t = gemm_efficiency_table(m.gemm, m.matmul_flops);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_DOUBLE_EQ(t[0].first, 1);
+  EXPECT_NEAR(t[0].second, 4e6 / 4e-5 / 1e15, 1e-12);
+  EXPECT_DOUBLE_EQ(t[1].first, 1000);
+  EXPECT_DOUBLE_EQ(t[1].second, 0.5);
+  // Capped at what profile_from_json accepts.
+  EXPECT_DOUBLE_EQ(gemm_efficiency_table(m.gemm, 1e9).back().second, 1.5);
+  EXPECT_TRUE(gemm_efficiency_table(m.gemm, 0).empty());
+}
+
+TEST(CalibrateMerge, MeasuredFieldsReplaceTheBase) {
+  const SystemProfile base = resolve_profile("h100-sxm");
+  const auto m = hand_made(true);
+  const SystemProfile p = merge_calibration(base, m, "");
+  EXPECT_EQ(p.name, "calibrated-nvidia-h100-80gb-hbm3");
+  EXPECT_EQ(p.gpu, m.gpu_name);
+  EXPECT_DOUBLE_EQ(p.memory_bytes, 85e9);
+  EXPECT_DOUBLE_EQ(p.hbm_bandwidth, 3.0e12);
+  EXPECT_DOUBLE_EQ(p.matmul_flops, 1.0e15);
+  EXPECT_EQ(p.gemm_efficiency.size(), 2u);
+  // Not measured: the base's.
+  EXPECT_DOUBLE_EQ(p.peak_hbm_bandwidth, base.peak_hbm_bandwidth);
+  EXPECT_DOUBLE_EQ(p.per_step_overhead_s, base.per_step_overhead_s);
+  EXPECT_DOUBLE_EQ(p.runtime_reserve_bytes, base.runtime_reserve_bytes);
+  // all_reduce n=2 measured (duplicate 8 B point: the first kept); n=4, 8 and the others kept.
+  const auto& ar2 = p.collectives.curves().at(CollectiveOp::AllReduce).at(2);
+  ASSERT_EQ(ar2.size(), 3u);
+  EXPECT_DOUBLE_EQ(ar2[0].second, 6e-6);
+  EXPECT_DOUBLE_EQ(p.collectives.time_s(CollectiveOp::AllReduce, 2, 1 << 20), 2e-5);
+  EXPECT_DOUBLE_EQ(p.collectives.time_s(CollectiveOp::AllReduce, 8, 1 << 20),
+                   base.collectives.time_s(CollectiveOp::AllReduce, 8, 1 << 20));
+  EXPECT_TRUE(p.collectives.has(CollectiveOp::AllGather, 2));
+  EXPECT_EQ(p.sources.at("hbm_bandwidth").rfind("measured:", 0), 0u);
+  EXPECT_EQ(p.sources.at("collectives").rfind("measured:", 0), 0u);
+  EXPECT_NE(p.sources.at("decode_attention_bandwidth").find("1.500 TB/s"), std::string::npos);
+  EXPECT_EQ(merge_calibration(base, m, "my-node").name, "my-node");
+}
+
+TEST(CalibrateMerge, OneGpuKeepsTheBaseTablesAndSaysSo) {
+  const SystemProfile base = resolve_profile("h200-sxm");
+  const auto m = hand_made(false);
+  const SystemProfile p = merge_calibration(base, m, "one");
+  EXPECT_EQ(profile_to_json(p)["collectives"], profile_to_json(base)["collectives"]);
+  EXPECT_EQ(p.sources.at("collectives").rfind("NOT measured (only 1 GPU", 0), 0u);
+  std::ostringstream out;
+  print_calibration_summary(base, p, m, out);
+  EXPECT_NE(out.str().find("collectives: NOT measured"), std::string::npos);
+  EXPECT_NE(out.str().find("HBM read (TB/s)"), std::string::npos);
+  EXPECT_NE(out.str().find("GEMM efficiency m=1000"), std::string::npos);
+}
+
+TEST(CalibrateMerge, DocumentRoundTripsThroughTheProfileReader) {
+  const SystemProfile base = resolve_profile("h100-sxm");
+  const auto m = hand_made(true);
+  const SystemProfile p = merge_calibration(base, m, "");
+  const nlohmann::json doc = calibration_document(p, m, "tpbench calibrate --out x.json");
+  EXPECT_EQ(doc["schema"], "tpbench.profile/1");
+  EXPECT_DOUBLE_EQ(doc["decode_attention_bandwidth"].get<double>(), 1.5e12);
+  EXPECT_EQ(doc["calibration"]["gemm"].size(), 3u);
+  EXPECT_EQ(doc["calibration"]["collectives"].size(), 4u);
+  EXPECT_DOUBLE_EQ(doc["calibration"]["collectives"][2]["busbw"].get<double>(), (1 << 20) / 2e-5);  // 2(n-1)/n = 1
+
+  // Extra keys are ignored by the reader; every profile field survives a trip through a file.
+  const std::string path = (std::filesystem::temp_directory_path() / "tpbench_calibrate_roundtrip.json").string();
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    const std::string text = doc.dump(2);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  const SystemProfile back = load_profile_file(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(profile_to_json(back), profile_to_json(p));
+  EXPECT_EQ(back.gemm_efficiency, p.gemm_efficiency);
+  EXPECT_DOUBLE_EQ(back.collectives.time_s(CollectiveOp::AllReduce, 2, 1 << 30), 4e-3);
+}
+
+TEST(CalibrateGpu, ReducedCalibrationOnTheDevice) {
+#ifdef TPBENCH_HAVE_CUDA
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+    (void)cudaGetLastError();
+    GTEST_SKIP() << "no CUDA device";
+  }
+  CalibrateOptions o = good_options();
+  o.quick = true;
+  o.gpus = {0};
+  CalibrateRequest r = make_calibrate_request(o);
+  // A few of each measurement, so the test takes seconds.
+  r.hbm_bytes = size_t(512) << 20;
+  r.square = 2048;
+  r.gemm_m = {1, 16, 512};
+  r.gemm_shapes = {calibrate_gemm_shapes().back()};
+  r.attention_batch = {1, 8};
+  std::ostringstream progress;
+  const CalibrateMeasurements m = run_calibrate_cuda(r, progress);
+  EXPECT_FALSE(m.gpu_name.empty());
+  EXPECT_GT(m.memory_bytes, 1e9);
+  EXPECT_GT(m.hbm_read_bps, 1e11);
+  EXPECT_GT(m.hbm_copy_bps, 1e11);
+  EXPECT_GT(m.matmul_flops, 1e12);
+  EXPECT_EQ(m.gemm.size(), 3u);
+  EXPECT_EQ(m.attention.size(), 2u * r.attention_heads.size());
+  EXPECT_TRUE(m.collectives.empty());  // one GPU
+  EXPECT_FALSE(m.collective_note.empty());
+  const SystemProfile p = merge_calibration(resolve_profile("h100-sxm"), m, "");
+  EXPECT_NO_THROW(profile_from_json(calibration_document(p, m, "test"), "gpu test"));
+#else
+  GTEST_SKIP() << "built without CUDA";
+#endif
+}
+
+// Not named *Gpu*: device_check.sh runs those on a GPU and fails on any skip.
+TEST(CalibrateWithoutDevice, OneCleanErrorAndNoFile) {
+#ifdef TPBENCH_HAVE_CUDA
+  int n = 0;
+  if (cudaGetDeviceCount(&n) == cudaSuccess && n > 0) GTEST_SKIP() << "a CUDA device is present";
+  (void)cudaGetLastError();
+#endif
+  CalibrateOptions o = good_options();
+  o.out = (std::filesystem::temp_directory_path() / "tpbench_calibrate_nodevice.json").string();
+  std::filesystem::remove(o.out);
+  std::ostringstream out;
+  try {
+    run_calibrate(o, out);
+    FAIL() << "expected UnavailableError";
+  } catch (const UnavailableError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("calibrate: no usable CUDA device (", 0), 0u) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(o.out));
+}
