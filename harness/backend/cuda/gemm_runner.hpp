@@ -12,7 +12,7 @@
 #include <map>
 #include <tuple>
 
-#include "harness/backend/cuda/cublas_check.hpp"
+#include "kernels/detail/cublas_check.hpp"
 #include "harness/backend/cuda/device_resources.hpp"
 
 namespace tpbench::cuda {
