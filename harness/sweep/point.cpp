@@ -60,6 +60,8 @@ nlohmann::json to_json(const Point& p) {
                     {"attention_s", b.attention_s},
                     {"collective_s", b.collective_s},
                     {"other_s", b.other_s},
+                    {"sum_of_ops_s", b.sum_of_ops_s},
+                    {"step_over_sum_of_ops", b.sum_of_ops_s > 0 ? s.median / b.sum_of_ops_s : 0.0},
                     {"compute_only_s", optional_number(b.compute_only_s)},
                     {"comm_only_s", optional_number(b.comm_only_s)},
                     {"exposed_collective_s", optional_number(b.exposed_collective_s)},

@@ -16,6 +16,10 @@ struct Breakdown {
   double memory_per_rank_bytes = 0;
   // Rank 0's time per op kind from a profiled run, scaled to all layers (seconds).
   double gemm_s = 0, attention_s = 0, collective_s = 0, other_s = 0;
+  // The step against the sum of its ops timed one by one (eagerly, serialised): on the cuda
+  // backend a CUDA-graph step should stay within a few percent of it (launch gaps removed, no
+  // overlap); above 1 means time lost between kernels, below 1 means overlap.
+  double sum_of_ops_s = 0;
   // Variants of the same program: exposed communication = step - compute-only.
   std::optional<double> compute_only_s, comm_only_s, exposed_collective_s;
   double achieved_hbm_bytes_per_s = 0, achieved_flops_per_s = 0;

@@ -67,6 +67,7 @@ void fill_breakdown(Point& p, const StepProgram& prog, const std::vector<double>
   b.memory_per_rank_bytes = double(f.total());  // of the layers run
   for (size_t i = 0; i < r.ops.size() && i < op_seconds.size(); ++i) {
     const double t = op_seconds[i] * (int(i) < r.head_begin ? scale : 1.0);
+    b.sum_of_ops_s += t;
     switch (r.ops[i].kind) {
       case OpKind::Gemm: b.gemm_s += t; break;
       case OpKind::Attention: b.attention_s += t; break;
