@@ -61,6 +61,7 @@ nlohmann::json to_json(const Point& p) {
                     {"collective_s", b.collective_s},
                     {"other_s", b.other_s},
                     {"sum_of_ops_s", b.sum_of_ops_s},
+                    {"collective_source", b.collectives_from_profile ? "profile" : "measured"},
                     {"step_over_sum_of_ops", b.sum_of_ops_s > 0 ? s.median / b.sum_of_ops_s : 0.0},
                     {"compute_only_s", optional_number(b.compute_only_s)},
                     {"comm_only_s", optional_number(b.comm_only_s)},

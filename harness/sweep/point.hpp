@@ -20,6 +20,7 @@ struct Breakdown {
   // backend a CUDA-graph step should stay within a few percent of it (launch gaps removed, no
   // overlap); above 1 means time lost between kernels, below 1 means overlap.
   double sum_of_ops_s = 0;
+  bool collectives_from_profile = false;  // --emulate-tp: collective time is the profile's
   // Variants of the same program: exposed communication = step - compute-only.
   std::optional<double> compute_only_s, comm_only_s, exposed_collective_s;
   double achieved_hbm_bytes_per_s = 0, achieved_flops_per_s = 0;
