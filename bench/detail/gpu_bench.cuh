@@ -1,6 +1,6 @@
 #pragma once
-// Shared pieces of the GPU micro-benchmarks (bench/*.cu): device detection, the HBM read/copy
-// kernels (the ceiling every other benchmark is compared with), a checked cuBLAS handle, and the
+// Shared pieces of the GPU micro-benchmarks (bench/*.cu): device detection, launching the HBM
+// read/copy kernels (the ceiling every other benchmark is compared with), a checked cuBLAS handle, and the
 // timing loop (CUDA events, manual time, warm-up, L2 flushed before every timed iteration).
 // Each bench/<name>.cu is its own executable, so the kernels defined here are not duplicated
 // within one program.
@@ -14,10 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "kernels/detail/cublas_check.hpp"
 #include "kernels/detail/cuda_check.hpp"
 #include "kernels/detail/cuda_raii.hpp"
 #include "kernels/l2_flush.cuh"
 #include "kernels/random_fill.cuh"
+#include "kernels/stream_read.cuh"
 
 namespace tpbench::bench {
 
@@ -25,13 +27,7 @@ using cuda_detail::CudaEvent;
 using cuda_detail::CudaStream;
 using cuda_detail::DeviceBuffer;
 
-#define TPBENCH_CUBLAS_CHECK(expr)                                                                     \
-  do {                                                                                                 \
-    const cublasStatus_t st_ = (expr);                                                                 \
-    if (st_ != CUBLAS_STATUS_SUCCESS)                                                                  \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #expr   \
-                               " failed: " + cublasGetStatusString(st_));                              \
-  } while (0)
+// TPBENCH_CUBLAS_CHECK comes from kernels/detail/cublas_check.hpp.
 
 class CublasHandle {
  public:
@@ -45,39 +41,12 @@ class CublasHandle {
   cublasHandle_t h_ = nullptr;
 };
 
-// Reads 16 bytes per thread per step; the XOR of everything read is stored only if it equals a
-// value it (almost) never has, so the loads cannot be removed and the write costs nothing.
-__global__ void hbm_read_kernel(const uint4* __restrict__ src, int64_t n16, uint32_t* __restrict__ sink) {
-  uint32_t x = 0;
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n16; i += stride) {
-    const uint4 v = __ldcs(src + i);  // streaming: no reuse, do not keep it in L2
-    x ^= v.x ^ v.y ^ v.z ^ v.w;
-  }
-  if (x == 0x9e3779b9u) sink[0] = x;
-}
-
-__global__ void hbm_copy_kernel(const uint4* __restrict__ src, uint4* __restrict__ dst, int64_t n16) {
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n16; i += stride) __stcs(dst + i, __ldcs(src + i));
-}
-
-// Enough CTAs for every SM to hold as many threads as it can (grid-stride loops above).
-inline unsigned full_grid(int threads) {
-  int dev = 0, sms = 0, per_sm = 0;
-  TPBENCH_CUDA_CHECK(cudaGetDevice(&dev));
-  TPBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-  TPBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxThreadsPerMultiProcessor, dev));
-  return unsigned(sms * std::max(1, per_sm / threads));
-}
-
+// The HBM read/copy kernels live in kernels/stream_read.cuh (shared with `tpbench calibrate`).
 inline void launch_read(const DeviceBuffer& src, uint32_t* sink, cudaStream_t s) {
-  hbm_read_kernel<<<full_grid(256), 256, 0, s>>>(src.get<const uint4>(), int64_t(src.bytes() / 16), sink);
-  TPBENCH_CUDA_CHECK_LAUNCH();
+  TPBENCH_CUDA_CHECK(kernels::stream_read(src.get(), src.bytes(), sink, s));
 }
 inline void launch_copy(const DeviceBuffer& src, DeviceBuffer& dst, cudaStream_t s) {
-  hbm_copy_kernel<<<full_grid(256), 256, 0, s>>>(src.get<const uint4>(), dst.get<uint4>(), int64_t(src.bytes() / 16));
-  TPBENCH_CUDA_CHECK_LAUNCH();
+  TPBENCH_CUDA_CHECK(kernels::stream_copy(src.get(), dst.get(), src.bytes(), s));
 }
 
 // Random BF16 (never zero) over a whole buffer.
