@@ -52,6 +52,8 @@ class Backend {
   virtual nlohmann::json system_info() const = 0;
   // False on every process but rank 0 of a multi-process launch: those measure, rank 0 reports.
   virtual bool reports() const { return true; }
+  // Whether this configuration puts more ranks than GPUs (functional checks only).
+  virtual bool oversubscribed(const StepConfig&) const { return false; }
   // Whether points measured here are emulated (collective times taken from a profile).
   virtual bool emulated() const { return false; }
 };

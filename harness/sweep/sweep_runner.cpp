@@ -89,6 +89,7 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
   p.layers_run = c.layers > 0 ? c.layers : m.layers;
   p.emulated = backend.emulated();
   p.breakdown.collectives_from_profile = p.emulated;
+  p.oversubscribed = backend.oversubscribed(c);
   const StepProgram prog = build_program(m, c);
   if (auto why = backend.cannot_run(prog)) {
     p.status = "not_runnable";

@@ -50,6 +50,10 @@ class CudaBackend final : public Backend {
   std::string name() const override { return "cuda"; }
   bool emulated() const override { return mode_ == Mode::Emulated; }
 
+  bool oversubscribed(const StepConfig& c) const override {
+    return mode_ == Mode::Nccl && !processes_->multi_process() && int(devices_for(c.tp).size()) < c.tp;
+  }
+
   bool reports() const override { return processes_->env().world_rank == 0; }
 
   void validate(const StepConfig& c) const override {
