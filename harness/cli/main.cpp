@@ -114,6 +114,12 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)");
   predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
                                                 "step_overhead_s, collective_scale, collective_hop_latency_s, memory_reserve_gib)");
+  predict->add_option("--measured", predict_opt.measured,
+                      "Sweep JSON file(s), comma list: step times interpolated from them (roofline where they lack a TP/phase)");
+  predict->add_option("--measured-plan", predict_opt.measured_plan, "Sweep plan to use (default: tp)")
+      ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
+  predict->add_option("--measured-overlap", predict_opt.measured_overlap, "Sweep overlap to use (default: none)")
+      ->check(CLI::IsMember({"none", "streams", "split"}));
   predict->add_option("--out", predict_opt.out, "Write the prediction JSON here");
   predict->callback([&] {
     predict_opt.command_line = perf_cmdline;

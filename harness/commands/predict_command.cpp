@@ -2,13 +2,60 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <set>
+#include <sstream>
 
+#include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
+#include "harness/perf/measured_step_times.hpp"
 #include "harness/perf/inputs.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/sim/grid.hpp"
 
 namespace tpbench {
+
+namespace {
+
+std::vector<std::string> split_paths(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  if (out.empty()) throw UsageError("--measured needs sweep JSON files (a.json[,b.json])");
+  return out;
+}
+
+// One line per layout saying where each phase's step times came from (fallbacks made visible).
+void print_sources(const std::vector<ServingPoint>& points, std::ostream& out) {
+  std::set<std::string> seen;
+  for (const auto& p : points) {
+    if (!p.feasible || !seen.insert(p.layout).second) continue;
+    out << "step times " << p.layout << ": " << p.step_time_source;
+    auto pool = [&](const char* name, const PoolReport& r) {
+      if (!r.decode_source.empty()) out << "; " << name << "TP" << r.tp << " decode " << r.decode_source;
+      if (!r.prefill_source.empty()) out << "; " << name << "TP" << r.tp << " prefill " << r.prefill_source;
+    };
+    pool(p.prefill.tp > 0 ? "decode pool " : "", p.main);
+    if (p.prefill.tp > 0) pool("prefill pool ", p.prefill);
+    if (p.emulated) out << " (emulated TP points)";
+    double outside = 0, steps = 0;
+    for (const auto& q : points)
+      if (q.layout == p.layout) {
+        outside += q.main.stats.outside_measured_steps + q.prefill.stats.outside_measured_steps;
+        steps += q.main.stats.steps + q.prefill.stats.steps;
+      }
+    if (outside > 0) {
+      char pct[64];
+      std::snprintf(pct, sizeof pct, " [%.0f%% of steps outside the measured range]", 100.0 * outside / steps);
+      out << pct;
+    }
+    out << "\n";
+  }
+}
+
+}  // namespace
 
 int run_predict(const PredictOptions& o, std::ostream& out) {
   if (!o.out.empty()) check_writable(o.out);
@@ -23,6 +70,14 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
   g.osl = o.osl;
   g.prompts_per_user = o.prompts_per_user;
   g.kv_link_bandwidth = o.kv_link_gbps * 1e9;
+  // Loaded before any simulation so a bad file fails fast (exit 2) and nothing is written.
+  std::unique_ptr<MeasuredStepTimes> measured;
+  if (!o.measured.empty())
+    measured = std::make_unique<MeasuredStepTimes>(
+        MeasuredStepTimes::from_files(split_paths(o.measured), m, o.measured_plan, o.measured_overlap));
+  else if (!o.measured_plan.empty() || !o.measured_overlap.empty())
+    throw UsageError("--measured-plan and --measured-overlap need --measured");
+  g.measured = measured.get();
   const auto t0 = std::chrono::steady_clock::now();
   const auto points = simulate_grid(g, m, prof, par);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -43,6 +98,7 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
                   busy > 0 ? p.main.stats.decode_seq_s / busy / p.main.instances : 0.0);
     out << line;
   }
+  if (measured) print_sources(points, out);
   std::snprintf(line, sizeof line, "(%zu points simulated in %.3f s; profile %s, model %s, ISL %lld, OSL %lld)\n",
                 points.size(), secs, prof.name.c_str(), m.name.c_str(), (long long)o.isl, (long long)o.osl);
   out << line;

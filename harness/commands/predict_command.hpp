@@ -16,6 +16,8 @@ struct PredictOptions {
   int prompts_per_user = 10;
   double kv_link_gbps = 0;            // GB/s per rank; 0: the profile's
   std::vector<std::string> set;       // NAME=VALUE parameter overrides (e.g. from `tpbench fit`)
+  std::string measured;               // sweep JSON files, comma-separated: measured step times
+  std::string measured_plan, measured_overlap;  // which sweep points to use; "": tp/none or the only one
   std::string out;                    // JSON file
   std::string command_line;
 };

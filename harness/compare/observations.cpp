@@ -1,12 +1,10 @@
 #include "harness/compare/observations.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
 #include "harness/common/error.hpp"
 #include "harness/compare/csv.hpp"
+#include "harness/io/json_file.hpp"
 #include "harness/sim/layout.hpp"
 
 namespace tpbench {
@@ -78,16 +76,7 @@ ObservationSet read_reference_csv(const std::string& path) {
 }
 
 ObservationSet read_points_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("cannot read '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error&) {
-    throw UsageError("'" + path + "' is not valid JSON");
-  }
+  const nlohmann::json j = read_json_file(path);
   if (!j.is_object() || !j.contains("points") || !j["points"].is_array())
     throw UsageError("'" + path + "' has no 'points' array (expected tpbench predict or sweep JSON)");
   const std::string schema = j.value("schema", "");

@@ -8,34 +8,15 @@
 
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/perf_params.hpp"
+#include "harness/perf/step_time_source.hpp"
 #include "harness/perf/system_profile.hpp"
 
 namespace tpbench {
 
-// What one iteration processes. Prefill attention work is counted in (query, key) pairs:
-// a chunk of c tokens starting at position s attends to c*s + c(c+1)/2 keys in total.
-struct StepShape {
-  double decode_seqs = 0;        // decode tokens (one per running sequence)
-  double decode_ctx_tokens = 0;  // sum over decode sequences of their context length
-  double prefill_tokens = 0;     // prompt tokens in this step (chunked prefill)
-  double prefill_attn_pairs = 0; // causal (query, key) pairs of the prefill chunks
-  double logits = 0;             // rows through the LM head (decode + finishing prefills)
-};
-
-struct StepCost {
-  double gemm_s = 0, gemm_memory_s = 0, gemm_compute_s = 0;
-  double decode_attn_s = 0;   // KV streaming
-  double prefill_attn_s = 0;
-  double collective_s = 0;
-  double overhead_s = 0;
-  double total_s = 0;
-  double weight_bytes = 0, kv_bytes = 0, flops = 0, collective_bytes = 0;  // per GPU
-};
-
-class RooflineModel {
+class RooflineModel : public StepTimeSource {
  public:
   RooflineModel(const ModelSpec& m, int tp, const SystemProfile& prof, const PerfParams& par);
-  StepCost step(const StepShape& s) const;
+  StepCost step(const StepShape& s) const override;
   int tp() const { return tp_; }
   const ModelSpec& model() const { return m_; }
 

@@ -10,10 +10,11 @@ void EngineStats::add(const EngineStats& o) {
   busy_s += o.busy_s; steps += o.steps; gemm_s += o.gemm_s; gemm_memory_s += o.gemm_memory_s;
   gemm_compute_s += o.gemm_compute_s; decode_attn_s += o.decode_attn_s; prefill_attn_s += o.prefill_attn_s;
   collective_s += o.collective_s; overhead_s += o.overhead_s; decode_seq_s += o.decode_seq_s;
+  measured_s += o.measured_s; outside_measured_steps += o.outside_measured_steps;
   kv_blocked_s += o.kv_blocked_s; prefill_tokens += o.prefill_tokens; decode_tokens += o.decode_tokens;
 }
 
-Engine::Engine(EngineRole role, const RooflineModel* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs)
+Engine::Engine(EngineRole role, const StepTimeSource* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs)
     : role_(role), model_(model), kv_tokens_(kv_tokens), max_batched_(max_batched), max_seqs_(max_seqs) {}
 
 void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) {
@@ -91,6 +92,8 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
   stats_.prefill_attn_s += cost.prefill_attn_s * kd;
   stats_.collective_s += cost.collective_s * kd;
   stats_.overhead_s += cost.overhead_s * kd;
+  stats_.measured_s += cost.measured_s * kd;
+  if (cost.outside_measured) stats_.outside_measured_steps += kd;
   stats_.decode_seq_s += shape.decode_seqs * dur;
   if (kv_blocked) stats_.kv_blocked_s += dur;
   stats_.prefill_tokens += shape.prefill_tokens;

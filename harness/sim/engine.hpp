@@ -9,10 +9,11 @@
 // so k identical decode steps are taken as one event (step time at the mid-point context,
 // exact while step time is affine in the context length). `horizon` caps k so that outside
 // arrivals (PD transfers) join at most one step late, as they would in vLLM.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "harness/perf/roofline.hpp"
+#include "harness/perf/step_time_source.hpp"
 
 namespace tpbench {
 
@@ -33,6 +34,8 @@ struct EngineStats {
   double busy_s = 0, steps = 0;
   double gemm_s = 0, gemm_memory_s = 0, gemm_compute_s = 0, decode_attn_s = 0, prefill_attn_s = 0;
   double collective_s = 0, overhead_s = 0;
+  double measured_s = 0;              // taken whole from measured sweep tables
+  double outside_measured_steps = 0;  // steps whose measured lookup was clamped or extrapolated
   double decode_seq_s = 0;   // integral of the decode batch size over time
   double kv_blocked_s = 0;   // time during which a waiting request could not be admitted for KV
   double prefill_tokens = 0, decode_tokens = 0;
@@ -41,7 +44,7 @@ struct EngineStats {
 
 class Engine {
  public:
-  Engine(EngineRole role, const RooflineModel* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs);
+  Engine(EngineRole role, const StepTimeSource* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs);
   void enqueue(int id) { waiting_.push_back(id); }
   bool in_step() const { return in_step_; }
   bool has_work() const { return !running_.empty() || waiting_head_ < waiting_.size(); }
@@ -58,7 +61,7 @@ class Engine {
   int64_t need(const Request& r) const { return role_ == EngineRole::Prefill ? r.isl : r.isl + r.osl; }
 
   EngineRole role_;
-  const RooflineModel* model_;
+  const StepTimeSource* model_;
   int64_t kv_tokens_, max_batched_, max_seqs_;
   int64_t kv_used_ = 0;
   std::vector<int> running_;   // admission order

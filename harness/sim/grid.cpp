@@ -19,6 +19,7 @@ std::vector<ServingPoint> simulate_grid(const GridSpec& g, const ModelSpec& m, c
       cfg.osl = g.osl;
       cfg.prompts_per_user = g.prompts_per_user;
       cfg.kv_link_bandwidth = g.kv_link_bandwidth;
+      cfg.measured = g.measured;
       out.push_back(simulate_serving(l, m, prof, par, cfg));
     }
   return out;
@@ -44,6 +45,10 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
                  {"gpu_memory_utilization", par.gpu_memory_utilization},
                  {"max_num_batched_tokens", par.max_num_batched_tokens},
                  {"max_num_seqs", par.max_num_seqs}};
+  // Where step times came from: the roofline alone, or sweep tables (files, plan, ranges) with
+  // the roofline for the TPs and phases they do not cover.
+  j["step_times"] = g.measured ? g.measured->describe() : nlohmann::json{{"source", "roofline"}};
+  if (g.measured) j["step_times"]["source"] = "measured";
   j["points"] = nlohmann::json::array();
   for (const auto& p : points) j["points"].push_back(point_to_json(p));
   return j;

@@ -15,6 +15,7 @@ struct GridSpec {
   int64_t isl = 10000, osl = 1000;
   int prompts_per_user = 10;
   double kv_link_bandwidth = 0;  // <= 0: the profile's
+  const MeasuredStepTimes* measured = nullptr;  // step-time tables from sweeps; null: roofline
 };
 
 std::vector<ServingPoint> simulate_grid(const GridSpec& g, const ModelSpec& m, const SystemProfile& prof,

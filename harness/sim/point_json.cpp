@@ -24,7 +24,14 @@ nlohmann::json pool_json(const PoolReport& r) {
                         {"decode_attention_kv", s.decode_attn_s / busy},
                         {"prefill_attention", s.prefill_attn_s / busy},
                         {"collectives", s.collective_s / busy},
-                        {"overhead", s.overhead_s / busy}};
+                        {"overhead", s.overhead_s / busy},
+                        {"measured", s.measured_s / busy}};
+  if (!r.decode_source.empty()) j["decode_step_time_source"] = r.decode_source;
+  if (!r.prefill_source.empty()) j["prefill_step_time_source"] = r.prefill_source;
+  if (s.measured_s > 0) {
+    j["emulated"] = r.emulated;
+    j["measured_outside_range_step_fraction"] = s.steps > 0 ? s.outside_measured_steps / s.steps : 0.0;
+  }
   j["prefill_tokens"] = s.prefill_tokens;
   j["decode_tokens"] = s.decode_tokens;
   return j;
@@ -38,6 +45,8 @@ nlohmann::json point_to_json(const ServingPoint& p) {
   j["concurrency"] = p.concurrency;
   j["num_gpus"] = p.num_gpus;
   j["feasible"] = p.feasible;
+  j["step_time_source"] = p.step_time_source;
+  j["emulated"] = p.emulated;
   if (!p.feasible) {
     j["reason"] = p.reason;
     return j;

@@ -7,6 +7,7 @@
 
 #include "harness/common/error.hpp"
 #include "harness/perf/kv_capacity.hpp"
+#include "harness/perf/phased_step_source.hpp"
 
 namespace tpbench {
 namespace {
@@ -143,6 +144,24 @@ void summarize(ServingPoint& p, const std::vector<Request>& reqs, const ServingC
   p.per_user_out_div_conc = p.output_tok_s / cfg.concurrency;
 }
 
+// Records which source each phase the pool runs took its step times from.
+void note_sources(PoolReport& r, const PhasedStepSource& src, bool decodes, bool prefills) {
+  if (decodes) r.decode_source = src.decode_origin();
+  if (prefills) r.prefill_source = src.prefill_origin();
+  r.emulated = (decodes && src.decode_emulated()) || (prefills && src.prefill_emulated());
+}
+
+void mark_point_source(ServingPoint& p) {
+  bool measured = false, roofline = false;
+  for (const PoolReport* r : {&p.main, &p.prefill})
+    for (const std::string* s : {&r->decode_source, &r->prefill_source}) {
+      measured = measured || *s == "measured";
+      roofline = roofline || *s == "roofline";
+    }
+  p.step_time_source = measured && roofline ? "mixed" : measured ? "measured" : "roofline";
+  p.emulated = p.main.emulated || p.prefill.emulated;
+}
+
 }  // namespace
 
 ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const SystemProfile& prof,
@@ -165,7 +184,9 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
                  std::to_string(p.main.kv_tokens) + " tokens, less than one ISL+OSL sequence";
       return p;
     }
-    const RooflineModel model(m, layout.replicas.tp, prof, par);
+    const RooflineModel roofline(m, layout.replicas.tp, prof, par);
+    const PhasedStepSource model(&roofline, cfg.measured, par.step_overhead_s);
+    note_sources(p.main, model, true, true);
     const int k = layout.replicas.instances;
     for (int i = 0; i < k; ++i) {
       const int users = cfg.concurrency / k + (i < cfg.concurrency % k ? 1 : 0);
@@ -181,7 +202,10 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
       p.reason = "KV cache of a prefill or decode instance is smaller than one sequence";
       return p;
     }
-    const RooflineModel pm(m, layout.prefill.tp, prof, par), dm(m, layout.decode.tp, prof, par);
+    const RooflineModel pr(m, layout.prefill.tp, prof, par), dr(m, layout.decode.tp, prof, par);
+    const PhasedStepSource pm(&pr, cfg.measured, par.step_overhead_s), dm(&dr, cfg.measured, par.step_overhead_s);
+    note_sources(p.prefill, pm, false, true);
+    note_sources(p.main, dm, true, false);
     std::vector<Engine> pre, dec;
     for (int i = 0; i < layout.prefill.instances; ++i)
       pre.emplace_back(EngineRole::Prefill, &pm, p.prefill.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs);
@@ -195,6 +219,7 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
     for (const auto& e : dec) p.main.stats.add(e.stats());
   }
   summarize(p, reqs, cfg);
+  mark_point_source(p);
   return p;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "harness/model/model_spec.hpp"
+#include "harness/perf/measured_step_times.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/sim/engine.hpp"
@@ -21,6 +22,8 @@ struct ServingConfig {
   int64_t isl = 10000, osl = 1000;
   int prompts_per_user = 10;
   double kv_link_bandwidth = 0;  // bytes/s per rank; <= 0: the profile's
+  // Step times from sweep tables where they cover a pool's TP and phase; null: the roofline.
+  const MeasuredStepTimes* measured = nullptr;
 };
 
 struct PoolReport {
@@ -28,6 +31,10 @@ struct PoolReport {
   int64_t kv_tokens = 0;          // per instance
   int64_t kv_max_sequences = 0;   // of ISL+OSL tokens (ISL on a prefill pool)
   EngineStats stats;              // summed over the pool's instances
+  // Where the pool's step times came from, per phase it runs ("" for a phase it never runs:
+  // decode on a prefill pool, prefill on a decode pool); emulated: measured on emulated TP.
+  std::string decode_source, prefill_source;
+  bool emulated = false;
 };
 
 struct ServingPoint {
@@ -42,6 +49,9 @@ struct ServingPoint {
   double tokens_per_s_per_gpu = 0, per_user_inv_tpot = 0, per_user_out_div_conc = 0;
   double queue_s = 0;        // mean wait from submission to admission
   double kv_transfer_s = 0;  // PD: per request
+  // "measured" or "roofline" when every phase the layout runs came from it, else "mixed".
+  std::string step_time_source = "roofline";
+  bool emulated = false;     // some measured step times came from emulated-TP points
   PoolReport main;     // aggregated replicas, or the decode pool
   PoolReport prefill;  // PD only
 };
