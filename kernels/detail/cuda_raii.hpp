@@ -54,7 +54,10 @@ class CudaStream {
 
 class CudaEvent {
  public:
-  CudaEvent() { TPBENCH_CUDA_CHECK(cudaEventCreate(&e_)); }
+  // Timing events by default; pass false for pure ordering events (cheaper to record and wait on).
+  explicit CudaEvent(bool timing = true) {
+    TPBENCH_CUDA_CHECK(cudaEventCreateWithFlags(&e_, timing ? cudaEventDefault : cudaEventDisableTiming));
+  }
   ~CudaEvent() { if (e_) cudaEventDestroy(e_); }
   CudaEvent(const CudaEvent&) = delete;
   CudaEvent& operator=(const CudaEvent&) = delete;

@@ -27,9 +27,9 @@ void CudaRank::prepare() {
   DeviceScope scope(device_);
   compute_ = std::make_unique<Stream>();
   comm_ = std::make_unique<Stream>();
-  for (int e = 0; e < schedule_.events; ++e) events_.push_back(std::make_unique<Event>());
-  fork_ = std::make_unique<Event>();
-  join_ = std::make_unique<Event>();
+  for (int e = 0; e < schedule_.events; ++e) events_.push_back(std::make_unique<Event>(false));
+  fork_ = std::make_unique<Event>(false);
+  join_ = std::make_unique<Event>(false);
   t0_ = std::make_unique<Event>(true);
   t1_ = std::make_unique<Event>(true);
   t2_ = std::make_unique<Event>(true);
@@ -41,7 +41,7 @@ void CudaRank::prepare() {
     // 256-byte aligned by cudaMalloc: every view offset that is a multiple of 8 elements stays
     // 16-byte aligned, which the vectorised kernels rely on.
     memory_.emplace_back(size_t(std::max<int64_t>(r_.buffers[i].elements, 1)) * sizeof(__nv_bfloat16));
-    pointers_.push_back(memory_.back().as<__nv_bfloat16>());
+    pointers_.push_back(memory_.back().get<__nv_bfloat16>());
     init_buffer(program_.model, r_, int(i), program_.config.seed, pointers_.back(), compute_->get());
   }
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(compute_->get()));

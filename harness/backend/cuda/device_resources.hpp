@@ -1,12 +1,13 @@
 #pragma once
-// RAII owners for the CUDA handles the backend uses. Destructors never throw (errors at
-// teardown are ignored: there is nothing useful left to do with them).
+// RAII owners for the CUDA handles the backend uses (on top of kernels/detail/cuda_raii.hpp).
+// Destructors never throw (errors at teardown are ignored: nothing useful is left to do).
 #include <cuda_runtime.h>
 
 #include <cstddef>
 #include <utility>
 
 #include "kernels/detail/cuda_check.hpp"
+#include "kernels/detail/cuda_raii.hpp"
 
 namespace tpbench::cuda {
 
@@ -25,57 +26,10 @@ class DeviceScope {
   int previous_ = 0;
 };
 
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t bytes) : bytes_(bytes) {
-    if (bytes > 0) TPBENCH_CUDA_CHECK(cudaMalloc(&ptr_, bytes));
-  }
-  ~DeviceBuffer() { if (ptr_) cudaFree(ptr_); }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    if (this != &o) {
-      if (ptr_) cudaFree(ptr_);
-      ptr_ = std::exchange(o.ptr_, nullptr);
-      bytes_ = std::exchange(o.bytes_, 0);
-    }
-    return *this;
-  }
-  void* get() const { return ptr_; }
-  template <typename T>
-  T* as() const { return static_cast<T*>(ptr_); }
-  size_t bytes() const { return bytes_; }
-
- private:
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
-};
-
-class Stream {
- public:
-  Stream() { TPBENCH_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
-  ~Stream() { if (s_) cudaStreamDestroy(s_); }
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  cudaStream_t get() const { return s_; }
-
- private:
-  cudaStream_t s_ = nullptr;
-};
-
-class Event {
- public:
-  explicit Event(bool timing = false) {
-    TPBENCH_CUDA_CHECK(cudaEventCreateWithFlags(&e_, timing ? cudaEventDefault : cudaEventDisableTiming));
-  }
-  ~Event() { if (e_) cudaEventDestroy(e_); }
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-  cudaEvent_t get() const { return e_; }
-
- private:
-  cudaEvent_t e_ = nullptr;
-};
+// Device memory, streams and events: the kernels' RAII owners, under the backend's names.
+using DeviceBuffer = cuda_detail::DeviceBuffer;
+using Stream = cuda_detail::CudaStream;
+using Event = cuda_detail::CudaEvent;
 
 class GraphExec {
  public:

@@ -17,7 +17,7 @@ namespace {
 using bf16 = __nv_bfloat16;
 
 void fill(cuda::DeviceBuffer& b, uint64_t stream_id, cudaStream_t s) {
-  TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(b.as<bf16>(), int64_t(b.bytes() / 2), 0x6174746e, stream_id, 1.0f,
+  TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(b.get<bf16>(), int64_t(b.bytes() / 2), 0x6174746e, stream_id, 1.0f,
                                                0.0f, s));
 }
 
@@ -53,12 +53,12 @@ void measure_attention(const CalibrateRequest& req, CalibrateMeasurements& m) {
       cuda::DeviceBuffer ws(ws_bytes);
       kernels::DecodeAttentionArgs args;
       args.dims = dims;
-      args.qkv = qkv.as<bf16>();
+      args.qkv = qkv.get<bf16>();
       args.ld_qkv = ld_qkv;
-      args.k_cache = kc.as<bf16>();
-      args.v_cache = vc.as<bf16>();
+      args.k_cache = kc.get<bf16>();
+      args.v_cache = vc.get<bf16>();
       args.cache_positions = ctx;
-      args.out = out.as<bf16>();
+      args.out = out.get<bf16>();
       args.ld_out = ld_out;
       const auto t = event_times(s, req.warmup, req.iters, [&] { flush.flush(s); }, [&] {
         TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ws.get(), ws_bytes, s));

@@ -92,7 +92,7 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
     cuda::DeviceScope scope(devices[size_t(r)]);
     ranks.push_back(std::make_unique<Rank>(max_bytes));
     Rank& k = *ranks.back();
-    TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(k.in.as<__nv_bfloat16>(), int64_t(max_bytes / kElem), 0x636f6c6c,
+    TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(k.in.get<__nv_bfloat16>(), int64_t(max_bytes / kElem), 0x636f6c6c,
                                                  uint64_t(r), 1.0f, 0.0f, k.stream.get()));
     TPBENCH_CUDA_CHECK(cudaMemsetAsync(k.out.get(), 0, max_bytes, k.stream.get()));
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(k.stream.get()));

@@ -30,14 +30,14 @@ void measure_hbm(const CalibrateRequest& req, CalibrateMeasurements& m) {
   if (bytes < (size_t(256) << 20)) throw UnavailableError("calibrate: less than 1 GiB of free device memory");
   cuda::Stream s;
   cuda::DeviceBuffer src(bytes), dst(bytes), sink(sizeof(uint32_t));
-  TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(src.as<__nv_bfloat16>(), int64_t(bytes / 2), 0x68626d, 1, 1.0f, 0.0f,
+  TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(src.get<__nv_bfloat16>(), int64_t(bytes / 2), 0x68626d, 1, 1.0f, 0.0f,
                                                s.get()));
   TPBENCH_CUDA_CHECK(cudaMemsetAsync(dst.get(), 0x5a, bytes, s.get()));  // written before any read of it
   TPBENCH_CUDA_CHECK(cudaMemsetAsync(sink.get(), 0, sizeof(uint32_t), s.get()));
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s.get()));
   auto none = [] {};
   const auto read = event_times(s.get(), req.warmup, req.iters, none, [&] {
-    TPBENCH_CUDA_CHECK(kernels::stream_read(src.get(), bytes, sink.as<uint32_t>(), s.get()));
+    TPBENCH_CUDA_CHECK(kernels::stream_read(src.get(), bytes, sink.get<uint32_t>(), s.get()));
   });
   const auto copy = event_times(s.get(), req.warmup, req.iters, none, [&] {
     TPBENCH_CUDA_CHECK(kernels::stream_copy(src.get(), dst.get(), bytes, s.get()));

@@ -21,7 +21,7 @@ constexpr size_t kWorkspace = size_t(32) << 20;  // cuBLASLt workspace (what the
 // Uniform in [-1, 1): random, never an all-zero buffer (zeros toggle fewer bits and can run
 // faster), and sums of k products stay far from BF16 overflow.
 void fill(cuda::DeviceBuffer& b, uint64_t stream_id, cudaStream_t s) {
-  TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(b.as<bf16>(), int64_t(b.bytes() / 2), 0x67656d6d, stream_id, 1.0f,
+  TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(b.get<bf16>(), int64_t(b.bytes() / 2), 0x67656d6d, stream_id, 1.0f,
                                                0.0f, s));
 }
 
@@ -34,7 +34,7 @@ double measure_square(const CalibrateRequest& req, cuda::GemmRunner& runner, cud
   fill(w, 2, s);
   const auto t = event_times(
       s, std::max(req.warmup, 5), req.iters, [] {},
-      [&] { runner.run(a.as<bf16>(), n, w.as<bf16>(), n, out.as<bf16>(), n, n, n, n, s); });
+      [&] { runner.run(a.get<bf16>(), n, w.get<bf16>(), n, out.get<bf16>(), n, n, n, n, s); });
   return 2.0 * double(n) * double(n) * double(n) / t.front();  // best: the ceiling
 }
 
@@ -65,7 +65,7 @@ void measure_gemm(const CalibrateRequest& req, CalibrateMeasurements& m) {
       const auto t = event_times(
           s, req.warmup, req.iters, [&] { flush.flush(s); },
           [&] {
-            runner.run(a.as<bf16>(), shape.k, w.as<bf16>(), shape.n, out.as<bf16>(), shape.n, rows, shape.n, shape.k, s);
+            runner.run(a.get<bf16>(), shape.k, w.get<bf16>(), shape.n, out.get<bf16>(), shape.n, rows, shape.n, shape.k, s);
           });
       m.gemm.push_back({shape, rows, median(t)});
     }
