@@ -63,7 +63,7 @@ void BM_InProcessCollective(benchmark::State& state) {
     ops += reps;
   }
   const double per_op = total_s / static_cast<double>(std::max<int64_t>(ops, 1));
-  state.SetLabel(std::string(tpbench::collective_kind_name(op)) + " x" + std::to_string(ranks));
+  state.SetLabel(std::string(tpbench::collective_name(op)) + " x" + std::to_string(ranks));
   state.counters["size_bytes"] = static_cast<double>(actual);
   state.counters["time_us"] = per_op * 1e6;
   if (per_op > 0) {

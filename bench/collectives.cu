@@ -138,7 +138,7 @@ void run_benchmark(benchmark::State& state, Context* ctx, CollectiveKind op, siz
     ops += reps;
   }
   const double per_op = total_s / static_cast<double>(std::max<int64_t>(ops, 1));
-  std::string label = std::string(tpbench::collective_kind_name(op)) + " bf16 x" + std::to_string(n) + " GPU";
+  std::string label = std::string(tpbench::collective_name(op)) + " bf16 x" + std::to_string(n) + " GPU";
   label += n == 1 ? " (1-rank communicator: nothing crosses a link, busbw 0)" : "s";
   state.SetLabel(label);
   state.counters["size_bytes"] = static_cast<double>(actual);
@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   sizes.push_back(kMaxBytes);
   for (CollectiveKind op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter}) {
     for (size_t size : sizes) {
-      const std::string name = std::string("BM_Nccl/") + tpbench::collective_kind_name(op) + "/" + std::to_string(size);
+      const std::string name = std::string("BM_Nccl/") + tpbench::collective_name(op) + "/" + std::to_string(size);
       Context* c = ctx.get();
       benchmark::RegisterBenchmark(name.c_str(), [c, op, size](benchmark::State& st) { BM_Nccl(st, c, op, size); })
           ->UseManualTime()

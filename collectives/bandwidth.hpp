@@ -15,14 +15,9 @@
 #include <cstddef>
 #include <string>
 
-#include "harness/plan/step_program.hpp"  // CollectiveKind
+#include "collectives/collective_kind.hpp"
 
 namespace tpbench {
-
-// "all_reduce", "all_gather", "reduce_scatter" (nccl-tests' binary names without _perf).
-const char* collective_kind_name(CollectiveKind op);
-// Parses the names above (also "allreduce"/"all-reduce" spellings); throws UsageError.
-CollectiveKind parse_collective_kind(const std::string& name);
 
 // The nccl-tests size in bytes of `op` on `nranks` ranks, given the count argument each rank
 // passes to the collective (all_reduce: count; all_gather: send_count; reduce_scatter:

@@ -41,8 +41,8 @@ CalibrateMeasurements hand_made(bool with_collectives) {
   const CalibrateAttentionHeads h{8, 8, 1, 128};
   m.attention = {{h, 1, 10240, 1e9, 1e-3}, {h, 64, 10240, 2e9, 1e-3}};  // 3e9 B in 2e-3 s
   if (with_collectives) {
-    m.collectives = {{CollectiveOp::AllReduce, 2, 8, 6e-6}, {CollectiveOp::AllReduce, 2, 8, 9e-6},  // duplicate size
-                     {CollectiveOp::AllReduce, 2, 1 << 20, 2e-5}, {CollectiveOp::AllReduce, 2, 1 << 30, 4e-3}};
+    m.collectives = {{CollectiveKind::AllReduce, 2, 8, 6e-6}, {CollectiveKind::AllReduce, 2, 8, 9e-6},  // duplicate size
+                     {CollectiveKind::AllReduce, 2, 1 << 20, 2e-5}, {CollectiveKind::AllReduce, 2, 1 << 30, 4e-3}};
     m.collective_note = "group size(s) 4, 8 need more than the 2 GPUs selected";
   } else {
     m.collective_note = "only 1 GPU selected: no NCCL group of 2 or more GPUs can be measured";
@@ -149,13 +149,13 @@ TEST(CalibrateMerge, MeasuredFieldsReplaceTheBase) {
   EXPECT_DOUBLE_EQ(p.per_step_overhead_s, base.per_step_overhead_s);
   EXPECT_DOUBLE_EQ(p.runtime_reserve_bytes, base.runtime_reserve_bytes);
   // all_reduce n=2 measured (duplicate 8 B point: the first kept); n=4, 8 and the others kept.
-  const auto& ar2 = p.collectives.curves().at(CollectiveOp::AllReduce).at(2);
+  const auto& ar2 = p.collectives.curves().at(CollectiveKind::AllReduce).at(2);
   ASSERT_EQ(ar2.size(), 3u);
   EXPECT_DOUBLE_EQ(ar2[0].second, 6e-6);
-  EXPECT_DOUBLE_EQ(p.collectives.time_s(CollectiveOp::AllReduce, 2, 1 << 20), 2e-5);
-  EXPECT_DOUBLE_EQ(p.collectives.time_s(CollectiveOp::AllReduce, 8, 1 << 20),
-                   base.collectives.time_s(CollectiveOp::AllReduce, 8, 1 << 20));
-  EXPECT_TRUE(p.collectives.has(CollectiveOp::AllGather, 2));
+  EXPECT_DOUBLE_EQ(p.collectives.time_s(CollectiveKind::AllReduce, 2, 1 << 20), 2e-5);
+  EXPECT_DOUBLE_EQ(p.collectives.time_s(CollectiveKind::AllReduce, 8, 1 << 20),
+                   base.collectives.time_s(CollectiveKind::AllReduce, 8, 1 << 20));
+  EXPECT_TRUE(p.collectives.has(CollectiveKind::AllGather, 2));
   EXPECT_EQ(p.sources.at("hbm_bandwidth").rfind("measured:", 0), 0u);
   EXPECT_EQ(p.sources.at("collectives").rfind("measured:", 0), 0u);
   EXPECT_NE(p.sources.at("decode_attention_bandwidth").find("1.500 TB/s"), std::string::npos);
@@ -199,7 +199,7 @@ TEST(CalibrateMerge, DocumentRoundTripsThroughTheProfileReader) {
   std::filesystem::remove(path);
   EXPECT_EQ(profile_to_json(back), profile_to_json(p));
   EXPECT_EQ(back.gemm_efficiency, p.gemm_efficiency);
-  EXPECT_DOUBLE_EQ(back.collectives.time_s(CollectiveOp::AllReduce, 2, 1 << 30), 4e-3);
+  EXPECT_DOUBLE_EQ(back.collectives.time_s(CollectiveKind::AllReduce, 2, 1 << 30), 4e-3);
 }
 
 TEST(CalibrateGpu, ReducedCalibrationOnTheDevice) {

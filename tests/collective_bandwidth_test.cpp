@@ -53,7 +53,7 @@ TEST(CollectiveBandwidth, CountForSizeRoundsDownLikeNcclTests) {
 
 TEST(CollectiveBandwidth, OpNamesRoundTripAndBadInputIsRejected) {
   for (auto op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter})
-    EXPECT_EQ(parse_collective_kind(collective_kind_name(op)), op);
+    EXPECT_EQ(parse_collective_kind(collective_name(op)), op);
   EXPECT_EQ(parse_collective_kind("all-gather"), CollectiveKind::AllGather);
   EXPECT_THROW(parse_collective_kind("broadcast"), UsageError);
   EXPECT_THROW(algbw(100, 0.0), std::invalid_argument);
@@ -72,10 +72,10 @@ TEST(CollectiveCommand, WrongCounterCountsCorruptedAndNaNElements) {
     std::vector<float> out(collective_output_elems(op, n, count));
     const size_t off = op == CollectiveKind::ReduceScatter ? rank * count : 0;
     for (size_t i = 0; i < out.size(); ++i) out[i] = expected[off + i];
-    EXPECT_EQ(collective_wrong(op, rank, count, expected, out.data()), 0) << collective_kind_name(op);
+    EXPECT_EQ(collective_wrong(op, rank, count, expected, out.data()), 0) << collective_name(op);
     out[0] += 1.0f;
     out[out.size() - 1] = NAN;
-    EXPECT_EQ(collective_wrong(op, rank, count, expected, out.data()), 2) << collective_kind_name(op);
+    EXPECT_EQ(collective_wrong(op, rank, count, expected, out.data()), 2) << collective_name(op);
   }
 }
 

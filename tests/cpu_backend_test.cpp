@@ -51,14 +51,24 @@ TEST_P(ShardedEqualsUnsharded, DecodeAndPrefill) {
     }
 }
 
+// Readable test names: "tp_sp_TP4_streams".
+std::string case_name(const ::testing::TestParamInfo<std::tuple<PlanKind, int, Overlap>>& info) {
+  std::string plan = plan_name(std::get<0>(info.param));
+  for (char& ch : plan)
+    if (ch == '-') ch = '_';
+  return plan + "_TP" + std::to_string(std::get<1>(info.param)) + "_" + overlap_name(std::get<2>(info.param));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllPlans, ShardedEqualsUnsharded,
                          ::testing::Combine(::testing::Values(PlanKind::TP, PlanKind::TPSP, PlanKind::WeightGather),
                                             ::testing::Values(1, 2, 4, 8),
-                                            ::testing::Values(Overlap::None, Overlap::Streams)));
+                                            ::testing::Values(Overlap::None, Overlap::Streams)),
+                         case_name);
 // Split (batch chunks overlapping their all-reduces) is defined for the tp plan only.
 INSTANTIATE_TEST_SUITE_P(SplitOverlap, ShardedEqualsUnsharded,
                          ::testing::Combine(::testing::Values(PlanKind::TP), ::testing::Values(1, 2, 4, 8),
-                                            ::testing::Values(Overlap::Split)));
+                                            ::testing::Values(Overlap::Split)),
+                         case_name);
 
 // The comparison can fail: a different seed (other weights) is far from the reference.
 TEST(CpuBackend, VerificationDetectsDifferentWeights) {

@@ -244,14 +244,14 @@ TEST(NcclGpu, AllCollectivesExactOnAllGpusAndOneRank) {
       for (ElemType t : {ElemType::F32, ElemType::BF16})
         for (size_t count : {size_t{1}, size_t{1000}, size_t{1} << 20})
           EXPECT_EQ(run_once(op, t, first_devices(n), count, false), 0)
-              << collective_kind_name(op) << " " << (t == ElemType::F32 ? "f32" : "bf16") << " ranks " << n
+              << collective_name(op) << " " << (t == ElemType::F32 ? "f32" : "bf16") << " ranks " << n
               << " count " << count;
 }
 
 TEST(NcclGpu, InPlaceExact) {
   SKIP_WITHOUT_GPU();
   for (CollectiveKind op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter})
-    EXPECT_EQ(run_once(op, ElemType::BF16, first_devices(gpus), 4096, true), 0) << collective_kind_name(op);
+    EXPECT_EQ(run_once(op, ElemType::BF16, first_devices(gpus), 4096, true), 0) << collective_name(op);
 }
 
 TEST(NcclGpu, GroupMetadataAndAbort) {
@@ -304,7 +304,7 @@ TEST(NcclGpu, CollectiveCommandCudaBackend) {
     });
     ASSERT_EQ(got.size(), req.counts.size());
     for (const CollectiveTiming& t : got) {
-      EXPECT_EQ(t.wrong, 0) << collective_kind_name(op);
+      EXPECT_EQ(t.wrong, 0) << collective_name(op);
       EXPECT_GT(t.time_s, 0);
     }
   }

@@ -96,11 +96,11 @@ TEST(PerfCollectiveTable, LogLogInterpolationAndExtrapolation) {
   EXPECT_NEAR(interpolate_loglog(c, 2048), 20e-6, 1e-12);         // geometric midpoint
   EXPECT_NEAR(interpolate_loglog(c, 32768), 80e-6, 1e-12);        // linear in bytes beyond
   CollectiveTable t;
-  t.set_curve(CollectiveOp::AllReduce, 4, c);
-  EXPECT_DOUBLE_EQ(t.time_s(CollectiveOp::AllReduce, 1, 1e6), 0.0);
-  EXPECT_NEAR(t.time_s(CollectiveOp::AllReduce, 2, 2048), 20e-6, 1e-12);  // nearest larger group
-  EXPECT_THROW(t.set_curve(CollectiveOp::AllGather, 4, {{1024, -1.0}}), UsageError);
-  EXPECT_THROW(t.time_s(CollectiveOp::AllGather, 4, 1024), UsageError);
+  t.set_curve(CollectiveKind::AllReduce, 4, c);
+  EXPECT_DOUBLE_EQ(t.time_s(CollectiveKind::AllReduce, 1, 1e6), 0.0);
+  EXPECT_NEAR(t.time_s(CollectiveKind::AllReduce, 2, 2048), 20e-6, 1e-12);  // nearest larger group
+  EXPECT_THROW(t.set_curve(CollectiveKind::AllGather, 4, {{1024, -1.0}}), UsageError);
+  EXPECT_THROW(t.time_s(CollectiveKind::AllGather, 4, 1024), UsageError);
 }
 
 TEST(PerfProfile, BuiltinsCiteSourcesAndDefaultTablesBeatAlphaBeta) {
@@ -113,7 +113,7 @@ TEST(PerfProfile, BuiltinsCiteSourcesAndDefaultTablesBeatAlphaBeta) {
   for (double mib : {1.0, 4.0, 16.0}) {
     const double b = mib * 1048576.0;
     const double line = 12e-6 + b * 1.75 / 480e9;
-    const double table = h.collectives.time_s(CollectiveOp::AllReduce, 8, b);
+    const double table = h.collectives.time_s(CollectiveKind::AllReduce, 8, b);
     EXPECT_GT(1.0 - line / table, 0.30) << mib;
   }
   EXPECT_THROW(builtin_profile("a100"), UsageError);
@@ -124,8 +124,8 @@ TEST(PerfProfile, JsonRoundTripAndMalformedFiles) {
   const SystemProfile h = builtin_profile("h100-sxm");
   const SystemProfile back = profile_from_json(profile_to_json(h), "test");
   EXPECT_DOUBLE_EQ(back.hbm_bandwidth, h.hbm_bandwidth);
-  EXPECT_DOUBLE_EQ(back.collectives.time_s(CollectiveOp::AllReduce, 8, 3e6),
-                   h.collectives.time_s(CollectiveOp::AllReduce, 8, 3e6));
+  EXPECT_DOUBLE_EQ(back.collectives.time_s(CollectiveKind::AllReduce, 8, 3e6),
+                   h.collectives.time_s(CollectiveKind::AllReduce, 8, 3e6));
   nlohmann::json j = profile_to_json(h);
   j.erase("hbm_bandwidth");
   EXPECT_THROW(profile_from_json(j, "t"), UsageError);

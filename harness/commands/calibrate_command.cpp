@@ -62,7 +62,7 @@ CalibrateRequest make_calibrate_request(const CalibrateOptions& o) {
   for (int tp : {1, 4, 8})
     r.attention_heads.push_back({tp, m.q_heads / tp, std::max<int64_t>(1, m.kv_heads / tp), m.head_dim});
   r.attention_batch = {1, 2, 4, 8, 16, 32, 64};
-  r.collective_ops = {CollectiveOp::AllReduce, CollectiveOp::AllGather, CollectiveOp::ReduceScatter};
+  r.collective_ops = {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter};
   double factor = 2;
   if (o.quick) {
     // device_check.sh budget (< 60 s on one H100): the same quantities, fewer samples.

@@ -65,7 +65,7 @@ struct CalibrateRequest {
   int64_t attention_context = 10240;
   std::vector<int64_t> attention_batch;
   std::vector<CalibrateAttentionHeads> attention_heads;
-  std::vector<CollectiveOp> collective_ops;
+  std::vector<CollectiveKind> collective_ops;
   std::vector<size_t> collective_sizes;    // nccl-tests bytes, increasing
   int collective_iters = 20, collective_warmup = 5;
 };
@@ -92,7 +92,7 @@ struct CalibrateAttentionPoint {
 };
 
 struct CalibrateCollectivePoint {
-  CollectiveOp op = CollectiveOp::AllReduce;
+  CollectiveKind op = CollectiveKind::AllReduce;
   int group = 2;
   double bytes = 0;    // nccl-tests size
   double seconds = 0;  // mean per operation over the timed loop, slowest rank

@@ -43,8 +43,8 @@ double attention_bandwidth(const std::vector<CalibrateAttentionPoint>& pts) {
   return secs > 0 ? bytes / secs : 0;
 }
 
-std::map<std::pair<CollectiveOp, int>, CollectiveCurve> collective_curves(const std::vector<CalibrateCollectivePoint>& pts) {
-  std::map<std::pair<CollectiveOp, int>, CollectiveCurve> curves;
+std::map<std::pair<CollectiveKind, int>, CollectiveCurve> collective_curves(const std::vector<CalibrateCollectivePoint>& pts) {
+  std::map<std::pair<CollectiveKind, int>, CollectiveCurve> curves;
   for (const auto& p : pts)
     if (p.bytes > 0 && p.seconds > 0) curves[{p.op, p.group}].emplace_back(p.bytes, p.seconds);
   for (auto& [key, c] : curves) {
@@ -161,7 +161,7 @@ nlohmann::json calibration_document(const SystemProfile& profile, const Calibrat
   c["collectives"] = nlohmann::json::array();
   for (const auto& p : m.collectives) {
     const double alg = p.seconds > 0 ? p.bytes / p.seconds : 0;
-    c["collectives"].push_back({{"op", collective_op_name(p.op)}, {"group", p.group}, {"bytes", p.bytes},
+    c["collectives"].push_back({{"op", collective_name(p.op)}, {"group", p.group}, {"bytes", p.bytes},
                                 {"seconds", p.seconds}, {"algbw", alg}, {"busbw", alg * busbw_factor(p.op, p.group)}});
   }
   c["collective_note"] = m.collective_note;
@@ -201,7 +201,7 @@ void print_calibration_summary(const SystemProfile& base, const SystemProfile& m
       const double t = interpolate_loglog(curve, probe);
       const double tb = base.collectives.has(key.first, key.second)
                             ? base.collectives.time_s(key.first, key.second, probe) : 0;
-      row(std::string(collective_op_name(key.first)) + " n=" + std::to_string(key.second) + " " +
+      row(std::string(collective_name(key.first)) + " n=" + std::to_string(key.second) + " " +
               (probe >= 1 << 20 ? fmt("%.0f MiB", probe / (1 << 20)) : fmt("%.0f KiB", probe / 1024)) + " (us)",
           t, tb, 1e-6, "%.1f");
     }

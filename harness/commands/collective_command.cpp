@@ -180,7 +180,7 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
   double busbw_sum = 0;
   auto sink = [&](size_t k, const CollectiveTiming& t) {
     if (k == 0) {  // printed with the first result, so a backend that cannot start prints nothing
-      out << "# tpbench collective: " << collective_kind_name(op) << ", " << opt.ranks << " ranks, backend "
+      out << "# tpbench collective: " << collective_name(op) << ", " << opt.ranks << " ranks, backend "
           << opt.backend << (opt.backend == "cpu" ? " (in-process threads)" : " (NCCL)") << ", "
           << opt.warmup << " warm-up + " << opt.iters << " timed iterations, out of place\n"
           << row("#%12s %12s %8s %6s %11s %11s %11s %8s\n", "size", "count", "type", "redop", "time",
@@ -209,7 +209,7 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
   if (!opt.json.empty()) {
     const nlohmann::ordered_json doc = {
         {"schema", "tpbench.collective/1"}, {"version", kVersion}, {"git_commit", kGitCommit},
-        {"op", collective_kind_name(op)}, {"ranks", opt.ranks}, {"backend", opt.backend},
+        {"op", collective_name(op)}, {"ranks", opt.ranks}, {"backend", opt.backend},
         {"dtype", "float32"}, {"redop", redop}, {"in_place", false}, {"iters", opt.iters},
         {"warmup", opt.warmup}, {"bw_unit", "GB/s (1e9 B/s), nccl-tests definitions"},
         {"points", points}};
@@ -217,7 +217,7 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
   }
   if (total_wrong > 0) {
     std::fprintf(stderr, "tpbench: error: %lld wrong elements in the %s results\n", (long long)total_wrong,
-                 collective_kind_name(op));
+                 collective_name(op));
     return 1;
   }
   return 0;

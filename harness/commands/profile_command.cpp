@@ -45,7 +45,7 @@ int run_profile_show(const ProfileOptions& o, std::ostream& out) {
   out << "collectives (sizes as nccl-tests counts them; busbw = algbw x factor):\n";
   for (const auto& [op, groups] : p.collectives.curves())
     for (const auto& [g, curve] : groups) {
-      std::snprintf(line, sizeof line, "  %-14s n=%d\n  %12s %12s %12s\n", collective_op_name(op), g, "bytes", "time us",
+      std::snprintf(line, sizeof line, "  %-14s n=%d\n  %12s %12s %12s\n", collective_name(op), g, "bytes", "time us",
                     "busbw GB/s");
       out << line;
       for (const auto& [b, t] : curve) {

@@ -7,30 +7,8 @@
 
 namespace tpbench {
 
-const char* collective_op_name(CollectiveOp op) {
-  switch (op) {
-    case CollectiveOp::AllReduce: return "all_reduce";
-    case CollectiveOp::AllGather: return "all_gather";
-    case CollectiveOp::ReduceScatter: return "reduce_scatter";
-  }
-  return "?";
-}
-
-CollectiveOp parse_collective_op(const std::string& s) {
-  if (s == "all_reduce" || s == "allreduce") return CollectiveOp::AllReduce;
-  if (s == "all_gather" || s == "allgather") return CollectiveOp::AllGather;
-  if (s == "reduce_scatter" || s == "reducescatter") return CollectiveOp::ReduceScatter;
-  throw UsageError("unknown collective '" + s + "' (expected all_reduce, all_gather or reduce_scatter)");
-}
-
-double busbw_factor(CollectiveOp op, int group) {
-  if (group <= 1) return 0.0;
-  const double n = group;
-  return op == CollectiveOp::AllReduce ? 2.0 * (n - 1) / n : (n - 1) / n;
-}
-
-void CollectiveTable::set_curve(CollectiveOp op, int group, CollectiveCurve curve) {
-  const std::string what = std::string(collective_op_name(op)) + " group " + std::to_string(group);
+void CollectiveTable::set_curve(CollectiveKind op, int group, CollectiveCurve curve) {
+  const std::string what = std::string(collective_name(op)) + " group " + std::to_string(group);
   if (group < 2) throw UsageError("collective table " + what + ": group size must be >= 2");
   if (curve.empty()) throw UsageError("collective table " + what + ": no points");
   for (const auto& [b, t] : curve)
@@ -43,7 +21,7 @@ void CollectiveTable::set_curve(CollectiveOp op, int group, CollectiveCurve curv
   curves_[op][group] = std::move(curve);
 }
 
-bool CollectiveTable::has(CollectiveOp op, int group) const {
+bool CollectiveTable::has(CollectiveKind op, int group) const {
   auto it = curves_.find(op);
   return it != curves_.end() && it->second.count(group) > 0;
 }
@@ -57,11 +35,11 @@ double interpolate_loglog(const CollectiveCurve& c, double bytes) {
   return std::exp(std::log(lo->second) + f * (std::log(hi->second) - std::log(lo->second)));
 }
 
-double CollectiveTable::time_s(CollectiveOp op, int group, double bytes) const {
+double CollectiveTable::time_s(CollectiveKind op, int group, double bytes) const {
   if (group <= 1 || bytes <= 0) return 0.0;
   auto it = curves_.find(op);
   if (it == curves_.end() || it->second.empty())
-    throw UsageError(std::string("profile has no ") + collective_op_name(op) + " table");
+    throw UsageError(std::string("profile has no ") + collective_name(op) + " table");
   const auto& by_group = it->second;
   auto g = by_group.lower_bound(group);  // exact, or the nearest larger group
   if (g == by_group.end()) --g;          // larger than any: the largest measured

@@ -10,14 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "collectives/bandwidth.hpp"  // busbw_factor
+#include "collectives/collective_kind.hpp"
+
 namespace tpbench {
 
-enum class CollectiveOp { AllReduce, AllGather, ReduceScatter };
 
-const char* collective_op_name(CollectiveOp op);                 // "all_reduce", ...
-CollectiveOp parse_collective_op(const std::string& s);           // throws UsageError
-// nccl-tests bus bandwidth factor: all_reduce 2(n-1)/n, all_gather / reduce_scatter (n-1)/n.
-double busbw_factor(CollectiveOp op, int group);
 
 // One curve: (bytes, seconds) points sorted by bytes, bytes > 0, seconds > 0.
 using CollectiveCurve = std::vector<std::pair<double, double>>;
@@ -26,18 +24,18 @@ class CollectiveTable {
  public:
   // Adds (or replaces) one curve; throws UsageError when a point is not positive or the
   // sizes are not strictly increasing after sorting (duplicate sizes).
-  void set_curve(CollectiveOp op, int group, CollectiveCurve curve);
-  bool has(CollectiveOp op, int group) const;
+  void set_curve(CollectiveKind op, int group, CollectiveCurve curve);
+  bool has(CollectiveKind op, int group) const;
   // Time of one collective. group <= 1 costs nothing. Below the smallest size the time is the
   // smallest point's (latency floor); above the largest it grows linearly with bytes (the
   // bandwidth of the last point). A group size not in the table uses the nearest larger one
   // (or the largest available), which is pessimistic for smaller groups.
-  double time_s(CollectiveOp op, int group, double bytes) const;
-  const std::map<CollectiveOp, std::map<int, CollectiveCurve>>& curves() const { return curves_; }
+  double time_s(CollectiveKind op, int group, double bytes) const;
+  const std::map<CollectiveKind, std::map<int, CollectiveCurve>>& curves() const { return curves_; }
   bool empty() const { return curves_.empty(); }
 
  private:
-  std::map<CollectiveOp, std::map<int, CollectiveCurve>> curves_;
+  std::map<CollectiveKind, std::map<int, CollectiveCurve>> curves_;
 };
 
 // Log-log interpolation on one curve (exposed for tests).

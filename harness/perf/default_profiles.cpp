@@ -50,9 +50,9 @@ CollectiveTable nvlink4_tables() {
       const double floor_us = 0.8 * (g == 2 ? first.us2 : g == 4 ? first.us4 : first.us8);
       half.emplace_back(r.bytes, std::max(floor_us, 0.5 * us) * 1e-6);
     }
-    t.set_curve(CollectiveOp::AllReduce, g, ar);
-    t.set_curve(CollectiveOp::AllGather, g, half);
-    t.set_curve(CollectiveOp::ReduceScatter, g, half);
+    t.set_curve(CollectiveKind::AllReduce, g, ar);
+    t.set_curve(CollectiveKind::AllGather, g, half);
+    t.set_curve(CollectiveKind::ReduceScatter, g, half);
   }
   return t;
 }

@@ -67,7 +67,7 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
   if (!j.contains("collectives") || !j["collectives"].is_object())
     throw UsageError("profile " + origin + ": missing object 'collectives'");
   for (const auto& [op_name, groups] : j["collectives"].items()) {
-    const CollectiveOp op = parse_collective_op(op_name);
+    const CollectiveKind op = parse_collective_kind(op_name);
     if (!groups.is_object())
       throw UsageError("profile " + origin + ": collectives." + op_name + " must map group size to points");
     for (const auto& [g, pts] : groups.items()) {
@@ -83,7 +83,7 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
       p.collectives.set_curve(op, group, pairs_field(pts, "profile " + origin + ": collectives." + op_name + "." + g));
     }
   }
-  if (p.collectives.curves().count(CollectiveOp::AllReduce) == 0)
+  if (p.collectives.curves().count(CollectiveKind::AllReduce) == 0)
     throw UsageError("profile " + origin + ": collectives has no all_reduce table");
   if (j.contains("sources") && j["sources"].is_object())
     for (const auto& [k, v] : j["sources"].items())
@@ -140,7 +140,7 @@ nlohmann::json profile_to_json(const SystemProfile& p) {
     for (const auto& [g, curve] : groups) {
       nlohmann::json pts = nlohmann::json::array();
       for (const auto& [b, t] : curve) pts.push_back({b, t});
-      coll[collective_op_name(op)][std::to_string(g)] = pts;
+      coll[collective_name(op)][std::to_string(g)] = pts;
     }
   j["collectives"] = coll;
   j["sources"] = p.sources;

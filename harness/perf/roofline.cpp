@@ -42,11 +42,11 @@ StepCost RooflineModel::step(const StepShape& s) const {
     const double ar_bytes = tokens * m_.hidden * dtype_bytes(m_.dtype);
     const double n_ar = 2.0 * m_.layers + 1.0;
     // A calibrated profile may carry only all_reduce; its time bounds the logits gather.
-    const bool has_gather = prof_->collectives.curves().count(CollectiveOp::AllGather) > 0;
+    const bool has_gather = prof_->collectives.curves().count(CollectiveKind::AllGather) > 0;
     const double gather_bytes = std::max(1.0, s.logits) * m_.vocab * dtype_bytes(m_.dtype);
     c.collective_s = par_.collective_scale *
-                     (n_ar * prof_->collectives.time_s(CollectiveOp::AllReduce, tp_, ar_bytes) +
-                      prof_->collectives.time_s(has_gather ? CollectiveOp::AllGather : CollectiveOp::AllReduce,
+                     (n_ar * prof_->collectives.time_s(CollectiveKind::AllReduce, tp_, ar_bytes) +
+                      prof_->collectives.time_s(has_gather ? CollectiveKind::AllGather : CollectiveKind::AllReduce,
                                                 tp_, gather_bytes));
     c.collective_s += par_.collective_hop_latency_s * (n_ar * 2.0 * (tp_ - 1) + (tp_ - 1));
     c.collective_bytes = n_ar * ar_bytes + gather_bytes;

@@ -27,15 +27,6 @@ const char* overlap_name(Overlap o) {
   return "?";
 }
 
-const char* collective_name(CollectiveKind c) {
-  switch (c) {
-    case CollectiveKind::AllReduce: return "all_reduce";
-    case CollectiveKind::AllGather: return "all_gather";
-    case CollectiveKind::ReduceScatter: return "reduce_scatter";
-  }
-  return "?";
-}
-
 const char* op_kind_name(OpKind k) {
   switch (k) {
     case OpKind::Gemm: return "gemm";

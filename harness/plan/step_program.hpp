@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "collectives/collective_kind.hpp"
 #include "harness/model/model_spec.hpp"
 
 namespace tpbench {
@@ -18,14 +19,12 @@ namespace tpbench {
 enum class Phase { Decode, Prefill };
 enum class PlanKind { TP, TPSP, WeightGather };
 enum class Overlap { None, Streams, Split };
-enum class CollectiveKind { AllReduce, AllGather, ReduceScatter };
 enum class StreamId { Compute = 0, Comm = 1 };
 enum class OpKind { Gemm, Attention, RmsNorm, SiluMul, ResidualAdd, Collective };
 
 const char* phase_name(Phase p);
 const char* plan_name(PlanKind p);
 const char* overlap_name(Overlap o);
-const char* collective_name(CollectiveKind c);
 const char* op_kind_name(OpKind k);
 Phase parse_phase(const std::string& s);        // throws UsageError
 PlanKind parse_plan(const std::string& s);      // throws UsageError

@@ -26,15 +26,6 @@ namespace {
 
 enum class Mode { Nccl, Emulated, DeviceLocal };
 
-CollectiveOp to_op(CollectiveKind k) {
-  switch (k) {
-    case CollectiveKind::AllReduce: return CollectiveOp::AllReduce;
-    case CollectiveKind::AllGather: return CollectiveOp::AllGather;
-    case CollectiveKind::ReduceScatter: return CollectiveOp::ReduceScatter;
-  }
-  return CollectiveOp::AllReduce;
-}
-
 class CudaBackend final : public Backend {
  public:
   CudaBackend(const BackendOptions& o, Mode mode) : options_(o), mode_(mode) {
@@ -97,7 +88,7 @@ class CudaBackend final : public Backend {
     if (mode_ == Mode::Emulated) {
       for (auto& e : exec)
         e.emulated_time = [this](const Op& op) {
-          return profile_.collectives.time_s(to_op(op.collective), op.group_size, op.message_bytes);
+          return profile_.collectives.time_s(op.collective, op.group_size, op.message_bytes);
         };
     } else if (p.config.tp > 1 || mode_ == Mode::DeviceLocal) {
       communicators(p, ranks.size());

@@ -25,11 +25,11 @@ namespace {
 
 constexpr size_t kElem = 2;  // BF16
 
-CollectiveKind kind_of(CollectiveOp op) {
+CollectiveKind kind_of(CollectiveKind op) {
   switch (op) {
-    case CollectiveOp::AllReduce: return CollectiveKind::AllReduce;
-    case CollectiveOp::AllGather: return CollectiveKind::AllGather;
-    case CollectiveOp::ReduceScatter: return CollectiveKind::ReduceScatter;
+    case CollectiveKind::AllReduce: return CollectiveKind::AllReduce;
+    case CollectiveKind::AllGather: return CollectiveKind::AllGather;
+    case CollectiveKind::ReduceScatter: return CollectiveKind::ReduceScatter;
   }
   return CollectiveKind::AllReduce;
 }
@@ -62,7 +62,7 @@ class NcclGroup {
 
 // Per-rank count argument for each requested size; sizes that round to the same count (at
 // least one element per rank) are measured once.
-std::vector<size_t> counts_for(const CalibrateRequest& req, CollectiveOp op, int group) {
+std::vector<size_t> counts_for(const CalibrateRequest& req, CollectiveKind op, int group) {
   std::vector<size_t> counts;
   for (size_t size : req.collective_sizes) {
     const size_t c = std::max<size_t>(1, collective_count_for_size(kind_of(op), size, kElem, group));
@@ -74,7 +74,7 @@ std::vector<size_t> counts_for(const CalibrateRequest& req, CollectiveOp op, int
 void measure_group(const CalibrateRequest& req, const std::vector<int>& devices, CalibrateMeasurements& m) {
   const int g = int(devices.size());
   size_t max_bytes = 0;  // the largest buffer any rank needs (input or output)
-  for (CollectiveOp op : req.collective_ops)
+  for (CollectiveKind op : req.collective_ops)
     for (size_t c : counts_for(req, op, g)) max_bytes = std::max(max_bytes, c * kElem * size_t(g));
   for (int d : devices) {
     cuda::DeviceScope scope(d);
@@ -97,7 +97,7 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
     TPBENCH_CUDA_CHECK(cudaMemsetAsync(k.out.get(), 0, max_bytes, k.stream.get()));
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(k.stream.get()));
   }
-  for (CollectiveOp op : req.collective_ops) {
+  for (CollectiveKind op : req.collective_ops) {
     for (size_t count : counts_for(req, op, g)) {
       const size_t bytes = collective_size_bytes(kind_of(op), count, kElem, g);
       auto once = [&] {
@@ -108,16 +108,16 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
           void* out = ranks[size_t(r)]->out.get();
           cudaStream_t s = ranks[size_t(r)]->stream.get();
           switch (op) {
-            case CollectiveOp::AllReduce: c.all_reduce(in, out, count, ElemType::BF16, s); break;
-            case CollectiveOp::AllGather: c.all_gather(in, out, count, ElemType::BF16, s); break;
-            case CollectiveOp::ReduceScatter: c.reduce_scatter(in, out, count, ElemType::BF16, s); break;
+            case CollectiveKind::AllReduce: c.all_reduce(in, out, count, ElemType::BF16, s); break;
+            case CollectiveKind::AllGather: c.all_gather(in, out, count, ElemType::BF16, s); break;
+            case CollectiveKind::ReduceScatter: c.reduce_scatter(in, out, count, ElemType::BF16, s); break;
           }
         }
         group.end();
       };
       const int ops = req.collective_warmup + req.collective_iters;
       const auto timeout = std::chrono::milliseconds(60'000 + int64_t(double(ops) * double(bytes) / 1e6));  // >= 1 GB/s
-      NcclWatchdog::Step step(dog, timeout, std::string(collective_op_name(op)) + " of " + std::to_string(bytes) +
+      NcclWatchdog::Step step(dog, timeout, std::string(collective_name(op)) + " of " + std::to_string(bytes) +
                                                 " B on " + std::to_string(g) + " GPUs");
       for (int i = 0; i < req.collective_warmup; ++i) once();
       for (auto& k : ranks) TPBENCH_CUDA_CHECK(cudaStreamSynchronize(k->stream.get()));

@@ -147,7 +147,7 @@ void run_rank(NcclCommunicator& comm, Shared& sh) {
     if (rank == 0) {
       sh.expected = collective_expected(req.op, req.ranks, count, req.seed);
       sh.dog.arm(size_timeout(req, count),
-                 std::string(collective_kind_name(req.op)) + " of " +
+                 std::string(collective_name(req.op)) + " of " +
                      std::to_string(collective_size_bytes(req.op, count, sizeof(float), req.ranks)) + " B on " +
                      std::to_string(req.ranks) + " ranks");
     }
