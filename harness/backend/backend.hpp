@@ -59,7 +59,7 @@ class Backend {
 };
 
 struct BackendOptions {
-  std::string kind = "cpu";       // cpu | cuda
+  std::string kind = "auto";      // auto (cuda when usable, else cpu) | cpu | cuda
   std::vector<int> gpus;          // cuda: devices to use (default 0..tp-1)
   bool oversubscribe = false;     // cuda: allow more ranks than GPUs (NCCL >= 2.30)
   int emulate_tp = 0;             // cuda: run rank 0 of TP=N on one GPU

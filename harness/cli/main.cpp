@@ -67,7 +67,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   sweep->add_option("--chunk", sw.chunk, "Prefill tokens per sequence (0: the whole context)")->capture_default_str();
   sweep->add_option("--layers", sw.layers, "Run only the first L layers and scale to the model's (0: all)")->capture_default_str();
   sweep->add_option("--split-chunks", sw.split_chunks, "Batch chunks per layer for --overlap split")->capture_default_str();
-  sweep->add_option("--backend", sw.backend.kind, "cpu or cuda")->capture_default_str();
+  sweep->add_option("--backend", sw.backend.kind, "auto (the GPUs when usable, else the CPU), cpu or cuda")->capture_default_str();
   sweep->add_option("--gpus", sw.backend.gpus, "CUDA devices to use (comma list; default 0..TP-1)")->delimiter(',');
   sweep->add_flag("--oversubscribe", sw.backend.oversubscribe, "Allow more ranks than GPUs (NCCL >= 2.30, functional checks only)");
   sweep->add_option("--emulate-tp", sw.backend.emulate_tp, "Run rank 0 of TP=N on one GPU, collective times from --profile");

@@ -151,7 +151,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     // --emulate-tp N measures TP=N (rank 0 of it) on one GPU: it is the TP of every point.
     if (!(o.tp.size() == 1 && (o.tp[0] == 1 || o.tp[0] == o.backend.emulate_tp)))
       throw UsageError("--emulate-tp " + std::to_string(o.backend.emulate_tp) + " sets the TP; drop --tp");
-    if (o.backend.kind != "cuda") throw UsageError("--emulate-tp needs --backend cuda");
+    if (o.backend.kind == "cpu") throw UsageError("--emulate-tp needs --backend cuda");
     opts.tp = {o.backend.emulate_tp};
   }
   const std::vector<StepConfig> configs = expand(opts, model);
