@@ -62,8 +62,9 @@ if [ -d .deps ] && ls .deps/*.deb >/dev/null 2>&1; then
   export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu:$DEPS/usr/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}"
   export LIBRARY_PATH="$LD_LIBRARY_PATH"
   # Debian's OpenBLAS config points at /usr: use the unpacked copy instead.
-  sed -i "s#/usr/#$DEPS/usr/#g" $DEPS/usr/lib/x86_64-linux-gnu/cmake/openblas/OpenBLASConfig.cmake 2>/dev/null
-  PREFIX_ARGS=(-DCMAKE_PREFIX_PATH="$DEPS/usr;$DEPS/usr/lib/x86_64-linux-gnu/cmake" -DOpenBLAS_DIR="$DEPS/usr/lib/x86_64-linux-gnu/cmake/openblas")
+  OB=$DEPS/usr/lib/x86_64-linux-gnu/openblas-pthread/cmake/openblas
+  sed -i "s#/usr/#$DEPS/usr/#g" $OB/OpenBLASConfig.cmake
+  PREFIX_ARGS=(-DCMAKE_PREFIX_PATH="$DEPS/usr;$DEPS/usr/lib/x86_64-linux-gnu/cmake" -DOpenBLAS_DIR="$OB")
   echo "dependencies: unpacked $(ls .deps/*.deb | wc -l) .deb files into $DEPS"
 fi
 
