@@ -52,6 +52,9 @@ class Backend {
   virtual nlohmann::json system_info() const = 0;
   // False on every process but rank 0 of a multi-process launch: those measure, rank 0 reports.
   virtual bool reports() const { return true; }
+  // Clocks, temperature and throttle state of the devices in use, or null where unknown (the
+  // cpu backend; GPUs without NVML). Sampled before and after every point.
+  virtual nlohmann::json telemetry() const { return nullptr; }
   // Whether this configuration puts more ranks than GPUs (functional checks only).
   virtual bool oversubscribed(const StepConfig&) const { return false; }
   // Whether points measured here are emulated (collective times taken from a profile).

@@ -35,6 +35,8 @@ nlohmann::json to_json(const Point& p) {
       {"status", p.status},
   };
   if (!p.reason.empty()) j["reason"] = p.reason;
+  if (!p.telemetry_before.is_null() || !p.telemetry_after.is_null())
+    j["telemetry"] = {{"before", p.telemetry_before}, {"after", p.telemetry_after}, {"throttled", p.throttled}};
   j["verified"] = p.verified ? nlohmann::json(*p.verified) : nlohmann::json(nullptr);
   if (p.verified) j["verify"] = {{"rel_l2_error", p.verify_rel_l2}, {"tolerance", p.verify_tolerance}};
   if (p.status != "ok") return j;

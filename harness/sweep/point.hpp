@@ -37,6 +37,8 @@ struct Point {
   double layers_median_s = 0, head_median_s = 0;
   Breakdown breakdown;
   std::optional<bool> verified;  // null: not checked
+  nlohmann::json telemetry_before, telemetry_after;  // backend telemetry around the point
+  bool throttled = false;                            // a GPU reported thermal/power throttling
   double verify_rel_l2 = 0, verify_tolerance = 0;
 
   double tokens_per_step() const { return double(config.batch) * double(config.new_tokens()); }

@@ -187,7 +187,14 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
                    (long long)c.context);
       std::fflush(stderr);
     }
+    const nlohmann::json before = backend->telemetry();
     Point p = measure_point(*backend, verify_backend ? *verify_backend : *backend, model, c, o, verifier);
+    p.telemetry_before = before;
+    p.telemetry_after = backend->telemetry();
+    for (const nlohmann::json* t : {&p.telemetry_before, &p.telemetry_after})
+      if (t->is_array())
+        for (const auto& g : *t) p.throttled = p.throttled || g.value("throttled", false);
+    if (p.throttled) std::cerr << "tpbench: warning: a GPU was throttling around this point (see 'telemetry')\n";
     if (InterruptGuard::requested()) {
       if (show_progress) std::fprintf(stderr, "\r\033[K");
       write(true);

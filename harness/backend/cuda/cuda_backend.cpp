@@ -13,6 +13,7 @@
 #include "collectives/cuda/nccl_watchdog.hpp"
 #include "harness/backend/cuda/cuda_rank.hpp"
 #include "harness/backend/cuda/device_info.hpp"
+#include "harness/backend/cuda/nvml_probe.hpp"
 #include "harness/backend/cuda/op_launch.hpp"
 #include "harness/backend/cuda/process_group.hpp"
 #include "harness/backend/cuda_backend_factory.hpp"
@@ -130,6 +131,19 @@ class CudaBackend final : public Backend {
     program_ = nullptr;
   }
 
+  nlohmann::json telemetry() const override {
+    if (!nvml_.available()) return nullptr;
+    nlohmann::json out = nlohmann::json::array();
+    for (int d : visible_) {
+      char bus[32] = {};
+      if (cudaDeviceGetPCIBusId(bus, sizeof bus, d) != cudaSuccess) continue;
+      if (auto s = nvml_.sample(bus))
+        out.push_back({{"gpu", d}, {"sm_mhz", s->sm_clock_mhz}, {"mem_mhz", s->mem_clock_mhz},
+                       {"temperature_c", s->temperature_c}, {"throttled", cuda::throttled(s->throttle_reasons)}});
+    }
+    return out;
+  }
+
   nlohmann::json system_info() const override {
     nlohmann::json j = cuda::system_info(visible_);
     j["backend"] = "cuda";
@@ -221,6 +235,7 @@ class CudaBackend final : public Backend {
   BackendOptions options_;
   Mode mode_;
   std::unique_ptr<cuda::ProcessGroup> processes_;
+  cuda::NvmlProbe nvml_;
   std::vector<int> visible_;
   SystemProfile profile_;
   const StepProgram* program_ = nullptr;
