@@ -133,3 +133,16 @@ TEST(CpuBackend, RefusesPointsThatDoNotFit) {
   ASSERT_TRUE(why.has_value());
   EXPECT_NE(why->find("MiB"), std::string::npos);
 }
+
+// Running the same prepared step again gives the same logits: the prologue rewrites the
+// residual stream from the read-only embedding output (timing loops replay the step).
+TEST(CpuBackend, RepeatedStepsAreIdentical) {
+  auto backend = make_cpu_backend({});
+  const StepProgram p = build_program(preset_model("tiny"), config(PlanKind::WeightGather, 2, 3, Overlap::Streams));
+  backend->prepare(p);
+  backend->run(Variant::Full);
+  const std::vector<float> first = backend->logits();
+  backend->run(Variant::Full);
+  backend->run(Variant::Full);
+  EXPECT_EQ(backend->logits(), first);
+}

@@ -16,11 +16,15 @@ namespace tpbench {
 // Exposed communication = time(Full) - time(ComputeOnly) (DESIGN.md: measured, not guessed).
 enum class Variant { Full, ComputeOnly, CommOnly };
 
-// One timed step: the slowest rank's wall time for the layers and for the LM head section.
+// One timed step: the slowest rank's wall time in each section of the program (prologue,
+// layers, LM head; see RankProgram::layers_begin).
 struct StepTime {
+  double prologue_s = 0;
   double layers_s = 0;
   double head_s = 0;
-  double total() const { return layers_s + head_s; }
+  double total() const { return prologue_s + layers_s + head_s; }
+  // The step of a model with `scale` times the layers that ran (--layers).
+  double scaled(double scale) const { return prologue_s + layers_s * scale + head_s; }
 };
 
 class Backend {

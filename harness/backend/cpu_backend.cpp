@@ -40,7 +40,7 @@ struct Rank {
   detail::HostBuffers mem;
   std::unique_ptr<InProcessCommunicator> comm;
   std::unique_ptr<std::atomic<uint64_t>[]> done;  // step generation in which op i finished
-  Clock::time_point layers_end[2], end[2];
+  Clock::time_point prologue_end[2], layers_end[2], end[2];
   std::vector<double> op_seconds;  // filled by profiling runs
 };
 
@@ -98,14 +98,16 @@ class CpuBackend final : public Backend {
     start_->arrive_and_wait();
     finish_->arrive_and_wait();
     if (failure_) std::rethrow_exception(failure_);
-    StepTime t;
+    // Section boundaries of the slowest rank (and stream), as offsets from the start.
+    double prologue = 0, layers = 0, end = 0;
+    auto since = [&](Clock::time_point t) { return std::chrono::duration<double>(t - t0).count(); };
     for (const Rank& rk : ranks_)
       for (int s = 0; s < streams_; ++s) {
-        t.layers_s = std::max(t.layers_s, std::chrono::duration<double>(rk.layers_end[s] - t0).count());
-        t.head_s = std::max(t.head_s, std::chrono::duration<double>(rk.end[s] - t0).count());
+        prologue = std::max(prologue, since(rk.prologue_end[s]));
+        layers = std::max(layers, since(rk.layers_end[s]));
+        end = std::max(end, since(rk.end[s]));
       }
-    t.head_s -= t.layers_s;
-    return t;
+    return StepTime{prologue, layers - prologue, end - layers};
   }
 
   std::vector<double> profile_ops() override {
@@ -166,7 +168,7 @@ class CpuBackend final : public Backend {
         if (!failure_) failure_ = std::current_exception();
         failed_ = true;
         group_->communicator(r)->abort();
-        rk.layers_end[stream] = rk.end[stream] = Clock::now();
+        rk.prologue_end[stream] = rk.layers_end[stream] = rk.end[stream] = Clock::now();
       }
       finish_->arrive_and_wait();
     }
@@ -175,7 +177,7 @@ class CpuBackend final : public Backend {
   void run_stream(Rank& rk, int stream) {
     const RankProgram& p = *rk.program;
     const uint64_t gen = generation_;
-    rk.layers_end[stream] = Clock::now();
+    rk.prologue_end[stream] = rk.layers_end[stream] = Clock::now();
     for (size_t i = 0; i < p.ops.size(); ++i) {
       const Op& op = p.ops[i];
       if (streams_ > 1 && int(op.stream) != stream) continue;
@@ -192,6 +194,7 @@ class CpuBackend final : public Backend {
         execute(rk, op);
       }
       rk.done[i].store(gen, std::memory_order_release);
+      if (int(i) < p.layers_begin) rk.prologue_end[stream] = Clock::now();
       if (int(i) < p.head_begin) rk.layers_end[stream] = Clock::now();
     }
     rk.end[stream] = Clock::now();

@@ -25,6 +25,7 @@ DeviceMemoryPlan plan_device_memory(const RankProgram& r, int element_bytes, int
 std::optional<std::string> device_fit(const DeviceMemoryPlan& plan, int64_t free_bytes, int device);
 
 inline constexpr int64_t kGemmWorkspaceBytes = 32ll << 20;  // cuBLASLt workspace per rank
-inline constexpr int64_t kDeviceReserveBytes = 1ll << 30;   // context + NCCL + slack
+// CUDA context (~0.5 GiB) + NCCL buffers (NVLS on 8 x H100 can take over 1 GiB) + slack.
+inline constexpr int64_t kDeviceReserveBytes = 2ll << 30;
 
 }  // namespace tpbench

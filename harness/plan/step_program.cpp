@@ -35,6 +35,7 @@ const char* op_kind_name(OpKind k) {
     case OpKind::SiluMul: return "silu_mul";
     case OpKind::ResidualAdd: return "residual_add";
     case OpKind::Collective: return "collective";
+    case OpKind::Copy: return "copy";
   }
   return "?";
 }
@@ -147,8 +148,8 @@ void check_program(const StepProgram& p) {
       if (op.kind == OpKind::Collective && (!op.a.contiguous() || !op.out.contiguous()))
         throw std::logic_error("plan bug: collective '" + op.name + "' on a strided view");
     }
-    if (r.head_begin < 0 || r.head_begin > static_cast<int>(r.ops.size()))
-      throw std::logic_error("plan bug: head_begin out of range");
+    if (r.layers_begin < 0 || r.layers_begin > r.head_begin || r.head_begin > static_cast<int>(r.ops.size()))
+      throw std::logic_error("plan bug: section boundaries out of range");
   }
 }
 

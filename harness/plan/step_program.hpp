@@ -20,7 +20,7 @@ enum class Phase { Decode, Prefill };
 enum class PlanKind { TP, TPSP, WeightGather };
 enum class Overlap { None, Streams, Split };
 enum class StreamId { Compute = 0, Comm = 1 };
-enum class OpKind { Gemm, Attention, RmsNorm, SiluMul, ResidualAdd, Collective };
+enum class OpKind { Gemm, Attention, RmsNorm, SiluMul, ResidualAdd, Collective, Copy };
 
 const char* phase_name(Phase p);
 const char* plan_name(PlanKind p);
@@ -99,7 +99,7 @@ struct Op {
   std::vector<int> deps;  // earlier ops (any stream) that must finish first
 
   // Gemm: out = a * w (m = a.rows, k = a.cols, n = w.cols). RmsNorm: out = norm(a) * w.
-  // SiluMul: out = silu(a[:, :n]) * a[:, n:], n = out.cols. ResidualAdd: out += a.
+  // SiluMul: out = silu(a[:, :n]) * a[:, n:], n = out.cols. ResidualAdd: out += a. Copy: out = a.
   // Attention: a = the QKV rows (q | k | v columns), k_cache / v_cache buffers, out.
   // Collective: a = input, out = output (both contiguous).
   View a, w, out;
@@ -121,7 +121,13 @@ struct RankProgram {
   int rank = 0;
   std::vector<Buffer> buffers;
   std::vector<Op> ops;
-  int head_begin = 0;  // ops [0, head_begin) are the layers, [head_begin, end) the LM head
+  // Three sections, timed apart: the prologue [0, layers_begin) runs once per step (the
+  // embedding lookup that writes the hidden state, the first weight gather), the layers
+  // [layers_begin, head_begin) scale with the number of layers (--layers), the LM head
+  // [head_begin, end) runs once. The prologue rewrites the residual stream from a read-only
+  // input, so every execution of the step computes the same thing.
+  int layers_begin = 0;
+  int head_begin = 0;
   // Final logits of sequences [output_seq0, output_seq0 + output.rows). The vocabulary is
   // stored in output_parts slices of output.cols columns each (all-gathered vocab-parallel
   // shards), slice p at element offset output.offset + p * output_part_stride.

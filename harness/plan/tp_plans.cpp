@@ -88,7 +88,9 @@ void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool
   const bool comm = t.n > 1;
 
   Activations a{};
-  a.x = b.hidden_input("x", t.Ml * t.H, HiddenInit{0, t.T, t.M, t.sp ? t.rank * t.Ml : 0});
+  // x_in stands for the embedding output; the prologue copies it into the residual stream x.
+  const int x_in = b.hidden_input("x_in", t.Ml * t.H, HiddenInit{0, t.T, t.M, t.sp ? t.rank * t.Ml : 0});
+  a.x = b.activation("x", t.Ml * t.H);
   a.h_local = t.sp ? b.activation("h_local", t.Ml * t.H) : -1;
   a.h = b.activation("h", t.Mp * t.H);
   a.qkv = b.activation("qkv", t.Mp * t.qkv_w);
@@ -145,6 +147,9 @@ void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool
     if (wait >= 0) deps.push_back(wait);
     return b.residual_add(name, l, src, local_rows(a.x, ci), deps);
   };
+
+  b.copy("embed", -1, V::view(x_in, t.Ml, t.H), V::view(a.x, t.Ml, t.H));
+  r.layers_begin = b.next_op();
 
   std::vector<int> pending_mlp(chunks, -1);  // split: MLP reductions the next layer waits for
   for (int l = 0; l < layers; ++l) {

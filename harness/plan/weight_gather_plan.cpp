@@ -71,7 +71,9 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
   const int staging[2] = {b.staging("gather0", stage), b.staging("gather1", stage)};
 
   const int64_t Mb = std::max<int64_t>(M, 1);  // buffers of at least one row
-  const int x = b.hidden_input("x", Mb * H, HiddenInit{seq0, T, M, 0});
+  // x_in stands for the embedding output; the prologue copies it into the residual stream x.
+  const int x_in = b.hidden_input("x_in", Mb * H, HiddenInit{seq0, T, M, 0});
+  const int x = b.activation("x", Mb * H);
   const int h = b.activation("h", Mb * H);
   const int qkv = b.activation("qkv", Mb * qkv_w);
   const int att = b.activation("attn_out", Mb * m.q_width());
@@ -109,10 +111,14 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
   };
 
   std::vector<int> gathered(layers + 1, -1);
+  // Prologue: the embedding copy and the gather of layer 0, which nothing can hide.
+  if (M > 0) b.copy("embed", -1, V::view(x_in, M, H), V::view(x, M, H));
   gathered[0] = gather(0);
+  r.layers_begin = b.next_op();
   for (int l = 0; l < layers; ++l) {
-    // Prefetch the next section before computing this one (on the comm stream it overlaps).
-    if (cs == StreamId::Comm) gathered[l + 1] = gather(l + 1);
+    // Prefetch the next layer before computing this one (on the comm stream it overlaps). The
+    // head's gather stays in the head section so that the layers section is per-layer work.
+    if (cs == StreamId::Comm && l + 1 < layers) gathered[l + 1] = gather(l + 1);
     const int st = staging[l % 2];
     const std::string p = "L" + std::to_string(l) + ".";
     if (M > 0) {
@@ -129,13 +135,11 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
       b.gemm(p + "down", l, V::view(act, M, I), V::view(st, I, H, H, L.down), V::view(proj, M, H));
       last_compute[l] = b.residual_add(p + "mlp_residual", l, V::view(proj, M, H), V::view(x, M, H));
     }
-    if (cs == StreamId::Compute) gathered[l + 1] = gather(l + 1);
+    if (cs == StreamId::Compute && l + 1 < layers) gathered[l + 1] = gather(l + 1);
   }
 
   r.head_begin = b.next_op();
-  // Without a communication stream the head's gather was the last op issued above: it belongs
-  // to the head section.
-  if (cs == StreamId::Compute) r.head_begin -= 1;
+  gathered[layers] = gather(layers);
   if (M > 0) {
     const int st = staging[layers % 2];
     b.rmsnorm("head.final_norm", -1, V::view(x, M, H), V::view(final_norm, 1, H), V::view(h, M, H),

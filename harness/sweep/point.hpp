@@ -34,6 +34,8 @@ struct Point {
   bool emulated = false, oversubscribed = false;
   Summary step;            // seconds, scaled to all layers: layers x (total / run) + head
   bool converged = false;
+  // Medians of the layers (scaled to all layers) and of the once-per-step work: the prologue
+  // (embedding copy, first weight gather) plus the LM head; reported as head_time_s.
   double layers_median_s = 0, head_median_s = 0;
   Breakdown breakdown;
   std::optional<bool> verified;  // null: not checked

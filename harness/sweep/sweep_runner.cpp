@@ -56,7 +56,15 @@ std::vector<StepConfig> expand(const SweepOptions& o, const ModelSpec& m) {
 
 void fill_breakdown(Point& p, const StepProgram& prog, const std::vector<double>& op_seconds, double scale) {
   const RankProgram& r = prog.ranks[0];
-  const OpTotals layers = totals(r, 0, r.head_begin), head = totals(r, r.head_begin);
+  // Layer ops count `scale` times (the model's layers over those run); prologue and head once.
+  const OpTotals layers = totals(r, r.layers_begin, r.head_begin);
+  OpTotals head = totals(r, r.head_begin);
+  const OpTotals prologue = totals(r, 0, r.layers_begin);
+  head.weight_bytes += prologue.weight_bytes;
+  head.kv_bytes += prologue.kv_bytes;
+  head.hbm_bytes += prologue.hbm_bytes;
+  head.flops += prologue.flops;
+  head.collective_bytes_per_rank += prologue.collective_bytes_per_rank;
   Breakdown& b = p.breakdown;
   b.weight_bytes = layers.weight_bytes * scale + head.weight_bytes;
   b.kv_bytes = layers.kv_bytes * scale + head.kv_bytes;
@@ -66,7 +74,8 @@ void fill_breakdown(Point& p, const StepProgram& prog, const std::vector<double>
   const MemoryFootprint f = footprint(r, dtype_bytes(prog.model.dtype));
   b.memory_per_rank_bytes = double(f.total());  // of the layers run
   for (size_t i = 0; i < r.ops.size() && i < op_seconds.size(); ++i) {
-    const double t = op_seconds[i] * (int(i) < r.head_begin ? scale : 1.0);
+    const bool layer_op = int(i) >= r.layers_begin && int(i) < r.head_begin;
+    const double t = op_seconds[i] * (layer_op ? scale : 1.0);
     b.sum_of_ops_s += t;
     switch (r.ops[i].kind) {
       case OpKind::Gemm: b.gemm_s += t; break;
@@ -110,8 +119,8 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
     const SampleRun full = sample(o.sampling, [&] {
       const StepTime t = backend.run(Variant::Full);
       layer_samples.push_back(t.layers_s * scale);
-      head_samples.push_back(t.head_s);
-      return t.layers_s * scale + t.head_s;
+      head_samples.push_back(t.prologue_s + t.head_s);
+      return t.scaled(scale);
     }, cancelled);
     p.step = full.summary;
     p.converged = full.converged;
@@ -122,7 +131,7 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
       auto variant = [&](Variant v) {
         return sample(o.sampling, [&] {
           const StepTime t = backend.run(v);
-          return t.layers_s * scale + t.head_s;
+          return t.scaled(scale);
         }, cancelled).summary.median;
       };
       p.breakdown.compute_only_s = variant(Variant::ComputeOnly);

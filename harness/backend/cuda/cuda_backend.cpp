@@ -21,11 +21,32 @@
 #include "harness/backend/logits_assembly.hpp"
 #include "harness/common/error.hpp"
 #include "harness/perf/system_profile.hpp"
+#include "kernels/reference_ops.hpp"
 
 namespace tpbench {
 namespace {
 
 enum class Mode { Nccl, Emulated, DeviceLocal };
+
+// The attention workspace a rank will ask for, from the kernels' host-side shape logic and the
+// device's SM count (no allocation, usable before prepare()).
+int64_t attention_workspace_estimate(const RankProgram& r, int device) {
+  int sms = 0;
+  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) sms = 132;
+  int64_t most = 0;
+  for (const Op& op : r.ops)
+    if (op.kind == OpKind::Attention) {
+      kernels::AttentionDims d;
+      d.batch = op.attn.batch;
+      d.new_tokens = op.attn.new_tokens;
+      d.prior = op.attn.prior;
+      d.q_heads = op.attn.q_heads;
+      d.kv_heads = op.attn.kv_heads;
+      d.head_dim = op.attn.head_dim;
+      most = std::max<int64_t>(most, int64_t(kernels::attention_workspace_bytes(d, sms)));
+    }
+  return most;
+}
 
 class CudaBackend final : public Backend {
  public:
@@ -49,6 +70,10 @@ class CudaBackend final : public Backend {
   bool reports() const override { return processes_->env().world_rank == 0; }
 
   void validate(const StepConfig& c) const override {
+    // The attention kernels put a chunk's tokens on a grid dimension (at most 65535).
+    if (c.new_tokens() > 65535)
+      throw UsageError("prefill chunk of " + std::to_string(c.new_tokens()) +
+                       " tokens: the cuda backend takes at most 65535 per step (use --chunk)");
     if (mode_ != Mode::Nccl) return;
     if (processes_->multi_process()) {
       if (c.tp != processes_->env().world_size)
@@ -69,8 +94,9 @@ class CudaBackend final : public Backend {
     const std::vector<int> ranks = executed_ranks(p);
     std::map<int, int64_t> need;  // device -> bytes
     for (int r : ranks) {
-      const int64_t ws = int64_t(kGemmWorkspaceBytes);  // attention workspace is small; sized at prepare
-      need[device_of(p, r)] += plan_device_memory(p.ranks[r], dtype_bytes(p.model.dtype), ws).total();
+      need[device_of(p, r)] += plan_device_memory(p.ranks[r], dtype_bytes(p.model.dtype),
+                                                  attention_workspace_estimate(p.ranks[r], device_of(p, r)))
+                                   .total();
     }
     for (auto [dev, bytes] : need) {
       const int64_t free_bytes = cuda::free_memory(dev);
@@ -93,7 +119,10 @@ class CudaBackend final : public Backend {
         };
     } else if (p.config.tp > 1 || mode_ == Mode::DeviceLocal) {
       communicators(p, ranks.size());
-      for (size_t i = 0; i < ranks.size(); ++i) exec[i].comm = comms_[i];
+      for (size_t i = 0; i < ranks.size(); ++i) {
+        exec[i].comm = comms_[i];
+        exec[i].barrier_before_step = mode_ == Mode::Nccl;
+      }
     }
     for (size_t i = 0; i < ranks.size(); ++i)
       ranks_.push_back(std::make_unique<cuda::CudaRank>(p, ranks[i], device_of(p, ranks[i]), exec[i]));

@@ -18,6 +18,9 @@ CudaRank::CudaRank(const StepProgram& p, int rank, int device, CollectiveExec co
 }
 
 CudaRank::~CudaRank() {
+  // The members (streams, events, memory, graphs) are released on this rank's device, after this
+  // body: make it current and leave it so (a destructor must not throw, so no DeviceScope).
+  cudaSetDevice(device_);
   // Make sure nothing still runs on buffers about to be freed.
   if (compute_) cudaStreamSynchronize(compute_->get());
   if (comm_) cudaStreamSynchronize(comm_->get());
@@ -30,11 +33,12 @@ void CudaRank::prepare() {
   for (int e = 0; e < schedule_.events; ++e) events_.push_back(std::make_unique<Event>(false));
   fork_ = std::make_unique<Event>(false);
   join_ = std::make_unique<Event>(false);
-  t0_ = std::make_unique<Event>(true);
-  t1_ = std::make_unique<Event>(true);
-  t2_ = std::make_unique<Event>(true);
+  for (auto& m : marks_) m = std::make_unique<Event>(true);
   gemm_ = std::make_unique<GemmRunner>(size_t(kGemmWorkspaceBytes));
   attention_ws_ = DeviceBuffer(attention_workspace_bytes(r_));
+  barrier_ = DeviceBuffer(256);
+  TPBENCH_CUDA_CHECK(cudaMemsetAsync(barrier_.get(), 0, 256, compute_->get()));
+  gemm_->reserve_skinny_workspace(r_, compute_->get());
   memory_.clear();
   pointers_.clear();
   for (size_t i = 0; i < r_.buffers.size(); ++i) {
@@ -103,33 +107,33 @@ void CudaRank::enqueue_section(Variant v, int begin, int end) {
 StepTime CudaRank::run(Variant v, bool use_graphs) {
   DeviceScope scope(device_);
   cudaStream_t cs = compute_->get();
-  const int head = r_.head_begin, end = int(r_.ops.size());
+  const int bounds[4] = {0, r_.layers_begin, r_.head_begin, int(r_.ops.size())};
   if (use_graphs && graphs_.find(v) == graphs_.end()) {
-    // One eager run first: cuBLASLt picks its algorithms and NCCL sets up its connections
-    // outside of capture.
-    enqueue_section(v, 0, head);
-    enqueue_section(v, head, end);
+    // One eager run first: cuBLASLt picks its algorithms, the skinny GEMM its shapes and NCCL
+    // sets up its connections outside of capture.
+    for (int k = 0; k < 3; ++k) enqueue_section(v, bounds[k], bounds[k + 1]);
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(cs));
-    std::array<GraphExec, 2> g;
-    TPBENCH_CUDA_CHECK(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
-    enqueue_section(v, 0, head);
-    g[0] = GraphExec::from_capture(cs);
-    TPBENCH_CUDA_CHECK(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
-    enqueue_section(v, head, end);
-    g[1] = GraphExec::from_capture(cs);
+    std::array<GraphExec, 3> g;
+    for (int k = 0; k < 3; ++k) {
+      CaptureGuard capture(cs);
+      enqueue_section(v, bounds[k], bounds[k + 1]);
+      g[k] = capture.finish();
+    }
     graphs_.emplace(v, std::move(g));
   }
   if (l2_flush_) l2_flush_->flush(cs);
-  TPBENCH_CUDA_CHECK(cudaEventRecord(t0_->get(), cs));
-  if (use_graphs) graphs_.at(v)[0].launch(cs); else enqueue_section(v, 0, head);
-  TPBENCH_CUDA_CHECK(cudaEventRecord(t1_->get(), cs));
-  if (use_graphs) graphs_.at(v)[1].launch(cs); else enqueue_section(v, head, end);
-  TPBENCH_CUDA_CHECK(cudaEventRecord(t2_->get(), cs));
-  TPBENCH_CUDA_CHECK(cudaEventSynchronize(t2_->get()));
-  float layers_ms = 0, head_ms = 0;
-  TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&layers_ms, t0_->get(), t1_->get()));
-  TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&head_ms, t1_->get(), t2_->get()));
-  return StepTime{layers_ms * 1e-3, head_ms * 1e-3};
+  if (coll_.barrier_before_step)
+    coll_.comm->all_reduce(barrier_.get(), barrier_.get(), 1, ElemType::BF16, cs);
+  TPBENCH_CUDA_CHECK(cudaEventRecord(marks_[0]->get(), cs));
+  for (int k = 0; k < 3; ++k) {
+    if (use_graphs) graphs_.at(v)[k].launch(cs);
+    else enqueue_section(v, bounds[k], bounds[k + 1]);
+    TPBENCH_CUDA_CHECK(cudaEventRecord(marks_[k + 1]->get(), cs));
+  }
+  TPBENCH_CUDA_CHECK(cudaEventSynchronize(marks_[3]->get()));
+  float ms[3] = {0, 0, 0};
+  for (int k = 0; k < 3; ++k) TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms[k], marks_[k]->get(), marks_[k + 1]->get()));
+  return StepTime{ms[0] * 1e-3, ms[1] * 1e-3, ms[2] * 1e-3};
 }
 
 std::vector<double> CudaRank::profile_ops() {

@@ -1,7 +1,7 @@
 #pragma once
 // One rank of the CUDA backend: its device buffers, streams, events, cuBLASLt runner and the
-// captured graphs of its step (per variant: the layers and the LM head as two graphs, so they
-// are timed apart). Driven by one host thread.
+// captured graphs of its step (per variant: prologue, layers and LM head as three graphs, so
+// they are timed apart). Driven by one host thread.
 #include <array>
 #include <functional>
 #include <map>
@@ -21,6 +21,9 @@ namespace tpbench::cuda {
 struct CollectiveExec {
   Communicator* comm = nullptr;                    // real: NCCL or the device-local group
   std::function<double(const Op&)> emulated_time;  // --emulate-tp: seconds from the profile
+  // Real multi-GPU runs: a one-element all-reduce right before the first timing event, so
+  // every rank's step starts when the last rank is ready (host launch skew is not timed).
+  bool barrier_before_step = false;
 };
 
 class CudaRank {
@@ -33,7 +36,7 @@ class CudaRank {
   // Allocates and fills every buffer on the device (synchronous).
   void prepare();
   // One step; graphs are captured on first use of a variant (after one eager warm-up run).
-  // Returns {layers, head} seconds measured with events on the compute stream.
+  // Returns the sections' seconds measured with events on the compute stream.
   StepTime run(Variant v, bool use_graphs);
   // Eager run with an event pair around every op: rank-local seconds per op.
   std::vector<double> profile_ops();
@@ -55,13 +58,15 @@ class CudaRank {
   std::vector<__nv_bfloat16*> pointers_;
   std::unique_ptr<Stream> compute_, comm_;
   std::vector<std::unique_ptr<Event>> events_;
-  std::unique_ptr<Event> fork_, join_, t0_, t1_, t2_;
+  std::unique_ptr<Event> fork_, join_;
+  std::array<std::unique_ptr<Event>, 4> marks_;  // section boundaries of a timed step
   std::unique_ptr<GemmRunner> gemm_;
   DeviceBuffer attention_ws_;
+  DeviceBuffer barrier_;
   // When the weights and KV the step reads would fit in L2, every timed step starts from a
   // flushed L2 (outside the timed events) so that bytes come from HBM, as they do at scale.
   std::unique_ptr<kernels::L2Flush> l2_flush_;
-  std::map<Variant, std::array<GraphExec, 2>> graphs_;
+  std::map<Variant, std::array<GraphExec, 3>> graphs_;  // prologue, layers, head
 };
 
 }  // namespace tpbench::cuda

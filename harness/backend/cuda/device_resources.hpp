@@ -60,4 +60,30 @@ class GraphExec {
   cudaGraphExec_t exec_ = nullptr;
 };
 
+// Stream capture as a scope: finish() ends it and instantiates the graph; leaving the scope
+// without finish() (an exception while enqueueing) ends and discards the capture, so the stream
+// is usable (and destructible) again.
+class CaptureGuard {
+ public:
+  explicit CaptureGuard(cudaStream_t s) : s_(s) {
+    TPBENCH_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  }
+  ~CaptureGuard() {
+    if (done_) return;
+    cudaGraph_t g = nullptr;
+    if (cudaStreamEndCapture(s_, &g) == cudaSuccess && g) cudaGraphDestroy(g);
+    cudaGetLastError();  // an invalidated capture reports an error here: nothing left to do
+  }
+  CaptureGuard(const CaptureGuard&) = delete;
+  CaptureGuard& operator=(const CaptureGuard&) = delete;
+  GraphExec finish() {
+    done_ = true;
+    return GraphExec::from_capture(s_);
+  }
+
+ private:
+  cudaStream_t s_;
+  bool done_ = false;
+};
+
 }  // namespace tpbench::cuda

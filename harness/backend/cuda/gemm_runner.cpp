@@ -112,11 +112,9 @@ bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const _
   if (capturing != cudaStreamCaptureStatusNone || sh.align_w < 16 ||
       !kernels::skinny_gemm_supported(sh.m, sh.n, sh.k, sh.lda, sh.ldw, sh.ldo))
     return false;  // not cached while capturing: decided at the next eager run
-  const size_t need = kernels::skinny_gemm_workspace_bytes(sh.m, sh.n, sh.k);
-  if (need > skinny_ws_.bytes()) {
-    TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
-    skinny_ws_ = DeviceBuffer(need);
-    TPBENCH_CUDA_CHECK(cudaMemset(skinny_ws_.get(), 0, need));  // the kernel keeps it zeroed
+  if (kernels::skinny_gemm_workspace_bytes(sh.m, sh.n, sh.k) > skinny_ws_.bytes()) {
+    skinny_choice_.emplace(sh, false);  // not reserved up front: cuBLASLt
+    return false;
   }
   Event start(true), stop(true);
   auto time_of = [&](bool skinny) {
@@ -136,6 +134,18 @@ bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const _
   const bool choice = time_of(true) < time_of(false);
   skinny_choice_.emplace(sh, choice);
   return choice;
+}
+
+void GemmRunner::reserve_skinny_workspace(const RankProgram& r, cudaStream_t s) {
+  size_t need = 0;
+  for (const Op& op : r.ops)
+    if (op.kind == OpKind::Gemm && op.a.rows >= 1 && op.a.rows <= kernels::kSkinnyMaxM)
+      need = std::max(need, kernels::skinny_gemm_workspace_bytes(op.a.rows, op.w.cols, op.a.cols));
+  if (need <= skinny_ws_.bytes()) return;
+  TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
+  skinny_ws_ = DeviceBuffer(need);
+  TPBENCH_CUDA_CHECK(cudaMemsetAsync(skinny_ws_.get(), 0, need, s));  // the kernel keeps it zeroed
+  TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
 }
 
 size_t GemmRunner::skinny_shapes() const {

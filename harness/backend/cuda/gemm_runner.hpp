@@ -14,6 +14,7 @@
 
 #include "kernels/detail/cublas_check.hpp"
 #include "harness/backend/cuda/device_resources.hpp"
+#include "harness/plan/step_program.hpp"
 
 namespace tpbench::cuda {
 
@@ -38,6 +39,9 @@ class GemmRunner {
            int64_t ldo, int64_t m, int64_t n, int64_t k, cudaStream_t s);
 
   size_t cached_shapes() const { return plans_.size(); }
+  // Sizes (and zeroes, on `s`) the skinny kernel's workspace for every decode GEMM of the
+  // program up front, so that it is never reallocated (a device-wide cudaFree) during a step.
+  void reserve_skinny_workspace(const RankProgram& r, cudaStream_t s);
   // Shapes for which the skinny kernel won its timing against cuBLASLt.
   size_t skinny_shapes() const;
 

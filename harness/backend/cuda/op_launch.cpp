@@ -62,6 +62,12 @@ void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s) {
       TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ctx.attention_workspace, ctx.attention_workspace_bytes, s));
       return;
     }
+    case OpKind::Copy:
+      TPBENCH_CUDA_CHECK(cudaMemcpy2DAsync(view_ptr(ctx, op.out), size_t(op.out.ld) * sizeof(__nv_bfloat16),
+                                           view_ptr(ctx, op.a), size_t(op.a.ld) * sizeof(__nv_bfloat16),
+                                           size_t(op.out.cols) * sizeof(__nv_bfloat16), size_t(op.out.rows),
+                                           cudaMemcpyDeviceToDevice, s));
+      return;
     case OpKind::Collective: break;
   }
   throw std::logic_error("launch_compute_op: '" + op.name + "' is not a compute op");

@@ -165,6 +165,10 @@ void run_compute_op(const Op& op, HostBuffers& mem) {
       return;
     }
     case OpKind::Attention: attention_reference(op, mem); return;
+    case OpKind::Copy:
+      for (int64_t r = 0; r < op.out.rows; ++r)
+        std::copy_n(at(mem, op.a) + r * op.a.ld, op.out.cols, at(mem, op.out) + r * op.out.ld);
+      return;
     case OpKind::Collective: break;
   }
   throw std::logic_error("run_compute_op: '" + op.name + "' is not a compute op");

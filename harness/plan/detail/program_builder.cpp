@@ -125,6 +125,17 @@ int ProgramBuilder::residual_add(const std::string& name, int layer, View a, Vie
   return push(std::move(op));
 }
 
+int ProgramBuilder::copy(const std::string& name, int layer, View a, View out) {
+  Op op;
+  op.kind = OpKind::Copy;
+  op.name = name;
+  op.layer = layer;
+  op.a = a;
+  op.out = out;
+  op.hbm_bytes = 2.0 * double(out.rows) * double(out.cols) * eb();
+  return push(std::move(op));
+}
+
 int ProgramBuilder::attention(const std::string& name, int layer, View qkv, int k_cache, int v_cache,
                               View out, const AttentionShape& s) {
   Op op;

@@ -29,6 +29,7 @@ class ProgramBuilder {
   int rmsnorm(const std::string& name, int layer, View a, View w, View out, std::vector<int> deps = {});
   int silu_mul(const std::string& name, int layer, View a, View out);
   int residual_add(const std::string& name, int layer, View a, View out, std::vector<int> deps = {});
+  int copy(const std::string& name, int layer, View a, View out);
   int attention(const std::string& name, int layer, View qkv, int k_cache, int v_cache, View out,
                 const AttentionShape& shape);
   int collective(const std::string& name, int layer, CollectiveKind kind, View in, View out, int group,
