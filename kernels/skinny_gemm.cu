@@ -139,7 +139,13 @@ template <int MT>
 cudaError_t launch_mt(const SkinnyGemmArgs& a, const SkinnyGemmPlan& p, int* counters, float* partials,
                       cudaStream_t s) {
   const size_t smem = sizeof(float) * size_t(std::max<int64_t>(p.k_per_split * MT, int64_t(kWarps) * MT * kNTile));
-  cudaError_t e = cudaFuncSetAttribute(skinny_gemm_kernel<MT>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+  // The attribute is per function and device, shared by every host thread and by graphs
+  // captured earlier: always set it to this tile's largest possible need (a constant), never to
+  // this call's, so that no thread can lower it under another's launch.
+  const size_t smem_max =
+      sizeof(float) * size_t(std::max<int64_t>(kSkinnyMaxKChunk * MT, int64_t(kWarps) * MT * kNTile));
+  cudaError_t e =
+      cudaFuncSetAttribute(skinny_gemm_kernel<MT>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem_max));
   if (e != cudaSuccess) return e;
   const dim3 grid(unsigned(p.n_tiles), unsigned(p.k_splits));
   skinny_gemm_kernel<MT><<<grid, kThreads, smem, s>>>(a.a, a.lda, a.w, a.ldw, a.out, a.ldo, int(a.m), a.n, a.k,

@@ -96,7 +96,8 @@ void NcclCommunicator::abort() {
   if (r != ncclSuccess)
     std::fprintf(stderr, "tpbench: warning: ncclCommAbort (rank %d, GPU %d) failed: %s\n", rank_, device_,
                  ncclGetErrorString(r));
-  comm_ = nullptr;
+  // comm_ keeps its (now dead) value: the owner thread may be reading it inside a collective
+  // call right now, and writing it here would be a data race; aborted_ stops all further use.
 }
 
 std::optional<std::string> NcclCommunicator::async_error() const {
