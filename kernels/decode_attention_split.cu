@@ -233,6 +233,10 @@ cudaError_t launch_attention_split(const DecodeAttentionArgs& a, const Attention
   cudaError_t e = cudaFuncSetAttribute(attention_split_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                        int(kSmemBytes));
   if (e != cudaSuccess) return e;
+  // The split plan counts on 2 CTAs (2 x 86 KB) per SM: ask for the largest shared-memory carveout.
+  e = cudaFuncSetAttribute(attention_split_kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                           int(cudaSharedmemCarveoutMaxShared));
+  if (e != cudaSuccess) return e;
   float* ws_o = workspace;
   float* ws_m = p.splits > 1 ? workspace + attention_workspace_max_offset(d, p.splits) : nullptr;
   float* ws_l = p.splits > 1 ? workspace + attention_workspace_sum_offset(d, p.splits) : nullptr;
