@@ -97,17 +97,5 @@ void register_all(double hbm_bps) {
 }  // namespace tpbench::bench
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  // The ceiling every ratio refers to, measured in this binary on this device (0 without one).
-  double hbm_bps = 0;
-  try {
-    hbm_bps = tpbench::bench::measure_hbm_read_bytes_per_s();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "HBM read bandwidth not measured: %s\n", e.what());
-  }
-  tpbench::bench::register_all(hbm_bps);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return tpbench::bench::gpu_bench_main(argc, argv, tpbench::bench::register_all);
 }

@@ -9,6 +9,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,7 @@
 #include "kernels/detail/cublas_check.hpp"
 #include "kernels/detail/cuda_check.hpp"
 #include "kernels/detail/cuda_raii.hpp"
+#include "kernels/detail/event_timer.hpp"
 #include "kernels/l2_flush.cuh"
 #include "kernels/random_fill.cuh"
 #include "kernels/stream_read.cuh"
@@ -63,18 +65,13 @@ double time_iterations(benchmark::State& state, cudaStream_t s, kernels::L2Flush
                        int warmup = 3) {
   for (int i = 0; i < warmup; ++i) launch();
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
-  CudaEvent start, stop;
+  cuda_detail::EventTimer timer;
   double total = 0;
   for (auto _ : state) {
     flush.flush(s);
-    TPBENCH_CUDA_CHECK(cudaEventRecord(start.get(), s));
-    launch();
-    TPBENCH_CUDA_CHECK(cudaEventRecord(stop.get(), s));
-    TPBENCH_CUDA_CHECK(cudaEventSynchronize(stop.get()));
-    float ms = 0;
-    TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
-    state.SetIterationTime(double(ms) * 1e-3);
-    total += double(ms) * 1e-3;
+    const double t = timer.seconds(s, launch);
+    state.SetIterationTime(t);
+    total += t;
   }
   return total;
 }
@@ -130,6 +127,24 @@ void run_guarded(benchmark::State& state, Body&& body) {
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
+}
+
+// main() of a GPU benchmark binary: measures the HBM read ceiling once (0 without a device, so
+// every benchmark can still register and skip), registers the benchmarks against it, runs them.
+template <typename Register>
+int gpu_bench_main(int argc, char** argv, Register&& register_all) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  double hbm_bps = 0;
+  try {
+    hbm_bps = measure_hbm_read_bytes_per_s();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "HBM read bandwidth not measured: %s\n", e.what());
+  }
+  register_all(hbm_bps);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace tpbench::bench

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/detail/event_timer.hpp"
 #include "kernels/skinny_gemm.cuh"
 #include <string>
 
@@ -116,20 +117,10 @@ bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const _
     skinny_choice_.emplace(sh, false);  // not reserved up front: cuBLASLt
     return false;
   }
-  Event start(true), stop(true);
+  // Median of 6 event-timed runs after 2 warm-ups, each way (the output is overwritten).
   auto time_of = [&](bool skinny) {
-    std::vector<float> ms;
-    for (int i = 0; i < 8; ++i) {
-      TPBENCH_CUDA_CHECK(cudaEventRecord(start.get(), s));
-      skinny ? run_skinny(sh, a, w, out, s) : run_cublas(sh, a, w, out, s);
-      TPBENCH_CUDA_CHECK(cudaEventRecord(stop.get(), s));
-      TPBENCH_CUDA_CHECK(cudaEventSynchronize(stop.get()));
-      float t = 0;
-      TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&t, start.get(), stop.get()));
-      if (i >= 2) ms.push_back(t);  // the first runs warm up
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
+    return cuda_detail::median_of_sorted(cuda_detail::event_times(
+        s, 2, 6, [] {}, [&] { skinny ? run_skinny(sh, a, w, out, s) : run_cublas(sh, a, w, out, s); }));
   };
   const bool choice = time_of(true) < time_of(false);
   skinny_choice_.emplace(sh, choice);

@@ -4,57 +4,39 @@
 
 namespace tpbench::detail {
 
-int ProgramBuilder::weight(const std::string& name, int64_t elements, std::vector<WeightSegment> init) {
+Buffer& ProgramBuilder::add_buffer(const std::string& name, BufferKind kind, int64_t elements, InitKind init) {
   Buffer b;
   b.name = name;
-  b.kind = BufferKind::Weight;
+  b.kind = kind;
   b.elements = elements;
-  b.init = InitKind::Weights;
-  b.weight_init = std::move(init);
+  b.init = init;
   r_.buffers.push_back(std::move(b));
-  return static_cast<int>(r_.buffers.size()) - 1;
+  return r_.buffers.back();
+}
+
+int ProgramBuilder::weight(const std::string& name, int64_t elements, std::vector<WeightSegment> init) {
+  add_buffer(name, BufferKind::Weight, elements, InitKind::Weights).weight_init = std::move(init);
+  return last_buffer();
 }
 
 int ProgramBuilder::kv_cache(const std::string& name, int64_t elements, InitKind k_or_v, KVInit init) {
-  Buffer b;
-  b.name = name;
-  b.kind = BufferKind::KVCache;
-  b.elements = elements;
-  b.init = k_or_v;
-  b.kv_init = std::move(init);
-  r_.buffers.push_back(std::move(b));
-  return static_cast<int>(r_.buffers.size()) - 1;
+  add_buffer(name, BufferKind::KVCache, elements, k_or_v).kv_init = std::move(init);
+  return last_buffer();
 }
 
 int ProgramBuilder::activation(const std::string& name, int64_t elements) {
-  Buffer b;
-  b.name = name;
-  b.kind = BufferKind::Activation;
-  b.elements = elements;
-  b.init = InitKind::Filler;
-  r_.buffers.push_back(std::move(b));
-  return static_cast<int>(r_.buffers.size()) - 1;
+  add_buffer(name, BufferKind::Activation, elements, InitKind::Filler);
+  return last_buffer();
 }
 
 int ProgramBuilder::hidden_input(const std::string& name, int64_t elements, HiddenInit init) {
-  Buffer b;
-  b.name = name;
-  b.kind = BufferKind::Activation;
-  b.elements = elements;
-  b.init = InitKind::Hidden;
-  b.hidden_init = init;
-  r_.buffers.push_back(std::move(b));
-  return static_cast<int>(r_.buffers.size()) - 1;
+  add_buffer(name, BufferKind::Activation, elements, InitKind::Hidden).hidden_init = init;
+  return last_buffer();
 }
 
 int ProgramBuilder::staging(const std::string& name, int64_t elements) {
-  Buffer b;
-  b.name = name;
-  b.kind = BufferKind::Staging;
-  b.elements = elements;
-  b.init = InitKind::Filler;
-  r_.buffers.push_back(std::move(b));
-  return static_cast<int>(r_.buffers.size()) - 1;
+  add_buffer(name, BufferKind::Staging, elements, InitKind::Filler);
+  return last_buffer();
 }
 
 int ProgramBuilder::push(Op op) {

@@ -41,6 +41,8 @@ class ProgramBuilder {
 
  private:
   int push(Op op);
+  Buffer& add_buffer(const std::string& name, BufferKind kind, int64_t elements, InitKind init);
+  int last_buffer() const { return static_cast<int>(r_.buffers.size()) - 1; }
   double eb() const { return dtype_bytes(model_.dtype); }
   const ModelSpec& model_;
   RankProgram& r_;

@@ -1,0 +1,55 @@
+#pragma once
+// Timing GPU work with CUDA events, shared by the benchmarks, `tpbench calibrate` and the
+// GEMM autotuner: the seconds between two events recorded around the work on one stream.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/detail/cuda_check.hpp"
+#include "kernels/detail/cuda_raii.hpp"
+
+namespace tpbench::cuda_detail {
+
+class EventTimer {
+ public:
+  // Seconds of the work `launch` queues on `s` (synchronises on the stop event).
+  template <typename Launch>
+  double seconds(cudaStream_t s, Launch&& launch) {
+    TPBENCH_CUDA_CHECK(cudaEventRecord(start_.get(), s));
+    launch();
+    TPBENCH_CUDA_CHECK(cudaEventRecord(stop_.get(), s));
+    TPBENCH_CUDA_CHECK(cudaEventSynchronize(stop_.get()));
+    float ms = 0;
+    TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, start_.get(), stop_.get()));
+    return double(ms) * 1e-3;
+  }
+
+ private:
+  CudaEvent start_{true}, stop_{true};
+};
+
+// Seconds of each of `iters` runs of `launch` (queued on `s`), after `warmup` untimed runs
+// (clocks ramp up, caches and heuristics settle). `before` is queued before each run, outside
+// the timed region (an L2 flush, say). Sorted ascending.
+template <typename Before, typename Launch>
+std::vector<double> event_times(cudaStream_t s, int warmup, int iters, Before&& before, Launch&& launch) {
+  for (int i = 0; i < warmup; ++i) {
+    before();
+    launch();
+  }
+  EventTimer timer;
+  std::vector<double> t;
+  for (int i = 0; i < iters; ++i) {
+    before();
+    t.push_back(timer.seconds(s, launch));
+  }
+  std::sort(t.begin(), t.end());
+  return t;
+}
+
+inline double median_of_sorted(const std::vector<double>& sorted) {
+  return sorted.empty() ? 0 : sorted[sorted.size() / 2];
+}
+
+}  // namespace tpbench::cuda_detail
