@@ -6,34 +6,23 @@ set -u
 BIN="$1"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-fail=0
+TPBENCH="$BIN"
+. "$(dirname "$0")/lib.sh"
+BAD="$TMP/bad.json"
 
-expect_usage_error() {  # args...: must exit 2, print exactly one stderr line, write no JSON
-  local out="$TMP/bad.json"
-  rm -f "$out"
-  "$BIN" collective "$@" --json "$out" >"$TMP/stdout" 2>"$TMP/stderr"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$TMP/stderr")
-  if [[ $rc -ne 2 || $lines -ne 1 || -e $out ]]; then
-    echo "FAIL: '$*' -> rc=$rc, $lines stderr lines, file $( [[ -e $out ]] && echo written || echo absent)"
-    cat "$TMP/stderr"
-    fail=1
-  fi
-}
 
-expect_usage_error --op broadcast --ranks 2
-expect_usage_error --ranks 0
-expect_usage_error --ranks 65
-expect_usage_error --min-bytes 0
-expect_usage_error --max-bytes 0
-expect_usage_error --min-bytes 1024 --max-bytes 16
-expect_usage_error --step-factor 1
-expect_usage_error --iters 0
-expect_usage_error --backend tpu
-expect_usage_error --ranks 64 --op all_gather --max-bytes 64G   # more host memory than exists
+expect_usage_error "$BAD" collective --op broadcast --ranks 2 --json "$BAD"
+expect_usage_error "$BAD" collective --ranks 0 --json "$BAD"
+expect_usage_error "$BAD" collective --ranks 65 --json "$BAD"
+expect_usage_error "$BAD" collective --min-bytes 0 --json "$BAD"
+expect_usage_error "$BAD" collective --max-bytes 0 --json "$BAD"
+expect_usage_error "$BAD" collective --min-bytes 1024 --max-bytes 16 --json "$BAD"
+expect_usage_error "$BAD" collective --step-factor 1 --json "$BAD"
+expect_usage_error "$BAD" collective --iters 0 --json "$BAD"
+expect_usage_error "$BAD" collective --backend tpu --json "$BAD"
+expect_usage_error "$BAD" collective --ranks 64 --op all_gather --max-bytes 64G --json "$BAD"   # more host memory than exists
 if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
-  expect_usage_error --ranks 2 --max-bytes 64 --backend cuda    # no GPU here: exit 2, one line
+  expect_usage_error "$BAD" collective --ranks 2 --max-bytes 64 --backend cuda --json "$BAD"   # no GPU here: exit 2, one line
 fi
 
 # Unwritable destination: exit 2, nothing created.

@@ -7,23 +7,10 @@ BIN="$1"
 SRC="$2"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-fail=0
+TPBENCH="$BIN"
+. "$(dirname "$0")/lib.sh"
 REF="$SRC/results/llmd/llmd_pd_sweep_exact_from_tables.csv"
 
-expect_usage_error() {  # out-file, then the command line: rc 2, one stderr line, no out-file
-  local out="$1"
-  shift
-  rm -f "$out"
-  "$BIN" "$@" >"$TMP/stdout" 2>"$TMP/stderr"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$TMP/stderr")
-  if [[ $rc -ne 2 || $lines -ne 1 || -e $out ]]; then
-    echo "FAIL: '$*' -> rc=$rc, $lines stderr lines, file $( [[ -e $out ]] && echo written || echo absent)"
-    cat "$TMP/stderr"
-    fail=1
-  fi
-}
 
 printf 'config,concurrency,thpt_per_gpu\n1R-TP4,one,3\n' >"$TMP/bad.csv"
 printf '{"schema": "tpbench.prediction/1", "points": [' >"$TMP/bad.json"

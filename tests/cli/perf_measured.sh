@@ -9,33 +9,22 @@ BIN="$1"
 SRC="$2"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-fail=0
+TPBENCH="$BIN"
+. "$(dirname "$0")/lib.sh"
 SWEEP="$SRC/tests/fixtures/measured_sweep_tiny.json"
 P="$TMP/pred.json"
 
-expect_usage_error() {  # the command line: rc 2, one stderr line, no $P
-  rm -f "$P"
-  "$BIN" "$@" >"$TMP/stdout" 2>"$TMP/stderr"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$TMP/stderr")
-  if [[ $rc -ne 2 || $lines -ne 1 || -e $P ]]; then
-    echo "FAIL: '$*' -> rc=$rc, $lines stderr lines, file $( [[ -e $P ]] && echo written || echo absent)"
-    cat "$TMP/stderr"
-    fail=1
-  fi
-}
 
 printf '{"schema": "tpbench.result/1", "points": [' >"$TMP/truncated.json"
 printf '{"schema": "tpbench.prediction/1", "points": []}' >"$TMP/prediction.json"
 ARGS=(predict --model tiny --layout 1R-TP1 --concurrency 1 --isl 600 --osl 20 --out "$P")
-expect_usage_error "${ARGS[@]}" --measured "$TMP/truncated.json"
-expect_usage_error "${ARGS[@]}" --measured "$TMP/prediction.json"
-expect_usage_error "${ARGS[@]}" --measured "$SWEEP,$TMP/truncated.json"
-expect_usage_error "${ARGS[@]}" --measured "$TMP/missing.json"
-expect_usage_error predict --model llama-3.1-70b --layout 1R-TP4 --concurrency 1 --measured "$SWEEP" --out "$P"
-expect_usage_error "${ARGS[@]}" --measured "$SWEEP" --measured-plan weight-gather
-expect_usage_error "${ARGS[@]}" --measured-plan tp
+expect_usage_error "$P" "${ARGS[@]}" --measured "$TMP/truncated.json"
+expect_usage_error "$P" "${ARGS[@]}" --measured "$TMP/prediction.json"
+expect_usage_error "$P" "${ARGS[@]}" --measured "$SWEEP,$TMP/truncated.json"
+expect_usage_error "$P" "${ARGS[@]}" --measured "$TMP/missing.json"
+expect_usage_error "$P" predict --model llama-3.1-70b --layout 1R-TP4 --concurrency 1 --measured "$SWEEP" --out "$P"
+expect_usage_error "$P" "${ARGS[@]}" --measured "$SWEEP" --measured-plan weight-gather
+expect_usage_error "$P" "${ARGS[@]}" --measured-plan tp
 
 rm -f "$P"
 if ! "$BIN" predict --model tiny --layout "1R-TP1,1R-TP2,1R-TP4,1P-TP1 1D-TP2" --concurrency 1,4 --isl 600 --osl 20 \

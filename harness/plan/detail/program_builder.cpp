@@ -39,6 +39,16 @@ int ProgramBuilder::staging(const std::string& name, int64_t elements) {
   return last_buffer();
 }
 
+namespace {
+Op make_op(OpKind kind, const std::string& name, int layer) {
+  Op op;
+  op.kind = kind;
+  op.name = name;
+  op.layer = layer;
+  return op;
+}
+}  // namespace
+
 int ProgramBuilder::push(Op op) {
   r_.ops.push_back(std::move(op));
   return last_op();
@@ -46,10 +56,7 @@ int ProgramBuilder::push(Op op) {
 
 int ProgramBuilder::gemm(const std::string& name, int layer, View a, View w, View out, StreamId s,
                          std::vector<int> deps) {
-  Op op;
-  op.kind = OpKind::Gemm;
-  op.name = name;
-  op.layer = layer;
+  Op op = make_op(OpKind::Gemm, name, layer);
   op.stream = s;
   op.deps = std::move(deps);
   op.a = a;
@@ -64,10 +71,7 @@ int ProgramBuilder::gemm(const std::string& name, int layer, View a, View w, Vie
 
 int ProgramBuilder::rmsnorm(const std::string& name, int layer, View a, View w, View out,
                             std::vector<int> deps) {
-  Op op;
-  op.kind = OpKind::RmsNorm;
-  op.name = name;
-  op.layer = layer;
+  Op op = make_op(OpKind::RmsNorm, name, layer);
   op.deps = std::move(deps);
   op.a = a;
   op.w = w;
@@ -80,10 +84,7 @@ int ProgramBuilder::rmsnorm(const std::string& name, int layer, View a, View w, 
 }
 
 int ProgramBuilder::silu_mul(const std::string& name, int layer, View a, View out) {
-  Op op;
-  op.kind = OpKind::SiluMul;
-  op.name = name;
-  op.layer = layer;
+  Op op = make_op(OpKind::SiluMul, name, layer);
   op.a = a;
   op.out = out;
   const double e = double(out.rows) * double(out.cols);
@@ -94,10 +95,7 @@ int ProgramBuilder::silu_mul(const std::string& name, int layer, View a, View ou
 
 int ProgramBuilder::residual_add(const std::string& name, int layer, View a, View out,
                                  std::vector<int> deps) {
-  Op op;
-  op.kind = OpKind::ResidualAdd;
-  op.name = name;
-  op.layer = layer;
+  Op op = make_op(OpKind::ResidualAdd, name, layer);
   op.deps = std::move(deps);
   op.a = a;
   op.out = out;
@@ -108,10 +106,7 @@ int ProgramBuilder::residual_add(const std::string& name, int layer, View a, Vie
 }
 
 int ProgramBuilder::copy(const std::string& name, int layer, View a, View out) {
-  Op op;
-  op.kind = OpKind::Copy;
-  op.name = name;
-  op.layer = layer;
+  Op op = make_op(OpKind::Copy, name, layer);
   op.a = a;
   op.out = out;
   op.hbm_bytes = 2.0 * double(out.rows) * double(out.cols) * eb();
@@ -120,10 +115,7 @@ int ProgramBuilder::copy(const std::string& name, int layer, View a, View out) {
 
 int ProgramBuilder::attention(const std::string& name, int layer, View qkv, int k_cache, int v_cache,
                               View out, const AttentionShape& s) {
-  Op op;
-  op.kind = OpKind::Attention;
-  op.name = name;
-  op.layer = layer;
+  Op op = make_op(OpKind::Attention, name, layer);
   op.a = qkv;
   op.k_cache = k_cache;
   op.v_cache = v_cache;
@@ -144,10 +136,7 @@ int ProgramBuilder::attention(const std::string& name, int layer, View qkv, int 
 
 int ProgramBuilder::collective(const std::string& name, int layer, CollectiveKind kind, View in,
                                View out, int group, StreamId s, std::vector<int> deps) {
-  Op op;
-  op.kind = OpKind::Collective;
-  op.name = name;
-  op.layer = layer;
+  Op op = make_op(OpKind::Collective, name, layer);
   op.collective = kind;
   op.group_size = group;
   op.stream = s;
