@@ -42,6 +42,7 @@ struct Point {
   nlohmann::json telemetry_before, telemetry_after;  // backend telemetry around the point
   bool throttled = false;                            // a GPU reported thermal/power throttling
   double verify_rel_l2 = 0, verify_tolerance = 0;
+  std::optional<bool> collectives_exact;  // --verify: the TP group's collectives checked exactly
 
   double tokens_per_step() const { return double(config.batch) * double(config.new_tokens()); }
   double tokens_per_s_per_user() const;  // decode: 1 / TPOT; prefill: chunk tokens / step

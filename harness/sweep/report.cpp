@@ -34,10 +34,12 @@ std::string utc_timestamp() {
 }
 
 nlohmann::json sweep_document(const std::string& command_line, const nlohmann::json& system,
-                              const ModelSpec& model, const std::vector<Point>& points, bool interrupted) {
+                              const ModelSpec& model, const std::vector<Point>& points, bool interrupted,
+                              const nlohmann::json& collective_check) {
   nlohmann::json pts = nlohmann::json::array();
   for (const Point& p : points) pts.push_back(to_json(p));
   return {{"schema", "tpbench.result/1"},
+          {"collective_check", collective_check},
           {"tool", {{"name", "tpbench"}, {"version", kVersion}, {"git_commit", kGitCommit}}},
           {"command_line", command_line},
           {"created_utc", utc_timestamp()},
@@ -55,7 +57,8 @@ void print_sweep_table(std::ostream& out, const std::vector<Point>& points) {
   out << line;
   for (const Point& p : points) {
     const StepConfig& c = p.config;
-    const char* verified = !p.verified ? "-" : (*p.verified ? "yes" : "FAILED");
+    const bool exact = !p.collectives_exact || *p.collectives_exact;
+    const char* verified = !p.verified ? "-" : (*p.verified && exact ? "yes" : "FAILED");
     std::string flags;
     if (p.emulated) flags += " [emulated]";
     if (p.oversubscribed) flags += " [oversubscribed]";

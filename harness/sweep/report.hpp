@@ -15,7 +15,8 @@ nlohmann::json model_to_json(const ModelSpec& m);
 
 // The whole document (schema tpbench.result/1).
 nlohmann::json sweep_document(const std::string& command_line, const nlohmann::json& system,
-                              const ModelSpec& model, const std::vector<Point>& points, bool interrupted);
+                              const ModelSpec& model, const std::vector<Point>& points, bool interrupted,
+                              const nlohmann::json& collective_check = nullptr);
 
 void print_sweep_table(std::ostream& out, const std::vector<Point>& points);
 

@@ -7,6 +7,7 @@
 #include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/plan/plan.hpp"
+#include "harness/sweep/collective_check.hpp"
 #include "harness/sweep/interrupt.hpp"
 #include "harness/sweep/report.hpp"
 #include "harness/sweep/sweep.hpp"
@@ -179,12 +180,19 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   // Under emulation only rank 0 runs for timing; verification needs every rank.
   std::unique_ptr<Backend> verify_backend;
   if (o.verify && (o.backend.emulate_tp > 0 || o.backend.oversubscribe)) verify_backend = make_verification_backend(o.backend);
+  // --verify also checks the TP groups' collectives exactly, on the communicator the points use
+  // (not under emulation or oversubscription, where the points use none).
+  CollectiveCheck collectives;
+  const bool check_collectives_now = o.verify && !backend->emulated() && !o.backend.oversubscribe;
+  if (check_collectives_now) collectives = check_collectives(backend->name(), opts.tp);
+  const nlohmann::json collective_detail = check_collectives_now ? collectives.detail : nlohmann::json(nullptr);
   InterruptGuard guard;
   Verifier verifier(model, backend->name() == "cpu" ? 1e-5 : 2e-2);
   std::vector<Point> points;
   auto write = [&](bool interrupted) {
     if (reporting && !o.out.empty())
-      write_file_atomic(o.out, sweep_document(o.command_line, system, model, points, interrupted).dump(2) + "\n");
+      write_file_atomic(o.out, sweep_document(o.command_line, system, model, points, interrupted, collective_detail)
+                                   .dump(2) + "\n");
   };
   write(false);  // a valid (empty) document from the start
   const bool show_progress = reporting && o.progress && isatty(STDERR_FILENO);
@@ -199,6 +207,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     const nlohmann::json before = backend->telemetry();
     Point p = measure_point(*backend, verify_backend ? *verify_backend : *backend, model, c, o, verifier);
     p.telemetry_before = before;
+    if (auto it = collectives.exact_by_tp.find(c.tp); it != collectives.exact_by_tp.end()) p.collectives_exact = it->second;
     p.telemetry_after = backend->telemetry();
     for (const nlohmann::json* t : {&p.telemetry_before, &p.telemetry_after})
       if (t->is_array())
@@ -220,8 +229,8 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   print_sweep_table(report, points);
   if (!o.out.empty()) report << "wrote " << points.size() << " point(s) to " << o.out << "\n";
   for (const Point& p : points)
-    if (p.verified && !*p.verified) {
-      std::cerr << "tpbench: verification FAILED for at least one point (see 'verified')\n";
+    if ((p.verified && !*p.verified) || (p.collectives_exact && !*p.collectives_exact)) {
+      std::cerr << "tpbench: verification FAILED for at least one point (see 'verified' and 'collectives_exact')\n";
       return 1;
     }
   return 0;

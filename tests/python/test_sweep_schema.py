@@ -28,6 +28,10 @@ def test_done_criterion_sweep_validates(tmp_path, plan):
     jsonschema.validate(doc, SCHEMA)
     assert len(doc["points"]) == 6
     assert all(p["verified"] is True for p in doc["points"])
+    # --verify also checked the collectives of every TP group exactly.
+    assert all(p["collectives_exact"] is True for p in doc["points"] if p["tp"] > 1)
+    assert {c["ranks"] for c in doc["collective_check"]} == {2, 4}
+    assert all(c["wrong"] == 0 for c in doc["collective_check"])
     for p in doc["points"]:
         # Metric definitions (DESIGN.md): tok/s/user = 1/TPOT, tok/s/GPU = B / (TPOT x N).
         assert p["tokens_per_s_per_user"] == pytest.approx(1 / p["tpot_s"])
