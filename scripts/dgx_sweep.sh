@@ -27,6 +27,10 @@ $TP predict --profile "$OUT/profile.json" --model llama-3.1-70b \
   --layout 1R-TP2,1R-TP4,1R-TP8,2R-TP4,4R-TP2,2R-TP8,"1P-TP8 1D-TP8","2P-TP4 1D-TP8" \
   --concurrency $BATCH --isl 10000 --osl 1000 --out "$OUT/pred.json"
 $TP compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted "$OUT/pred.json" --json "$OUT/compare.json"
+# The same serving simulation with step times interpolated from this node's own sweeps.
+$TP predict --model llama-3.1-70b --profile "$OUT/profile.json" --measured "$OUT/sweep_decode.json,$OUT/sweep_prefill.json" \
+  --layout 1R-TP2,1R-TP4,1R-TP8,2R-TP4 --concurrency $BATCH --isl 10000 --osl 1000 --out "$OUT/pred_measured.json"
+$TP compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted "$OUT/pred_measured.json" --json "$OUT/compare_pred_measured.json"
 $TP compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted "$OUT/sweep_decode.json" --json "$OUT/compare_measured.json"
 python3 scripts/plot_pareto.py --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv \
   --predicted "$OUT/pred.json" --measured "$OUT/sweep_decode.json" --out "$OUT/pareto.png"
