@@ -8,20 +8,23 @@
 #    1..256 with --verify, a Llama-3.1-70B --emulate-tp 4 sweep over 4 layers with --verify
 #    (EMULATED: rank 0 of TP=4 runs for real, collective times come from the h100-sxm profile),
 #    and the GPU micro-benchmarks;
-# 4. writes JSON to OUTDIR (default results/<gpu-kind>/) and prints a summary table last.
+# 4. writes JSON to OUTDIR (default results/<gpu-kind>/: gpu_tests.json, profile.json, two sweeps,
+#    benchmarks.json — at most 8 files, what the device tool brings back) and prints a summary
+#    table last.
 # Budget: under 8 minutes on one H100. Every step runs even if an earlier one failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 STEP_TIMEOUT=${STEP_TIMEOUT:-240}
 declare -a SUMMARY=()
+FAILED=0
 note() { SUMMARY+=("$(printf '%-34s %-7s %s' "$1" "$2" "$3")"); }
 run_step() {  # name, command...
   local name=$1; shift
   local t0=$SECONDS
   echo "== $name: $*"
   if timeout "$STEP_TIMEOUT" "$@"; then note "$name" PASS "$((SECONDS - t0)) s"
-  else local rc=$?; note "$name" FAIL "exit $rc after $((SECONDS - t0)) s"; fi
+  else local rc=$?; note "$name" FAIL "exit $rc after $((SECONDS - t0)) s"; FAILED=$((FAILED + 1)); fi
 }
 
 gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
@@ -77,8 +80,8 @@ TP=$BUILD/tpbench
 
 # ---- GPU tests: they must run, not skip (the two excluded need 2+ GPUs or no GPU) -------------
 run_step "gpu tests" bash -c "$BUILD/tests/tpbench_tests --gtest_filter='*Gpu*:*GPU*:*Nccl*:*Cuda*:-CudaBackendGpu.NcclTpMatchesCpu:NcclGpu.CollectiveCommandWithoutGpuIsUnavailable' \
-  --gtest_output=json:$OUT/gpu_tests.json 2>&1 | tee $OUT/gpu_tests.log; r=\${PIPESTATUS[0]}; \
-  ! grep -q '\[  SKIPPED \]' $OUT/gpu_tests.log && exit \$r; echo 'GPU tests SKIPPED on a GPU machine'; exit 1"
+  --gtest_output=json:$OUT/gpu_tests.json 2>&1 | tee /tmp/tpbench_gpu_tests.log; r=\${PIPESTATUS[0]}; \
+  ! grep -q '\[  SKIPPED \]' /tmp/tpbench_gpu_tests.log && exit \$r; echo 'GPU tests SKIPPED on a GPU machine'; exit 1"
 
 # ---- calibration: the measured system profile (HBM, GEMM efficiency, attention; one GPU keeps
 # the base profile's collective tables and says so in its sources) --------------------------------
@@ -92,11 +95,19 @@ run_step "sweep 70B emulate-tp 4" $TP sweep --backend cuda --model llama-3.1-70b
   --batch 1,8,32,64 --context 11000 --verify --budget 1 --no-progress --out "$OUT/sweep_llama70b_emulated_tp4.json"
 
 # ---- micro-benchmarks -------------------------------------------------------------------------
+# The device tool brings back at most 8 files: the benchmarks' JSON is merged into one.
+BENCH_TMP=$(mktemp -d)
 for b in $BUILD/bench/bench_*_gpu; do
   [ -x "$b" ] || continue
   n=$(basename "$b")
-  run_step "$n" "$b" --benchmark_min_time=0.05 --benchmark_out="$OUT/$n.json" --benchmark_out_format=json
+  run_step "$n" "$b" --benchmark_min_time=0.05 --benchmark_out="$BENCH_TMP/$n.json" --benchmark_out_format=json
 done
+python3 - "$BENCH_TMP" "$OUT/benchmarks.json" <<'PY'
+import json, os, sys
+src, out = sys.argv[1], sys.argv[2]
+merged = {f[:-5]: json.load(open(os.path.join(src, f))) for f in sorted(os.listdir(src)) if f.endswith(".json")}
+json.dump(merged, open(out, "w"), indent=1)
+PY
 
 # ---- summary (last) ---------------------------------------------------------------------------
 echo
@@ -122,3 +133,5 @@ PY
 done
 printf '%-34s %-7s %s\n' step result detail
 for s in "${SUMMARY[@]}"; do echo "$s"; done
+# Non-zero when any step failed, so the caller sees it without reading the table.
+[ "$FAILED" -eq 0 ] || { echo "$FAILED step(s) failed"; exit 1; }
