@@ -6,7 +6,13 @@ out="$tmp/sweep.json"
 "$TPBENCH" sweep --backend cpu --model tiny --tp 1,2,4 --batch 1,2,4,8 --context 256,512 --budget 0.3 \
   --target-spread 0.0001 --no-progress --out "$out" >"$tmp/log" 2>&1 &
 pid=$!
-sleep 2.5
+# Interrupt once the document holds at least one finished point (polled, so a slow machine
+# does not make the test flaky), while many points are still to come.
+for _ in $(seq 1 600); do
+  python3 -c 'import json,sys; sys.exit(0 if len(json.load(open(sys.argv[1]))["points"]) > 0 else 1)' "$out" \
+    2>/dev/null && break
+  sleep 0.1
+done
 kill -INT "$pid"
 wait "$pid"; rc=$?
 [ "$rc" -eq 130 ] || { echo "FAIL: exit $rc after SIGINT, expected 130"; cat "$tmp/log"; exit 1; }
