@@ -35,16 +35,8 @@ int64_t attention_workspace_estimate(const RankProgram& r, int device) {
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) sms = 132;
   int64_t most = 0;
   for (const Op& op : r.ops)
-    if (op.kind == OpKind::Attention) {
-      kernels::AttentionDims d;
-      d.batch = op.attn.batch;
-      d.new_tokens = op.attn.new_tokens;
-      d.prior = op.attn.prior;
-      d.q_heads = op.attn.q_heads;
-      d.kv_heads = op.attn.kv_heads;
-      d.head_dim = op.attn.head_dim;
-      most = std::max<int64_t>(most, int64_t(kernels::attention_workspace_bytes(d, sms)));
-    }
+    if (op.kind == OpKind::Attention)
+      most = std::max<int64_t>(most, int64_t(kernels::attention_workspace_bytes(cuda::attention_dims(op.attn), sms)));
   return most;
 }
 

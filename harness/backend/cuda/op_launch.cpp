@@ -8,9 +8,7 @@
 #include "kernels/elementwise.cuh"
 
 namespace tpbench::cuda {
-namespace {
-
-kernels::AttentionDims dims_of(const AttentionShape& s) {
+kernels::AttentionDims attention_dims(const AttentionShape& s) {
   kernels::AttentionDims d;
   d.batch = s.batch;
   d.new_tokens = s.new_tokens;
@@ -21,12 +19,10 @@ kernels::AttentionDims dims_of(const AttentionShape& s) {
   return d;
 }
 
-}  // namespace
-
 size_t attention_workspace_bytes(const RankProgram& r) {
   size_t most = 0;
   for (const Op& op : r.ops)
-    if (op.kind == OpKind::Attention) most = std::max(most, kernels::decode_attention_workspace_bytes(dims_of(op.attn)));
+    if (op.kind == OpKind::Attention) most = std::max(most, kernels::decode_attention_workspace_bytes(attention_dims(op.attn)));
   return most;
 }
 
@@ -50,7 +46,7 @@ void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s) {
       return;
     case OpKind::Attention: {
       kernels::DecodeAttentionArgs args;
-      args.dims = dims_of(op.attn);
+      args.dims = attention_dims(op.attn);
       args.qkv = view_ptr(ctx, op.a);
       args.ld_qkv = op.a.ld;
       args.k_cache = (*ctx.buffers)[op.k_cache];

@@ -9,6 +9,7 @@
 
 #include "harness/backend/cuda/gemm_runner.hpp"
 #include "harness/plan/step_program.hpp"
+#include "kernels/reference_ops.hpp"
 
 namespace tpbench::cuda {
 
@@ -20,6 +21,9 @@ struct OpContext {
 };
 
 void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s);
+
+// The kernels' description of an attention op's shape.
+kernels::AttentionDims attention_dims(const AttentionShape& s);
 
 // The largest attention workspace any op of the program needs on the current device.
 size_t attention_workspace_bytes(const RankProgram& r);
