@@ -8,6 +8,7 @@
 #include "harness/common/error.hpp"
 #include "harness/perf/collective_table.hpp"
 #include "harness/perf/kv_capacity.hpp"
+#include "harness/perf/perf_params.hpp"
 #include "harness/perf/roofline.hpp"
 #include "harness/perf/shard.hpp"
 #include "harness/perf/system_profile.hpp"
@@ -69,6 +70,29 @@ TEST(PerfRoofline, DecodeOneTokenTp4HandDerived) {
   // 0.5 ms per step + 80 layers x 15 us.
   EXPECT_NEAR(c.overhead_s, 1.7e-3, 1e-12);
   EXPECT_NEAR(c.total_s, 15.3737e-3, 0.002e-3);
+}
+
+TEST(PerfRoofline, PerTpStepOverheadAppliesToItsTpOnly) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile p = builtin_profile("h100-sxm");
+  PerfParams par;
+  set_param(par, "step_overhead_tp8_s", 0.0125);
+  EXPECT_DOUBLE_EQ(get_param(par, "step_overhead_tp8_s"), 0.0125);
+  EXPECT_DOUBLE_EQ(get_param(par, "step_overhead_tp4_s"), 0.0);  // unset: no extra cost
+  StepShape s;
+  s.decode_seqs = 4;
+  s.decode_ctx_tokens = 4 * 10500.0;
+  s.logits = 4;
+  // The profile's 0.5 ms per step + 80 layers x 15 us = 1.7 ms, plus 12.5 ms for TP8 alone.
+  EXPECT_NEAR(RooflineModel(m, 8, p, par).step(s).overhead_s, 1.7e-3 + 12.5e-3, 1e-12);
+  EXPECT_NEAR(RooflineModel(m, 4, p, par).step(s).overhead_s, 1.7e-3, 1e-12);
+  const double base8 = RooflineModel(m, 8, p, PerfParams{}).step(s).total_s;
+  EXPECT_NEAR(RooflineModel(m, 8, p, par).step(s).total_s - base8, 12.5e-3, 1e-12);
+  // Malformed names and values are usage errors, not silently ignored.
+  EXPECT_THROW(set_param(par, "step_overhead_tpX_s", 0.01), UsageError);
+  EXPECT_THROW(set_param(par, "step_overhead_tp_s", 0.01), UsageError);
+  EXPECT_THROW(set_param(par, "step_overhead_tp8_s", -0.01), UsageError);
+  EXPECT_THROW(set_param(par, "step_overhead_tp8_s", 11.0), UsageError);
 }
 
 TEST(PerfRoofline, PrefillChunkTp8IsComputeBound) {

@@ -101,10 +101,10 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
        << "), which the speed-of-light model rewards once C exceeds TP4's capacity (see the table). The measured TP8 "
           "replicas run far below their speed of light (C=1 per-user "
        << f1(ref_user(ref, "1R-TP8", 1, def)) << " measured vs " << f1(at(pts, "1R-TP8", 1) ? at(pts, "1R-TP8", 1)->per_user_out_div_conc : NAN)
-       << " predicted; the TP8 decode pool of 1P-TP8 1D-TP8 reaches about 12 ms TPOT), i.e. llm-d's TP8 ordering "
-          "comes from the serving stack (collective latency growing with the group: `tpbench fit` attributes it to a "
-          "per-ring-step latency), not from the hardware.\n";
+       << " predicted; the TP8 decode pool of 1P-TP8 1D-TP8 reaches about 12 ms TPOT), i.e. the gap between TP4 and "
+          "TP8 in llm-d's aggregated runs comes mostly from the serving stack, not from the hardware:\n";
   }
+  md << explain_tp_ordering(in, pts, ref);
 
   // ---- 3. Concurrency 1 ----
   md << "\n## 3. What sets the absolute throughput at concurrency 1\n\n";
@@ -127,6 +127,8 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
   }
   md << "\nThe weight stream dominates; llm-d's C=1 numbers also include the prefill (TTFT) inside E2E when per-user "
         "is output/concurrency.\n";
+
+  md << explain_above_speed_of_light(in, pts, ref);
 
   // ---- toy model ----
   md << "\n## Where the toy model holds and where it fails\n\n";

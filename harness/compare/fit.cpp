@@ -23,12 +23,15 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 // efficiencies in (0.2, 1] via a logistic, everything else as exp(u) x unit (ms for overheads,
 // us for hop latency, GiB for the reserve).
 bool is_efficiency(const std::string& n) { return n == "hbm_efficiency" || n == "compute_efficiency"; }
+// step_overhead_s and the per-TP step_overhead_tp<n>_s: seconds, searched around milliseconds.
+bool is_step_overhead(const std::string& n) { return n.rfind("step_overhead_", 0) == 0; }
 double unit_of(const std::string& n) {
-  return n == "step_overhead_s" ? 1e-3 : n == "collective_hop_latency_s" ? 1e-6 : 1.0;
+  return is_step_overhead(n) ? 1e-3 : n == "collective_hop_latency_s" ? 1e-6 : 1.0;
 }
 double to_value(const std::string& n, double u) {
   if (is_efficiency(n)) return 0.2 + 0.8 / (1.0 + std::exp(-u));
-  return std::exp(u) * unit_of(n);
+  const double v = std::exp(u) * unit_of(n);
+  return is_step_overhead(n) ? std::min(v, 10.0) : v;  // set_param refuses more than 10 s
 }
 double to_u(const std::string& n, double v) {
   if (is_efficiency(n)) {
@@ -39,7 +42,7 @@ double to_u(const std::string& n, double v) {
 }
 
 double start_value(const std::string& name, const PerfParams& p, const ModelSpec& m, const SystemProfile& prof) {
-  if (name == "step_overhead_s") return p.step_overhead_s > 0 ? p.step_overhead_s : 1e-3;
+  if (is_step_overhead(name)) return get_param(p, name) > 0 ? get_param(p, name) : 1e-3;
   if (name == "collective_hop_latency_s") return p.collective_hop_latency_s > 0 ? p.collective_hop_latency_s : 2e-6;
   if (is_efficiency(name)) return std::min(0.95, get_param(p, name));
   if (name == "memory_reserve_gib") {

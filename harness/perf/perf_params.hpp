@@ -3,6 +3,7 @@
 // the profile's speed of light. `tpbench fit` may move at most four of them (see fit.hpp),
 // and only on the configurations it trains on.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct PerfParams {
   // 2(n-1) steps, all_gather / reduce_scatter n-1. Models a stack whose collectives run as a
   // plain ring with slower steps than nccl-tests (no custom all-reduce, no NVLS).
   double collective_hop_latency_s = 0.0;
+  // Extra per-step cost of an instance of TP n only (key n), on top of step_overhead_s: a stack
+  // whose fixed cost per step grows with the group (e.g. read off measured C=1 TPOT). Set with
+  // `--set step_overhead_tp<n>_s=SECONDS`; empty = none (the speed of light).
+  std::map<int, double> step_overhead_by_tp_s;
   double memory_reserve_bytes = -1;   // per GPU; < 0: profile runtime reserve + activation peak
   double gpu_memory_utilization = 0.95;   // vLLM --gpu-memory-utilization of the llm-d runs
   int64_t max_num_batched_tokens = 8192;  // vLLM V1 default token budget (online serving, >=70 GiB GPUs)
@@ -24,7 +29,8 @@ struct PerfParams {
 };
 
 // Named access for the fit: "hbm_efficiency", "compute_efficiency", "step_overhead_s",
-// "collective_scale", "collective_hop_latency_s", "memory_reserve_gib". Throws UsageError for an unknown name.
+// "collective_scale", "collective_hop_latency_s", "memory_reserve_gib", and (not fittable)
+// "step_overhead_tp<n>_s". Throws UsageError for an unknown name or a bad value.
 double get_param(const PerfParams& p, const std::string& name);
 void set_param(PerfParams& p, const std::string& name, double value);
 std::vector<std::string> fittable_param_names();

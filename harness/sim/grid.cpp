@@ -45,6 +45,8 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
                  {"gpu_memory_utilization", par.gpu_memory_utilization},
                  {"max_num_batched_tokens", par.max_num_batched_tokens},
                  {"max_num_seqs", par.max_num_seqs}};
+  for (const auto& [tp, s] : par.step_overhead_by_tp_s)
+    j["params"]["step_overhead_tp" + std::to_string(tp) + "_s"] = s;
   // Where step times came from: the roofline alone, or sweep tables (files, plan, ranges) with
   // the roofline for the TPs and phases they do not cover.
   j["step_times"] = g.measured ? g.measured->describe() : nlohmann::json{{"source", "roofline"}};

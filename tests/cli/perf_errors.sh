@@ -23,6 +23,8 @@ expect_usage_error "$P" predict --layout "2P-TP4" --concurrency 1 --out "$P"
 expect_usage_error "$P" predict --layout 1R-TP3 --concurrency 1 --out "$P"
 expect_usage_error "$P" predict --layout 1R-TP4 --concurrency 0 --out "$P"
 expect_usage_error "$P" predict --layout 1R-TP4 --set bogus=1 --out "$P"
+expect_usage_error "$P" predict --layout 1R-TP4 --set step_overhead_tp8_s=-1 --out "$P"
+expect_usage_error "$P" predict --layout 1R-TP4 --set step_overhead_tpx_s=0.01 --out "$P"
 expect_usage_error "$P" predict --layout 1R-TP4 --out "$TMP/missing-dir/pred.json"
 expect_usage_error "$TMP/x" profile show no-such-gpu
 expect_usage_error "$TMP/x" profile show "$TMP/badprofile.json"

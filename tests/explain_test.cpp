@@ -1,0 +1,83 @@
+// `tpbench explain` sections checked against hand-derived numbers: the matrix throughput a PD
+// prefill pool would need for a reference point above the speed of light, and the C=1 TPOT
+// read back from a reference throughput.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "harness/compare/explain_report.hpp"
+#include "harness/model/model_spec.hpp"
+#include "harness/perf/system_profile.hpp"
+
+namespace tpbench {
+namespace {
+
+Observation obs(const std::string& cfg, int c, int gpus, double tps_gpu) {
+  Observation o;
+  o.config = cfg;
+  o.concurrency = c;
+  o.num_gpus = gpus;
+  o.tokens_per_s_per_gpu = tps_gpu;
+  o.per_user_out_div_conc = tps_gpu * gpus / c;
+  return o;
+}
+
+ExplainInputs inputs(std::vector<Observation> pts) {
+  ExplainInputs in;
+  in.profile = builtin_profile("h100-sxm");
+  in.model = preset_model("llama-3.1-70b");
+  in.reference.origin = "fixture";
+  in.reference.kind = "reference-csv";
+  in.reference.per_user_def = "out_div_conc";
+  in.reference.points = std::move(pts);
+  return in;
+}
+
+std::string section(const std::string& md, const std::string& title) {
+  const auto a = md.find(title);
+  if (a == std::string::npos) return "";
+  const auto b = md.find("\n## ", a + 1);
+  return md.substr(a, b == std::string::npos ? std::string::npos : b - a);
+}
+
+TEST(ExplainAboveSpeedOfLight, PrefillPoolNeedHandDerived) {
+  // 150 tok/s/GPU on 16 GPUs = 2400 tok/s = 2.4 requests/s of OSL 1000, all prefilled by one TP4
+  // instance. Prefill FLOPs per GPU for a 10,000-token prompt of Llama-3.1-70B at TP4:
+  //  linear: 2 x 80 layers x 855,638,016 / 4 weights x 10,000 tokens = 3.422552064e14
+  //  attention: 4 x 80 x (64 / 4) heads x 128 x (10,000 x 10,001 / 2) pairs = 3.27712768e13
+  //  LM head for the one sampled row: 2 x 128,256 x 8192 / 4 = 525,336,576
+  const double flops = 3.422552064e14 + 3.27712768e13 + 525336576.0;
+  const ExplainInputs in = inputs({obs("1P-TP4 3D-TP4", 256, 16, 150.0), obs("1P-TP4 3D-TP4", 1, 16, 0.5)});
+  const double mfu = 2.4 * flops / in.profile.peak_matmul_flops;
+  char want[32];
+  std::snprintf(want, sizeof want, "| %.0f %% |", 100 * mfu);
+  ASSERT_GT(mfu, 0.85);  // the fixture is meant to be impossible
+  const std::string md = section(explain_markdown(in), "## Reference points above the speed of light");
+  ASSERT_FALSE(md.empty());
+  EXPECT_NE(md.find("| 1P-TP4 3D-TP4 | 256 | 150.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find(want), std::string::npos) << "want " << want << " in\n" << md;
+  EXPECT_NE(md.find("impossible as labelled"), std::string::npos) << md;
+  // The slow C=1 point is below the bound and must not be listed.
+  EXPECT_EQ(md.find("| 1P-TP4 3D-TP4 | 1 |"), std::string::npos) << md;
+}
+
+TEST(ExplainAboveSpeedOfLight, NoneWhenEveryPointIsSlower) {
+  const ExplainInputs in = inputs({obs("1R-TP4", 1, 4, 1.0), obs("1R-TP4", 8, 4, 5.0)});
+  const std::string md = section(explain_markdown(in), "## Reference points above the speed of light");
+  EXPECT_NE(md.find("None:"), std::string::npos) << md;
+}
+
+TEST(ExplainTpOrdering, C1TpotReadBackFromThroughput) {
+  // One user, back-to-back requests: E2E = OSL / output tok/s; 5 tok/s/GPU x 8 GPUs = 40 tok/s
+  // -> E2E = 1000 / 40 = 25.00 s.
+  const ExplainInputs in = inputs({obs("1R-TP2", 1, 2, 16.0), obs("1R-TP4", 1, 4, 12.0), obs("1R-TP8", 1, 8, 5.0)});
+  const std::string md = explain_markdown(in);
+  EXPECT_NE(md.find("| 1R-TP8 | 25.00 |"), std::string::npos) << md;
+  // 1000 / (12 x 4) = 20.83 s and 1000 / (16 x 2) = 31.25 s.
+  EXPECT_NE(md.find("| 1R-TP4 | 20.83 |"), std::string::npos);
+  EXPECT_NE(md.find("| 1R-TP2 | 31.25 |"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tpbench
