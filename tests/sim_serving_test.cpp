@@ -12,12 +12,11 @@
 namespace tpbench {
 namespace {
 
-ServingPoint run(const std::string& layout, int c, int prompts_per_user = 10) {
+ServingPoint run(const std::string& layout, int c, int prompts_per_user = 10, PerfParams par = {}) {
   ServingConfig cfg;
   cfg.concurrency = c;
   cfg.prompts_per_user = prompts_per_user;
-  return simulate_serving(parse_layout(layout), preset_model("llama-3.1-70b"), builtin_profile("h100-sxm"),
-                          PerfParams{}, cfg);
+  return simulate_serving(parse_layout(layout), preset_model("llama-3.1-70b"), builtin_profile("h100-sxm"), par, cfg);
 }
 
 TEST(SimServing, LittlesLawHoldsInSteadyState) {
@@ -26,6 +25,21 @@ TEST(SimServing, LittlesLawHoldsInSteadyState) {
     const double rate = double(p.requests) / p.duration_s;
     EXPECT_NEAR(rate * p.e2e_s / 32.0, 1.0, 0.02) << l;
   }
+}
+
+TEST(SimServing, OnDemandKvPreemptsBeyondCapacityAndKeepsLittlesLaw) {
+  PerfParams od;
+  od.kv_on_demand = true;
+  // TP4 holds 46 sequences of 11000 tokens but 51 prompts of 10000: at C=128 it admits more
+  // than fit, preempts as they grow, and recomputes; every request still ends with OSL tokens.
+  const ServingPoint p = run("1R-TP4", 128, 20, od);
+  EXPECT_GT(p.main.stats.preemptions, 0);
+  EXPECT_GE(p.main.stats.recomputed_tokens, 10000.0 * p.main.stats.preemptions);
+  EXPECT_NEAR(double(p.requests) / p.duration_s * p.e2e_s / 128.0, 1.0, 0.02);
+  const double batch = p.main.stats.decode_seq_s / p.main.stats.busy_s;
+  EXPECT_GT(batch, double(p.main.kv_max_sequences));  // on-demand runs more than reserve could
+  // Within capacity, nothing is preempted: TP8 holds 132 full sequences.
+  EXPECT_EQ(run("1R-TP8", 64, 10, od).main.stats.preemptions, 0);
 }
 
 TEST(SimServing, ConcurrencyOneLatencyIdentity) {

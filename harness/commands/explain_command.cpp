@@ -63,7 +63,9 @@ int run_explain(const ExplainOptions& o, std::ostream& out) {
     out << md;
   } else {
     write_file_atomic(o.out, md);
-    out << "wrote " << o.out << (in.plot_png.empty() ? " (no plot: python3 with matplotlib not found)" : " and " + in.plot_png)
+    out << "wrote " << o.out << (!in.plot_png.empty() ? " and " + in.plot_png
+                                             : o.plot ? std::string(" (no plot: python3 with matplotlib not found)")
+                                                      : std::string(" (no plot: --no-plot)"))
         << "\n";
   }
   return 0;

@@ -31,6 +31,7 @@ double get_param(const PerfParams& p, const std::string& name) {
   if (name == "collective_scale") return p.collective_scale;
   if (name == "collective_hop_latency_s") return p.collective_hop_latency_s;
   if (name == "memory_reserve_gib") return p.memory_reserve_bytes < 0 ? -1 : p.memory_reserve_bytes / kGiB;
+  if (name == "kv_on_demand") return p.kv_on_demand ? 1.0 : 0.0;
   if (const int tp = per_tp_overhead_key(name); tp > 0) {
     auto it = p.step_overhead_by_tp_s.find(tp);
     return it == p.step_overhead_by_tp_s.end() ? 0.0 : it->second;
@@ -45,7 +46,10 @@ void set_param(PerfParams& p, const std::string& name, double v) {
   else if (name == "collective_scale") p.collective_scale = v;
   else if (name == "collective_hop_latency_s") p.collective_hop_latency_s = v;
   else if (name == "memory_reserve_gib") p.memory_reserve_bytes = v * kGiB;
-  else if (const int tp = per_tp_overhead_key(name); tp > 0) {
+  else if (name == "kv_on_demand") {
+    if (v != 0.0 && v != 1.0) throw UsageError("kv_on_demand must be 0 or 1");
+    p.kv_on_demand = v == 1.0;
+  } else if (const int tp = per_tp_overhead_key(name); tp > 0) {
     if (!(v >= 0) || v > 10) throw UsageError(name + " must be between 0 and 10 seconds");
     p.step_overhead_by_tp_s[tp] = v;
   } else throw UsageError("unknown model parameter '" + name + "'");

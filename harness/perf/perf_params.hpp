@@ -26,6 +26,10 @@ struct PerfParams {
   double gpu_memory_utilization = 0.95;   // vLLM --gpu-memory-utilization of the llm-d runs
   int64_t max_num_batched_tokens = 8192;  // vLLM V1 default token budget (online serving, >=70 GiB GPUs)
   int64_t max_num_seqs = 256;             // vLLM max running sequences
+  // KV admission: false = reserve ISL+OSL at admission, never preempt (the default: an upper
+  // bound that no scheduler policy loses to thrashing); true = vLLM's on-demand blocks with
+  // recompute preemption (`--set kv_on_demand=1`).
+  bool kv_on_demand = false;
 };
 
 // Named access for the fit: "hbm_efficiency", "compute_efficiency", "step_overhead_s",

@@ -12,14 +12,37 @@ void EngineStats::add(const EngineStats& o) {
   collective_s += o.collective_s; overhead_s += o.overhead_s; decode_seq_s += o.decode_seq_s;
   measured_s += o.measured_s; outside_measured_steps += o.outside_measured_steps;
   kv_blocked_s += o.kv_blocked_s; prefill_tokens += o.prefill_tokens; decode_tokens += o.decode_tokens;
+  preemptions += o.preemptions; recomputed_tokens += o.recomputed_tokens;
 }
 
-Engine::Engine(EngineRole role, const StepTimeSource* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs)
-    : role_(role), model_(model), kv_tokens_(kv_tokens), max_batched_(max_batched), max_seqs_(max_seqs) {}
+Engine::Engine(EngineRole role, const StepTimeSource* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs,
+               KvPolicy policy)
+    : role_(role), policy_(policy), model_(model), kv_tokens_(kv_tokens), max_batched_(max_batched), max_seqs_(max_seqs) {}
+
+bool Engine::preempt_for_decodes(std::vector<Request>& reqs) {
+  bool preempted = false;
+  for (;;) {
+    int64_t decodes = 0;
+    for (int id : running_) decodes += reqs[id].prefilled >= reqs[id].prefill_target() ? 1 : 0;
+    if (running_.empty() || kv_used_ + decodes <= kv_tokens_) return preempted;
+    const int victim = running_.back();
+    running_.pop_back();
+    Request& v = reqs[victim];
+    release(v);
+    v.recompute = v.generated;
+    v.prefilled = 0;
+    ++v.preemptions;
+    stats_.preemptions += 1;
+    if (waiting_head_ > 0) waiting_[--waiting_head_] = victim;
+    else waiting_.insert(waiting_.begin(), victim);
+    preempted = true;
+  }
+}
 
 void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) {
   decoding_.clear();
   chunks_.clear();
+  const bool preempted = policy_ == KvPolicy::OnDemand && preempt_for_decodes(reqs);
   int64_t budget = max_batched_;
   StepShape shape;
   auto add_decode = [&](int id) {
@@ -31,30 +54,34 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
   };
   auto add_chunk = [&](int id) {
     Request& r = reqs[id];
-    const int64_t c = std::min<int64_t>(r.isl - r.prefilled, budget);
+    const int64_t c = std::min<int64_t>(r.prefill_target() - r.prefilled, budget);
     if (c <= 0) return;
     chunks_.emplace_back(id, c);
     shape.prefill_tokens += double(c);
     shape.prefill_attn_pairs += double(c) * double(r.prefilled) + 0.5 * double(c) * double(c + 1);
-    if (r.prefilled + c == r.isl) shape.logits += 1;
+    if (r.prefilled + c == r.prefill_target()) shape.logits += 1;
+    if (r.preemptions > 0) stats_.recomputed_tokens += double(c);
     budget -= c;
   };
   for (int id : running_)
-    if (reqs[id].prefilled >= reqs[id].isl && budget > 0) add_decode(id);
+    if (reqs[id].prefilled >= reqs[id].prefill_target() && budget > 0) add_decode(id);
   for (int id : running_)
-    if (reqs[id].prefilled < reqs[id].isl && budget > 0) add_chunk(id);
+    if (reqs[id].prefilled < reqs[id].prefill_target() && budget > 0) add_chunk(id);
   bool kv_blocked = false;
-  while (waiting_head_ < waiting_.size() && budget > 0 && int64_t(running_.size()) < max_seqs_) {
+  while (!preempted && waiting_head_ < waiting_.size() && budget > 0 && int64_t(running_.size()) < max_seqs_) {
     const int id = waiting_[waiting_head_];
-    if (kv_used_ + need(reqs[id]) > kv_tokens_) {
+    // OnDemand: this step's decodes take one slot each before the new prompt may.
+    const int64_t pending = policy_ == KvPolicy::OnDemand ? int64_t(decoding_.size()) : 0;
+    if (kv_used_ + pending + need(reqs[id]) > kv_tokens_) {
       kv_blocked = true;
       break;
     }
     ++waiting_head_;
     running_.push_back(id);
-    kv_used_ += need(reqs[id]);
+    reqs[id].kv_held = need(reqs[id]);
+    kv_used_ += reqs[id].kv_held;
     if (reqs[id].admitted < 0) reqs[id].admitted = now;
-    if (reqs[id].prefilled >= reqs[id].isl) add_decode(id);
+    if (reqs[id].prefilled >= reqs[id].prefill_target()) add_decode(id);
     else add_chunk(id);
   }
   if (waiting_head_ > 1024 && waiting_head_ * 2 > waiting_.size()) {
@@ -71,6 +98,8 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
     int64_t k = std::max<int64_t>(1, k_done);
     if (std::isfinite(horizon) && cost.total_s > 0)
       k = std::min<int64_t>(k, std::max<int64_t>(1, int64_t(std::ceil((horizon - now) / cost.total_s))));
+    if (policy_ == KvPolicy::OnDemand)  // every step takes one KV slot per decode: stop where it runs out
+      k = std::min<int64_t>(k, std::max<int64_t>(1, (kv_tokens_ - kv_used_) / int64_t(decoding_.size())));
     if (k > 1) {
       StepShape mid = shape;
       mid.decode_ctx_tokens += shape.decode_seqs * double(k - 1) / 2.0;
@@ -78,6 +107,11 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
     }
     k_ = k;
   }
+  if (policy_ == KvPolicy::OnDemand)
+    for (int id : decoding_) {
+      reqs[id].kv_held += k_;
+      kv_used_ += k_;
+    }
   const double kd = double(k_);
   const double dur = cost.total_s * kd;
   in_step_ = true;
@@ -107,7 +141,7 @@ void Engine::finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled
   std::vector<int> leaving;
   for (int id : decoding_) {
     Request& r = reqs[id];
-    if (r.generated == 0) r.first_token = first_step_end;  // decode instance: its first token
+    if (r.first_token < 0) r.first_token = first_step_end;  // decode instance: its first token
     r.generated += k_;
     if (r.generated >= r.osl) {
       r.finish = end;
@@ -118,14 +152,14 @@ void Engine::finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled
   for (const auto& [id, c] : chunks_) {
     Request& r = reqs[id];
     r.prefilled += c;
-    if (r.prefilled < r.isl) continue;
-    r.prefill_end = end;
+    if (r.prefilled < r.prefill_target()) continue;
+    if (r.prefill_end < 0) r.prefill_end = end;
     if (role_ == EngineRole::Prefill) {
       leaving.push_back(id);
       prefilled.push_back(id);
     } else {
-      r.generated = 1;  // the step that finishes the prompt samples the first token
-      r.first_token = end;
+      r.generated += 1;  // the step that finishes the prompt (or its recompute) samples a token
+      if (r.first_token < 0) r.first_token = end;
       if (r.generated >= r.osl) {
         r.finish = end;
         leaving.push_back(id);
@@ -134,7 +168,7 @@ void Engine::finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled
     }
   }
   if (leaving.empty()) return;
-  for (int id : leaving) kv_used_ -= need(reqs[id]);
+  for (int id : leaving) release(reqs[id]);
   std::sort(leaving.begin(), leaving.end());
   running_.erase(std::remove_if(running_.begin(), running_.end(),
                                 [&](int id) { return std::binary_search(leaving.begin(), leaving.end(), id); }),

@@ -2,8 +2,14 @@
 // One continuous-batching engine (a vLLM instance of TP N), simulated iteration by
 // iteration: each step schedules every running decode (one token each), continues partial
 // prefills, then admits waiting requests while the token budget, max_num_seqs and the KV
-// cache allow (chunked prefill). A request reserves ISL+OSL KV tokens at admission (ISL on a
-// prefill-only instance), so admission is limited by KV capacity and nothing is preempted.
+// cache allow (chunked prefill). Two KV policies:
+//  - Reserve: a request reserves ISL+OSL KV tokens at admission (ISL on a prefill-only
+//    instance), so admission is limited by KV capacity and nothing is ever preempted.
+//  - OnDemand (vLLM): admission needs room for the prompt only, and every decode token takes
+//    one more KV slot. When a step's decodes do not fit, the newest running request is
+//    preempted: its KV is freed and it goes back to the head of the queue, to recompute its
+//    prompt and the tokens it had generated (vLLM's recompute preemption). While preempting,
+//    nothing new is admitted.
 //
 // Speed: when a step has no prefill work, the batch stays the same until the next completion,
 // so k identical decode steps are taken as one event (step time at the mid-point context,
@@ -18,6 +24,7 @@
 namespace tpbench {
 
 enum class EngineRole { Aggregated, Prefill, Decode };
+enum class KvPolicy { Reserve, OnDemand };
 
 struct Request {
   int64_t isl = 0, osl = 0;
@@ -26,7 +33,11 @@ struct Request {
   double prefill_end = -1;
   double first_token = -1, finish = -1;
   int64_t prefilled = 0, generated = 0;
+  int64_t recompute = 0;      // generated tokens to prefill again after a preemption
+  int64_t kv_held = 0;        // KV tokens this request holds on its current instance
+  int preemptions = 0;
   int user = 0;
+  int64_t prefill_target() const { return isl + recompute; }
 };
 
 // Time-weighted sums over the steps an engine ran (seconds unless noted).
@@ -39,18 +50,22 @@ struct EngineStats {
   double decode_seq_s = 0;   // integral of the decode batch size over time
   double kv_blocked_s = 0;   // time during which a waiting request could not be admitted for KV
   double prefill_tokens = 0, decode_tokens = 0;
+  double preemptions = 0, recomputed_tokens = 0;  // OnDemand KV policy only
   void add(const EngineStats& o);
 };
 
 class Engine {
  public:
-  Engine(EngineRole role, const StepTimeSource* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs);
+  Engine(EngineRole role, const StepTimeSource* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs,
+         KvPolicy policy = KvPolicy::Reserve);
   void enqueue(int id) { waiting_.push_back(id); }
   bool in_step() const { return in_step_; }
   bool has_work() const { return !running_.empty() || waiting_head_ < waiting_.size(); }
   double step_end() const { return step_end_; }
   size_t load() const { return running_.size() + waiting_.size() - waiting_head_; }
   const EngineStats& stats() const { return stats_; }
+  int64_t kv_used() const { return kv_used_; }
+  int64_t kv_capacity() const { return kv_tokens_; }
 
   void start_step(double now, double horizon, std::vector<Request>& reqs);
   // Applies the step's effects at step_end(): ids whose prefill finished on a Prefill engine go
@@ -58,9 +73,17 @@ class Engine {
   void finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled, std::vector<int>& completed);
 
  private:
-  int64_t need(const Request& r) const { return role_ == EngineRole::Prefill ? r.isl : r.isl + r.osl; }
+  // KV tokens taken at admission.
+  int64_t need(const Request& r) const {
+    if (policy_ == KvPolicy::OnDemand || role_ == EngineRole::Prefill) return r.prefill_target();
+    return r.isl + r.osl;
+  }
+  // OnDemand: frees running requests, newest first, until `decodes` more tokens fit.
+  bool preempt_for_decodes(std::vector<Request>& reqs);
+  void release(Request& r) { kv_used_ -= r.kv_held; r.kv_held = 0; }
 
   EngineRole role_;
+  KvPolicy policy_ = KvPolicy::Reserve;
   const StepTimeSource* model_;
   int64_t kv_tokens_, max_batched_, max_seqs_;
   int64_t kv_used_ = 0;

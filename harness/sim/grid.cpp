@@ -44,7 +44,8 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
                  {"memory_reserve_bytes", par.memory_reserve_bytes},
                  {"gpu_memory_utilization", par.gpu_memory_utilization},
                  {"max_num_batched_tokens", par.max_num_batched_tokens},
-                 {"max_num_seqs", par.max_num_seqs}};
+                 {"max_num_seqs", par.max_num_seqs},
+                 {"kv_on_demand", par.kv_on_demand ? 1 : 0}};
   for (const auto& [tp, s] : par.step_overhead_by_tp_s)
     j["params"]["step_overhead_tp" + std::to_string(tp) + "_s"] = s;
   // Where step times came from: the roofline alone, or sweep tables (files, plan, ranges) with

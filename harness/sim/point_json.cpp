@@ -34,6 +34,8 @@ nlohmann::json pool_json(const PoolReport& r) {
   }
   j["prefill_tokens"] = s.prefill_tokens;
   j["decode_tokens"] = s.decode_tokens;
+  j["preemptions"] = s.preemptions;              // on-demand KV only (kv_on_demand = 1)
+  j["recomputed_tokens"] = s.recomputed_tokens;
   return j;
 }
 

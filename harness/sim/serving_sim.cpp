@@ -173,6 +173,7 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
   p.concurrency = cfg.concurrency;
   p.num_gpus = layout.num_gpus();
   const int64_t quota = int64_t(cfg.prompts_per_user) * cfg.concurrency;
+  const KvPolicy policy = par.kv_on_demand ? KvPolicy::OnDemand : KvPolicy::Reserve;
   std::vector<Request> reqs;
   reqs.reserve(size_t(quota));
 
@@ -190,7 +191,7 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
     const int k = layout.replicas.instances;
     for (int i = 0; i < k; ++i) {
       const int users = cfg.concurrency / k + (i < cfg.concurrency % k ? 1 : 0);
-      Engine e(EngineRole::Aggregated, &model, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs);
+      Engine e(EngineRole::Aggregated, &model, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs, policy);
       run_replica(e, reqs, users, int64_t(cfg.prompts_per_user) * users, cfg);
       p.main.stats.add(e.stats());
     }
@@ -208,9 +209,9 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
     note_sources(p.main, dm, true, false);
     std::vector<Engine> pre, dec;
     for (int i = 0; i < layout.prefill.instances; ++i)
-      pre.emplace_back(EngineRole::Prefill, &pm, p.prefill.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs);
+      pre.emplace_back(EngineRole::Prefill, &pm, p.prefill.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs, policy);
     for (int i = 0; i < layout.decode.instances; ++i)
-      dec.emplace_back(EngineRole::Decode, &dm, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs);
+      dec.emplace_back(EngineRole::Decode, &dm, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs, policy);
     // Every prefill rank sends its own KV heads in parallel.
     const double bw = (cfg.kv_link_bandwidth > 0 ? cfg.kv_link_bandwidth : prof.kv_link_bandwidth) * layout.prefill.tp;
     p.kv_transfer_s = prof.kv_link_latency_s + double(m.kv_bytes_per_token()) * double(cfg.isl) / bw;
