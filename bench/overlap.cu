@@ -10,6 +10,7 @@
 #include <cuda_bf16.h>
 #include <nccl.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -17,6 +18,8 @@
 #include "collectives/cuda/nccl_check.hpp"
 #include "collectives/cuda/nccl_communicator.hpp"
 #include "harness/backend/cuda/gemm_runner.hpp"
+#include "kernels/reference_ops.hpp"
+#include "kernels/skinny_gemm.cuh"
 
 namespace {
 
@@ -61,6 +64,12 @@ std::unique_ptr<Node> make_node(int64_t max_batch) {
     r.comm_done = std::make_unique<CudaEvent>();
     r.end = std::make_unique<CudaEvent>();
     r.gemm = std::make_unique<cuda::GemmRunner>(32u << 20);
+    // As the cuda backend does: the skinny kernel's split-K workspace for every decode batch up
+    // front, or the runner falls back to cuBLASLt.
+    size_t skinny_ws = 0;
+    for (int64_t m = 1; m <= std::min<int64_t>(max_batch, tpbench::kernels::kSkinnyMaxM); ++m)
+      skinny_ws = std::max(skinny_ws, tpbench::kernels::skinny_gemm_workspace_bytes(m, n, kHidden));
+    r.gemm->reserve_skinny_workspace(skinny_ws, r.compute->get());
     r.a = DeviceBuffer(size_t(max_batch * kHidden) * 2);
     r.w = DeviceBuffer(size_t(kHidden * n) * 2);
     r.out = DeviceBuffer(size_t(max_batch * n) * 2);

@@ -123,6 +123,20 @@ TEST(CpuBackend, StepTimeHasLayersAndHead) {
   EXPECT_GT(t.head_s, 0);
 }
 
+// The CUDA backend reports each section of the step as its slowest rank's (host logic, checked
+// here because it cannot run without a GPU): sections must not be shifted or mixed.
+TEST(StepTimes, SlowestSectionsPicksEachSectionsMaximum) {
+  StepTime a, b;
+  a.prologue_s = 1e-6; a.layers_s = 5e-3; a.head_s = 2e-4;
+  b.prologue_s = 3e-6; b.layers_s = 4e-3; b.head_s = 7e-4;
+  const StepTime w = slowest_sections({a, b});
+  EXPECT_DOUBLE_EQ(w.prologue_s, 3e-6);
+  EXPECT_DOUBLE_EQ(w.layers_s, 5e-3);
+  EXPECT_DOUBLE_EQ(w.head_s, 7e-4);
+  // --layers 4 of an 80-layer model: prologue + 20 x layers + head.
+  EXPECT_DOUBLE_EQ(w.scaled(20), 3e-6 + 20 * 5e-3 + 7e-4);
+}
+
 // A program larger than the machine is refused before any allocation.
 TEST(CpuBackend, RefusesPointsThatDoNotFit) {
   auto backend = make_cpu_backend({});

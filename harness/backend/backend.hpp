@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 // Backend: executes a StepProgram for all of its ranks. The sweep owns the measurement
 // strategy (warm-up, sampling, statistics); a backend only runs steps and times them.
 #include <memory>
@@ -26,6 +27,17 @@ struct StepTime {
   // The step of a model with `scale` times the layers that ran (--layers).
   double scaled(double scale) const { return prologue_s + layers_s * scale + head_s; }
 };
+
+// Section by section, the slowest of several ranks' times: a TP step ends when its last rank does.
+inline StepTime slowest_sections(const std::vector<StepTime>& ranks) {
+  StepTime w;
+  for (const StepTime& s : ranks) {
+    w.prologue_s = std::max(w.prologue_s, s.prologue_s);
+    w.layers_s = std::max(w.layers_s, s.layers_s);
+    w.head_s = std::max(w.head_s, s.head_s);
+  }
+  return w;
+}
 
 class Backend {
  public:

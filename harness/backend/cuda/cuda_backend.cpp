@@ -28,16 +28,21 @@ namespace {
 
 enum class Mode { Nccl, Emulated, DeviceLocal };
 
-// The attention workspace a rank will ask for, from the kernels' host-side shape logic and the
-// device's SM count (no allocation, usable before prepare()).
-int64_t attention_workspace_estimate(const RankProgram& r, int device) {
-  int sms = 0;
+// The workspaces a rank will ask for beside its buffers, from the kernels' host-side shape logic
+// and the device's attributes (no allocation, usable before prepare()): the attention
+// workspace, the skinny GEMM's split-K workspace and the L2-flush buffer (2 x the L2).
+int64_t workspace_estimate(const RankProgram& r, int device) {
+  int sms = 0, l2 = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) sms = 132;
-  int64_t most = 0;
-  for (const Op& op : r.ops)
+  if (cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device) != cudaSuccess) l2 = 60 << 20;
+  int64_t attention = 0, skinny = 0;
+  for (const Op& op : r.ops) {
     if (op.kind == OpKind::Attention)
-      most = std::max<int64_t>(most, int64_t(kernels::attention_workspace_bytes(cuda::attention_dims(op.attn), sms)));
-  return most;
+      attention = std::max<int64_t>(attention, int64_t(kernels::attention_workspace_bytes(cuda::attention_dims(op.attn), sms)));
+    if (op.kind == OpKind::Gemm && op.a.rows >= 1 && op.a.rows <= kernels::kSkinnyMaxM)
+      skinny = std::max<int64_t>(skinny, int64_t(kernels::skinny_gemm_workspace_bytes(op.a.rows, op.w.cols, op.a.cols, sms)));
+  }
+  return attention + skinny + 2 * int64_t(l2);
 }
 
 class CudaBackend final : public Backend {
@@ -87,7 +92,7 @@ class CudaBackend final : public Backend {
     std::map<int, int64_t> need;  // device -> bytes
     for (int r : ranks) {
       need[device_of(p, r)] += plan_device_memory(p.ranks[r], dtype_bytes(p.model.dtype),
-                                                  attention_workspace_estimate(p.ranks[r], device_of(p, r)))
+                                                  workspace_estimate(p.ranks[r], device_of(p, r)))
                                    .total();
     }
     for (auto [dev, bytes] : need) {
@@ -125,13 +130,14 @@ class CudaBackend final : public Backend {
     std::vector<StepTime> t(ranks_.size());
     const bool graphs = mode_ != Mode::DeviceLocal;  // its host rendezvous cannot be captured
     guarded("step", [&] { on_all_ranks([&](cuda::CudaRank& r, size_t i) { t[i] = r.run(v, graphs); }); });
-    double worst[2] = {0, 0};  // the slowest rank, in this process and then over processes
-    for (const StepTime& s : t) {
-      worst[0] = std::max(worst[0], s.layers_s);
-      worst[1] = std::max(worst[1], s.head_s);
-    }
-    processes_->max_in_place(worst, 2);
-    return StepTime{worst[0], worst[1]};
+    // The slowest rank per section, in this process and then over processes.
+    StepTime out = slowest_sections(t);
+    double worst[3] = {out.prologue_s, out.layers_s, out.head_s};
+    processes_->max_in_place(worst, 3);
+    out.prologue_s = worst[0];
+    out.layers_s = worst[1];
+    out.head_s = worst[2];
+    return out;
   }
 
   std::vector<double> profile_ops() override {

@@ -66,6 +66,7 @@ class CudaRank {
   // When the weights and KV the step reads would fit in L2, every timed step starts from a
   // flushed L2 (outside the timed events) so that bytes come from HBM, as they do at scale.
   std::unique_ptr<kernels::L2Flush> l2_flush_;
+  bool flush_before_step_ = false;
   std::map<Variant, std::array<GraphExec, 3>> graphs_;  // prologue, layers, head
 };
 

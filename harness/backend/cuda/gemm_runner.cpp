@@ -120,7 +120,8 @@ bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const _
   // Median of 6 event-timed runs after 2 warm-ups, each way (the output is overwritten).
   auto time_of = [&](bool skinny) {
     return cuda_detail::median_of_sorted(cuda_detail::event_times(
-        s, 2, 6, [] {}, [&] { skinny ? run_skinny(sh, a, w, out, s) : run_cublas(sh, a, w, out, s); }));
+        s, 2, 6, [&] { if (autotune_flush_) autotune_flush_->flush(s); },
+        [&] { skinny ? run_skinny(sh, a, w, out, s) : run_cublas(sh, a, w, out, s); }));
   };
   const bool choice = time_of(true) < time_of(false);
   skinny_choice_.emplace(sh, choice);
@@ -132,6 +133,10 @@ void GemmRunner::reserve_skinny_workspace(const RankProgram& r, cudaStream_t s) 
   for (const Op& op : r.ops)
     if (op.kind == OpKind::Gemm && op.a.rows >= 1 && op.a.rows <= kernels::kSkinnyMaxM)
       need = std::max(need, kernels::skinny_gemm_workspace_bytes(op.a.rows, op.w.cols, op.a.cols));
+  reserve_skinny_workspace(need, s);
+}
+
+void GemmRunner::reserve_skinny_workspace(size_t need, cudaStream_t s) {
   if (need <= skinny_ws_.bytes()) return;
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
   skinny_ws_ = DeviceBuffer(need);

@@ -15,6 +15,7 @@
 #include "kernels/detail/cublas_check.hpp"
 #include "harness/backend/cuda/device_resources.hpp"
 #include "harness/plan/step_program.hpp"
+#include "kernels/l2_flush.cuh"
 
 namespace tpbench::cuda {
 
@@ -42,6 +43,11 @@ class GemmRunner {
   // Sizes (and zeroes, on `s`) the skinny kernel's workspace for every decode GEMM of the
   // program up front, so that it is never reallocated (a device-wide cudaFree) during a step.
   void reserve_skinny_workspace(const RankProgram& r, cudaStream_t s);
+  // The same for an explicit size (micro-benchmarks that run shapes of their own).
+  void reserve_skinny_workspace(size_t bytes, cudaStream_t s);
+  // Flushes the L2 before every timed run of the skinny-vs-cuBLASLt choice, so that weights come
+  // from HBM as they do inside a step of many layers (not owned; null: no flush).
+  void set_autotune_flush(kernels::L2Flush* flush) { autotune_flush_ = flush; }
   // Shapes for which the skinny kernel won its timing against cuBLASLt.
   size_t skinny_shapes() const;
 
@@ -54,6 +60,7 @@ class GemmRunner {
   void run_skinny(const GemmShape& shape, const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* out,
                   cudaStream_t s);
   std::map<GemmShape, bool> skinny_choice_;
+  kernels::L2Flush* autotune_flush_ = nullptr;
   DeviceBuffer skinny_ws_;
   const Plan& plan_for(const GemmShape& shape);
   cublasLtHandle_t handle_ = nullptr;

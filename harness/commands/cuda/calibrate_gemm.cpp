@@ -10,6 +10,8 @@
 #include "harness/commands/cuda/calibrate_cuda.hpp"
 #include "harness/common/error.hpp"
 #include "kernels/l2_flush.cuh"
+#include "kernels/reference_ops.hpp"
+#include "kernels/skinny_gemm.cuh"
 #include "kernels/random_fill.cuh"
 
 namespace tpbench::calibrate {
@@ -49,7 +51,17 @@ void measure_gemm(const CalibrateRequest& req, CalibrateMeasurements& m) {
   m.matmul_flops = measure_square(req, runner, s);
 
   kernels::L2Flush flush;
+  runner.set_autotune_flush(&flush);
   const int64_t max_m = *std::max_element(req.gemm_m.begin(), req.gemm_m.end());
+  // Reserve the skinny kernel's split-K workspace for every decode shape up front, as the cuda
+  // backend does: without it the runner falls back to cuBLASLt and the table would not describe
+  // what a step runs.
+  size_t skinny_ws = 0;
+  for (const CalibrateGemmShape& shape : req.gemm_shapes)
+    for (const int64_t rows : req.gemm_m)
+      if (rows >= 1 && rows <= kernels::kSkinnyMaxM)
+        skinny_ws = std::max(skinny_ws, kernels::skinny_gemm_workspace_bytes(rows, shape.n, shape.k));
+  runner.reserve_skinny_workspace(skinny_ws, s);
   for (const CalibrateGemmShape& shape : req.gemm_shapes) {
     const size_t need = bf16_bytes(max_m, shape.k) + bf16_bytes(shape.k, shape.n) + bf16_bytes(max_m, shape.n);
     if (double(need) > 0.8 * double(free_device_bytes()))
