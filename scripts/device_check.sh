@@ -8,22 +8,32 @@
 #    1..256 with --verify, a Llama-3.1-70B --emulate-tp 4 sweep over 4 layers with --verify
 #    (EMULATED: rank 0 of TP=4 runs for real, collective times come from the h100-sxm profile),
 #    and the GPU micro-benchmarks;
-# 4. writes JSON to OUTDIR (default results/<gpu-kind>/: gpu_tests.json, profile.json, two sweeps,
-#    benchmarks.json — at most 8 files, what the device tool brings back) and prints a summary
-#    table last.
-# Budget: under 8 minutes on one H100. Every step runs even if an earlier one failed.
+# 4. writes to OUTDIR (default results/<gpu-kind>/): gpu_tests.json and gpu_tests.log,
+#    profile.json, two sweeps, benchmarks.json and summary.txt (each step's result as it ends, so
+#    a run cut short still says how far it got) — at most 8 files, what the device tool brings
+#    back — and prints a summary table last.
+# Budget: under 8 minutes on one H100: each step gets at most STEP_TIMEOUT seconds and the whole
+# run DEADLINE_S seconds; a step that would start with less than 20 s left is skipped (and
+# counted as failed). Every step runs even if an earlier one failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 STEP_TIMEOUT=${STEP_TIMEOUT:-240}
+DEADLINE=$((SECONDS + ${DEADLINE_S:-470}))
 declare -a SUMMARY=()
 FAILED=0
-note() { SUMMARY+=("$(printf '%-34s %-7s %s' "$1" "$2" "$3")"); }
+SUMMARY_FILE=/dev/null
+note() {
+  SUMMARY+=("$(printf '%-34s %-7s %s' "$1" "$2" "$3")")
+  printf '%-34s %-7s %s\n' "$1" "$2" "$3" >>"$SUMMARY_FILE"
+}
 run_step() {  # name, command...
   local name=$1; shift
-  local t0=$SECONDS
-  echo "== $name: $*"
-  if timeout "$STEP_TIMEOUT" "$@"; then note "$name" PASS "$((SECONDS - t0)) s"
+  local t0=$SECONDS left=$((DEADLINE - SECONDS))
+  if [ "$left" -lt 20 ]; then note "$name" SKIP "run deadline reached"; FAILED=$((FAILED + 1)); return; fi
+  local limit=$(( left < STEP_TIMEOUT ? left : STEP_TIMEOUT ))
+  echo "== $name (limit ${limit} s): $*"
+  if timeout "$limit" "$@"; then note "$name" PASS "$((SECONDS - t0)) s"
   else local rc=$?; note "$name" FAIL "exit $rc after $((SECONDS - t0)) s"; FAILED=$((FAILED + 1)); fi
 }
 
@@ -33,6 +43,8 @@ case "$gpu_name" in
 esac
 OUT=${1:-results/$kind}
 mkdir -p "$OUT"
+SUMMARY_FILE=$OUT/summary.txt
+: >"$SUMMARY_FILE"
 echo "GPU: ${gpu_name:-none} -> $OUT"
 
 # ---- toolchain discovery --------------------------------------------------------------------
@@ -80,8 +92,8 @@ TP=$BUILD/tpbench
 
 # ---- GPU tests: they must run, not skip (the two excluded need 2+ GPUs or no GPU) -------------
 run_step "gpu tests" bash -c "$BUILD/tests/tpbench_tests --gtest_filter='*Gpu*:*GPU*:*Nccl*:*Cuda*:-CudaBackendGpu.NcclTpMatchesCpu:NcclGpu.CollectiveCommandWithoutGpuIsUnavailable' \
-  --gtest_output=json:$OUT/gpu_tests.json 2>&1 | tee /tmp/tpbench_gpu_tests.log; r=\${PIPESTATUS[0]}; \
-  ! grep -q '\[  SKIPPED \]' /tmp/tpbench_gpu_tests.log && exit \$r; echo 'GPU tests SKIPPED on a GPU machine'; exit 1"
+  --gtest_output=json:$OUT/gpu_tests.json 2>&1 | tee $OUT/gpu_tests.log; r=\${PIPESTATUS[0]}; \
+  ! grep -q '\[  SKIPPED \]' $OUT/gpu_tests.log && exit \$r; echo 'GPU tests SKIPPED on a GPU machine'; exit 1"
 
 # ---- calibration: the measured system profile (HBM, GEMM efficiency, attention; one GPU keeps
 # the base profile's collective tables and says so in its sources) --------------------------------
@@ -89,10 +101,13 @@ CAL_BASE=h100-sxm; [ "$kind" = h200 ] && CAL_BASE=h200-sxm
 run_step "calibrate --quick" $TP calibrate --quick --base $CAL_BASE --out "$OUT/profile.json"
 
 # ---- sweeps ---------------------------------------------------------------------------------
+# TP=1 has nothing sharded to verify (its --verify would compare TP=1 with itself); the GPU test
+# CudaBackendGpu.Tp1MatchesCpuFp32 checks the TP=1 step against the CPU's FP32 one instead.
 run_step "sweep 8B TP=1" $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128,256 \
-  --context 4096 --verify --budget 1 --no-progress --out "$OUT/sweep_llama8b_tp1.json"
+  --context 4096 --budget 1 --timeout 120 --no-progress --out "$OUT/sweep_llama8b_tp1.json"
 run_step "sweep 70B emulate-tp 4" $TP sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 \
-  --batch 1,8,32,64 --context 11000 --verify --budget 1 --no-progress --out "$OUT/sweep_llama70b_emulated_tp4.json"
+  --batch 1,8,32,64 --context 11000 --verify --budget 1 --timeout 120 --no-progress \
+  --out "$OUT/sweep_llama70b_emulated_tp4.json"
 
 # ---- micro-benchmarks -------------------------------------------------------------------------
 # The device tool brings back at most 8 files: the benchmarks' JSON is merged into one.
@@ -128,7 +143,8 @@ for p in d["points"]:
         print(f"  {p['plan']} TP={p['tp']} B={p['batch']}: {p['status']} {p.get('reason','')}")
         continue
     print(f"  {d['model']['name']} TP={p['tp']}{em} B={p['batch']:>4} ctx={p['context']}: step {p['step_time_s']['median']*1e3:8.3f} ms "
-          f"tok/s/user {p['tokens_per_s_per_user']:8.1f} tok/s/gpu {p['tokens_per_s_per_gpu']:9.1f} verified={p['verified']}")
+          f"tok/s/user {p['tokens_per_s_per_user']:8.1f} tok/s/gpu {p['tokens_per_s_per_gpu']:9.1f} "
+          f"verified={'n/a' if p['verified'] is None else p['verified']}")
 PY
 done
 printf '%-34s %-7s %s\n' step result detail

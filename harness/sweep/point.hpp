@@ -40,7 +40,7 @@ struct Point {
   Breakdown breakdown;
   std::optional<bool> verified;  // null: not checked
   nlohmann::json telemetry_before, telemetry_after;  // backend telemetry around the point
-  bool throttled = false;                            // a GPU reported thermal/power throttling
+  bool throttled = false;                            // a GPU reported thermal or hardware slowdown (not the power cap)
   double verify_rel_l2 = 0, verify_tolerance = 0;
   std::optional<bool> collectives_exact;  // --verify: the TP group's collectives checked exactly
 

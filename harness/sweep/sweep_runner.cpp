@@ -117,10 +117,13 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
     const double scale = double(p.layers_total) / double(p.layers_run);
     std::vector<double> layer_samples, head_samples;
     auto cancelled = [] { return InterruptGuard::requested(); };
+    int calls = 0;
     const SampleRun full = sample(o.sampling, [&] {
       const StepTime t = backend.run(Variant::Full);
-      layer_samples.push_back(t.layers_s * scale);
-      head_samples.push_back(t.prologue_s + t.head_s);
+      if (++calls > o.sampling.warmup) {  // the section medians skip the warm-up runs, as the step's do
+        layer_samples.push_back(t.layers_s * scale);
+        head_samples.push_back(t.prologue_s + t.head_s);
+      }
       return t.scaled(scale);
     }, cancelled);
     p.step = full.summary;

@@ -13,6 +13,7 @@
 #include "collectives/cuda/nccl_watchdog.hpp"
 #include "harness/backend/cuda/cuda_rank.hpp"
 #include "harness/backend/cuda/device_info.hpp"
+#include "harness/backend/cuda/emulated_collective.cuh"
 #include "harness/backend/cuda/nvml_probe.hpp"
 #include "harness/backend/cuda/op_launch.hpp"
 #include "harness/backend/cuda/process_group.hpp"
@@ -110,9 +111,14 @@ class CudaBackend final : public Backend {
     const std::vector<int> ranks = executed_ranks(p);
     std::vector<cuda::CollectiveExec> exec(ranks.size());
     if (mode_ == Mode::Emulated) {
+      if (spin_overshoot_s_ < 0) {  // once per backend, on the device rank 0 runs on
+        cuda::DeviceScope scope(device_of(p, ranks.front()));
+        spin_overshoot_s_ = cuda::emulated_collective_overshoot_s();
+      }
       for (auto& e : exec)
         e.emulated_time = [this](const Op& op) {
-          return profile_.collectives.time_s(op.collective, op.group_size, op.message_bytes);
+          return std::max(0.0, profile_.collectives.time_s(op.collective, op.group_size, op.message_bytes) -
+                                   spin_overshoot_s_);
         };
     } else if (p.config.tp > 1 || mode_ == Mode::DeviceLocal) {
       communicators(p, ranks.size());
@@ -166,7 +172,8 @@ class CudaBackend final : public Backend {
       if (cudaDeviceGetPCIBusId(bus, sizeof bus, d) != cudaSuccess) continue;
       if (auto s = nvml_.sample(bus))
         out.push_back({{"gpu", d}, {"sm_mhz", s->sm_clock_mhz}, {"mem_mhz", s->mem_clock_mhz},
-                       {"temperature_c", s->temperature_c}, {"throttled", cuda::throttled(s->throttle_reasons)}});
+                       {"temperature_c", s->temperature_c}, {"throttled", cuda::throttled(s->throttle_reasons)},
+                       {"power_capped", cuda::power_capped(s->throttle_reasons)}});
     }
     return out;
   }
@@ -265,6 +272,7 @@ class CudaBackend final : public Backend {
   cuda::NvmlProbe nvml_;
   std::vector<int> visible_;
   SystemProfile profile_;
+  double spin_overshoot_s_ = -1;  // emulated mode: measured extra time of one emulated collective
   const StepProgram* program_ = nullptr;
   std::vector<std::unique_ptr<cuda::CudaRank>> ranks_;
   std::vector<std::unique_ptr<NcclCommunicator>> nccl_comms_;

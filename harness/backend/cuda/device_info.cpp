@@ -72,7 +72,8 @@ nlohmann::json system_info(const std::vector<int>& devices) {
       g["clocks_at_start"] = {{"sm_mhz", s->sm_clock_mhz},
                               {"mem_mhz", s->mem_clock_mhz},
                               {"temperature_c", s->temperature_c},
-                              {"throttled", throttled(s->throttle_reasons)}};
+                              {"throttled", throttled(s->throttle_reasons)},
+                              {"power_capped", power_capped(s->throttle_reasons)}};
     g["nvlink"] = nvml.nvlink(bus);
     gpus.push_back(g);
   }

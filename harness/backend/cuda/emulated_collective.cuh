@@ -8,4 +8,10 @@ namespace tpbench::cuda {
 
 cudaError_t emulated_collective(double seconds, cudaStream_t s);
 
+// How much longer than asked an emulated collective takes on the current device: %globaltimer
+// ticks coarsely (about 1 us on some GPUs) and every kernel has a launch gap. Measured with
+// events over back-to-back 20 us waits; callers subtract it so that 160 collectives per step
+// do not add up to a bias. Throws std::runtime_error (file:line, CUDA error) on failure.
+double emulated_collective_overshoot_s();
+
 }  // namespace tpbench::cuda

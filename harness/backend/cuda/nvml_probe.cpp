@@ -89,6 +89,7 @@ std::string NvmlProbe::driver_version() const {
   return api_->driver(buf, sizeof buf) == 0 ? std::string(buf) : "";
 }
 
-bool throttled(unsigned long long r) { return (r & (0x4ull | 0x8ull | 0x20ull | 0x40ull | 0x80ull)) != 0; }
+bool throttled(unsigned long long r) { return (r & (0x8ull | 0x20ull | 0x40ull | 0x80ull)) != 0; }
+bool power_capped(unsigned long long r) { return (r & 0x4ull) != 0; }
 
 }  // namespace tpbench::cuda

@@ -34,9 +34,11 @@ class NvmlProbe {
   std::unique_ptr<Api> api_;
 };
 
-// Throttle reasons that mean the GPU is not running at its application clocks for a thermal or
-// power reason (bits of nvmlClocksEventReasons: SW power cap 0x4, HW slowdown 0x8, SW thermal
-// 0x20, HW thermal 0x40, HW power brake 0x80).
+// Throttle reasons that mean the GPU is slowed for a thermal or hardware reason (bits of
+// nvmlClocksEventReasons: HW slowdown 0x8, SW thermal 0x20, HW thermal 0x40, HW power brake
+// 0x80). The software power cap (0x4) is reported apart: an H100/H200 under sustained load sits
+// at its power cap routinely, and flagging that as throttling would flag nearly every point.
 bool throttled(unsigned long long reasons);
+bool power_capped(unsigned long long reasons);
 
 }  // namespace tpbench::cuda
