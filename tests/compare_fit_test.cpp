@@ -44,6 +44,11 @@ TEST(CompareMape, FixtureWithKnownErrors) {
   const auto j = comparison_to_json(c);
   EXPECT_NEAR(j["mape_tokens_per_s_per_gpu"].get<double>(), 17.5, 1e-9);
   EXPECT_NEAR(j["mape_tokens_per_s_per_user"].get<double>(), 5.0, 1e-9);
+  // 40 measured vs 30 modelled at C=8 is 1.33x above the model: flagged; 10 vs 11 is not.
+  ASSERT_EQ(j["points_above_model"].size(), 1u);
+  EXPECT_EQ(j["points_above_model"][0]["concurrency"], 8);
+  EXPECT_NEAR(j["points_above_model"][0]["reference_over_model"].get<double>(), 40.0 / 30, 1e-12);
+  EXPECT_NE(comparison_table(c, false).find("1R-TP4 C=8"), std::string::npos);
 }
 
 TEST(CompareReaders, SweepJsonIsMeasuredSide) {

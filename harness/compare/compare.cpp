@@ -71,6 +71,12 @@ Comparison compare_observations(const ObservationSet& ref, const ObservationSet&
   return c;
 }
 
+namespace {
+// A reference point this much faster than the model is flagged: a measurement above the
+// speed of light says the run or the profile is not what it claims to be.
+constexpr double kAboveModel = 1.05;
+}  // namespace
+
 nlohmann::json comparison_to_json(const Comparison& c) {
   nlohmann::json j;
   j["schema"] = "tpbench.comparison/1";
@@ -92,6 +98,12 @@ nlohmann::json comparison_to_json(const Comparison& c) {
                            {"reference_tokens_per_s_per_user", p.ref_user}, {"model_tokens_per_s_per_user", p.model_user},
                            {"ape_tokens_per_s_per_gpu", p.ape_gpu}, {"ape_tokens_per_s_per_user", p.ape_user}});
   j["unmatched"] = c.unmatched;
+  // Against a speed-of-light prediction these cannot be right as labelled (see `tpbench explain`).
+  j["points_above_model"] = nlohmann::json::array();
+  for (const auto& p : c.points)
+    if (p.ref_gpu > kAboveModel * p.model_gpu)
+      j["points_above_model"].push_back({{"config", p.config}, {"concurrency", p.concurrency},
+                                         {"reference_over_model", p.ref_gpu / p.model_gpu}});
   return j;
 }
 
@@ -120,6 +132,16 @@ std::string comparison_table(const Comparison& c, bool per_point) {
     }
   }
   if (!c.unmatched.empty()) s += std::to_string(c.unmatched.size()) + " reference points had no model point\n";
+  std::string above;
+  int n_above = 0;
+  for (const auto& p : c.points)
+    if (p.ref_gpu > kAboveModel * p.model_gpu) {
+      above += (n_above++ ? ", " : "") + p.config + " C=" + std::to_string(p.concurrency);
+    }
+  if (n_above > 0)
+    s += std::to_string(n_above) + " reference points are more than 5% faster than the model (" + above +
+         "): against a speed-of-light prediction, either the model misses something or the run did not do "
+         "what its label says (`tpbench explain` tells which)\n";
   return s;
 }
 
