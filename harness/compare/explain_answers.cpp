@@ -91,8 +91,9 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
        << "poorly, and every admitted prompt's prefill stalls the others.\n";
   }
   if (const ServingPoint *t4 = at(pts, "1R-TP4", 32), *t8 = at(pts, "1R-TP8", 32); t4 && t8) {
-    md << "\n**TP8 vs TP4.** Per GPU, TP8 streams the same weights and KV per token as TP4 but pays for its collectives "
-          "and fixed per-step costs on twice the GPUs: at C=32 collectives take "
+    md << "\n**TP8 vs TP4.** Per output token, TP8 does the same FLOPs and reads the same KV as TP4, spread over twice "
+          "the GPUs, but its collectives and fixed per-step costs take about as long as TP4's and so cost twice the GPU "
+          "time: at C=32 collectives take "
        << pct(share(*t8, t8->main.stats.collective_s)) << " and overhead " << pct(share(*t8, t8->main.stats.overhead_s))
        << " of a TP8 step vs " << pct(share(*t4, t4->main.stats.collective_s)) << " and "
        << pct(share(*t4, t4->main.stats.overhead_s)) << " for TP4. TP8's advantage is KV room ("
