@@ -127,7 +127,19 @@ double timed(Node& node, int64_t batch, bool gemm, bool allreduce) {
   return worst;
 }
 
+void run_overlap(benchmark::State& state);
+
+// Google Benchmark does not catch exceptions: an uncaught CUDA/NCCL/cuBLAS error would abort the
+// binary and leave its JSON unterminated. Report it on the benchmark instead.
 void BM_GemmAllReduceOverlap(benchmark::State& state) {
+  try {
+    run_overlap(state);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+void run_overlap(benchmark::State& state) {
   Node* node = node_for_benchmarks();
   if (node == nullptr) {
     state.SkipWithError("no CUDA device");

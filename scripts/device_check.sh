@@ -5,7 +5,7 @@
 # 2. builds with -arch=sm_90 (dependencies from .deps/*.deb when the machine has no registry);
 # 3. runs the GPU tests (they must not skip here), `tpbench calibrate --quick` (the measured
 #    system profile, OUTDIR/profile.json), a Llama-3.1-8B TP=1 decode sweep at batch
-#    1..256 with --verify, a Llama-3.1-70B --emulate-tp 4 sweep over 4 layers with --verify
+#    1..128, a Llama-3.1-70B --emulate-tp 4 sweep over 4 layers with --verify
 #    (EMULATED: rank 0 of TP=4 runs for real, collective times come from the h100-sxm profile),
 #    and the GPU micro-benchmarks;
 # 4. writes to OUTDIR (default results/<gpu-kind>/): gpu_tests.json and gpu_tests.log,
@@ -103,9 +103,12 @@ run_step "calibrate --quick" $TP calibrate --quick --base $CAL_BASE --out "$OUT/
 # ---- sweeps ---------------------------------------------------------------------------------
 # TP=1 has nothing sharded to verify (its --verify would compare TP=1 with itself); the GPU test
 # CudaBackendGpu.Tp1MatchesCpuFp32 checks the TP=1 step against the CPU's FP32 one instead.
-run_step "sweep 8B TP=1" $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128,256 \
-  --context 4096 --budget 1 --timeout 120 --no-progress --out "$OUT/sweep_llama8b_tp1.json"
+# Context 2048 keeps batch 128's KV cache (32 GiB) beside the 16 GB of weights on an 80 GB card.
+run_step "sweep 8B TP=1" $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128 \
+  --context 2048 --budget 1 --timeout 120 --no-progress --out "$OUT/sweep_llama8b_tp1.json"
+# Collective times of the emulated ranks from the profile of this card's kind.
 run_step "sweep 70B emulate-tp 4" $TP sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 \
+  --profile $CAL_BASE \
   --batch 1,8,32,64 --context 11000 --verify --budget 1 --timeout 120 --no-progress \
   --out "$OUT/sweep_llama70b_emulated_tp4.json"
 
@@ -117,12 +120,34 @@ for b in $BUILD/bench/bench_*_gpu; do
   n=$(basename "$b")
   run_step "$n" "$b" --benchmark_min_time=0.05 --benchmark_out="$BENCH_TMP/$n.json" --benchmark_out_format=json
 done
-python3 - "$BENCH_TMP" "$OUT/benchmarks.json" <<'PY'
+# One binary killed or crashed (unterminated JSON) must not lose the others' results, and a
+# benchmark that reported an error (a bench binary exits 0 regardless) must fail this step.
+if python3 - "$BENCH_TMP" "$OUT/benchmarks.json" <<'PY'
 import json, os, sys
 src, out = sys.argv[1], sys.argv[2]
-merged = {f[:-5]: json.load(open(os.path.join(src, f))) for f in sorted(os.listdir(src)) if f.endswith(".json")}
+expected = ("does not fit", "not enough GPU memory")  # points too large for this GPU: skipped by design
+merged, bad = {}, 0
+for f in sorted(os.listdir(src)):
+    if not f.endswith(".json"):
+        continue
+    name = f[:-5]
+    try:
+        merged[name] = json.load(open(os.path.join(src, f)))
+    except Exception as e:
+        merged[name] = {"error": f"unreadable JSON ({e}): the binary was killed or crashed"}
+        print(f"  {name}: JSON unreadable (killed or crashed)")
+        bad += 1
+        continue
+    errs = [b for b in merged[name].get("benchmarks", []) if b.get("error_occurred")
+            and not any(x in b.get("error_message", "") for x in expected)]
+    if errs:
+        print(f"  {name}: {len(errs)} benchmark(s) errored, first {errs[0]['name']}: {errs[0].get('error_message')}")
+        bad += 1
 json.dump(merged, open(out, "w"), indent=1)
+sys.exit(1 if bad else 0)
 PY
+then note "benchmarks.json" PASS "merged"
+else note "benchmarks.json" FAIL "errors above"; FAILED=$((FAILED + 1)); fi
 
 # ---- summary (last) ---------------------------------------------------------------------------
 echo
