@@ -35,6 +35,7 @@ expect_usage_error "$C" compare --reference "$REF" --predicted "$TMP/nonexistent
 F="$TMP/fit.json"
 expect_usage_error "$F" fit --reference "$REF" --train 9R-TP4 --json "$F"
 expect_usage_error "$F" fit --reference "$REF" --params a,b --json "$F"
+expect_usage_error "$F" fit --reference "$REF" --params kv_on_demand --json "$F"
 expect_usage_error "$F" fit --reference "$TMP/bad.csv" --json "$F"
 E="$TMP/report.md"
 expect_usage_error "$E" explain --reference "$TMP/bad.csv" --out "$E" --no-plot
