@@ -176,6 +176,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   collective->add_option("--iters", coll.iters, "timed iterations per size")->capture_default_str();
   collective->add_option("--warmup", coll.warmup, "warm-up iterations per size")->capture_default_str();
   collective->add_option("--backend", coll.backend, "cpu (in-process threads) | cuda (NCCL)")->capture_default_str();
+  collective->add_option("--gpus", coll.gpus, "cuda: GPUs to place ranks on (comma list; default all visible)")->delimiter(',');
   collective->add_option("--json", coll.json, "write the results as JSON (schema tpbench.collective/1)");
   collective->callback([&] { rc = tpbench::run_collective(coll, std::cout); });
   tpbench::CalibrateOptions cal;

@@ -166,6 +166,8 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
   req.iters = opt.iters;
   req.warmup = opt.warmup;
   req.seed = opt.seed;
+  if (!opt.gpus.empty() && opt.backend != "cuda") throw UsageError("--gpus applies to --backend cuda only");
+  req.devices = opt.gpus;
   if (opt.backend == "cpu") {
     const double need = cpu_bytes_needed(op, opt.ranks, req.counts.back());
     const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);

@@ -29,6 +29,7 @@ struct CollectiveOptions {
   std::string backend = "cpu";    // cpu | cuda
   std::string json;               // output file; empty: none
   uint64_t seed = 0x636f6c6c;     // "coll"
+  std::vector<int> gpus;          // cuda: GPUs to place ranks on; empty = all visible
 };
 
 // Validates (UsageError), measures, prints the table to `out`, writes the JSON. Returns 0, or
@@ -43,6 +44,8 @@ struct CollectiveRequest {
   std::vector<size_t> counts;  // per-rank count argument of the collective, one per size
   int iters = 20, warmup = 5;
   uint64_t seed = 0;
+  // cuda: the GPUs to place ranks on (rank i on devices[i % size]); empty = 0..visible-1.
+  std::vector<int> devices;
 };
 
 struct CollectiveTiming {

@@ -4,7 +4,7 @@
 
 namespace tpbench {
 
-CollectiveCheck check_collectives(const std::string& backend, const std::vector<int>& tps) {
+CollectiveCheck check_collectives(const std::string& backend, const std::vector<int>& tps, const std::vector<int>& gpus) {
   CollectiveCheck out;
   // Odd sizes on purpose: one element, a non-multiple of the ranks and of 16 bytes, and a
   // size large enough for NCCL's pipelined (non-latency) protocols.
@@ -20,6 +20,7 @@ CollectiveCheck check_collectives(const std::string& backend, const std::vector<
       req.iters = 1;
       req.warmup = 0;
       req.seed = 0x76657269;  // "veri"
+      req.devices = gpus;
       auto sink = [&](size_t i, const CollectiveTiming& t) {
         exact = exact && t.wrong == 0;
         out.detail.push_back({{"op", collective_name(op)}, {"ranks", tp}, {"count", counts[i]}, {"wrong", t.wrong}});

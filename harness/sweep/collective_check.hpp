@@ -15,6 +15,9 @@ struct CollectiveCheck {
 };
 
 // `backend` is "cpu" or "cuda"; TPs of 1 need no check. Throws what the communicators throw.
-CollectiveCheck check_collectives(const std::string& backend, const std::vector<int>& tps);
+// gpus: the sweep's --gpus (cuda: the TP group of N uses the first N of them, as the backend
+// does); empty = 0..visible-1.
+CollectiveCheck check_collectives(const std::string& backend, const std::vector<int>& tps,
+                                  const std::vector<int>& gpus = {});
 
 }  // namespace tpbench

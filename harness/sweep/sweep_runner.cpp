@@ -187,7 +187,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   // (not under emulation or oversubscription, where the points use none).
   CollectiveCheck collectives;
   const bool check_collectives_now = o.verify && !backend->emulated() && !o.backend.oversubscribe;
-  if (check_collectives_now) collectives = check_collectives(backend->name(), opts.tp);
+  if (check_collectives_now) collectives = check_collectives(backend->name(), opts.tp, o.backend.gpus);
   const nlohmann::json collective_detail = check_collectives_now ? collectives.detail : nlohmann::json(nullptr);
   InterruptGuard guard;
   Verifier verifier(model, backend->name() == "cpu" ? 1e-5 : 2e-2);

@@ -198,9 +198,16 @@ void run_collective_cuda(const CollectiveRequest& req, const CollectiveSink& sin
   // `tpbench collective` has no --oversubscribe flag: NCCL_MULTI_RANK_GPU_ENABLE=1, which NCCL
   // itself requires for ranks sharing a GPU, is the opt-in.
   const char* multi = std::getenv("NCCL_MULTI_RANK_GPU_ENABLE");
-  check_rank_placement(req.ranks, gpus, multi != nullptr && std::strcmp(multi, "1") == 0);
+  std::vector<int> pool = req.devices;
+  if (pool.empty())
+    for (int d = 0; d < gpus; ++d) pool.push_back(d);
+  for (int d : pool)
+    if (d < 0 || d >= gpus)
+      throw UsageError("GPU " + std::to_string(d) + " does not exist (" + std::to_string(gpus) + " visible)");
+  if (static_cast<int>(pool.size()) > req.ranks) pool.resize(static_cast<size_t>(req.ranks));
+  check_rank_placement(req.ranks, static_cast<int>(pool.size()), multi != nullptr && std::strcmp(multi, "1") == 0);
   std::vector<int> devices(static_cast<size_t>(req.ranks));
-  for (int i = 0; i < req.ranks; ++i) devices[static_cast<size_t>(i)] = i % gpus;
+  for (int i = 0; i < req.ranks; ++i) devices[static_cast<size_t>(i)] = pool[static_cast<size_t>(i) % pool.size()];
   check_memory(req, devices);
 
   std::vector<std::unique_ptr<NcclCommunicator>> comms = make_nccl_group(devices);
