@@ -46,7 +46,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   std::snprintf(line, sizeof line, "training MAPE: tok/s/GPU %.1f%%, tok/s/user %.1f%%\n", r.train.mape_gpu, r.train.mape_user);
   out << line;
   if (!r.heldout.points.empty()) {
-    out << "held-out configurations:\n" << comparison_table(r.heldout, o.per_point);
+    out << "held-out configurations:\n" << comparison_table(r.heldout, o.per_point, /*flag_above_model=*/false);
     std::snprintf(line, sizeof line, "held-out MAPE tok/s/GPU: aggregated %.1f%%, PD %.1f%%\n", r.heldout_aggregated_mape_gpu,
                   r.heldout_pd_mape_gpu);
     out << line;

@@ -107,7 +107,7 @@ nlohmann::json comparison_to_json(const Comparison& c) {
   return j;
 }
 
-std::string comparison_table(const Comparison& c, bool per_point) {
+std::string comparison_table(const Comparison& c, bool per_point, bool flag_above_model) {
   std::string s;
   char line[256];
   std::snprintf(line, sizeof line, "%-16s %6s %14s %15s %11s\n", "config", "points", "MAPE tok/s/GPU", "MAPE tok/s/user",
@@ -138,7 +138,7 @@ std::string comparison_table(const Comparison& c, bool per_point) {
     if (p.ref_gpu > kAboveModel * p.model_gpu) {
       above += (n_above++ ? ", " : "") + p.config + " C=" + std::to_string(p.concurrency);
     }
-  if (n_above > 0)
+  if (flag_above_model && n_above > 0)
     s += std::to_string(n_above) + " reference points are more than 5% faster than the model (" + above +
          "): against a speed-of-light prediction, either the model misses something or the run did not do "
          "what its label says (`tpbench explain` tells which)\n";

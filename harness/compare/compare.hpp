@@ -51,6 +51,8 @@ double mape_gpu_where(const Comparison& c, Pred keep) {
 }
 
 nlohmann::json comparison_to_json(const Comparison& c);
-std::string comparison_table(const Comparison& c, bool per_point);
+// flag_above_model: list reference points more than 5 % above the model (meaningful when the
+// model is the speed of light, not after a fit).
+std::string comparison_table(const Comparison& c, bool per_point, bool flag_above_model = true);
 
 }  // namespace tpbench
