@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "collectives/detail/breakable_barrier.hpp"
 #include "collectives/inprocess_communicator.hpp"
 #include "harness/common/error.hpp"
 #include "kernels/detail/counter_rng.hpp"
@@ -314,3 +315,51 @@ TEST(InProcessGroup, Bf16IsAUsageErrorAndSizeIsChecked) {
   }
   EXPECT_THROW(four.communicator(4), std::invalid_argument);
 }
+
+namespace tpbench {
+namespace {
+
+// The rank threads' rendezvous (calibrate, `collective --backend cuda`): every generation
+// releases all n together, and a broken barrier releases the waiters with CollectiveAborted
+// instead of leaving them blocked on a rank that died.
+TEST(BreakableBarrier, ReleasesEachGenerationTogetherAndBreaksCleanly) {
+  constexpr int n = 4, rounds = 50;
+  detail::BreakableBarrier barrier(n);
+  std::atomic<int> arrived{0};
+  std::atomic<bool> early{false};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < n; ++t)
+    ts.emplace_back([&] {
+      for (int r = 0; r < rounds; ++r) {
+        arrived.fetch_add(1);
+        barrier.arrive_and_wait();
+        // Nobody passes round r before all n have arrived at it.
+        if (arrived.load() < n * (r + 1)) early = true;
+        barrier.arrive_and_wait();  // keeps the next round's arrivals out of this check
+      }
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_FALSE(early.load());
+
+  detail::BreakableBarrier broken(3);
+  std::vector<std::future<bool>> waiters;
+  for (int t = 0; t < 2; ++t)
+    waiters.push_back(std::async(std::launch::async, [&] {
+      try {
+        broken.arrive_and_wait();
+      } catch (const CollectiveAborted&) {
+        return true;
+      }
+      return false;
+    }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let them block (not needed for correctness)
+  broken.breakdown();
+  for (auto& w : waiters) {
+    ASSERT_EQ(w.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_TRUE(w.get());
+  }
+  EXPECT_THROW(broken.arrive_and_wait(), CollectiveAborted);  // later arrivals fail at once
+}
+
+}  // namespace
+}  // namespace tpbench

@@ -1,21 +1,29 @@
 // `tpbench calibrate`: NCCL collective time tables per operation and group size (2, 4, 8 that
-// the selected GPUs allow). One process, one thread driving every rank of a group, so each
-// operation is issued to all ranks inside ncclGroupStart/End (NCCL's rule for one thread and
-// several communicators). Sizes are nccl-tests sizes (collectives/bandwidth.hpp), BF16 (what a
-// TP step reduces), out of place. Per size: warm-up, then one timed loop per rank between CUDA
-// events on its stream; the time is the slowest rank's mean per operation. A watchdog turns a
-// hung size into a one-line exit instead of a hang.
+// the selected GPUs allow). One process, one thread per rank, each launching on its own
+// communicator: one thread launching every rank's kernel (inside ncclGroupStart/End, as
+// nccl-tests -g does) would time the host's launches at small sizes, where a decode step's
+// all-reduces live, and the sweeps replay collectives from CUDA graphs without that cost.
+// Sizes are nccl-tests sizes (collectives/bandwidth.hpp), BF16 (what a TP step reduces), out
+// of place. Per size: warm-up, a rendezvous of the idle ranks, then one timed loop per rank
+// between CUDA events on its stream; the time is the slowest rank's mean per operation. A
+// watchdog turns a hung size into a one-line exit instead of a hang; a failing rank breaks the
+// rendezvous and aborts the group, so no thread waits forever.
 #include <nccl.h>
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "collectives/bandwidth.hpp"
 #include "collectives/cuda/nccl_check.hpp"
 #include "collectives/cuda/nccl_communicator.hpp"
 #include "collectives/cuda/nccl_watchdog.hpp"
+#include "collectives/detail/breakable_barrier.hpp"
 #include "harness/commands/cuda/calibrate_cuda.hpp"
 #include "harness/common/error.hpp"
 #include "kernels/random_fill.cuh"
@@ -40,24 +48,6 @@ struct Rank {
   cuda::Stream stream;
   cuda::Event start{true}, stop{true};
   cuda::DeviceBuffer in, out;
-};
-
-// ncclGroupStart/End as a scope, so a call that throws between them still closes the group.
-class NcclGroup {
- public:
-  NcclGroup() { TPBENCH_NCCL_CHECK(ncclGroupStart()); }
-  void end() {
-    open_ = false;
-    TPBENCH_NCCL_CHECK(ncclGroupEnd());
-  }
-  ~NcclGroup() {
-    if (open_) (void)ncclGroupEnd();  // already failing: the first error is the one reported
-  }
-  NcclGroup(const NcclGroup&) = delete;
-  NcclGroup& operator=(const NcclGroup&) = delete;
-
- private:
-  bool open_ = true;
 };
 
 // Per-rank count argument for each requested size; sizes that round to the same count (at
@@ -97,44 +87,82 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
     TPBENCH_CUDA_CHECK(cudaMemsetAsync(k.out.get(), 0, max_bytes, k.stream.get()));
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(k.stream.get()));
   }
-  for (CollectiveKind op : req.collective_ops) {
-    for (size_t count : counts_for(req, op, g)) {
-      const size_t bytes = collective_size_bytes(kind_of(op), count, kElem, g);
+  struct Case {
+    CollectiveKind op;
+    size_t count;
+  };
+  std::vector<Case> cases;
+  for (CollectiveKind op : req.collective_ops)
+    for (size_t count : counts_for(req, op, g)) cases.push_back({op, count});
+  detail::BreakableBarrier barrier(g);
+  std::vector<double> seconds(size_t(g), 0.0);
+  auto rank_main = [&](int r) {
+    NcclCommunicator& c = *raw[size_t(r)];
+    Rank& k = *ranks[size_t(r)];
+    cuda::DeviceScope scope(devices[size_t(r)]);
+    const cudaStream_t s = k.stream.get();
+    for (const Case& cs : cases) {
+      const size_t bytes = collective_size_bytes(kind_of(cs.op), cs.count, kElem, g);
       auto once = [&] {
-        NcclGroup group;
-        for (int r = 0; r < g; ++r) {
-          NcclCommunicator& c = *comms[size_t(r)];
-          void* in = ranks[size_t(r)]->in.get();
-          void* out = ranks[size_t(r)]->out.get();
-          cudaStream_t s = ranks[size_t(r)]->stream.get();
-          switch (op) {
-            case CollectiveKind::AllReduce: c.all_reduce(in, out, count, ElemType::BF16, s); break;
-            case CollectiveKind::AllGather: c.all_gather(in, out, count, ElemType::BF16, s); break;
-            case CollectiveKind::ReduceScatter: c.reduce_scatter(in, out, count, ElemType::BF16, s); break;
-          }
+        switch (cs.op) {
+          case CollectiveKind::AllReduce: c.all_reduce(k.in.get(), k.out.get(), cs.count, ElemType::BF16, s); break;
+          case CollectiveKind::AllGather: c.all_gather(k.in.get(), k.out.get(), cs.count, ElemType::BF16, s); break;
+          case CollectiveKind::ReduceScatter:
+            c.reduce_scatter(k.in.get(), k.out.get(), cs.count, ElemType::BF16, s);
+            break;
         }
-        group.end();
       };
-      const int ops = req.collective_warmup + req.collective_iters;
-      const auto timeout = std::chrono::milliseconds(60'000 + int64_t(double(ops) * double(bytes) / 1e6));  // >= 1 GB/s
-      NcclWatchdog::Step step(dog, timeout, std::string(collective_name(op)) + " of " + std::to_string(bytes) +
-                                                " B on " + std::to_string(g) + " GPUs");
-      for (int i = 0; i < req.collective_warmup; ++i) once();
-      for (auto& k : ranks) TPBENCH_CUDA_CHECK(cudaStreamSynchronize(k->stream.get()));
-      // Every stream idle: the ranks' loops start together (the collectives synchronize them).
-      for (auto& k : ranks) TPBENCH_CUDA_CHECK(cudaEventRecord(k->start.get(), k->stream.get()));
-      for (int i = 0; i < req.collective_iters; ++i) once();
-      double slowest = 0;
-      for (auto& k : ranks) TPBENCH_CUDA_CHECK(cudaEventRecord(k->stop.get(), k->stream.get()));
-      for (auto& k : ranks) {
-        TPBENCH_CUDA_CHECK(cudaEventSynchronize(k->stop.get()));
-        float ms = 0;
-        TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, k->start.get(), k->stop.get()));
-        slowest = std::max(slowest, double(ms) * 1e-3 / req.collective_iters);
+      if (r == 0) {
+        const int ops = req.collective_warmup + req.collective_iters;
+        dog.arm(std::chrono::milliseconds(60'000 + int64_t(double(ops) * double(bytes) / 1e6)),  // >= 1 GB/s
+                std::string(collective_name(cs.op)) + " of " + std::to_string(bytes) + " B on " + std::to_string(g) +
+                    " GPUs");
       }
-      m.collectives.push_back({op, g, double(bytes), slowest});
+      barrier.arrive_and_wait();  // (1) the watchdog armed
+      for (int i = 0; i < req.collective_warmup; ++i) once();
+      TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
+      barrier.arrive_and_wait();  // (2) every rank warm and idle: the timed loops start together
+      TPBENCH_CUDA_CHECK(cudaEventRecord(k.start.get(), s));
+      for (int i = 0; i < req.collective_iters; ++i) once();
+      TPBENCH_CUDA_CHECK(cudaEventRecord(k.stop.get(), s));
+      TPBENCH_CUDA_CHECK(cudaEventSynchronize(k.stop.get()));
+      float ms = 0;
+      TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, k.start.get(), k.stop.get()));
+      seconds[size_t(r)] = double(ms) * 1e-3 / req.collective_iters;
+      barrier.arrive_and_wait();  // (3) every rank measured
+      if (r == 0) {
+        dog.disarm();
+        m.collectives.push_back({cs.op, g, double(bytes), *std::max_element(seconds.begin(), seconds.end())});
+      }
     }
+  };
+  std::mutex error_mu;
+  std::exception_ptr first_error;
+  auto fail = [&](std::exception_ptr e) {
+    {
+      std::lock_guard<std::mutex> lock(error_mu);
+      if (!first_error) first_error = e;  // the cause, not its echoes in the other ranks
+    }
+    barrier.breakdown();
+    abort_all(raw, kAbortGrace);  // peers blocked in NCCL return
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(size_t(g));
+  try {
+    for (int r = 0; r < g; ++r)
+      threads.emplace_back([&, r] {
+        try {
+          rank_main(r);
+        } catch (...) {
+          fail(std::current_exception());
+        }
+      });
+  } catch (...) {  // no thread for a rank: release the started ones before leaving
+    fail(std::current_exception());
   }
+  for (std::thread& t : threads) t.join();
+  dog.disarm();
+  if (first_error) std::rethrow_exception(first_error);
 }
 
 }  // namespace
