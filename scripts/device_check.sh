@@ -5,7 +5,7 @@
 # 2. builds with -arch=sm_90 (dependencies from .deps/*.deb when the machine has no registry);
 # 3. runs the GPU tests (they must not skip here), `tpbench calibrate --quick` (the measured
 #    system profile, OUTDIR/profile.json), a Llama-3.1-8B TP=1 decode sweep at batch
-#    1..128, a Llama-3.1-70B --emulate-tp 4 sweep over 4 layers with --verify
+#    1..256, a Llama-3.1-70B --emulate-tp 4 sweep over 4 layers with --verify
 #    (EMULATED: rank 0 of TP=4 runs for real, collective times come from the h100-sxm profile),
 #    and the GPU micro-benchmarks;
 # 4. writes to OUTDIR (default results/<gpu-kind>/): gpu_tests.json and gpu_tests.log,
@@ -103,9 +103,9 @@ run_step "calibrate --quick" $TP calibrate --quick --base $CAL_BASE --out "$OUT/
 # ---- sweeps ---------------------------------------------------------------------------------
 # TP=1 has nothing sharded to verify (its --verify would compare TP=1 with itself); the GPU test
 # CudaBackendGpu.Tp1MatchesCpuFp32 checks the TP=1 step against the CPU's FP32 one instead.
-# Context 2048 keeps batch 128's KV cache (32 GiB) beside the 16 GB of weights on an 80 GB card.
-run_step "sweep 8B TP=1" $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128 \
-  --context 2048 --budget 1 --timeout 120 --no-progress --out "$OUT/sweep_llama8b_tp1.json"
+# Context 1024 keeps batch 256's KV cache (32 GiB) beside the 16 GB of weights on an 80 GB card.
+run_step "sweep 8B TP=1" $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128,256 \
+  --context 1024 --budget 1 --timeout 120 --no-progress --out "$OUT/sweep_llama8b_tp1.json"
 # Collective times of the emulated ranks from the profile of this card's kind.
 run_step "sweep 70B emulate-tp 4" $TP sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 \
   --profile $CAL_BASE \

@@ -9,7 +9,7 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
 mkdir -p out
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && [ -e build/CMakeFiles/tpbench_cuda.dir ]; then
-  ./build/tpbench sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128 --context 2048 \
+  ./build/tpbench sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128,256 --context 1024 \
     --out out/sweep.json
 else
   ./build/tpbench sweep --backend cpu --model tiny --plan tp,tp-sp,weight-gather --tp 1,2,4 --batch 1,4,16 \
