@@ -80,5 +80,38 @@ TEST(SimEngine, OnDemandPreemptsTheNewestAndRecomputes) {
   EXPECT_LE(r.max_kv, 25);
 }
 
+// A PD decode instance receives requests already prefilled: with KV for 22 tokens, one running
+// request (10 + 1) and a second arriving (10), admitting it would need 11 + 1 + 10 + 1 = 23 slots
+// once both decode, so it must wait for room instead of overfilling the cache by one.
+TEST(SimEngine, OnDemandDecodeInstanceNeverOverfillsOnArrival) {
+  const UnitSteps steps;
+  Engine e(EngineRole::Decode, &steps, /*kv_tokens=*/22, /*max_batched=*/64, /*max_seqs=*/8, KvPolicy::OnDemand);
+  std::vector<Request> reqs(2);
+  for (auto& q : reqs) {
+    q.isl = 10;
+    q.osl = 10;
+    q.prefilled = 10;  // arrived by KV transfer
+  }
+  e.enqueue(0);
+  double now = 0;
+  std::vector<int> prefilled, completed;
+  int64_t max_kv = 0;
+  bool second_in = false;
+  while (e.has_work()) {
+    e.start_step(now, now + 1.0, reqs);
+    max_kv = std::max(max_kv, e.kv_used());
+    now = e.step_end();
+    e.finish_step(reqs, prefilled, completed);
+    if (!second_in) {  // the second request arrives after the first step
+      e.enqueue(1);
+      second_in = true;
+    }
+  }
+  EXPECT_LE(max_kv, 22);
+  EXPECT_EQ(reqs[0].generated, 10);
+  EXPECT_EQ(reqs[1].generated, 10);
+  EXPECT_EQ(e.kv_used(), 0);
+}
+
 }  // namespace
 }  // namespace tpbench

@@ -70,8 +70,10 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
   bool kv_blocked = false;
   while (!preempted && waiting_head_ < waiting_.size() && budget > 0 && int64_t(running_.size()) < max_seqs_) {
     const int id = waiting_[waiting_head_];
-    // OnDemand: this step's decodes take one slot each before the new prompt may.
-    const int64_t pending = policy_ == KvPolicy::OnDemand ? int64_t(decoding_.size()) : 0;
+    // OnDemand: this step's decodes take one slot each before the new prompt may, and so does the
+    // new request itself when it arrives prefilled (a PD decode instance) and decodes at once.
+    const bool decodes_now = reqs[id].prefilled >= reqs[id].prefill_target();
+    const int64_t pending = policy_ == KvPolicy::OnDemand ? int64_t(decoding_.size()) + (decodes_now ? 1 : 0) : 0;
     if (kv_used_ + pending + need(reqs[id]) > kv_tokens_) {
       kv_blocked = true;
       break;
@@ -129,7 +131,7 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
   stats_.measured_s += cost.measured_s * kd;
   if (cost.outside_measured) stats_.outside_measured_steps += kd;
   stats_.decode_seq_s += shape.decode_seqs * dur;
-  if (kv_blocked) stats_.kv_blocked_s += dur;
+  if (kv_blocked || preempted) stats_.kv_blocked_s += dur;  // preempting is the KV cache at its limit too
   stats_.prefill_tokens += shape.prefill_tokens;
   stats_.decode_tokens += shape.decode_seqs * kd;
 }

@@ -206,7 +206,7 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
     const RooflineModel pr(m, layout.prefill.tp, prof, par), dr(m, layout.decode.tp, prof, par);
     const PhasedStepSource pm(&pr, cfg.measured, par.step_overhead_s), dm(&dr, cfg.measured, par.step_overhead_s);
     note_sources(p.prefill, pm, false, true);
-    note_sources(p.main, dm, true, false);
+    note_sources(p.main, dm, true, par.kv_on_demand);  // on-demand KV: preempted requests recompute there
     std::vector<Engine> pre, dec;
     for (int i = 0; i < layout.prefill.instances; ++i)
       pre.emplace_back(EngineRole::Prefill, &pm, p.prefill.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs, policy);
