@@ -3,6 +3,8 @@
 // concurrency 1, per-phase fallback to the roofline and its marking, and bad files rejected.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <fstream>
 
 #include "harness/common/error.hpp"
@@ -116,14 +118,18 @@ TEST(SimMeasured, ConcurrencyOneReproducesMeasuredStepTimes) {
   const double T = 2e-3, P = 30e-3;
   const MeasuredStepTimes t =
       MeasuredStepTimes::from_documents({{"constant", constant_sweep(T, P)}}, preset_model("tiny"));
-  for (double overhead : {0.0, 0.5e-3}) {
+  // (stack overhead, TP1's own extra cost, another TP's extra cost that must not apply)
+  for (auto [base, tp1, tp2] : {std::tuple{0.0, 0.0, 0.0}, {0.5e-3, 0.0, 0.0}, {0.5e-3, 0.3e-3, 5e-3}}) {
+    const double overhead = base + tp1;
     ServingConfig cfg;
     cfg.concurrency = 1;
     cfg.isl = 1000;  // one chunk (token budget 8192): the prompt is one prefill step
     cfg.osl = 50;
     cfg.measured = &t;
     PerfParams par;
-    par.step_overhead_s = overhead;
+    par.step_overhead_s = base;
+    if (tp1 > 0) par.step_overhead_by_tp_s[1] = tp1;
+    if (tp2 > 0) par.step_overhead_by_tp_s[2] = tp2;
     const ServingPoint p = simulate_serving(parse_layout("1R-TP1"), preset_model("tiny"),
                                             builtin_profile("h100-sxm"), par, cfg);
     // The engine adds only the serving-stack step overhead: TTFT is the one prefill step

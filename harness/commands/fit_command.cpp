@@ -70,7 +70,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     auto num = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
     j["heldout_aggregated_mape_tokens_per_s_per_gpu"] = num(r.heldout_aggregated_mape_gpu);
     j["heldout_pd_mape_tokens_per_s_per_gpu"] = num(r.heldout_pd_mape_gpu);
-    if (!r.heldout.points.empty()) j["heldout"] = comparison_to_json(r.heldout);
+    if (!r.heldout.points.empty()) j["heldout"] = comparison_to_json(r.heldout, /*flag_above_model=*/false);
     std::string set;
     for (const auto& [n, v] : r.values) {
       char buf[64];

@@ -77,7 +77,7 @@ namespace {
 constexpr double kAboveModel = 1.05;
 }  // namespace
 
-nlohmann::json comparison_to_json(const Comparison& c) {
+nlohmann::json comparison_to_json(const Comparison& c, bool flag_above_model) {
   nlohmann::json j;
   j["schema"] = "tpbench.comparison/1";
   j["reference"] = c.reference;
@@ -98,7 +98,9 @@ nlohmann::json comparison_to_json(const Comparison& c) {
                            {"reference_tokens_per_s_per_user", p.ref_user}, {"model_tokens_per_s_per_user", p.model_user},
                            {"ape_tokens_per_s_per_gpu", p.ape_gpu}, {"ape_tokens_per_s_per_user", p.ape_user}});
   j["unmatched"] = c.unmatched;
-  // Against a speed-of-light prediction these cannot be right as labelled (see `tpbench explain`).
+  // Against a speed-of-light prediction these say the run or the model is not what it claims to
+  // be (see `tpbench explain`); after a fit they mean nothing and are left out.
+  if (!flag_above_model) return j;
   j["points_above_model"] = nlohmann::json::array();
   for (const auto& p : c.points)
     if (p.ref_gpu > kAboveModel * p.model_gpu)

@@ -50,7 +50,7 @@ double mape_gpu_where(const Comparison& c, Pred keep) {
   return r.empty() ? std::numeric_limits<double>::quiet_NaN() : mape_percent(r, m);
 }
 
-nlohmann::json comparison_to_json(const Comparison& c);
+nlohmann::json comparison_to_json(const Comparison& c, bool flag_above_model = true);
 // flag_above_model: list reference points more than 5 % above the model (meaningful when the
 // model is the speed of light, not after a fit).
 std::string comparison_table(const Comparison& c, bool per_point, bool flag_above_model = true);

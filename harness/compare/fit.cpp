@@ -1,6 +1,7 @@
 #include "harness/compare/fit.hpp"
 
 #include <algorithm>
+#include <set>
 #include <cmath>
 #include <map>
 
@@ -94,7 +95,18 @@ FitResult fit_parameters(const ObservationSet& ref, const ModelSpec& m, const Sy
     if (std::count(spec.params.begin(), spec.params.end(), n) > 1) throw UsageError("parameter '" + n + "' given twice");
   }
   std::vector<std::string> train;
-  for (const auto& t : spec.train) train.push_back(parse_layout(t).name());
+  std::set<int> train_tps;
+  for (const auto& t : spec.train) {
+    const Layout l = parse_layout(t);
+    train.push_back(l.name());
+    for (const Pool& pool : {l.replicas, l.prefill, l.decode})
+      if (pool.tp > 0) train_tps.insert(pool.tp);
+  }
+  // A TP's own step cost can only be learnt from configurations that run that TP.
+  for (const auto& n : spec.params)
+    if (const int tp = step_overhead_tp_of(n); tp > 0 && !train_tps.count(tp))
+      throw UsageError("parameter '" + n + "' needs a training configuration of TP" + std::to_string(tp) +
+                       " (the training set has none)");
   for (const auto& t : train) {
     bool found = false;
     for (const auto& p : ref.points) found = found || p.config == t;

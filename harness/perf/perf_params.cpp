@@ -7,21 +7,26 @@
 namespace tpbench {
 namespace {
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+}  // namespace
 
-// "step_overhead_tp<n>_s" -> n; 0 when the name is not of that form.
-int per_tp_overhead_key(const std::string& name) {
+int step_overhead_tp_of(const std::string& name) {
   const std::string pre = "step_overhead_tp", post = "_s";
   if (name.size() <= pre.size() + post.size() || name.compare(0, pre.size(), pre) != 0 ||
       name.compare(name.size() - post.size(), post.size(), post) != 0)
     return 0;
   const std::string digits = name.substr(pre.size(), name.size() - pre.size() - post.size());
-  if (digits.empty() || digits.size() > 4 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+  if (digits.empty() || digits.size() > 4 || digits[0] == '0' || digits.find_first_not_of("0123456789") != std::string::npos)
+    return 0;
   return std::stoi(digits);
 }
-}  // namespace
 
 std::vector<std::string> fittable_param_names() {
   return {"hbm_efficiency", "compute_efficiency", "step_overhead_s", "collective_scale", "collective_hop_latency_s", "memory_reserve_gib"};
+}
+
+double stack_step_overhead_s(const PerfParams& p, int tp) {
+  auto it = p.step_overhead_by_tp_s.find(tp);
+  return p.step_overhead_s + (it == p.step_overhead_by_tp_s.end() ? 0.0 : it->second);
 }
 
 double get_param(const PerfParams& p, const std::string& name) {
@@ -32,7 +37,7 @@ double get_param(const PerfParams& p, const std::string& name) {
   if (name == "collective_hop_latency_s") return p.collective_hop_latency_s;
   if (name == "memory_reserve_gib") return p.memory_reserve_bytes < 0 ? -1 : p.memory_reserve_bytes / kGiB;
   if (name == "kv_on_demand") return p.kv_on_demand ? 1.0 : 0.0;
-  if (const int tp = per_tp_overhead_key(name); tp > 0) {
+  if (const int tp = step_overhead_tp_of(name); tp > 0) {
     auto it = p.step_overhead_by_tp_s.find(tp);
     return it == p.step_overhead_by_tp_s.end() ? 0.0 : it->second;
   }
@@ -49,7 +54,7 @@ void set_param(PerfParams& p, const std::string& name, double v) {
   else if (name == "kv_on_demand") {
     if (v != 0.0 && v != 1.0) throw UsageError("kv_on_demand must be 0 or 1");
     p.kv_on_demand = v == 1.0;
-  } else if (const int tp = per_tp_overhead_key(name); tp > 0) {
+  } else if (const int tp = step_overhead_tp_of(name); tp > 0) {
     if (!(v >= 0) || v > 10) throw UsageError(name + " must be between 0 and 10 seconds");
     p.step_overhead_by_tp_s[tp] = v;
   } else throw UsageError("unknown model parameter '" + name + "'");

@@ -33,9 +33,16 @@ struct PerfParams {
 };
 
 // Named access for the fit: "hbm_efficiency", "compute_efficiency", "step_overhead_s",
-// "collective_scale", "collective_hop_latency_s", "memory_reserve_gib", and (not fittable)
-// "step_overhead_tp<n>_s". Throws UsageError for an unknown name or a bad value.
+// "collective_scale", "collective_hop_latency_s", "memory_reserve_gib", "step_overhead_tp<n>_s"
+// (fittable only when a training configuration has TP n) and the switch "kv_on_demand" (0 or 1,
+// never fitted). Throws UsageError for an unknown name or a bad value.
 double get_param(const PerfParams& p, const std::string& name);
+// The serving stack's extra cost on every step of an instance of TP `tp`: step_overhead_s plus
+// that TP's step_overhead_tp<n>_s (what measured step times need added; the roofline adds it
+// itself).
+double stack_step_overhead_s(const PerfParams& p, int tp);
+// n for a name "step_overhead_tp<n>_s", else 0.
+int step_overhead_tp_of(const std::string& name);
 void set_param(PerfParams& p, const std::string& name, double value);
 std::vector<std::string> fittable_param_names();
 

@@ -51,8 +51,7 @@ StepCost RooflineModel::step(const StepShape& s) const {
     c.collective_s += par_.collective_hop_latency_s * (n_ar * 2.0 * (tp_ - 1) + (tp_ - 1));
     c.collective_bytes = n_ar * ar_bytes + gather_bytes;
   }
-  c.overhead_s = prof_->per_step_overhead_s + prof_->per_layer_overhead_s * m_.layers + par_.step_overhead_s;
-  if (auto it = par_.step_overhead_by_tp_s.find(tp_); it != par_.step_overhead_by_tp_s.end()) c.overhead_s += it->second;
+  c.overhead_s = prof_->per_step_overhead_s + prof_->per_layer_overhead_s * m_.layers + stack_step_overhead_s(par_, tp_);
   c.total_s = c.gemm_s + c.decode_attn_s + c.prefill_attn_s + c.collective_s + c.overhead_s;
   return c;
 }

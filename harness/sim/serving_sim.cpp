@@ -186,7 +186,7 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
       return p;
     }
     const RooflineModel roofline(m, layout.replicas.tp, prof, par);
-    const PhasedStepSource model(&roofline, cfg.measured, par.step_overhead_s);
+    const PhasedStepSource model(&roofline, cfg.measured, stack_step_overhead_s(par, layout.replicas.tp));
     note_sources(p.main, model, true, true);
     const int k = layout.replicas.instances;
     for (int i = 0; i < k; ++i) {
@@ -204,7 +204,8 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
       return p;
     }
     const RooflineModel pr(m, layout.prefill.tp, prof, par), dr(m, layout.decode.tp, prof, par);
-    const PhasedStepSource pm(&pr, cfg.measured, par.step_overhead_s), dm(&dr, cfg.measured, par.step_overhead_s);
+    const PhasedStepSource pm(&pr, cfg.measured, stack_step_overhead_s(par, layout.prefill.tp)),
+        dm(&dr, cfg.measured, stack_step_overhead_s(par, layout.decode.tp));
     note_sources(p.prefill, pm, false, true);
     note_sources(p.main, dm, true, par.kv_on_demand);  // on-demand KV: preempted requests recompute there
     std::vector<Engine> pre, dec;

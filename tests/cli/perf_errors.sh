@@ -36,6 +36,7 @@ F="$TMP/fit.json"
 expect_usage_error "$F" fit --reference "$REF" --train 9R-TP4 --json "$F"
 expect_usage_error "$F" fit --reference "$REF" --params a,b --json "$F"
 expect_usage_error "$F" fit --reference "$REF" --params kv_on_demand --json "$F"
+expect_usage_error "$F" fit --reference "$REF" --train 1R-TP4 --params step_overhead_tp8_s --json "$F"
 expect_usage_error "$F" fit --reference "$TMP/bad.csv" --json "$F"
 E="$TMP/report.md"
 expect_usage_error "$E" explain --reference "$TMP/bad.csv" --out "$E" --no-plot
