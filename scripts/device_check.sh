@@ -33,7 +33,8 @@ run_step() {  # name, command...
   if [ "$left" -lt 20 ]; then note "$name" SKIP "run deadline reached"; FAILED=$((FAILED + 1)); return; fi
   local limit=$(( left < STEP_TIMEOUT ? left : STEP_TIMEOUT ))
   echo "== $name (limit ${limit} s): $*"
-  if timeout "$limit" "$@"; then note "$name" PASS "$((SECONDS - t0)) s"
+  # -k: a process stuck in the driver ignores SIGTERM; SIGKILL it 15 s later.
+  if timeout -k 15 "$limit" "$@"; then note "$name" PASS "$((SECONDS - t0)) s"
   else local rc=$?; note "$name" FAIL "exit $rc after $((SECONDS - t0)) s"; FAILED=$((FAILED + 1)); fi
 }
 
@@ -115,8 +116,10 @@ run_step "sweep 70B emulate-tp 4" $TP sweep --backend cuda --model llama-3.1-70b
 # ---- micro-benchmarks -------------------------------------------------------------------------
 # The device tool brings back at most 8 files: the benchmarks' JSON is merged into one.
 BENCH_TMP=$(mktemp -d)
+BENCHES=0
 for b in $BUILD/bench/bench_*_gpu; do
   [ -x "$b" ] || continue
+  BENCHES=$((BENCHES + 1))
   n=$(basename "$b")
   run_step "$n" "$b" --benchmark_min_time=0.05 --benchmark_out="$BENCH_TMP/$n.json" --benchmark_out_format=json
 done
@@ -146,7 +149,7 @@ for f in sorted(os.listdir(src)):
 json.dump(merged, open(out, "w"), indent=1)
 sys.exit(1 if bad else 0)
 PY
-then note "benchmarks.json" PASS "merged"
+then note "benchmarks.json" PASS "$(ls "$BENCH_TMP"/*.json 2>/dev/null | wc -l) of $BENCHES binaries' JSON merged"
 else note "benchmarks.json" FAIL "errors above"; FAILED=$((FAILED + 1)); fi
 
 # ---- summary (last) ---------------------------------------------------------------------------
@@ -175,4 +178,5 @@ done
 printf '%-34s %-7s %s\n' step result detail
 for s in "${SUMMARY[@]}"; do echo "$s"; done
 # Non-zero when any step failed, so the caller sees it without reading the table.
-[ "$FAILED" -eq 0 ] || { echo "$FAILED step(s) failed"; exit 1; }
+if [ "$FAILED" -eq 0 ]; then echo "all steps passed" | tee -a "$SUMMARY_FILE"
+else echo "$FAILED step(s) failed" | tee -a "$SUMMARY_FILE"; exit 1; fi

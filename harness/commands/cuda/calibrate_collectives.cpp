@@ -121,7 +121,10 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
       barrier.arrive_and_wait();  // (1) the watchdog armed
       for (int i = 0; i < req.collective_warmup; ++i) once();
       TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
-      barrier.arrive_and_wait();  // (2) every rank warm and idle: the timed loops start together
+      barrier.arrive_and_wait();  // (2) every rank warm and idle
+      // The threads leave the rendezvous one by one: one untimed collective first, so that every
+      // rank's start event fires when the group is aligned on the GPUs, not when its thread woke.
+      once();
       TPBENCH_CUDA_CHECK(cudaEventRecord(k.start.get(), s));
       for (int i = 0; i < req.collective_iters; ++i) once();
       TPBENCH_CUDA_CHECK(cudaEventRecord(k.stop.get(), s));

@@ -133,7 +133,10 @@ void run_rank(NcclCommunicator& comm, Shared& sh) {
     };
     for (int i = 0; i < req.warmup; ++i) once();
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
-    sh.barrier.arrive_and_wait();  // (2) every rank warm and idle: the timed loops start together
+    sh.barrier.arrive_and_wait();  // (2) every rank warm and idle
+    // The threads leave the rendezvous one by one: one untimed collective first, so that every
+    // rank's start event fires when the group is aligned on the GPUs, not when its thread woke.
+    once();
     TPBENCH_CUDA_CHECK(cudaEventRecord(start.get(), stream.get()));
     for (int i = 0; i < req.iters; ++i) once();
     TPBENCH_CUDA_CHECK(cudaEventRecord(stop.get(), stream.get()));
