@@ -79,5 +79,26 @@ TEST(ExplainTpOrdering, C1TpotReadBackFromThroughput) {
   EXPECT_NE(md.find("| 1R-TP2 | 31.25 |"), std::string::npos);
 }
 
+// The prose says what the tables show, whatever the profile: the ordering sentence agrees with
+// the "matches at M of N" count printed above it (with the H200 profile the per-TP calibration
+// does not reproduce llm-d's H100 ordering, with the H100 one it does).
+TEST(ExplainTpOrdering, ProseFollowsTheNumbers) {
+  for (const char* profile : {"h100-sxm", "h200-sxm"}) {
+    ExplainInputs in;
+    in.profile = builtin_profile(profile);
+    in.model = preset_model("llama-3.1-70b");
+    in.reference = read_reference_csv(std::string(TPBENCH_SOURCE_DIR) + "/results/llmd/llmd_pd_sweep_exact_from_tables.csv");
+    const std::string md = explain_markdown(in);
+    const auto at = md.find("The order matches llm-d's at ");
+    ASSERT_NE(at, std::string::npos) << profile;
+    int m = -1, n = -1;
+    ASSERT_EQ(std::sscanf(md.c_str() + at, "The order matches llm-d's at %d of %d", &m, &n), 2) << profile;
+    const bool says_every = md.find("enough to reproduce llm-d's ordering at every concurrency", at) != std::string::npos;
+    const bool says_not = md.find("does not reproduce llm-d's ordering everywhere", at) != std::string::npos;
+    EXPECT_EQ(says_every, m == n) << profile;
+    EXPECT_EQ(says_not, m != n) << profile;
+  }
+}
+
 }  // namespace
 }  // namespace tpbench

@@ -75,6 +75,8 @@ TEST(SimEngine, OnDemandPreemptsTheNewestAndRecomputes) {
   EXPECT_DOUBLE_EQ(r.reqs[0].finish, 10.0);
   EXPECT_DOUBLE_EQ(r.reqs[1].first_token, 1.0);  // TTFT is the first token, not the recompute
   EXPECT_DOUBLE_EQ(r.reqs[1].finish, 17.0);
+  // Preempted at the start of step 4 (t=3), admitted again at the start of step 11 (t=10).
+  EXPECT_DOUBLE_EQ(r.reqs[1].requeue_wait_s, 7.0);
   EXPECT_EQ(r.reqs[0].generated, 10);
   EXPECT_EQ(r.reqs[1].generated, 10);
   EXPECT_LE(r.max_kv, 25);

@@ -19,7 +19,7 @@ Engine::Engine(EngineRole role, const StepTimeSource* model, int64_t kv_tokens, 
                KvPolicy policy)
     : role_(role), policy_(policy), model_(model), kv_tokens_(kv_tokens), max_batched_(max_batched), max_seqs_(max_seqs) {}
 
-bool Engine::preempt_for_decodes(std::vector<Request>& reqs) {
+bool Engine::preempt_for_decodes(double now, std::vector<Request>& reqs) {
   bool preempted = false;
   for (;;) {
     int64_t decodes = 0;
@@ -32,6 +32,7 @@ bool Engine::preempt_for_decodes(std::vector<Request>& reqs) {
     v.recompute = v.generated;
     v.prefilled = 0;
     ++v.preemptions;
+    v.requeued_at = now;
     stats_.preemptions += 1;
     if (waiting_head_ > 0) waiting_[--waiting_head_] = victim;
     else waiting_.insert(waiting_.begin(), victim);
@@ -42,7 +43,7 @@ bool Engine::preempt_for_decodes(std::vector<Request>& reqs) {
 void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) {
   decoding_.clear();
   chunks_.clear();
-  const bool preempted = policy_ == KvPolicy::OnDemand && preempt_for_decodes(reqs);
+  const bool preempted = policy_ == KvPolicy::OnDemand && preempt_for_decodes(now, reqs);
   int64_t budget = max_batched_;
   StepShape shape;
   auto add_decode = [&](int id) {
@@ -83,6 +84,10 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
     reqs[id].kv_held = need(reqs[id]);
     kv_used_ += reqs[id].kv_held;
     if (reqs[id].admitted < 0) reqs[id].admitted = now;
+    if (reqs[id].requeued_at >= 0) {  // back after a preemption: that wait is queueing too
+      reqs[id].requeue_wait_s += now - reqs[id].requeued_at;
+      reqs[id].requeued_at = -1;
+    }
     if (reqs[id].prefilled >= reqs[id].prefill_target()) add_decode(id);
     else add_chunk(id);
   }

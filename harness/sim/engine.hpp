@@ -36,6 +36,8 @@ struct Request {
   int64_t recompute = 0;      // generated tokens to prefill again after a preemption
   int64_t kv_held = 0;        // KV tokens this request holds on its current instance
   int preemptions = 0;
+  double requeued_at = -1;    // when its last preemption put it back in the queue
+  double requeue_wait_s = 0;  // time spent waiting again after preemptions
   int user = 0;
   int64_t prefill_target() const { return isl + recompute; }
 };
@@ -79,7 +81,7 @@ class Engine {
     return r.isl + r.osl;
   }
   // OnDemand: frees running requests, newest first, until `decodes` more tokens fit.
-  bool preempt_for_decodes(std::vector<Request>& reqs);
+  bool preempt_for_decodes(double now, std::vector<Request>& reqs);
   void release(Request& r) { kv_used_ -= r.kv_held; r.kv_held = 0; }
 
   EngineRole role_;

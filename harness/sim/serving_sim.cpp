@@ -126,7 +126,7 @@ void summarize(ServingPoint& p, const std::vector<Request>& reqs, const ServingC
     if (r.finish < 0) throw std::runtime_error("simulator: a request never finished");
     ttft += r.first_token - r.arrival;
     e2e += r.finish - r.arrival;
-    queue += r.admitted - r.arrival;
+    queue += r.admitted - r.arrival + r.requeue_wait_s;
     tpot += r.osl > 1 ? (r.finish - r.first_token) / double(r.osl - 1) : 0.0;
     end = std::max(end, r.finish);
     out += double(r.osl);
