@@ -34,5 +34,6 @@ $TP compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predi
 $TP compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted "$OUT/sweep_decode.json" --json "$OUT/compare_measured.json"
 python3 scripts/plot_pareto.py --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv \
   --predicted "$OUT/pred.json" --measured "$OUT/sweep_decode.json" --out "$OUT/pareto.png"
-$TP explain --profile "$OUT/profile.json" --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --out "$OUT/explain.md"
+$TP explain --profile "$OUT/profile.json" --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv \
+  --latency results/llmd/llmd_pd_sweep_latency_digitized.csv --out "$OUT/explain.md"
 echo "done: $OUT"

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 
+#include "harness/common/error.hpp"
 #include "harness/compare/explain_report.hpp"
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/system_profile.hpp"
@@ -60,6 +62,32 @@ TEST(ExplainAboveSpeedOfLight, PrefillPoolNeedHandDerived) {
   EXPECT_NE(md.find("prefill pool cannot keep up"), std::string::npos) << md;
   // The slow C=1 point is below the bound and must not be listed.
   EXPECT_EQ(md.find("| 1P-TP4 3D-TP4 | 1 |"), std::string::npos) << md;
+}
+
+TEST(ExplainAboveSpeedOfLight, LittlesLawFromMeasuredLatencies) {
+  // 150 tok/s/GPU on 16 GPUs = 2.4 requests/s; with a 60 ms TPOT each request decodes for
+  // 999 x 0.06 = 59.94 s, so 2.4 x 59.94 = 143.9 requests decode at once: far more than one TP4
+  // instance's KV cache holds (about 49 sequences of 10,500 tokens).
+  ExplainInputs in = inputs({obs("3P-TP4 1D-TP4", 256, 16, 150.0)});
+  in.latency[{"3P-TP4 1D-TP4", 256}] = {0.060, 40.0};
+  const std::string md = section(explain_markdown(in), "## Reference points above the speed of light");
+  EXPECT_NE(md.find("| 3P-TP4 1D-TP4 | 256 | 60.0 | 2.40 | 144 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("more than the decode pool holds"), std::string::npos) << md;
+}
+
+TEST(ExplainAboveSpeedOfLight, LatencyCsvIsValidated) {
+  const std::string dir = ::testing::TempDir();
+  const std::string good = dir + "/lat_good.csv", bad = dir + "/lat_bad.csv", cols = dir + "/lat_cols.csv";
+  std::ofstream(good) << "config,concurrency,mean_tpot_ms,mean_ttft_ms\n\"3P-TP4 1D-TP4\",64,32.0,3316\n1R-TP4,8,,\n";
+  std::ofstream(bad) << "config,concurrency,mean_tpot_ms,mean_ttft_ms\n1R-TP4,8,fast,100\n";
+  std::ofstream(cols) << "config,concurrency,tpot\n1R-TP4,8,20\n";
+  const auto lat = read_latency_csv(good);
+  ASSERT_EQ(lat.size(), 1u);  // the row without latencies is skipped
+  EXPECT_DOUBLE_EQ(lat.at({"3P-TP4 1D-TP4", 64}).first, 0.032);
+  EXPECT_DOUBLE_EQ(lat.at({"3P-TP4 1D-TP4", 64}).second, 3.316);
+  EXPECT_THROW(read_latency_csv(bad), UsageError);
+  EXPECT_THROW(read_latency_csv(cols), UsageError);
+  EXPECT_THROW(read_latency_csv(dir + "/no_such.csv"), UsageError);
 }
 
 TEST(ExplainAboveSpeedOfLight, NoneWhenEveryPointIsSlower) {

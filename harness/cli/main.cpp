@@ -156,6 +156,9 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   tpbench::ExplainOptions explain_opt;
   auto* explain = app.add_subcommand("explain", "Markdown report: why the Pareto curves look as they do, with numbers");
   explain->add_option("--reference", explain_opt.reference, "Reference CSV (llm-d)")->required();
+  explain->add_option("--latency", explain_opt.latency,
+                      "CSV of measured mean TPOT/TTFT per point (e.g. results/llmd/llmd_pd_sweep_latency_digitized.csv): "
+                      "adds a model-free Little's-law check of the PD points");
   explain->add_option("--profile", explain_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   explain->add_option("--model", explain_opt.model, "Model preset")->capture_default_str();
   explain->add_option("--model-config", explain_opt.model_config, "Hugging Face config.json (overrides --model)");

@@ -55,6 +55,7 @@ int run_explain(const ExplainOptions& o, std::ostream& out) {
   in.profile = resolve_profile(o.profile);
   in.model = select_model(o.model, o.model_config);
   in.reference = read_reference_csv(o.reference);
+  if (!o.latency.empty()) in.latency = read_latency_csv(o.latency);
   in.isl = o.isl;
   in.osl = o.osl;
   if (!o.out.empty() && o.plot) in.plot_png = try_plot(o, in);

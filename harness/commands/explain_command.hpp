@@ -11,6 +11,7 @@ struct ExplainOptions {
   std::string model = "llama-3.1-70b";
   std::string model_config;
   std::string reference;     // llm-d CSV
+  std::string latency;       // optional CSV of measured mean TPOT / TTFT (llm-d's latency files)
   int64_t isl = 10000, osl = 1000;
   std::string out;           // markdown file; stdout when empty
   bool plot = true;          // with --out: also run scripts/plot_pareto.py when python3 works

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "harness/common/error.hpp"
+#include "harness/compare/csv.hpp"
 #include "harness/compare/explain_report.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/perf_params.hpp"
@@ -63,7 +65,39 @@ double decode_bound_tok_s(const ExplainInputs& in, const Pool& pool) {
   return step > 0 ? pool.instances * seqs / step : 0;
 }
 
+double parse_number(const std::string& v, const std::string& path, int line, const char* col) {
+  size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v.size() || !(x >= 0))
+    throw UsageError(path + ":" + std::to_string(line) + ": bad " + col + " '" + v + "'");
+  return x;
+}
+
 }  // namespace
+
+std::map<std::pair<std::string, int>, std::pair<double, double>> read_latency_csv(const std::string& path) {
+  const CsvTable t = read_csv(path);
+  const int cc = t.column("config"), ck = t.column("concurrency"), ct = t.column("mean_tpot_ms"),
+            cf = t.column("mean_ttft_ms");
+  if (cc < 0 || ck < 0 || ct < 0 || cf < 0)
+    throw UsageError(path + ": a latency CSV needs columns config, concurrency, mean_tpot_ms and mean_ttft_ms");
+  std::map<std::pair<std::string, int>, std::pair<double, double>> out;
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    const auto& r = t.rows[i];
+    if (r[size_t(ct)].empty() || r[size_t(cf)].empty()) continue;  // not measured for this point
+    const int line = t.line_of_row[i];
+    const double c = parse_number(r[size_t(ck)], path, line, "concurrency");
+    if (c < 1 || c != double(int(c))) throw UsageError(path + ":" + std::to_string(line) + ": bad concurrency");
+    out[{parse_layout(r[size_t(cc)]).name(), int(c)}] = {parse_number(r[size_t(ct)], path, line, "mean_tpot_ms") * 1e-3,
+                                                         parse_number(r[size_t(cf)], path, line, "mean_ttft_ms") * 1e-3};
+  }
+  return out;
+}
 
 std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
   std::vector<Above> above;
@@ -127,6 +161,35 @@ std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vec
        << " | " << fmt("%.2f", a.measured / a.predicted) << " | " << pre << " | " << dec << " | " << agg << " | "
        << verdict << " |\n";
   }
+  // Model-free, where the reference's latencies are known: by Little's law the requests in their
+  // decode phase at once are the request rate x the decode phase's length, (OSL - 1) x TPOT.
+  std::ostringstream little;
+  int little_over = 0;
+  for (const auto& a : above) {
+    const Layout lay = parse_layout(a.config);
+    auto lt = in.latency.find({a.config, a.concurrency});
+    if (!lay.disaggregated || lt == in.latency.end() || in.osl < 2) continue;
+    const double req_s = a.measured * lay.num_gpus() / double(in.osl);
+    const double decoding = req_s * double(in.osl - 1) * lt->second.first;
+    const double avg_len = double(in.isl) + 0.5 * double(in.osl);
+    const double holds = lay.decode.instances *
+                         std::min(double(kv_capacity(in.model, lay.decode.tp, in.profile, PerfParams{}).tokens) / avg_len,
+                                  double(PerfParams{}.max_num_seqs));
+    const bool over = decoding > kDecodeMargin * holds;
+    little_over += over;
+    little << "| " << a.config << " | " << a.concurrency << " | " << fmt("%.1f", lt->second.first * 1e3) << " | "
+           << fmt("%.2f", req_s) << " | " << fmt("%.0f", decoding) << " | " << fmt("%.0f", holds) << " | "
+           << (over ? "more than the decode pool holds" : "fits") << " |\n";
+  }
+  if (!little.str().empty())
+    md << "\nFrom llm-d's own latencies (no model): requests decoding at once = request rate x (OSL - 1) x TPOT "
+          "(Little's law), against the sequences of average length the decode pool's KV cache holds:\n\n"
+       << "| config | C | llm-d TPOT ms | requests/s | decoding at once | decode pool holds | |\n|---|---|---|---|---|---|---|\n"
+       << little.str()
+       << (little_over > 0 ? "\nWhere more requests were decoding than the decode pool can hold, other instances "
+                             "(the prefill pool's) were decoding too, or the KV cache was smaller per token than BF16.\n"
+                           : "");
+
   md << "\nA prefill pool above " << fmt("%.0f", 100 * kMaxCredibleMfu)
      << " % of peak, or a decode pool more than 10 % above its HBM bound, cannot be had from this hardware: " << impossible
      << " of " << above.size() << " points ran differently from their labels. ";

@@ -41,6 +41,7 @@ expect_usage_error "$F" fit --reference "$TMP/bad.csv" --json "$F"
 E="$TMP/report.md"
 expect_usage_error "$E" explain --reference "$TMP/bad.csv" --out "$E" --no-plot
 expect_usage_error "$E" explain --reference "$REF" --profile nope --out "$E" --no-plot
+expect_usage_error "$E" explain --reference "$REF" --latency "$TMP/bad.csv" --out "$E" --no-plot
 
 # Good runs.
 "$BIN" predict --layout 1R-TP4,"1P-TP8 1D-TP8" --concurrency 1,8 --out "$P" >/dev/null || { echo "FAIL: predict"; fail=1; }
