@@ -1,10 +1,28 @@
 #include "harness/compare/csv.hpp"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "harness/common/error.hpp"
 
 namespace tpbench {
+
+double csv_number(const std::string& s, const std::string& where, bool allow_empty) {
+  if (s.empty()) {
+    if (allow_empty) return std::numeric_limits<double>::quiet_NaN();
+    throw UsageError(where + ": empty value");
+  }
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || !std::isfinite(v)) throw UsageError(where + ": '" + s + "' is not a number");
+  return v;
+}
 
 int CsvTable::column(const std::string& name) const {
   for (size_t i = 0; i < header.size(); ++i)

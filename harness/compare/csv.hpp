@@ -16,4 +16,8 @@ struct CsvTable {
 // rows whose field count differs from the header's.
 CsvTable read_csv(const std::string& path);
 
+// A finite number in a field; an empty field gives NaN when allow_empty, else an error. Throws
+// UsageError("<where>: ...") otherwise.
+double csv_number(const std::string& field, const std::string& where, bool allow_empty);
+
 }  // namespace tpbench

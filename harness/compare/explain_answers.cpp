@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "harness/compare/detail/explain_format.hpp"
 #include "harness/compare/explain_report.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/perf_params.hpp"
@@ -14,15 +15,10 @@
 namespace tpbench {
 namespace {
 
-std::string f1(double v) { char b[64]; std::snprintf(b, sizeof b, "%.1f", v); return b; }
-std::string f2(double v) { char b[64]; std::snprintf(b, sizeof b, "%.2f", v); return b; }
-std::string pct(double v) { char b[64]; std::snprintf(b, sizeof b, "%.0f %%", 100 * v); return b; }
-
-const ServingPoint* at(const std::vector<ServingPoint>& v, const std::string& cfg, int c) {
-  for (const auto& p : v)
-    if (p.layout == cfg && p.concurrency == c && p.feasible) return &p;
-  return nullptr;
-}
+std::string f1(double v) { return detail::fmt("%.1f", v); }
+std::string f2(double v) { return detail::fmt("%.2f", v); }
+std::string pct(double v) { return detail::fmt("%.0f %%", 100 * v); }
+const auto& at = detail::feasible_point;
 double ref_gpu(const RefIndex& r, const std::string& cfg, int c) {
   auto it = r.find({cfg, c});
   return it == r.end() ? NAN : it->second->tokens_per_s_per_gpu;
@@ -31,9 +27,7 @@ double ref_user(const RefIndex& r, const std::string& cfg, int c, const std::str
   auto it = r.find({cfg, c});
   return it == r.end() ? NAN : per_user(*it->second, def);
 }
-double batch(const ServingPoint& p) {
-  return p.main.stats.busy_s > 0 ? p.main.stats.decode_seq_s / p.main.stats.busy_s / p.main.instances : 0;
-}
+const auto& batch = detail::mean_decode_batch;
 double share(const ServingPoint& p, double part) { return p.main.stats.busy_s > 0 ? part / p.main.stats.busy_s : 0; }
 
 }  // namespace

@@ -7,8 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "harness/common/error.hpp"
-#include "harness/compare/csv.hpp"
+#include "harness/compare/detail/explain_format.hpp"
 #include "harness/compare/explain_report.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/perf_params.hpp"
@@ -18,7 +17,7 @@
 namespace tpbench {
 namespace {
 
-std::string fmt(const char* f, double v) { char b[64]; std::snprintf(b, sizeof b, f, v); return b; }
+using detail::fmt;
 constexpr double kAboveTolerance = 1.05;
 // Sustained dense BF16 GEMM throughput above this share of the datasheet peak is not seen on
 // H100/H200 (large cuBLAS GEMMs reach ~65-75 %, see the profile's sources), let alone a whole
@@ -48,11 +47,18 @@ double prefill_flops_needed(const ExplainInputs& in, const Pool& pool, double re
 // the weights and every running sequence's KV at the datasheet bandwidth (no collectives, no
 // overhead, no compute), with the KV cache holding as many sequences as fit at their average
 // length over the decode (ISL + OSL/2), at most max_num_seqs.
+// Sequences of average length over their decode (ISL + OSL/2) one instance's KV cache holds, at
+// most max_num_seqs.
+double sequences_per_instance(const ExplainInputs& in, const Pool& pool) {
+  const PerfParams par;
+  const double avg_len = double(in.isl) + 0.5 * double(in.osl);
+  return std::min(double(kv_capacity(in.model, pool.tp, in.profile, par).tokens) / avg_len, double(par.max_num_seqs));
+}
+
 double decode_bound_tok_s(const ExplainInputs& in, const Pool& pool) {
   const PerfParams par;
   const double avg_len = double(in.isl) + 0.5 * double(in.osl);
-  const double seqs = std::min(double(kv_capacity(in.model, pool.tp, in.profile, par).tokens) / avg_len,
-                               double(par.max_num_seqs));
+  const double seqs = sequences_per_instance(in, pool);
   if (seqs < 1) return 0;
   const RooflineModel rm(in.model, pool.tp, in.profile, par);
   StepShape s;
@@ -65,39 +71,7 @@ double decode_bound_tok_s(const ExplainInputs& in, const Pool& pool) {
   return step > 0 ? pool.instances * seqs / step : 0;
 }
 
-double parse_number(const std::string& v, const std::string& path, int line, const char* col) {
-  size_t used = 0;
-  double x = 0;
-  try {
-    x = std::stod(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size() || !(x >= 0))
-    throw UsageError(path + ":" + std::to_string(line) + ": bad " + col + " '" + v + "'");
-  return x;
-}
-
 }  // namespace
-
-std::map<std::pair<std::string, int>, std::pair<double, double>> read_latency_csv(const std::string& path) {
-  const CsvTable t = read_csv(path);
-  const int cc = t.column("config"), ck = t.column("concurrency"), ct = t.column("mean_tpot_ms"),
-            cf = t.column("mean_ttft_ms");
-  if (cc < 0 || ck < 0 || ct < 0 || cf < 0)
-    throw UsageError(path + ": a latency CSV needs columns config, concurrency, mean_tpot_ms and mean_ttft_ms");
-  std::map<std::pair<std::string, int>, std::pair<double, double>> out;
-  for (size_t i = 0; i < t.rows.size(); ++i) {
-    const auto& r = t.rows[i];
-    if (r[size_t(ct)].empty() || r[size_t(cf)].empty()) continue;  // not measured for this point
-    const int line = t.line_of_row[i];
-    const double c = parse_number(r[size_t(ck)], path, line, "concurrency");
-    if (c < 1 || c != double(int(c))) throw UsageError(path + ":" + std::to_string(line) + ": bad concurrency");
-    out[{parse_layout(r[size_t(cc)]).name(), int(c)}] = {parse_number(r[size_t(ct)], path, line, "mean_tpot_ms") * 1e-3,
-                                                         parse_number(r[size_t(cf)], path, line, "mean_ttft_ms") * 1e-3};
-  }
-  return out;
-}
 
 std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
   std::vector<Above> above;
@@ -171,10 +145,7 @@ std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vec
     if (!lay.disaggregated || lt == in.latency.end() || in.osl < 2) continue;
     const double req_s = a.measured * lay.num_gpus() / double(in.osl);
     const double decoding = req_s * double(in.osl - 1) * lt->second.first;
-    const double avg_len = double(in.isl) + 0.5 * double(in.osl);
-    const double holds = lay.decode.instances *
-                         std::min(double(kv_capacity(in.model, lay.decode.tp, in.profile, PerfParams{}).tokens) / avg_len,
-                                  double(PerfParams{}.max_num_seqs));
+    const double holds = lay.decode.instances * sequences_per_instance(in, lay.decode);
     const bool over = decoding > kDecodeMargin * holds;
     little_over += over;
     little << "| " << a.config << " | " << a.concurrency << " | " << fmt("%.1f", lt->second.first * 1e3) << " | "

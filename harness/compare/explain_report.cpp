@@ -6,27 +6,15 @@
 #include <map>
 #include <sstream>
 
+#include "harness/compare/detail/explain_format.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/roofline.hpp"
 #include "harness/perf/shard.hpp"
 #include "harness/sim/grid.hpp"
 
 namespace tpbench {
-namespace {
 
-std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, f, a, b, c, d);
-  return buf;
-}
-
-[[maybe_unused]] const ServingPoint* find_point(const std::vector<ServingPoint>& v, const std::string& cfg, int c) {
-  for (const auto& p : v)
-    if (p.layout == cfg && p.concurrency == c) return &p;
-  return nullptr;
-}
-
-}  // namespace
+using detail::fmt;
 
 std::string explain_markdown(const ExplainInputs& in) {
   const SystemProfile& prof = in.profile;
@@ -95,7 +83,7 @@ std::string explain_markdown(const ExplainInputs& in) {
     md << "| " << p.layout << " | " << p.concurrency << " | " << fmt("%.1f", p.tokens_per_s_per_gpu) << " | "
        << fmt("%.1f", rg) << " | " << fmt("%.2f", rg / p.tokens_per_s_per_gpu) << " | "
        << fmt("%.1f", ref.per_user_def == "inv_tpot" ? p.per_user_inv_tpot : p.per_user_out_div_conc) << " | "
-       << fmt("%.1f", ru) << " | " << fmt("%.1f", s.decode_seq_s / busy / p.main.instances) << " | "
+       << fmt("%.1f", ru) << " | " << fmt("%.1f", detail::mean_decode_batch(p)) << " | "
        << fmt("%.0f%%", 100 * s.kv_blocked_s / busy) << " | " << fmt("%.0f%%", 100 * std::min(s.gemm_memory_s, s.gemm_s) / busy)
        << " | " << fmt("%.0f%%", 100 * s.decode_attn_s / busy) << " | " << fmt("%.0f%%", 100 * comp / busy) << " | "
        << fmt("%.0f%%", 100 * s.collective_s / busy) << " | " << fmt("%.0f%%", 100 * s.overhead_s / busy) << " | "

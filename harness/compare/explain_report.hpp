@@ -19,15 +19,8 @@ struct ExplainInputs {
   ObservationSet reference;  // llm-d CSV
   int64_t isl = 10000, osl = 1000;
   std::string plot_png;      // relative path of the Pareto plot to embed; empty: none
-  // Measured mean TPOT and TTFT (seconds) by (config, concurrency), from a latency CSV; empty:
-  // none given.
-  std::map<std::pair<std::string, int>, std::pair<double, double>> latency;
+  LatencyTable latency;      // measured TPOT/TTFT (read_latency_csv); empty: none given
 };
-
-// Mean TPOT and TTFT per (config, concurrency) from a CSV with columns config, concurrency,
-// mean_tpot_ms, mean_ttft_ms (rows missing either are skipped). Throws UsageError naming the
-// file for an unreadable file, missing columns or a malformed number.
-std::map<std::pair<std::string, int>, std::pair<double, double>> read_latency_csv(const std::string& path);
 
 using RefIndex = std::map<std::pair<std::string, int>, const Observation*>;
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "harness/compare/detail/explain_format.hpp"
 #include "harness/compare/explain_report.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/sim/grid.hpp"
@@ -16,13 +17,9 @@
 namespace tpbench {
 namespace {
 
-std::string fmt(const char* f, double v) { char b[64]; std::snprintf(b, sizeof b, f, v); return b; }
-
-const ServingPoint* feasible_at(const std::vector<ServingPoint>& v, const std::string& cfg, int c) {
-  for (const auto& p : v)
-    if (p.layout == cfg && p.concurrency == c && p.feasible) return &p;
-  return nullptr;
-}
+using detail::fmt;
+const auto& feasible_at = detail::feasible_point;
+const auto& mean_batch = detail::mean_decode_batch;
 
 std::string order_of(double tp2, double tp4, double tp8) {
   std::vector<std::pair<double, std::string>> v{{tp2, "TP2"}, {tp4, "TP4"}, {tp8, "TP8"}};
@@ -56,10 +53,6 @@ TokenBudget token_budget(const ServingPoint& p) {
 double c1_tpot_s(const ExplainInputs& in, const ServingPoint& pred, const Observation& o, int gpus) {
   const double e2e = double(in.osl) / (o.tokens_per_s_per_gpu * gpus);
   return (e2e - pred.ttft_s) / double(in.osl - 1);
-}
-
-double mean_batch(const ServingPoint& p) {
-  return p.main.stats.busy_s > 0 ? p.main.stats.decode_seq_s / p.main.stats.busy_s / p.main.instances : 0;
 }
 
 }  // namespace

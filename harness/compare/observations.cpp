@@ -12,21 +12,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-double parse_number(const std::string& s, const std::string& where, bool allow_empty) {
-  if (s.empty()) {
-    if (allow_empty) return kNaN;
-    throw UsageError(where + ": empty value");
-  }
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != s.size() || !std::isfinite(v)) throw UsageError(where + ": '" + s + "' is not a number");
-  return v;
-}
 
 double num_or_nan(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return kNaN;
@@ -58,17 +43,17 @@ ObservationSet read_reference_csv(const std::string& path) {
     const std::string where = "CSV '" + path + "' line " + std::to_string(t.line_of_row[i]);
     Observation o;
     o.config = parse_layout(r[size_t(c_config)]).name();
-    const double conc = parse_number(r[size_t(c_conc)], where + " column concurrency", false);
+    const double conc = csv_number(r[size_t(c_conc)], where + " column concurrency", false);
     if (conc < 1) throw UsageError(where + ": concurrency must be >= 1");
     o.concurrency = int(conc);
-    if (c_n >= 0) o.num_gpus = int(parse_number(r[size_t(c_n)], where + " column num_gpus", true));
-    if (c_gpu >= 0) o.tokens_per_s_per_gpu = parse_number(r[size_t(c_gpu)], where + " column thpt_per_gpu", true);
-    const double out = c_out >= 0 ? parse_number(r[size_t(c_out)], where + " column output_tok_s", true) : kNaN;
+    if (c_n >= 0) o.num_gpus = int(csv_number(r[size_t(c_n)], where + " column num_gpus", true));
+    if (c_gpu >= 0) o.tokens_per_s_per_gpu = csv_number(r[size_t(c_gpu)], where + " column thpt_per_gpu", true);
+    const double out = c_out >= 0 ? csv_number(r[size_t(c_out)], where + " column output_tok_s", true) : kNaN;
     if (std::isnan(o.tokens_per_s_per_gpu) && o.num_gpus > 0) o.tokens_per_s_per_gpu = out / o.num_gpus;
-    if (c_odc >= 0) o.per_user_out_div_conc = parse_number(r[size_t(c_odc)], where + " column thpt_per_user_outdiv_conc", true);
+    if (c_odc >= 0) o.per_user_out_div_conc = csv_number(r[size_t(c_odc)], where + " column thpt_per_user_outdiv_conc", true);
     else if (!std::isnan(out)) o.per_user_out_div_conc = out / o.concurrency;
-    if (c_inv >= 0) o.per_user_inv_tpot = parse_number(r[size_t(c_inv)], where + " column thpt_per_user_inv_tpot", true);
-    else if (c_tpot >= 0) o.per_user_inv_tpot = 1000.0 / parse_number(r[size_t(c_tpot)], where + " column mean_tpot_ms", true);
+    if (c_inv >= 0) o.per_user_inv_tpot = csv_number(r[size_t(c_inv)], where + " column thpt_per_user_inv_tpot", true);
+    else if (c_tpot >= 0) o.per_user_inv_tpot = 1000.0 / csv_number(r[size_t(c_tpot)], where + " column mean_tpot_ms", true);
     s.points.push_back(o);
   }
   if (s.points.empty()) throw UsageError("CSV '" + path + "' has no data rows");
@@ -135,6 +120,27 @@ ObservationSet read_points_json(const std::string& path) {
 ObservationSet read_observations(const std::string& path) {
   if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return read_reference_csv(path);
   return read_points_json(path);
+}
+
+LatencyTable read_latency_csv(const std::string& path) {
+  const CsvTable t = read_csv(path);
+  const int cc = t.column("config"), ck = t.column("concurrency"), ct = t.column("mean_tpot_ms"),
+            cf = t.column("mean_ttft_ms");
+  if (cc < 0 || ck < 0 || ct < 0 || cf < 0)
+    throw UsageError(path + ": a latency CSV needs columns config, concurrency, mean_tpot_ms and mean_ttft_ms");
+  LatencyTable out;
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    const auto& r = t.rows[i];
+    if (r[size_t(ct)].empty() || r[size_t(cf)].empty()) continue;  // not measured for this point
+    const std::string where = "CSV '" + path + "' line " + std::to_string(t.line_of_row[i]);
+    const double c = csv_number(r[size_t(ck)], where + " column concurrency", false);
+    const double tpot = csv_number(r[size_t(ct)], where + " column mean_tpot_ms", false);
+    const double ttft = csv_number(r[size_t(cf)], where + " column mean_ttft_ms", false);
+    if (c < 1 || c != double(int(c))) throw UsageError(where + ": bad concurrency");
+    if (tpot < 0 || ttft < 0) throw UsageError(where + ": negative latency");
+    out[{parse_layout(r[size_t(cc)]).name(), int(c)}] = {tpot * 1e-3, ttft * 1e-3};
+  }
+  return out;
 }
 
 }  // namespace tpbench

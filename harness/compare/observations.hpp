@@ -4,7 +4,9 @@
 // batch, TPOT = median step time).
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tpbench {
@@ -34,6 +36,12 @@ ObservationSet read_reference_csv(const std::string& path);
 ObservationSet read_points_json(const std::string& path);
 // Either of the above, by file extension (.csv) or content.
 ObservationSet read_observations(const std::string& path);
+
+// Measured mean TPOT and TTFT (seconds) by (canonical config, concurrency).
+using LatencyTable = std::map<std::pair<std::string, int>, std::pair<double, double>>;
+// From a CSV with columns config, concurrency, mean_tpot_ms, mean_ttft_ms (llm-d's latency
+// files); rows missing either latency are skipped. Throws UsageError naming file and line.
+LatencyTable read_latency_csv(const std::string& path);
 
 // Per-user throughput under a definition ("out_div_conc" or "inv_tpot"); NaN when absent.
 double per_user(const Observation& o, const std::string& def);

@@ -1,0 +1,30 @@
+#pragma once
+// Small helpers shared by the files that write `tpbench explain`'s markdown.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "harness/sim/serving_sim.hpp"
+
+namespace tpbench::detail {
+
+// One number through a printf format ("%.1f", "%.0f %%").
+inline std::string fmt(const char* format, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, format, v);
+  return b;
+}
+
+// The simulated point of a configuration at a concurrency; null when absent or infeasible.
+inline const ServingPoint* feasible_point(const std::vector<ServingPoint>& v, const std::string& cfg, int c) {
+  for (const auto& p : v)
+    if (p.layout == cfg && p.concurrency == c && p.feasible) return &p;
+  return nullptr;
+}
+
+// Mean running decode batch of one instance of the point's main pool, time-weighted.
+inline double mean_decode_batch(const ServingPoint& p) {
+  return p.main.stats.busy_s > 0 ? p.main.stats.decode_seq_s / p.main.stats.busy_s / p.main.instances : 0;
+}
+
+}  // namespace tpbench::detail
