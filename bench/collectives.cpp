@@ -48,11 +48,7 @@ void BM_InProcessCollective(benchmark::State& state) {
       comm.barrier();  // all ranks started: the clock measures collectives, not thread start-up
       const auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < reps; ++i) {
-        switch (op) {
-          case CollectiveKind::AllReduce: comm.all_reduce(send, recv, count, tpbench::ElemType::F32); break;
-          case CollectiveKind::AllGather: comm.all_gather(send, recv, count, tpbench::ElemType::F32); break;
-          case CollectiveKind::ReduceScatter: comm.reduce_scatter(send, recv, count, tpbench::ElemType::F32); break;
-        }
+        comm.run(op, send, recv, count, tpbench::ElemType::F32);
       }
       comm.barrier();  // the slowest rank is done
       if (r == 0) seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -94,11 +94,7 @@ void launch(Context& ctx, CollectiveKind op, size_t count) {
   for (int r = 0; r < ctx.size(); ++r) {
     Rank& k = ctx.ranks[static_cast<size_t>(r)];
     tpbench::NcclCommunicator& c = *ctx.comms[static_cast<size_t>(r)];
-    switch (op) {
-      case CollectiveKind::AllReduce: c.all_reduce(k.in.get(), k.out.get(), count, tpbench::ElemType::BF16, k.stream->get()); break;
-      case CollectiveKind::AllGather: c.all_gather(k.in.get(), k.out.get(), count, tpbench::ElemType::BF16, k.stream->get()); break;
-      case CollectiveKind::ReduceScatter: c.reduce_scatter(k.in.get(), k.out.get(), count, tpbench::ElemType::BF16, k.stream->get()); break;
-    }
+    c.run(op, k.in.get(), k.out.get(), count, tpbench::ElemType::BF16, k.stream->get());
   }
   TPBENCH_NCCL_CHECK(ncclGroupEnd());
 }

@@ -9,6 +9,8 @@
 // `stream` is a cudaStream_t for device communicators and ignored by host ones.
 #include <cstddef>
 
+#include "collectives/collective_kind.hpp"
+
 namespace tpbench {
 
 enum class ElemType { F32, BF16 };
@@ -28,6 +30,16 @@ class Communicator {
                               void* stream = nullptr) = 0;
   // Makes every rank's blocked collective fail instead of hanging (watchdog, failed rank).
   virtual void abort() = 0;
+
+  // The collective `kind`; `count` is that collective's own count argument (all_reduce: count,
+  // all_gather: send_count, reduce_scatter: recv_count).
+  void run(CollectiveKind kind, const void* send, void* recv, size_t count, ElemType t, void* stream = nullptr) {
+    switch (kind) {
+      case CollectiveKind::AllReduce: all_reduce(send, recv, count, t, stream); break;
+      case CollectiveKind::AllGather: all_gather(send, recv, count, t, stream); break;
+      case CollectiveKind::ReduceScatter: reduce_scatter(send, recv, count, t, stream); break;
+    }
+  }
 };
 
 }  // namespace tpbench

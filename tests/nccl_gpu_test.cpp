@@ -198,11 +198,7 @@ int64_t run_once(CollectiveKind op, ElemType type, const std::vector<int>& devic
                                 : k.in.get();
     // In-place reduce_scatter writes rank r's block where it lies in the input.
     void* recv = in_place && op == CollectiveKind::ReduceScatter ? out + static_cast<size_t>(r) * count * es : out;
-    switch (op) {
-      case CollectiveKind::AllReduce: c.all_reduce(send, recv, count, type, k.stream->get()); break;
-      case CollectiveKind::AllGather: c.all_gather(send, recv, count, type, k.stream->get()); break;
-      case CollectiveKind::ReduceScatter: c.reduce_scatter(send, recv, count, type, k.stream->get()); break;
-    }
+    c.run(op, send, recv, count, type, k.stream->get());
   }
   TPBENCH_NCCL_CHECK(ncclGroupEnd());
   const std::vector<float> expected = collective_expected(op, n, count, seed);

@@ -207,11 +207,8 @@ class CpuBackend final : public Backend {
     const float* in = rk.mem[op.a.buffer].data() + op.a.offset;
     float* out = rk.mem[op.out.buffer].data() + op.out.offset;
     const size_t in_count = size_t(op.a.rows * op.a.cols), out_count = size_t(op.out.rows * op.out.cols);
-    switch (op.collective) {
-      case CollectiveKind::AllReduce: rk.comm->all_reduce(in, out, in_count, ElemType::F32); break;
-      case CollectiveKind::AllGather: rk.comm->all_gather(in, out, in_count, ElemType::F32); break;
-      case CollectiveKind::ReduceScatter: rk.comm->reduce_scatter(in, out, out_count, ElemType::F32); break;
-    }
+    rk.comm->run(op.collective, in, out, op.collective == CollectiveKind::ReduceScatter ? out_count : in_count,
+                 ElemType::F32);
   }
 
   BackendOptions options_;

@@ -67,13 +67,7 @@ void run_collective_cpu(const CollectiveRequest& req, const CollectiveSink& sink
       std::vector<float> out(collective_output_elems(req.op, req.ranks, count));
       for (size_t i = 0; i < in.size(); ++i) in[i] = collective_input(req.seed, rank, i);
       if (rank == 0) expected = collective_expected(req.op, req.ranks, count, req.seed);
-      auto once = [&] {
-        switch (req.op) {
-          case CollectiveKind::AllReduce: comm.all_reduce(in.data(), out.data(), count, ElemType::F32); break;
-          case CollectiveKind::AllGather: comm.all_gather(in.data(), out.data(), count, ElemType::F32); break;
-          case CollectiveKind::ReduceScatter: comm.reduce_scatter(in.data(), out.data(), count, ElemType::F32); break;
-        }
-      };
+      auto once = [&] { comm.run(req.op, in.data(), out.data(), count, ElemType::F32); };
       for (int i = 0; i < req.warmup; ++i) once();
       comm.barrier();  // everyone starts the timed loop together
       const auto t0 = std::chrono::steady_clock::now();

@@ -77,11 +77,8 @@ void CudaRank::enqueue_op(const Op& op, cudaStream_t s) {
       TPBENCH_CUDA_CHECK(cudaMemcpyAsync(out, in, out_count * sizeof(__nv_bfloat16), cudaMemcpyDeviceToDevice, s));
     return;
   }
-  switch (op.collective) {
-    case CollectiveKind::AllReduce: coll_.comm->all_reduce(in, out, in_count, ElemType::BF16, s); break;
-    case CollectiveKind::AllGather: coll_.comm->all_gather(in, out, in_count, ElemType::BF16, s); break;
-    case CollectiveKind::ReduceScatter: coll_.comm->reduce_scatter(in, out, out_count, ElemType::BF16, s); break;
-  }
+  coll_.comm->run(op.collective, in, out, op.collective == CollectiveKind::ReduceScatter ? out_count : in_count,
+                   ElemType::BF16, s);
 }
 
 // Enqueues ops [begin, end) on the two streams. The communication stream forks from the

@@ -33,15 +33,6 @@ namespace {
 
 constexpr size_t kElem = 2;  // BF16
 
-CollectiveKind kind_of(CollectiveKind op) {
-  switch (op) {
-    case CollectiveKind::AllReduce: return CollectiveKind::AllReduce;
-    case CollectiveKind::AllGather: return CollectiveKind::AllGather;
-    case CollectiveKind::ReduceScatter: return CollectiveKind::ReduceScatter;
-  }
-  return CollectiveKind::AllReduce;
-}
-
 // One rank's stream, events and buffers; constructed with its device current.
 struct Rank {
   explicit Rank(size_t bytes) : in(bytes), out(bytes) {}
@@ -55,7 +46,7 @@ struct Rank {
 std::vector<size_t> counts_for(const CalibrateRequest& req, CollectiveKind op, int group) {
   std::vector<size_t> counts;
   for (size_t size : req.collective_sizes) {
-    const size_t c = std::max<size_t>(1, collective_count_for_size(kind_of(op), size, kElem, group));
+    const size_t c = std::max<size_t>(1, collective_count_for_size(op, size, kElem, group));
     if (counts.empty() || counts.back() != c) counts.push_back(c);
   }
   return counts;
@@ -102,16 +93,8 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
     cuda::DeviceScope scope(devices[size_t(r)]);
     const cudaStream_t s = k.stream.get();
     for (const Case& cs : cases) {
-      const size_t bytes = collective_size_bytes(kind_of(cs.op), cs.count, kElem, g);
-      auto once = [&] {
-        switch (cs.op) {
-          case CollectiveKind::AllReduce: c.all_reduce(k.in.get(), k.out.get(), cs.count, ElemType::BF16, s); break;
-          case CollectiveKind::AllGather: c.all_gather(k.in.get(), k.out.get(), cs.count, ElemType::BF16, s); break;
-          case CollectiveKind::ReduceScatter:
-            c.reduce_scatter(k.in.get(), k.out.get(), cs.count, ElemType::BF16, s);
-            break;
-        }
-      };
+      const size_t bytes = collective_size_bytes(cs.op, cs.count, kElem, g);
+      auto once = [&] { c.run(cs.op, k.in.get(), k.out.get(), cs.count, ElemType::BF16, s); };
       if (r == 0) {
         const int ops = req.collective_warmup + req.collective_iters;
         dog.arm(std::chrono::milliseconds(60'000 + int64_t(double(ops) * double(bytes) / 1e6)),  // >= 1 GB/s

@@ -122,15 +122,7 @@ void run_rank(NcclCommunicator& comm, Shared& sh) {
                      std::to_string(req.ranks) + " ranks");
     }
     sh.barrier.arrive_and_wait();  // (1) expected values ready, the watchdog armed
-    auto once = [&] {
-      switch (req.op) {
-        case CollectiveKind::AllReduce: comm.all_reduce(in.get(), out.get(), count, ElemType::F32, stream.get()); break;
-        case CollectiveKind::AllGather: comm.all_gather(in.get(), out.get(), count, ElemType::F32, stream.get()); break;
-        case CollectiveKind::ReduceScatter:
-          comm.reduce_scatter(in.get(), out.get(), count, ElemType::F32, stream.get());
-          break;
-      }
-    };
+    auto once = [&] { comm.run(req.op, in.get(), out.get(), count, ElemType::F32, stream.get()); };
     for (int i = 0; i < req.warmup; ++i) once();
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
     sh.barrier.arrive_and_wait();  // (2) every rank warm and idle
