@@ -36,14 +36,11 @@ int64_t workspace_estimate(const RankProgram& r, int device) {
   int sms = 0, l2 = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) sms = 132;
   if (cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device) != cudaSuccess) l2 = 60 << 20;
-  int64_t attention = 0, skinny = 0;
-  for (const Op& op : r.ops) {
+  int64_t attention = 0;
+  for (const Op& op : r.ops)
     if (op.kind == OpKind::Attention)
       attention = std::max<int64_t>(attention, int64_t(kernels::attention_workspace_bytes(cuda::attention_dims(op.attn), sms)));
-    if (op.kind == OpKind::Gemm && op.a.rows >= 1 && op.a.rows <= kernels::kSkinnyMaxM)
-      skinny = std::max<int64_t>(skinny, int64_t(kernels::skinny_gemm_workspace_bytes(op.a.rows, op.w.cols, op.a.cols, sms)));
-  }
-  return attention + skinny + 2 * int64_t(l2);
+  return attention + int64_t(cuda::skinny_workspace_bytes(r, sms)) + 2 * int64_t(l2);
 }
 
 class CudaBackend final : public Backend {

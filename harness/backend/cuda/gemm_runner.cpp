@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/detail/event_timer.hpp"
+#include "kernels/reference_ops.hpp"
 #include "kernels/skinny_gemm.cuh"
 #include <string>
 
@@ -128,12 +129,19 @@ bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const _
   return choice;
 }
 
-void GemmRunner::reserve_skinny_workspace(const RankProgram& r, cudaStream_t s) {
+size_t skinny_workspace_bytes(const RankProgram& r, int sm_count) {
   size_t need = 0;
   for (const Op& op : r.ops)
     if (op.kind == OpKind::Gemm && op.a.rows >= 1 && op.a.rows <= kernels::kSkinnyMaxM)
-      need = std::max(need, kernels::skinny_gemm_workspace_bytes(op.a.rows, op.w.cols, op.a.cols));
-  reserve_skinny_workspace(need, s);
+      need = std::max(need, kernels::skinny_gemm_workspace_bytes(op.a.rows, op.w.cols, op.a.cols, sm_count));
+  return need;
+}
+
+void GemmRunner::reserve_skinny_workspace(const RankProgram& r, cudaStream_t s) {
+  int device = 0, sms = 0;
+  TPBENCH_CUDA_CHECK(cudaGetDevice(&device));
+  TPBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  reserve_skinny_workspace(skinny_workspace_bytes(r, sms), s);
 }
 
 void GemmRunner::reserve_skinny_workspace(size_t need, cudaStream_t s) {

@@ -70,4 +70,8 @@ class GemmRunner {
 
 int pointer_alignment(const void* p);  // 16, 8, 4, 2 or 1
 
+// The skinny kernel's workspace for the program's largest decode GEMM (m in 1..kSkinnyMaxM) on
+// a device of `sm_count` SMs: what reserve_skinny_workspace allocates and the memory fit counts.
+size_t skinny_workspace_bytes(const RankProgram& r, int sm_count);
+
 }  // namespace tpbench::cuda
