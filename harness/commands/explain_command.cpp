@@ -15,28 +15,15 @@ namespace fs = std::filesystem;
 namespace {
 // Renders the Pareto plot beside the report when python3 with matplotlib is available; the
 // report never depends on it (a missing plot is mentioned, not an error).
-std::string try_plot(const ExplainOptions& o, const ExplainInputs& in) {
+std::string try_plot(const ExplainOptions& o, const ExplainInputs& in, const GridSpec& g,
+                     const std::vector<ServingPoint>& pts) {
   const fs::path report(o.out);
   const fs::path dir = report.parent_path().empty() ? fs::path(".") : report.parent_path();
   const fs::path script = fs::path(TPBENCH_SOURCE_DIR) / "scripts" / "plot_pareto.py";
   if (!fs::exists(script) || std::system("python3 -c 'import matplotlib' >/dev/null 2>&1") != 0) return "";
   const fs::path pred = dir / (report.stem().string() + "_prediction.json");
   const fs::path png = dir / (report.stem().string() + "_pareto.png");
-  GridSpec g;
-  g.isl = in.isl;
-  g.osl = in.osl;
-  std::vector<std::string> cfgs;
-  std::vector<int> concs;
-  for (const auto& p : in.reference.points) {
-    if (std::find(cfgs.begin(), cfgs.end(), p.config) == cfgs.end()) cfgs.push_back(p.config);
-    if (std::find(concs.begin(), concs.end(), p.concurrency) == concs.end()) concs.push_back(p.concurrency);
-  }
-  std::sort(concs.begin(), concs.end());
-  for (const auto& c : cfgs) g.layouts.push_back(parse_layout(c));
-  g.concurrency = concs;
-  const PerfParams par;
-  const auto pts = simulate_grid(g, in.model, in.profile, par);
-  write_file_atomic(pred.string(), prediction_document(g, in.model, in.profile, par, pts, "tpbench explain").dump(1));
+  write_file_atomic(pred.string(), prediction_document(g, in.model, in.profile, PerfParams{}, pts, "tpbench explain").dump(1));
   // One replica of each TP and the PD layouts: the 2..8-replica curves repeat them (k replicas at C
   // behave like one at C/k) and would bury the plot.
   std::string shown;
@@ -58,8 +45,10 @@ int run_explain(const ExplainOptions& o, std::ostream& out) {
   if (!o.latency.empty()) in.latency = read_latency_csv(o.latency);
   in.isl = o.isl;
   in.osl = o.osl;
-  if (!o.out.empty() && o.plot) in.plot_png = try_plot(o, in);
-  const std::string md = explain_markdown(in);
+  const GridSpec g = explain_grid(in);
+  const auto pts = simulate_grid(g, in.model, in.profile, PerfParams{});  // once, for the plot and the report
+  if (!o.out.empty() && o.plot) in.plot_png = try_plot(o, in, g, pts);
+  const std::string md = explain_markdown(in, pts);
   if (o.out.empty()) {
     out << md;
   } else {

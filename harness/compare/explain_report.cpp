@@ -16,26 +16,32 @@ namespace tpbench {
 
 using detail::fmt;
 
-std::string explain_markdown(const ExplainInputs& in) {
-  const SystemProfile& prof = in.profile;
-  const ModelSpec& m = in.model;
-  const ObservationSet& ref = in.reference;
-  const PerfParams par;  // speed of light: nothing taken from the reference
-  struct { int64_t isl, osl; std::string reference; } o{in.isl, in.osl, ref.origin};
-
+GridSpec explain_grid(const ExplainInputs& in) {
   GridSpec g;
-  g.isl = o.isl;
-  g.osl = o.osl;
+  g.isl = in.isl;
+  g.osl = in.osl;
   std::vector<std::string> cfgs;
   std::vector<int> concs;
-  for (const auto& p : ref.points) {
+  for (const auto& p : in.reference.points) {
     if (std::find(cfgs.begin(), cfgs.end(), p.config) == cfgs.end()) cfgs.push_back(p.config);
     if (std::find(concs.begin(), concs.end(), p.concurrency) == concs.end()) concs.push_back(p.concurrency);
   }
   std::sort(concs.begin(), concs.end());
   for (const auto& c : cfgs) g.layouts.push_back(parse_layout(c));
   g.concurrency = concs;
-  const auto pts = simulate_grid(g, m, prof, par);
+  return g;
+}
+
+std::string explain_markdown(const ExplainInputs& in) {
+  return explain_markdown(in, simulate_grid(explain_grid(in), in.model, in.profile, PerfParams{}));
+}
+
+std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingPoint>& pts) {
+  const SystemProfile& prof = in.profile;
+  const ModelSpec& m = in.model;
+  const ObservationSet& ref = in.reference;
+  const PerfParams par;  // speed of light: nothing taken from the reference
+  struct { int64_t isl, osl; std::string reference; } o{in.isl, in.osl, ref.origin};
   std::map<std::pair<std::string, int>, const Observation*> refp;
   for (const auto& r : ref.points) refp[{r.config, r.concurrency}] = &r;
 

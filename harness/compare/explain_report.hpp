@@ -9,6 +9,7 @@
 #include "harness/compare/observations.hpp"
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/system_profile.hpp"
+#include "harness/sim/grid.hpp"
 #include "harness/sim/serving_sim.hpp"
 
 namespace tpbench {
@@ -24,6 +25,11 @@ struct ExplainInputs {
 
 using RefIndex = std::map<std::pair<std::string, int>, const Observation*>;
 
+// The speed-of-light grid the report discusses: every configuration and concurrency of the
+// reference, simulated with default parameters (nothing taken from the reference).
+GridSpec explain_grid(const ExplainInputs& in);
+std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingPoint>& grid_points);
+// Simulates explain_grid(in) first.
 std::string explain_markdown(const ExplainInputs& in);
 std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
 // Question 2 in depth: GPU time per token on TP4 vs TP8, the stack's per-step cost by TP at C=1,
