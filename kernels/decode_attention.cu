@@ -157,7 +157,7 @@ cudaError_t launch_attention_simple(const DecodeAttentionArgs& a, cudaStream_t s
 
 bool decode_attention_supported(const AttentionDims& d) {
   return d.batch >= 1 && d.batch <= 65535 && d.new_tokens >= 1 && d.new_tokens <= 65535 && d.prior >= 0 &&
-         d.kv_heads >= 1 && d.q_heads >= d.kv_heads && d.q_heads % d.kv_heads == 0 && d.head_dim % 32 == 0 &&
+         d.kv_heads >= 1 && d.kv_heads <= 65535 && d.q_heads >= d.kv_heads && d.q_heads % d.kv_heads == 0 && d.head_dim % 32 == 0 &&
          d.head_dim >= 32 && d.head_dim <= 256;
 }
 
@@ -180,16 +180,22 @@ size_t decode_attention_workspace_bytes(const AttentionDims& dims) {
 cudaError_t decode_attention(const DecodeAttentionArgs& args, void* workspace, size_t workspace_bytes,
                              cudaStream_t stream) {
   if (!args_valid(args)) return cudaErrorInvalidValue;
-  cudaError_t e = detail::launch_kv_append(args, stream);
-  if (e != cudaSuccess) return e;
-  if (!attention_uses_split_path(args.dims)) return detail::launch_attention_simple(args, stream);
-
-  int sms = 0;
-  if ((e = detail::current_sm_count(&sms)) != cudaSuccess) return e;
-  const AttentionSplitPlan plan = attention_split_plan(args.dims, sms);
-  const size_t need = attention_workspace_bytes(args.dims, sms);
-  if (need > 0 && (workspace == nullptr || workspace_bytes < need || reinterpret_cast<uintptr_t>(workspace) % 256 != 0))
-    return cudaErrorInvalidValue;
+  // Everything that can refuse the call is checked before the K/V append is queued: a refused
+  // call leaves the caches as they were.
+  const bool split = attention_uses_split_path(args.dims);
+  AttentionSplitPlan plan;
+  cudaError_t e = cudaSuccess;
+  if (split) {
+    int sms = 0;
+    if ((e = detail::current_sm_count(&sms)) != cudaSuccess) return e;
+    plan = attention_split_plan(args.dims, sms);
+    const size_t need = attention_workspace_bytes(args.dims, sms);
+    if (need > 0 &&
+        (workspace == nullptr || workspace_bytes < need || reinterpret_cast<uintptr_t>(workspace) % 256 != 0))
+      return cudaErrorInvalidValue;
+  }
+  if ((e = detail::launch_kv_append(args, stream)) != cudaSuccess) return e;
+  if (!split) return detail::launch_attention_simple(args, stream);
   return detail::launch_attention_split(args, plan, static_cast<float*>(workspace), stream);
 }
 

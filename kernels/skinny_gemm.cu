@@ -121,7 +121,10 @@ skinny_gemm_kernel(const bf16* __restrict__ A, int64_t lda, const bf16* __restri
   // Serial split-K reduction: the CTA that brings the tile's counter to k_splits sums all partials.
   __threadfence();  // this CTA's partials are visible device-wide before it is counted
   __syncthreads();
-  if (tid == 0) s_last = atomicAdd(&counters[tile], 1) == k_splits - 1;
+  // atomicInc wraps the counter back to 0 on the last arrival: ready for the next call or graph
+  // replay without a separate reset store.
+  if (tid == 0)
+    s_last = atomicInc(reinterpret_cast<unsigned*>(&counters[tile]), unsigned(k_splits - 1)) == unsigned(k_splits - 1);
   __syncthreads();
   if (!s_last) return;
   __threadfence();
@@ -132,7 +135,6 @@ skinny_gemm_kernel(const bf16* __restrict__ A, int64_t lda, const bf16* __restri
     for (int s = 0; s < k_splits; ++s) sum += __ldcg(&partials[(int64_t(s) * m + mm) * n + n0 + c]);
     out[int64_t(mm) * ldo + n0 + c] = __float2bfloat16(sum);
   }
-  if (tid == 0) counters[tile] = 0;  // ready for the next call / graph replay
 }
 
 template <int MT>
