@@ -78,6 +78,72 @@ TEST(CpuBackend, VerificationDetectsDifferentWeights) {
   EXPECT_GT(relative_l2(run_logits(m, a), run_logits(m, b)), 0.1);
 }
 
+// A backend that forwards to the cpu backend, refuses TP=1 programs (as a GPU too small for the
+// unsharded reference would) or throws in run(), and counts its releases.
+class RefusingBackend final : public Backend {
+ public:
+  bool refuse_tp1 = false, throw_in_run = false;
+  int prepared = 0, released = 0;
+  std::string name() const override { return "refusing"; }
+  std::optional<std::string> cannot_run(const StepProgram& p) const override {
+    if (refuse_tp1 && p.config.tp == 1) return std::string("needs 99 GB, 1 GB free");
+    return inner_->cannot_run(p);
+  }
+  void prepare(const StepProgram& p) override {
+    ++prepared;
+    inner_->prepare(p);
+  }
+  StepTime run(Variant v) override {
+    if (throw_in_run) throw std::runtime_error("device fault");
+    return inner_->run(v);
+  }
+  std::vector<double> profile_ops() override { return inner_->profile_ops(); }
+  std::vector<float> logits() const override { return inner_->logits(); }
+  void release() override {
+    ++released;
+    inner_->release();
+  }
+  nlohmann::json system_info() const override { return nullptr; }
+
+ private:
+  std::unique_ptr<Backend> inner_ = make_cpu_backend({});
+};
+
+TEST(Verifier, ComparesShardedWithUnsharded) {
+  RefusingBackend b;
+  Verifier v(preset_model("tiny"), 1e-5);
+  const VerifyResult r = v.check(b, config(PlanKind::TP, 2, 2));
+  EXPECT_FALSE(r.not_runnable);
+  EXPECT_TRUE(r.passed);
+  EXPECT_LE(r.rel_l2, 1e-5);
+  EXPECT_EQ(b.prepared, 2);  // the TP=1 reference and the TP=2 step
+  EXPECT_EQ(b.released, 2);
+}
+
+// A reference that does not fit is reported as not runnable (nothing compared), not as a
+// failed point or an out-of-memory crash; nothing is prepared.
+TEST(Verifier, ReferenceThatDoesNotFitIsNotRunnable) {
+  RefusingBackend b;
+  b.refuse_tp1 = true;
+  Verifier v(preset_model("tiny"), 1e-5);
+  const VerifyResult r = v.check(b, config(PlanKind::TP, 2, 2));
+  ASSERT_TRUE(r.not_runnable);
+  EXPECT_NE(r.not_runnable->find("TP=1 reference: needs 99 GB"), std::string::npos) << *r.not_runnable;
+  EXPECT_FALSE(r.passed);
+  EXPECT_EQ(b.prepared, 0);
+}
+
+// A step that throws still releases what it prepared (the next point's memory check would
+// otherwise see the verification's buffers as taken).
+TEST(Verifier, ReleasesWhenTheStepThrows) {
+  RefusingBackend b;
+  b.throw_in_run = true;
+  Verifier v(preset_model("tiny"), 1e-5);
+  EXPECT_THROW(v.check(b, config(PlanKind::TP, 2, 2)), std::runtime_error);
+  EXPECT_EQ(b.prepared, 1);
+  EXPECT_EQ(b.released, 1);
+}
+
 // Logits are finite and not degenerate (activations stay O(1) through the layers).
 TEST(CpuBackend, LogitsAreFiniteAndVaried) {
   const std::vector<float> l = run_logits(preset_model("tiny"), config(PlanKind::TP, 2, 2));

@@ -69,6 +69,24 @@ TEST(LaunchEnv, SrunInsideAStep) {
   EXPECT_EQ(e.device, 2);
 }
 
+TEST(LaunchEnv, OneProcessLaunchIsNotMultiProcess) {
+  // srun -n 1 / mpirun -np 1: the launcher is recorded, but the process drives its GPUs itself
+  // (an MPI-less build must not refuse it, --emulate-tp must not be refused under it).
+  const LaunchEnv s = detect_launch(fake({{"SLURM_PROCID", "0"}, {"SLURM_STEP_NUM_TASKS", "1"},
+                                          {"SLURM_LOCALID", "0"}, {"SLURM_STEP_ID", "0"}}),
+                                    8);
+  EXPECT_EQ(s.mode, LaunchMode::Srun);
+  EXPECT_FALSE(s.multi_process());
+  const LaunchEnv m = detect_launch(fake({{"OMPI_COMM_WORLD_RANK", "0"}, {"OMPI_COMM_WORLD_SIZE", "1"},
+                                          {"OMPI_COMM_WORLD_LOCAL_RANK", "0"}}),
+                                    1);
+  EXPECT_EQ(m.mode, LaunchMode::Mpirun);
+  EXPECT_FALSE(m.multi_process());
+  const TpPlacement p = place_tp_group(m, 4);  // TP ranks are threads of this one process
+  EXPECT_EQ(p.groups, 1);
+  EXPECT_EQ(p.rank_in_group, -1);
+}
+
 TEST(LaunchEnv, SrunFallsBackToNtasks) {
   const LaunchEnv e = detect_launch(
       fake({{"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"}, {"SLURM_LOCALID", "1"}, {"SLURM_STEPID", "3"}}), 2);

@@ -44,9 +44,10 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
 
-  // Throws UsageError when the backend can never run this configuration (more ranks than
-  // GPUs without --oversubscribe, ...): checked for every point before a sweep starts.
-  virtual void validate(const StepConfig&) const {}
+  // Throws UsageError when the backend can never run this model and configuration (more ranks
+  // than GPUs without --oversubscribe, a data type it has no kernels for, ...): checked for every
+  // point before a sweep starts.
+  virtual void validate(const ModelSpec&, const StepConfig&) const {}
 
   // Why the program cannot run here (not enough memory, too many ranks...), or nothing.
   virtual std::optional<std::string> cannot_run(const StepProgram& p) const = 0;

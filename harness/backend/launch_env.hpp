@@ -32,7 +32,9 @@ struct LaunchEnv {
   int world_size = 1;  // plain: 1 (the process, whatever number of GPUs it drives)
   int local_rank = 0;  // rank among the processes of this node; plain: 0
   int device = -1;     // the CUDA device of this process; plain: -1 (all visible GPUs)
-  bool multi_process() const { return mode != LaunchMode::Plain; }
+  // A launcher that started one process (srun -n 1, mpirun -np 1, a Slurm step around a plain
+  // run) is not a multi-process job: that process drives the GPUs it sees, as in plain mode.
+  bool multi_process() const { return mode != LaunchMode::Plain && world_size > 1; }
 };
 
 // Value of an environment variable, nullopt when unset.

@@ -39,6 +39,7 @@ nlohmann::json to_json(const Point& p) {
     j["telemetry"] = {{"before", p.telemetry_before}, {"after", p.telemetry_after}, {"throttled", p.throttled}};
   j["verified"] = p.verified ? nlohmann::json(*p.verified) : nlohmann::json(nullptr);
   if (p.verified) j["verify"] = {{"rel_l2_error", p.verify_rel_l2}, {"tolerance", p.verify_tolerance}};
+  if (!p.verify_skipped.empty()) j["verify_skipped"] = p.verify_skipped;
   if (p.collectives_exact) j["collectives_exact"] = *p.collectives_exact;
   if (p.status != "ok") return j;
 

@@ -39,6 +39,7 @@ struct Point {
   double layers_median_s = 0, head_median_s = 0;
   Breakdown breakdown;
   std::optional<bool> verified;  // null: not checked
+  std::string verify_skipped;     // --verify could not run for this point: why (verified is null)
   nlohmann::json telemetry_before, telemetry_after;  // backend telemetry around the point
   bool throttled = false;                            // a GPU reported thermal or hardware slowdown (not the power cap)
   double verify_rel_l2 = 0, verify_tolerance = 0;

@@ -58,7 +58,8 @@ void print_sweep_table(std::ostream& out, const std::vector<Point>& points) {
   for (const Point& p : points) {
     const StepConfig& c = p.config;
     const bool exact = !p.collectives_exact || *p.collectives_exact;
-    const char* verified = !p.verified ? "-" : (*p.verified && exact ? "yes" : "FAILED");
+    const char* verified = !p.verified ? (p.verify_skipped.empty() ? "-" : "no-fit")
+                                       : (*p.verified && exact ? "yes" : "FAILED");
     std::string flags;
     if (p.emulated) flags += " [emulated]";
     if (p.oversubscribed) flags += " [oversubscribed]";

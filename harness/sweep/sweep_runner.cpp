@@ -109,9 +109,13 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
   try {
     if (o.verify) {
       const VerifyResult v = verifier.check(verify_backend, c);
-      p.verified = v.passed;
-      p.verify_rel_l2 = v.rel_l2;
-      p.verify_tolerance = v.tolerance;
+      if (v.not_runnable) {
+        p.verify_skipped = *v.not_runnable;  // verified stays null: nothing was compared
+      } else {
+        p.verified = v.passed;
+        p.verify_rel_l2 = v.rel_l2;
+        p.verify_tolerance = v.tolerance;
+      }
     }
     backend.prepare(prog);
     const double scale = double(p.layers_total) / double(p.layers_run);
@@ -173,7 +177,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     throw UsageError("sampling: need --budget > 0, --min-samples >= 1, --warmup >= 0, max >= min samples");
   if (!o.out.empty()) check_writable(o.out);
   std::unique_ptr<Backend> backend = make_backend(o.backend);
-  for (const StepConfig& c : configs) backend->validate(c);
+  for (const StepConfig& c : configs) backend->validate(model, c);
   // Other processes of an mpirun/srun launch measure in lockstep and report nothing.
   const bool reporting = backend->reports();
   std::ostringstream discarded;

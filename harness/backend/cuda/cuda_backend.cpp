@@ -64,7 +64,12 @@ class CudaBackend final : public Backend {
 
   bool reports() const override { return processes_->env().world_rank == 0; }
 
-  void validate(const StepConfig& c) const override {
+  void validate(const ModelSpec& m, const StepConfig& c) const override {
+    // Buffers, kernels and cuBLASLt descriptors are BF16: another type would be measured as BF16
+    // and reported as what it is not.
+    if (m.dtype != DType::BF16)
+      throw UsageError("model " + m.name + " is " + dtype_name(m.dtype) +
+                       ": the cuda backend runs BF16 models only (set torch_dtype to bfloat16)");
     // The attention kernels put a chunk's tokens on a grid dimension (at most 65535).
     if (c.new_tokens() > 65535)
       throw UsageError("prefill chunk of " + std::to_string(c.new_tokens()) +
@@ -89,7 +94,7 @@ class CudaBackend final : public Backend {
     const std::vector<int> ranks = executed_ranks(p);
     std::map<int, int64_t> need;  // device -> bytes
     for (int r : ranks) {
-      need[device_of(p, r)] += plan_device_memory(p.ranks[r], dtype_bytes(p.model.dtype),
+      need[device_of(p, r)] += plan_device_memory(p.ranks[r], dtype_bytes(DType::BF16),
                                                   workspace_estimate(p.ranks[r], device_of(p, r)))
                                    .total();
     }
@@ -240,6 +245,15 @@ class CudaBackend final : public Backend {
     f();
   }
 
+  // Outside any lock and all NCCL ranks at once: an intra-node ncclCommAbort may wait for its
+  // peers to abort too, so aborting them one after another could block until the watchdog fires.
+  void abort_communicators() {
+    std::vector<NcclCommunicator*> nccl;
+    for (auto& c : nccl_comms_) nccl.push_back(c.get());
+    if (!nccl.empty()) abort_all(nccl, kAbortGrace);
+    for (auto& c : owned_comms_) c->abort();  // device-local: sets a flag, releases waiters
+  }
+
   // Runs fn on every rank, each on its own thread (NCCL needs all ranks to enqueue
   // concurrently), and rethrows the first failure.
   template <typename F>
@@ -253,10 +267,14 @@ class CudaBackend final : public Backend {
           if constexpr (std::is_invocable_v<F, cuda::CudaRank&, size_t>) fn(*ranks_[i], i);
           else fn(*ranks_[i]);
         } catch (...) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (!failure) failure = std::current_exception();
-          for (Communicator* c : comms_) c->abort();  // unblock the peers
-          comms_broken_ = true;                        // recreate them for the next point
+          bool first = false;
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            first = !failure;
+            if (first) failure = std::current_exception();
+            comms_broken_ = true;  // recreate them for the next point
+          }
+          if (first) abort_communicators();  // unblock the peers (their later failures are echoes)
         }
       });
     for (auto& t : threads) t.join();

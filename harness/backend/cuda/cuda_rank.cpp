@@ -2,12 +2,23 @@
 
 #include <cuda_bf16.h>
 
+#include <algorithm>
+
 #include "harness/backend/cuda/emulated_collective.cuh"
 #include "harness/backend/cuda/init_kernels.cuh"
 #include "harness/backend/cuda/op_launch.hpp"
 #include "harness/backend/device_memory_plan.hpp"
 
 namespace tpbench::cuda {
+namespace {
+
+// GPU-side holds in front of timed intervals (see hold_stream): long enough for the host to
+// enqueue what follows. Three graph launches and four event records take tens of microseconds;
+// an eager op with its event record or waits about 5-8 us.
+constexpr double kGraphLaunchHoldS = 100e-6;
+double eager_hold_s(size_t ops) { return std::min(100e-6 + 8e-6 * double(ops), 20e-3); }
+
+}  // namespace
 
 CudaRank::CudaRank(const StepProgram& p, int rank, int device, CollectiveExec coll)
     : program_(p), r_(p.ranks.at(rank)), rank_(rank), device_(device), coll_(std::move(coll)) {
@@ -116,7 +127,7 @@ StepTime CudaRank::run(Variant v, bool use_graphs) {
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(cs));
     std::array<GraphExec, 3> g;
     for (int k = 0; k < 3; ++k) {
-      CaptureGuard capture(cs);
+      CaptureGuard capture(cs, comm_->get(), join_->get());
       enqueue_section(v, bounds[k], bounds[k + 1]);
       g[k] = capture.finish();
     }
@@ -125,6 +136,7 @@ StepTime CudaRank::run(Variant v, bool use_graphs) {
   if (flush_before_step_) l2_flush_->flush(cs);
   if (coll_.barrier_before_step)
     coll_.comm->all_reduce(barrier_.get(), barrier_.get(), 1, ElemType::BF16, cs);
+  TPBENCH_CUDA_CHECK(hold_stream(use_graphs ? kGraphLaunchHoldS : eager_hold_s(r_.ops.size()), cs));
   TPBENCH_CUDA_CHECK(cudaEventRecord(marks_[0]->get(), cs));
   for (int k = 0; k < 3; ++k) {
     if (use_graphs) graphs_.at(v)[k].launch(cs);
@@ -143,6 +155,10 @@ std::vector<double> CudaRank::profile_ops() {
   cudaStream_t cs = compute_->get();
   std::vector<std::unique_ptr<Event>> marks;
   for (size_t i = 0; i <= r_.ops.size(); ++i) marks.push_back(std::make_unique<Event>(true));
+  // Decode ops of a few microseconds run faster than the host launches them: without the hold
+  // each op's interval would include the wait for its own launch. (Past CUDA's pending-launch
+  // queue, about a thousand entries, the host blocks and late ops may again see gaps.)
+  TPBENCH_CUDA_CHECK(hold_stream(eager_hold_s(r_.ops.size()), cs));
   TPBENCH_CUDA_CHECK(cudaEventRecord(marks[0]->get(), cs));
   for (size_t i = 0; i < r_.ops.size(); ++i) {
     enqueue_op(r_.ops[i], cs);

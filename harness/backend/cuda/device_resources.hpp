@@ -62,14 +62,21 @@ class GraphExec {
 
 // Stream capture as a scope: finish() ends it and instantiates the graph; leaving the scope
 // without finish() (an exception while enqueueing) ends and discards the capture, so the stream
-// is usable (and destructible) again.
+// is usable (and destructible) again. `forked`/`join`: a second stream that may have been forked
+// into the capture, and an event to join it with; an abandoned capture joins it back first, since
+// ending a capture with a forked stream still in it fails and can leave that stream capturing.
 class CaptureGuard {
  public:
-  explicit CaptureGuard(cudaStream_t s) : s_(s) {
+  explicit CaptureGuard(cudaStream_t s, cudaStream_t forked = nullptr, cudaEvent_t join = nullptr)
+      : s_(s), forked_(forked), join_(join) {
     TPBENCH_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
   }
   ~CaptureGuard() {
     if (done_) return;
+    cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+    if (forked_ && join_ && cudaStreamIsCapturing(forked_, &st) == cudaSuccess &&
+        st != cudaStreamCaptureStatusNone && cudaEventRecord(join_, forked_) == cudaSuccess)
+      cudaStreamWaitEvent(s_, join_, 0);
     cudaGraph_t g = nullptr;
     if (cudaStreamEndCapture(s_, &g) == cudaSuccess && g) cudaGraphDestroy(g);
     cudaGetLastError();  // an invalidated capture reports an error here: nothing left to do
@@ -82,7 +89,8 @@ class CaptureGuard {
   }
 
  private:
-  cudaStream_t s_;
+  cudaStream_t s_, forked_;
+  cudaEvent_t join_;
   bool done_ = false;
 };
 

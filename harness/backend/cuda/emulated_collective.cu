@@ -21,11 +21,13 @@ __global__ void spin_kernel(uint64_t ns) {
 
 }  // namespace
 
-cudaError_t emulated_collective(double seconds, cudaStream_t s) {
+cudaError_t hold_stream(double seconds, cudaStream_t s) {
   if (seconds <= 0) return cudaSuccess;
   spin_kernel<<<1, 32, 0, s>>>(uint64_t(seconds * 1e9));
   return cudaGetLastError();
 }
+
+cudaError_t emulated_collective(double seconds, cudaStream_t s) { return hold_stream(seconds, s); }
 
 double emulated_collective_overshoot_s() {
   constexpr double kWait = 20e-6;

@@ -58,20 +58,31 @@ const GemmRunner::Plan& GemmRunner::plan_for(const GemmShape& s) {
     TPBENCH_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
     const uint64_t ws = workspace_.bytes();
     const uint32_t aw = uint32_t(s.align_w), aa = uint32_t(s.align_a), ao = uint32_t(s.align_o);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &aw, sizeof aw);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &aa, sizeof aa);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &ao, sizeof ao);
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &ao, sizeof ao);
+    // Every preference is checked: one silently rejected would leave the heuristic with no
+    // workspace or the default alignments, and a slower algorithm than the shape allows.
+    auto set = [&](cublasLtMatmulPreferenceAttributes_t attr, const void* v, size_t n) {
+      const cublasStatus_t e = cublasLtMatmulPreferenceSetAttribute(pref, attr, v, n);
+      if (e != CUBLAS_STATUS_SUCCESS) cublasLtMatmulPreferenceDestroy(pref);
+      TPBENCH_CUBLAS_CHECK(e);
+    };
+    set(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &aw, sizeof aw);
+    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &aa, sizeof aa);
+    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &ao, sizeof ao);
+    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &ao, sizeof ao);
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
     const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle_, p->desc, p->la, p->lb, p->lc, p->lc, pref, 1,
                                                              &result, &found);
     cublasLtMatmulPreferenceDestroy(pref);
+    // No algorithm comes back as CUBLAS_STATUS_NOT_SUPPORTED: name the shape rather than the status.
+    if (st == CUBLAS_STATUS_NOT_SUPPORTED || (st == CUBLAS_STATUS_SUCCESS && found == 0))
+      throw std::runtime_error("cuBLASLt has no algorithm for BF16 GEMM m=" + std::to_string(s.m) + " n=" +
+                               std::to_string(s.n) + " k=" + std::to_string(s.k) + " (ld w/a/out " +
+                               std::to_string(s.ldw) + "/" + std::to_string(s.lda) + "/" + std::to_string(s.ldo) +
+                               ", alignment w/a/out " + std::to_string(s.align_w) + "/" +
+                               std::to_string(s.align_a) + "/" + std::to_string(s.align_o) + " bytes)");
     TPBENCH_CUBLAS_CHECK(st);
-    if (found == 0)
-      throw std::runtime_error("cuBLASLt has no algorithm for GEMM m=" + std::to_string(s.m) + " n=" +
-                               std::to_string(s.n) + " k=" + std::to_string(s.k));
     p->algo = result.algo;
   } catch (...) {
     delete p;

@@ -1,6 +1,7 @@
 #include "harness/backend/cuda/init_kernels.cuh"
 
 #include "kernels/detail/cuda_check.hpp"
+#include "kernels/detail/cuda_raii.hpp"
 #include "kernels/detail/init_values.hpp"
 #include "kernels/random_fill.cuh"
 
@@ -71,15 +72,15 @@ void init_buffer(const ModelSpec& m, const RankProgram& r, int index, uint64_t s
     case InitKind::KCache:
     case InitKind::VCache: {
       const KVInit& k = b.kv_init;
-      int64_t* map = nullptr;
+      // Plain cudaMalloc (stream-ordered pools are missing on some virtualised GPUs); the buffer's
+      // cudaFree synchronises the device, so the kernel is done with it by then.
       const size_t map_bytes = k.kv_head_map.size() * sizeof(int64_t);
-      TPBENCH_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&map), map_bytes, s));
-      TPBENCH_CUDA_CHECK(cudaMemcpyAsync(map, k.kv_head_map.data(), map_bytes, cudaMemcpyHostToDevice, s));
+      cuda_detail::DeviceBuffer map(map_bytes);
+      TPBENCH_CUDA_CHECK(cudaMemcpyAsync(map.get(), k.kv_head_map.data(), map_bytes, cudaMemcpyHostToDevice, s));
       kv_kernel<<<grid_for(b.elements), 256, 0, s>>>(dst, b.elements, k.positions, m.head_dim,
-                                                    int64_t(k.kv_head_map.size()), map, k.seq0, k.prior, k.layer,
-                                                    b.init == InitKind::VCache, seed, index);
+                                                    int64_t(k.kv_head_map.size()), map.get<int64_t>(), k.seq0,
+                                                    k.prior, k.layer, b.init == InitKind::VCache, seed, index);
       TPBENCH_CUDA_CHECK_LAUNCH();
-      TPBENCH_CUDA_CHECK(cudaFreeAsync(map, s));
       return;
     }
     case InitKind::Hidden:
