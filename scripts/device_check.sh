@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
 # The one prepared command for a one-GPU H100/H200 machine (see README "Real hardware"):
-#   bash scripts/device_check.sh [OUTDIR]
-# 1. finds nvcc, cuBLAS and NCCL (CUDA toolkit, or Python's nvidia-* packages) and prints them;
-# 2. builds with -arch=sm_90 (dependencies from .deps/*.deb when the machine has no registry);
-# 3. runs the GPU tests (they must not skip here), `tpbench calibrate --quick` (the measured
-#    system profile, OUTDIR/profile.json), a Llama-3.1-8B TP=1 decode sweep at batch
-#    1..256, a Llama-3.1-70B --emulate-tp 4 sweep over 4 layers with --verify
-#    (EMULATED: rank 0 of TP=4 runs for real, collective times come from the h100-sxm profile),
-#    and the GPU micro-benchmarks;
-# 4. writes to OUTDIR (default results/<gpu-kind>/): gpu_tests.json and gpu_tests.log,
-#    profile.json, two sweeps, benchmarks.json and summary.txt (each step's result as it ends, so
-#    a run cut short still says how far it got) — at most 8 files, what the device tool brings
-#    back — and prints a summary table last.
-# Budget: under 8 minutes on one H100: each step gets at most STEP_TIMEOUT seconds and the whole
-# run DEADLINE_S seconds; a step that would start with less than 20 s left is skipped (and
-# counted as failed). Every step runs even if an earlier one failed.
+#   TPBENCH_GIT_COMMIT=<sha> bash scripts/device_check.sh [OUTDIR]
+# (the device machine gets the working tree without .git: name the commit, or the JSON says
+# "unknown"). Give the device call a timeout of at least DEADLINE_S + 60 s (default: 500 s).
+# 1. preflight: nvidia-smi (card, driver, clocks, power limit), cmake, ninja, g++, nvcc, NCCL
+#    (toolkit, /usr or Python's nvidia-nccl wheel), cuBLASLt, and the carried .deps;
+# 2. builds with -arch=sm_90 only what it runs (dependencies from .deps/*.deb: no registry there);
+# 3. runs the GPU tests but NCCL's (they must not skip), `tpbench calibrate --quick` (the measured
+#    system profile), a Llama-3.1-8B TP=1 decode sweep at batch 1..256, a Llama-3.1-70B
+#    --emulate-tp 4 sweep over 4 layers with --verify (EMULATED: rank 0 of TP=4 runs for real,
+#    collective times come from the card's datasheet profile), the GPU micro-benchmarks, and last
+#    the one-GPU NCCL tests (NCCL's bootstrap is the step most likely to hang in a VM);
+# 4. writes to OUTDIR (default results/<gpu-kind>/) at most 8 files, what the device tool brings
+#    back: device_check.log (everything printed), summary.txt (each step's result as it ends, so a
+#    run cut short still says how far it got), gpu_tests.json, nccl_tests.json, profile.json, two
+#    sweeps and benchmarks.json (merged after every binary); prints a summary table last.
+# Budget: each step has its own limit, the whole run DEADLINE_S seconds (420); a step that would
+# start with less than 45 s left is skipped (and counted as failed). Every step runs even if an
+# earlier one failed. A sweep step fails when any of its points is not "ok".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-STEP_TIMEOUT=${STEP_TIMEOUT:-240}
-DEADLINE=$((SECONDS + ${DEADLINE_S:-470}))
+DEADLINE=$((SECONDS + ${DEADLINE_S:-420}))
 declare -a SUMMARY=()
 FAILED=0
 SUMMARY_FILE=/dev/null
@@ -27,15 +28,19 @@ note() {
   SUMMARY+=("$(printf '%-34s %-7s %s' "$1" "$2" "$3")")
   printf '%-34s %-7s %s\n' "$1" "$2" "$3" >>"$SUMMARY_FILE"
 }
-run_step() {  # name, command...
-  local name=$1; shift
+fail_note() { note "$1" FAIL "$2"; FAILED=$((FAILED + 1)); }
+run_step() {  # name, limit in seconds, command...
+  local name=$1 want=$2; shift 2
   local t0=$SECONDS left=$((DEADLINE - SECONDS))
-  if [ "$left" -lt 20 ]; then note "$name" SKIP "run deadline reached"; FAILED=$((FAILED + 1)); return; fi
-  local limit=$(( left < STEP_TIMEOUT ? left : STEP_TIMEOUT ))
+  if [ "$left" -lt 45 ]; then fail_note "$name" "skipped: run deadline reached"; return 1; fi
+  local limit=$(( left < want ? left : want ))
   echo "== $name (limit ${limit} s): $*"
   # -k: a process stuck in the driver ignores SIGTERM; SIGKILL it 15 s later.
-  if timeout -k 15 "$limit" "$@"; then note "$name" PASS "$((SECONDS - t0)) s"
-  else local rc=$?; note "$name" FAIL "exit $rc after $((SECONDS - t0)) s"; FAILED=$((FAILED + 1)); fi
+  timeout -k 15 "$limit" "$@"
+  local rc=$?
+  if [ "$rc" -eq 0 ]; then note "$name" PASS "$((SECONDS - t0)) s"; return 0; fi
+  fail_note "$name" "exit $rc after $((SECONDS - t0)) s$([ "$rc" -ge 124 ] && echo ' (time limit)')"
+  return 1
 }
 
 gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
@@ -44,29 +49,62 @@ case "$gpu_name" in
 esac
 OUT=${1:-results/$kind}
 mkdir -p "$OUT"
+# Everything printed also goes to OUTDIR: the device tool returns only the output's tail.
+exec > >(tee -a "$OUT/device_check.log") 2>&1
+TEE_PID=$!
 SUMMARY_FILE=$OUT/summary.txt
 : >"$SUMMARY_FILE"
-echo "GPU: ${gpu_name:-none} -> $OUT"
+# JSON is written here and copied to OUTDIR when its step ends: a killed step leaves no
+# temporary file among the (at most 8) files that come back.
+STAGE=$(mktemp -d)
+keep() { for f in "$@"; do [ -f "$STAGE/$f" ] && cp "$STAGE/$f" "$OUT/$f"; done; return 0; }
 
-# ---- toolchain discovery --------------------------------------------------------------------
+COMMIT=${TPBENCH_GIT_COMMIT:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
+export TPBENCH_GIT_COMMIT=$COMMIT
+echo "device_check: commit $COMMIT, $(date -u +%FT%TZ) -> $OUT"
+CARD=$(nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit,temperature.gpu,persistence_mode \
+  --format=csv,noheader 2>/dev/null | head -1)
+echo "card: ${CARD:-no nvidia-smi} (name, driver, SM MHz, max SM MHz, mem MHz, power limit, temperature C, persistence)"
+echo "card: $CARD" >>"$SUMMARY_FILE"
+
+# Reproducible CPU references (the GPU tests compare with the CPU backend): Debian 12's OpenBLAS
+# may pick a wrong kernel on a CPU whose identity the VM hides.
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-8}
+export NCCL_DEBUG=${NCCL_DEBUG:-WARN}  # an NCCL failure says why
+
+# ---- preflight: toolchain discovery ---------------------------------------------------------
+PREFLIGHT_OK=1
 NVCC=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null | head -1)
 echo "nvcc: ${NVCC:-NOT FOUND} $($NVCC --version 2>/dev/null | tail -1)"
+[ -n "$NVCC" ] || PREFLIGHT_OK=0
+if ! command -v cmake >/dev/null; then  # the image's Python has a cmake wheel
+  d=$(python3 -c 'import cmake; print(cmake.CMAKE_BIN_DIR)' 2>/dev/null) && PATH="$d:$PATH"
+fi
+echo "cmake: $(cmake --version 2>/dev/null | head -1 || echo NOT FOUND)"
+command -v cmake >/dev/null || PREFLIGHT_OK=0
+GEN=Ninja
+command -v ninja >/dev/null || GEN="Unix Makefiles"
+echo "generator: $GEN; g++: $(g++ --version 2>/dev/null | head -1 || echo NOT FOUND); $(ldd --version 2>/dev/null | head -1)"
+command -v g++ >/dev/null || PREFLIGHT_OK=0
 PYNV=$(python3 -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0]) + "/nvidia")' 2>/dev/null || true)
 NCCL_ROOT_FOUND=""
 for d in "${NCCL_ROOT:-}" /usr/local/cuda /usr "$PYNV/nccl"; do
   [ -n "$d" ] && [ -f "$d/include/nccl.h" ] && { NCCL_ROOT_FOUND=$d; break; }
 done
 echo "NCCL: ${NCCL_ROOT_FOUND:-NOT FOUND}"
+[ -n "$NCCL_ROOT_FOUND" ] || PREFLIGHT_OK=0
 if [ -n "$NCCL_ROOT_FOUND" ] && [ ! -e "$NCCL_ROOT_FOUND/lib/libnccl.so" ] && [ -e "$NCCL_ROOT_FOUND/lib/libnccl.so.2" ]; then
   # pip wheels ship only the versioned library: give the linker the plain name.
   mkdir -p /tmp/tpbench-nccl/lib && ln -sf "$NCCL_ROOT_FOUND/lib/libnccl.so.2" /tmp/tpbench-nccl/lib/libnccl.so
   ln -sfn "$NCCL_ROOT_FOUND/include" /tmp/tpbench-nccl/include
+  export LD_LIBRARY_PATH="$NCCL_ROOT_FOUND/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   NCCL_ROOT_FOUND=/tmp/tpbench-nccl
-  export LD_LIBRARY_PATH="$PYNV/nccl/lib:${LD_LIBRARY_PATH:-}"
 fi
-CUBLAS=$(ls /usr/local/cuda/lib64/libcublasLt.so* 2>/dev/null | head -1)
-[ -z "$CUBLAS" ] && [ -n "$PYNV" ] && CUBLAS=$(ls "$PYNV"/cublas/lib/libcublasLt.so* 2>/dev/null | head -1)
-echo "cuBLASLt: ${CUBLAS:-NOT FOUND}"
+# cuBLAS is linked from the toolkit beside nvcc (CMake's CUDA::cublasLt); the wheels are only
+# reported, for a toolkit that lacks it.
+CUBLAS=$(ls "$(dirname "$(dirname "${NVCC:-/usr/local/cuda/bin/nvcc}")")"/lib64/libcublasLt.so* /usr/local/cuda/lib64/libcublasLt.so* 2>/dev/null | head -1)
+WHEEL_CUBLAS=$(ls "$PYNV"/cu13/lib/libcublasLt.so* "$PYNV"/cublas/lib/libcublasLt.so* 2>/dev/null | head -1)
+echo "cuBLASLt: ${CUBLAS:-NOT FOUND in the toolkit}${WHEEL_CUBLAS:+ (wheel: $WHEEL_CUBLAS)}"
 
 # ---- dependencies without a registry: unpack carried .debs ------------------------------------
 PREFIX_ARGS=()
@@ -74,58 +112,79 @@ if [ -d .deps ] && ls .deps/*.deb >/dev/null 2>&1; then
   DEPS=/tmp/tpbench-deps
   mkdir -p $DEPS
   for f in .deps/*.deb; do dpkg -x "$f" $DEPS; done
-  export CPATH="$DEPS/usr/include:$DEPS/usr/include/x86_64-linux-gnu/openblas-pthread:${CPATH:-}"
-  export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu:$DEPS/usr/lib/x86_64-linux-gnu/openblas-pthread:${LD_LIBRARY_PATH:-}"
+  export CPATH="$DEPS/usr/include:$DEPS/usr/include/x86_64-linux-gnu/openblas-pthread${CPATH:+:$CPATH}"
+  export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu:$DEPS/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export LIBRARY_PATH="$LD_LIBRARY_PATH"
   # Debian's OpenBLAS config points at /usr: use the unpacked copy instead.
   OB=$DEPS/usr/lib/x86_64-linux-gnu/openblas-pthread/cmake/openblas
   sed -i "s#/usr/#$DEPS/usr/#g" $OB/OpenBLASConfig.cmake
   PREFIX_ARGS=(-DCMAKE_PREFIX_PATH="$DEPS/usr;$DEPS/usr/lib/x86_64-linux-gnu/cmake" -DOpenBLAS_DIR="$OB")
   echo "dependencies: unpacked $(ls .deps/*.deb | wc -l) .deb files into $DEPS"
+elif [ ! -f /usr/include/nlohmann/json.hpp ]; then
+  echo "dependencies: no .deps/ and no system nlohmann-json: run scripts/fetch_device_deps.sh here and carry .deps"
+  PREFLIGHT_OK=0
 fi
+if [ "$PREFLIGHT_OK" -eq 1 ]; then note preflight PASS "toolchain found"
+else fail_note preflight "missing toolchain pieces (see the lines above)"; fi
 
 # ---- build ----------------------------------------------------------------------------------
 BUILD=build-device
-run_step "configure (sm_90)" cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DTPBENCH_CUDA=ON \
+TARGETS=(tpbench tpbench_tests)
+for s in bench/*.cu; do TARGETS+=("bench_$(basename "$s" .cu)_gpu"); done
+run_step "configure (sm_90)" 90 cmake -S . -B $BUILD -G "$GEN" -DCMAKE_BUILD_TYPE=Release -DTPBENCH_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$NVCC" -DNCCL_ROOT="$NCCL_ROOT_FOUND" -DTPBENCH_MPI=OFF "${PREFIX_ARGS[@]}"
-run_step "build" cmake --build $BUILD -j"$(nproc)"
+run_step "build" 300 cmake --build $BUILD -j"$(nproc)" --target "${TARGETS[@]}"
 TP=$BUILD/tpbench
 
-# ---- GPU tests: they must run, not skip (the two excluded need 2+ GPUs or no GPU) -------------
-run_step "gpu tests" bash -c "$BUILD/tests/tpbench_tests --gtest_filter='*Gpu*:*GPU*:*Nccl*:*Cuda*:-CudaBackendGpu.NcclTpMatchesCpu:NcclGpu.CollectiveCommandWithoutGpuIsUnavailable' \
-  --gtest_output=json:$OUT/gpu_tests.json 2>&1 | tee $OUT/gpu_tests.log; r=\${PIPESTATUS[0]}; \
-  ! grep -q '\[  SKIPPED \]' $OUT/gpu_tests.log && exit \$r; echo 'GPU tests SKIPPED on a GPU machine'; exit 1"
+# GPU tests: they must run, not skip, and at least `min` of them must run (a filter that
+# matches nothing passes in gtest). The two excluded need 2+ GPUs or no GPU.
+gpu_tests() {  # name, limit, min tests, json file, gtest filter
+  local name=$1 limit=$2 min=$3 json=$4 filter=$5
+  run_step "$name" "$limit" bash -c "$BUILD/tests/tpbench_tests --gtest_filter='$filter' --gtest_output=json:$STAGE/$json \
+    2>&1 | tee $STAGE/$json.log; r=\${PIPESTATUS[0]}; \
+    if grep -q '\[  SKIPPED \]' $STAGE/$json.log; then echo 'GPU tests SKIPPED on a GPU machine'; exit 1; fi; \
+    n=\$(grep -c '^\[       OK \]' $STAGE/$json.log); \
+    if [ \"\$n\" -lt $min ]; then echo \"only \$n tests passed, expected at least $min\"; exit 1; fi; exit \$r"
+  keep "$json"
+}
+gpu_tests "gpu tests (no NCCL)" 150 34 gpu_tests.json \
+  '*Gpu*:*GPU*:*Cuda*:*Calibrate*:-NcclGpu.*:CudaBackendGpu.NcclTpMatchesCpu:*CalibrateWithoutDevice*'
 
 # ---- calibration: the measured system profile (HBM, GEMM efficiency, attention; one GPU keeps
 # the base profile's collective tables and says so in its sources) --------------------------------
 CAL_BASE=h100-sxm; [ "$kind" = h200 ] && CAL_BASE=h200-sxm
-run_step "calibrate --quick" $TP calibrate --quick --base $CAL_BASE --out "$OUT/profile.json"
+run_step "calibrate --quick" 120 $TP calibrate --quick --base $CAL_BASE --out "$STAGE/profile.json"
+keep profile.json
 
 # ---- sweeps ---------------------------------------------------------------------------------
+sweep_points() {  # name, file: every point must be "ok"
+  [ -f "$OUT/$2" ] || { fail_note "$1 points" "no JSON written"; return; }
+  local r
+  r=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["points"]; ok=sum(x["status"]=="ok" for x in p); print(ok, len(p))' "$OUT/$2")
+  set -- "$1" $r
+  if [ "$2" = "$3" ] && [ "$3" != 0 ]; then note "$1 points" PASS "$2 of $3 ok"
+  else fail_note "$1 points" "$2 of $3 ok"; fi
+}
 # TP=1 has nothing sharded to verify (its --verify would compare TP=1 with itself); the GPU test
 # CudaBackendGpu.Tp1MatchesCpuFp32 checks the TP=1 step against the CPU's FP32 one instead.
 # Context 1024 keeps batch 256's KV cache (32 GiB) beside the 16 GB of weights on an 80 GB card.
-run_step "sweep 8B TP=1" $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128,256 \
-  --context 1024 --budget 1 --timeout 120 --no-progress --out "$OUT/sweep_llama8b_tp1.json"
+S8=sweep_llama8b_tp1.json
+run_step "sweep 8B TP=1" 150 $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128,256 \
+  --context 1024 --budget 1 --timeout 120 --no-progress --out "$STAGE/$S8"
+keep $S8; sweep_points "sweep 8B TP=1" $S8
 # Collective times of the emulated ranks from the profile of this card's kind.
-run_step "sweep 70B emulate-tp 4" $TP sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 \
-  --profile $CAL_BASE \
-  --batch 1,8,32,64 --context 11000 --verify --budget 1 --timeout 120 --no-progress \
-  --out "$OUT/sweep_llama70b_emulated_tp4.json"
+S70=sweep_llama70b_emulated_tp4.json
+run_step "sweep 70B emulate-tp 4" 150 $TP sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 \
+  --profile $CAL_BASE --batch 1,8,32,64 --context 11000 --verify --budget 1 --timeout 120 --no-progress \
+  --out "$STAGE/$S70"
+keep $S70; sweep_points "sweep 70B emulate-tp 4" $S70
 
 # ---- micro-benchmarks -------------------------------------------------------------------------
-# The device tool brings back at most 8 files: the benchmarks' JSON is merged into one.
-BENCH_TMP=$(mktemp -d)
-BENCHES=0
-for b in $BUILD/bench/bench_*_gpu; do
-  [ -x "$b" ] || continue
-  BENCHES=$((BENCHES + 1))
-  n=$(basename "$b")
-  run_step "$n" "$b" --benchmark_min_time=0.05 --benchmark_out="$BENCH_TMP/$n.json" --benchmark_out_format=json
-done
-# One binary killed or crashed (unterminated JSON) must not lose the others' results, and a
-# benchmark that reported an error (a bench binary exits 0 regardless) must fail this step.
-if python3 - "$BENCH_TMP" "$OUT/benchmarks.json" <<'PY'
+# The device tool brings back at most 8 files: the benchmarks' JSON is merged into one, after
+# every binary, so a run cut short keeps what finished. Console tables go to the staging folder
+# (they would fill the output's tail); errors are printed by the merge.
+merge_benchmarks() {
+  python3 - "$STAGE/bench" "$OUT/benchmarks.json" <<'PY'
 import json, os, sys
 src, out = sys.argv[1], sys.argv[2]
 expected = ("does not fit", "not enough GPU memory")  # points too large for this GPU: skipped by design
@@ -146,15 +205,35 @@ for f in sorted(os.listdir(src)):
     if errs:
         print(f"  {name}: {len(errs)} benchmark(s) errored, first {errs[0]['name']}: {errs[0].get('error_message')}")
         bad += 1
-json.dump(merged, open(out, "w"), indent=1)
+tmp = out + ".partial"
+json.dump(merged, open(tmp, "w"), indent=1)
+os.replace(tmp, out)
 sys.exit(1 if bad else 0)
 PY
-then note "benchmarks.json" PASS "$(ls "$BENCH_TMP"/*.json 2>/dev/null | wc -l) of $BENCHES binaries' JSON merged"
-else note "benchmarks.json" FAIL "errors above"; FAILED=$((FAILED + 1)); fi
+}
+mkdir -p "$STAGE/bench"
+BENCHES=0
+for b in $BUILD/bench/bench_*_gpu; do
+  [ -x "$b" ] || continue
+  BENCHES=$((BENCHES + 1))
+  n=$(basename "$b")
+  limit=60; [ "$n" = bench_gemm_gpu ] && limit=120
+  run_step "$n" $limit bash -c "'$b' --benchmark_min_time=0.05 --benchmark_out='$STAGE/bench/$n.json' \
+    --benchmark_out_format=json >'$STAGE/bench/$n.txt'"
+  merge_benchmarks >/dev/null 2>&1
+done
+if [ "$BENCHES" -eq 0 ]; then fail_note "benchmarks.json" "no GPU benchmark binary was built"
+elif merge_benchmarks; then note "benchmarks.json" PASS "$(ls "$STAGE"/bench/*.json 2>/dev/null | wc -l) of $BENCHES binaries' JSON merged"
+else fail_note "benchmarks.json" "errors above"; fi
+
+# ---- NCCL on one GPU (one-rank communicators; the multi-GPU ones need a DGX) -------------------
+gpu_tests "nccl tests (one GPU)" 90 5 nccl_tests.json \
+  'NcclGpu.*:-NcclGpu.CollectiveCommandWithoutGpuIsUnavailable'
 
 # ---- summary (last) ---------------------------------------------------------------------------
 echo
-echo "== device_check summary: ${gpu_name:-no GPU}, commit $(git rev-parse --short HEAD 2>/dev/null), $(date -u +%FT%TZ)"
+echo "== device_check summary: ${gpu_name:-no GPU}, commit $COMMIT, $(date -u +%FT%TZ)"
+echo "   card: $CARD"
 [ -f "$OUT/profile.json" ] && python3 - "$OUT/profile.json" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -178,5 +257,9 @@ done
 printf '%-34s %-7s %s\n' step result detail
 for s in "${SUMMARY[@]}"; do echo "$s"; done
 # Non-zero when any step failed, so the caller sees it without reading the table.
-if [ "$FAILED" -eq 0 ]; then echo "all steps passed" | tee -a "$SUMMARY_FILE"
-else echo "$FAILED step(s) failed" | tee -a "$SUMMARY_FILE"; exit 1; fi
+if [ "$FAILED" -eq 0 ]; then echo "all steps passed" | tee -a "$SUMMARY_FILE"; rc=0
+else echo "$FAILED step(s) failed" | tee -a "$SUMMARY_FILE"; rc=1; fi
+# Let the log's tee drain before the device tool collects OUTDIR.
+exec >&- 2>&-
+wait "$TEE_PID" 2>/dev/null
+exit $rc

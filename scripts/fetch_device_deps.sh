@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .deps
 cd .deps
+rm -f ./*.deb  # one version of each package: two side by side would both be unpacked
+apt-get update -qq >/dev/null 2>&1 || true  # package lists may be missing on a fresh machine
 apt-get download libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libbenchmark1debian \
   libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread libgfortran5 >/dev/null
 ls -1 *.deb
