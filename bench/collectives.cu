@@ -90,13 +90,13 @@ std::unique_ptr<Context> make_context() {
 
 // One operation on every rank: one thread drives all communicators, so the calls are grouped.
 void launch(Context& ctx, CollectiveKind op, size_t count) {
-  TPBENCH_NCCL_CHECK(ncclGroupStart());
+  tpbench::detail::NcclGroup group;
   for (int r = 0; r < ctx.size(); ++r) {
     Rank& k = ctx.ranks[static_cast<size_t>(r)];
     tpbench::NcclCommunicator& c = *ctx.comms[static_cast<size_t>(r)];
     c.run(op, k.in.get(), k.out.get(), count, tpbench::ElemType::BF16, k.stream->get());
   }
-  TPBENCH_NCCL_CHECK(ncclGroupEnd());
+  group.end();
 }
 
 void run_benchmark(benchmark::State& state, Context* ctx, CollectiveKind op, size_t size) {

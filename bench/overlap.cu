@@ -100,11 +100,11 @@ void enqueue(Node& node, int64_t batch, bool gemm, bool allreduce) {
                   batch, n, kHidden, r.compute->get());
   }
   if (allreduce) {
-    TPBENCH_NCCL_CHECK(ncclGroupStart());
+    tpbench::detail::NcclGroup group;
     for (size_t i = 0; i < node.ranks.size(); ++i)
       node.comms[i]->all_reduce(node.ranks[i].msg.get(), node.ranks[i].msg.get(), size_t(batch * kHidden),
                                 ElemType::BF16, node.ranks[i].comm->get());
-    TPBENCH_NCCL_CHECK(ncclGroupEnd());
+    group.end();
   }
   for (Rank& r : node.ranks) {
     TPBENCH_CUDA_CHECK(cudaSetDevice(r.device));

@@ -1,6 +1,6 @@
 #pragma once
-// L2 flush for cold-cache measurements (as nvbench does): writing a buffer at least as large as
-// the L2 evicts whatever the previous iteration left there. RAII: the buffer lives as long as the
+// L2 flush for cold-cache measurements (as nvbench does): reading a buffer at least as large as
+// the L2 evicts whatever the previous iteration left there (and leaves only clean lines). RAII: the buffer lives as long as the
 // object. Construct it on the device to be flushed (the current device).
 #include <cuda_runtime.h>
 
@@ -17,7 +17,7 @@ class L2Flush {
   L2Flush(const L2Flush&) = delete;
   L2Flush& operator=(const L2Flush&) = delete;
 
-  // Queues the flush on `stream` (a memset: no kernel, graph-capturable). Throws on failure.
+  // Queues the flush on `stream` (one read kernel, graph-capturable). Throws on failure.
   void flush(cudaStream_t stream);
   size_t bytes() const { return bytes_; }
   int l2_bytes() const { return l2_bytes_; }
@@ -26,6 +26,7 @@ class L2Flush {
   void* buffer_ = nullptr;
   size_t bytes_ = 0;
   int l2_bytes_ = 0;
+  int grid_ = 1;  // CTAs that fill every SM (the kernel is grid-stride)
 };
 
 }  // namespace tpbench::kernels

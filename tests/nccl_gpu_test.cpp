@@ -189,7 +189,7 @@ int64_t run_once(CollectiveKind op, ElemType type, const std::vector<int>& devic
     char* dst = in_place ? k.out.get<char>() + offset : k.in.get<char>();
     TPBENCH_CUDA_CHECK(cudaMemcpy(dst, src, in_elems * es, cudaMemcpyHostToDevice));
   }
-  TPBENCH_NCCL_CHECK(ncclGroupStart());
+  detail::NcclGroup group;
   for (int r = 0; r < n; ++r) {
     Rank& k = ranks[static_cast<size_t>(r)];
     NcclCommunicator& c = *comms[static_cast<size_t>(r)];
@@ -200,7 +200,7 @@ int64_t run_once(CollectiveKind op, ElemType type, const std::vector<int>& devic
     void* recv = in_place && op == CollectiveKind::ReduceScatter ? out + static_cast<size_t>(r) * count * es : out;
     c.run(op, send, recv, count, type, k.stream->get());
   }
-  TPBENCH_NCCL_CHECK(ncclGroupEnd());
+  group.end();
   const std::vector<float> expected = collective_expected(op, n, count, seed);
   int64_t wrong = 0;
   for (int r = 0; r < n; ++r) {

@@ -22,6 +22,23 @@ namespace tpbench::detail {
   throw std::runtime_error(msg);
 }
 
+// ncclGroupStart .. ncclGroupEnd as a scope: end() closes the group and checks it; leaving the
+// scope by an exception closes it unchecked, so the thread never stays inside an open group
+// where its later NCCL calls would be deferred (and timed as nothing) without an error.
+class NcclGroup {
+ public:
+  NcclGroup();
+  ~NcclGroup() {
+    if (open_) (void)ncclGroupEnd();
+  }
+  NcclGroup(const NcclGroup&) = delete;
+  NcclGroup& operator=(const NcclGroup&) = delete;
+  void end();
+
+ private:
+  bool open_ = false;
+};
+
 }  // namespace tpbench::detail
 
 #define TPBENCH_NCCL_CHECK(call)                                                    \
@@ -31,3 +48,12 @@ namespace tpbench::detail {
   } while (0)
 // Shorter alias.
 #define TPB_NCCL_CHECK(call) TPBENCH_NCCL_CHECK(call)
+
+inline tpbench::detail::NcclGroup::NcclGroup() {
+  TPBENCH_NCCL_CHECK(ncclGroupStart());
+  open_ = true;
+}
+inline void tpbench::detail::NcclGroup::end() {
+  open_ = false;
+  TPBENCH_NCCL_CHECK(ncclGroupEnd());
+}

@@ -163,17 +163,12 @@ std::vector<std::unique_ptr<NcclCommunicator>> make_nccl_group(const std::vector
     // ncclCommInitRank, grouped so that one thread can initialise them all.
     ncclUniqueId id;
     TPBENCH_NCCL_CHECK(ncclGetUniqueId(&id));
-    TPBENCH_NCCL_CHECK(ncclGroupStart());
-    try {
-      for (int i = 0; i < n; ++i) {
-        TPBENCH_CUDA_CHECK(cudaSetDevice(devices[static_cast<size_t>(i)]));
-        TPBENCH_NCCL_CHECK(ncclCommInitRank(&pending.comms[static_cast<size_t>(i)], n, id, i));
-      }
-    } catch (...) {
-      (void)ncclGroupEnd();  // never leave this thread inside an open NCCL group
-      throw;
+    detail::NcclGroup group;
+    for (int i = 0; i < n; ++i) {
+      TPBENCH_CUDA_CHECK(cudaSetDevice(devices[static_cast<size_t>(i)]));
+      TPBENCH_NCCL_CHECK(ncclCommInitRank(&pending.comms[static_cast<size_t>(i)], n, id, i));
     }
-    TPBENCH_NCCL_CHECK(ncclGroupEnd());
+    group.end();
   }
   std::vector<std::unique_ptr<NcclCommunicator>> group;
   group.reserve(devices.size());
