@@ -9,8 +9,9 @@
 # 3. runs the GPU tests but NCCL's (they must not skip), `tpbench calibrate --quick` (the measured
 #    system profile), a Llama-3.1-8B TP=1 decode sweep at batch 1..256, a Llama-3.1-70B
 #    --emulate-tp 4 sweep over 4 layers with --verify (EMULATED: rank 0 of TP=4 runs for real,
-#    collective times come from the card's datasheet profile), the GPU micro-benchmarks, and last
-#    the one-GPU NCCL tests (NCCL's bootstrap is the step most likely to hang in a VM);
+#    collective times come from the card's datasheet profile), the GPU micro-benchmarks, the
+#    one-GPU NCCL tests (NCCL's bootstrap is the step most likely to hang in a VM), and, time
+#    permitting, compute-sanitizer's memcheck over the kernel tests;
 # 4. writes to OUTDIR (default results/<gpu-kind>/) at most 8 files, what the device tool brings
 #    back: device_check.log (everything printed), summary.txt (each step's result as it ends, so a
 #    run cut short still says how far it got), gpu_tests.json, nccl_tests.json, profile.json, two
@@ -229,6 +230,22 @@ else fail_note "benchmarks.json" "errors above"; fi
 # ---- NCCL on one GPU (one-rank communicators; the multi-GPU ones need a DGX) -------------------
 gpu_tests "nccl tests (one GPU)" 90 5 nccl_tests.json \
   'NcclGpu.*:-NcclGpu.CollectiveCommandWithoutGpuIsUnavailable'
+
+# ---- memory checker over the kernels' tests, time permitting (compute-sanitizer refuses the
+# device on some runtimes: that is a skip, not a failure; exit 9 means it found an error) -------
+SANITIZER=$(command -v compute-sanitizer || ls "$(dirname "${NVCC:-/usr/local/cuda/bin/nvcc}")"/compute-sanitizer 2>/dev/null | head -1)
+if [ -n "$SANITIZER" ] && [ $((DEADLINE - SECONDS)) -ge 75 ]; then
+  echo "== compute-sanitizer memcheck: KernelGpu.*"
+  timeout -k 10 60 "$SANITIZER" --tool memcheck --error-exitcode 9 \
+    $BUILD/tests/tpbench_tests --gtest_filter='KernelGpu.*' >"$STAGE/memcheck.txt" 2>&1
+  rc=$?
+  tail -15 "$STAGE/memcheck.txt"
+  if [ "$rc" -eq 0 ]; then note "memcheck KernelGpu" PASS "no errors"
+  elif [ "$rc" -eq 9 ]; then fail_note "memcheck KernelGpu" "compute-sanitizer found errors (above)"
+  else note "memcheck KernelGpu" SKIP "did not complete (exit $rc)"; fi
+else
+  note "memcheck KernelGpu" SKIP "no compute-sanitizer or no time left"
+fi
 
 # ---- summary (last) ---------------------------------------------------------------------------
 echo
