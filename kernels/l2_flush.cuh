@@ -26,7 +26,6 @@ class L2Flush {
   void* buffer_ = nullptr;
   size_t bytes_ = 0;
   int l2_bytes_ = 0;
-  int grid_ = 1;  // CTAs that fill every SM (the kernel is grid-stride)
 };
 
 }  // namespace tpbench::kernels

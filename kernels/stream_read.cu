@@ -5,11 +5,13 @@
 namespace tpbench::kernels {
 namespace {
 
+template <ReadCaching C>
 __global__ void stream_read_kernel(const uint4* __restrict__ src, int64_t n16, uint32_t* __restrict__ sink) {
   uint32_t x = 0;
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n16; i += stride) {
-    const uint4 v = __ldcs(src + i);  // streaming: no reuse, do not keep it in L2
+    // Streaming: no reuse, do not keep it in L2. Allocate: an ordinary load.
+    const uint4 v = C == ReadCaching::Streaming ? __ldcs(src + i) : src[i];
     x ^= v.x ^ v.y ^ v.z ^ v.w;
   }
   if (x == 0x9e3779b9u) sink[0] = x;
@@ -36,11 +38,15 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 }  // namespace
 
-cudaError_t stream_read(const void* src, size_t bytes, uint32_t* sink, cudaStream_t stream) {
+cudaError_t stream_read(const void* src, size_t bytes, uint32_t* sink, cudaStream_t stream, ReadCaching caching) {
   if (bytes % 16 != 0 || !aligned16(src) || sink == nullptr) return cudaErrorInvalidValue;
   unsigned grid = 0;
   if (const cudaError_t e = full_grid(&grid); e != cudaSuccess) return e;
-  stream_read_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const uint4*>(src), int64_t(bytes / 16), sink);
+  const auto* p = static_cast<const uint4*>(src);
+  if (caching == ReadCaching::Streaming)
+    stream_read_kernel<ReadCaching::Streaming><<<grid, kThreads, 0, stream>>>(p, int64_t(bytes / 16), sink);
+  else
+    stream_read_kernel<ReadCaching::Allocate><<<grid, kThreads, 0, stream>>>(p, int64_t(bytes / 16), sink);
   return cudaGetLastError();
 }
 

@@ -2,16 +2,16 @@
 # The one prepared command for a one-GPU H100/H200 machine (see README "Real hardware"):
 #   TPBENCH_GIT_COMMIT=<sha> bash scripts/device_check.sh [OUTDIR]
 # (the device machine gets the working tree without .git: name the commit, or the JSON says
-# "unknown"). Give the device call a timeout of at least DEADLINE_S + 60 s (default: 500 s).
+# "unknown"). Give the device call a timeout of at least DEADLINE_S + 60 s (e.g. 500 s).
 # 1. preflight: nvidia-smi (card, driver, clocks, power limit), cmake, ninja, g++, nvcc, NCCL
 #    (toolkit, /usr or Python's nvidia-nccl wheel), cuBLASLt, and the carried .deps;
 # 2. builds with -arch=sm_90 only what it runs (dependencies from .deps/*.deb: no registry there);
 # 3. runs the GPU tests but NCCL's (they must not skip), `tpbench calibrate --quick` (the measured
 #    system profile), a Llama-3.1-8B TP=1 decode sweep at batch 1..256, a Llama-3.1-70B
 #    --emulate-tp 4 sweep over 4 layers with --verify (EMULATED: rank 0 of TP=4 runs for real,
-#    collective times come from the card's datasheet profile), the GPU micro-benchmarks, the
-#    one-GPU NCCL tests (NCCL's bootstrap is the step most likely to hang in a VM), and, time
-#    permitting, compute-sanitizer's memcheck over the kernel tests;
+#    collective times come from the card's datasheet profile), the GPU micro-benchmarks with the
+#    one-GPU NCCL tests before those that use NCCL (NCCL's bootstrap is the step most likely to
+#    hang in a VM), and, time permitting, compute-sanitizer's memcheck over the kernel tests;
 # 4. writes to OUTDIR (default results/<gpu-kind>/) at most 8 files, what the device tool brings
 #    back: device_check.log (everything printed), summary.txt (each step's result as it ends, so a
 #    run cut short still says how far it got), gpu_tests.json, nccl_tests.json, profile.json, two
@@ -40,7 +40,9 @@ run_step() {  # name, limit in seconds, command...
   timeout -k 15 "$limit" "$@"
   local rc=$?
   if [ "$rc" -eq 0 ]; then note "$name" PASS "$((SECONDS - t0)) s"; return 0; fi
-  fail_note "$name" "exit $rc after $((SECONDS - t0)) s$([ "$rc" -ge 124 ] && echo ' (time limit)')"
+  local why=""
+  case $rc in 124|137) why=" (time limit)" ;; *) [ "$rc" -gt 128 ] && why=" (signal $((rc - 128)))" ;; esac
+  fail_note "$name" "exit $rc after $((SECONDS - t0)) s$why"
   return 1
 }
 
@@ -50,6 +52,8 @@ case "$gpu_name" in
 esac
 OUT=${1:-results/$kind}
 mkdir -p "$OUT"
+# A reused folder must not show an earlier run's files as this run's.
+rm -f "$OUT"/{device_check.log,summary.txt,gpu_tests.json,nccl_tests.json,profile.json,benchmarks.json} "$OUT"/sweep_*.json
 # Everything printed also goes to OUTDIR: the device tool returns only the output's tail.
 exec > >(tee -a "$OUT/device_check.log") 2>&1
 TEE_PID=$!
@@ -75,6 +79,8 @@ export NCCL_DEBUG=${NCCL_DEBUG:-WARN}  # an NCCL failure says why
 
 # ---- preflight: toolchain discovery ---------------------------------------------------------
 PREFLIGHT_OK=1
+echo "python3: $(python3 --version 2>&1 || echo NOT FOUND)"  # the checks and merges below use it
+command -v python3 >/dev/null || PREFLIGHT_OK=0
 NVCC=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null | head -1)
 echo "nvcc: ${NVCC:-NOT FOUND} $($NVCC --version 2>/dev/null | tail -1)"
 [ -n "$NVCC" ] || PREFLIGHT_OK=0
@@ -158,13 +164,22 @@ run_step "calibrate --quick" 120 $TP calibrate --quick --base $CAL_BASE --out "$
 keep profile.json
 
 # ---- sweeps ---------------------------------------------------------------------------------
-sweep_points() {  # name, file: every point must be "ok"
-  [ -f "$OUT/$2" ] || { fail_note "$1 points" "no JSON written"; return; }
-  local r
-  r=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["points"]; ok=sum(x["status"]=="ok" for x in p); print(ok, len(p))' "$OUT/$2")
-  set -- "$1" $r
-  if [ "$2" = "$3" ] && [ "$3" != 0 ]; then note "$1 points" PASS "$2 of $3 ok"
-  else fail_note "$1 points" "$2 of $3 ok"; fi
+sweep_points() {  # name, file, expected points, "verify" when every point must be verified
+  local r ok total
+  r=$(python3 - "$OUT/$2" "${4:-}" <<'PY' 2>/dev/null
+import json, sys
+try:
+    pts = json.load(open(sys.argv[1]))["points"]
+    need_verified = sys.argv[2] == "verify"
+    print(sum(p["status"] == "ok" and (not need_verified or p.get("verified") is True) for p in pts), len(pts))
+except Exception:
+    print(0, 0)
+PY
+)
+  read -r ok total <<<"${r:-0 0}"
+  local what="$ok of $3 points ok${4:+ and verified} ($total written)"
+  if [ "$ok" = "$3" ] && [ "$total" = "$3" ]; then note "$1 points" PASS "$what"
+  else fail_note "$1 points" "$what"; fi
 }
 # TP=1 has nothing sharded to verify (its --verify would compare TP=1 with itself); the GPU test
 # CudaBackendGpu.Tp1MatchesCpuFp32 checks the TP=1 step against the CPU's FP32 one instead.
@@ -172,20 +187,20 @@ sweep_points() {  # name, file: every point must be "ok"
 S8=sweep_llama8b_tp1.json
 run_step "sweep 8B TP=1" 150 $TP sweep --backend cuda --model llama-3.1-8b --tp 1 --batch 1,8,32,64,128,256 \
   --context 1024 --budget 1 --timeout 120 --no-progress --out "$STAGE/$S8"
-keep $S8; sweep_points "sweep 8B TP=1" $S8
+keep $S8; sweep_points "sweep 8B TP=1" $S8 6
 # Collective times of the emulated ranks from the profile of this card's kind.
 S70=sweep_llama70b_emulated_tp4.json
 run_step "sweep 70B emulate-tp 4" 150 $TP sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 \
   --profile $CAL_BASE --batch 1,8,32,64 --context 11000 --verify --budget 1 --timeout 120 --no-progress \
   --out "$STAGE/$S70"
-keep $S70; sweep_points "sweep 70B emulate-tp 4" $S70
+keep $S70; sweep_points "sweep 70B emulate-tp 4" $S70 4 verify
 
 # ---- micro-benchmarks -------------------------------------------------------------------------
 # The device tool brings back at most 8 files: the benchmarks' JSON is merged into one, after
 # every binary, so a run cut short keeps what finished. Console tables go to the staging folder
 # (they would fill the output's tail); errors are printed by the merge.
 merge_benchmarks() {
-  python3 - "$STAGE/bench" "$OUT/benchmarks.json" <<'PY'
+  python3 - "$STAGE/bench" "$STAGE/benchmarks.json" <<'PY'
 import json, os, sys
 src, out = sys.argv[1], sys.argv[2]
 expected = ("does not fit", "not enough GPU memory")  # points too large for this GPU: skipped by design
@@ -211,25 +226,34 @@ json.dump(merged, open(tmp, "w"), indent=1)
 os.replace(tmp, out)
 sys.exit(1 if bad else 0)
 PY
+  local rc=$?
+  keep benchmarks.json
+  return $rc
 }
 mkdir -p "$STAGE/bench"
 BENCHES=0
-for b in $BUILD/bench/bench_*_gpu; do
-  [ -x "$b" ] || continue
+run_bench() {  # path of a bench binary
+  local n limit=60
+  n=$(basename "$1")
+  [ "$n" = bench_gemm_gpu ] && limit=120
   BENCHES=$((BENCHES + 1))
-  n=$(basename "$b")
-  limit=60; [ "$n" = bench_gemm_gpu ] && limit=120
-  run_step "$n" $limit bash -c "'$b' --benchmark_min_time=0.05 --benchmark_out='$STAGE/bench/$n.json' \
+  run_step "$n" $limit bash -c "'$1' --benchmark_min_time=0.05 --benchmark_out='$STAGE/bench/$n.json' \
     --benchmark_out_format=json >'$STAGE/bench/$n.txt'"
   merge_benchmarks >/dev/null 2>&1
+}
+# The benches that need no NCCL first, then the one-GPU NCCL tests (one-rank communicators; the
+# multi-GPU ones need a DGX), then the benches that use NCCL: NCCL's bootstrap is the step most
+# likely to hang in a VM, and it should cost only what comes after it.
+NCCL_BENCHES="bench_collectives_gpu bench_overlap_gpu"
+for b in $BUILD/bench/bench_*_gpu; do
+  [ -x "$b" ] && [[ " $NCCL_BENCHES " != *" $(basename "$b") "* ]] && run_bench "$b"
 done
+gpu_tests "nccl tests (one GPU)" 90 5 nccl_tests.json \
+  'NcclGpu.*:-NcclGpu.CollectiveCommandWithoutGpuIsUnavailable'
+for n in $NCCL_BENCHES; do [ -x "$BUILD/bench/$n" ] && run_bench "$BUILD/bench/$n"; done
 if [ "$BENCHES" -eq 0 ]; then fail_note "benchmarks.json" "no GPU benchmark binary was built"
 elif merge_benchmarks; then note "benchmarks.json" PASS "$(ls "$STAGE"/bench/*.json 2>/dev/null | wc -l) of $BENCHES binaries' JSON merged"
 else fail_note "benchmarks.json" "errors above"; fi
-
-# ---- NCCL on one GPU (one-rank communicators; the multi-GPU ones need a DGX) -------------------
-gpu_tests "nccl tests (one GPU)" 90 5 nccl_tests.json \
-  'NcclGpu.*:-NcclGpu.CollectiveCommandWithoutGpuIsUnavailable'
 
 # ---- memory checker over the kernels' tests, time permitting (compute-sanitizer refuses the
 # device on some runtimes: that is a skip, not a failure; exit 9 means it found an error) -------

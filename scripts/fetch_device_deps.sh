@@ -4,10 +4,14 @@
 # reaches no package registry. Carry .deps with the working tree (it is git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p .deps
-cd .deps
-rm -f ./*.deb  # one version of each package: two side by side would both be unpacked
 apt-get update -qq >/dev/null 2>&1 || true  # package lists may be missing on a fresh machine
-apt-get download libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libbenchmark1debian \
-  libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread libgfortran5 >/dev/null
-ls -1 *.deb
+# Download into a fresh folder and replace .deps only when every package came: a failed
+# download keeps the old set, and one version of each package never sits beside another.
+tmp=$(mktemp -d .deps.new.XXXXXX)
+chmod 755 "$tmp"  # apt downloads as its own user
+trap 'rm -rf "$tmp"' EXIT
+(cd "$tmp" && apt-get download libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libbenchmark1debian \
+  libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread libgfortran5 >/dev/null)
+rm -rf .deps
+mv "$tmp" .deps
+ls -1 .deps/*.deb

@@ -22,23 +22,6 @@ namespace tpbench::detail {
   throw std::runtime_error(msg);
 }
 
-// ncclGroupStart .. ncclGroupEnd as a scope: end() closes the group and checks it; leaving the
-// scope by an exception closes it unchecked, so the thread never stays inside an open group
-// where its later NCCL calls would be deferred (and timed as nothing) without an error.
-class NcclGroup {
- public:
-  NcclGroup();
-  ~NcclGroup() {
-    if (open_) (void)ncclGroupEnd();
-  }
-  NcclGroup(const NcclGroup&) = delete;
-  NcclGroup& operator=(const NcclGroup&) = delete;
-  void end();
-
- private:
-  bool open_ = false;
-};
-
 }  // namespace tpbench::detail
 
 #define TPBENCH_NCCL_CHECK(call)                                                    \
@@ -49,11 +32,31 @@ class NcclGroup {
 // Shorter alias.
 #define TPB_NCCL_CHECK(call) TPBENCH_NCCL_CHECK(call)
 
-inline tpbench::detail::NcclGroup::NcclGroup() {
-  TPBENCH_NCCL_CHECK(ncclGroupStart());
-  open_ = true;
-}
-inline void tpbench::detail::NcclGroup::end() {
-  open_ = false;
-  TPBENCH_NCCL_CHECK(ncclGroupEnd());
-}
+namespace tpbench::detail {
+
+// ncclGroupStart .. ncclGroupEnd as a scope: end() closes the group and checks it. Leaving the
+// scope by an exception closes it unchecked, so the thread is never left inside an open group
+// where its later NCCL calls would be deferred (and timed as nothing) without an error. NCCL
+// has no cancel: that close still submits what was queued, which can wait for peers that never
+// come (a watchdog or abort ends it). Check what can fail before the group starts.
+class NcclGroup {
+ public:
+  NcclGroup() {
+    TPBENCH_NCCL_CHECK(ncclGroupStart());
+    open_ = true;
+  }
+  ~NcclGroup() {
+    if (open_) (void)ncclGroupEnd();
+  }
+  NcclGroup(const NcclGroup&) = delete;
+  NcclGroup& operator=(const NcclGroup&) = delete;
+  void end() {
+    open_ = false;
+    TPBENCH_NCCL_CHECK(ncclGroupEnd());
+  }
+
+ private:
+  bool open_ = false;
+};
+
+}  // namespace tpbench::detail

@@ -163,6 +163,9 @@ std::vector<std::unique_ptr<NcclCommunicator>> make_nccl_group(const std::vector
     // ncclCommInitRank, grouped so that one thread can initialise them all.
     ncclUniqueId id;
     TPBENCH_NCCL_CHECK(ncclGetUniqueId(&id));
+    // Every device is usable before the group starts: an error inside it would still submit
+    // the ranks already queued, which would then wait for the others.
+    for (int d : devices) TPBENCH_CUDA_CHECK(cudaSetDevice(d));
     detail::NcclGroup group;
     for (int i = 0; i < n; ++i) {
       TPBENCH_CUDA_CHECK(cudaSetDevice(devices[static_cast<size_t>(i)]));

@@ -69,6 +69,8 @@ class Backend {
   virtual nlohmann::json system_info() const = 0;
   // False on every process but rank 0 of a multi-process launch: those measure, rank 0 reports.
   virtual bool reports() const { return true; }
+  // Processes of the launch (mpirun/srun: one per GPU); 1 when this process drives every rank.
+  virtual int processes() const { return 1; }
   // Clocks, temperature and throttle state of the devices in use, or null where unknown (the
   // cpu backend; GPUs without NVML). Sampled before and after every point.
   virtual nlohmann::json telemetry() const { return nullptr; }

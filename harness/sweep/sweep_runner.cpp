@@ -178,6 +178,10 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   if (!o.out.empty()) check_writable(o.out);
   std::unique_ptr<Backend> backend = make_backend(o.backend);
   for (const StepConfig& c : configs) backend->validate(model, c);
+  // The verification puts every rank of the reduced step, and its TP=1 reference, on one
+  // process's GPUs: each process of an mpirun/srun launch would decide and run it on its own.
+  if (o.verify && backend->processes() > 1)
+    throw UsageError("--verify runs in one process; launch the verification without mpirun/srun");
   // Other processes of an mpirun/srun launch measure in lockstep and report nothing.
   const bool reporting = backend->reports();
   std::ostringstream discarded;

@@ -63,6 +63,7 @@ class CudaBackend final : public Backend {
   }
 
   bool reports() const override { return processes_->env().world_rank == 0; }
+  int processes() const override { return processes_->multi_process() ? processes_->env().world_size : 1; }
 
   void validate(const ModelSpec& m, const StepConfig& c) const override {
     // Buffers, kernels and cuBLASLt descriptors are BF16: another type would be measured as BF16

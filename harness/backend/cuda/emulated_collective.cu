@@ -27,15 +27,13 @@ cudaError_t hold_stream(double seconds, cudaStream_t s) {
   return cudaGetLastError();
 }
 
-cudaError_t emulated_collective(double seconds, cudaStream_t s) { return hold_stream(seconds, s); }
-
 double emulated_collective_overshoot_s() {
   constexpr double kWait = 20e-6;
   constexpr int kBatch = 20;
   cuda_detail::CudaStream stream;
   const cudaStream_t s = stream.get();
   auto batch = [&] {
-    for (int i = 0; i < kBatch; ++i) TPBENCH_CUDA_CHECK(emulated_collective(kWait, s));
+    for (int i = 0; i < kBatch; ++i) TPBENCH_CUDA_CHECK(hold_stream(kWait, s));
   };
   const auto t = cuda_detail::event_times(s, 2, 5, [] {}, batch);
   return std::max(0.0, cuda_detail::median_of_sorted(t) / kBatch - kWait);

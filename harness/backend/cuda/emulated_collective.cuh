@@ -6,12 +6,11 @@
 
 namespace tpbench::cuda {
 
-cudaError_t emulated_collective(double seconds, cudaStream_t s);
-
-// Keeps `s` busy on the GPU for `seconds` (the same spin kernel). Queued just before the first
-// event of a timed interval, it lets the host enqueue the whole interval before the GPU reaches
-// that event: on a stream that starts idle the GPU would otherwise wait for each launch, and the
-// host's launch latency would be timed as GPU work.
+// Keeps `s` busy on the GPU for `seconds` with that one-block kernel. Two uses: an emulated
+// collective, and a hold queued just before the first event of a timed interval, which lets the
+// host enqueue the whole interval before the GPU reaches that event (on a stream that starts
+// idle the GPU would otherwise wait for each launch, and the host's launch latency would be
+// timed as GPU work).
 cudaError_t hold_stream(double seconds, cudaStream_t s);
 
 // How much longer than asked an emulated collective takes on the current device: %globaltimer
