@@ -81,7 +81,7 @@ TEST(CalibrateOptions, UnknownBaseAndUnwritableOutFailBeforeAnyWork) {
 
 TEST(CalibrateRequest, Llama70bShapesAtTp148) {
   const auto shapes = calibrate_gemm_shapes();
-  ASSERT_EQ(shapes.size(), 12u);
+  ASSERT_EQ(shapes.size(), 15u);
   auto find = [&](const std::string& name, int tp) {
     for (const auto& s : shapes)
       if (s.name == name && s.tp == tp) return s;
@@ -95,6 +95,9 @@ TEST(CalibrateRequest, Llama70bShapesAtTp148) {
   EXPECT_EQ(find("gate_up", 8).k, 8192);
   EXPECT_EQ(find("down", 4).k, 28672 / 4);
   EXPECT_EQ(find("down", 8).n, 8192);
+  EXPECT_EQ(find("lm_head", 1).n, 128256);  // vocab-parallel
+  EXPECT_EQ(find("lm_head", 8).n, 128256 / 8);
+  EXPECT_EQ(find("lm_head", 4).k, 8192);
 }
 
 TEST(CalibrateRequest, SizesAndQuick) {
@@ -134,6 +137,19 @@ TEST(CalibrateMerge, GemmEfficiencyIsTotalFlopsOverTotalTime) {
   EXPECT_TRUE(gemm_efficiency_table(m.gemm, 0).empty());
 }
 
+// One table per TP from that TP's shapes only: TP8's small GEMMs must not borrow TP1's rate.
+TEST(CalibrateMerge, GemmEfficiencyPerTp) {
+  const CalibrateGemmShape big{"gate_up", 1, 1000, 1000}, small{"gate_up", 8, 100, 1000};
+  // m=1: TP1 2e6 FLOP in 1e-5 s (2e11 FLOP/s), TP8 2e5 FLOP in 4e-6 s (5e10 FLOP/s).
+  const std::vector<CalibrateGemmPoint> pts = {{big, 1, 1e-5}, {small, 1, 4e-6}};
+  const auto by = gemm_efficiency_tables_by_tp(pts, 1e12);
+  ASSERT_EQ(by.size(), 2u);
+  EXPECT_NEAR(by.at(1).at(0).second, 0.2, 1e-12);
+  EXPECT_NEAR(by.at(8).at(0).second, 0.05, 1e-12);
+  // Pooled: 2.2e6 FLOP in 1.4e-5 s, weighted by the large shape.
+  EXPECT_NEAR(gemm_efficiency_table(pts, 1e12).at(0).second, 2.2e6 / 1.4e-5 / 1e12, 1e-12);
+}
+
 TEST(CalibrateMerge, MeasuredFieldsReplaceTheBase) {
   const SystemProfile base = resolve_profile("h100-sxm");
   const auto m = hand_made(true);
@@ -158,7 +174,9 @@ TEST(CalibrateMerge, MeasuredFieldsReplaceTheBase) {
   EXPECT_TRUE(p.collectives.has(CollectiveKind::AllGather, 2));
   EXPECT_EQ(p.sources.at("hbm_bandwidth").rfind("measured:", 0), 0u);
   EXPECT_EQ(p.sources.at("collectives").rfind("measured:", 0), 0u);
-  EXPECT_NE(p.sources.at("decode_attention_bandwidth").find("1.500 TB/s"), std::string::npos);
+  EXPECT_NE(p.sources.at("decode_attention_efficiency").find("1.500 TB/s"), std::string::npos);
+  EXPECT_DOUBLE_EQ(p.decode_attention_efficiency, 1.5e12 / 3.0e12);  // 3e9 B in 2e-3 s over the read
+  EXPECT_EQ(p.gemm_efficiency_by_tp.size(), 1u);                      // only TP8 shapes measured
   EXPECT_EQ(merge_calibration(base, m, "my-node").name, "my-node");
 }
 
@@ -184,7 +202,7 @@ TEST(CalibrateMerge, DocumentRoundTripsThroughTheProfileReader) {
   EXPECT_DOUBLE_EQ(doc["decode_attention_bandwidth"].get<double>(), 1.5e12);
   EXPECT_EQ(doc["calibration"]["gemm"].size(), 3u);
   EXPECT_EQ(doc["calibration"]["collectives"].size(), 4u);
-  EXPECT_DOUBLE_EQ(doc["calibration"]["collectives"][2]["busbw"].get<double>(), (1 << 20) / 2e-5);  // 2(n-1)/n = 1
+  EXPECT_DOUBLE_EQ(doc["calibration"]["collectives"][2]["busbw_bytes_per_s"].get<double>(), (1 << 20) / 2e-5);  // 2(n-1)/n = 1
 
   // Extra keys are ignored by the reader; every profile field survives a trip through a file.
   const std::string path = (std::filesystem::temp_directory_path() / "tpbench_calibrate_roundtrip.json").string();

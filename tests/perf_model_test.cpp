@@ -161,6 +161,51 @@ TEST(PerfProfile, JsonRoundTripAndMalformedFiles) {
   EXPECT_THROW(profile_from_json(j, "t"), UsageError);  // no all_reduce table
 }
 
+// GEMM efficiency: log-log between table points (a memory-bound GEMM's rate grows as m, so a
+// table 0.01 at m=1 and 0.04 at m=4 gives 0.02 at m=2 exactly), per-TP tables chosen by TP and
+// interpolated log-log between TPs, the pooled table without a TP.
+TEST(PerfProfile, GemmFractionLogLogAndPerTp) {
+  SystemProfile p;
+  p.gemm_efficiency = {{1, 0.01}, {4, 0.04}};
+  EXPECT_NEAR(p.gemm_fraction(2), 0.02, 1e-12);
+  EXPECT_NEAR(p.gemm_fraction(0.5), 0.01, 1e-12);  // clamped at the ends
+  EXPECT_NEAR(p.gemm_fraction(9), 0.04, 1e-12);
+  p.gemm_efficiency_by_tp[1] = {{1, 0.016}, {4, 0.064}};
+  p.gemm_efficiency_by_tp[4] = {{1, 0.004}, {4, 0.016}};
+  EXPECT_NEAR(p.gemm_fraction(2, 1), 0.032, 1e-12);
+  EXPECT_NEAR(p.gemm_fraction(2, 4), 0.008, 1e-12);
+  EXPECT_NEAR(p.gemm_fraction(1, 2), 0.008, 1e-12);  // halfway in log TP: sqrt(0.016 x 0.004)
+  EXPECT_NEAR(p.gemm_fraction(1, 8), 0.004, 1e-12);  // beyond the last TP: the last table
+  EXPECT_NEAR(p.gemm_fraction(2), 0.02, 1e-12);      // no TP: the pooled table
+}
+
+// The decode-attention efficiency scales the KV read time, and a profile file carries it and
+// the per-TP tables (malformed values refused with one line).
+TEST(PerfProfile, DecodeAttentionEfficiencyAndPerTpTablesInJson) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  SystemProfile p = builtin_profile("h100-sxm");
+  p.decode_attention_efficiency = 0.8;
+  StepShape s;
+  s.decode_seqs = 1;
+  s.decode_ctx_tokens = 10500;
+  s.logits = 1;
+  // 10,500 tokens x 81,920 B at TP4 over 0.8 x 3.015 TB/s.
+  EXPECT_NEAR(RooflineModel(m, 4, p, PerfParams{}).step(s).decode_attn_s, 860160000.0 / (0.8 * 3.015e12), 1e-9);
+  p.gemm_efficiency_by_tp[8] = {{1, 0.002}, {64, 0.1}};
+  const SystemProfile back = profile_from_json(profile_to_json(p), "test");
+  EXPECT_DOUBLE_EQ(back.decode_attention_efficiency, 0.8);
+  EXPECT_EQ(back.gemm_efficiency_by_tp, p.gemm_efficiency_by_tp);
+  nlohmann::json j = profile_to_json(p);
+  j["gemm_efficiency_by_tp"]["0"] = nlohmann::json::array({{1, 0.1}});
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+  j = profile_to_json(p);
+  j["gemm_efficiency_by_tp"]["8"] = nlohmann::json::array({{1, 2.0}});
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+  j = profile_to_json(p);
+  j["decode_attention_efficiency"] = 0;
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+}
+
 TEST(PerfToyModel, FitRecoversTauAndAlphaAndFlagsFailures) {
   const ToyModel truth{0.02, 3.0};
   std::vector<ToyPoint> pts;

@@ -31,8 +31,8 @@ void check_calibrate_options(const CalibrateOptions& o) {
 
 std::vector<CalibrateGemmShape> calibrate_gemm_shapes() {
   // Per-rank shapes of the tp plan (Megatron style, what vLLM runs): QKV and gate/up are
-  // column-parallel (n shards), O and down row-parallel (k shards); KV heads are replicated
-  // when TP exceeds them.
+  // column-parallel (n shards), O and down row-parallel (k shards), the LM head vocab-parallel;
+  // KV heads are replicated when TP exceeds them.
   const ModelSpec m = preset_model("llama-3.1-70b");
   std::vector<CalibrateGemmShape> shapes;
   for (int tp : {1, 4, 8}) {
@@ -42,6 +42,7 @@ std::vector<CalibrateGemmShape> calibrate_gemm_shapes() {
     shapes.push_back({"o", tp, m.hidden, q * m.head_dim});
     shapes.push_back({"gate_up", tp, 2 * m.intermediate / tp, m.hidden});
     shapes.push_back({"down", tp, m.hidden, m.intermediate / tp});
+    shapes.push_back({"lm_head", tp, m.vocab / tp, m.hidden});  // vocab-parallel
   }
   return shapes;
 }

@@ -13,6 +13,7 @@
 // The command (validation, request, merging, summary, writing) is host code and unit-tested;
 // only run_calibrate_cuda() touches the GPU (harness/commands/cuda/calibrate_cuda.cpp).
 #include <cstdint>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -70,7 +71,7 @@ struct CalibrateRequest {
   int collective_iters = 20, collective_warmup = 5;
 };
 
-// The Llama-3.1-70B per-rank layer GEMMs (qkv, o, gate_up, down) at TP 1, 4 and 8.
+// The Llama-3.1-70B per-rank GEMMs (qkv, o, gate_up, down, lm_head) at TP 1, 4 and 8.
 std::vector<CalibrateGemmShape> calibrate_gemm_shapes();
 // min, min*f, min*f^2, ... <= max (f = 4 with --quick, else 2).
 std::vector<size_t> calibrate_collective_sizes(int64_t min_bytes, int64_t max_bytes, double factor);
@@ -125,6 +126,10 @@ CalibrateMeasurements run_calibrate_cuda(const CalibrateRequest& req, std::ostre
 // 1.5 (what profile_from_json accepts).
 std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<CalibrateGemmPoint>& gemm,
                                                               double matmul_flops);
+// The same table per TP, from that TP's shapes only: a TP8 rank's small GEMMs reach a lower
+// fraction of the bandwidth than TP1's large ones, and the pooled table is weighted by TP1.
+std::map<int, std::vector<std::pair<double, double>>> gemm_efficiency_tables_by_tp(
+    const std::vector<CalibrateGemmPoint>& gemm, double matmul_flops);
 
 // The base profile with every measured field replaced and its source noted; collective
 // tables replaced per (op, group) that was measured, the base's kept otherwise.

@@ -73,6 +73,16 @@ std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<C
   return table;
 }
 
+std::map<int, std::vector<std::pair<double, double>>> gemm_efficiency_tables_by_tp(
+    const std::vector<CalibrateGemmPoint>& gemm, double matmul_flops) {
+  std::map<int, std::vector<CalibrateGemmPoint>> by_tp;
+  for (const auto& p : gemm) by_tp[p.shape.tp].push_back(p);
+  std::map<int, std::vector<std::pair<double, double>>> tables;
+  for (const auto& [tp, points] : by_tp)
+    if (auto t = gemm_efficiency_table(points, matmul_flops); !t.empty()) tables[tp] = std::move(t);
+  return tables;
+}
+
 SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasurements& m, const std::string& name) {
   SystemProfile p = base;
   const std::string from_base = "base profile '" + base.name + "'";
@@ -98,15 +108,22 @@ SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasur
   const auto eff = gemm_efficiency_table(m.gemm, m.matmul_flops);
   if (!eff.empty()) {
     p.gemm_efficiency = eff;
-    p.sources["gemm_efficiency"] =
-        "measured: tpbench GemmRunner (cuBLASLt or skinny kernel) over the Llama-3.1-70B TP 1/4/8 layer GEMMs, "
-        "total FLOPs / total time per m, L2 flushed before each GEMM, as a fraction of matmul_flops";
+    p.gemm_efficiency_by_tp = gemm_efficiency_tables_by_tp(m.gemm, m.matmul_flops);
+    const std::string how =
+        "measured: tpbench GemmRunner (cuBLASLt or skinny kernel) over the Llama-3.1-70B per-rank GEMMs "
+        "(qkv, o, gate_up, down, lm_head), total FLOPs / total time per m, L2 flushed before each GEMM, as a "
+        "fraction of matmul_flops (the measured rate: at small m it includes what the kernels lose to the "
+        "HBM roofline)";
+    p.sources["gemm_efficiency"] = how + "; TP 1/4/8 pooled (used where no per-TP table applies)";
+    p.sources["gemm_efficiency_by_tp"] = how + "; one table per TP from that TP's shapes";
   }
-  if (const double bw = attention_bandwidth(m.attention); bw > 0)
-    p.sources["decode_attention_bandwidth"] =
-        "measured: " + fmt("%.3f", bw / 1e12) + " TB/s (" + fmt("%.2f", p.hbm_bandwidth > 0 ? bw / p.hbm_bandwidth : 0) +
-        " of hbm_bandwidth) for kernels::decode_attention at context " +
-        std::to_string(m.attention.front().context) + ", batch 1..64 (calibration.attention)";
+  if (const double bw = attention_bandwidth(m.attention); bw > 0 && p.hbm_bandwidth > 0) {
+    p.decode_attention_efficiency = std::min(1.5, bw / p.hbm_bandwidth);
+    p.sources["decode_attention_efficiency"] =
+        "measured: " + fmt("%.3f", bw / 1e12) + " TB/s of K/V read by kernels::decode_attention at context " +
+        std::to_string(m.attention.front().context) + ", batch 1..64, total bytes / total time (calibration.attention), "
+        "over hbm_bandwidth";
+  }
 
   const auto curves = collective_curves(m.collectives);
   std::set<int> groups;
@@ -162,7 +179,8 @@ nlohmann::json calibration_document(const SystemProfile& profile, const Calibrat
   for (const auto& p : m.collectives) {
     const double alg = p.seconds > 0 ? p.bytes / p.seconds : 0;
     c["collectives"].push_back({{"op", collective_name(p.op)}, {"group", p.group}, {"bytes", p.bytes},
-                                {"seconds", p.seconds}, {"algbw", alg}, {"busbw", alg * busbw_factor(p.op, p.group)}});
+                                {"seconds", p.seconds}, {"algbw_bytes_per_s", alg},
+                                {"busbw_bytes_per_s", alg * busbw_factor(p.op, p.group)}});
   }
   c["collective_note"] = m.collective_note;
   j["calibration"] = c;
@@ -188,7 +206,13 @@ void print_calibration_summary(const SystemProfile& base, const SystemProfile& m
   row("BF16 matmul (TFLOP/s)", m.matmul_flops, base.matmul_flops, 1e12, "%.1f");
   for (const auto& [mm, f] : merged.gemm_efficiency)
     if (!m.gemm.empty()) row("GEMM efficiency m=" + fmt("%.0f", mm), f, base.gemm_fraction(mm), 1, "%.3f");
-  row("decode attention (TB/s)", attention_bandwidth(m.attention), base.hbm_bandwidth, 1e12, "%.3f");
+  // Against the HBM read measured here (what the ratio means to predict), else the base's.
+  row("decode attention (TB/s) vs HBM read", attention_bandwidth(m.attention),
+      m.hbm_read_bps > 0 ? m.hbm_read_bps : base.hbm_bandwidth, 1e12, "%.3f");
+  for (const auto& [tp, table] : merged.gemm_efficiency_by_tp)
+    for (const auto& [mm, f] : table)
+      if (mm == 1 || mm == 16 || mm == 256 || mm == 8192)
+        row("GEMM efficiency TP=" + std::to_string(tp) + " m=" + fmt("%.0f", mm), f, base.gemm_fraction(mm, tp), 1, "%.3f");
   if (m.collectives.empty()) {
     out << "collectives: NOT measured (" << (m.collective_note.empty() ? "no group" : m.collective_note)
         << "); the base profile's tables are kept\n";

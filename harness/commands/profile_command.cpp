@@ -26,7 +26,8 @@ int run_profile_show(const ProfileOptions& o, std::ostream& out) {
   std::snprintf(line, sizeof line, "  matmul BF16       %8.1f TFLOP/s achievable, %.1f TFLOP/s peak", p.matmul_flops / 1e12,
                 p.peak_matmul_flops / 1e12);
   out << line << src("matmul_flops") << "\n";
-  std::snprintf(line, sizeof line, "  attention eff.    %8.2f of peak", p.attention_efficiency);
+  std::snprintf(line, sizeof line, "  attention eff.    %8.2f of peak (prefill); decode attention %.2f of HBM bandwidth",
+                p.attention_efficiency, p.decode_attention_efficiency);
   out << line << "\n";
   std::snprintf(line, sizeof line, "  overhead          %8.3f ms/step + %.1f us/layer", p.per_step_overhead_s * 1e3,
                 p.per_layer_overhead_s * 1e6);
@@ -34,14 +35,16 @@ int run_profile_show(const ProfileOptions& o, std::ostream& out) {
   std::snprintf(line, sizeof line, "  runtime reserve   %8.2f GB/GPU; KV link %.1f GB/s per rank, %.0f us", p.runtime_reserve_bytes / 1e9,
                 p.kv_link_bandwidth / 1e9, p.kv_link_latency_s * 1e6);
   out << line << "\n";
-  if (!p.gemm_efficiency.empty()) {
-    out << "  GEMM efficiency by m:";
-    for (const auto& [m, f] : p.gemm_efficiency) {
-      std::snprintf(line, sizeof line, " %g:%.2f", m, f);
+  auto table = [&](const std::string& title, const std::vector<std::pair<double, double>>& t) {
+    out << "  " << title << ":";
+    for (const auto& [m, f] : t) {
+      std::snprintf(line, sizeof line, " %g:%.3g", m, f);
       out << line;
     }
     out << "\n";
-  }
+  };
+  if (!p.gemm_efficiency.empty()) table("GEMM efficiency by m", p.gemm_efficiency);
+  for (const auto& [tp, t] : p.gemm_efficiency_by_tp) table("GEMM efficiency by m, TP=" + std::to_string(tp), t);
   out << "collectives (sizes as nccl-tests counts them; busbw = algbw x factor):\n";
   for (const auto& [op, groups] : p.collectives.curves())
     for (const auto& [g, curve] : groups) {

@@ -3,6 +3,7 @@
 // llm-d serving points. Replace them with `tpbench calibrate` output for a measured machine.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "harness/common/error.hpp"
 #include "harness/perf/system_profile.hpp"
@@ -122,19 +123,36 @@ SystemProfile builtin_profile(const std::string& name) {
   return p;
 }
 
-double SystemProfile::gemm_fraction(double m) const {
-  if (gemm_efficiency.empty()) return 1.0;
-  if (m <= gemm_efficiency.front().first) return gemm_efficiency.front().second;
-  if (m >= gemm_efficiency.back().first) return gemm_efficiency.back().second;
-  for (size_t i = 1; i < gemm_efficiency.size(); ++i) {
-    const auto& [m1, f1] = gemm_efficiency[i];
+namespace {
+
+double loglog_interpolate(const std::vector<std::pair<double, double>>& table, double m) {
+  if (table.empty()) return 1.0;
+  if (m <= table.front().first) return table.front().second;
+  if (m >= table.back().first) return table.back().second;
+  for (size_t i = 1; i < table.size(); ++i) {
+    const auto& [m1, f1] = table[i];
     if (m <= m1) {
-      const auto& [m0, f0] = gemm_efficiency[i - 1];
+      const auto& [m0, f0] = table[i - 1];
       const double t = (std::log(m) - std::log(m0)) / (std::log(m1) - std::log(m0));
-      return f0 + t * (f1 - f0);
+      return std::exp(std::log(f0) + t * (std::log(f1) - std::log(f0)));
     }
   }
-  return gemm_efficiency.back().second;
+  return table.back().second;
+}
+
+}  // namespace
+
+double SystemProfile::gemm_fraction(double m, int tp) const {
+  if (tp <= 0 || gemm_efficiency_by_tp.empty()) return loglog_interpolate(gemm_efficiency, m);
+  // Between two measured TPs (TP2 between 1 and 4, say): log-log in TP too; outside: the nearest.
+  const auto hi = gemm_efficiency_by_tp.lower_bound(tp);
+  if (hi == gemm_efficiency_by_tp.end()) return loglog_interpolate(gemm_efficiency_by_tp.rbegin()->second, m);
+  if (hi->first == tp || hi == gemm_efficiency_by_tp.begin()) return loglog_interpolate(hi->second, m);
+  const auto lo = std::prev(hi);
+  const double t = (std::log(double(tp)) - std::log(double(lo->first))) /
+                   (std::log(double(hi->first)) - std::log(double(lo->first)));
+  const double f0 = loglog_interpolate(lo->second, m), f1 = loglog_interpolate(hi->second, m);
+  return std::exp(std::log(f0) + t * (std::log(f1) - std::log(f0)));
 }
 
 }  // namespace tpbench

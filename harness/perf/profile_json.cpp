@@ -34,6 +34,28 @@ std::vector<std::pair<double, double>> pairs_field(const nlohmann::json& v, cons
   return out;
 }
 
+// A (m, fraction) table: m > 0, 0 < fraction <= 1.5, sorted by m.
+std::vector<std::pair<double, double>> efficiency_table(const nlohmann::json& v, const std::string& origin,
+                                                        const std::string& key) {
+  auto t = pairs_field(v, "profile " + origin + ": " + key);
+  for (const auto& [m, f] : t)
+    if (!(m > 0) || !(f > 0) || f > 1.5)
+      throw UsageError("profile " + origin + ": " + key + " needs m > 0 and 0 < fraction <= 1.5");
+  std::sort(t.begin(), t.end());
+  return t;
+}
+
+// A JSON object key that is a whole positive decimal number ("8"), else 0.
+int positive_int_key(const std::string& k) {
+  try {
+    size_t used = 0;
+    const int v = std::stoi(k, &used);
+    return used == k.size() && v > 0 ? v : 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 }  // namespace
 
 SystemProfile profile_from_json(const nlohmann::json& j, const std::string& origin) {
@@ -57,13 +79,19 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
   p.runtime_reserve_bytes = number_field(j, "runtime_reserve_bytes", origin, false, 0);
   p.kv_link_bandwidth = number_field(j, "kv_link_bandwidth", origin, false, 5e10);
   p.kv_link_latency_s = number_field(j, "kv_link_latency_s", origin, false, 1e-4);
-  if (j.contains("gemm_efficiency")) {
-    p.gemm_efficiency = pairs_field(j["gemm_efficiency"], "profile " + origin + ": gemm_efficiency");
-    for (const auto& [m, f] : p.gemm_efficiency)
-      if (!(m > 0) || !(f > 0) || f > 1.5)
-        throw UsageError("profile " + origin + ": gemm_efficiency needs m > 0 and 0 < fraction <= 1.5");
-    std::sort(p.gemm_efficiency.begin(), p.gemm_efficiency.end());
+  if (j.contains("gemm_efficiency")) p.gemm_efficiency = efficiency_table(j["gemm_efficiency"], origin, "gemm_efficiency");
+  if (j.contains("gemm_efficiency_by_tp")) {
+    if (!j["gemm_efficiency_by_tp"].is_object())
+      throw UsageError("profile " + origin + ": gemm_efficiency_by_tp must map a TP to a table");
+    for (const auto& [t, table] : j["gemm_efficiency_by_tp"].items()) {
+      const int tp = positive_int_key(t);
+      if (tp < 1) throw UsageError("profile " + origin + ": gemm_efficiency_by_tp key '" + t + "' is not an integer >= 1");
+      p.gemm_efficiency_by_tp[tp] = efficiency_table(table, origin, "gemm_efficiency_by_tp." + t);
+    }
   }
+  p.decode_attention_efficiency = number_field(j, "decode_attention_efficiency", origin, false, 1.0);
+  if (!(p.decode_attention_efficiency > 0) || p.decode_attention_efficiency > 1.5)
+    throw UsageError("profile " + origin + ": decode_attention_efficiency must be in (0, 1.5]");
   if (!j.contains("collectives") || !j["collectives"].is_object())
     throw UsageError("profile " + origin + ": missing object 'collectives'");
   for (const auto& [op_name, groups] : j["collectives"].items()) {
@@ -71,14 +99,7 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
     if (!groups.is_object())
       throw UsageError("profile " + origin + ": collectives." + op_name + " must map group size to points");
     for (const auto& [g, pts] : groups.items()) {
-      int group = 0;
-      try {
-        size_t used = 0;
-        group = std::stoi(g, &used);
-        if (used != g.size()) group = 0;
-      } catch (const std::exception&) {
-        group = 0;
-      }
+      const int group = positive_int_key(g);
       if (group < 2) throw UsageError("profile " + origin + ": collectives." + op_name + " group '" + g + "' is not an integer >= 2");
       p.collectives.set_curve(op, group, pairs_field(pts, "profile " + origin + ": collectives." + op_name + "." + g));
     }
@@ -129,6 +150,16 @@ nlohmann::json profile_to_json(const SystemProfile& p) {
     j["gemm_efficiency"] = nlohmann::json::array();
     for (const auto& [m, f] : p.gemm_efficiency) j["gemm_efficiency"].push_back({m, f});
   }
+  if (!p.gemm_efficiency_by_tp.empty()) {
+    nlohmann::json by = nlohmann::json::object();
+    for (const auto& [tp, table] : p.gemm_efficiency_by_tp) {
+      nlohmann::json t = nlohmann::json::array();
+      for (const auto& [m, f] : table) t.push_back({m, f});
+      by[std::to_string(tp)] = t;
+    }
+    j["gemm_efficiency_by_tp"] = by;
+  }
+  j["decode_attention_efficiency"] = p.decode_attention_efficiency;
   j["attention_efficiency"] = p.attention_efficiency;
   j["per_step_overhead_s"] = p.per_step_overhead_s;
   j["per_layer_overhead_s"] = p.per_layer_overhead_s;

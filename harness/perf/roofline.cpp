@@ -27,11 +27,11 @@ StepCost RooflineModel::step(const StepShape& s) const {
   c.weight_bytes = streamed_weights_;
   const double gemm_flops = layer_flops_per_token_ * tokens + head_flops_per_row_ * s.logits;
   c.gemm_memory_s = streamed_weights_ / bw;
-  c.gemm_compute_s = gemm_flops / (flops_rate * prof_->gemm_fraction(tokens));
+  c.gemm_compute_s = gemm_flops / (flops_rate * prof_->gemm_fraction(tokens, tp_));
   c.gemm_s = std::max(c.gemm_memory_s, c.gemm_compute_s);
 
   c.kv_bytes = kv_per_token_ * s.decode_ctx_tokens;
-  c.decode_attn_s = c.kv_bytes / bw;
+  c.decode_attn_s = c.kv_bytes / (bw * prof_->decode_attention_efficiency);
   const double attn_flops = attn_flops_per_pair_ * s.prefill_attn_pairs;
   c.prefill_attn_s = attn_flops / (prof_->peak_matmul_flops * prof_->attention_efficiency * par_.compute_efficiency);
   c.flops = gemm_flops + attn_flops;

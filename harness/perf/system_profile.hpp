@@ -13,7 +13,12 @@
 //   "peak_hbm_bandwidth": 3.35e12,          // optional datasheet figures (reporting only)
 //   "peak_matmul_flops": 9.89e14,
 //   "gemm_efficiency": [[tokens, fraction], ...],   // optional: fraction of matmul_flops reached
-//                                           // at GEMM m = tokens (interpolated in log m)
+//                                           // at GEMM m = tokens (interpolated log-log)
+//   "gemm_efficiency_by_tp": {"1": [[tokens, fraction], ...], "8": [...]},   // optional: the same
+//                                           // for one TP's per-rank GEMM shapes (calibrate writes
+//                                           // it); a TP without a table uses the nearest one
+//   "decode_attention_efficiency": 0.85,    // optional: the decode-attention kernel's KV read rate
+//                                           // as a fraction of hbm_bandwidth (default 1)
 //   "attention_efficiency": 0.5,            // optional: prefill attention, fraction of matmul_flops peak
 //   "per_step_overhead_s": 5e-4, "per_layer_overhead_s": 1.5e-5,   // optional
 //   "runtime_reserve_bytes": 2.7e9,         // optional: CUDA context, NCCL, graphs, workspace
@@ -41,8 +46,14 @@ struct SystemProfile {
   double matmul_flops = 0;          // achievable dense BF16 FLOP/s (large GEMMs)
   double peak_hbm_bandwidth = 0;    // datasheet, reporting only
   double peak_matmul_flops = 0;     // datasheet
+  // GEMM efficiency: the FLOP rate reached at m rows as a fraction of matmul_flops. The defaults
+  // are a compute-side estimate under max(weights / bandwidth, FLOPs / rate); a calibrated
+  // table is the measured rate, so its compute term is the measured GEMM time and the part of
+  // it beyond the weight stream is whatever the kernels lose to the HBM roofline at small m.
   std::vector<std::pair<double, double>> gemm_efficiency;  // (m tokens, fraction); empty = 1.0
+  std::map<int, std::vector<std::pair<double, double>>> gemm_efficiency_by_tp;  // TP -> table
   double attention_efficiency = 0.5;   // prefill attention FLOP/s as fraction of peak_matmul_flops
+  double decode_attention_efficiency = 1.0;  // decode attention's KV read rate / hbm_bandwidth
   double per_step_overhead_s = 0;      // scheduler + sampling + graph launch, per engine step
   double per_layer_overhead_s = 0;     // kernel gaps per layer (norms, rotary, activations)
   double runtime_reserve_bytes = 0;    // non-KV, non-weight, non-activation memory per GPU
@@ -51,8 +62,11 @@ struct SystemProfile {
   CollectiveTable collectives;
   std::map<std::string, std::string> sources;  // field -> citation
 
-  // Fraction of matmul_flops reached by a GEMM with m rows (tokens); 1.0 without a table.
-  double gemm_fraction(double m_tokens) const;
+  // Fraction of matmul_flops reached by a GEMM with m rows (tokens) on a rank of a TP=tp group:
+  // that TP's table, else the table of the nearest TP (in log TP), else the pooled table; 1.0
+  // without any. Interpolated linearly in log m vs log fraction (exact for a memory-bound GEMM,
+  // whose rate grows as m), clamped at the ends.
+  double gemm_fraction(double m_tokens, int tp = 0) const;
 };
 
 std::vector<std::string> builtin_profile_names();       // "h100-sxm", "h200-sxm"

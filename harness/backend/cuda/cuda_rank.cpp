@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "harness/backend/cuda/emulated_collective.cuh"
+#include "kernels/hold_stream.cuh"
 #include "harness/backend/cuda/init_kernels.cuh"
 #include "harness/backend/cuda/op_launch.hpp"
 #include "harness/backend/device_memory_plan.hpp"
@@ -12,7 +12,7 @@
 namespace tpbench::cuda {
 namespace {
 
-// GPU-side holds in front of timed intervals (see hold_stream): long enough for the host to
+// GPU-side holds in front of timed intervals (kernels::hold_stream): long enough for the host to
 // enqueue what follows. Three graph launches and four event records take tens of microseconds;
 // an eager op with its event record or waits about 5-8 us.
 constexpr double kGraphLaunchHoldS = 100e-6;
@@ -77,7 +77,7 @@ void CudaRank::enqueue_op(const Op& op, cudaStream_t s) {
     return;
   }
   if (coll_.emulated_time) {
-    TPBENCH_CUDA_CHECK(hold_stream(coll_.emulated_time(op), s));
+    TPBENCH_CUDA_CHECK(kernels::hold_stream(coll_.emulated_time(op), s));
     return;
   }
   const __nv_bfloat16* in = pointers_[op.a.buffer] + op.a.offset;
@@ -137,7 +137,7 @@ StepTime CudaRank::run(Variant v, bool use_graphs) {
   if (coll_.barrier_before_step)
     coll_.comm->all_reduce(barrier_.get(), barrier_.get(), 1, ElemType::BF16, cs);
   // (Eager steps, the device-local verification mode, are not timed for results.)
-  TPBENCH_CUDA_CHECK(hold_stream(kGraphLaunchHoldS, cs));
+  TPBENCH_CUDA_CHECK(kernels::hold_stream(kGraphLaunchHoldS, cs));
   TPBENCH_CUDA_CHECK(cudaEventRecord(marks_[0]->get(), cs));
   for (int k = 0; k < 3; ++k) {
     if (use_graphs) graphs_.at(v)[k].launch(cs);
@@ -159,7 +159,7 @@ std::vector<double> CudaRank::profile_ops() {
   // Decode ops of a few microseconds run faster than the host launches them: without the hold
   // each op's interval would include the wait for its own launch. (Past CUDA's pending-launch
   // queue, about a thousand entries, the host blocks and late ops may again see gaps.)
-  TPBENCH_CUDA_CHECK(hold_stream(eager_hold_s(r_.ops.size()), cs));
+  TPBENCH_CUDA_CHECK(kernels::hold_stream(eager_hold_s(r_.ops.size()), cs));
   TPBENCH_CUDA_CHECK(cudaEventRecord(marks[0]->get(), cs));
   for (size_t i = 0; i < r_.ops.size(); ++i) {
     enqueue_op(r_.ops[i], cs);

@@ -56,7 +56,9 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
   const int g = int(devices.size());
   size_t max_bytes = 0;  // the largest buffer any rank needs (input or output)
   for (CollectiveKind op : req.collective_ops)
-    for (size_t c : counts_for(req, op, g)) max_bytes = std::max(max_bytes, c * kElem * size_t(g));
+    // nccl-tests' size is the larger of a rank's input and output (all_reduce: either; all_gather:
+    // the output; reduce_scatter: the input): exactly the buffer a rank needs.
+    for (size_t c : counts_for(req, op, g)) max_bytes = std::max(max_bytes, collective_size_bytes(op, c, kElem, g));
   for (int d : devices) {
     cuda::DeviceScope scope(d);
     // Beside in and out, NCCL's own buffers need a few hundred MiB per communicator.
