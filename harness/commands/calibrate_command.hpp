@@ -112,6 +112,9 @@ struct CalibrateMeasurements {
   std::vector<CalibrateAttentionPoint> attention;
   std::vector<CalibrateCollectivePoint> collectives;  // empty with one GPU
   std::string collective_note;  // why tables are missing, or "" when measured
+  // NVML clocks, temperature and throttle state of the first GPU before and after each section
+  // ([{section, when, sm_mhz, mem_mhz, temperature_c, throttled, power_capped}]); null without NVML.
+  nlohmann::json telemetry;
 };
 
 // The backend: runs every measurement of `req` on the GPUs, printing one progress line per

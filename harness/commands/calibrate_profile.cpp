@@ -183,6 +183,7 @@ nlohmann::json calibration_document(const SystemProfile& profile, const Calibrat
                                 {"busbw_bytes_per_s", alg * busbw_factor(p.op, p.group)}});
   }
   c["collective_note"] = m.collective_note;
+  c["telemetry"] = m.telemetry;
   j["calibration"] = c;
   return j;
 }

@@ -9,6 +9,7 @@
 
 #include "harness/commands/calibrate_command.hpp"
 #include "harness/commands/cuda/calibrate_cuda.hpp"
+#include "harness/backend/cuda/nvml_probe.hpp"
 #include "harness/common/error.hpp"
 #include "kernels/random_fill.cuh"
 #include "kernels/stream_read.cuh"
@@ -67,12 +68,31 @@ std::vector<int> select_devices(const CalibrateRequest& req) {
   return devices;
 }
 
+// Clocks, temperature and throttle state of `device` into m.telemetry (nothing without NVML):
+// a ceiling measured while the GPU throttled is not the card's ceiling, and says so.
+void record_telemetry(const cuda::NvmlProbe& nvml, int device, const char* section, const char* when,
+                      CalibrateMeasurements& m, std::ostream& progress) {
+  char bus[32] = {};
+  if (!nvml.available() || cudaDeviceGetPCIBusId(bus, sizeof bus, device) != cudaSuccess) return;
+  const auto s = nvml.sample(bus);
+  if (!s) return;
+  if (m.telemetry.is_null()) m.telemetry = nlohmann::json::array();
+  const bool hot = cuda::throttled(s->throttle_reasons);
+  m.telemetry.push_back({{"section", section}, {"when", when}, {"gpu", device}, {"sm_mhz", s->sm_clock_mhz},
+                         {"mem_mhz", s->mem_clock_mhz}, {"temperature_c", s->temperature_c}, {"throttled", hot},
+                         {"power_capped", cuda::power_capped(s->throttle_reasons)}});
+  if (hot) progress << "calibrate: warning: GPU " << device << " throttled (thermal/HW slowdown) " << when << " " << section << "\n";
+}
+
 // Runs one section and prints how long it took (a calibration takes a while).
 template <typename F>
-void section(std::ostream& progress, const char* what, F&& f) {
+void section(std::ostream& progress, const char* what, F&& f, const cuda::NvmlProbe& nvml, int device,
+             CalibrateMeasurements& m) {
   const auto t0 = std::chrono::steady_clock::now();
+  record_telemetry(nvml, device, what, "before", m, progress);
   progress << "calibrate: " << what << " ..." << std::flush;
   f();
+  record_telemetry(nvml, device, what, "after", m, progress);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char buf[32];
   std::snprintf(buf, sizeof buf, " %.1f s\n", s);
@@ -86,6 +106,7 @@ CalibrateMeasurements run_calibrate_cuda(const CalibrateRequest& req, std::ostre
   const std::vector<int> devices = calibrate::select_devices(req);
   CalibrateMeasurements m;
   m.gpu_count = int(devices.size());
+  const cuda::NvmlProbe nvml;
   {
     // Single-GPU ceilings on the first selected device (the GPUs of one node are identical).
     cuda::DeviceScope scope(devices.front());
@@ -97,11 +118,15 @@ CalibrateMeasurements run_calibrate_cuda(const CalibrateRequest& req, std::ostre
     m.memory_bytes = double(total_b);
     progress << "calibrate: " << devices.size() << " x " << m.gpu_name << ", GPU " << devices.front() << " for the "
              << "single-GPU ceilings\n";
-    calibrate::section(progress, "HBM read/copy bandwidth", [&] { calibrate::measure_hbm(req, m); });
-    calibrate::section(progress, "GEMM efficiency (Llama-3.1-70B TP 1/4/8 shapes)", [&] { calibrate::measure_gemm(req, m); });
-    calibrate::section(progress, "decode attention", [&] { calibrate::measure_attention(req, m); });
+    calibrate::section(progress, "HBM read/copy bandwidth", [&] { calibrate::measure_hbm(req, m); }, nvml,
+                       devices.front(), m);
+    calibrate::section(progress, "GEMM efficiency (Llama-3.1-70B TP 1/4/8 shapes)", [&] { calibrate::measure_gemm(req, m); },
+                       nvml, devices.front(), m);
+    calibrate::section(progress, "decode attention", [&] { calibrate::measure_attention(req, m); }, nvml,
+                       devices.front(), m);
   }
-  calibrate::section(progress, "collectives", [&] { calibrate::measure_collectives(req, devices, m); });
+  calibrate::section(progress, "collectives", [&] { calibrate::measure_collectives(req, devices, m); }, nvml,
+                     devices.front(), m);
   return m;
 }
 
