@@ -55,6 +55,15 @@ std::vector<float> cpu_reference(const ModelSpec& m, StepConfig c) {
   return logits(*cpu, build_program(m, c));
 }
 
+// --emulate-tp 4 with the h100-sxm profile's collective times.
+std::unique_ptr<Backend> emulated_tp4_backend() {
+  BackendOptions o;
+  o.kind = "cuda";
+  o.emulate_tp = 4;
+  o.profile = "h100-sxm";
+  return make_cuda_backend(o);
+}
+
 // BF16 weights/activations against FP32: relative L2 of the logits within 3 %.
 constexpr double kBf16Tolerance = 3e-2;
 
@@ -100,11 +109,7 @@ TEST(CudaBackendGpu, GraphReplayIsDeterministicAndTimed) {
 // collectives or compute: they capture, replay and time.
 TEST(CudaBackendGpu, EmulatedOverlapModesCaptureAndReplay) {
   REQUIRE_GPUS(1);
-  BackendOptions o;
-  o.kind = "cuda";
-  o.emulate_tp = 4;
-  o.profile = "h100-sxm";
-  auto gpu = make_cuda_backend(o);
+  auto gpu = emulated_tp4_backend();
   const ModelSpec m = preset_model("llama-3.1-8b");
   const std::pair<PlanKind, Overlap> cases[] = {{PlanKind::TP, Overlap::Streams},
                                                 {PlanKind::TP, Overlap::Split},
@@ -163,11 +168,7 @@ TEST(CudaBackendGpu, NcclTpMatchesCpu) {
 // faster than the full step by roughly the emulated collective time.
 TEST(CudaBackendGpu, EmulatedTpRunsRankZeroOnly) {
   REQUIRE_GPUS(1);
-  BackendOptions o;
-  o.kind = "cuda";
-  o.emulate_tp = 4;
-  o.profile = "h100-sxm";
-  auto gpu = make_cuda_backend(o);
+  auto gpu = emulated_tp4_backend();
   EXPECT_TRUE(gpu->emulated());
   StepConfig c = config(PlanKind::TP, 4, 8);
   const StepProgram p = build_program(preset_model("llama-3.1-8b"), [&] { c.layers = 2; return c; }());
