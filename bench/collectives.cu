@@ -118,18 +118,19 @@ void run_benchmark(benchmark::State& state, Context* ctx, CollectiveKind op, siz
   // Warm-up: connections, buffers and clocks settle outside the timing.
   for (int i = 0; i < 5; ++i) launch(*ctx, op, count);
   for (Rank& r : ctx->ranks) TPBENCH_CUDA_CHECK(cudaStreamSynchronize(r.stream->get()));
-  // Each GPU holds its stream while the host enqueues the timed operations (one thread launches
-  // every rank's share, tens of microseconds a grouped launch): what is timed is the GPUs' work.
+  // Each GPU holds its stream while the host enqueues the operations (one thread launches every
+  // rank's share, tens of microseconds a grouped launch), then an untimed operation releases
+  // the ranks together: what is timed is the GPUs' work, without launch gaps or rank skew.
   const double hold_s = std::min(5e-3, tpbench::kernels::kLaunchHoldS + 20e-6 * reps * n);
   double total_s = 0;
   int64_t ops = 0;
   for (auto _ : state) {
-    launch(*ctx, op, count);  // untimed: the ranks leave it together, so launch skew is not timed
     for (Rank& r : ctx->ranks) {
       TPBENCH_CUDA_CHECK(cudaSetDevice(r.device));
       TPBENCH_CUDA_CHECK(tpbench::kernels::hold_stream(hold_s, r.stream->get()));
-      TPBENCH_CUDA_CHECK(cudaEventRecord(r.start->get(), r.stream->get()));
     }
+    launch(*ctx, op, count);  // untimed: the ranks leave it together
+    for (Rank& r : ctx->ranks) TPBENCH_CUDA_CHECK(cudaEventRecord(r.start->get(), r.stream->get()));
     for (int i = 0; i < reps; ++i) launch(*ctx, op, count);
     for (Rank& r : ctx->ranks) TPBENCH_CUDA_CHECK(cudaEventRecord(r.stop->get(), r.stream->get()));
     double seconds = 0;  // the slowest rank's time
@@ -139,7 +140,9 @@ void run_benchmark(benchmark::State& state, Context* ctx, CollectiveKind op, siz
       TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, r.start->get(), r.stop->get()));
       seconds = std::max(seconds, ms / 1e3);
     }
-    state.SetIterationTime(seconds / reps);  // Google Benchmark's time column: one operation
+    // The time of the iteration's `reps` operations (what Google Benchmark sizes its iteration
+    // count by); the per-operation figure is the time_us counter.
+    state.SetIterationTime(seconds);
     total_s += seconds;
     ops += reps;
   }

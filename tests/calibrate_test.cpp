@@ -98,6 +98,8 @@ TEST(CalibrateRequest, Llama70bShapesAtTp148) {
   EXPECT_EQ(find("lm_head", 1).n, 128256);  // vocab-parallel
   EXPECT_EQ(find("lm_head", 8).n, 128256 / 8);
   EXPECT_EQ(find("lm_head", 4).k, 8192);
+  EXPECT_EQ(find("o", 4).per_step, 80);  // once per layer
+  EXPECT_EQ(find("lm_head", 4).per_step, 1);
 }
 
 TEST(CalibrateRequest, SizesAndQuick) {
@@ -148,6 +150,16 @@ TEST(CalibrateMerge, GemmEfficiencyPerTp) {
   EXPECT_NEAR(by.at(8).at(0).second, 0.05, 1e-12);
   // Pooled: 2.2e6 FLOP in 1.4e-5 s, weighted by the large shape.
   EXPECT_NEAR(gemm_efficiency_table(pts, 1e12).at(0).second, 2.2e6 / 1.4e-5 / 1e12, 1e-12);
+}
+
+// Shapes count as often as a step runs them: 80 layer GEMMs beside one huge LM head describe
+// the layers, not the head.
+TEST(CalibrateMerge, GemmEfficiencyWeightsShapesPerStep) {
+  const CalibrateGemmShape layer{"o", 8, 100, 1000, 80}, head{"lm_head", 8, 10000, 1000, 1};
+  // layer: 2e5 FLOP in 2e-6 s (1e11 FLOP/s); head: 2e7 FLOP in 2e-5 s (1e12 FLOP/s).
+  const std::vector<CalibrateGemmPoint> pts = {{layer, 1, 2e-6}, {head, 1, 2e-5}};
+  // (80 x 2e5 + 2e7) / (80 x 2e-6 + 2e-5) = 3.6e7 / 1.8e-4 = 2e11 FLOP/s -> 0.2 of 1e12.
+  EXPECT_NEAR(gemm_efficiency_table(pts, 1e12).at(0).second, 0.2, 1e-12);
 }
 
 TEST(CalibrateMerge, MeasuredFieldsReplaceTheBase) {

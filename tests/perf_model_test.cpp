@@ -202,8 +202,33 @@ TEST(PerfProfile, DecodeAttentionEfficiencyAndPerTpTablesInJson) {
   j["gemm_efficiency_by_tp"]["8"] = nlohmann::json::array({{1, 2.0}});
   EXPECT_THROW(profile_from_json(j, "t"), UsageError);
   j = profile_to_json(p);
+  j["gemm_efficiency_by_tp"]["4"] = nlohmann::json::array();  // empty: would mean no loss at TP4
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+  j = profile_to_json(p);
+  j["gemm_efficiency_by_tp"]["08"] = nlohmann::json::array({{1, 0.1}});  // would alias "8"
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+  j = profile_to_json(p);
+  j["gemm_efficiency_by_tp"] = nlohmann::json::array();
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+  j = profile_to_json(p);
   j["decode_attention_efficiency"] = 0;
   EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+}
+
+// The roofline asks for its own TP's table: TP8's compute term uses TP8's efficiency, TP1's
+// TP1's (a prefill chunk of 4096 tokens, no attention pairs: all FLOPs are GEMM FLOPs).
+TEST(PerfRoofline, UsesItsTpsGemmEfficiency) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  SystemProfile p = builtin_profile("h100-sxm");
+  p.gemm_efficiency_by_tp[1] = {{1, 0.5}};
+  p.gemm_efficiency_by_tp[8] = {{1, 0.1}};
+  StepShape s;
+  s.prefill_tokens = 4096;
+  s.logits = 1;
+  const StepCost c8 = RooflineModel(m, 8, p, PerfParams{}).step(s);
+  const StepCost c1 = RooflineModel(m, 1, p, PerfParams{}).step(s);
+  EXPECT_NEAR(c8.gemm_compute_s, c8.flops / (0.1 * p.matmul_flops), c8.gemm_compute_s * 1e-12);
+  EXPECT_NEAR(c1.gemm_compute_s, c1.flops / (0.5 * p.matmul_flops), c1.gemm_compute_s * 1e-12);
 }
 
 TEST(PerfToyModel, FitRecoversTauAndAlphaAndFlagsFailures) {

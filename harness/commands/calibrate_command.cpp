@@ -38,11 +38,12 @@ std::vector<CalibrateGemmShape> calibrate_gemm_shapes() {
   for (int tp : {1, 4, 8}) {
     validate_tp(m, tp);
     const int64_t q = m.q_heads / tp, kv = std::max<int64_t>(1, m.kv_heads / tp);
-    shapes.push_back({"qkv", tp, (q + 2 * kv) * m.head_dim, m.hidden});
-    shapes.push_back({"o", tp, m.hidden, q * m.head_dim});
-    shapes.push_back({"gate_up", tp, 2 * m.intermediate / tp, m.hidden});
-    shapes.push_back({"down", tp, m.hidden, m.intermediate / tp});
-    shapes.push_back({"lm_head", tp, m.vocab / tp, m.hidden});  // vocab-parallel
+    const int layers = int(m.layers);
+    shapes.push_back({"qkv", tp, (q + 2 * kv) * m.head_dim, m.hidden, layers});
+    shapes.push_back({"o", tp, m.hidden, q * m.head_dim, layers});
+    shapes.push_back({"gate_up", tp, 2 * m.intermediate / tp, m.hidden, layers});
+    shapes.push_back({"down", tp, m.hidden, m.intermediate / tp, layers});
+    shapes.push_back({"lm_head", tp, m.vocab / tp, m.hidden, 1});  // vocab-parallel, once a step
   }
   return shapes;
 }

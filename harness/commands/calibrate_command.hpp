@@ -4,8 +4,10 @@
 // `sweep --emulate-tp` read.
 //
 // Measured: HBM read and copy bandwidth (hbm_bandwidth = achievable read), BF16 matmul FLOP/s
-// on a large square GEMM (matmul_flops), the GEMM efficiency table over the Llama-3.1-70B TP
-// 1/4/8 layer shapes (gemm_efficiency), decode attention bandwidth at a 10k context, NCCL
+// on a large square GEMM (matmul_flops), GEMM efficiency tables over the Llama-3.1-70B TP 1/4/8
+// per-rank shapes, layers and LM head weighted as in a step (gemm_efficiency pooled,
+// gemm_efficiency_by_tp per TP), decode attention's fraction of the HBM read rate at a 10k
+// context (decode_attention_efficiency), NVML clocks around each section, NCCL
 // all_reduce / all_gather / reduce_scatter time tables per group size that the visible GPUs
 // allow, memory per GPU and the GPU's name. Everything else (and the collective tables when
 // fewer than two GPUs are used) comes from the --base profile, and `sources` says which is which.
@@ -46,9 +48,10 @@ void check_calibrate_options(const CalibrateOptions& opt);
 // ---- what to measure (host-built, unit-tested) --------------------------------------------
 
 struct CalibrateGemmShape {
-  std::string name;  // "qkv", "o", "gate_up", "down"
+  std::string name;  // "qkv", "o", "gate_up", "down", "lm_head"
   int tp = 1;
   int64_t n = 0, k = 0;  // per-rank: out[m, n] = a[m, k] * w[k, n]
+  int per_step = 1;      // how often a step runs it (a layer GEMM: once per layer): its weight in the tables
 };
 
 struct CalibrateAttentionHeads {
@@ -124,9 +127,9 @@ CalibrateMeasurements run_calibrate_cuda(const CalibrateRequest& req, std::ostre
 
 // ---- turning measurements into a profile (pure, unit-tested) ---------------------------------
 
-// [[m, fraction of matmul_flops]] for every m: the shapes' total FLOPs over their total time
-// (as one pass through the TP 1/4/8 layers would see it), divided by matmul_flops, capped at
-// 1.5 (what profile_from_json accepts).
+// [[m, fraction of matmul_flops]] for every m: the shapes' total FLOPs over their total time,
+// each shape counted per_step times (as a step through the layers and the head sees them),
+// divided by matmul_flops, capped at 1.5 (what profile_from_json accepts).
 std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<CalibrateGemmPoint>& gemm,
                                                               double matmul_flops);
 // The same table per TP, from that TP's shapes only: a TP8 rank's small GEMMs reach a lower

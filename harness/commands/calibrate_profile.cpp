@@ -64,8 +64,9 @@ std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<C
   for (const auto& p : gemm)
     if (p.seconds > 0) {
       auto& [flops, secs] = by_m[p.m];
-      flops += 2.0 * double(p.m) * double(p.shape.n) * double(p.shape.k);
-      secs += p.seconds;
+      const double w = std::max(1, p.shape.per_step);
+      flops += w * 2.0 * double(p.m) * double(p.shape.n) * double(p.shape.k);
+      secs += w * p.seconds;
     }
   std::vector<std::pair<double, double>> table;
   if (!(matmul_flops > 0)) return table;
@@ -208,7 +209,7 @@ void print_calibration_summary(const SystemProfile& base, const SystemProfile& m
   for (const auto& [mm, f] : merged.gemm_efficiency)
     if (!m.gemm.empty()) row("GEMM efficiency m=" + fmt("%.0f", mm), f, base.gemm_fraction(mm), 1, "%.3f");
   // Against the HBM read measured here (what the ratio means to predict), else the base's.
-  row("decode attention (TB/s) vs HBM read", attention_bandwidth(m.attention),
+  row("decode attention (TB/s) [base: read here]", attention_bandwidth(m.attention),
       m.hbm_read_bps > 0 ? m.hbm_read_bps : base.hbm_bandwidth, 1e12, "%.3f");
   for (const auto& [tp, table] : merged.gemm_efficiency_by_tp)
     for (const auto& [mm, f] : table)

@@ -103,8 +103,9 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
 
   // ---- 3. Concurrency 1 ----
   md << "\n## 3. What sets the absolute throughput at concurrency 1\n\n";
-  md << "At C=1 a step is one token: TPOT = weights/N / HBM bandwidth + KV/N / HBM bandwidth + collectives + overhead "
-        "(the profile's " << f2(in.profile.hbm_bandwidth / 1e12) << " TB/s achievable).\n\n";
+  md << "At C=1 a step is one token: TPOT = weights/N / HBM bandwidth + KV/N / (HBM bandwidth x decode-attention "
+        "efficiency) + collectives + overhead (the profile's " << f2(in.profile.hbm_bandwidth / 1e12) << " TB/s achievable, "
+        "decode attention at " << f2(in.profile.decode_attention_efficiency) << " of it).\n\n";
   md << "| config | weights ms | KV ms | collectives ms | overhead ms | predicted TPOT ms | predicted tok/s/user | llm-d tok/s/user |\n|---|---|---|---|---|---|---|---|\n";
   for (int tp : {2, 4, 8}) {
     const std::string cfg = "1R-TP" + std::to_string(tp);

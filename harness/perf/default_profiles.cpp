@@ -71,6 +71,10 @@ void common_hopper(SystemProfile& p) {
   p.attention_efficiency = 0.5;
   p.sources["attention_efficiency"] = "prefill attention at 50 % of peak: FlashAttention-2 ~35 %, FlashAttention-3 ~75 % "
                                       "of H100 BF16 peak (Shah et al. 2024, arXiv:2407.08608); vLLM uses either";
+  p.decode_attention_efficiency = 1.0;
+  p.sources["decode_attention_efficiency"] =
+      "1.0: decode attention streams K/V at the achievable HBM read rate (speed of light); calibrate "
+      "measures the kernel's fraction";
   p.per_step_overhead_s = 0.5e-3;
   p.sources["per_step_overhead_s"] = "scheduler, input preparation and sampling not hidden behind the GPU (vLLM V1 "
                                      "design notes: CPU overhead is overlapped but not zero); order of 0.5 ms";

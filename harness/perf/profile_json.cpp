@@ -45,12 +45,12 @@ std::vector<std::pair<double, double>> efficiency_table(const nlohmann::json& v,
   return t;
 }
 
-// A JSON object key that is a whole positive decimal number ("8"), else 0.
+// A JSON object key that is a positive integer written plainly ("8"; not "08", "+8", " 8",
+// which would alias it), else 0.
 int positive_int_key(const std::string& k) {
   try {
-    size_t used = 0;
-    const int v = std::stoi(k, &used);
-    return used == k.size() && v > 0 ? v : 0;
+    const int v = std::stoi(k);
+    return v > 0 && std::to_string(v) == k ? v : 0;
   } catch (const std::exception&) {
     return 0;
   }
@@ -87,6 +87,8 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
       const int tp = positive_int_key(t);
       if (tp < 1) throw UsageError("profile " + origin + ": gemm_efficiency_by_tp key '" + t + "' is not an integer >= 1");
       p.gemm_efficiency_by_tp[tp] = efficiency_table(table, origin, "gemm_efficiency_by_tp." + t);
+      if (p.gemm_efficiency_by_tp[tp].empty())  // an empty table would mean "no loss" for that TP
+        throw UsageError("profile " + origin + ": gemm_efficiency_by_tp." + t + " needs at least one point");
     }
   }
   p.decode_attention_efficiency = number_field(j, "decode_attention_efficiency", origin, false, 1.0);

@@ -16,9 +16,11 @@
 //                                           // at GEMM m = tokens (interpolated log-log)
 //   "gemm_efficiency_by_tp": {"1": [[tokens, fraction], ...], "8": [...]},   // optional: the same
 //                                           // for one TP's per-rank GEMM shapes (calibrate writes
-//                                           // it); a TP without a table uses the nearest one
-//   "decode_attention_efficiency": 0.85,    // optional: the decode-attention kernel's KV read rate
-//                                           // as a fraction of hbm_bandwidth (default 1)
+//                                           // it from Llama-3.1-70B's; keys plain integers >= 1,
+//                                           // tables non-empty); a TP between two tables is
+//                                           // interpolated log-log, one outside uses the nearest
+//   "decode_attention_efficiency": 0.85,    // optional, in (0, 1.5]: the decode-attention kernel's
+//                                           // KV read rate as a fraction of hbm_bandwidth (default 1)
 //   "attention_efficiency": 0.5,            // optional: prefill attention, fraction of matmul_flops peak
 //   "per_step_overhead_s": 5e-4, "per_layer_overhead_s": 1.5e-5,   // optional
 //   "runtime_reserve_bytes": 2.7e9,         // optional: CUDA context, NCCL, graphs, workspace
@@ -62,10 +64,12 @@ struct SystemProfile {
   CollectiveTable collectives;
   std::map<std::string, std::string> sources;  // field -> citation
 
-  // Fraction of matmul_flops reached by a GEMM with m rows (tokens) on a rank of a TP=tp group:
-  // that TP's table, else the table of the nearest TP (in log TP), else the pooled table; 1.0
-  // without any. Interpolated linearly in log m vs log fraction (exact for a memory-bound GEMM,
-  // whose rate grows as m), clamped at the ends.
+  // Fraction of matmul_flops reached by a GEMM with m rows (tokens) on a rank of a TP=tp group.
+  // With per-TP tables and tp > 0: that TP's table; between two measured TPs, log-log in TP;
+  // outside them, the nearest table. Otherwise the pooled table; 1.0 without any. Interpolated
+  // linearly in log m vs log fraction (exact for a memory-bound GEMM, whose rate grows as m),
+  // clamped at the ends. The per-TP tables come from one model's shapes (calibrate: Llama-3.1-
+  // 70B): another model's TP-k rank gets the 70B TP-k rate, an approximation.
   double gemm_fraction(double m_tokens, int tp = 0) const;
 };
 

@@ -53,11 +53,4 @@ std::vector<double> event_times(cudaStream_t s, int warmup, int iters, Before&& 
   return t;
 }
 
-// The median (the mean of the two middle values for an even count).
-inline double median_of_sorted(const std::vector<double>& sorted) {
-  const size_t n = sorted.size();
-  if (n == 0) return 0;
-  return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-}
-
 }  // namespace tpbench::cuda_detail

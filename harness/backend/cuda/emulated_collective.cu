@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "harness/measure/stats.hpp"
 #include "kernels/detail/cuda_check.hpp"
 #include "kernels/detail/cuda_raii.hpp"
 #include "kernels/detail/event_timer.hpp"
@@ -18,7 +19,7 @@ double emulated_collective_overshoot_s() {
     for (int i = 0; i < kBatch; ++i) TPBENCH_CUDA_CHECK(kernels::hold_stream(kWait, s));
   };
   const auto t = cuda_detail::event_times(s, 2, 5, [] {}, batch);
-  return std::max(0.0, cuda_detail::median_of_sorted(t) / kBatch - kWait);
+  return std::max(0.0, summarize(t).median / kBatch - kWait);
 }
 
 }  // namespace tpbench::cuda

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "harness/measure/stats.hpp"
 #include "kernels/detail/event_timer.hpp"
 #include "kernels/reference_ops.hpp"
 #include "kernels/skinny_gemm.cuh"
@@ -131,9 +132,9 @@ bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const _
   }
   // Median of 6 event-timed runs after 2 warm-ups, each way (the output is overwritten).
   auto time_of = [&](bool skinny) {
-    return cuda_detail::median_of_sorted(cuda_detail::event_times(
+    return summarize(cuda_detail::event_times(
         s, 2, 6, [&] { if (autotune_flush_) autotune_flush_->flush(s); },
-        [&] { skinny ? run_skinny(sh, a, w, out, s) : run_cublas(sh, a, w, out, s); }));
+        [&] { skinny ? run_skinny(sh, a, w, out, s) : run_cublas(sh, a, w, out, s); })).median;
   };
   const bool choice = time_of(true) < time_of(false);
   skinny_choice_.emplace(sh, choice);

@@ -1,7 +1,7 @@
 // `tpbench calibrate`: decode-attention bandwidth (kernels::decode_attention, the kernel the
 // cuda backend runs) at a 10k context for batch 1..64 and Llama-3.1-70B's per-rank heads. The
-// roofline charges decode attention K/V bytes / hbm_bandwidth; the ratio measured here says how
-// close the kernel comes to that. The L2 is flushed before every call (a TP=8 batch-1 cache
+// roofline charges decode attention K/V bytes / (hbm_bandwidth x decode_attention_efficiency),
+// and the ratio measured here is that efficiency. The L2 is flushed before every call (a TP=8 batch-1 cache
 // of 5 MB would otherwise stay in the 50 MB L2 between calls).
 #include <algorithm>
 

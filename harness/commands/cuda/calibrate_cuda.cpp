@@ -92,11 +92,11 @@ void section(std::ostream& progress, const char* what, F&& f, const cuda::NvmlPr
   record_telemetry(nvml, device, what, "before", m, progress);
   progress << "calibrate: " << what << " ..." << std::flush;
   f();
-  record_telemetry(nvml, device, what, "after", m, progress);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char buf[32];
   std::snprintf(buf, sizeof buf, " %.1f s\n", s);
   progress << buf << std::flush;
+  record_telemetry(nvml, device, what, "after", m, progress);  // its warning on a line of its own
 }
 
 }  // namespace

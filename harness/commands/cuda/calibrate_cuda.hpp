@@ -9,12 +9,13 @@
 
 #include "harness/backend/cuda/device_resources.hpp"
 #include "harness/commands/calibrate_command.hpp"
+#include "harness/measure/stats.hpp"
 #include "kernels/detail/event_timer.hpp"
 
 namespace tpbench::calibrate {
 
 using cuda_detail::event_times;  // kernels/detail/event_timer.hpp
-inline double median(const std::vector<double>& sorted) { return cuda_detail::median_of_sorted(sorted); }
+inline double median(const std::vector<double>& samples) { return summarize(samples).median; }
 
 // Each runs on the current device and fills its part of `m`.
 void measure_hbm(const CalibrateRequest& req, CalibrateMeasurements& m);
