@@ -162,6 +162,12 @@ gpu_tests "gpu tests (no NCCL)" 150 34 gpu_tests.json \
 CAL_BASE=h100-sxm; [ "$kind" = h200 ] && CAL_BASE=h200-sxm
 run_step "calibrate --quick" 120 $TP calibrate --quick --base $CAL_BASE --out "$STAGE/profile.json"
 keep profile.json
+# The measured profile must be one that predict reads (and its table goes into the log).
+if [ -f "$OUT/profile.json" ]; then
+  run_step "profile -> predict" 30 bash -c "$TP profile show '$OUT/profile.json' | head -12 && $TP predict \
+    --profile '$OUT/profile.json' --model llama-3.1-70b --layout 1R-TP4,1R-TP8 --concurrency 1,64 --isl 10000 \
+    --osl 1000 --out '$STAGE/pred.json'"
+fi
 
 # ---- sweeps ---------------------------------------------------------------------------------
 sweep_points() {  # name, file, expected points, "verify" when every point must be verified
