@@ -56,8 +56,7 @@ void bench_attention(benchmark::State& state, Heads heads, int64_t batch, int64_
     TPBENCH_CUDA_CHECK(kernels::decode_attention_plan(dims, &plan));
     const double secs = time_iterations(
         state, s.get(), flush, [&] { TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ws.get(), ws_bytes, s.get())); });
-    // K and V of every visible position, read once per KV head (the q heads of a group share it).
-    const double bytes = double(2 * cache_elems * 2);
+    const double bytes = kernels::attention_kv_read_bytes(dims);
     set_bandwidth_counters(state, bytes, 4.0 * double(d) * double(heads.q) * double(batch * context), secs, hbm_bps);
     state.counters["splits"] = double(plan.splits);
     state.counters["ctas"] = double(plan.ctas);

@@ -49,6 +49,10 @@ int64_t attention_workspace_sum_offset(const AttentionDims& s, int64_t splits) {
   return attention_workspace_max_offset(s, splits) + s.batch * s.q_heads * splits;
 }
 
+double attention_kv_read_bytes(const AttentionDims& s) {
+  return 2.0 * double(s.batch) * double(s.kv_heads) * double(s.context()) * double(s.head_dim) * 2.0;
+}
+
 size_t attention_workspace_bytes(const AttentionDims& s, int sm_count) {
   if (!attention_uses_split_path(s)) return 0;
   const AttentionSplitPlan p = attention_split_plan(s, sm_count);

@@ -44,6 +44,10 @@ AttentionSplitPlan attention_split_plan(const AttentionDims& s, int sm_count);
 // Bytes of workspace: 0 when splits == 1 or the simple path runs; otherwise FP32 partial outputs
 // [batch][q_heads][splits][head_dim] then the running max and sum [batch][q_heads][splits] each.
 size_t attention_workspace_bytes(const AttentionDims& s, int sm_count);
+// Bytes of K and V one decode-attention call reads: every visible position of every sequence,
+// once per KV head (the q heads of a group share it), BF16: 2 x batch x kv_heads x context x
+// head_dim x 2 B. What the bandwidth figures of calibrate and the benchmark divide by time.
+double attention_kv_read_bytes(const AttentionDims& s);
 // Offsets (in floats) of the max and the sum arrays inside that workspace.
 int64_t attention_workspace_max_offset(const AttentionDims& s, int64_t splits);
 int64_t attention_workspace_sum_offset(const AttentionDims& s, int64_t splits);

@@ -203,6 +203,7 @@ TEST(CalibrateMerge, OneGpuKeepsTheBaseTablesAndSaysSo) {
   EXPECT_NE(out.str().find("collectives: NOT measured"), std::string::npos);
   EXPECT_NE(out.str().find("HBM read (TB/s)"), std::string::npos);
   EXPECT_NE(out.str().find("GEMM efficiency m=1000"), std::string::npos);
+  EXPECT_NE(out.str().find("GEMM efficiency TP=8 m=1 "), std::string::npos) << out.str();
 }
 
 TEST(CalibrateMerge, DocumentRoundTripsThroughTheProfileReader) {

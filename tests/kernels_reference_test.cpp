@@ -64,6 +64,14 @@ TEST(KernelReference, AttentionSplitPlanCoversTheContextExactly) {
       }
 }
 
+// K and V bytes read by one call, written out by hand: TP8 of Llama-3.1-70B (1 KV head of 128),
+// batch 64 at a 10,240-token context: 2 x 64 x 1 x 10,240 x 128 x 2 B = 335,544,320 B.
+TEST(KernelReference, AttentionKvReadBytes) {
+  EXPECT_DOUBLE_EQ(attention_kv_read_bytes(AttentionDims{64, 1, 10239, 8, 1, 128}), 335544320.0);
+  // TP1 (8 KV heads), batch 1: 2 x 8 x 10,240 x 128 x 2 = 41,943,040 B; q heads do not count.
+  EXPECT_DOUBLE_EQ(attention_kv_read_bytes(AttentionDims{1, 1, 10239, 64, 8, 128}), 41943040.0);
+}
+
 TEST(KernelReference, AttentionLargeBatchAndPrefillNeedNoWorkspace) {
   AttentionDims big{.batch = 256, .new_tokens = 1, .prior = 4096, .q_heads = 64, .kv_heads = 8, .head_dim = 128};
   EXPECT_EQ(attention_split_plan(big, 132).splits, 1);  // 2048 CTAs are 7.8 waves already

@@ -63,9 +63,7 @@ void measure_attention(const CalibrateRequest& req, CalibrateMeasurements& m) {
       const auto t = event_times(s, req.warmup, req.iters, [&] { flush.flush(s); }, [&] {
         TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ws.get(), ws_bytes, s));
       });
-      // K and V of every visible position, read once per KV head (its q heads share them).
-      const double bytes = 2.0 * double(batch * h.kv_heads * ctx * d) * sizeof(bf16);
-      m.attention.push_back({h, batch, ctx, bytes, median(t)});
+      m.attention.push_back({h, batch, ctx, kernels::attention_kv_read_bytes(dims), median(t)});
     }
   }
 }
