@@ -285,7 +285,15 @@ echo "   card: $CARD"
 import json, sys
 p = json.load(open(sys.argv[1]))
 print(f"  profile {p['name']}: HBM read {p['hbm_bandwidth']/1e12:.3f} TB/s, BF16 GEMM {p['matmul_flops']/1e12:.0f} TFLOP/s, "
-      f"decode attention {p.get('decode_attention_bandwidth', 0)/1e12:.3f} TB/s")
+      f"decode attention {p.get('decode_attention_bandwidth', 0)/1e12:.3f} TB/s "
+      f"({p.get('decode_attention_efficiency', 0):.2f} of the read)")
+# At m=1 a GEMM reads 2 B of BF16 weight per multiply-add (2 FLOPs): 1 B per FLOP, so its FLOP
+# rate is its weight-read rate; printed against the HBM read per TP (the skinny-GEMM target).
+for tp, table in sorted(p.get("gemm_efficiency_by_tp", {}).items(), key=lambda kv: int(kv[0])):
+    f1 = dict((int(m), f) for m, f in table).get(1)
+    if f1:
+        print(f"  GEMM m=1 TP={tp}: {f1 * p['matmul_flops'] / p['hbm_bandwidth']:.2f} of the HBM read "
+              f"(weights streamed at {f1 * p['matmul_flops'] / 1e12:.3f} TB/s)")
 PY
 for f in "$OUT"/sweep_*.json; do
   [ -f "$f" ] && python3 - "$f" <<'PY'
