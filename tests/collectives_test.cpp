@@ -322,6 +322,20 @@ namespace {
 // The rank threads' rendezvous (calibrate, `collective --backend cuda`): every generation
 // releases all n together, and a broken barrier releases the waiters with CollectiveAborted
 // instead of leaving them blocked on a rank that died.
+// With a timeout (the device-local group's rendezvous): a peer that never comes breaks the
+// barrier after the timeout, and whoever arrives later is refused at once.
+TEST(BreakableBarrier, TimeoutBreaksTheBarrier) {
+  detail::BreakableBarrier barrier(2);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(barrier.arrive_and_wait(0.05), CollectiveAborted);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(50));
+  EXPECT_THROW(barrier.arrive_and_wait(10.0), CollectiveAborted);  // broken: no 10 s wait
+  detail::BreakableBarrier two(2);  // both arrive well within the timeout: released, no throw
+  auto peer = std::async(std::launch::async, [&] { two.arrive_and_wait(10.0); });
+  EXPECT_NO_THROW(two.arrive_and_wait(10.0));
+  EXPECT_NO_THROW(peer.get());
+}
+
 TEST(BreakableBarrier, ReleasesEachGenerationTogetherAndBreaksCleanly) {
   constexpr int n = 4, rounds = 50;
   detail::BreakableBarrier barrier(n);

@@ -3,12 +3,10 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 
+#include "collectives/detail/breakable_barrier.hpp"
 #include "kernels/detail/cuda_check.hpp"
 
 namespace tpbench {
@@ -18,35 +16,15 @@ constexpr int kMaxLocalRanks = 16;
 namespace detail {
 
 struct DeviceLocalState {
-  int n = 0;
-  double timeout_s = 300;
-  std::mutex mu;
-  std::condition_variable cv;
-  int arrived = 0;
-  uint64_t generation = 0;
-  bool aborted = false;
+  DeviceLocalState(int ranks, double timeout) : n(ranks), timeout_s(timeout), barrier(ranks) {}
+  const int n;
+  const double timeout_s;
+  BreakableBarrier barrier;  // its mutex also publishes send[] to the peers
   const void* send[kMaxLocalRanks] = {};
   cudaEvent_t ready[kMaxLocalRanks] = {};
   cudaEvent_t done[kMaxLocalRanks] = {};
 
-  void rendezvous() {
-    std::unique_lock<std::mutex> lock(mu);
-    if (aborted) throw std::runtime_error("device-local group aborted");
-    const uint64_t gen = generation;
-    if (++arrived == n) {
-      arrived = 0;
-      ++generation;
-      cv.notify_all();
-      return;
-    }
-    const bool ok = cv.wait_for(lock, std::chrono::duration<double>(timeout_s),
-                                [&] { return generation != gen || aborted; });
-    if (aborted || !ok) {
-      aborted = true;
-      cv.notify_all();
-      throw std::runtime_error("device-local group: a rank did not reach the collective in time");
-    }
-  }
+  void rendezvous() { barrier.arrive_and_wait(timeout_s); }
 };
 
 }  // namespace detail
@@ -116,11 +94,7 @@ DeviceLocalCommunicator::~DeviceLocalCommunicator() = default;
 
 int DeviceLocalCommunicator::size() const { return state_->n; }
 
-void DeviceLocalCommunicator::abort() {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  state_->aborted = true;
-  state_->cv.notify_all();
-}
+void DeviceLocalCommunicator::abort() { state_->barrier.breakdown(); }
 
 void DeviceLocalCommunicator::collective(int kind, const void* send, void* recv, size_t count, ElemType t,
                                          void* stream) {
@@ -170,9 +144,7 @@ void DeviceLocalCommunicator::reduce_scatter(const void* send, void* recv, size_
 std::vector<std::unique_ptr<Communicator>> make_device_local_group(int n, double timeout_s) {
   if (n < 1 || n > kMaxLocalRanks)
     throw std::invalid_argument("device-local group: 1.." + std::to_string(kMaxLocalRanks) + " ranks");
-  auto state = std::make_shared<detail::DeviceLocalState>();
-  state->n = n;
-  state->timeout_s = timeout_s;
+  auto state = std::make_shared<detail::DeviceLocalState>(n, timeout_s);
   std::vector<std::unique_ptr<Communicator>> out;
   for (int r = 0; r < n; ++r) out.push_back(std::make_unique<DeviceLocalCommunicator>(state, r));
   return out;
