@@ -95,7 +95,9 @@ echo "generator: $GEN; g++: $(g++ --version 2>/dev/null | head -1 || echo NOT FO
 command -v g++ >/dev/null || PREFLIGHT_OK=0
 PYNV=$(python3 -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0]) + "/nvidia")' 2>/dev/null || true)
 NCCL_ROOT_FOUND=""
-for d in "${NCCL_ROOT:-}" /usr/local/cuda /usr "$PYNV/nccl"; do
+# Wheel layouts differ between CUDA majors (nvidia/nccl, nvidia/cu13): also wherever nccl.h is.
+PYNV_NCCL=$([ -n "$PYNV" ] && find "$PYNV" -maxdepth 3 -name nccl.h 2>/dev/null | head -1)
+for d in "${NCCL_ROOT:-}" /usr/local/cuda /usr "$PYNV/nccl" "$PYNV/cu13" "${PYNV_NCCL:+$(dirname "$(dirname "$PYNV_NCCL")")}"; do
   [ -n "$d" ] && [ -f "$d/include/nccl.h" ] && { NCCL_ROOT_FOUND=$d; break; }
 done
 echo "NCCL: ${NCCL_ROOT_FOUND:-NOT FOUND}"
