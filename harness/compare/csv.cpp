@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "harness/common/error.hpp"
+#include "harness/common/parse_number.hpp"
 
 namespace tpbench {
 
@@ -13,15 +14,9 @@ double csv_number(const std::string& s, const std::string& where, bool allow_emp
     if (allow_empty) return std::numeric_limits<double>::quiet_NaN();
     throw UsageError(where + ": empty value");
   }
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != s.size() || !std::isfinite(v)) throw UsageError(where + ": '" + s + "' is not a number");
-  return v;
+  const std::optional<double> v = parse_finite_double(s);
+  if (!v) throw UsageError(where + ": '" + s + "' is not a number");
+  return *v;
 }
 
 int CsvTable::column(const std::string& name) const {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "harness/common/error.hpp"
+#include "harness/common/parse_number.hpp"
 
 namespace tpbench {
 
@@ -17,15 +18,9 @@ void apply_overrides(PerfParams& p, const std::vector<std::string>& assignments)
     const auto eq = a.find('=');
     if (eq == std::string::npos) throw UsageError("bad --set '" + a + "' (expected NAME=VALUE)");
     const std::string name = a.substr(0, eq), val = a.substr(eq + 1);
-    double v = 0;
-    size_t used = 0;
-    try {
-      v = std::stod(val, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != val.size() || !std::isfinite(v))
-      throw UsageError("bad --set '" + a + "': value is not a number");
+    const std::optional<double> parsed = parse_finite_double(val);
+    if (!parsed) throw UsageError("bad --set '" + a + "': value is not a number");
+    const double v = *parsed;
     set_param(p, name, v);
   }
 }
