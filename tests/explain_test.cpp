@@ -1,16 +1,21 @@
 // `tpbench explain` sections checked against hand-derived numbers: the matrix throughput a PD
-// prefill pool would need for a reference point above the speed of light, and the C=1 TPOT
-// read back from a reference throughput.
+// prefill pool would need for a reference point above the speed of light, the C=1 TPOT read
+// back from a reference throughput; and its prose and counts against its own tables.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "harness/common/error.hpp"
 #include "harness/compare/explain_report.hpp"
 #include "harness/model/model_spec.hpp"
+#include "harness/perf/perf_params.hpp"
 #include "harness/perf/system_profile.hpp"
+#include "harness/sim/grid.hpp"
 
 namespace tpbench {
 namespace {
@@ -125,6 +130,63 @@ TEST(ExplainTpOrdering, ProseFollowsTheNumbers) {
     const bool says_not = md.find("does not reproduce llm-d's ordering everywhere", at) != std::string::npos;
     EXPECT_EQ(says_every, m == n) << profile;
     EXPECT_EQ(says_not, m != n) << profile;
+  }
+}
+
+
+// The sensitivity table's first row is the profile as given: TP4's lead over TP8 recomputed here
+// from an independent simulation; the "holds under N of M profiles" count is the number of "yes"
+// cells; the closing sentence says "cannot order" exactly when some row's C=128 sign differs from
+// the first row's.
+TEST(ExplainOrderSensitivity, FirstRowCountAndProseFollowTheTable) {
+  for (const char* profile : {"h100-sxm", "h200-sxm"}) {
+    ExplainInputs in;
+    in.profile = builtin_profile(profile);
+    in.model = preset_model("llama-3.1-70b");
+    in.reference = read_reference_csv(std::string(TPBENCH_SOURCE_DIR) + "/results/llmd/llmd_pd_sweep_exact_from_tables.csv");
+    const std::string md = explain_markdown(in);
+    const auto start = md.find("**How firm is the speed-of-light order?**");
+    ASSERT_NE(start, std::string::npos) << profile;
+    const std::string sec = md.substr(start, md.find("\n## ", start) - start);
+
+    GridSpec g;
+    g.layouts = {parse_layout("1R-TP4"), parse_layout("1R-TP8")};
+    g.concurrency = {32, 64, 128, 256};
+    const auto pts = simulate_grid(g, in.model, in.profile, PerfParams{});
+    ASSERT_EQ(pts.size(), 8u);
+    std::string first = "| (the profile as given) | - | - |";
+    for (size_t i = 0; i < 4; ++i) {
+      char cell[32];
+      std::snprintf(cell, sizeof cell, " %+.1f %% |", 100 * (pts[i].tokens_per_s_per_gpu / pts[4 + i].tokens_per_s_per_gpu - 1));
+      first += cell;
+    }
+    EXPECT_NE(sec.find(first), std::string::npos) << profile << "\n" << first << "\n" << sec;
+
+    // Rows: every line starting "| " after the header separator; yes/no in the last cell.
+    int yes = 0, rows = 0, flips = 0;
+    double base128 = NAN;
+    std::istringstream lines(sec.substr(sec.find("|---|")));
+    std::string line;
+    std::getline(lines, line);
+    while (std::getline(lines, line) && line.rfind("| ", 0) == 0) {
+      std::vector<std::string> cells;
+      for (size_t a = 1, b; (b = line.find(" |", a)) != std::string::npos; a = b + 2) cells.push_back(line.substr(a + 1, b - a - 1));
+      ASSERT_EQ(cells.size(), 8u) << line;
+      const double lead128 = std::atof(cells[5].c_str());
+      const bool corner = cells[0].find("every input at once") != std::string::npos ||
+                          cells[0].find("favours TP4 most") != std::string::npos;
+      if (std::isnan(base128)) base128 = lead128;
+      if ((lead128 > 0) != (base128 > 0)) ++flips;
+      if (!corner) {
+        ++rows;
+        yes += cells[7] == "yes";
+      }
+    }
+    EXPECT_GE(rows, 11) << profile;
+    char count[96];
+    std::snprintf(count, sizeof count, "holds at every concurrency shown under %d of %d profiles", yes, rows);
+    EXPECT_NE(sec.find(count), std::string::npos) << profile << ": " << count << "\n" << sec;
+    EXPECT_EQ(sec.find("cannot order them more firmly") != std::string::npos, flips > 0) << profile << "\n" << sec;
   }
 }
 

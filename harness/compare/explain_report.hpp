@@ -35,6 +35,9 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
 // Question 2 in depth: GPU time per token on TP4 vs TP8, the stack's per-step cost by TP at C=1,
 // and the ordering with it (explain_tp_ordering.cpp).
 std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
+// Question 2: the TP4 / TP8 / TP2 order under each profile input moved across its sourced range
+// (explain_order_sensitivity.cpp).
+std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
 // Reference points faster than the speed of light, and what they would need from the hardware
 // if they ran as labelled (explain_consistency.cpp).
 std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
