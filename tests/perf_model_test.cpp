@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "harness/common/error.hpp"
 #include "harness/perf/collective_table.hpp"
@@ -35,6 +36,31 @@ TEST(PerfKvCapacity, Llama70bTp4HandDerived) {
   // (81,244,769,484.8 - 35,278,831,616 - 3,878,158,336) / 81,920 = 513,766.8
   EXPECT_EQ(k.tokens, 513766);
   EXPECT_EQ(k.max_sequences(11000), 46);
+}
+
+// The engine's configuration through --set, on the same hand-derived TP4 numbers as above.
+TEST(PerfKvCapacity, EngineConfigurationThroughSet) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile p = builtin_profile("h100-sxm");
+  PerfParams par;
+  set_param(par, "gpu_memory_utilization", 0.9);
+  set_param(par, "max_num_batched_tokens", 2048);
+  set_param(par, "max_num_seqs", 128);
+  EXPECT_EQ(get_param(par, "max_num_batched_tokens"), 2048.0);
+  const KvCapacity k = kv_capacity(m, 4, p, par);
+  // 81559 MiB x 0.9 = 76,968,728,985.6.
+  EXPECT_NEAR(k.budget_bytes, 76968728985.6, 1.0);
+  // Activation 113,664 B x 2048 tokens = 232,783,872 + fp32 logits x2 for 128 rows: 128 x 128,256
+  // x 4 B x 2 = 131,334,144; + 2.5 GiB reserve = 3,048,472,576.
+  EXPECT_NEAR(k.reserve_bytes, 3048472576.0, 1.0);
+  // (76,968,728,985.6 - 35,278,831,616 - 3,048,472,576) / 81,920 = 471,697.08
+  EXPECT_EQ(k.tokens, 471697);
+  for (const char* bad : {"gpu_memory_utilization=0", "gpu_memory_utilization=1.5", "max_num_seqs=0",
+                          "max_num_seqs=2.5", "max_num_batched_tokens=-8", "max_num_batched_tokens=1e9"}) {
+    const std::string a = bad;
+    const auto eq = a.find('=');
+    EXPECT_THROW(set_param(par, a.substr(0, eq), std::stod(a.substr(eq + 1))), UsageError) << a;
+  }
 }
 
 TEST(PerfKvCapacity, Tp2HoldsOnlyAHandfulAndTp8ReplicatesKvHeads) {

@@ -114,7 +114,8 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)");
   predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
                                                 "step_overhead_s, collective_scale, collective_hop_latency_s, memory_reserve_gib, "
-                                                "step_overhead_tp<n>_s: extra cost per step of TP n instances only, kv_on_demand=1: vLLM-style KV with preemption)");
+                                                "step_overhead_tp<n>_s: extra cost per step of TP n instances only, kv_on_demand=1: vLLM-style KV with preemption; "
+                                                "engine configuration: gpu_memory_utilization (default 0.95), max_num_batched_tokens (8192), max_num_seqs (256))");
   predict->add_option("--measured", predict_opt.measured,
                       "Sweep JSON file(s), comma list: step times interpolated from them (roofline where they lack a TP/phase)");
   predict->add_option("--measured-plan", predict_opt.measured_plan, "Sweep plan to use (default: tp)")

@@ -42,13 +42,8 @@ OrderRow order_row(const ExplainInputs& in, const SystemProfile& prof) {
   for (int c : kConcurrency) {
     const ServingPoint *a = feasible_at(pts, "1R-TP2", c), *b = feasible_at(pts, "1R-TP4", c),
                        *d = feasible_at(pts, "1R-TP8", c);
-    if (!a || !b || !d) {
-      r.tp4_lead.push_back(NAN);
-      r.order_everywhere = false;
-      continue;
-    }
-    r.tp4_lead.push_back(b->tokens_per_s_per_gpu / d->tokens_per_s_per_gpu - 1);
-    r.order_everywhere = r.order_everywhere && b->tokens_per_s_per_gpu > d->tokens_per_s_per_gpu &&
+    r.tp4_lead.push_back(b && d ? b->tokens_per_s_per_gpu / d->tokens_per_s_per_gpu - 1 : NAN);
+    r.order_everywhere = r.order_everywhere && a && b && d && b->tokens_per_s_per_gpu > d->tokens_per_s_per_gpu &&
                          d->tokens_per_s_per_gpu > a->tokens_per_s_per_gpu;
   }
   return r;
@@ -107,7 +102,9 @@ std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector
   for (const auto& r : rows) print(r);
   if (!rows.empty()) print(corner);
 
-  // What holds under every variation, and which ones move the close call at high C.
+  // What holds under every variation, and which ones move the close call at high C (nothing to
+  // say about it when TP4 or TP8 does not fit this profile at C=128).
+  if (std::isnan(base.tp4_lead[hi])) return md.str();
   double lo_lead = base.tp4_lead[hi], hi_lead = base.tp4_lead[hi];
   std::vector<const OrderRow*> flips;
   bool low_c_holds = true;

@@ -91,7 +91,10 @@ FitResult fit_parameters(const ObservationSet& ref, const ModelSpec& m, const Sy
     throw UsageError("fit takes one to four parameters, got " + std::to_string(spec.params.size()));
   for (const auto& n : spec.params) {
     if (n == "kv_on_demand") throw UsageError("kv_on_demand is a switch (0 or 1), not a parameter to fit");
-    if (!contains(fittable_param_names(), n)) get_param(start, n);  // throws for unknown names
+    if (!contains(fittable_param_names(), n) && step_overhead_tp_of(n) == 0) {
+      get_param(start, n);  // throws for unknown names
+      throw UsageError("'" + n + "' is the serving engine's configuration, not a parameter to fit");
+    }
     if (std::count(spec.params.begin(), spec.params.end(), n) > 1) throw UsageError("parameter '" + n + "' given twice");
   }
   std::vector<std::string> train;

@@ -1,5 +1,7 @@
 #include "harness/perf/perf_params.hpp"
 
+#include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "harness/common/error.hpp"
@@ -37,6 +39,9 @@ double get_param(const PerfParams& p, const std::string& name) {
   if (name == "collective_hop_latency_s") return p.collective_hop_latency_s;
   if (name == "memory_reserve_gib") return p.memory_reserve_bytes < 0 ? -1 : p.memory_reserve_bytes / kGiB;
   if (name == "kv_on_demand") return p.kv_on_demand ? 1.0 : 0.0;
+  if (name == "gpu_memory_utilization") return p.gpu_memory_utilization;
+  if (name == "max_num_batched_tokens") return double(p.max_num_batched_tokens);
+  if (name == "max_num_seqs") return double(p.max_num_seqs);
   if (const int tp = step_overhead_tp_of(name); tp > 0) {
     auto it = p.step_overhead_by_tp_s.find(tp);
     return it == p.step_overhead_by_tp_s.end() ? 0.0 : it->second;
@@ -54,6 +59,15 @@ void set_param(PerfParams& p, const std::string& name, double v) {
   else if (name == "kv_on_demand") {
     if (v != 0.0 && v != 1.0) throw UsageError("kv_on_demand must be 0 or 1");
     p.kv_on_demand = v == 1.0;
+  } else if (name == "gpu_memory_utilization") {
+    if (!(v > 0) || v > 1) throw UsageError("gpu_memory_utilization must be in (0, 1]");
+    p.gpu_memory_utilization = v;
+  } else if (name == "max_num_batched_tokens" || name == "max_num_seqs") {
+    // The serving engine's configuration (vLLM's flags of the same names), never fitted.
+    const double most = name == "max_num_seqs" ? 1e5 : 1e7;
+    if (!(v >= 1) || v > most || v != std::floor(v))
+      throw UsageError(name + " must be a whole number from 1 to " + std::to_string(int64_t(most)));
+    (name == "max_num_seqs" ? p.max_num_seqs : p.max_num_batched_tokens) = int64_t(v);
   } else if (const int tp = step_overhead_tp_of(name); tp > 0) {
     if (!(v >= 0) || v > 10) throw UsageError(name + " must be between 0 and 10 seconds");
     p.step_overhead_by_tp_s[tp] = v;

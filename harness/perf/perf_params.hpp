@@ -34,8 +34,9 @@ struct PerfParams {
 
 // Named access for the fit: "hbm_efficiency", "compute_efficiency", "step_overhead_s",
 // "collective_scale", "collective_hop_latency_s", "memory_reserve_gib", "step_overhead_tp<n>_s"
-// (fittable only when a training configuration has TP n) and the switch "kv_on_demand" (0 or 1,
-// never fitted). Throws UsageError for an unknown name or a bad value.
+// (fittable only when a training configuration has TP n), the switch "kv_on_demand" (0 or 1)
+// and the engine's configuration "gpu_memory_utilization", "max_num_batched_tokens",
+// "max_num_seqs" (never fitted). Throws UsageError for an unknown name or a bad value.
 double get_param(const PerfParams& p, const std::string& name);
 // The serving stack's extra cost on every step of an instance of TP `tp`: step_overhead_s plus
 // that TP's step_overhead_tp<n>_s (what measured step times need added; the roofline adds it
