@@ -100,7 +100,6 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
           "TP8 in llm-d's aggregated runs comes mostly from the serving stack, not from the hardware:\n";
   }
   md << explain_tp_ordering(in, pts, ref);
-  md << explain_order_sensitivity(in, pts, ref);
 
   // ---- 3. Concurrency 1 ----
   md << "\n## 3. What sets the absolute throughput at concurrency 1\n\n";

@@ -32,8 +32,9 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
 // Simulates explain_grid(in) first.
 std::string explain_markdown(const ExplainInputs& in);
 std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
-// Question 2 in depth: GPU time per token on TP4 vs TP8, the stack's per-step cost by TP at C=1,
-// and the ordering with it (explain_tp_ordering.cpp).
+// Question 2 in depth: GPU time per token on TP4 vs TP8, how firm the order is under the
+// profile's input ranges, the stack's per-step cost by TP at C=1, and the ordering with it
+// (explain_tp_ordering.cpp).
 std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
 // Question 2: the TP4 / TP8 / TP2 order under each profile input moved across its sourced range
 // (explain_order_sensitivity.cpp).

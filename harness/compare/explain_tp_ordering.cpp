@@ -93,6 +93,9 @@ std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<Servi
          << ").\n";
   }
 
+  // How firm that speed-of-light comparison is, before the stack's costs come in.
+  md << explain_order_sensitivity(in, pts, ref);
+
   // The serving stack's extra cost per step at C=1.
   std::map<int, double> residual_s;
   std::ostringstream rows;
