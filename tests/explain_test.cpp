@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -112,16 +113,28 @@ TEST(ExplainTpOrdering, C1TpotReadBackFromThroughput) {
   EXPECT_NE(md.find("| 1R-TP2 | 31.25 |"), std::string::npos);
 }
 
+// The report on the llm-d data under a built-in profile, made once per profile for all tests.
+ExplainInputs llmd_inputs(const std::string& profile) {
+  ExplainInputs in;
+  in.profile = builtin_profile(profile);
+  in.model = preset_model("llama-3.1-70b");
+  in.reference = read_reference_csv(std::string(TPBENCH_SOURCE_DIR) + "/results/llmd/llmd_pd_sweep_exact_from_tables.csv");
+  return in;
+}
+
+const std::string& llmd_report(const std::string& profile) {
+  static std::map<std::string, std::string> reports;
+  auto it = reports.find(profile);
+  if (it == reports.end()) it = reports.emplace(profile, explain_markdown(llmd_inputs(profile))).first;
+  return it->second;
+}
+
 // The prose says what the tables show, whatever the profile: the ordering sentence agrees with
 // the "matches at M of N" count printed above it (with the H200 profile the per-TP calibration
 // does not reproduce llm-d's H100 ordering, with the H100 one it does).
 TEST(ExplainTpOrdering, ProseFollowsTheNumbers) {
   for (const char* profile : {"h100-sxm", "h200-sxm"}) {
-    ExplainInputs in;
-    in.profile = builtin_profile(profile);
-    in.model = preset_model("llama-3.1-70b");
-    in.reference = read_reference_csv(std::string(TPBENCH_SOURCE_DIR) + "/results/llmd/llmd_pd_sweep_exact_from_tables.csv");
-    const std::string md = explain_markdown(in);
+    const std::string& md = llmd_report(profile);
     const auto at = md.find("The order matches llm-d's at ");
     ASSERT_NE(at, std::string::npos) << profile;
     int m = -1, n = -1;
@@ -133,18 +146,14 @@ TEST(ExplainTpOrdering, ProseFollowsTheNumbers) {
   }
 }
 
-
 // The sensitivity table's first row is the profile as given: TP4's lead over TP8 recomputed here
 // from an independent simulation; the "holds under N of M profiles" count is the number of "yes"
 // cells; the closing sentence says "cannot order" exactly when some row's C=128 sign differs from
 // the first row's.
 TEST(ExplainOrderSensitivity, FirstRowCountAndProseFollowTheTable) {
   for (const char* profile : {"h100-sxm", "h200-sxm"}) {
-    ExplainInputs in;
-    in.profile = builtin_profile(profile);
-    in.model = preset_model("llama-3.1-70b");
-    in.reference = read_reference_csv(std::string(TPBENCH_SOURCE_DIR) + "/results/llmd/llmd_pd_sweep_exact_from_tables.csv");
-    const std::string md = explain_markdown(in);
+    const ExplainInputs in = llmd_inputs(profile);
+    const std::string& md = llmd_report(profile);
     const auto start = md.find("**How firm is the speed-of-light order?**");
     ASSERT_NE(start, std::string::npos) << profile;
     const std::string sec = md.substr(start, md.find("\n## ", start) - start);
