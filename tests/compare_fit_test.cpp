@@ -2,6 +2,7 @@
 // data; the Nelder-Mead minimizer on a known function.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "harness/compare/fit.hpp"
 #include "harness/compare/nelder_mead.hpp"
 #include "harness/compare/observations.hpp"
+#include "harness/compare/symmetric_eigen.hpp"
 
 namespace tpbench {
 namespace {
@@ -113,6 +115,73 @@ TEST(FitCalibration, RecoversKnownParametersFromSyntheticData) {
   spec.params = {"hbm_efficiency"};
   spec.train = {"4R-TP4"};
   EXPECT_THROW(fit_parameters(ref, m, prof, PerfParams{}, spec), UsageError);  // not in the reference
+}
+
+// Synthetic truth: 2 ms per step, no hop latency. On TP4 alone a per-step cost and a per-hop
+// collective latency are the same thing (both a constant per step: 160 all-reduces x 6 hops), so
+// the fit must report a ridge between them; with TP2 beside TP4 (2 hops vs 6) they separate, the
+// fit must not report one, and it must find the truth.
+TEST(FitCalibration, ReportsTheStepOverheadHopLatencyRidgeOnOneTp) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  PerfParams truth;
+  truth.step_overhead_s = 2e-3;
+  truth.collective_hop_latency_s = 1e-6;
+  ObservationSet want;
+  for (const char* cfg : {"1R-TP2", "1R-TP4"})
+    for (int c : {1, 8, 32}) {
+      Observation o;
+      o.config = cfg;
+      o.concurrency = c;
+      want.points.push_back(o);
+    }
+  ObservationSet ref = simulate_observations(want, m, prof, truth, 10000, 1000, {});
+  ref.origin = "synthetic";
+  ref.per_user_def = "out_div_conc";
+  FitSpec spec;
+  spec.params = {"step_overhead_s", "collective_hop_latency_s"};
+  spec.train = {"1R-TP4"};
+  const FitResult one = fit_parameters(ref, m, prof, PerfParams{}, spec);
+  EXPECT_TRUE(one.converged);
+  ASSERT_EQ(one.identifiability.params.size(), 2u);
+  EXPECT_TRUE(one.identifiability.ridge) << one.identifiability.weakest_over_strongest;
+  // The weak direction mixes both (neither component negligible), with opposite signs: more of
+  // one, less of the other.
+  const auto& d = one.identifiability.directions.back();
+  EXPECT_GT(std::fabs(d[0]), 0.2);
+  EXPECT_GT(std::fabs(d[1]), 0.2);
+  EXPECT_LT(d[0] * d[1], 0);
+
+  spec.train = {"1R-TP2", "1R-TP4"};
+  const FitResult two = fit_parameters(ref, m, prof, PerfParams{}, spec);
+  EXPECT_TRUE(two.converged);
+  EXPECT_FALSE(two.identifiability.ridge) << two.identifiability.weakest_over_strongest;
+  EXPECT_NEAR(two.fitted.step_overhead_s, 2e-3, 2e-3 * 0.05);
+  EXPECT_NEAR(two.fitted.collective_hop_latency_s, 1e-6, 1e-6 * 0.1);
+}
+
+TEST(FitNelderMead, SaysWhetherItConvergedOrRanOutOfBudget) {
+  auto f = [](const std::vector<double>& x) { return (x[0] - 1) * (x[0] - 1) + 10 * (x[1] + 2) * (x[1] + 2); };
+  EXPECT_TRUE(nelder_mead(f, {0, 0}, {0.5, 0.5}, 2000).converged);
+  EXPECT_FALSE(nelder_mead(f, {0, 0}, {0.5, 0.5}, 6).converged);
+}
+
+TEST(FitSymmetricEigen, HandDerivedTwoByTwoAndThreeByThree) {
+  // [[2,1],[1,2]]: eigenvalues 3 and 1, eigenvectors (1,1)/sqrt2 and (1,-1)/sqrt2.
+  const SymmetricEigen e = symmetric_eigen({{2, 1}, {1, 2}});
+  ASSERT_EQ(e.values.size(), 2u);
+  EXPECT_NEAR(e.values[0], 3, 1e-12);
+  EXPECT_NEAR(e.values[1], 1, 1e-12);
+  EXPECT_NEAR(std::fabs(e.vectors[0][0]), std::sqrt(0.5), 1e-12);
+  EXPECT_NEAR(e.vectors[0][0], e.vectors[0][1], 1e-12);
+  EXPECT_NEAR(e.vectors[1][0], -e.vectors[1][1], 1e-12);
+  // [[4,-2,0],[-2,4,0],[0,0,5]]: the 2x2 block has 6 and 2, and 5 stands alone.
+  const SymmetricEigen g = symmetric_eigen({{4, -2, 0}, {-2, 4, 0}, {0, 0, 5}});
+  EXPECT_NEAR(g.values[0], 6, 1e-12);
+  EXPECT_NEAR(g.values[1], 5, 1e-12);
+  EXPECT_NEAR(g.values[2], 2, 1e-12);
+  EXPECT_NEAR(std::fabs(g.vectors[1][2]), 1, 1e-12);
+  EXPECT_NEAR(g.vectors[0][0], -g.vectors[0][1], 1e-12);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <sstream>
 
 #include "harness/common/error.hpp"
@@ -20,6 +21,43 @@ std::vector<std::string> split_list(const std::string& s) {
     if (!item.empty()) v.push_back(item);
   return v;
 }
+// One line per analysed direction that is weak, naming its parameters; or one line saying the
+// training points determine every parameter.
+std::string identifiability_text(const Identifiability& id) {
+  std::ostringstream t;
+  char line[160];
+  for (const auto& n : id.at_bound) t << "  " << n << " is at a bound of its range (not analysed)\n";
+  if (id.params.size() < 2) return t.str();
+  std::snprintf(line, sizeof line, "identifiability: weakest / strongest direction = %.3g", id.weakest_over_strongest);
+  t << line;
+  if (!id.ridge) {
+    t << " (the training points determine each parameter)\n";
+    return t.str();
+  }
+  t << ": a RIDGE, the training points cannot tell these apart, so held-out errors depend on where along it the "
+       "fit stops:\n   ";
+  const auto& d = id.directions.back();
+  for (size_t i = 0; i < d.size(); ++i)
+    if (std::fabs(d[i]) >= 0.2) {
+      std::snprintf(line, sizeof line, " %+.2f x log %s", d[i], id.params[i].c_str());
+      t << line;
+    }
+  t << "\n   (moving along that combination changes the training residuals by " << std::setprecision(3)
+    << id.strength.back() << " per unit, against " << id.strength.front() << " along the strongest)\n";
+  return t.str();
+}
+
+nlohmann::json identifiability_json(const Identifiability& id) {
+  nlohmann::json j;
+  j["parameters"] = id.params;
+  j["at_bound"] = id.at_bound;
+  j["strength"] = id.strength;
+  j["directions"] = id.directions;
+  j["weakest_over_strongest"] = id.weakest_over_strongest;
+  j["ridge"] = id.ridge;
+  return j;
+}
+
 }  // namespace
 
 int run_fit(const FitOptions& o, std::ostream& out) {
@@ -38,11 +76,13 @@ int run_fit(const FitOptions& o, std::ostream& out) {
 
   char line[256];
   out << "fitted on " << o.train << " (" << r.train.points.size() << " points, " << r.evaluations
-      << " simulator evaluations); per user = " << r.train.per_user_def << "\n";
+      << " simulator evaluations, " << (r.converged ? "converged" : "NOT converged: raise --max-evals")
+      << "); per user = " << r.train.per_user_def << "\n";
   for (const auto& [n, v] : r.values) {
     std::snprintf(line, sizeof line, "  %-20s %12.6g\n", n.c_str(), v);
     out << line;
   }
+  out << identifiability_text(r.identifiability);
   std::snprintf(line, sizeof line, "training MAPE: tok/s/GPU %.1f%%, tok/s/user %.1f%%\n", r.train.mape_gpu, r.train.mape_user);
   out << line;
   if (!r.heldout.points.empty()) {
@@ -65,6 +105,8 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     for (const auto& [n, v] : r.values) j["parameters"][n] = v;
     j["objective"] = r.objective;
     j["evaluations"] = r.evaluations;
+    j["converged"] = r.converged;
+    j["identifiability"] = identifiability_json(r.identifiability);
     j["train_mape_tokens_per_s_per_gpu"] = r.train.mape_gpu;
     j["train_mape_tokens_per_s_per_user"] = r.train.mape_user;
     auto num = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };

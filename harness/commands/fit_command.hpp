@@ -15,7 +15,7 @@ struct FitOptions {
   std::string model = "llama-3.1-70b";
   std::string model_config;
   int64_t isl = 10000, osl = 1000;
-  int max_evals = 400;
+  int max_evals = 3000;  // enough to converge: the fit reports whether it did
   bool per_point = false;
   std::string json;
 };

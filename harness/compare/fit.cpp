@@ -1,12 +1,14 @@
 #include "harness/compare/fit.hpp"
 
 #include <algorithm>
-#include <set>
 #include <cmath>
+#include <functional>
 #include <map>
+#include <set>
 
 #include "harness/common/error.hpp"
 #include "harness/compare/nelder_mead.hpp"
+#include "harness/compare/symmetric_eigen.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/sim/serving_sim.hpp"
 
@@ -51,6 +53,52 @@ double start_value(const std::string& name, const PerfParams& p, const ModelSpec
     return (prof.runtime_reserve_bytes + activation_peak_bytes(m, 4, p.max_num_batched_tokens, p.max_num_seqs)) / kGiB;
   }
   return get_param(p, name);
+}
+
+// Parameters at a bound of their search range carry no ridge information (the data pushes them
+// out of range), so they are reported apart.
+bool at_bound(const std::string& n, double v) {
+  if (is_efficiency(n)) return v > 0.999 || v < 0.2001;
+  return v < 1e-3 * unit_of(n);
+}
+
+Identifiability identifiability_at(const PerfParams& fitted, const std::vector<std::string>& names,
+                                   const std::function<std::vector<double>(const PerfParams&)>& residuals) {
+  Identifiability id;
+  std::vector<std::string> free;
+  for (const auto& n : names) (at_bound(n, get_param(fitted, n)) ? id.at_bound : free).push_back(n);
+  id.params = free;
+  if (free.empty()) return id;
+  // Central differences in log(parameter), 5 % each way: the simulator is piecewise smooth
+  // (integer batches), so a step much smaller would see its steps rather than its slope.
+  constexpr double h = 0.05;
+  std::vector<std::vector<double>> jac;  // jac[p][k]
+  size_t nres = 0;
+  for (const auto& n : free) {
+    PerfParams up = fitted, down = fitted;
+    const double v = get_param(fitted, n);
+    set_param(up, n, v * std::exp(h));
+    set_param(down, n, v * std::exp(-h));
+    const auto ru = residuals(up), rd = residuals(down);
+    std::vector<double> col(ru.size());
+    for (size_t k = 0; k < ru.size(); ++k) col[k] = (ru[k] - rd[k]) / (2 * h);
+    nres = ru.size();
+    jac.push_back(col);
+  }
+  std::vector<std::vector<double>> jtj(free.size(), std::vector<double>(free.size(), 0.0));
+  for (size_t a = 0; a < free.size(); ++a)
+    for (size_t b = 0; b < free.size(); ++b)
+      for (size_t k = 0; k < nres; ++k) jtj[a][b] += jac[a][k] * jac[b][k];
+  const SymmetricEigen e = symmetric_eigen(jtj);
+  for (size_t i = 0; i < e.values.size(); ++i) {
+    id.strength.push_back(std::sqrt(std::max(0.0, e.values[i]) / double(std::max<size_t>(1, nres))));
+    id.directions.push_back(e.vectors[i]);
+  }
+  if (id.strength.size() >= 2 && id.strength.front() > 0) {
+    id.weakest_over_strongest = id.strength.back() / id.strength.front();
+    id.ridge = id.weakest_over_strongest < Identifiability::kRidgeRatio;
+  }
+  return id;
 }
 
 }  // namespace
@@ -128,29 +176,34 @@ FitResult fit_parameters(const ObservationSet& ref, const ModelSpec& m, const Sy
     return p;
   };
   const std::string def = ref.per_user_def;
-  auto objective = [&](const std::vector<double>& x) {
-    const ObservationSet sim = simulate_observations(ref, m, prof, params_of(x), spec.isl, spec.osl, train);
-    double sum = 0;
-    int n = 0;
+  // Log ratios model / reference of tok/s/GPU and tok/s/user over the training points, with 0
+  // where either side is missing (so every call returns as many, in the same order).
+  auto residuals = [&](const PerfParams& par) {
+    const ObservationSet sim = simulate_observations(ref, m, prof, par, spec.isl, spec.osl, train);
+    std::vector<double> out;
     for (size_t i = 0, j = 0; i < ref.points.size(); ++i) {
       const auto& rp = ref.points[i];
       if (!contains(train, rp.config)) continue;
       const auto& sp = sim.points[j++];
       for (const auto& [a, b] : {std::pair{rp.tokens_per_s_per_gpu, sp.tokens_per_s_per_gpu},
-                                 std::pair{per_user(rp, def), per_user(sp, def)}}) {
-        if (!(a > 0) || !(b > 0)) continue;
-        const double l = std::log(b / a);
-        sum += l * l;
-        ++n;
-      }
+                                 std::pair{per_user(rp, def), per_user(sp, def)}})
+        out.push_back(a > 0 && b > 0 ? std::log(b / a) : 0.0);
     }
-    return n ? sum / n : 0.0;
+    return out;
+  };
+  auto objective = [&](const std::vector<double>& x) {
+    const std::vector<double> res = residuals(params_of(x));
+    double sum = 0;
+    for (double l : res) sum += l * l;
+    return res.empty() ? 0.0 : sum / double(res.size());
   };
   const MinimizeResult mr = nelder_mead(objective, x0, step, spec.max_evals);
   r.fitted = params_of(mr.x);
   r.objective = mr.value;
   r.evaluations = mr.evaluations;
+  r.converged = mr.converged;
   for (const auto& n : spec.params) r.values.emplace_back(n, get_param(r.fitted, n));
+  r.identifiability = identifiability_at(r.fitted, spec.params, residuals);
 
   std::vector<std::string> held;
   for (const auto& p : ref.points)

@@ -4,6 +4,7 @@
 // The objective is the mean squared log ratio of tok/s/GPU and of tok/s/user (the reference's
 // per-user definition) over the training points.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness/compare/compare.hpp"
@@ -18,7 +19,24 @@ struct FitSpec {
   std::vector<std::string> params = {"hbm_efficiency", "compute_efficiency", "step_overhead_s", "collective_hop_latency_s"};
   std::vector<std::string> train = {"1R-TP4"};
   int64_t isl = 10000, osl = 1000;
-  int max_evals = 400;
+  int max_evals = 3000;  // enough to converge: the fit reports whether it did
+};
+
+// How well the training points pin the fitted parameters down. Residuals are the log ratios
+// the objective squares; their Jacobian J with respect to log(parameter) is taken by central
+// differences at the optimum, and J^T J's eigenvectors are the parameter combinations the data
+// sees, strongest first. A direction whose RMS residual change per unit log change is a tiny
+// fraction of the strongest one is a ridge: the training points cannot tell those parameters
+// apart, and whatever the held-out error is, it depends on where along the ridge the optimizer
+// happened to stop. Parameters sitting at a bound of their range are left out (named in at_bound).
+struct Identifiability {
+  std::vector<std::string> params;              // the ones analysed, in this order
+  std::vector<std::string> at_bound;            // efficiencies at 1 (or 0.2), overheads at ~0
+  std::vector<double> strength;                 // sqrt(eigenvalue / residuals), descending
+  std::vector<std::vector<double>> directions;  // unit eigenvectors, one per strength
+  double weakest_over_strongest = 1;            // strength.back() / strength.front(); 1 when < 2 params
+  bool ridge = false;                           // weakest_over_strongest < kRidgeRatio
+  static constexpr double kRidgeRatio = 0.01;
 };
 
 struct FitResult {
@@ -26,6 +44,8 @@ struct FitResult {
   std::vector<std::pair<std::string, double>> values;  // fitted, by name
   double objective = 0;
   int evaluations = 0;
+  bool converged = false;
+  Identifiability identifiability;
   Comparison train, heldout;  // model (fitted) vs reference
   double heldout_aggregated_mape_gpu = 0, heldout_pd_mape_gpu = 0;  // percent; NaN when none held out
 };

@@ -20,7 +20,10 @@ MinimizeResult nelder_mead(const std::function<double(const std::vector<double>&
     std::iota(idx.begin(), idx.end(), 0);
     std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return fv[a] < fv[b]; });
     const size_t best = idx[0], worst = idx[n], second = idx[n - 1];
-    if (std::abs(fv[worst] - fv[best]) <= tol * (std::abs(fv[best]) + 1e-12)) break;
+    if (std::abs(fv[worst] - fv[best]) <= tol * (std::abs(fv[best]) + 1e-12)) {
+      r.converged = true;
+      break;
+    }
     std::vector<double> c(n, 0.0);
     for (size_t i = 0; i <= n; ++i)
       if (i != worst)

@@ -10,6 +10,7 @@ struct MinimizeResult {
   std::vector<double> x;
   double value = 0;
   int evaluations = 0;
+  bool converged = false;  // stopped because the simplex's values agree within tol, not by the budget
 };
 
 MinimizeResult nelder_mead(const std::function<double(const std::vector<double>&)>& f, std::vector<double> x0,
