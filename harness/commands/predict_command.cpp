@@ -1,6 +1,7 @@
 #include "harness/commands/predict_command.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <set>
@@ -69,6 +70,9 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
   g.isl = o.isl;
   g.osl = o.osl;
   g.prompts_per_user = o.prompts_per_user;
+  // 0 (the option's default) means the profile's link; a given value must be a positive rate.
+  if (o.kv_link_gbps != 0 && (!(o.kv_link_gbps > 0) || !std::isfinite(o.kv_link_gbps) || o.kv_link_gbps > 1e6))
+    throw UsageError("--kv-link-gbps must be a positive number of GB/s");
   g.kv_link_bandwidth = o.kv_link_gbps * 1e9;
   // Loaded before any simulation so a bad file fails fast (exit 2) and nothing is written.
   std::unique_ptr<MeasuredStepTimes> measured;

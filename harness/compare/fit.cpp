@@ -33,8 +33,7 @@ double unit_of(const std::string& n) {
 }
 double to_value(const std::string& n, double u) {
   if (is_efficiency(n)) return 0.2 + 0.8 / (1.0 + std::exp(-u));
-  const double v = std::exp(u) * unit_of(n);
-  return is_step_overhead(n) ? std::min(v, 10.0) : v;  // set_param refuses more than 10 s
+  return std::min(std::exp(u) * unit_of(n), param_upper_bound(n));  // set_param refuses more
 }
 double to_u(const std::string& n, double v) {
   if (is_efficiency(n)) {

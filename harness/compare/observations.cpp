@@ -1,5 +1,8 @@
 #include "harness/compare/observations.hpp"
 
+#include <cmath>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "harness/common/error.hpp"
@@ -44,7 +47,7 @@ ObservationSet read_reference_csv(const std::string& path) {
     Observation o;
     o.config = parse_layout(r[size_t(c_config)]).name();
     const double conc = csv_number(r[size_t(c_conc)], where + " column concurrency", false);
-    if (conc < 1) throw UsageError(where + ": concurrency must be >= 1");
+    if (conc < 1 || conc != std::floor(conc) || conc > 1e7) throw UsageError(where + ": concurrency must be a whole number >= 1");
     o.concurrency = int(conc);
     if (c_n >= 0) o.num_gpus = int(csv_number(r[size_t(c_n)], where + " column num_gpus", true));
     if (c_gpu >= 0) o.tokens_per_s_per_gpu = csv_number(r[size_t(c_gpu)], where + " column thpt_per_gpu", true);
@@ -54,6 +57,12 @@ ObservationSet read_reference_csv(const std::string& path) {
     else if (!std::isnan(out)) o.per_user_out_div_conc = out / o.concurrency;
     if (c_inv >= 0) o.per_user_inv_tpot = csv_number(r[size_t(c_inv)], where + " column thpt_per_user_inv_tpot", true);
     else if (c_tpot >= 0) o.per_user_inv_tpot = 1000.0 / csv_number(r[size_t(c_tpot)], where + " column mean_tpot_ms", true);
+    // Blank cells are "not measured" (NaN); a present throughput must be positive.
+    for (const auto& [v, name] : {std::pair{o.tokens_per_s_per_gpu, "tok/s/GPU"},
+                                  std::pair{o.per_user_out_div_conc, "tok/s/user (output / concurrency)"},
+                                  std::pair{o.per_user_inv_tpot, "tok/s/user (1 / TPOT)"}})
+      if (!std::isnan(v) && !(v > 0) ) throw UsageError(where + ": " + name + " must be positive");
+    if (std::isnan(o.tokens_per_s_per_gpu)) throw UsageError(where + ": no tok/s/GPU (blank throughput)");
     s.points.push_back(o);
   }
   if (s.points.empty()) throw UsageError("CSV '" + path + "' has no data rows");
@@ -64,6 +73,7 @@ ObservationSet read_points_json(const std::string& path) {
   const nlohmann::json j = read_json_file(path);
   if (!j.is_object() || !j.contains("points") || !j["points"].is_array())
     throw UsageError("'" + path + "' has no 'points' array (expected tpbench predict or sweep JSON)");
+  if (j.contains("schema") && !j["schema"].is_string()) throw UsageError("'" + path + "': 'schema' is not a string");
   const std::string schema = j.value("schema", "");
   ObservationSet s;
   s.origin = path;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "harness/common/error.hpp"
@@ -49,13 +50,33 @@ double get_param(const PerfParams& p, const std::string& name) {
   throw UsageError("unknown model parameter '" + name + "'");
 }
 
+double param_upper_bound(const std::string& name) {
+  if (name == "hbm_efficiency" || name == "compute_efficiency") return 2.0;
+  if (name == "collective_scale") return 100.0;
+  if (name == "collective_hop_latency_s") return 0.01;
+  if (name == "memory_reserve_gib") return 1e6;
+  return 10.0;  // step_overhead_s, step_overhead_tp<n>_s
+}
+
+namespace {
+// Scales must be positive (a zero efficiency divides by zero); additive costs may be zero.
+void check_range(const std::string& name, double v, bool zero_ok) {
+  const double hi = param_upper_bound(name);
+  if ((zero_ok ? !(v >= 0) : !(v > 0)) || v > hi) {
+    char range[64];
+    std::snprintf(range, sizeof range, "%s0, %g]", zero_ok ? "[" : "(", hi);
+    throw UsageError(name + " must be in " + range);
+  }
+}
+}  // namespace
+
 void set_param(PerfParams& p, const std::string& name, double v) {
-  if (name == "hbm_efficiency") p.hbm_efficiency = v;
-  else if (name == "compute_efficiency") p.compute_efficiency = v;
-  else if (name == "step_overhead_s") p.step_overhead_s = v;
-  else if (name == "collective_scale") p.collective_scale = v;
-  else if (name == "collective_hop_latency_s") p.collective_hop_latency_s = v;
-  else if (name == "memory_reserve_gib") p.memory_reserve_bytes = v * kGiB;
+  if (name == "hbm_efficiency") check_range(name, v, false), p.hbm_efficiency = v;
+  else if (name == "compute_efficiency") check_range(name, v, false), p.compute_efficiency = v;
+  else if (name == "step_overhead_s") check_range(name, v, true), p.step_overhead_s = v;
+  else if (name == "collective_scale") check_range(name, v, false), p.collective_scale = v;
+  else if (name == "collective_hop_latency_s") check_range(name, v, true), p.collective_hop_latency_s = v;
+  else if (name == "memory_reserve_gib") check_range(name, v, true), p.memory_reserve_bytes = v * kGiB;
   else if (name == "kv_on_demand") {
     if (v != 0.0 && v != 1.0) throw UsageError("kv_on_demand must be 0 or 1");
     p.kv_on_demand = v == 1.0;
@@ -69,7 +90,7 @@ void set_param(PerfParams& p, const std::string& name, double v) {
       throw UsageError(name + " must be a whole number from 1 to " + std::to_string(int64_t(most)));
     (name == "max_num_seqs" ? p.max_num_seqs : p.max_num_batched_tokens) = int64_t(v);
   } else if (const int tp = step_overhead_tp_of(name); tp > 0) {
-    if (!(v >= 0) || v > 10) throw UsageError(name + " must be between 0 and 10 seconds");
+    check_range(name, v, true);
     p.step_overhead_by_tp_s[tp] = v;
   } else throw UsageError("unknown model parameter '" + name + "'");
 }

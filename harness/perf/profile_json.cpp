@@ -1,6 +1,7 @@
 // Reading and writing the profile JSON format documented in system_profile.hpp.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,6 +22,24 @@ double number_field(const nlohmann::json& j, const char* key, const std::string&
   if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0)
     throw UsageError("profile " + origin + ": field '" + key + "' must be a non-negative number");
   return v.get<double>();
+}
+
+std::string string_field(const nlohmann::json& j, const char* key, const std::string& origin, const std::string& fallback) {
+  if (!j.contains(key)) return fallback;
+  if (!j.at(key).is_string()) throw UsageError("profile " + origin + ": field '" + key + "' must be a string");
+  return j.at(key).get<std::string>();
+}
+
+// A number field that must lie in (lo, hi] (strictly positive) or [lo, hi] (may be zero).
+double ranged_field(const nlohmann::json& j, const char* key, const std::string& origin, double fallback, double lo,
+                    double hi, bool zero_ok) {
+  const double v = number_field(j, key, origin, false, fallback);
+  if ((zero_ok ? v < lo : !(v > lo)) || v > hi) {
+    char range[64];
+    std::snprintf(range, sizeof range, "%s%g, %g]", zero_ok ? "[" : "(", lo, hi);
+    throw UsageError("profile " + origin + ": field '" + key + "' must be in " + range);
+  }
+  return v;
 }
 
 std::vector<std::pair<double, double>> pairs_field(const nlohmann::json& v, const std::string& what) {
@@ -64,21 +83,25 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
                                j["schema"].get<std::string>().rfind("tpbench.profile/", 0) != 0))
     throw UsageError("profile " + origin + ": schema is not tpbench.profile/N");
   SystemProfile p;
-  p.name = j.value("name", origin);
-  p.gpu = j.value("gpu", "");
+  p.name = string_field(j, "name", origin, origin);
+  p.gpu = string_field(j, "gpu", origin, "");
   p.memory_bytes = number_field(j, "memory_bytes", origin, true, 0);
   p.hbm_bandwidth = number_field(j, "hbm_bandwidth", origin, true, 0);
   p.matmul_flops = number_field(j, "matmul_flops", origin, true, 0);
   if (p.memory_bytes <= 0 || p.hbm_bandwidth <= 0 || p.matmul_flops <= 0)
     throw UsageError("profile " + origin + ": memory_bytes, hbm_bandwidth and matmul_flops must be positive");
-  p.peak_hbm_bandwidth = number_field(j, "peak_hbm_bandwidth", origin, false, p.hbm_bandwidth);
-  p.peak_matmul_flops = number_field(j, "peak_matmul_flops", origin, false, p.matmul_flops);
-  p.attention_efficiency = number_field(j, "attention_efficiency", origin, false, 0.5);
-  p.per_step_overhead_s = number_field(j, "per_step_overhead_s", origin, false, 0);
-  p.per_layer_overhead_s = number_field(j, "per_layer_overhead_s", origin, false, 0);
-  p.runtime_reserve_bytes = number_field(j, "runtime_reserve_bytes", origin, false, 0);
-  p.kv_link_bandwidth = number_field(j, "kv_link_bandwidth", origin, false, 5e10);
-  p.kv_link_latency_s = number_field(j, "kv_link_latency_s", origin, false, 1e-4);
+  // Bounds far above any GPU, so that KV token counts and step times stay finite integers.
+  if (p.memory_bytes > 1e15 || p.hbm_bandwidth > 1e15 || p.matmul_flops > 1e18)
+    throw UsageError("profile " + origin + ": memory_bytes (<= 1e15), hbm_bandwidth (<= 1e15 B/s) or matmul_flops "
+                     "(<= 1e18 FLOP/s) is beyond any GPU");
+  p.peak_hbm_bandwidth = ranged_field(j, "peak_hbm_bandwidth", origin, p.hbm_bandwidth, 0, 1e15, false);
+  p.peak_matmul_flops = ranged_field(j, "peak_matmul_flops", origin, p.matmul_flops, 0, 1e18, false);
+  p.attention_efficiency = ranged_field(j, "attention_efficiency", origin, 0.5, 0, 1.5, false);
+  p.per_step_overhead_s = ranged_field(j, "per_step_overhead_s", origin, 0, 0, 10, true);
+  p.per_layer_overhead_s = ranged_field(j, "per_layer_overhead_s", origin, 0, 0, 1, true);
+  p.runtime_reserve_bytes = ranged_field(j, "runtime_reserve_bytes", origin, 0, 0, 1e15, true);
+  p.kv_link_bandwidth = ranged_field(j, "kv_link_bandwidth", origin, 5e10, 0, 1e15, false);
+  p.kv_link_latency_s = ranged_field(j, "kv_link_latency_s", origin, 1e-4, 0, 10, true);
   if (j.contains("gemm_efficiency")) p.gemm_efficiency = efficiency_table(j["gemm_efficiency"], origin, "gemm_efficiency");
   if (j.contains("gemm_efficiency_by_tp")) {
     if (!j["gemm_efficiency_by_tp"].is_object())

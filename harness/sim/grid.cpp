@@ -59,6 +59,7 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
 
 std::vector<int> parse_int_list(const std::string& s, const char* what) {
   std::vector<int> out;
+  if (!s.empty() && s.back() == ',') throw UsageError(std::string(what) + " list '" + s + "' ends with a comma");
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) {

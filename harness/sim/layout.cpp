@@ -46,6 +46,7 @@ Layout parse_layout(const std::string& raw) {
 
 std::vector<Layout> parse_layout_list(const std::string& s) {
   std::vector<Layout> out;
+  if (!s.empty() && s.back() == ',') throw UsageError("layout list '" + s + "' ends with a comma");
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) out.push_back(parse_layout(item));
