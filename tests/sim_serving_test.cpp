@@ -77,6 +77,19 @@ TEST(SimServing, PdCountsAllGpusAndPaysKvTransfer) {
   EXPECT_NEAR(p.tokens_per_s_per_gpu, p.output_tok_s / 16, 1e-12);
 }
 
+// A PD layout whose one decode instance is the bottleneck: prompts are prefilled quickly by three
+// instances and then wait for KV room on the decode instance. That wait is queueing, so it must
+// be in queue_s: every request's TTFT is its waits plus its service (prefill, transfer, first
+// decode step), so TTFT - queue_s is at least the KV transfer and at most a few seconds of
+// service here, while TTFT itself runs to minutes.
+TEST(SimServing, PdQueueIncludesTheWaitForTheDecodeInstance) {
+  const ServingPoint p = run("3P-TP4 1D-TP4", 256);
+  ASSERT_TRUE(p.feasible);
+  EXPECT_GT(p.ttft_s, 30.0);
+  EXPECT_GE(p.ttft_s - p.queue_s, p.kv_transfer_s);
+  EXPECT_LT(p.ttft_s - p.queue_s, 10.0) << "ttft " << p.ttft_s << " queue " << p.queue_s;
+}
+
 TEST(SimServing, InfeasibleWhenOneSequenceDoesNotFit) {
   ServingConfig cfg;
   cfg.concurrency = 1;

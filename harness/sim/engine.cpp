@@ -88,6 +88,10 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
       reqs[id].requeue_wait_s += now - reqs[id].requeued_at;
       reqs[id].requeued_at = -1;
     }
+    if (reqs[id].decode_queued_at >= 0) {  // PD: waited for room on the decode instance
+      reqs[id].decode_wait_s += now - reqs[id].decode_queued_at;
+      reqs[id].decode_queued_at = -1;
+    }
     if (reqs[id].prefilled >= reqs[id].prefill_target()) add_decode(id);
     else add_chunk(id);
   }

@@ -38,6 +38,8 @@ struct Request {
   int preemptions = 0;
   double requeued_at = -1;    // when its last preemption put it back in the queue
   double requeue_wait_s = 0;  // time spent waiting again after preemptions
+  double decode_queued_at = -1;  // PD: when its KV arrived at a decode instance's queue
+  double decode_wait_s = 0;      // PD: from that arrival to admission by the decode instance
   int user = 0;
   int64_t prefill_target() const { return isl + recompute; }
 };

@@ -104,6 +104,7 @@ void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Requ
       const Transfer tr = transfers.top();
       transfers.pop();
       --in_flight[size_t(tr.target)];
+      reqs[size_t(tr.id)].decode_queued_at = now;
       dec[size_t(tr.target)].enqueue(tr.id);
       continue;
     }
@@ -126,7 +127,7 @@ void summarize(ServingPoint& p, const std::vector<Request>& reqs, const ServingC
     if (r.finish < 0) throw std::runtime_error("simulator: a request never finished");
     ttft += r.first_token - r.arrival;
     e2e += r.finish - r.arrival;
-    queue += r.admitted - r.arrival + r.requeue_wait_s;
+    queue += r.admitted - r.arrival + r.requeue_wait_s + r.decode_wait_s;
     tpot += r.osl > 1 ? (r.finish - r.first_token) / double(r.osl - 1) : 0.0;
     end = std::max(end, r.finish);
     out += double(r.osl);

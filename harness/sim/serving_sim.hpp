@@ -48,6 +48,7 @@ struct ServingPoint {
   double output_tok_s = 0, ttft_s = 0, tpot_s = 0, e2e_s = 0;
   double tokens_per_s_per_gpu = 0, per_user_inv_tpot = 0, per_user_out_div_conc = 0;
   double queue_s = 0;        // mean wait from submission to admission, plus waits after preemptions
+                             // and (PD) the wait for room on a decode instance
   double kv_transfer_s = 0;  // PD: per request
   // "measured" or "roofline" when every phase the layout runs came from it, else "mixed".
   std::string step_time_source = "roofline";
