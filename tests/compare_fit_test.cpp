@@ -53,6 +53,24 @@ TEST(CompareMape, FixtureWithKnownErrors) {
   EXPECT_NE(comparison_table(c, false).find("1R-TP4 C=8"), std::string::npos);
 }
 
+// A prediction point that cannot run (does not fit) is neither matched silently away nor
+// scored: it is listed as not runnable, apart from the MAPE (here only the C=1 point counts:
+// |11-10|/10 = 10 %).
+TEST(CompareMape, NotRunnableModelPointsAreListedNotScored) {
+  const std::string ref = write_tmp("ref2.csv", "config,concurrency,thpt_per_gpu\n1R-TP4,1,10\n1R-TP4,8,40\n");
+  const std::string pred = write_tmp("pred2.json", R"({"schema": "tpbench.prediction/1", "points": [
+    {"layout": "1R-TP4", "concurrency": 1, "tokens_per_s_per_gpu": 11, "per_user_out_div_conc": 18},
+    {"layout": "1R-TP4", "concurrency": 8, "feasible": false, "reason": "does not fit"}]})");
+  const Comparison c = compare_observations(read_observations(ref), read_observations(pred), "");
+  ASSERT_EQ(c.points.size(), 1u);
+  EXPECT_NEAR(c.mape_gpu, 10.0, 1e-9);
+  ASSERT_EQ(c.not_runnable.size(), 1u);
+  EXPECT_EQ(c.not_runnable[0], "1R-TP4 @8: does not fit");
+  EXPECT_TRUE(c.unmatched.empty());
+  EXPECT_EQ(comparison_to_json(c)["not_runnable"].size(), 1u);
+  EXPECT_NE(comparison_table(c, false).find("1 reference points the model cannot run"), std::string::npos);
+}
+
 TEST(CompareReaders, SweepJsonIsMeasuredSide) {
   const std::string sweep = write_tmp("sweep.json", R"({"schema": "tpbench.result/1", "points": [
     {"plan": "tp", "tp": 4, "batch": 8, "phase": "decode", "emulated": true,
@@ -64,6 +82,19 @@ TEST(CompareReaders, SweepJsonIsMeasuredSide) {
   EXPECT_NEAR(s.points[0].tokens_per_s_per_gpu, 8 / (0.02 * 4), 1e-9);
   EXPECT_NEAR(s.points[0].per_user_inv_tpot, 50.0, 1e-9);
   EXPECT_TRUE(s.points[0].emulated);
+}
+
+// The same (TP, batch) at two contexts: refused without a choice (file order must not decide),
+// and --sweep-context picks one: 8 / (0.05 x 4) = 40 tok/s/GPU at context 11000.
+TEST(CompareReaders, SweepWithSeveralContextsNeedsAChoice) {
+  const std::string sweep = write_tmp("sweep2.json", R"({"schema": "tpbench.result/1", "points": [
+    {"plan": "tp", "tp": 4, "batch": 8, "phase": "decode", "context": 128, "step_time_s": {"median": 0.02}},
+    {"plan": "tp", "tp": 4, "batch": 8, "phase": "decode", "context": 11000, "step_time_s": {"median": 0.05}}]})");
+  EXPECT_THROW(read_observations(sweep), UsageError);
+  const ObservationSet s = read_observations(sweep, 11000);
+  ASSERT_EQ(s.points.size(), 1u);
+  EXPECT_NEAR(s.points[0].tokens_per_s_per_gpu, 40.0, 1e-9);
+  EXPECT_THROW(read_observations(sweep, 4096), UsageError);  // no point at that context
 }
 
 TEST(CompareReaders, MalformedInputsAreUsageErrors) {

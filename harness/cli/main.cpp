@@ -136,6 +136,9 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
       ->check(CLI::IsMember({"out_div_conc", "inv_tpot"}));
   compare->add_flag("--points", compare_opt.per_point, "Also print every point");
   compare->add_option("--json", compare_opt.json, "Write the comparison JSON here");
+  compare->add_option("--sweep-context", compare_opt.sweep_context,
+                      "Sweep JSON measured at several contexts: compare the points of this one")
+      ->check(CLI::PositiveNumber);
   compare->callback([&] { rc = tpbench::run_compare(compare_opt, std::cout); });
 
   tpbench::FitOptions fit_opt;

@@ -7,8 +7,8 @@ namespace tpbench {
 
 int run_compare(const CompareOptions& o, std::ostream& out) {
   if (!o.json.empty()) check_writable(o.json);
-  const ObservationSet ref = read_observations(o.reference);
-  const ObservationSet model = read_observations(o.predicted);
+  const ObservationSet ref = read_observations(o.reference, o.sweep_context);
+  const ObservationSet model = read_observations(o.predicted, o.sweep_context);
   const Comparison c = compare_observations(ref, model, o.per_user);
   out << "reference " << ref.origin << " (" << ref.kind << ") vs " << model.origin << " (" << model.kind << ")\n";
   out << comparison_table(c, o.per_point);

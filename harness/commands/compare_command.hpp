@@ -1,5 +1,6 @@
 #pragma once
 // `tpbench compare`: reference (llm-d CSV, or any points file) against a prediction or sweep.
+#include <cstdint>
 #include <ostream>
 #include <string>
 
@@ -11,6 +12,7 @@ struct CompareOptions {
   std::string per_user;    // "", out_div_conc, inv_tpot
   bool per_point = false;
   std::string json;        // write the comparison JSON here
+  int64_t sweep_context = 0;  // sweep JSON: use the points of this context only (0: the only one)
 };
 
 int run_compare(const CompareOptions& o, std::ostream& out);

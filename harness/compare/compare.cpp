@@ -36,6 +36,10 @@ Comparison compare_observations(const ObservationSet& ref, const ObservationSet&
       continue;
     }
     const Observation& m = *it->second;
+    if (!m.not_runnable.empty()) {
+      c.not_runnable.push_back(r.config + " @" + std::to_string(r.concurrency) + ": " + m.not_runnable);
+      continue;
+    }
     PointError e;
     e.config = r.config;
     e.concurrency = r.concurrency;
@@ -51,8 +55,9 @@ Comparison compare_observations(const ObservationSet& ref, const ObservationSet&
     if (!seen) order.push_back(r.config);
   }
   if (c.points.empty())
-    throw UsageError("no point of '" + ref.origin + "' matches a point of '" + model.origin +
-                     "' (same configuration and concurrency)");
+    throw UsageError("no point of '" + ref.origin + "' matches a runnable point of '" + model.origin +
+                     "' (same configuration and concurrency" +
+                     (c.not_runnable.empty() ? std::string(")") : "; " + c.not_runnable.front() + ")"));
   std::vector<double> rg, mg, ru, mu;
   for (const auto& cfg : order) {
     std::vector<double> a, b, x, y;
@@ -98,6 +103,7 @@ nlohmann::json comparison_to_json(const Comparison& c, bool flag_above_model) {
                            {"reference_tokens_per_s_per_user", p.ref_user}, {"model_tokens_per_s_per_user", p.model_user},
                            {"ape_tokens_per_s_per_gpu", p.ape_gpu}, {"ape_tokens_per_s_per_user", p.ape_user}});
   j["unmatched"] = c.unmatched;
+  j["not_runnable"] = c.not_runnable;
   // Against a speed-of-light prediction these say the run or the model is not what it claims to
   // be (see `tpbench explain`); after a fit they mean nothing and are left out.
   if (!flag_above_model) return j;
@@ -134,6 +140,19 @@ std::string comparison_table(const Comparison& c, bool per_point, bool flag_abov
     }
   }
   if (!c.unmatched.empty()) s += std::to_string(c.unmatched.size()) + " reference points had no model point\n";
+  if (!c.not_runnable.empty()) {
+    // Not in the MAPE above: say so loudly, with the configurations and the model's reason.
+    std::map<std::string, int> by_config;
+    std::string reason;
+    for (const auto& n : c.not_runnable) {
+      ++by_config[n.substr(0, n.find(" @"))];
+      if (reason.empty()) reason = n.substr(n.find(": ") + 2);
+    }
+    s += std::to_string(c.not_runnable.size()) + " reference points the model cannot run, left out of the MAPE (";
+    int i = 0;
+    for (const auto& [cfg, n] : by_config) s += (i++ ? ", " : "") + cfg + " x" + std::to_string(n);
+    s += "; e.g. " + reason + ")\n";
+  }
   std::string above;
   int n_above = 0;
   for (const auto& p : c.points)

@@ -32,6 +32,8 @@ struct Comparison {
   std::vector<ConfigError> configs;
   double mape_gpu = 0, mape_user = 0;  // percent, over all matched points
   std::vector<std::string> unmatched;  // reference points without a model point
+  // Reference points whose model point cannot run ("config @C: reason"); not in the MAPE.
+  std::vector<std::string> not_runnable;
 };
 
 // Mean absolute percentage error of model vs reference values, in percent (tested directly).

@@ -69,7 +69,7 @@ ObservationSet read_reference_csv(const std::string& path) {
   return s;
 }
 
-ObservationSet read_points_json(const std::string& path) {
+ObservationSet read_points_json(const std::string& path, int64_t sweep_context) {
   const nlohmann::json j = read_json_file(path);
   if (!j.is_object() || !j.contains("points") || !j["points"].is_array())
     throw UsageError("'" + path + "' has no 'points' array (expected tpbench predict or sweep JSON)");
@@ -82,11 +82,14 @@ ObservationSet read_points_json(const std::string& path) {
       // Sweep: decode steps. Prefer plan "tp" when several plans measured the same point.
       s.kind = "sweep";
       s.per_user_def = "inv_tpot";
+      std::vector<int64_t> contexts;  // of s.points, index by index
       for (const auto& p : j["points"]) {
         if (!p.is_object()) continue;
         if (p.contains("phase") && p["phase"].is_string() && p["phase"] != "decode") continue;
         if (p.contains("plan") && p["plan"].is_string() && p["plan"] != "tp") continue;
         if (!p.contains("tp") || !p.contains("batch") || !p.contains("step_time_s")) continue;
+        const int64_t context = p.value("context", int64_t(0));
+        if (sweep_context > 0 && context != sweep_context) continue;
         const int tp = p["tp"].get<int>(), batch = p["batch"].get<int>();
         const auto& st = p["step_time_s"];
         const double tpot = st.is_object() ? num_or_nan(st, "median") : (st.is_number() ? st.get<double>() : kNaN);
@@ -100,17 +103,33 @@ ObservationSet read_points_json(const std::string& path) {
         o.per_user_out_div_conc = 1.0 / tpot;  // steady decode: output/C = 1/TPOT
         o.emulated = p.value("emulated", false);
         bool dup = false;
-        for (const auto& q : s.points) dup = dup || (q.config == o.config && q.concurrency == o.concurrency);
-        if (!dup) s.points.push_back(o);
+        for (size_t k = 0; k < s.points.size(); ++k) {
+          const auto& q = s.points[k];
+          if (q.config != o.config || q.concurrency != o.concurrency) continue;
+          dup = true;
+          if (contexts[k] != context)
+            throw UsageError("'" + path + "': TP" + std::to_string(tp) + " batch " + std::to_string(batch) +
+                             " was measured at contexts " + std::to_string(contexts[k]) + " and " +
+                             std::to_string(context) + "; pick one with --sweep-context");
+        }
+        if (!dup) {
+          s.points.push_back(o);
+          contexts.push_back(context);
+        }
       }
     } else if (schema.rfind("tpbench.prediction/", 0) == 0) {
       s.kind = "prediction";
       s.per_user_def = "out_div_conc";
       for (const auto& p : j["points"]) {
-        if (!p.is_object() || !p.value("feasible", true)) continue;
+        if (!p.is_object()) continue;
         Observation o;
         o.config = parse_layout(p.at("layout").get<std::string>()).name();
         o.concurrency = p.at("concurrency").get<int>();
+        if (!p.value("feasible", true)) {  // kept, so that compare can say which points the model cannot run
+          o.not_runnable = p.value("reason", std::string("not runnable"));
+          s.points.push_back(o);
+          continue;
+        }
         o.num_gpus = p.value("num_gpus", 0);
         o.tokens_per_s_per_gpu = num_or_nan(p, "tokens_per_s_per_gpu");
         o.per_user_out_div_conc = num_or_nan(p, "per_user_out_div_conc");
@@ -127,9 +146,9 @@ ObservationSet read_points_json(const std::string& path) {
   return s;
 }
 
-ObservationSet read_observations(const std::string& path) {
+ObservationSet read_observations(const std::string& path, int64_t sweep_context) {
   if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return read_reference_csv(path);
-  return read_points_json(path);
+  return read_points_json(path, sweep_context);
 }
 
 LatencyTable read_latency_csv(const std::string& path) {

@@ -3,6 +3,7 @@
 // (tpbench predict) or a sweep JSON (tpbench sweep, decode steps: config 1R-TPn, concurrency =
 // batch, TPOT = median step time).
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <string>
@@ -19,6 +20,7 @@ struct Observation {
   double per_user_out_div_conc = std::numeric_limits<double>::quiet_NaN();
   double per_user_inv_tpot = std::numeric_limits<double>::quiet_NaN();
   bool emulated = false;
+  std::string not_runnable;  // a model point that cannot run (does not fit): why; empty when it ran
 };
 
 struct ObservationSet {
@@ -32,10 +34,13 @@ struct ObservationSet {
 // num_gpus; per-user from thpt_per_user_outdiv_conc (preferred, the plotted definition) or
 // thpt_per_user_inv_tpot / mean_tpot_ms. Throws UsageError naming file, line and column.
 ObservationSet read_reference_csv(const std::string& path);
-// A prediction or sweep JSON document (told apart by "schema"). Throws UsageError.
-ObservationSet read_points_json(const std::string& path);
+// A prediction or sweep JSON document (told apart by "schema"). Throws UsageError. A sweep's
+// decode points are keyed by (TP, batch): `sweep_context` > 0 keeps only that context; 0 needs
+// the sweep to have one context per (TP, batch), and refuses a sweep with several (it names
+// them) rather than pick one by file order.
+ObservationSet read_points_json(const std::string& path, int64_t sweep_context = 0);
 // Either of the above, by file extension (.csv) or content.
-ObservationSet read_observations(const std::string& path);
+ObservationSet read_observations(const std::string& path, int64_t sweep_context = 0);
 
 // Measured mean TPOT and TTFT (seconds) by (canonical config, concurrency).
 using LatencyTable = std::map<std::pair<std::string, int>, std::pair<double, double>>;
