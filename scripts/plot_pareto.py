@@ -21,17 +21,33 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def read_reference(path, per_user):
     curves = {}
+    skipped = 0
     with open(path, newline="") as f:
-        for row in csv.DictReader(f):
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames or []
+        if per_user == "inv_tpot" and "thpt_per_user_inv_tpot" not in fields and "mean_tpot_ms" not in fields:
+            raise SystemExit("plot_pareto.py: %s has no 1/TPOT (thpt_per_user_inv_tpot or mean_tpot_ms column); "
+                             "use --per-user out_div_conc" % path)
+        for row in reader:
             conc = int(float(row["concurrency"]))
             gpu = float(row["thpt_per_gpu"]) if row.get("thpt_per_gpu") else float(row["output_tok_s"]) / float(row["num_gpus"])
-            if per_user == "inv_tpot" and row.get("thpt_per_user_inv_tpot"):
-                user = float(row["thpt_per_user_inv_tpot"])
+            if per_user == "inv_tpot":
+                # Never fall back to the other definition: one curve must not mix 1/TPOT with
+                # output/concurrency (they differ by the queueing share of each request's time).
+                if row.get("thpt_per_user_inv_tpot"):
+                    user = float(row["thpt_per_user_inv_tpot"])
+                elif row.get("mean_tpot_ms"):
+                    user = 1000.0 / float(row["mean_tpot_ms"])
+                else:
+                    skipped += 1
+                    continue
             elif row.get("thpt_per_user_outdiv_conc"):
                 user = float(row["thpt_per_user_outdiv_conc"])
             else:
                 user = float(row["output_tok_s"]) / conc
             curves.setdefault(row["config"].strip(), []).append((conc, user, gpu, False))
+    if skipped:
+        print("plot_pareto.py: %s: %d rows without 1/TPOT left out" % (path, skipped), file=sys.stderr)
     return curves
 
 
@@ -42,6 +58,8 @@ def read_points(path, per_user):
     if not (schema.startswith("tpbench.prediction/") or schema.startswith("tpbench.result/")):
         raise SystemExit("plot_pareto.py: %s: unknown schema %r" % (path, schema))
     curves = {}
+    # A sweep measured at several contexts gets one curve per (TP, context).
+    contexts = {p.get("context") for p in doc.get("points", []) if isinstance(p, dict)}
     for p in doc.get("points", []):
         if schema.startswith("tpbench.prediction/"):
             if not p.get("feasible", True):
@@ -57,7 +75,8 @@ def read_points(path, per_user):
             if not tpot:
                 continue
             tp, batch = int(p["tp"]), int(p["batch"])
-            curves.setdefault("1R-TP%d" % tp, []).append((batch, 1.0 / tpot, batch / (tpot * tp), bool(p.get("emulated"))))
+            key = "1R-TP%d" % tp + (" ctx %s" % p.get("context") if len(contexts) > 1 else "")
+            curves.setdefault(key, []).append((batch, 1.0 / tpot, batch / (tpot * tp), bool(p.get("emulated"))))
     return curves
 
 

@@ -45,3 +45,29 @@ def test_unknown_schema_fails(tmp_path):
     r = run(["--predicted", str(bad), "--out", str(tmp_path / "x.png")])
     assert r.returncode != 0
     assert not (tmp_path / "x.png").exists()
+
+
+def test_one_per_user_definition_per_curve_and_one_curve_per_sweep_context(tmp_path):
+    sys.path.insert(0, str(SCRIPT.parent))
+    import plot_pareto  # noqa: E402
+
+    ref = tmp_path / "ref.csv"
+    ref.write_text("config,concurrency,thpt_per_gpu,thpt_per_user_outdiv_conc,thpt_per_user_inv_tpot\n"
+                   "1R-TP4,1,12,48,50\n1R-TP4,8,60,30,\n")
+    inv = plot_pareto.read_reference(str(ref), "inv_tpot")
+    assert inv["1R-TP4"] == [(1, 50.0, 12.0, False)]  # the row without 1/TPOT is left out, not mixed in
+    odc = plot_pareto.read_reference(str(ref), "out_div_conc")
+    assert sorted(p[1] for p in odc["1R-TP4"]) == [30.0, 48.0]
+    sweep = tmp_path / "sweep.json"
+    sweep.write_text('{"schema": "tpbench.result/1", "points": ['
+                     '{"tp": 4, "batch": 8, "context": 128, "step_time_s": {"median": 0.02}},'
+                     '{"tp": 4, "batch": 8, "context": 11000, "step_time_s": {"median": 0.05}}]}')
+    curves = plot_pareto.read_points(str(sweep), "inv_tpot")
+    assert sorted(curves) == ["1R-TP4 ctx 11000", "1R-TP4 ctx 128"]
+
+
+def test_inv_tpot_needs_a_tpot_column(tmp_path):
+    out = tmp_path / "x.png"
+    r = run(["--reference", str(FIX / "pareto_reference.csv"), "--per-user", "inv_tpot", "--out", str(out)])
+    assert r.returncode != 0 and "1/TPOT" in r.stderr
+    assert not out.exists()
