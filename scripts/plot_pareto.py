@@ -59,7 +59,8 @@ def read_points(path, per_user):
         raise SystemExit("plot_pareto.py: %s: unknown schema %r" % (path, schema))
     curves = {}
     # A sweep measured at several contexts gets one curve per (TP, context).
-    contexts = {p.get("context") for p in doc.get("points", []) if isinstance(p, dict)}
+    contexts = {p.get("context") for p in doc.get("points", [])
+                if isinstance(p, dict) and p.get("phase", "decode") == "decode" and p.get("plan", "tp") == "tp"}
     for p in doc.get("points", []):
         if schema.startswith("tpbench.prediction/"):
             if not p.get("feasible", True):

@@ -2,6 +2,7 @@
 // data; the Nelder-Mead minimizer on a known function.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -189,6 +190,51 @@ TEST(FitCalibration, ReportsTheStepOverheadHopLatencyRidgeOnOneTp) {
   EXPECT_FALSE(two.identifiability.ridge) << two.identifiability.weakest_over_strongest;
   EXPECT_NEAR(two.fitted.step_overhead_s, 2e-3, 2e-3 * 0.05);
   EXPECT_NEAR(two.fitted.collective_hop_latency_s, 1e-6, 1e-6 * 0.1);
+}
+
+// A reference 1000x slower than anything the model can be made to do pushes step_overhead_s to
+// its 10 s cap: the fit must finish and say the parameter is at a bound (its identifiability
+// probe would otherwise step past the cap).
+TEST(FitCalibration, ParameterAtItsUpperCapIsReportedNotProbed) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  ObservationSet want;
+  for (int c : {1, 8, 32}) {
+    Observation o;
+    o.config = "1R-TP4";
+    o.concurrency = c;
+    want.points.push_back(o);
+  }
+  ObservationSet ref = simulate_observations(want, m, prof, PerfParams{}, 10000, 1000, {});
+  for (auto& o : ref.points) {
+    o.tokens_per_s_per_gpu /= 1000;
+    o.per_user_out_div_conc /= 1000;
+  }
+  ref.origin = "synthetic-slow";
+  ref.per_user_def = "out_div_conc";
+  FitSpec spec;
+  spec.params = {"step_overhead_s", "hbm_efficiency"};
+  FitResult r;
+  ASSERT_NO_THROW(r = fit_parameters(ref, m, prof, PerfParams{}, spec));
+  EXPECT_GT(r.fitted.step_overhead_s, 9.0);
+  EXPECT_NE(std::find(r.identifiability.at_bound.begin(), r.identifiability.at_bound.end(), "step_overhead_s"),
+            r.identifiability.at_bound.end());
+}
+
+// A prediction used as the reference may hold points it could not run: compare lists them, fit
+// leaves them out; neither turns them into NaN errors.
+TEST(CompareMape, NotRunnableReferencePointsAreListed) {
+  const std::string ref = write_tmp("ref3.json", R"({"schema": "tpbench.prediction/1", "points": [
+    {"layout": "1R-TP4", "concurrency": 1, "tokens_per_s_per_gpu": 10, "per_user_out_div_conc": 40},
+    {"layout": "1R-TP4", "concurrency": 8, "feasible": false, "reason": "does not fit"}]})");
+  const std::string pred = write_tmp("pred3.json", R"({"schema": "tpbench.prediction/1", "points": [
+    {"layout": "1R-TP4", "concurrency": 1, "tokens_per_s_per_gpu": 11, "per_user_out_div_conc": 44},
+    {"layout": "1R-TP4", "concurrency": 8, "tokens_per_s_per_gpu": 30, "per_user_out_div_conc": 15}]})");
+  const Comparison c = compare_observations(read_observations(ref), read_observations(pred), "");
+  ASSERT_EQ(c.points.size(), 1u);
+  EXPECT_NEAR(c.mape_gpu, 10.0, 1e-9);
+  ASSERT_EQ(c.not_runnable.size(), 1u);
+  EXPECT_NE(c.not_runnable[0].find("reference"), std::string::npos);
 }
 
 TEST(FitNelderMead, SaysWhetherItConvergedOrRanOutOfBudget) {

@@ -55,6 +55,7 @@ TEST(PerfKvCapacity, EngineConfigurationThroughSet) {
   EXPECT_NEAR(k.reserve_bytes, 3048472576.0, 1.0);
   // (76,968,728,985.6 - 35,278,831,616 - 3,048,472,576) / 81,920 = 471,697.08
   EXPECT_EQ(k.tokens, 471697);
+  EXPECT_NO_THROW(set_param(par, "collective_scale", 0));  // free communication: a legitimate experiment
   for (const char* bad : {"gpu_memory_utilization=0", "gpu_memory_utilization=1.5", "max_num_seqs=0",
                           "max_num_seqs=2.5", "max_num_batched_tokens=-8", "max_num_batched_tokens=1e9"}) {
     const std::string a = bad;

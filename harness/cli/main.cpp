@@ -153,6 +153,8 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
   fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
   fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(CLI::PositiveNumber);
+  fit->add_option("--sweep-context", fit_opt.sweep_context, "Sweep JSON reference measured at several contexts: use this one")
+      ->check(CLI::PositiveNumber);
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
   fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });

@@ -64,7 +64,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   if (!o.json.empty()) check_writable(o.json);
   const SystemProfile prof = resolve_profile(o.profile);
   const ModelSpec m = select_model(o.model, o.model_config);
-  const ObservationSet ref = read_observations(o.reference);
+  const ObservationSet ref = read_observations(o.reference, o.sweep_context);
   FitSpec spec;
   spec.train = split_list(o.train);
   if (spec.train.empty()) throw UsageError("--train needs at least one configuration");

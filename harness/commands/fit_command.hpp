@@ -18,6 +18,7 @@ struct FitOptions {
   int max_evals = 3000;  // enough to converge: the fit reports whether it did
   bool per_point = false;
   std::string json;
+  int64_t sweep_context = 0;  // a sweep JSON reference measured at several contexts: use this one
 };
 
 int run_fit(const FitOptions& o, std::ostream& out);

@@ -30,6 +30,10 @@ Comparison compare_observations(const ObservationSet& ref, const ObservationSet&
   for (const auto& o : model.points) by_key[{o.config, o.concurrency}] = &o;
   std::vector<std::string> order;
   for (const auto& r : ref.points) {
+    if (!r.not_runnable.empty()) {  // a prediction used as the reference: that side cannot run it
+      c.not_runnable.push_back(r.config + " @" + std::to_string(r.concurrency) + ": reference: " + r.not_runnable);
+      continue;
+    }
     auto it = by_key.find({r.config, r.concurrency});
     if (it == by_key.end()) {
       c.unmatched.push_back(r.config + " @" + std::to_string(r.concurrency));

@@ -61,7 +61,8 @@ std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector
   base.label = "-";
   base.range = "-";
   const auto variations = profile_variations(in.profile);
-  // Per input, the end that favours TP4 most at C=128; all of them at once make the corner.
+  // Per input, the variation that favours TP4 most at C=128, if any beats the profile as given;
+  // all of them at once make the corner.
   std::map<std::string, size_t> favours_tp4;
   for (size_t i = 0; i < variations.size(); ++i) {
     const ProfileVariation& v = variations[i];
@@ -71,8 +72,10 @@ std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector
     r.input = v.input;
     r.label = v.label;
     r.range = v.range;
-    auto [it, fresh] = favours_tp4.emplace(v.input, i);
-    if (!fresh && r.tp4_lead[hi] > rows[it->second].tp4_lead[hi]) it->second = i;
+    if (r.tp4_lead[hi] > base.tp4_lead[hi]) {
+      auto [it, fresh] = favours_tp4.emplace(v.input, i);
+      if (!fresh && r.tp4_lead[hi] > rows[it->second].tp4_lead[hi]) it->second = i;
+    }
     rows.push_back(std::move(r));
   }
   SystemProfile corner_profile = in.profile;
@@ -100,74 +103,95 @@ std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector
   };
   print(base);
   for (const auto& r : rows) print(r);
-  if (!rows.empty()) print(corner);
+  const bool has_corner = !favours_tp4.empty();
+  if (has_corner) print(corner);
 
   // What holds under every variation, and which ones move the close call at high C (nothing to
   // say about it when TP4 or TP8 does not fit this profile at C=128).
   if (std::isnan(base.tp4_lead[hi])) return md.str();
-  double lo_lead = base.tp4_lead[hi], hi_lead = base.tp4_lead[hi];
-  std::vector<const OrderRow*> flips;
-  bool low_c_holds = true;
-  int everywhere = base.order_everywhere;
-  for (const auto& r : rows) {
-    everywhere += r.order_everywhere;
-    for (size_t i = hi; i < r.tp4_lead.size(); ++i) {
-      if (std::isnan(r.tp4_lead[i])) continue;
-      lo_lead = std::min(lo_lead, r.tp4_lead[i]);
-      hi_lead = std::max(hi_lead, r.tp4_lead[i]);
-    }
-    for (size_t i = 0; i < hi; ++i) low_c_holds = low_c_holds && !(r.tp4_lead[i] <= 0) && !std::isnan(r.tp4_lead[i]);
-    const bool base_tp4 = base.tp4_lead[hi] > 0, this_tp4 = r.tp4_lead[hi] > 0;
-    if (!std::isnan(r.tp4_lead[hi]) && base_tp4 != this_tp4) flips.push_back(&r);
+  std::vector<const OrderRow*> all{&base};
+  for (const auto& r : rows) all.push_back(&r);
+  int everywhere = 0;
+  bool tp4_leads_low_c = true;  // TP4 ahead of TP8 at C=32 and 64 in every row
+  for (const OrderRow* r : all) {
+    everywhere += r->order_everywhere;
+    for (size_t i = 0; i < hi; ++i) tp4_leads_low_c = tp4_leads_low_c && r->tp4_lead[i] > 0;
   }
-  md << "\nThe order TP4 > TP8 > TP2 holds at every concurrency shown under " << everywhere << " of " << rows.size() + 1
+  // High C: the range of TP4's lead, and the rows whose leader differs from the base's at the
+  // same C (C=128 or 256).
+  double lo_lead = INFINITY, hi_lead = -INFINITY;
+  std::vector<const OrderRow*> flips;
+  auto flips_at_high_c = [&](const OrderRow& r) {
+    bool f = false;
+    for (size_t i = hi; i < r.tp4_lead.size(); ++i)
+      if (!std::isnan(r.tp4_lead[i]) && !std::isnan(base.tp4_lead[i]))
+        f = f || (r.tp4_lead[i] > 0) != (base.tp4_lead[i] > 0);
+    return f;
+  };
+  for (const OrderRow* r : all) {
+    for (size_t i = hi; i < r->tp4_lead.size(); ++i) {
+      if (std::isnan(r->tp4_lead[i])) continue;
+      lo_lead = std::min(lo_lead, r->tp4_lead[i]);
+      hi_lead = std::max(hi_lead, r->tp4_lead[i]);
+    }
+    if (r != &base && flips_at_high_c(*r)) flips.push_back(r);
+  }
+  const bool corner_flips = has_corner && flips_at_high_c(corner);
+  const bool base_tp4 = base.tp4_lead[hi] > 0;
+  md << "\nThe order TP4 > TP8 > TP2 holds at every concurrency shown under " << everywhere << " of " << all.size()
      << " profiles. ";
-  md << (low_c_holds ? "At C=32 and 64 TP4 leads TP8 under every variation: there the order is a property of the "
-                       "hardware. "
-                     : "Even at C=32 and 64 some variation puts TP8 ahead. ");
-  const double spread = std::max(std::fabs(lo_lead), std::fabs(hi_lead));
+  md << (tp4_leads_low_c ? "At C=32 and 64 TP4 leads TP8 under every profile: there TP4's lead is a property of the "
+                           "hardware. "
+                         : "At C=32 and 64 TP8 leads TP4 under at least one profile. ");
   md << "At C=128 and 256 TP4's lead ranges from " << fmt("%+.1f", 100 * lo_lead) << " % to " << fmt("%+.1f", 100 * hi_lead)
-     << " % under one input at a time: ";
+     << " % with one input moved at a time: ";
   if (flips.empty()) {
-    md << "no single input within its range changes who leads there ("
-       << (base.tp4_lead[hi] > 0 ? "TP4" : "TP8") << ").";
+    md << "no single input within its range changes who leads there.";
   } else {
     md << "the leader there changes with ";
     for (size_t i = 0; i < flips.size(); ++i)
       md << (i ? (i + 1 == flips.size() ? " and " : ", ") : "") << flips[i]->input << " = " << flips[i]->label;
     md << ".";
   }
-  bool corner_flips = false;
-  if (!rows.empty() && !std::isnan(corner.tp4_lead[hi])) {
-    corner_flips = (corner.tp4_lead[hi] > 0) != (base.tp4_lead[hi] > 0);
-    md << " With every input at once at the end of its range that favours TP4 most, TP4's lead at C=128 is "
-       << fmt("%+.1f", 100 * corner.tp4_lead[hi]) << " %"
-       << (corner_flips ? " and the leader changes" : " and the leader stays") << ".";
-  }
-  if (flips.empty() && !corner_flips)
-    md << " So at high concurrency the hardware favours " << (base.tp4_lead[hi] > 0 ? "TP4" : "TP8")
-       << " whatever its inputs within their ranges, by up to " << fmt("%.0f", 100 * spread) << " %";
+  if (has_corner)
+    md << " With every input at once at the end of its range that favours TP4 most, TP4's lead is "
+       << fmt("%+.1f", 100 * corner.tp4_lead[hi]) << " % at C=128 and " << fmt("%+.1f", 100 * corner.tp4_lead[hi + 1])
+       << " % at C=256" << (corner_flips ? " (another leader than the profile as given)" : "") << ".";
+  const bool firm = flips.empty() && !corner_flips;
+  if (firm)
+    md << " So at high concurrency the hardware favours " << (base_tp4 ? "TP4" : "TP8")
+       << " whatever its inputs within their ranges.";
   else
-    md << " So at high concurrency the hardware puts TP4 and TP8 within " << fmt("%.0f", 100 * spread)
-       << " % of each other, and the speed-of-light model cannot order them more firmly than its inputs are known";
-  // Against that, how far the measured TP8 is from its speed of light at the same C.
+    md << " So at high concurrency the hardware puts TP4 and TP8 within "
+       << fmt("%.0f", 100 * std::max(std::fabs(lo_lead), std::fabs(hi_lead)))
+       << " % of each other, and the speed-of-light model cannot order them more firmly than its inputs are known.";
+  // The reference at the same concurrencies: its leader, and how far its TP8 is from its speed of light.
+  int ref_tp4 = 0, ref_n = 0;
   double e_lo = INFINITY, e_hi = -INFINITY;
   for (size_t i = hi; i < std::size(kConcurrency); ++i) {
     const ServingPoint* p = feasible_at(pts, "1R-TP8", kConcurrency[i]);
-    auto m = ref.find({"1R-TP8", kConcurrency[i]});
-    if (!p || m == ref.end() || !(p->tokens_per_s_per_gpu > 0)) continue;
-    const double e = m->second->tokens_per_s_per_gpu / p->tokens_per_s_per_gpu;
+    auto m8 = ref.find({"1R-TP8", kConcurrency[i]}), m4 = ref.find({"1R-TP4", kConcurrency[i]});
+    if (!p || m8 == ref.end() || m4 == ref.end() || !(p->tokens_per_s_per_gpu > 0)) continue;
+    ++ref_n;
+    ref_tp4 += m4->second->tokens_per_s_per_gpu > m8->second->tokens_per_s_per_gpu;
+    const double e = m8->second->tokens_per_s_per_gpu / p->tokens_per_s_per_gpu;
     e_lo = std::min(e_lo, e);
     e_hi = std::max(e_hi, e);
   }
-  if (e_lo <= e_hi) {
-    md << "; the reference's TP8 runs at " << fmt("%.2f", e_lo) << "-" << fmt("%.2f", e_hi)
-       << " of its speed of light there";
-    if (1 - e_hi > 2 * spread)
-      md << ", a gap far larger than that spread, so its order at high concurrency is set by the serving stack, not "
-            "by the hardware";
+  if (ref_n > 0) {
+    md << " The reference has " << (ref_tp4 == ref_n ? "TP4" : ref_tp4 == 0 ? "TP8" : "each") << " ahead there, with its TP8 at "
+       << fmt("%.2f", e_lo) << "-" << fmt("%.2f", e_hi) << " of its speed of light";
+    const int ref_leader = ref_tp4 == ref_n ? 1 : ref_tp4 == 0 ? -1 : 0, hw_leader = base_tp4 ? 1 : -1;
+    if (firm && ref_leader == hw_leader)
+      md << ": the same leader as the hardware's.";
+    else if (firm && ref_leader == -hw_leader)
+      md << ": the other leader, so its order there is the serving stack's, not the hardware's.";
+    else if (1 - e_hi > 2 * std::max(std::fabs(lo_lead), std::fabs(hi_lead)))
+      md << ", a gap far larger than the hardware's spread, so its order there is set by the serving stack.";
+    else
+      md << ".";
   }
-  md << ".\n";
+  md << "\n";
   return md.str();
 }
 

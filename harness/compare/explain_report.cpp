@@ -71,7 +71,8 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
   md << "\n## Per point: predicted vs measured, and where the time goes\n\n";
   md << "Time shares are of the busy time of the replicas (aggregated) or of the decode pool (PD). "
         "Batch = mean running decodes per instance; KV-blocked = share of steps in which a waiting request could not "
-        "be admitted for lack of KV cache; queue = mean wait before admission.\n\n";
+        "be admitted for lack of KV cache; queue = mean wait before admission (PD: also the wait for room on a decode "
+        "instance).\n\n";
   md << "| config | C | pred tok/s/GPU | llm-d tok/s/GPU | eff. | pred tok/s/user | llm-d tok/s/user | batch | KV-blocked | "
         "weights | KV read | compute | collectives | overhead | queue s |\n";
   md << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";

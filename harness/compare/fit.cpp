@@ -58,7 +58,8 @@ double start_value(const std::string& name, const PerfParams& p, const ModelSpec
 // out of range), so they are reported apart.
 bool at_bound(const std::string& n, double v) {
   if (is_efficiency(n)) return v > 0.999 || v < 0.2001;
-  return v < 1e-3 * unit_of(n);
+  // Near zero, or so near the upper cap that the probe's 5 % step up would pass it.
+  return v < 1e-3 * unit_of(n) || v * 1.06 > param_upper_bound(n);
 }
 
 Identifiability identifiability_at(const PerfParams& fitted, const std::vector<std::string>& names,
@@ -132,8 +133,14 @@ ObservationSet simulate_observations(const ObservationSet& want, const ModelSpec
   return out;
 }
 
-FitResult fit_parameters(const ObservationSet& ref, const ModelSpec& m, const SystemProfile& prof,
+FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, const SystemProfile& prof,
                          const PerfParams& start, const FitSpec& spec) {
+  // A reference that is itself a prediction may list points it could not run: nothing to fit.
+  ObservationSet ref = reference;
+  ref.points.erase(std::remove_if(ref.points.begin(), ref.points.end(),
+                                  [](const Observation& o) { return !o.not_runnable.empty(); }),
+                   ref.points.end());
+  if (ref.points.empty()) throw UsageError("'" + reference.origin + "' has no runnable point to fit");
   if (spec.params.empty() || spec.params.size() > 4)
     throw UsageError("fit takes one to four parameters, got " + std::to_string(spec.params.size()));
   for (const auto& n : spec.params) {

@@ -74,7 +74,7 @@ void set_param(PerfParams& p, const std::string& name, double v) {
   if (name == "hbm_efficiency") check_range(name, v, false), p.hbm_efficiency = v;
   else if (name == "compute_efficiency") check_range(name, v, false), p.compute_efficiency = v;
   else if (name == "step_overhead_s") check_range(name, v, true), p.step_overhead_s = v;
-  else if (name == "collective_scale") check_range(name, v, false), p.collective_scale = v;
+  else if (name == "collective_scale") check_range(name, v, true), p.collective_scale = v;  // 0: free communication
   else if (name == "collective_hop_latency_s") check_range(name, v, true), p.collective_hop_latency_s = v;
   else if (name == "memory_reserve_gib") check_range(name, v, true), p.memory_reserve_bytes = v * kGiB;
   else if (name == "kv_on_demand") {

@@ -15,6 +15,7 @@ std::string num(const char* format, double v) {
 // Low and high end of one input, each a factor on base's value.
 void scaled(std::vector<ProfileVariation>& out, const std::string& input, double base_value, double lo, double hi,
             const char* unit_format, double unit, const std::string& range, double SystemProfile::*field) {
+  if (!(base_value > 0)) return;  // a factor on zero moves nothing
   for (double f : {lo, hi}) {
     out.push_back({input, "x" + num("%.2f", f) + " = " + num(unit_format, base_value * f / unit), range,
                    [f, field](SystemProfile& p) { p.*field *= f; }});
@@ -37,12 +38,15 @@ void tp8_at_tp4_bus_bandwidth(SystemProfile& p) {
 
 std::vector<ProfileVariation> profile_variations(const SystemProfile& base) {
   std::vector<ProfileVariation> v;
-  // Ranges the profile's own sources give (default_profiles.cpp), as factors on its values:
-  // 650-750 TFLOP/s around 0.7 x 989 = 693; 2.9-3.1 TB/s around 0.9 x 3.35 = 3.015.
-  scaled(v, "matmul_flops", base.matmul_flops, 650.0 / 692.6, 750.0 / 692.6, "%.0f TFLOP/s", 1e12,
-         "published large BF16 GEMM rates on H100 SXM, 650-750 TFLOP/s", &SystemProfile::matmul_flops);
-  scaled(v, "hbm_bandwidth", base.hbm_bandwidth, 2.9 / 3.015, 3.1 / 3.015, "%.2f TB/s", 1e12,
-         "published stream/copy rates on H100 SXM, 2.9-3.1 TB/s", &SystemProfile::hbm_bandwidth);
+  // Ranges the H100 profile's own sources give (default_profiles.cpp), as factors on the
+  // profile's values so that they carry over to other profiles as relative spreads:
+  // 650-750 TFLOP/s around 0.7 x 989.4 = 692.58; 2.9-3.1 TB/s around 0.9 x 3.35 = 3.015.
+  const double h100_matmul = 0.7 * 989.4e12, h100_hbm = 0.9 * 3.35e12;
+  scaled(v, "matmul_flops", base.matmul_flops, 650e12 / h100_matmul, 750e12 / h100_matmul, "%.0f TFLOP/s", 1e12,
+         "-6 %/+8 %: the spread of published large BF16 GEMM rates on H100 SXM (650-750 TFLOP/s)",
+         &SystemProfile::matmul_flops);
+  scaled(v, "hbm_bandwidth", base.hbm_bandwidth, 2.9e12 / h100_hbm, 3.1e12 / h100_hbm, "%.2f TB/s", 1e12,
+         "-4 %/+3 %: the spread of published stream/copy rates on H100 SXM (2.9-3.1 TB/s)", &SystemProfile::hbm_bandwidth);
   for (double e : {0.35, 0.75})
     v.push_back({"attention_efficiency", num("%.2f", e),
                  "FlashAttention-2 ~35 %, FlashAttention-3 ~75 % of peak (Shah et al. 2024)",
@@ -52,12 +56,15 @@ std::vector<ProfileVariation> profile_variations(const SystemProfile& base) {
   for (double f : {0.8, 1.25})
     v.push_back({"gemm_efficiency", "x" + num("%.2f", f) + " (capped at 1)",
                  "assumed: the small-m table is a tile-quantization estimate, not a measurement", [f](SystemProfile& p) {
-                   for (auto& [m, e] : p.gemm_efficiency) e = std::min(1.0, e * f);
+                   // Raised values stop at 1 (or where a calibrated table already is above it).
+                   auto move = [f](double e) { return f < 1 ? e * f : std::max(e, std::min(1.0, e * f)); };
+                   for (auto& [m, e] : p.gemm_efficiency) e = move(e);
                    for (auto& [tp, table] : p.gemm_efficiency_by_tp)
-                     for (auto& [m, e] : table) e = std::min(1.0, e * f);
+                     for (auto& [m, e] : table) e = move(e);
                  }});
   scaled(v, "runtime_reserve_bytes", base.runtime_reserve_bytes, 1.5 / 2.5, 3.0 / 2.5, "%.2f GiB", 1024.0 * 1024 * 1024,
-         "vLLM's memory profiler: 1.5-3 GiB of non-KV memory per GPU for 70B-class models",
+         "-40 %/+20 %: vLLM's memory profiler reports 1.5-3 GiB of non-KV memory per GPU for 70B-class models (2.5 "
+         "in the H100 profile)",
          &SystemProfile::runtime_reserve_bytes);
   scaled(v, "per_step_overhead_s", base.per_step_overhead_s, 0.5, 2.0, "%.2f ms", 1e-3,
          "assumed: the source gives an order of magnitude", &SystemProfile::per_step_overhead_s);
