@@ -59,8 +59,7 @@ TEST(SimServing, OnDemandKvPreemptsBeyondCapacityAndKeepsLittlesLaw) {
 // simulator did not compute.
 TEST(SimServing, ConcurrencyOneLatencyIdentity) {
   const ServingPoint p = run("1R-TP4", 1);
-  const SystemProfile prof = builtin_profile("h100-sxm");  // the model keeps a pointer to it
-  const RooflineModel roof(preset_model("llama-3.1-70b"), 4, prof, PerfParams{});
+  const RooflineModel roof(preset_model("llama-3.1-70b"), 4, builtin_profile("h100-sxm"), PerfParams{});
   StepShape c1, c2;
   c1.prefill_tokens = 8192;
   c1.prefill_attn_pairs = 0.5 * 8192.0 * 8193.0;

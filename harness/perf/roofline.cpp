@@ -7,7 +7,7 @@
 namespace tpbench {
 
 RooflineModel::RooflineModel(const ModelSpec& m, int tp, const SystemProfile& prof, const PerfParams& par)
-    : m_(m), tp_(tp), prof_(&prof), par_(par) {
+    : m_(m), tp_(tp), prof_(prof), par_(par) {
   streamed_weights_ = streamed_weight_bytes_per_gpu(m, tp);
   // 2 FLOPs per multiply-add over every linear weight of every layer on this GPU (norms excluded).
   layer_flops_per_token_ = 2.0 * double(m.layers) * double(layer_params_per_gpu(m, tp) - 2 * m.hidden);
@@ -21,19 +21,19 @@ StepCost RooflineModel::step(const StepShape& s) const {
   StepCost c;
   const double tokens = s.decode_seqs + s.prefill_tokens;
   if (tokens <= 0) return c;
-  const double bw = prof_->hbm_bandwidth * par_.hbm_efficiency;
-  const double flops_rate = prof_->matmul_flops * par_.compute_efficiency;
+  const double bw = prof_.hbm_bandwidth * par_.hbm_efficiency;
+  const double flops_rate = prof_.matmul_flops * par_.compute_efficiency;
 
   c.weight_bytes = streamed_weights_;
   const double gemm_flops = layer_flops_per_token_ * tokens + head_flops_per_row_ * s.logits;
   c.gemm_memory_s = streamed_weights_ / bw;
-  c.gemm_compute_s = gemm_flops / (flops_rate * prof_->gemm_fraction(tokens, tp_));
+  c.gemm_compute_s = gemm_flops / (flops_rate * prof_.gemm_fraction(tokens, tp_));
   c.gemm_s = std::max(c.gemm_memory_s, c.gemm_compute_s);
 
   c.kv_bytes = kv_per_token_ * s.decode_ctx_tokens;
-  c.decode_attn_s = c.kv_bytes / (bw * prof_->decode_attention_efficiency);
+  c.decode_attn_s = c.kv_bytes / (bw * prof_.decode_attention_efficiency);
   const double attn_flops = attn_flops_per_pair_ * s.prefill_attn_pairs;
-  c.prefill_attn_s = attn_flops / (prof_->peak_matmul_flops * prof_->attention_efficiency * par_.compute_efficiency);
+  c.prefill_attn_s = attn_flops / (prof_.peak_matmul_flops * prof_.attention_efficiency * par_.compute_efficiency);
   c.flops = gemm_flops + attn_flops;
 
   if (tp_ > 1) {
@@ -42,16 +42,16 @@ StepCost RooflineModel::step(const StepShape& s) const {
     const double ar_bytes = tokens * m_.hidden * dtype_bytes(m_.dtype);
     const double n_ar = 2.0 * m_.layers + 1.0;
     // A calibrated profile may carry only all_reduce; its time bounds the logits gather.
-    const bool has_gather = prof_->collectives.curves().count(CollectiveKind::AllGather) > 0;
+    const bool has_gather = prof_.collectives.curves().count(CollectiveKind::AllGather) > 0;
     const double gather_bytes = std::max(1.0, s.logits) * m_.vocab * dtype_bytes(m_.dtype);
     c.collective_s = par_.collective_scale *
-                     (n_ar * prof_->collectives.time_s(CollectiveKind::AllReduce, tp_, ar_bytes) +
-                      prof_->collectives.time_s(has_gather ? CollectiveKind::AllGather : CollectiveKind::AllReduce,
+                     (n_ar * prof_.collectives.time_s(CollectiveKind::AllReduce, tp_, ar_bytes) +
+                      prof_.collectives.time_s(has_gather ? CollectiveKind::AllGather : CollectiveKind::AllReduce,
                                                 tp_, gather_bytes));
     c.collective_s += par_.collective_hop_latency_s * (n_ar * 2.0 * (tp_ - 1) + (tp_ - 1));
     c.collective_bytes = n_ar * ar_bytes + gather_bytes;
   }
-  c.overhead_s = prof_->per_step_overhead_s + prof_->per_layer_overhead_s * m_.layers + stack_step_overhead_s(par_, tp_);
+  c.overhead_s = prof_.per_step_overhead_s + prof_.per_layer_overhead_s * m_.layers + stack_step_overhead_s(par_, tp_);
   c.total_s = c.gemm_s + c.decode_attn_s + c.prefill_attn_s + c.collective_s + c.overhead_s;
   return c;
 }

@@ -23,7 +23,7 @@ class RooflineModel : public StepTimeSource {
  private:
   ModelSpec m_;
   int tp_;
-  const SystemProfile* prof_;
+  SystemProfile prof_;  // a copy: a model must not outlive the profile it was built from
   PerfParams par_;
   double streamed_weights_ = 0, layer_flops_per_token_ = 0, head_flops_per_row_ = 0;
   double kv_per_token_ = 0, attn_flops_per_pair_ = 0;
