@@ -4,6 +4,7 @@
 // tokens once the older one has finished.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "harness/sim/engine.hpp"
@@ -113,6 +114,67 @@ TEST(SimEngine, OnDemandDecodeInstanceNeverOverfillsOnArrival) {
   EXPECT_EQ(reqs[0].generated, 10);
   EXPECT_EQ(reqs[1].generated, 10);
   EXPECT_EQ(e.kv_used(), 0);
+}
+
+// PD as vLLM's NIXL connector runs it, hand-traced with 1 s steps. A prefill instance with KV for
+// 25 tokens and three prompts of 10: it prefills two (one step), and they keep their KV after
+// leaving, so the third is not admitted until one of them is freed by its decode instance's pull.
+TEST(SimEngine, PrefillKeepsKvUntilTheDecodeInstancePulledIt) {
+  const UnitSteps steps;
+  Engine pre(EngineRole::Prefill, &steps, /*kv_tokens=*/25, /*max_batched=*/64, /*max_seqs=*/8);
+  std::vector<Request> reqs(3);
+  for (int i = 0; i < 3; ++i) {
+    reqs[size_t(i)].isl = 10;
+    reqs[size_t(i)].osl = 5;
+    pre.enqueue(i);
+  }
+  std::vector<int> prefilled, completed;
+  pre.start_step(0, 1, reqs);
+  ASSERT_TRUE(pre.in_step());
+  pre.finish_step(reqs, prefilled, completed);
+  ASSERT_EQ(prefilled, (std::vector<int>{0, 1}));
+  EXPECT_EQ(pre.kv_used(), 20);  // both prompts still held
+  EXPECT_EQ(reqs[0].prefill_kv, 10);
+  prefilled.clear();
+  pre.start_step(1, 2, reqs);
+  EXPECT_FALSE(pre.in_step());  // 20 + 10 > 25: the third prompt waits, and nothing else can run
+  pre.free_prefill_kv(reqs[0]);  // request 0's decode instance has pulled it
+  EXPECT_EQ(pre.kv_used(), 10);
+  pre.start_step(2, 3, reqs);
+  ASSERT_TRUE(pre.in_step());
+  pre.finish_step(reqs, prefilled, completed);
+  EXPECT_EQ(prefilled, (std::vector<int>{2}));
+  EXPECT_DOUBLE_EQ(reqs[2].admitted, 2.0);
+}
+
+// A decode instance with a 0.5 s KV pull: a prefilled request admitted at t=0 is not decoded
+// before t=0.5 (no step starts while it is the only work), then decodes its 5 tokens in five
+// 1 s steps: first token at 1.5, finish at 5.5.
+TEST(SimEngine, DecodeInstanceWaitsForThePulledKv) {
+  const UnitSteps steps;
+  Engine dec(EngineRole::Decode, &steps, /*kv_tokens=*/100, /*max_batched=*/64, /*max_seqs=*/8);
+  dec.set_kv_pull(0.5);
+  std::vector<Request> reqs(1);
+  reqs[0].isl = 10;
+  reqs[0].osl = 5;
+  reqs[0].prefilled = 10;
+  reqs[0].prefill_engine = 0;
+  reqs[0].prefill_kv = 10;
+  dec.enqueue(0);
+  std::vector<int> prefilled, completed;
+  dec.start_step(0, INFINITY, reqs);
+  EXPECT_FALSE(dec.in_step());
+  ASSERT_EQ(dec.pulls(), (std::vector<int>{0}));
+  EXPECT_DOUBLE_EQ(reqs[0].ready_at, 0.5);
+  double now = 0.5;
+  while (dec.has_work()) {
+    dec.start_step(now, now + 1.0, reqs);
+    ASSERT_TRUE(dec.in_step());
+    now = dec.step_end();
+    dec.finish_step(reqs, prefilled, completed);
+  }
+  EXPECT_DOUBLE_EQ(reqs[0].first_token, 1.5);
+  EXPECT_DOUBLE_EQ(reqs[0].finish, 5.5);
 }
 
 }  // namespace

@@ -116,6 +116,36 @@ TEST(SimServing, PdCountsAllGpusAndPaysKvTransfer) {
 // be in queue_s: every request's TTFT is its waits plus its service (prefill, transfer, first
 // decode step), so TTFT - queue_s is at least the KV transfer and at most a few seconds of
 // service here, while TTFT itself runs to minutes.
+// One user on 1P-TP8 1D-TP8: the prompt is prefilled in two chunks on the prefill instance (the
+// second runs the LM head), the decode instance admits it and pulls its KV (8.292 ms), then
+// decodes 1000 tokens at contexts 10000..10999. Nothing else happens on the decode instance, so
+// those 1000 identical steps are one batched event (engine.hpp): each step counts as the mean of
+// their roofline times, the first token included. Step times straight from the roofline; the
+// simulator's clock must add up to them.
+TEST(SimServing, PdConcurrencyOneAddsUpPrefillPullAndDecode) {
+  const ServingPoint p = run("1P-TP8 1D-TP8", 1);
+  const RooflineModel roof(preset_model("llama-3.1-70b"), 8, builtin_profile("h100-sxm"), PerfParams{});
+  StepShape c1, c2;
+  c1.prefill_tokens = 8192;
+  c1.prefill_attn_pairs = 0.5 * 8192.0 * 8193.0;
+  c2.prefill_tokens = 1808;
+  c2.prefill_attn_pairs = 1808.0 * 8192.0 + 0.5 * 1808.0 * 1809.0;
+  c2.logits = 1;
+  double decode = 0;
+  for (int g = 0; g < 1000; ++g) {
+    StepShape d;
+    d.decode_seqs = 1;
+    d.decode_ctx_tokens = 10000.0 + g;
+    d.logits = 1;
+    decode += roof.step(d).total_s;
+  }
+  const double before_decode = roof.step(c1).total_s + roof.step(c2).total_s + p.kv_transfer_s;
+  EXPECT_NEAR(p.kv_transfer_s, 3.2768e9 / 400e9 + 100e-6, 1e-9);
+  EXPECT_NEAR(p.ttft_s, before_decode + decode / 1000, 1e-6 * p.ttft_s);
+  EXPECT_NEAR(p.e2e_s, before_decode + decode, 1e-6 * p.e2e_s);
+  EXPECT_NEAR(p.queue_s, 0.0, 1e-12);
+}
+
 TEST(SimServing, PdQueueIncludesTheWaitForTheDecodeInstance) {
   const ServingPoint p = run("3P-TP4 1D-TP4", 256);
   ASSERT_TRUE(p.feasible);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 namespace tpbench {
@@ -23,10 +24,16 @@ bool Engine::preempt_for_decodes(double now, std::vector<Request>& reqs) {
   bool preempted = false;
   for (;;) {
     int64_t decodes = 0;
-    for (int id : running_) decodes += reqs[id].prefilled >= reqs[id].prefill_target() ? 1 : 0;
+    for (int id : running_)
+      decodes += reqs[id].prefilled >= reqs[id].prefill_target() && reqs[id].ready_at <= now ? 1 : 0;
     if (running_.empty() || kv_used_ + decodes <= kv_tokens_) return preempted;
-    const int victim = running_.back();
-    running_.pop_back();
+    // The newest running request, skipping any still pulling its KV (PD): vLLM preempts running
+    // requests only, and one waiting for its KV is not running yet.
+    auto it = running_.end();
+    while (it != running_.begin() && reqs[*std::prev(it)].ready_at > now) --it;
+    if (it == running_.begin()) return preempted;
+    const int victim = *std::prev(it);
+    running_.erase(std::prev(it));
     Request& v = reqs[victim];
     release(v);
     v.recompute = v.generated;
@@ -43,6 +50,7 @@ bool Engine::preempt_for_decodes(double now, std::vector<Request>& reqs) {
 void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) {
   decoding_.clear();
   chunks_.clear();
+  pulls_.clear();
   const bool preempted = policy_ == KvPolicy::OnDemand && preempt_for_decodes(now, reqs);
   int64_t budget = max_batched_;
   StepShape shape;
@@ -65,7 +73,7 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
     budget -= c;
   };
   for (int id : running_)
-    if (reqs[id].prefilled >= reqs[id].prefill_target() && budget > 0) add_decode(id);
+    if (reqs[id].prefilled >= reqs[id].prefill_target() && reqs[id].ready_at <= now && budget > 0) add_decode(id);
   for (int id : running_)
     if (reqs[id].prefilled < reqs[id].prefill_target() && budget > 0) add_chunk(id);
   bool kv_blocked = false;
@@ -92,6 +100,11 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
       reqs[id].decode_wait_s += now - reqs[id].decode_queued_at;
       reqs[id].decode_queued_at = -1;
     }
+    if (pull_s_ >= 0 && reqs[id].prefill_engine >= 0 && reqs[id].prefill_kv > 0) {
+      reqs[id].ready_at = now + pull_s_;  // decodes once its KV has arrived
+      pulls_.push_back(id);
+      continue;
+    }
     if (reqs[id].prefilled >= reqs[id].prefill_target()) add_decode(id);
     else add_chunk(id);
   }
@@ -100,6 +113,11 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
     waiting_head_ = 0;
   }
   shape.logits += shape.decode_seqs;
+  if (decoding_.empty() && chunks_.empty()) return;  // nothing runnable now: no step
+  // A request of this instance still pulling its KV joins as soon as it arrives, like any
+  // outside arrival: identical decode steps are not batched past that moment.
+  for (int id : running_)
+    if (reqs[id].ready_at > now) horizon = std::min(horizon, reqs[id].ready_at);
 
   k_ = 1;
   StepCost cost = model_->step(shape);
@@ -166,6 +184,9 @@ void Engine::finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled
     if (r.prefilled < r.prefill_target()) continue;
     if (r.prefill_end < 0) r.prefill_end = end;
     if (role_ == EngineRole::Prefill) {
+      // Leaves the batch but keeps its KV here until its decode instance has pulled it.
+      r.prefill_kv = r.kv_held;
+      r.kv_held = 0;
       leaving.push_back(id);
       prefilled.push_back(id);
     } else {

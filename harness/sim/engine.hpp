@@ -11,10 +11,15 @@
 //    prompt and the tokens it had generated (vLLM's recompute preemption). While preempting,
 //    nothing new is admitted.
 //
+// PD (vLLM's NIXL connector): a Prefill instance keeps a finished prompt's KV until the Decode
+// instance that admitted the request has pulled it (free_prefill_kv); a Decode instance
+// (set_kv_pull) does not decode an admitted request before its KV has arrived.
+//
 // Speed: when a step has no prefill work, the batch stays the same until the next completion,
-// so k identical decode steps are taken as one event (step time at the mid-point context,
-// exact while step time is affine in the context length). `horizon` caps k so that outside
-// arrivals (PD transfers) join at most one step late, as they would in vLLM.
+// so k identical decode steps are taken as one event (each at the mid-point context's step
+// time, exact for the sum while step time is affine in the context length; a first token inside
+// such a batch comes after the mean step). `horizon`, and any of the instance's own requests
+// still pulling KV, cap k so that arrivals join at most one step late, as they would in vLLM.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -38,8 +43,13 @@ struct Request {
   int preemptions = 0;
   double requeued_at = -1;    // when its last preemption put it back in the queue
   double requeue_wait_s = 0;  // time spent waiting again after preemptions
-  double decode_queued_at = -1;  // PD: when its KV arrived at a decode instance's queue
-  double decode_wait_s = 0;      // PD: from that arrival to admission by the decode instance
+  double decode_queued_at = -1;  // PD: when its prefill ended and it joined a decode instance's queue
+  double decode_wait_s = 0;      // PD: from then to admission by the decode instance
+  // PD, as vLLM's NIXL connector does it: the prefill instance keeps the prompt's KV until the
+  // decode instance that admitted the request has pulled it (ready_at = admission + transfer).
+  int prefill_engine = -1;       // index of the prefill instance that holds prefill_kv
+  int64_t prefill_kv = 0;        // KV tokens still held there
+  double ready_at = 0;           // decode instance: not decoded before its KV has arrived
   int user = 0;
   int64_t prefill_target() const { return isl + recompute; }
 };
@@ -63,6 +73,13 @@ class Engine {
   Engine(EngineRole role, const StepTimeSource* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs,
          KvPolicy policy = KvPolicy::Reserve);
   void enqueue(int id) { waiting_.push_back(id); }
+  // Decode instance of a PD pool: a request admitted here pulls its KV from its prefill
+  // instance for `seconds` before its first decode step.
+  void set_kv_pull(double seconds) { pull_s_ = seconds; }
+  // The requests admitted by the last start_step that now pull their KV (their ready_at set).
+  const std::vector<int>& pulls() const { return pulls_; }
+  // Prefill instance: frees the prompt KV that a finished prefill kept for its decode instance.
+  void free_prefill_kv(Request& r) { kv_used_ -= r.prefill_kv; r.prefill_kv = 0; }
   bool in_step() const { return in_step_; }
   bool has_work() const { return !running_.empty() || waiting_head_ < waiting_.size(); }
   double step_end() const { return step_end_; }
@@ -72,8 +89,11 @@ class Engine {
   int64_t kv_capacity() const { return kv_tokens_; }
 
   void start_step(double now, double horizon, std::vector<Request>& reqs);
+  // Starts no step (in_step() stays false) when nothing can run now: every running request is
+  // still pulling its KV and nothing can be admitted.
   // Applies the step's effects at step_end(): ids whose prefill finished on a Prefill engine go
-  // to `prefilled`, ids that produced their last token go to `completed`.
+  // to `prefilled` (their KV stays here until free_prefill_kv), ids that produced their last
+  // token go to `completed`.
   void finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled, std::vector<int>& completed);
 
  private:
@@ -91,6 +111,8 @@ class Engine {
   const StepTimeSource* model_;
   int64_t kv_tokens_, max_batched_, max_seqs_;
   int64_t kv_used_ = 0;
+  double pull_s_ = -1;         // < 0: requests arrive with their KV (not a PD decode instance)
+  std::vector<int> pulls_;
   std::vector<int> running_;   // admission order
   std::vector<int> waiting_;   // FIFO (front = index waiting_head_)
   size_t waiting_head_ = 0;

@@ -50,71 +50,76 @@ void run_replica(Engine& e, std::vector<Request>& reqs, int users, int64_t quota
   }
 }
 
-struct Transfer {
+// A PD decode instance's KV pull completing: the request may decode, and its prefill instance
+// frees the prompt's KV.
+struct Ready {
   double at;
-  int id, target;
-  bool operator>(const Transfer& o) const { return at > o.at; }
+  int id;
+  bool operator>(const Ready& o) const { return at > o.at; }
 };
 
-// Prefill pool -> KV transfer -> decode pool, one global clock.
+// Prefill pool -> decode pool, one global clock. As vLLM's NIXL connector does it: a finished
+// prefill joins the least-loaded decode instance's queue at once and keeps its KV on the prefill
+// instance; the decode instance admits it when it has room, pulls the KV (transfer_s), then
+// decodes it, and only then is the prefill instance's KV freed. A decode pool that cannot keep
+// up therefore fills the prefill instances' KV and stops their admissions (back-pressure).
 void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Request>& reqs, int users,
             int64_t quota, double transfer_s, const ServingConfig& cfg) {
   int64_t issued = 0;
-  std::vector<int> in_flight(dec.size(), 0);
-  auto least = [](const std::vector<Engine>& pool, const std::vector<int>* extra) {
+  auto least = [](const std::vector<Engine>& pool) {
     size_t best = 0;
-    for (size_t i = 1; i < pool.size(); ++i) {
-      const size_t li = pool[i].load() + (extra ? size_t((*extra)[i]) : 0);
-      const size_t lb = pool[best].load() + (extra ? size_t((*extra)[best]) : 0);
-      if (li < lb) best = i;
-    }
+    for (size_t i = 1; i < pool.size(); ++i)
+      if (pool[i].load() < pool[best].load()) best = i;
     return best;
   };
   auto submit = [&](int user, double t) {
     Request r;
     r.isl = cfg.isl; r.osl = cfg.osl; r.arrival = t; r.user = user;
     reqs.push_back(r);
-    pre[least(pre, nullptr)].enqueue(int(reqs.size() - 1));
+    pre[least(pre)].enqueue(int(reqs.size() - 1));
     ++issued;
   };
   for (int u = 0; u < users && issued < quota; ++u) submit(u, 0.0);
-  std::priority_queue<Transfer, std::vector<Transfer>, std::greater<Transfer>> transfers;
+  for (auto& d : dec) d.set_kv_pull(transfer_s);
+  std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready;
   double now = 0;
   std::vector<int> prefilled, completed;
   std::vector<Engine*> all;
   for (auto& e : pre) all.push_back(&e);
   for (auto& e : dec) all.push_back(&e);
   for (;;) {
-    double horizon = transfers.empty() ? kInf : transfers.top().at;
+    double horizon = ready.empty() ? kInf : ready.top().at;
     for (Engine* e : all)
       if (e->in_step()) horizon = std::min(horizon, e->step_end());
     for (Engine* e : all)
       if (!e->in_step() && e->has_work()) {
         e->start_step(now, horizon, reqs);
-        horizon = std::min(horizon, e->step_end());
+        for (int id : e->pulls()) ready.push({reqs[size_t(id)].ready_at, id});
+        if (e->in_step()) horizon = std::min(horizon, e->step_end());
+        if (!e->pulls().empty()) horizon = std::min(horizon, ready.top().at);
       }
-    // Next event: the earliest step end or transfer arrival.
+    // Next event: the earliest step end or KV arrival.
     Engine* next = nullptr;
-    double t = transfers.empty() ? kInf : transfers.top().at;
+    double t = ready.empty() ? kInf : ready.top().at;
     for (Engine* e : all)
       if (e->in_step() && e->step_end() < t) { t = e->step_end(); next = e; }
     if (t == kInf) break;  // nothing left anywhere
     now = t;
     if (!next) {
-      const Transfer tr = transfers.top();
-      transfers.pop();
-      --in_flight[size_t(tr.target)];
-      reqs[size_t(tr.id)].decode_queued_at = now;
-      dec[size_t(tr.target)].enqueue(tr.id);
+      const Ready r = ready.top();
+      ready.pop();
+      Request& q = reqs[size_t(r.id)];
+      if (q.prefill_kv > 0) pre[size_t(q.prefill_engine)].free_prefill_kv(q);
       continue;
     }
     prefilled.clear();
     completed.clear();
     next->finish_step(reqs, prefilled, completed);
     for (int id : prefilled) {
-      const size_t d = least(dec, &in_flight);
-      ++in_flight[d];
-      transfers.push({now + transfer_s, id, int(d)});
+      Request& q = reqs[size_t(id)];
+      q.prefill_engine = int(next - &pre[0]);
+      q.decode_queued_at = now;
+      dec[least(dec)].enqueue(id);
     }
     for (int id : completed)
       if (issued < quota) submit(reqs[id].user, now);
