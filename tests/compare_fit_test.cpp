@@ -115,24 +115,32 @@ TEST(FitNelderMead, FindsMinimumOfShiftedQuadratic) {
   EXPECT_NEAR(r.x[1], -1.0, 1e-3);
 }
 
+// The simulator's own prediction under `truth` at these configurations and concurrencies: a
+// reference whose true parameters are known.
+ObservationSet synthetic_reference(const PerfParams& truth, std::initializer_list<const char*> configs,
+                                   std::initializer_list<int> concurrencies) {
+  ObservationSet want;
+  for (const char* cfg : configs)
+    for (int c : concurrencies) {
+      Observation o;
+      o.config = cfg;
+      o.concurrency = c;
+      want.points.push_back(o);
+    }
+  ObservationSet ref = simulate_observations(want, preset_model("llama-3.1-70b"), builtin_profile("h100-sxm"), truth,
+                                             10000, 1000, {});
+  ref.origin = "synthetic";
+  ref.per_user_def = "out_div_conc";
+  return ref;
+}
+
 TEST(FitCalibration, RecoversKnownParametersFromSyntheticData) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile prof = builtin_profile("h100-sxm");
   PerfParams truth;
   truth.hbm_efficiency = 0.8;
   truth.step_overhead_s = 3e-3;
-  ObservationSet want;
-  want.origin = "synthetic";
-  for (const char* cfg : {"1R-TP2", "1R-TP4", "1R-TP8"})
-    for (int c : {1, 8, 32}) {
-      Observation o;
-      o.config = cfg;
-      o.concurrency = c;
-      want.points.push_back(o);
-    }
-  ObservationSet ref = simulate_observations(want, m, prof, truth, 10000, 1000, {});
-  ref.origin = "synthetic";
-  ref.per_user_def = "out_div_conc";
+  const ObservationSet ref = synthetic_reference(truth, {"1R-TP2", "1R-TP4", "1R-TP8"}, {1, 8, 32});
   FitSpec spec;
   spec.params = {"hbm_efficiency", "step_overhead_s"};
   spec.train = {"1R-TP2", "1R-TP4"};
@@ -159,17 +167,7 @@ TEST(FitCalibration, ReportsTheStepOverheadHopLatencyRidgeOnOneTp) {
   PerfParams truth;
   truth.step_overhead_s = 2e-3;
   truth.collective_hop_latency_s = 1e-6;
-  ObservationSet want;
-  for (const char* cfg : {"1R-TP2", "1R-TP4"})
-    for (int c : {1, 8, 32}) {
-      Observation o;
-      o.config = cfg;
-      o.concurrency = c;
-      want.points.push_back(o);
-    }
-  ObservationSet ref = simulate_observations(want, m, prof, truth, 10000, 1000, {});
-  ref.origin = "synthetic";
-  ref.per_user_def = "out_div_conc";
+  const ObservationSet ref = synthetic_reference(truth, {"1R-TP2", "1R-TP4"}, {1, 8, 32});
   FitSpec spec;
   spec.params = {"step_overhead_s", "collective_hop_latency_s"};
   spec.train = {"1R-TP4"};
@@ -198,20 +196,11 @@ TEST(FitCalibration, ReportsTheStepOverheadHopLatencyRidgeOnOneTp) {
 TEST(FitCalibration, ParameterAtItsUpperCapIsReportedNotProbed) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile prof = builtin_profile("h100-sxm");
-  ObservationSet want;
-  for (int c : {1, 8, 32}) {
-    Observation o;
-    o.config = "1R-TP4";
-    o.concurrency = c;
-    want.points.push_back(o);
-  }
-  ObservationSet ref = simulate_observations(want, m, prof, PerfParams{}, 10000, 1000, {});
+  ObservationSet ref = synthetic_reference(PerfParams{}, {"1R-TP4"}, {1, 8, 32});
   for (auto& o : ref.points) {
     o.tokens_per_s_per_gpu /= 1000;
     o.per_user_out_div_conc /= 1000;
   }
-  ref.origin = "synthetic-slow";
-  ref.per_user_def = "out_div_conc";
   FitSpec spec;
   spec.params = {"step_overhead_s", "hbm_efficiency"};
   FitResult r;

@@ -51,6 +51,31 @@ TEST(SimServing, OnDemandKvPreemptsBeyondCapacityAndKeepsLittlesLaw) {
   EXPECT_EQ(run("1R-TP8", 64, 10, od).main.stats.preemptions, 0);
 }
 
+// Roofline time of the two prefill chunks of a 10000-token prompt under an 8192-token budget:
+// 8192 tokens from position 0, then 1808 from 8192 (which runs the LM head for the first token).
+double prefill_steps_s(const RooflineModel& roof) {
+  StepShape c1, c2;
+  c1.prefill_tokens = 8192;
+  c1.prefill_attn_pairs = 0.5 * 8192.0 * 8193.0;
+  c2.prefill_tokens = 1808;
+  c2.prefill_attn_pairs = 1808.0 * 8192.0 + 0.5 * 1808.0 * 1809.0;
+  c2.logits = 1;
+  return roof.step(c1).total_s + roof.step(c2).total_s;
+}
+
+// Roofline time of `n` decode steps of one sequence at contexts first, first + 1, ...
+double decode_steps_s(const RooflineModel& roof, int first, int n) {
+  double t = 0;
+  for (int g = 0; g < n; ++g) {
+    StepShape d;
+    d.decode_seqs = 1;
+    d.decode_ctx_tokens = double(first + g);
+    d.logits = 1;
+    t += roof.step(d).total_s;
+  }
+  return t;
+}
+
 // One user on 1R-TP4, ISL 10000, OSL 1000, token budget 8192: the simulator's clock must add up
 // to the step times of the work done, taken straight from the roofline: TTFT = the two prefill
 // chunks (8192 tokens from position 0, then 1808 from 8192, which samples the first token);
@@ -60,21 +85,7 @@ TEST(SimServing, OnDemandKvPreemptsBeyondCapacityAndKeepsLittlesLaw) {
 TEST(SimServing, ConcurrencyOneLatencyIdentity) {
   const ServingPoint p = run("1R-TP4", 1);
   const RooflineModel roof(preset_model("llama-3.1-70b"), 4, builtin_profile("h100-sxm"), PerfParams{});
-  StepShape c1, c2;
-  c1.prefill_tokens = 8192;
-  c1.prefill_attn_pairs = 0.5 * 8192.0 * 8193.0;
-  c2.prefill_tokens = 1808;
-  c2.prefill_attn_pairs = 1808.0 * 8192.0 + 0.5 * 1808.0 * 1809.0;
-  c2.logits = 1;
-  const double ttft = roof.step(c1).total_s + roof.step(c2).total_s;
-  double decode = 0;
-  for (int g = 1; g <= 999; ++g) {
-    StepShape d;
-    d.decode_seqs = 1;
-    d.decode_ctx_tokens = 10000.0 + g;
-    d.logits = 1;
-    decode += roof.step(d).total_s;
-  }
+  const double ttft = prefill_steps_s(roof), decode = decode_steps_s(roof, 10001, 999);
   EXPECT_NEAR(p.ttft_s, ttft, 1e-9 * ttft);
   EXPECT_NEAR(p.tpot_s, decode / 999.0, 1e-6 * p.tpot_s);
   EXPECT_NEAR(p.e2e_s, ttft + decode, 1e-6 * p.e2e_s);
@@ -125,21 +136,8 @@ TEST(SimServing, PdCountsAllGpusAndPaysKvTransfer) {
 TEST(SimServing, PdConcurrencyOneAddsUpPrefillPullAndDecode) {
   const ServingPoint p = run("1P-TP8 1D-TP8", 1);
   const RooflineModel roof(preset_model("llama-3.1-70b"), 8, builtin_profile("h100-sxm"), PerfParams{});
-  StepShape c1, c2;
-  c1.prefill_tokens = 8192;
-  c1.prefill_attn_pairs = 0.5 * 8192.0 * 8193.0;
-  c2.prefill_tokens = 1808;
-  c2.prefill_attn_pairs = 1808.0 * 8192.0 + 0.5 * 1808.0 * 1809.0;
-  c2.logits = 1;
-  double decode = 0;
-  for (int g = 0; g < 1000; ++g) {
-    StepShape d;
-    d.decode_seqs = 1;
-    d.decode_ctx_tokens = 10000.0 + g;
-    d.logits = 1;
-    decode += roof.step(d).total_s;
-  }
-  const double before_decode = roof.step(c1).total_s + roof.step(c2).total_s + p.kv_transfer_s;
+  const double decode = decode_steps_s(roof, 10000, 1000);
+  const double before_decode = prefill_steps_s(roof) + p.kv_transfer_s;
   EXPECT_NEAR(p.kv_transfer_s, 3.2768e9 / 400e9 + 100e-6, 1e-9);
   EXPECT_NEAR(p.ttft_s, before_decode + decode / 1000, 1e-6 * p.ttft_s);
   EXPECT_NEAR(p.e2e_s, before_decode + decode, 1e-6 * p.e2e_s);
