@@ -177,5 +177,80 @@ TEST(SimEngine, DecodeInstanceWaitsForThePulledKv) {
   EXPECT_DOUBLE_EQ(reqs[0].finish, 5.5);
 }
 
+// A decode instance running one request while another pulls its KV for 2.5 s (1 s steps, one
+// step at a time): the puller is left out of the steps at t = 0, 1 and 2 and decodes from t = 3,
+// its first token at 4. Left to batch (no outside horizon), the instance must still stop its
+// batch of identical steps at the pull's arrival: the step started at 0 ends at 3, not after
+// request 0's ten tokens.
+TEST(SimEngine, PullingRequestJoinsOnlyOnceItsKvArrived) {
+  const UnitSteps steps;
+  auto setup = [](Engine& dec, std::vector<Request>& reqs) {
+    dec.set_kv_pull(2.5);
+    reqs.assign(2, Request{});
+    for (auto& r : reqs) {
+      r.isl = 10;
+      r.prefilled = 10;
+    }
+    reqs[0].osl = 10;  // arrives with its KV (no prefill instance holds it)
+    reqs[1].osl = 3;
+    reqs[1].prefill_engine = 0;
+    reqs[1].prefill_kv = 10;
+    dec.enqueue(0);
+    dec.enqueue(1);
+  };
+  std::vector<int> prefilled, completed;
+  {
+    Engine dec(EngineRole::Decode, &steps, 100, 64, 8);
+    std::vector<Request> reqs;
+    setup(dec, reqs);
+    for (double now = 0; now < 3; now += 1) {
+      dec.start_step(now, now + 1.0, reqs);
+      ASSERT_TRUE(dec.in_step());
+      dec.finish_step(reqs, prefilled, completed);
+      EXPECT_LT(reqs[1].first_token, 0) << "decoded before its KV arrived, at t=" << now;
+    }
+    dec.start_step(3, 4, reqs);
+    dec.finish_step(reqs, prefilled, completed);
+    EXPECT_DOUBLE_EQ(reqs[1].first_token, 4.0);
+  }
+  {
+    Engine dec(EngineRole::Decode, &steps, 100, 64, 8);
+    std::vector<Request> reqs;
+    setup(dec, reqs);
+    dec.start_step(0, INFINITY, reqs);
+    ASSERT_TRUE(dec.in_step());
+    EXPECT_DOUBLE_EQ(dec.step_end(), 3.0);
+  }
+}
+
+// On-demand KV at its limit with the newest running request still pulling its KV: vLLM preempts
+// running requests only, so the older, decoding one goes; the puller keeps its KV here and on its
+// prefill instance. KV 21 tokens: 10 + 10 at admission, one more token after the first step,
+// and the second step's token does not fit.
+TEST(SimEngine, PreemptionSkipsARequestStillPullingItsKv) {
+  const UnitSteps steps;
+  Engine dec(EngineRole::Decode, &steps, /*kv_tokens=*/21, 64, 8, KvPolicy::OnDemand);
+  dec.set_kv_pull(5.0);
+  std::vector<Request> reqs(2);
+  for (auto& r : reqs) {
+    r.isl = 10;
+    r.osl = 20;
+    r.prefilled = 10;
+  }
+  reqs[1].prefill_engine = 0;
+  reqs[1].prefill_kv = 10;
+  dec.enqueue(0);
+  dec.enqueue(1);
+  std::vector<int> prefilled, completed;
+  dec.start_step(0, 1, reqs);
+  dec.finish_step(reqs, prefilled, completed);
+  EXPECT_EQ(dec.kv_used(), 21);
+  dec.start_step(1, 2, reqs);
+  EXPECT_EQ(reqs[0].preemptions, 1);
+  EXPECT_EQ(reqs[1].preemptions, 0);
+  EXPECT_EQ(reqs[1].kv_held, 10);
+  EXPECT_EQ(reqs[1].prefill_kv, 10);
+}
+
 }  // namespace
 }  // namespace tpbench

@@ -122,11 +122,6 @@ TEST(SimServing, PdCountsAllGpusAndPaysKvTransfer) {
   EXPECT_NEAR(p.tokens_per_s_per_gpu, p.output_tok_s / 16, 1e-12);
 }
 
-// A PD layout whose one decode instance is the bottleneck: prompts are prefilled quickly by three
-// instances and then wait for KV room on the decode instance. That wait is queueing, so it must
-// be in queue_s: every request's TTFT is its waits plus its service (prefill, transfer, first
-// decode step), so TTFT - queue_s is at least the KV transfer and at most a few seconds of
-// service here, while TTFT itself runs to minutes.
 // One user on 1P-TP8 1D-TP8: the prompt is prefilled in two chunks on the prefill instance (the
 // second runs the LM head), the decode instance admits it and pulls its KV (8.292 ms), then
 // decodes 1000 tokens at contexts 10000..10999. Nothing else happens on the decode instance, so
@@ -144,6 +139,11 @@ TEST(SimServing, PdConcurrencyOneAddsUpPrefillPullAndDecode) {
   EXPECT_NEAR(p.queue_s, 0.0, 1e-12);
 }
 
+// A PD layout whose one decode instance is the bottleneck: prompts are prefilled quickly by three
+// instances and then wait for KV room on the decode instance. That wait is queueing, so it must
+// be in queue_s: every request's TTFT is its waits plus its service (prefill, transfer, first
+// decode step), so TTFT - queue_s is at least the KV transfer and at most a few seconds of
+// service here, while TTFT itself runs to minutes.
 TEST(SimServing, PdQueueIncludesTheWaitForTheDecodeInstance) {
   const ServingPoint p = run("3P-TP4 1D-TP4", 256);
   ASSERT_TRUE(p.feasible);

@@ -13,7 +13,7 @@ void EngineStats::add(const EngineStats& o) {
   collective_s += o.collective_s; overhead_s += o.overhead_s; decode_seq_s += o.decode_seq_s;
   measured_s += o.measured_s; outside_measured_steps += o.outside_measured_steps;
   kv_blocked_s += o.kv_blocked_s; prefill_tokens += o.prefill_tokens; decode_tokens += o.decode_tokens;
-  preemptions += o.preemptions; recomputed_tokens += o.recomputed_tokens;
+  preemptions += o.preemptions; recomputed_tokens += o.recomputed_tokens; kv_stalled_s += o.kv_stalled_s;
 }
 
 Engine::Engine(EngineRole role, const StepTimeSource* model, int64_t kv_tokens, int64_t max_batched, int64_t max_seqs,
@@ -81,7 +81,8 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
     const int id = waiting_[waiting_head_];
     // OnDemand: this step's decodes take one slot each before the new prompt may, and so does the
     // new request itself when it arrives prefilled (a PD decode instance) and decodes at once.
-    const bool decodes_now = reqs[id].prefilled >= reqs[id].prefill_target();
+    const bool pulls = pull_s_ >= 0 && reqs[id].prefill_engine >= 0 && reqs[id].prefill_kv > 0;
+    const bool decodes_now = reqs[id].prefilled >= reqs[id].prefill_target() && !pulls;
     const int64_t pending = policy_ == KvPolicy::OnDemand ? int64_t(decoding_.size()) + (decodes_now ? 1 : 0) : 0;
     if (kv_used_ + pending + need(reqs[id]) > kv_tokens_) {
       kv_blocked = true;
@@ -100,7 +101,7 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
       reqs[id].decode_wait_s += now - reqs[id].decode_queued_at;
       reqs[id].decode_queued_at = -1;
     }
-    if (pull_s_ >= 0 && reqs[id].prefill_engine >= 0 && reqs[id].prefill_kv > 0) {
+    if (pulls) {
       reqs[id].ready_at = now + pull_s_;  // decodes once its KV has arrived
       pulls_.push_back(id);
       continue;

@@ -63,6 +63,10 @@ struct EngineStats {
   double outside_measured_steps = 0;  // steps whose measured lookup was clamped or extrapolated
   double decode_seq_s = 0;   // integral of the decode batch size over time
   double kv_blocked_s = 0;   // time during which a waiting request could not be admitted for KV
+  // PD: time idle with work it cannot start (not part of busy_s): a prefill instance whose KV
+  // is held by finished prefills not yet pulled (back-pressure), a decode instance whose only
+  // work is still pulling its KV.
+  double kv_stalled_s = 0;
   double prefill_tokens = 0, decode_tokens = 0;
   double preemptions = 0, recomputed_tokens = 0;  // OnDemand KV policy only
   void add(const EngineStats& o);
@@ -80,6 +84,8 @@ class Engine {
   const std::vector<int>& pulls() const { return pulls_; }
   // Prefill instance: frees the prompt KV that a finished prefill kept for its decode instance.
   void free_prefill_kv(Request& r) { kv_used_ -= r.prefill_kv; r.prefill_kv = 0; }
+  // The event loop tells an idle instance with queued work how long it waited (kv_stalled_s).
+  void note_stalled(double seconds) { stats_.kv_stalled_s += seconds; }
   bool in_step() const { return in_step_; }
   bool has_work() const { return !running_.empty() || waiting_head_ < waiting_.size(); }
   double step_end() const { return step_end_; }

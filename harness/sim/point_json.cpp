@@ -18,6 +18,7 @@ nlohmann::json pool_json(const PoolReport& r) {
   j["mean_step_s"] = s.steps > 0 ? s.busy_s / s.steps : 0.0;
   j["mean_decode_batch"] = s.busy_s > 0 ? s.decode_seq_s / s.busy_s : 0.0;
   j["kv_blocked_fraction"] = s.kv_blocked_s / busy;
+  j["kv_stalled_s"] = s.kv_stalled_s;
   j["time_fraction"] = {{"weights_streaming", std::min(s.gemm_memory_s, s.gemm_s) / busy},
                         {"gemm", s.gemm_s / busy},
                         {"gemm_compute_extra", std::max(0.0, s.gemm_s - s.gemm_memory_s) / busy},

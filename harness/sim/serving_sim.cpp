@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <queue>
+#include <stdexcept>
 #include <vector>
 
 #include "harness/common/error.hpp"
@@ -42,6 +43,8 @@ void run_replica(Engine& e, std::vector<Request>& reqs, int users, int64_t quota
   std::vector<int> prefilled, completed;
   while (e.has_work()) {
     e.start_step(now, kInf, reqs);
+    // Nothing outside can free this engine's KV: work it cannot start now it never will.
+    if (!e.in_step()) throw std::runtime_error("simulator: a replica has queued work it can never run");
     now = e.step_end();
     completed.clear();
     e.finish_step(reqs, prefilled, completed);
@@ -104,6 +107,8 @@ void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Requ
     for (Engine* e : all)
       if (e->in_step() && e->step_end() < t) { t = e->step_end(); next = e; }
     if (t == kInf) break;  // nothing left anywhere
+    for (Engine* e : all)  // idle with queued work until t: KV held for pulls (back-pressure)
+      if (!e->in_step() && e->has_work()) e->note_stalled(t - now);
     now = t;
     if (!next) {
       const Ready r = ready.top();
