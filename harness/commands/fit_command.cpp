@@ -58,6 +58,58 @@ nlohmann::json identifiability_json(const Identifiability& id) {
   return j;
 }
 
+// The ridge's ends and the held-out range they span (the optimum included), or "" without a ridge.
+std::string ridge_ends_text(const FitResult& r) {
+  if (r.ridge_ends.empty()) return "";
+  std::ostringstream t;
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "along the ridge: each end pins one parameter at its speed-of-light value and refits the rest "
+                "(optimum: training RMS log error %.4f)\n",
+                std::sqrt(r.objective));
+  t << line;
+  double lo_a = r.heldout_aggregated_mape_gpu, hi_a = lo_a, lo_p = r.heldout_pd_mape_gpu, hi_p = lo_p;
+  for (const RidgeEnd& e : r.ridge_ends) {
+    t << "  " << e.pinned << " pinned:";
+    for (const auto& [n, v] : e.values) {
+      std::snprintf(line, sizeof line, " %s %.4g", n.c_str(), v);
+      t << line;
+    }
+    std::snprintf(line, sizeof line, "\n      training RMS log error %.4f (%s); held-out MAPE tok/s/GPU aggregated %.1f%%, PD %.1f%%\n",
+                  std::sqrt(e.objective), e.on_ridge ? "on the ridge" : "OFF the ridge: the training points reject it",
+                  e.heldout_aggregated_mape_gpu, e.heldout_pd_mape_gpu);
+    t << line;
+    if (!e.on_ridge) continue;
+    lo_a = std::fmin(lo_a, e.heldout_aggregated_mape_gpu), hi_a = std::fmax(hi_a, e.heldout_aggregated_mape_gpu);
+    lo_p = std::fmin(lo_p, e.heldout_pd_mape_gpu), hi_p = std::fmax(hi_p, e.heldout_pd_mape_gpu);
+  }
+  std::snprintf(line, sizeof line,
+                "held-out MAPE tok/s/GPU anywhere on the ridge: aggregated %.1f-%.1f%%, PD %.1f-%.1f%% "
+                "(the training points cannot choose within these ranges)\n",
+                lo_a, hi_a, lo_p, hi_p);
+  t << line;
+  return t.str();
+}
+
+nlohmann::json ridge_ends_json(const std::vector<RidgeEnd>& ends) {
+  nlohmann::json a = nlohmann::json::array();
+  auto num = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  for (const RidgeEnd& e : ends) {
+    nlohmann::json j;
+    j["pinned"] = e.pinned;
+    j["parameters"] = nlohmann::json::object();
+    for (const auto& [n, v] : e.values) j["parameters"][n] = v;
+    j["objective"] = e.objective;
+    j["evaluations"] = e.evaluations;
+    j["converged"] = e.converged;
+    j["on_ridge"] = e.on_ridge;
+    j["heldout_aggregated_mape_tokens_per_s_per_gpu"] = num(e.heldout_aggregated_mape_gpu);
+    j["heldout_pd_mape_tokens_per_s_per_gpu"] = num(e.heldout_pd_mape_gpu);
+    a.push_back(j);
+  }
+  return a;
+}
+
 }  // namespace
 
 int run_fit(const FitOptions& o, std::ostream& out) {
@@ -90,6 +142,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     std::snprintf(line, sizeof line, "held-out MAPE tok/s/GPU: aggregated %.1f%%, PD %.1f%%\n", r.heldout_aggregated_mape_gpu,
                   r.heldout_pd_mape_gpu);
     out << line;
+    out << ridge_ends_text(r);
   } else {
     out << "no held-out configuration (every reference configuration was trained on)\n";
   }
@@ -107,6 +160,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     j["evaluations"] = r.evaluations;
     j["converged"] = r.converged;
     j["identifiability"] = identifiability_json(r.identifiability);
+    j["ridge_ends"] = ridge_ends_json(r.ridge_ends);
     j["train_mape_tokens_per_s_per_gpu"] = r.train.mape_gpu;
     j["train_mape_tokens_per_s_per_user"] = r.train.mape_user;
     auto num = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -101,6 +102,20 @@ Identifiability identifiability_at(const PerfParams& fitted, const std::vector<s
   return id;
 }
 
+// The two parameters a ridge trades against each other: the largest components of its weakest
+// direction, of opposite sign (more of one, less of the other). Empty when there is no such pair.
+std::vector<std::string> ridge_pair(const Identifiability& id) {
+  const auto& d = id.directions.back();
+  size_t a = 0;
+  for (size_t i = 1; i < d.size(); ++i)
+    if (std::fabs(d[i]) > std::fabs(d[a])) a = i;
+  size_t b = d.size();
+  for (size_t i = 0; i < d.size(); ++i)
+    if (d[i] * d[a] < 0 && (b == d.size() || std::fabs(d[i]) > std::fabs(d[b]))) b = i;
+  if (b == d.size()) return {};
+  return {id.params[a], id.params[b]};
+}
+
 }  // namespace
 
 ObservationSet simulate_observations(const ObservationSet& want, const ModelSpec& m, const SystemProfile& prof,
@@ -132,6 +147,22 @@ ObservationSet simulate_observations(const ObservationSet& want, const ModelSpec
   }
   return out;
 }
+
+namespace {
+// The fitted model against every configuration it was not trained on; aggregated and PD MAPE of
+// tok/s/GPU, NaN where that kind has none.
+Comparison heldout_comparison(const ObservationSet& ref, const ModelSpec& m, const SystemProfile& prof,
+                              const PerfParams& par, const FitSpec& spec, const std::vector<std::string>& held,
+                              double& aggregated, double& pd) {
+  aggregated = pd = std::numeric_limits<double>::quiet_NaN();
+  if (held.empty()) return {};
+  Comparison c = compare_observations(ref, simulate_observations(ref, m, prof, par, spec.isl, spec.osl, held), "");
+  c.unmatched.clear();  // the training points, left out on purpose
+  aggregated = mape_gpu_where(c, [](const std::string& cfg) { return !parse_layout(cfg).disaggregated; });
+  pd = mape_gpu_where(c, [](const std::string& cfg) { return parse_layout(cfg).disaggregated; });
+  return c;
+}
+}  // namespace
 
 FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, const SystemProfile& prof,
                          const PerfParams& start, const FitSpec& spec) {
@@ -215,13 +246,27 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
   for (const auto& p : ref.points)
     if (!contains(train, p.config) && !contains(held, p.config)) held.push_back(p.config);
   r.train = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, train), "");
-  r.heldout_aggregated_mape_gpu = r.heldout_pd_mape_gpu = std::numeric_limits<double>::quiet_NaN();
-  if (!held.empty()) {
-    r.heldout = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, held), "");
-    r.heldout.unmatched.clear();  // the training points, left out on purpose
-    r.heldout_aggregated_mape_gpu = mape_gpu_where(r.heldout, [](const std::string& c) { return !parse_layout(c).disaggregated; });
-    r.heldout_pd_mape_gpu = mape_gpu_where(r.heldout, [](const std::string& c) { return parse_layout(c).disaggregated; });
-  }
+  r.heldout = heldout_comparison(ref, m, prof, r.fitted, spec, held, r.heldout_aggregated_mape_gpu, r.heldout_pd_mape_gpu);
+
+  if (spec.explore_ridge && r.identifiability.ridge)
+    for (const std::string& pinned : ridge_pair(r.identifiability)) {
+      FitSpec sub = spec;
+      sub.explore_ridge = false;
+      sub.params.erase(std::find(sub.params.begin(), sub.params.end(), pinned));
+      PerfParams from = r.fitted;
+      reset_param(from, pinned);
+      const FitResult f = fit_parameters(reference, m, prof, from, sub);
+      RidgeEnd e;
+      e.pinned = pinned;
+      e.values = f.values;
+      e.objective = f.objective;
+      e.evaluations = f.evaluations;
+      e.converged = f.converged;
+      e.on_ridge = std::sqrt(f.objective) <= std::sqrt(r.objective) + RidgeEnd::kRidgeTolerance;
+      e.heldout_aggregated_mape_gpu = f.heldout_aggregated_mape_gpu;
+      e.heldout_pd_mape_gpu = f.heldout_pd_mape_gpu;
+      r.ridge_ends.push_back(e);
+    }
   return r;
 }
 

@@ -20,6 +20,8 @@ struct FitSpec {
   std::vector<std::string> train = {"1R-TP4"};
   int64_t isl = 10000, osl = 1000;
   int max_evals = 3000;  // enough to converge: the fit reports whether it did
+  // When the training points leave a ridge, refit at its two ends (see RidgeEnd).
+  bool explore_ridge = true;
 };
 
 // How well the training points pin the fitted parameters down. Residuals are the log ratios
@@ -39,6 +41,23 @@ struct Identifiability {
   static constexpr double kRidgeRatio = 0.01;
 };
 
+// Where a ridge leaves the answer open. The ridge's weakest direction trades two parameters
+// against each other (its two largest components, of opposite sign); each end pins one of them at
+// its speed-of-light value (overheads 0, efficiencies 1) and refits the others on the same
+// training points. An end is on the ridge when its training RMS log error is within
+// kRidgeTolerance of the optimum's: then the training points cannot choose between it and the
+// optimum, and the held-out errors between the ends are all equally supported by them.
+struct RidgeEnd {
+  std::string pinned;
+  std::vector<std::pair<std::string, double>> values;  // the refitted parameters, by name
+  double objective = 0;
+  int evaluations = 0;
+  bool converged = false;
+  bool on_ridge = false;
+  double heldout_aggregated_mape_gpu = 0, heldout_pd_mape_gpu = 0;  // percent; NaN when none held out
+  static constexpr double kRidgeTolerance = 0.005;  // RMS log ratio: half a per cent
+};
+
 struct FitResult {
   PerfParams start, fitted;
   std::vector<std::pair<std::string, double>> values;  // fitted, by name
@@ -46,6 +65,7 @@ struct FitResult {
   int evaluations = 0;
   bool converged = false;
   Identifiability identifiability;
+  std::vector<RidgeEnd> ridge_ends;  // empty unless identifiability.ridge
   Comparison train, heldout;  // model (fitted) vs reference
   double heldout_aggregated_mape_gpu = 0, heldout_pd_mape_gpu = 0;  // percent; NaN when none held out
 };
