@@ -147,6 +147,38 @@ TEST(SimEngine, PrefillKeepsKvUntilTheDecodeInstancePulledIt) {
   EXPECT_DOUBLE_EQ(reqs[2].admitted, 2.0);
 }
 
+// A step of 1 s plus 10 ms per token of decode context: time that grows as the batch decodes.
+class ContextSteps : public StepTimeSource {
+ public:
+  StepCost step(const StepShape& s) const override {
+    StepCost c;
+    c.total_s = 1.0 + 0.01 * s.decode_ctx_tokens;
+    return c;
+  }
+};
+
+// A decode instance given a prefilled request (ISL 100, OSL 5) with no outside events takes its
+// five decode steps as one event: steps at context 100..104 take 2.00, 2.01, ... 2.04 s, so the
+// first token comes at 2.00 (the first step's own time, not the event's mean 2.02) and the last
+// at 10.10.
+TEST(SimEngine, FirstTokenInsideABatchedEventComesAfterTheFirstStep) {
+  const ContextSteps steps;
+  Engine dec(EngineRole::Decode, &steps, /*kv_tokens=*/1000, /*max_batched=*/64, /*max_seqs=*/8);
+  std::vector<Request> reqs(1);
+  reqs[0].isl = 100;
+  reqs[0].osl = 5;
+  reqs[0].prefilled = 100;
+  dec.enqueue(0);
+  std::vector<int> prefilled, completed;
+  dec.start_step(0, INFINITY, reqs);
+  ASSERT_TRUE(dec.in_step());
+  EXPECT_NEAR(dec.step_end(), 10.10, 1e-9);  // one event: all five steps
+  dec.finish_step(reqs, prefilled, completed);
+  EXPECT_EQ(completed, (std::vector<int>{0}));
+  EXPECT_NEAR(reqs[0].first_token, 2.00, 1e-9);
+  EXPECT_NEAR(reqs[0].finish, 10.10, 1e-9);
+}
+
 // A decode instance with a 0.5 s KV pull: a prefilled request admitted at t=0 is not decoded
 // before t=0.5 (no step starts while it is the only work), then decodes its 5 tokens in five
 // 1 s steps: first token at 1.5, finish at 5.5.

@@ -125,16 +125,17 @@ TEST(SimServing, PdCountsAllGpusAndPaysKvTransfer) {
 // One user on 1P-TP8 1D-TP8: the prompt is prefilled in two chunks on the prefill instance (the
 // second runs the LM head), the decode instance admits it and pulls its KV (8.292 ms), then
 // decodes 1000 tokens at contexts 10000..10999. Nothing else happens on the decode instance, so
-// those 1000 identical steps are one batched event (engine.hpp): each step counts as the mean of
-// their roofline times, the first token included. Step times straight from the roofline; the
-// simulator's clock must add up to them.
+// those 1000 identical steps are one batched event (engine.hpp) whose length is the sum of their
+// roofline times, and the first token comes after the first of them alone. Step times straight
+// from the roofline; the simulator's clock must add up to them.
 TEST(SimServing, PdConcurrencyOneAddsUpPrefillPullAndDecode) {
   const ServingPoint p = run("1P-TP8 1D-TP8", 1);
   const RooflineModel roof(preset_model("llama-3.1-70b"), 8, builtin_profile("h100-sxm"), PerfParams{});
   const double decode = decode_steps_s(roof, 10000, 1000);
   const double before_decode = prefill_steps_s(roof) + p.kv_transfer_s;
   EXPECT_NEAR(p.kv_transfer_s, 3.2768e9 / 400e9 + 100e-6, 1e-9);
-  EXPECT_NEAR(p.ttft_s, before_decode + decode / 1000, 1e-6 * p.ttft_s);
+  // The first token: the decode instance's first step alone, at context 10000.
+  EXPECT_NEAR(p.ttft_s, before_decode + decode_steps_s(roof, 10000, 1), 1e-9 * p.ttft_s);
   EXPECT_NEAR(p.e2e_s, before_decode + decode, 1e-6 * p.e2e_s);
   EXPECT_NEAR(p.queue_s, 0.0, 1e-12);
 }

@@ -122,6 +122,7 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
 
   k_ = 1;
   StepCost cost = model_->step(shape);
+  first_step_s_ = cost.total_s;  // a first token decoded in this event comes after this step, not the mean one
   if (chunks_.empty() && !decoding_.empty()) {
     int64_t k_done = std::numeric_limits<int64_t>::max();
     for (int id : decoding_) k_done = std::min(k_done, reqs[id].osl - reqs[id].generated);
@@ -167,7 +168,7 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
 void Engine::finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled, std::vector<int>& completed) {
   in_step_ = false;
   const double end = step_end_;
-  const double first_step_end = step_start_ + (step_end_ - step_start_) / double(k_);
+  const double first_step_end = step_start_ + first_step_s_;
   std::vector<int> leaving;
   for (int id : decoding_) {
     Request& r = reqs[id];

@@ -18,7 +18,7 @@
 // Speed: when a step has no prefill work, the batch stays the same until the next completion,
 // so k identical decode steps are taken as one event (each at the mid-point context's step
 // time, exact for the sum while step time is affine in the context length; a first token inside
-// such a batch comes after the mean step). `horizon`, and any of the instance's own requests
+// such a batch comes after the first step, timed at its own context). `horizon`, and any of the instance's own requests
 // still pulling KV, cap k so that arrivals join at most one step late, as they would in vLLM.
 #include <cstddef>
 #include <cstdint>
@@ -126,6 +126,7 @@ class Engine {
   bool in_step_ = false;
   double step_start_ = 0, step_end_ = 0;
   int64_t k_ = 1;
+  double first_step_s_ = 0;  // the event's first step alone (k_ > 1: shorter than the mean step)
   std::vector<int> decoding_;
   std::vector<std::pair<int, int64_t>> chunks_;
   EngineStats stats_;
