@@ -17,6 +17,7 @@
 #include "harness/commands/profile_command.hpp"
 #include "harness/commands/compare_command.hpp"
 #include "harness/commands/fit_command.hpp"
+#include "harness/commands/toy_command.hpp"
 #include "harness/commands/explain_command.hpp"
 #include "harness/commands/collective_command.hpp"
 #include "harness/commands/calibrate_command.hpp"
@@ -158,6 +159,22 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
   fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
+
+  tpbench::ToyOptions toy_opt;
+  auto* toy = app.add_subcommand("toy", "Fit the toy model (tau, alpha: segments AB and BC) to every curve of points files");
+  toy->add_option("--curves", toy_opt.curves, "Comma list of points files: llm-d CSV, prediction JSON or sweep JSON")->required();
+  toy->add_option("--configs", toy_opt.configs, "Comma list: only these configurations (default: every one)");
+  toy->add_option("--tolerance", toy_opt.tolerance, "A point fails when the toy model is off by more than this fraction")
+      ->capture_default_str();
+  toy->add_option("--sweep-context", toy_opt.sweep_context, "Sweep JSON measured at several contexts: use this one")
+      ->check(CLI::PositiveNumber);
+  toy->add_flag("--points", toy_opt.per_point, "Also print every point: curve, toy model, error");
+  toy->add_option("--json", toy_opt.json, "Write the fits JSON here");
+  toy->footer(
+      "Examples:\n"
+      "  tpbench toy --curves results/llmd/llmd_pd_sweep_exact_from_tables.csv --configs 1R-TP2,1R-TP4,1R-TP8\n"
+      "  tpbench toy --curves results/llmd/llmd_pd_sweep_exact_from_tables.csv,pred.json --configs 1R-TP4 --points");
+  toy->callback([&] { rc = tpbench::run_toy(toy_opt, std::cout); });
 
   tpbench::ExplainOptions explain_opt;
   auto* explain = app.add_subcommand("explain", "Markdown report: why the Pareto curves look as they do, with numbers");

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "harness/common/error.hpp"
+#include "harness/common/split_list.hpp"
 #include "harness/compare/fit.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/perf/inputs.hpp"
@@ -13,14 +14,6 @@
 
 namespace tpbench {
 namespace {
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> v;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) v.push_back(item);
-  return v;
-}
 // One line per analysed direction that is weak, naming its parameters; or one line saying the
 // training points determine every parameter.
 std::string identifiability_text(const Identifiability& id) {
@@ -118,9 +111,9 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   const ModelSpec m = select_model(o.model, o.model_config);
   const ObservationSet ref = read_observations(o.reference, o.sweep_context);
   FitSpec spec;
-  spec.train = split_list(o.train);
+  spec.train = split_comma_list(o.train);
   if (spec.train.empty()) throw UsageError("--train needs at least one configuration");
-  if (!o.params.empty()) spec.params = split_list(o.params);
+  if (!o.params.empty()) spec.params = split_comma_list(o.params);
   spec.isl = o.isl;
   spec.osl = o.osl;
   spec.max_evals = o.max_evals;

@@ -12,6 +12,7 @@
 #include "harness/perf/measured_step_times.hpp"
 #include "harness/perf/inputs.hpp"
 #include "harness/perf/system_profile.hpp"
+#include "harness/common/split_list.hpp"
 #include "harness/sim/grid.hpp"
 
 namespace tpbench {
@@ -19,11 +20,7 @@ namespace tpbench {
 namespace {
 
 std::vector<std::string> split_paths(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
+  std::vector<std::string> out = split_comma_list(s);
   if (out.empty()) throw UsageError("--measured needs sweep JSON files (a.json[,b.json])");
   return out;
 }

@@ -1,0 +1,21 @@
+#pragma once
+// `tpbench toy`: the seed's toy model (DESIGN.md: tau and alpha, segments AB and BC) fitted to
+// every curve of any points file (the llm-d CSV, a prediction, a sweep), with where it fails.
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+namespace tpbench {
+
+struct ToyOptions {
+  std::string curves;       // comma list of points files (CSV or JSON)
+  std::string configs;      // comma list: only these configurations (empty: all)
+  double tolerance = 0.2;   // a point fails when the model is off by more than this fraction
+  bool per_point = false;   // print every point's residual
+  std::string json;         // write the fits here
+  int64_t sweep_context = 0;
+};
+
+int run_toy(const ToyOptions& o, std::ostream& out);
+
+}  // namespace tpbench
