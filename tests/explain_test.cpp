@@ -1,6 +1,7 @@
 // `tpbench explain` sections checked against hand-derived numbers: the matrix throughput a PD
 // prefill pool would need for a reference point above the speed of light, the C=1 TPOT read
-// back from a reference throughput; and its prose and counts against its own tables.
+// back from a reference throughput, the toy-model fits and KV caps of a hand-built reference; and
+// its prose and counts against its own tables.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -207,6 +208,28 @@ TEST(ExplainOrderSensitivity, FirstRowCountAndProseFollowTheTable) {
     EXPECT_EQ(sec.find("cannot order them more firmly") != std::string::npos, flips) << name << "\n" << sec;
     EXPECT_EQ(sec.find("whatever its inputs within their ranges") != std::string::npos, !flips) << name << "\n" << sec;
   }
+}
+
+
+// The toy-model section on a reference built by hand from the toy model itself: 1R-TP2 with
+// tau 30 ms and alpha 1.5 requests per GPU (knee at C = 3), 1R-TP4 with tau 25 ms and alpha 2.3
+// (knee at C = 9.2); per-GPU tok/s = min(C, alpha N) / (tau N). The fit must give those back
+// with no failure, and the KV cap column must be the hand-derived sequences per GPU (a TP2
+// instance holds 3 sequences of 11000 tokens, a TP4 one 46: 1.50 and 11.50 per GPU), so
+// alpha / KV cap is 1.00 for TP2 and 0.20 for TP4, in the table and in the sentence under it.
+TEST(ExplainToyModel, FitsAndKvCapOnAHandBuiltReference) {
+  std::vector<Observation> pts;
+  for (int c : {1, 8, 32, 64}) {
+    pts.push_back(obs("1R-TP2", c, 2, std::min(c, 3) / (0.030 * 2)));
+    pts.push_back(obs("1R-TP4", c, 4, std::min(c * 1.0, 9.2) / (0.025 * 4)));
+  }
+  const std::string md = section(explain_markdown(inputs(pts)), "## Where the toy model holds");
+  ASSERT_FALSE(md.empty());
+  EXPECT_NE(md.find("| 1R-TP2 | 30.0 | 1.50 | 0.00 | none | "), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1.50 | 1.00 |\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1R-TP4 | 25.0 | 2.30 | 0.00 | none | "), std::string::npos) << md;
+  EXPECT_NE(md.find("| 11.50 | 0.20 |\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("TP2 1.00-1.00; TP4 0.20-0.20;"), std::string::npos) << md;
 }
 
 }  // namespace
