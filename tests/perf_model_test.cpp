@@ -275,5 +275,24 @@ TEST(PerfToyModel, FitRecoversTauAndAlphaAndFlagsFailures) {
   EXPECT_DOUBLE_EQ(truth.per_user(64, 4), 12.0 / (0.02 * 64));
 }
 
+// A curve that never reaches its knee determines tau only (alpha is then at least the last
+// concurrency / N); one that starts past its knee determines the plateau alpha / tau only. The
+// fit must say which, and report the bound, not the arbitrary alpha its scan stopped at.
+TEST(PerfToyModel, KneeOutsideTheDataIsABound) {
+  const ToyModel truth{0.02, 3.0};  // N = 4: knee at C = 12, plateau 150 tok/s/GPU
+  const ToyFit ab = fit_toy({{1, truth.per_gpu(1, 4)}, {4, truth.per_gpu(4, 4)}}, 4);
+  EXPECT_EQ(ab.knee, ToyKnee::AboveData);
+  EXPECT_NEAR(ab.model.tau, 0.02, 0.02 * 1e-3);
+  EXPECT_DOUBLE_EQ(ab.model.alpha, 1.0);  // 4 / 4: the least knee that fits
+  EXPECT_EQ(ab.failures(0.01), "none");
+  const ToyFit bc = fit_toy({{16, 150}, {32, 150}, {64, 150}}, 4);
+  EXPECT_EQ(bc.knee, ToyKnee::BelowData);
+  EXPECT_NEAR(bc.model.alpha / bc.model.tau, 150.0, 150.0 * 1e-3);
+  EXPECT_DOUBLE_EQ(bc.model.alpha, 4.0);  // 16 / 4: the greatest knee that fits
+  for (const auto& r : bc.residuals) EXPECT_FALSE(r.on_ab) << r.concurrency;
+  const ToyFit within = fit_toy({{1, truth.per_gpu(1, 4)}, {4, truth.per_gpu(4, 4)}, {64, truth.per_gpu(64, 4)}}, 4);
+  EXPECT_EQ(within.knee, ToyKnee::Within);
+}
+
 }  // namespace
 }  // namespace tpbench

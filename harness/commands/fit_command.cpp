@@ -51,56 +51,81 @@ nlohmann::json identifiability_json(const Identifiability& id) {
   return j;
 }
 
-// The ridge's ends and the held-out range they span (the optimum included), or "" without a ridge.
-std::string ridge_ends_text(const FitResult& r) {
-  if (r.ridge_ends.empty()) return "";
+std::string pct_or_dash(double v) {
+  if (std::isnan(v)) return "-";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f%%", v);
+  return b;
+}
+nlohmann::json num_or_null(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
+
+// The refits along a ridge and the held-out range over those on it; or why it was not followed.
+std::string ridge_text(const FitResult& r) {
   std::ostringstream t;
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "along the ridge: each end pins one parameter at its speed-of-light value and refits the rest "
-                "(optimum: training RMS log error %.4f)\n",
-                std::sqrt(r.objective));
-  t << line;
-  double lo_a = r.heldout_aggregated_mape_gpu, hi_a = lo_a, lo_p = r.heldout_pd_mape_gpu, hi_p = lo_p;
-  for (const RidgeEnd& e : r.ridge_ends) {
-    t << "  " << e.pinned << " pinned:";
-    for (const auto& [n, v] : e.values) {
-      std::snprintf(line, sizeof line, " %s %.4g", n.c_str(), v);
-      t << line;
-    }
-    std::snprintf(line, sizeof line, "\n      training RMS log error %.4f (%s); held-out MAPE tok/s/GPU aggregated %.1f%%, PD %.1f%%\n",
-                  std::sqrt(e.objective), e.on_ridge ? "on the ridge" : "OFF the ridge: the training points reject it",
-                  e.heldout_aggregated_mape_gpu, e.heldout_pd_mape_gpu);
-    t << line;
-    if (!e.on_ridge) continue;
-    lo_a = std::fmin(lo_a, e.heldout_aggregated_mape_gpu), hi_a = std::fmax(hi_a, e.heldout_aggregated_mape_gpu);
-    lo_p = std::fmin(lo_p, e.heldout_pd_mape_gpu), hi_p = std::fmax(hi_p, e.heldout_pd_mape_gpu);
+  if (!r.ridge_not_explored.empty()) {
+    if (r.identifiability.ridge) t << "ridge not followed: " << r.ridge_not_explored << "\n";
+    return t.str();
   }
+  if (r.ridge.empty()) return "";
+  char line[320];
   std::snprintf(line, sizeof line,
-                "held-out MAPE tok/s/GPU anywhere on the ridge: aggregated %.1f-%.1f%%, PD %.1f-%.1f%% "
-                "(the training points cannot choose within these ranges)\n",
-                lo_a, hi_a, lo_p, hi_p);
+                "along the ridge (%s <-> %s): %zu refits, each pinning one parameter and refitting the rest "
+                "(optimum: training RMS log error %.4f)\n",
+                r.ridge_pair[0].c_str(), r.ridge_pair[1].c_str(), r.ridge.size(), std::sqrt(r.objective));
   t << line;
+  std::snprintf(line, sizeof line, "  %-36s %9s  %-23s %10s %8s  %s\n", "pinned", "train RMS", "", "held-out agg",
+                "PD", "refitted");
+  t << line;
+  double lo_a = NAN, hi_a = NAN, lo_p = NAN, hi_p = NAN;
+  int on = 0;
+  for (const RidgePoint& q : r.ridge) {
+    char pinned[96];
+    std::snprintf(pinned, sizeof pinned, "%s=%.4g", q.pinned.c_str(), q.pinned_value);
+    std::string refitted;
+    for (const auto& [n, v] : q.values) {
+      char b[96];
+      std::snprintf(b, sizeof b, "%s%s=%.4g", refitted.empty() ? "" : " ", n.c_str(), v);
+      refitted += b;
+    }
+    const char* verdict = !q.converged ? "NOT converged" : q.on_ridge ? "on the ridge" : "OFF: training rejects it";
+    std::snprintf(line, sizeof line, "  %-36s %9.4f  %-23s %12s %8s  %s\n", pinned, std::sqrt(q.objective), verdict,
+                  pct_or_dash(q.heldout_aggregated_mape_gpu).c_str(), pct_or_dash(q.heldout_pd_mape_gpu).c_str(),
+                  refitted.c_str());
+    t << line;
+    if (!q.on_ridge) continue;
+    ++on;
+    lo_a = std::fmin(lo_a, q.heldout_aggregated_mape_gpu), hi_a = std::fmax(hi_a, q.heldout_aggregated_mape_gpu);
+    lo_p = std::fmin(lo_p, q.heldout_pd_mape_gpu), hi_p = std::fmax(hi_p, q.heldout_pd_mape_gpu);
+  }
+  if (on > 0) {
+    auto range = [](double lo, double hi) { return std::isnan(lo) ? std::string("-") : pct_or_dash(lo) + " to " + pct_or_dash(hi); };
+    t << "held-out MAPE tok/s/GPU over the " << on << " refits on the ridge: aggregated " << range(lo_a, hi_a) << ", PD "
+      << range(lo_p, hi_p) << " (the training points support each equally; sampled, not bounds)\n";
+  }
   return t.str();
 }
 
-nlohmann::json ridge_ends_json(const std::vector<RidgeEnd>& ends) {
-  nlohmann::json a = nlohmann::json::array();
-  auto num = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
-  for (const RidgeEnd& e : ends) {
-    nlohmann::json j;
-    j["pinned"] = e.pinned;
-    j["parameters"] = nlohmann::json::object();
-    for (const auto& [n, v] : e.values) j["parameters"][n] = v;
-    j["objective"] = e.objective;
-    j["evaluations"] = e.evaluations;
-    j["converged"] = e.converged;
-    j["on_ridge"] = e.on_ridge;
-    j["heldout_aggregated_mape_tokens_per_s_per_gpu"] = num(e.heldout_aggregated_mape_gpu);
-    j["heldout_pd_mape_tokens_per_s_per_gpu"] = num(e.heldout_pd_mape_gpu);
-    a.push_back(j);
+nlohmann::json ridge_json(const FitResult& r) {
+  nlohmann::json j;
+  j["pair"] = r.ridge_pair[0].empty() ? nlohmann::json(nullptr) : nlohmann::json({r.ridge_pair[0], r.ridge_pair[1]});
+  j["not_explored"] = r.ridge_not_explored.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.ridge_not_explored);
+  j["points"] = nlohmann::json::array();
+  for (const RidgePoint& q : r.ridge) {
+    nlohmann::json p;
+    p["position"] = q.position;
+    p["pinned"] = q.pinned;
+    p["pinned_value"] = q.pinned_value;
+    p["parameters"] = nlohmann::json::object();
+    for (const auto& [n, v] : q.values) p["parameters"][n] = v;
+    p["objective"] = q.objective;
+    p["evaluations"] = q.evaluations;
+    p["converged"] = q.converged;
+    p["on_ridge"] = q.on_ridge;
+    p["heldout_aggregated_mape_tokens_per_s_per_gpu"] = num_or_null(q.heldout_aggregated_mape_gpu);
+    p["heldout_pd_mape_tokens_per_s_per_gpu"] = num_or_null(q.heldout_pd_mape_gpu);
+    j["points"].push_back(p);
   }
-  return a;
+  return j;
 }
 
 }  // namespace
@@ -132,13 +157,12 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   out << line;
   if (!r.heldout.points.empty()) {
     out << "held-out configurations:\n" << comparison_table(r.heldout, o.per_point, /*flag_above_model=*/false);
-    std::snprintf(line, sizeof line, "held-out MAPE tok/s/GPU: aggregated %.1f%%, PD %.1f%%\n", r.heldout_aggregated_mape_gpu,
-                  r.heldout_pd_mape_gpu);
-    out << line;
-    out << ridge_ends_text(r);
+    out << "held-out MAPE tok/s/GPU: aggregated " << pct_or_dash(r.heldout_aggregated_mape_gpu) << ", PD "
+        << pct_or_dash(r.heldout_pd_mape_gpu) << "\n";
   } else {
     out << "no held-out configuration (every reference configuration was trained on)\n";
   }
+  out << ridge_text(r);
   if (!o.json.empty()) {
     nlohmann::json j;
     j["schema"] = "tpbench.fit/1";
@@ -153,12 +177,11 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     j["evaluations"] = r.evaluations;
     j["converged"] = r.converged;
     j["identifiability"] = identifiability_json(r.identifiability);
-    j["ridge_ends"] = ridge_ends_json(r.ridge_ends);
+    j["ridge"] = ridge_json(r);
     j["train_mape_tokens_per_s_per_gpu"] = r.train.mape_gpu;
     j["train_mape_tokens_per_s_per_user"] = r.train.mape_user;
-    auto num = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
-    j["heldout_aggregated_mape_tokens_per_s_per_gpu"] = num(r.heldout_aggregated_mape_gpu);
-    j["heldout_pd_mape_tokens_per_s_per_gpu"] = num(r.heldout_pd_mape_gpu);
+    j["heldout_aggregated_mape_tokens_per_s_per_gpu"] = num_or_null(r.heldout_aggregated_mape_gpu);
+    j["heldout_pd_mape_tokens_per_s_per_gpu"] = num_or_null(r.heldout_pd_mape_gpu);
     if (!r.heldout.points.empty()) j["heldout"] = comparison_to_json(r.heldout, /*flag_above_model=*/false);
     std::string set;
     for (const auto& [n, v] : r.values) {

@@ -102,18 +102,33 @@ Identifiability identifiability_at(const PerfParams& fitted, const std::vector<s
   return id;
 }
 
-// The two parameters a ridge trades against each other: the largest components of its weakest
-// direction, of opposite sign (more of one, less of the other). Empty when there is no such pair.
-std::vector<std::string> ridge_pair(const Identifiability& id) {
+// A parameter the ridge can be followed to: one whose speed-of-light value is a bound of its
+// fitted range (efficiencies 1, overheads and hop latency 0). collective_scale (1 is mid-range:
+// 0 is free communication) and memory_reserve_gib (the profile's reserve) have no such end.
+bool pinnable(const std::string& n) { return is_efficiency(n) || is_step_overhead(n) || n == "collective_hop_latency_s"; }
+double speed_of_light_value(const std::string& n) { return is_efficiency(n) ? 1.0 : 0.0; }
+
+// The two parameters a ridge trades, A first (see RidgePoint), or a reason why there are none.
+// Components are turned to "cost" orientation (an efficiency's sign flipped: more efficiency is
+// less cost) so that a trade is a pair of opposite signs.
+std::string ridge_pair(const Identifiability& id, std::string& a_name, std::string& b_name) {
   const auto& d = id.directions.back();
+  auto cost = [&](size_t i) { return is_efficiency(id.params[i]) ? -d[i] : d[i]; };
+  constexpr double kMin = 0.2;
   size_t a = 0;
   for (size_t i = 1; i < d.size(); ++i)
     if (std::fabs(d[i]) > std::fabs(d[a])) a = i;
   size_t b = d.size();
   for (size_t i = 0; i < d.size(); ++i)
-    if (d[i] * d[a] < 0 && (b == d.size() || std::fabs(d[i]) > std::fabs(d[b]))) b = i;
-  if (b == d.size()) return {};
-  return {id.params[a], id.params[b]};
+    if (i != a && std::fabs(d[i]) >= kMin && cost(i) * cost(a) < 0 && (b == d.size() || std::fabs(d[i]) > std::fabs(d[b])))
+      b = i;
+  if (b == d.size()) return "its direction does not trade two parameters against each other";
+  for (size_t i : {a, b})
+    if (!pinnable(id.params[i]))
+      return id.params[i] + " has no speed-of-light bound to follow the ridge to";
+  a_name = id.params[a];
+  b_name = id.params[b];
+  return "";
 }
 
 }  // namespace
@@ -240,7 +255,7 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
   r.evaluations = mr.evaluations;
   r.converged = mr.converged;
   for (const auto& n : spec.params) r.values.emplace_back(n, get_param(r.fitted, n));
-  r.identifiability = identifiability_at(r.fitted, spec.params, residuals);
+  if (spec.analyse) r.identifiability = identifiability_at(r.fitted, spec.params, residuals);
 
   std::vector<std::string> held;
   for (const auto& p : ref.points)
@@ -248,25 +263,45 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
   r.train = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, train), "");
   r.heldout = heldout_comparison(ref, m, prof, r.fitted, spec, held, r.heldout_aggregated_mape_gpu, r.heldout_pd_mape_gpu);
 
-  if (spec.explore_ridge && r.identifiability.ridge)
-    for (const std::string& pinned : ridge_pair(r.identifiability)) {
+  if (spec.explore_ridge && r.identifiability.ridge) {
+    if (held.empty()) r.ridge_not_explored = "no held-out configuration to compare along it";
+    else r.ridge_not_explored = ridge_pair(r.identifiability, r.ridge_pair[0], r.ridge_pair[1]);
+  }
+  if (spec.explore_ridge && r.identifiability.ridge && r.ridge_not_explored.empty()) {
+    const std::string& a = r.ridge_pair[0];
+    const std::string& b = r.ridge_pair[1];
+    auto refit = [&](double position, const std::string& pinned, double value) {
       FitSpec sub = spec;
       sub.explore_ridge = false;
+      sub.analyse = false;
       sub.params.erase(std::find(sub.params.begin(), sub.params.end(), pinned));
       PerfParams from = r.fitted;
-      reset_param(from, pinned);
+      set_param(from, pinned, value);
       const FitResult f = fit_parameters(reference, m, prof, from, sub);
-      RidgeEnd e;
-      e.pinned = pinned;
-      e.values = f.values;
-      e.objective = f.objective;
-      e.evaluations = f.evaluations;
-      e.converged = f.converged;
-      e.on_ridge = std::sqrt(f.objective) <= std::sqrt(r.objective) + RidgeEnd::kRidgeTolerance;
-      e.heldout_aggregated_mape_gpu = f.heldout_aggregated_mape_gpu;
-      e.heldout_pd_mape_gpu = f.heldout_pd_mape_gpu;
-      r.ridge_ends.push_back(e);
+      RidgePoint q;
+      q.position = position;
+      q.pinned = pinned;
+      q.pinned_value = value;
+      q.values = f.values;
+      q.objective = f.objective;
+      q.evaluations = f.evaluations;
+      q.converged = f.converged;
+      q.on_ridge = f.converged && std::sqrt(f.objective) <= std::sqrt(r.objective) + RidgePoint::kRidgeTolerance;
+      q.heldout_aggregated_mape_gpu = f.heldout_aggregated_mape_gpu;
+      q.heldout_pd_mape_gpu = f.heldout_pd_mape_gpu;
+      return std::make_pair(q, f.fitted);
+    };
+    const double a0 = speed_of_light_value(a);
+    const auto [first, unused] = refit(0.0, a, a0);
+    const auto [last, at_b] = refit(1.0, b, speed_of_light_value(b));
+    const double a_far = get_param(at_b, a);
+    r.ridge.push_back(first);
+    for (int i = 1; i + 1 < RidgePoint::kPoints; ++i) {
+      const double t = double(i) / (RidgePoint::kPoints - 1);
+      r.ridge.push_back(refit(t, a, a0 + t * (a_far - a0)).first);
     }
+    r.ridge.push_back(last);
+  }
   return r;
 }
 

@@ -20,8 +20,9 @@ struct FitSpec {
   std::vector<std::string> train = {"1R-TP4"};
   int64_t isl = 10000, osl = 1000;
   int max_evals = 3000;  // enough to converge: the fit reports whether it did
-  // When the training points leave a ridge, refit at its two ends (see RidgeEnd).
+  // When the training points leave a ridge, refit along it (see RidgePoint).
   bool explore_ridge = true;
+  bool analyse = true;  // identifiability analysis (the refits along a ridge skip it)
 };
 
 // How well the training points pin the fitted parameters down. Residuals are the log ratios
@@ -41,14 +42,20 @@ struct Identifiability {
   static constexpr double kRidgeRatio = 0.01;
 };
 
-// Where a ridge leaves the answer open. The ridge's weakest direction trades two parameters
-// against each other (its two largest components, of opposite sign); each end pins one of them at
-// its speed-of-light value (overheads 0, efficiencies 1) and refits the others on the same
-// training points. An end is on the ridge when its training RMS log error is within
-// kRidgeTolerance of the optimum's: then the training points cannot choose between it and the
-// optimum, and the held-out errors between the ends are all equally supported by them.
-struct RidgeEnd {
-  std::string pinned;
+// Where a ridge leaves the answer open: the fit refitted at points along it. The ridge's weakest
+// direction trades two parameters, A and B (its largest components, at least 0.2 each, one
+// moving toward its speed of light while the other moves away: an efficiency toward 1, an
+// overhead toward 0). Position 0 pins A at its speed-of-light value and refits the others (B
+// takes up A's share); position 1 pins B there (A then sits at A_far); positions in between pin A
+// at that fraction of the way from its speed-of-light value to A_far. A point is on the ridge
+// when its refit converged with a training RMS log error within kRidgeTolerance of the
+// optimum's: the training points cannot choose between it and the optimum, so the held-out
+// errors of the points on the ridge are equally supported by them. They are samples: the
+// held-out error between two of them can be lower or higher than at either.
+struct RidgePoint {
+  double position = 0;                                 // 0..1 as above
+  std::string pinned;                                  // A, or B at position 1
+  double pinned_value = 0;
   std::vector<std::pair<std::string, double>> values;  // the refitted parameters, by name
   double objective = 0;
   int evaluations = 0;
@@ -56,6 +63,7 @@ struct RidgeEnd {
   bool on_ridge = false;
   double heldout_aggregated_mape_gpu = 0, heldout_pd_mape_gpu = 0;  // percent; NaN when none held out
   static constexpr double kRidgeTolerance = 0.005;  // RMS log ratio: half a per cent
+  static constexpr int kPoints = 5;                 // positions 0, 0.25, 0.5, 0.75, 1
 };
 
 struct FitResult {
@@ -65,7 +73,11 @@ struct FitResult {
   int evaluations = 0;
   bool converged = false;
   Identifiability identifiability;
-  std::vector<RidgeEnd> ridge_ends;  // empty unless identifiability.ridge
+  // Refits along a ridge, by position; empty without a ridge, without held-out configurations,
+  // or when the ridge cannot be explored (ridge_not_explored says why).
+  std::vector<RidgePoint> ridge;
+  std::string ridge_pair[2];  // A and B
+  std::string ridge_not_explored;
   Comparison train, heldout;  // model (fitted) vs reference
   double heldout_aggregated_mape_gpu = 0, heldout_pd_mape_gpu = 0;  // percent; NaN when none held out
 };

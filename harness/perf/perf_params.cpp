@@ -95,11 +95,4 @@ void set_param(PerfParams& p, const std::string& name, double v) {
   } else throw UsageError("unknown model parameter '" + name + "'");
 }
 
-void reset_param(PerfParams& p, const std::string& name) {
-  const PerfParams none;
-  if (name == "memory_reserve_gib") p.memory_reserve_bytes = none.memory_reserve_bytes;
-  else if (const int tp = step_overhead_tp_of(name); tp > 0) p.step_overhead_by_tp_s.erase(tp);
-  else set_param(p, name, get_param(none, name));
-}
-
 }  // namespace tpbench

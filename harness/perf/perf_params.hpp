@@ -45,9 +45,6 @@ double stack_step_overhead_s(const PerfParams& p, int tp);
 // n for a name "step_overhead_tp<n>_s", else 0.
 int step_overhead_tp_of(const std::string& name);
 void set_param(PerfParams& p, const std::string& name, double value);
-// Puts one parameter back to its default, the speed of light (overheads 0, efficiencies 1, the
-// profile's memory reserve, no per-TP step cost).
-void reset_param(PerfParams& p, const std::string& name);
 // The largest value set_param takes for a fittable parameter (efficiencies 2, collective_scale
 // 100, hop latency 0.01 s, memory reserve 1e6 GiB, step overheads 10 s).
 double param_upper_bound(const std::string& name);

@@ -53,6 +53,20 @@ ToyFit fit_toy(const std::vector<ToyPoint>& pts, int n) {
   }
   ToyFit f;
   evaluate(pts, n, best_a, lt);
+  double cmin = cmax;
+  for (const auto& p : pts) cmin = std::min(cmin, p.concurrency);
+  // Any knee past the data (or before it) fits as well as the one the scan stopped at: put it at
+  // the data's edge, where the bound it is reported as lies, keeping the determined quantity.
+  if (best_a * n >= cmax) {
+    f.knee = ToyKnee::AboveData;
+    best_a = cmax / n;
+    evaluate(pts, n, best_a, lt);  // tau is the same for every knee past the data
+  } else if (best_a * n <= cmin) {
+    f.knee = ToyKnee::BelowData;
+    const double plateau = best_a / std::exp(lt);  // the one determined quantity
+    best_a = cmin / n;
+    lt = std::log(best_a / plateau);
+  }
   f.model.alpha = best_a;
   f.model.tau = std::exp(lt);
   f.rms_log_error = std::sqrt(best_e / double(pts.size()));
@@ -62,7 +76,7 @@ ToyFit fit_toy(const std::vector<ToyPoint>& pts, int n) {
     r.measured = p.tokens_per_s_per_gpu;
     r.model = f.model.per_gpu(p.concurrency, n);
     r.rel_error = r.model / r.measured - 1.0;
-    r.on_ab = p.concurrency <= best_a * n;
+    r.on_ab = f.knee != ToyKnee::BelowData && p.concurrency <= best_a * n;
     f.max_abs_rel_error = std::max(f.max_abs_rel_error, std::abs(r.rel_error));
     f.residuals.push_back(r);
   }

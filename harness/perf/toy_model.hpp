@@ -25,8 +25,16 @@ struct ToyResidual {
   bool on_ab = true;                                              // C <= alpha N
 };
 
+// Where the fitted knee (C = alpha N) lies against the curve's concurrencies. A curve wholly on
+// AB fits any knee at or past its last point: only tau is determined, and alpha is a lower bound
+// (reported at its least value, the last concurrency / N). A curve wholly on BC fits any knee at or
+// before its first point: only the plateau alpha / tau is determined (reported with alpha at its
+// greatest value, the first concurrency / N, and tau to match).
+enum class ToyKnee { Within, AboveData, BelowData };
+
 struct ToyFit {
   ToyModel model;
+  ToyKnee knee = ToyKnee::Within;
   std::vector<ToyResidual> residuals;
   double rms_log_error = 0;
   double max_abs_rel_error = 0;

@@ -82,4 +82,22 @@ grep -q '"mape_tokens_per_s_per_gpu"' "$C" && grep -q '"mape_tokens_per_s_per_us
 "$BIN" profile show "$TMP/h100.json" | grep -q "all_reduce" || { echo "FAIL: profile file round trip"; fail=1; }
 "$BIN" explain --reference "$REF" --out "$E" --no-plot >/dev/null && grep -q "KV capacity" "$E" ||
   { echo "FAIL: explain"; fail=1; }
+# A fit with one training point cannot split HBM efficiency from a per-step cost: it must say so
+# and follow the ridge (five refits, both speed-of-light ends among them) in text and JSON.
+printf 'config,concurrency,thpt_per_gpu\n1R-TP4,1,12\n1R-TP2,1,16\n1R-TP2,8,44\n' >"$TMP/one_point.csv"
+"$BIN" fit --reference "$TMP/one_point.csv" --train 1R-TP4 --params hbm_efficiency,step_overhead_s --json "$F" \
+  >"$TMP/fit.txt" || { echo "FAIL: fit on one point"; fail=1; }
+grep -q "a RIDGE" "$TMP/fit.txt" && grep -q "along the ridge" "$TMP/fit.txt" ||
+  { echo "FAIL: fit text has no ridge"; cat "$TMP/fit.txt"; fail=1; }
+python3 - "$F" <<'PY' || fail=1
+import json, sys
+r = json.load(open(sys.argv[1]))["ridge"]
+assert sorted(r["pair"]) == ["hbm_efficiency", "step_overhead_s"], r["pair"]
+pts = r["points"]
+assert len(pts) == 5 and [p["position"] for p in pts] == [0, 0.25, 0.5, 0.75, 1], pts
+ends = {(p["pinned"], p["pinned_value"]) for p in (pts[0], pts[-1])}
+assert ends == {("hbm_efficiency", 1.0), ("step_overhead_s", 0.0)}, ends
+assert all(p["on_ridge"] and p["heldout_pd_mape_tokens_per_s_per_gpu"] is None for p in pts), pts
+print("fit ridge JSON checks passed")
+PY
 exit $fail
