@@ -3,10 +3,6 @@
 # every operation produce a valid tpbench.collective/1 document with exact results.
 # Usage: collective.sh <tpbench-binary> <source-dir>
 set -u
-BIN="$1"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-TPBENCH="$BIN"
 . "$(dirname "$0")/lib.sh"
 BAD="$TMP/bad.json"
 

@@ -1,4 +1,11 @@
-# Shared by the tests/cli/*.sh scripts (sourced; TPBENCH must name the binary).
+# Shared by the tests/cli/*.sh scripts, sourced first thing: takes the script's arguments
+# (<tpbench-binary> [<source-dir>]) as TPBENCH (also BIN) and SRC, and makes a scratch folder TMP
+# removed on exit.
+TPBENCH="$1"
+BIN="$1"
+SRC="${2:-}"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
 # expect_usage_error OUT-FILE ARGS...: `tpbench ARGS...` must exit 2, print exactly one line on
 # stderr starting "tpbench: error:", and leave OUT-FILE absent. Failures set fail=1.
 fail=0

@@ -3,11 +3,6 @@
 # stderr line and writes no file; good runs write valid documents with the documented names.
 # Usage: perf_errors.sh <tpbench-binary> <source-dir>
 set -u
-BIN="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-TPBENCH="$BIN"
 . "$(dirname "$0")/lib.sh"
 REF="$SRC/results/llmd/llmd_pd_sweep_exact_from_tables.csv"
 

@@ -5,11 +5,6 @@
 # roofline at TP4 which was not measured).
 # Usage: perf_measured.sh <tpbench-binary> <source-dir>
 set -u
-BIN="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-TPBENCH="$BIN"
 . "$(dirname "$0")/lib.sh"
 SWEEP="$SRC/tests/fixtures/measured_sweep_tiny.json"
 P="$TMP/pred.json"

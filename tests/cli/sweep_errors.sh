@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Bad input to `tpbench sweep`: one line naming the problem, exit code 2, no output file.
-TPBENCH="$1"
 . "$(dirname "$0")/lib.sh"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp="$TMP"
 out="$tmp/out.json"
 base=(sweep --budget 0.02 --out "$out")  # the default backend is cpu
 

@@ -6,11 +6,6 @@
 # exit 2 with one line and no file.
 # Usage: toy.sh <tpbench-binary> <source-dir>
 set -u
-BIN="$1"
-SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-TPBENCH="$BIN"
 . "$(dirname "$0")/lib.sh"
 J="$TMP/toy.json"
 
