@@ -93,10 +93,43 @@ TEST(CompareReaders, SweepWithSeveralContextsNeedsAChoice) {
     {"plan": "tp", "tp": 4, "batch": 8, "phase": "decode", "context": 128, "step_time_s": {"median": 0.02}},
     {"plan": "tp", "tp": 4, "batch": 8, "phase": "decode", "context": 11000, "step_time_s": {"median": 0.05}}]})");
   EXPECT_THROW(read_observations(sweep), UsageError);
-  const ObservationSet s = read_observations(sweep, 11000);
+  const ObservationSet s = read_observations(sweep, SweepSelection{11000, "", ""});
   ASSERT_EQ(s.points.size(), 1u);
   EXPECT_NEAR(s.points[0].tokens_per_s_per_gpu, 40.0, 1e-9);
-  EXPECT_THROW(read_observations(sweep, 4096), UsageError);  // no point at that context
+  EXPECT_THROW(read_observations(sweep, SweepSelection{4096, "", ""}), UsageError);  // no point at that context
+}
+
+// Plans and overlaps: the one vLLM runs (tp, none) when measured, else the only one, else a
+// choice is required; a choice that was not measured is refused. Each picked point is told
+// apart by its step time: 8 / (t x 4) tok/s/GPU.
+TEST(CompareReaders, SweepPlanAndOverlapAreChosenNotTakenByFileOrder) {
+  auto point = [](const char* plan, const char* overlap, double t) {
+    return std::string(R"({"tp": 4, "batch": 8, "phase": "decode", "context": 1024, "plan": ")") + plan +
+           R"(", "overlap": ")" + overlap + R"(", "step_time_s": {"median": )" + std::to_string(t) + "}}";
+  };
+  auto sweep = [&](const std::string& name, const std::vector<std::string>& pts) {
+    std::string body;
+    for (const auto& p : pts) body += (body.empty() ? "" : ",") + p;
+    return write_tmp(name, R"({"schema": "tpbench.result/1", "points": [)" + body + "]}");
+  };
+  auto gpu = [](const ObservationSet& s) { return s.points.at(0).tokens_per_s_per_gpu; };
+  // streams first in the file, none preferred.
+  const std::string a = sweep("ov1.json", {point("tp", "streams", 0.04), point("tp", "none", 0.05)});
+  EXPECT_NEAR(gpu(read_observations(a)), 40.0, 1e-9);
+  EXPECT_NEAR(gpu(read_observations(a, SweepSelection{0, "", "streams"})), 50.0, 1e-9);
+  EXPECT_EQ(read_observations(a).selection, "plan tp, overlap none");
+  // Neither overlap is vLLM's: refused until one is chosen.
+  const std::string b = sweep("ov2.json", {point("tp", "streams", 0.04), point("tp", "split", 0.02)});
+  EXPECT_THROW(read_observations(b), UsageError);
+  EXPECT_NEAR(gpu(read_observations(b, SweepSelection{0, "", "split"})), 100.0, 1e-9);
+  EXPECT_THROW(read_observations(b, SweepSelection{0, "", "none"}), UsageError);  // not measured
+  // No tp plan: the only other one is taken; two others need a choice.
+  const std::string c = sweep("pl1.json", {point("weight-gather", "none", 0.08)});
+  EXPECT_NEAR(gpu(read_observations(c)), 25.0, 1e-9);
+  const std::string d = sweep("pl2.json", {point("weight-gather", "none", 0.08), point("tp-sp", "none", 0.04)});
+  EXPECT_THROW(read_observations(d), UsageError);
+  EXPECT_NEAR(gpu(read_observations(d, SweepSelection{0, "tp-sp", ""})), 50.0, 1e-9);
+  EXPECT_THROW(read_observations(d, SweepSelection{0, "tp", ""}), UsageError);
 }
 
 TEST(CompareReaders, MalformedInputsAreUsageErrors) {

@@ -2,7 +2,6 @@
 // replica splitting, layout parsing, and speed over the whole llm-d grid.
 #include <gtest/gtest.h>
 
-#include <chrono>
 
 #include "harness/common/error.hpp"
 #include "harness/perf/kv_capacity.hpp"
@@ -176,18 +175,18 @@ TEST(SimLayout, ParsesLlmdNamesAndRejectsBadOnes) {
     EXPECT_THROW(parse_layout(bad), UsageError) << bad;
 }
 
-TEST(SimServing, WholeLlmdGridWellUnderASecond) {
+// Every point of the llm-d grid runs (its speed is bench/serving_grid.cpp's: a speed target
+// is a benchmark, not a timed test).
+TEST(SimServing, WholeLlmdGridRuns) {
   GridSpec g;
   for (const char* l : {"1R-TP2", "2R-TP2", "3R-TP2", "4R-TP2", "5R-TP2", "6R-TP2", "7R-TP2", "8R-TP2", "1R-TP4",
                         "2R-TP4", "3R-TP4", "4R-TP4", "1R-TP8", "2R-TP8", "1P-TP4 3D-TP4", "1P-TP8 1D-TP8",
                         "2P-TP4 1D-TP8", "2P-TP4 2D-TP4", "3P-TP4 1D-TP4"})
     g.layouts.push_back(parse_layout(l));
   g.concurrency = {1, 8, 32, 64, 128, 256};
-  const auto t0 = std::chrono::steady_clock::now();
   const auto pts = simulate_grid(g, preset_model("llama-3.1-70b"), builtin_profile("h100-sxm"), PerfParams{});
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(pts.size(), 114u);
-  EXPECT_LT(s, 1.0);
+  for (const auto& p : pts) EXPECT_TRUE(p.feasible) << p.layout << " C=" << p.concurrency << ": " << p.reason;
 }
 
 }  // namespace

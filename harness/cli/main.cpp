@@ -140,6 +140,10 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   compare->add_option("--sweep-context", compare_opt.sweep_context,
                       "Sweep JSON measured at several contexts: compare the points of this one")
       ->check(CLI::PositiveNumber);
+  compare->add_option("--sweep-plan", compare_opt.sweep_plan, "Sweep JSON: the plan whose points to use (default: tp when measured)")
+      ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
+  compare->add_option("--sweep-overlap", compare_opt.sweep_overlap, "Sweep JSON: the overlap whose points to use (default: none when measured)")
+      ->check(CLI::IsMember({"none", "streams", "split"}));
   compare->callback([&] { rc = tpbench::run_compare(compare_opt, std::cout); });
 
   tpbench::FitOptions fit_opt;
@@ -156,6 +160,10 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(CLI::PositiveNumber);
   fit->add_option("--sweep-context", fit_opt.sweep_context, "Sweep JSON reference measured at several contexts: use this one")
       ->check(CLI::PositiveNumber);
+  fit->add_option("--sweep-plan", fit_opt.sweep_plan, "Sweep JSON: the plan whose points to use (default: tp when measured)")
+      ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
+  fit->add_option("--sweep-overlap", fit_opt.sweep_overlap, "Sweep JSON: the overlap whose points to use (default: none when measured)")
+      ->check(CLI::IsMember({"none", "streams", "split"}));
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
   fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
@@ -168,6 +176,10 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
       ->capture_default_str();
   toy->add_option("--sweep-context", toy_opt.sweep_context, "Sweep JSON measured at several contexts: use this one")
       ->check(CLI::PositiveNumber);
+  toy->add_option("--sweep-plan", toy_opt.sweep_plan, "Sweep JSON: the plan whose points to use (default: tp when measured)")
+      ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
+  toy->add_option("--sweep-overlap", toy_opt.sweep_overlap, "Sweep JSON: the overlap whose points to use (default: none when measured)")
+      ->check(CLI::IsMember({"none", "streams", "split"}));
   toy->add_flag("--points", toy_opt.per_point, "Also print every point: curve, toy model, error");
   toy->add_option("--json", toy_opt.json, "Write the fits JSON here");
   toy->footer(

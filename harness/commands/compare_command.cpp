@@ -7,10 +7,12 @@ namespace tpbench {
 
 int run_compare(const CompareOptions& o, std::ostream& out) {
   if (!o.json.empty()) check_writable(o.json);
-  const ObservationSet ref = read_observations(o.reference, o.sweep_context);
-  const ObservationSet model = read_observations(o.predicted, o.sweep_context);
+  const SweepSelection sel{o.sweep_context, o.sweep_plan, o.sweep_overlap};
+  const ObservationSet ref = read_observations(o.reference, sel);
+  const ObservationSet model = read_observations(o.predicted, sel);
   const Comparison c = compare_observations(ref, model, o.per_user);
-  out << "reference " << ref.origin << " (" << ref.kind << ") vs " << model.origin << " (" << model.kind << ")\n";
+  auto kind = [](const ObservationSet& s) { return s.kind + (s.selection.empty() ? "" : ": " + s.selection); };
+  out << "reference " << ref.origin << " (" << kind(ref) << ") vs " << model.origin << " (" << kind(model) << ")\n";
   out << comparison_table(c, o.per_point);
   if (model.kind == "prediction")
     out << "efficiency = reference / predicted tok/s/GPU: the serving stack's share of the profile's speed of light\n";

@@ -13,6 +13,7 @@ struct CompareOptions {
   bool per_point = false;
   std::string json;        // write the comparison JSON here
   int64_t sweep_context = 0;  // sweep JSON: use the points of this context only (0: the only one)
+  std::string sweep_plan, sweep_overlap;  // sweep JSON: which plan / overlap (empty: the one vLLM runs, else the only one)
 };
 
 int run_compare(const CompareOptions& o, std::ostream& out);

@@ -134,7 +134,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   if (!o.json.empty()) check_writable(o.json);
   const SystemProfile prof = resolve_profile(o.profile);
   const ModelSpec m = select_model(o.model, o.model_config);
-  const ObservationSet ref = read_observations(o.reference, o.sweep_context);
+  const ObservationSet ref = read_observations(o.reference, SweepSelection{o.sweep_context, o.sweep_plan, o.sweep_overlap});
   FitSpec spec;
   spec.train = split_comma_list(o.train);
   if (spec.train.empty()) throw UsageError("--train needs at least one configuration");

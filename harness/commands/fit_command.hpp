@@ -19,6 +19,7 @@ struct FitOptions {
   bool per_point = false;
   std::string json;
   int64_t sweep_context = 0;  // a sweep JSON reference measured at several contexts: use this one
+  std::string sweep_plan, sweep_overlap;  // sweep JSON: which plan / overlap (empty: the one vLLM runs, else the only one)
 };
 
 int run_fit(const FitOptions& o, std::ostream& out);

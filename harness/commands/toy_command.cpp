@@ -132,7 +132,7 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
   // Every file read, every --configs name checked and every curve fitted before anything is
   // printed: an error leaves no half table.
   std::vector<Source> sources;
-  for (const std::string& file : files) sources.push_back({file, read_observations(file, o.sweep_context), {}});
+  for (const std::string& file : files) sources.push_back({file, read_observations(file, SweepSelection{o.sweep_context, o.sweep_plan, o.sweep_overlap}), {}});
   for (const std::string& c : only) {
     bool found = false;
     for (const auto& s : sources)
@@ -159,7 +159,8 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
   char line[320];
   bool any_emulated = false, any_bound = false;
   for (const Source& s : sources) {
-    out << "toy model fitted to " << s.set.origin << " (" << s.set.kind << "): tau = seconds per token per user on AB, "
+    out << "toy model fitted to " << s.set.origin << " (" << s.set.kind
+        << (s.set.selection.empty() ? "" : ": " + s.set.selection) << "): tau = seconds per token per user on AB, "
         << "alpha = running requests per GPU at the knee\n";
     std::snprintf(line, sizeof line, "%-16s %4s %6s %8s %9s %8s %10s %8s  %s\n", "config", "GPUs", "points", "tau ms",
                   "alpha/GPU", "knee C", "plateau", "rms log", "fails (model vs curve)");
@@ -167,6 +168,7 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
     nlohmann::json src;
     src["file"] = s.file;
     src["kind"] = s.set.kind;
+    if (!s.set.selection.empty()) src["selection"] = s.set.selection;
     src["curves"] = nlohmann::json::array();
     for (const Curve& c : s.curves) {
       src["curves"].push_back(curve_json(c, o.tolerance));

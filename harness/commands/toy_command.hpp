@@ -14,6 +14,7 @@ struct ToyOptions {
   bool per_point = false;   // print every point's residual
   std::string json;         // write the fits here
   int64_t sweep_context = 0;
+  std::string sweep_plan, sweep_overlap;  // sweep JSON: which plan / overlap (empty: the one vLLM runs, else the only one)
 };
 
 int run_toy(const ToyOptions& o, std::ostream& out);

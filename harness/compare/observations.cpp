@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,82 @@ double num_or_nan(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return kNaN;
   if (!j[key].is_number()) throw UsageError(std::string("field '") + key + "' is not a number");
   return j[key].get<double>();
+}
+
+// One value of a sweep axis (plan or overlap) for the comparison: the one asked for, else the
+// one vLLM runs (`preferred`) when measured, else the only one measured; several and none of
+// them preferred is refused rather than decided by file order.
+std::string pick_axis(const std::set<std::string>& measured, const std::string& asked, const std::string& preferred,
+                      const char* axis, const char* option, const std::string& path) {
+  std::string list;
+  for (const auto& v : measured) list += (list.empty() ? "" : ", ") + v;
+  if (!asked.empty()) {
+    if (!measured.count(asked))
+      throw UsageError("'" + path + "' has no decode point with " + axis + " '" + asked + "' (measured: " + list + ")");
+    return asked;
+  }
+  if (measured.count(preferred)) return preferred;
+  if (measured.size() == 1) return *measured.begin();
+  throw UsageError("'" + path + "' was measured with " + axis + "s " + list + "; pick one with " + option);
+}
+
+// A sweep's decode points as serving points: config 1R-TPn, concurrency = batch, TPOT = median
+// step time, at one plan, one overlap and one context (SweepSelection).
+void read_sweep_points(const nlohmann::json& j, const std::string& path, const SweepSelection& sel, ObservationSet& s) {
+  s.kind = "sweep";
+  s.per_user_def = "inv_tpot";
+  struct Candidate {
+    std::string plan, overlap;
+    int64_t context;
+    Observation o;
+  };
+  std::vector<Candidate> all;
+  for (const auto& p : j["points"]) {
+    if (!p.is_object()) continue;
+    if (p.contains("phase") && p["phase"].is_string() && p["phase"] != "decode") continue;
+    if (!p.contains("tp") || !p.contains("batch") || !p.contains("step_time_s")) continue;
+    const int tp = p["tp"].get<int>(), batch = p["batch"].get<int>();
+    const auto& st = p["step_time_s"];
+    const double tpot = st.is_object() ? num_or_nan(st, "median") : (st.is_number() ? st.get<double>() : kNaN);
+    if (!(tpot > 0) || tp < 1 || batch < 1) continue;
+    Candidate c{p.value("plan", std::string("tp")), p.value("overlap", std::string("none")), p.value("context", int64_t(0)), {}};
+    c.o.config = "1R-TP" + std::to_string(tp);
+    c.o.concurrency = batch;
+    c.o.num_gpus = tp;
+    c.o.tokens_per_s_per_gpu = batch / (tpot * tp);
+    c.o.per_user_inv_tpot = 1.0 / tpot;
+    c.o.per_user_out_div_conc = 1.0 / tpot;  // steady decode: output/C = 1/TPOT
+    c.o.emulated = p.value("emulated", false);
+    all.push_back(c);
+  }
+  if (all.empty()) throw UsageError("'" + path + "' has no usable decode points");
+  std::set<std::string> plans, overlaps;
+  for (const auto& c : all) plans.insert(c.plan);
+  const std::string plan = pick_axis(plans, sel.plan, "tp", "plan", "--sweep-plan", path);
+  for (const auto& c : all)
+    if (c.plan == plan) overlaps.insert(c.overlap);
+  const std::string overlap = pick_axis(overlaps, sel.overlap, "none", "overlap", "--sweep-overlap", path);
+  std::vector<int64_t> contexts;  // of s.points, index by index
+  for (const auto& c : all) {
+    if (c.plan != plan || c.overlap != overlap) continue;
+    if (sel.context > 0 && c.context != sel.context) continue;
+    bool dup = false;
+    for (size_t k = 0; k < s.points.size(); ++k) {
+      const auto& q = s.points[k];
+      if (q.config != c.o.config || q.concurrency != c.o.concurrency) continue;
+      dup = true;
+      if (contexts[k] != c.context)
+        throw UsageError("'" + path + "': " + c.o.config.substr(3) + " batch " + std::to_string(c.o.concurrency) +
+                         " was measured at contexts " + std::to_string(contexts[k]) + " and " +
+                         std::to_string(c.context) + "; pick one with --sweep-context");
+    }
+    if (!dup) {  // the same point measured twice at one context (a repeated sweep): the first
+      s.points.push_back(c.o);
+      contexts.push_back(c.context);
+    }
+  }
+  s.selection = "plan " + plan + ", overlap " + overlap;
+  if (sel.context > 0) s.selection += ", context " + std::to_string(sel.context);
 }
 
 }  // namespace
@@ -69,7 +147,7 @@ ObservationSet read_reference_csv(const std::string& path) {
   return s;
 }
 
-ObservationSet read_points_json(const std::string& path, int64_t sweep_context) {
+ObservationSet read_points_json(const std::string& path, const SweepSelection& sel) {
   const nlohmann::json j = read_json_file(path);
   if (!j.is_object() || !j.contains("points") || !j["points"].is_array())
     throw UsageError("'" + path + "' has no 'points' array (expected tpbench predict or sweep JSON)");
@@ -79,44 +157,7 @@ ObservationSet read_points_json(const std::string& path, int64_t sweep_context) 
   s.origin = path;
   try {
     if (schema.rfind("tpbench.result/", 0) == 0) {
-      // Sweep: decode steps. Prefer plan "tp" when several plans measured the same point.
-      s.kind = "sweep";
-      s.per_user_def = "inv_tpot";
-      std::vector<int64_t> contexts;  // of s.points, index by index
-      for (const auto& p : j["points"]) {
-        if (!p.is_object()) continue;
-        if (p.contains("phase") && p["phase"].is_string() && p["phase"] != "decode") continue;
-        if (p.contains("plan") && p["plan"].is_string() && p["plan"] != "tp") continue;
-        if (!p.contains("tp") || !p.contains("batch") || !p.contains("step_time_s")) continue;
-        const int64_t context = p.value("context", int64_t(0));
-        if (sweep_context > 0 && context != sweep_context) continue;
-        const int tp = p["tp"].get<int>(), batch = p["batch"].get<int>();
-        const auto& st = p["step_time_s"];
-        const double tpot = st.is_object() ? num_or_nan(st, "median") : (st.is_number() ? st.get<double>() : kNaN);
-        if (!(tpot > 0) || tp < 1 || batch < 1) continue;
-        Observation o;
-        o.config = "1R-TP" + std::to_string(tp);
-        o.concurrency = batch;
-        o.num_gpus = tp;
-        o.tokens_per_s_per_gpu = batch / (tpot * tp);
-        o.per_user_inv_tpot = 1.0 / tpot;
-        o.per_user_out_div_conc = 1.0 / tpot;  // steady decode: output/C = 1/TPOT
-        o.emulated = p.value("emulated", false);
-        bool dup = false;
-        for (size_t k = 0; k < s.points.size(); ++k) {
-          const auto& q = s.points[k];
-          if (q.config != o.config || q.concurrency != o.concurrency) continue;
-          dup = true;
-          if (contexts[k] != context)
-            throw UsageError("'" + path + "': TP" + std::to_string(tp) + " batch " + std::to_string(batch) +
-                             " was measured at contexts " + std::to_string(contexts[k]) + " and " +
-                             std::to_string(context) + "; pick one with --sweep-context");
-        }
-        if (!dup) {
-          s.points.push_back(o);
-          contexts.push_back(context);
-        }
-      }
+      read_sweep_points(j, path, sel, s);
     } else if (schema.rfind("tpbench.prediction/", 0) == 0) {
       s.kind = "prediction";
       s.per_user_def = "out_div_conc";
@@ -146,9 +187,9 @@ ObservationSet read_points_json(const std::string& path, int64_t sweep_context) 
   return s;
 }
 
-ObservationSet read_observations(const std::string& path, int64_t sweep_context) {
+ObservationSet read_observations(const std::string& path, const SweepSelection& sel) {
   if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return read_reference_csv(path);
-  return read_points_json(path, sweep_context);
+  return read_points_json(path, sel);
 }
 
 LatencyTable read_latency_csv(const std::string& path) {

@@ -1,7 +1,7 @@
 #pragma once
 // Serving points from any source, in one shape: the llm-d reference CSV, a prediction JSON
 // (tpbench predict) or a sweep JSON (tpbench sweep, decode steps: config 1R-TPn, concurrency =
-// batch, TPOT = median step time).
+// batch, TPOT = median step time, at one plan, overlap and context: SweepSelection).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -27,6 +27,7 @@ struct ObservationSet {
   std::string origin;        // file name
   std::string kind;          // "reference-csv", "prediction", "sweep"
   std::string per_user_def;  // "out_div_conc" or "inv_tpot": what the source's per-user column means
+  std::string selection;     // sweep: the plan, overlap (and context) its points were taken at
   std::vector<Observation> points;
 };
 
@@ -34,13 +35,19 @@ struct ObservationSet {
 // num_gpus; per-user from thpt_per_user_outdiv_conc (preferred, the plotted definition) or
 // thpt_per_user_inv_tpot / mean_tpot_ms. Throws UsageError naming file, line and column.
 ObservationSet read_reference_csv(const std::string& path);
-// A prediction or sweep JSON document (told apart by "schema"). Throws UsageError. A sweep's
-// decode points are keyed by (TP, batch): `sweep_context` > 0 keeps only that context; 0 needs
-// the sweep to have one context per (TP, batch), and refuses a sweep with several (it names
-// them) rather than pick one by file order.
-ObservationSet read_points_json(const std::string& path, int64_t sweep_context = 0);
+// Which of a sweep's decode points stand for the serving points (one per TP and batch): empty
+// plan / overlap mean the one vLLM runs ("tp", "none") when measured, else the only one measured
+// (several others are refused, naming them); context 0 means the only one per (TP, batch)
+// (several are refused, naming them) and > 0 keeps that context.
+struct SweepSelection {
+  int64_t context = 0;
+  std::string plan, overlap;
+};
+
+// A prediction or sweep JSON document (told apart by "schema"). Throws UsageError.
+ObservationSet read_points_json(const std::string& path, const SweepSelection& sel = {});
 // Either of the above, by file extension (.csv) or content.
-ObservationSet read_observations(const std::string& path, int64_t sweep_context = 0);
+ObservationSet read_observations(const std::string& path, const SweepSelection& sel = {});
 
 // Measured mean TPOT and TTFT (seconds) by (canonical config, concurrency).
 using LatencyTable = std::map<std::pair<std::string, int>, std::pair<double, double>>;

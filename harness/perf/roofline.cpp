@@ -1,6 +1,7 @@
 #include "harness/perf/roofline.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "harness/perf/shard.hpp"
 
@@ -17,6 +18,36 @@ RooflineModel::RooflineModel(const ModelSpec& m, int tp, const SystemProfile& pr
   attn_flops_per_pair_ = 4.0 * double(m.layers) * double(m.q_heads / tp) * double(m.head_dim);
 }
 
+RooflineModel::TokenTerms RooflineModel::token_terms(double tokens, double logits) const {
+  // The engine's steps have whole token and logits counts; anything else is computed each time.
+  const bool whole = tokens == std::floor(tokens) && logits == std::floor(logits) && tokens < 4294967296.0 &&
+                     logits >= 0 && logits < 4294967296.0;
+  if (!whole) return compute_token_terms(tokens, logits);
+  const uint64_t key = (uint64_t(tokens) << 32) | uint64_t(logits);
+  if (auto it = token_cache_.find(key); it != token_cache_.end()) return it->second;
+  return token_cache_.emplace(key, compute_token_terms(tokens, logits)).first->second;
+}
+
+RooflineModel::TokenTerms RooflineModel::compute_token_terms(double tokens, double logits) const {
+  TokenTerms t;
+  t.gemm_fraction = prof_.gemm_fraction(tokens, tp_);
+  if (tp_ > 1) {
+    // Megatron TP: one all_reduce of tokens x hidden after attention and after the MLP in
+    // every layer, one for the vocab-parallel embedding; the LM head gathers the logits.
+    const double ar_bytes = tokens * m_.hidden * dtype_bytes(m_.dtype);
+    const double n_ar = 2.0 * m_.layers + 1.0;
+    // A calibrated profile may carry only all_reduce; its time bounds the logits gather.
+    const bool has_gather = prof_.collectives.curves().count(CollectiveKind::AllGather) > 0;
+    const double gather_bytes = std::max(1.0, logits) * m_.vocab * dtype_bytes(m_.dtype);
+    t.collective_s = par_.collective_scale *
+                     (n_ar * prof_.collectives.time_s(CollectiveKind::AllReduce, tp_, ar_bytes) +
+                      prof_.collectives.time_s(has_gather ? CollectiveKind::AllGather : CollectiveKind::AllReduce,
+                                                tp_, gather_bytes));
+    t.collective_s += par_.collective_hop_latency_s * (n_ar * 2.0 * (tp_ - 1) + (tp_ - 1));
+  }
+  return t;
+}
+
 StepCost RooflineModel::step(const StepShape& s) const {
   StepCost c;
   const double tokens = s.decode_seqs + s.prefill_tokens;
@@ -27,7 +58,8 @@ StepCost RooflineModel::step(const StepShape& s) const {
   c.weight_bytes = streamed_weights_;
   const double gemm_flops = layer_flops_per_token_ * tokens + head_flops_per_row_ * s.logits;
   c.gemm_memory_s = streamed_weights_ / bw;
-  c.gemm_compute_s = gemm_flops / (flops_rate * prof_.gemm_fraction(tokens, tp_));
+  const TokenTerms tt = token_terms(tokens, s.logits);
+  c.gemm_compute_s = gemm_flops / (flops_rate * tt.gemm_fraction);
   c.gemm_s = std::max(c.gemm_memory_s, c.gemm_compute_s);
 
   c.kv_bytes = kv_per_token_ * s.decode_ctx_tokens;
@@ -41,14 +73,8 @@ StepCost RooflineModel::step(const StepShape& s) const {
     // every layer, one for the vocab-parallel embedding; the LM head gathers the logits.
     const double ar_bytes = tokens * m_.hidden * dtype_bytes(m_.dtype);
     const double n_ar = 2.0 * m_.layers + 1.0;
-    // A calibrated profile may carry only all_reduce; its time bounds the logits gather.
-    const bool has_gather = prof_.collectives.curves().count(CollectiveKind::AllGather) > 0;
     const double gather_bytes = std::max(1.0, s.logits) * m_.vocab * dtype_bytes(m_.dtype);
-    c.collective_s = par_.collective_scale *
-                     (n_ar * prof_.collectives.time_s(CollectiveKind::AllReduce, tp_, ar_bytes) +
-                      prof_.collectives.time_s(has_gather ? CollectiveKind::AllGather : CollectiveKind::AllReduce,
-                                                tp_, gather_bytes));
-    c.collective_s += par_.collective_hop_latency_s * (n_ar * 2.0 * (tp_ - 1) + (tp_ - 1));
+    c.collective_s = tt.collective_s;
     c.collective_bytes = n_ar * ar_bytes + gather_bytes;
   }
   c.overhead_s = prof_.per_step_overhead_s + prof_.per_layer_overhead_s * m_.layers + stack_step_overhead_s(par_, tp_);

@@ -1,4 +1,6 @@
 #pragma once
+#include <cstdint>
+#include <unordered_map>
 // Roofline step time of one engine iteration on a TP-N instance (per GPU; every rank does the
 // same work). GEMMs: max(weights/N over HBM bandwidth, FLOPs/N over matrix throughput);
 // decode attention streams the KV cache; prefill attention is compute; plus the collectives
@@ -25,6 +27,14 @@ class RooflineModel : public StepTimeSource {
   int tp_;
   SystemProfile prof_;  // a copy: a model must not outlive the profile it was built from
   PerfParams par_;
+  // The parts of a step that depend only on its token and logits counts (log-size table
+  // lookups: the simulator's hot spot), kept per (tokens, logits). A model is used by one thread.
+  struct TokenTerms {
+    double gemm_fraction = 0, collective_s = 0;
+  };
+  TokenTerms token_terms(double tokens, double logits) const;
+  TokenTerms compute_token_terms(double tokens, double logits) const;
+  mutable std::unordered_map<uint64_t, TokenTerms> token_cache_;
   double streamed_weights_ = 0, layer_flops_per_token_ = 0, head_flops_per_row_ = 0;
   double kv_per_token_ = 0, attn_flops_per_pair_ = 0;
 };
