@@ -58,9 +58,12 @@ def read_points(path, per_user):
     if not (schema.startswith("tpbench.prediction/") or schema.startswith("tpbench.result/")):
         raise SystemExit("plot_pareto.py: %s: unknown schema %r" % (path, schema))
     curves = {}
-    # A sweep measured at several contexts gets one curve per (TP, context).
-    contexts = {p.get("context") for p in doc.get("points", [])
-                if isinstance(p, dict) and p.get("phase", "decode") == "decode" and p.get("plan", "tp") == "tp"}
+    # A sweep measured at several plans, overlaps or contexts gets one curve per TP and each of
+    # those that varies: points measured differently are never joined into one curve.
+    decode = [p for p in doc.get("points", []) if isinstance(p, dict) and p.get("phase", "decode") == "decode"]
+    axes = [(name, default, fmt) for name, default, fmt in
+            (("plan", "tp", " %s"), ("overlap", "none", " %s"), ("context", None, " ctx %s"))
+            if len({p.get(name, default) for p in decode}) > 1]
     for p in doc.get("points", []):
         if schema.startswith("tpbench.prediction/"):
             if not p.get("feasible", True):
@@ -69,14 +72,14 @@ def read_points(path, per_user):
             curves.setdefault(p["layout"], []).append(
                 (int(p["concurrency"]), float(p[key]), float(p["tokens_per_s_per_gpu"]), False))
         elif schema.startswith("tpbench.result/"):
-            if p.get("phase", "decode") != "decode" or p.get("plan", "tp") != "tp":
+            if p.get("phase", "decode") != "decode":
                 continue
             st = p.get("step_time_s")
             tpot = st.get("median") if isinstance(st, dict) else st
             if not tpot:
                 continue
             tp, batch = int(p["tp"]), int(p["batch"])
-            key = "1R-TP%d" % tp + (" ctx %s" % p.get("context") if len(contexts) > 1 else "")
+            key = "1R-TP%d" % tp + "".join(fmt % p.get(name, default) for name, default, fmt in axes)
             curves.setdefault(key, []).append((batch, 1.0 / tpot, batch / (tpot * tp), bool(p.get("emulated"))))
     return curves
 

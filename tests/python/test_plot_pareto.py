@@ -64,6 +64,14 @@ def test_one_per_user_definition_per_curve_and_one_curve_per_sweep_context(tmp_p
                      '{"tp": 4, "batch": 8, "context": 11000, "step_time_s": {"median": 0.05}}]}')
     curves = plot_pareto.read_points(str(sweep), "inv_tpot")
     assert sorted(curves) == ["1R-TP4 ctx 11000", "1R-TP4 ctx 128"]
+    # Plans and overlaps likewise: one curve each, never one curve zig-zagging between them.
+    sweep.write_text('{"schema": "tpbench.result/1", "points": ['
+                     '{"tp": 4, "batch": 8, "plan": "tp", "overlap": "none", "step_time_s": {"median": 0.02}},'
+                     '{"tp": 4, "batch": 8, "plan": "tp", "overlap": "split", "step_time_s": {"median": 0.03}},'
+                     '{"tp": 4, "batch": 8, "plan": "weight-gather", "overlap": "none", "step_time_s": 0.05}]}')
+    curves = plot_pareto.read_points(str(sweep), "inv_tpot")
+    assert sorted(curves) == ["1R-TP4 tp none", "1R-TP4 tp split", "1R-TP4 weight-gather none"]
+    assert curves["1R-TP4 tp split"] == [(8, 1 / 0.03, 8 / (0.03 * 4), False)]
 
 
 def test_inv_tpot_needs_a_tpot_column(tmp_path):
