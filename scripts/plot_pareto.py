@@ -63,7 +63,7 @@ def read_points(path, per_user):
     decode = [p for p in doc.get("points", []) if isinstance(p, dict) and p.get("phase", "decode") == "decode"]
     axes = [(name, default, fmt) for name, default, fmt in
             (("plan", "tp", " %s"), ("overlap", "none", " %s"), ("context", None, " ctx %s"))
-            if len({p.get(name, default) for p in decode}) > 1]
+            if len({p.get(name, default) for p in decode} - {None}) > 1]
     for p in doc.get("points", []):
         if schema.startswith("tpbench.prediction/"):
             if not p.get("feasible", True):
@@ -79,17 +79,25 @@ def read_points(path, per_user):
             if not tpot:
                 continue
             tp, batch = int(p["tp"]), int(p["batch"])
-            key = "1R-TP%d" % tp + "".join(fmt % p.get(name, default) for name, default, fmt in axes)
+            key = "1R-TP%d" % tp + "".join(fmt % p.get(name, default) for name, default, fmt in axes
+                                            if p.get(name, default) is not None)
             curves.setdefault(key, []).append((batch, 1.0 / tpot, batch / (tpot * tp), bool(p.get("emulated"))))
     return curves
 
 
+def config_of(curve):
+    """A sweep's curve is named "1R-TPn" plus its plan/overlap/context: --configs and the colour go
+    by the configuration, its first word, so it sits beside the reference's curve of that name."""
+    return curve.split(" ")[0] if curve.startswith("1R-TP") else curve
+
+
 def draw(ax, curves, style, label, colors, only):
     for cfg in sorted(curves):
-        if only and cfg not in only:
+        config = config_of(cfg)
+        if only and config not in only:
             continue
         pts = sorted(curves[cfg])
-        color = colors.setdefault(cfg, "C%d" % (len(colors) % 10))
+        color = colors.setdefault(config, "C%d" % (len(colors) % 10))
         xs = [p[1] for p in pts]
         ys = [p[2] for p in pts]
         ax.plot(xs, ys, style["line"], color=color, alpha=0.8, label="%s (%s)" % (cfg, label))

@@ -130,6 +130,19 @@ TEST(CompareReaders, SweepPlanAndOverlapAreChosenNotTakenByFileOrder) {
   EXPECT_THROW(read_observations(d), UsageError);
   EXPECT_NEAR(gpu(read_observations(d, SweepSelection{0, "tp-sp", ""})), 50.0, 1e-9);
   EXPECT_THROW(read_observations(d, SweepSelection{0, "tp", ""}), UsageError);
+  // The context is chosen first: tp was measured at 1024 only, weight-gather at 11000 only, so
+  // context 11000 takes weight-gather (0.08 s: 25 tok/s/GPU), and an unmeasured context is refused.
+  std::string e_text = point("tp", "none", 0.04) + "," + point("weight-gather", "none", 0.08);
+  e_text.replace(e_text.rfind("1024"), 4, "11000");
+  const std::string e = write_tmp("ctx.json", R"({"schema": "tpbench.result/1", "points": [)" + e_text + "]}");
+  EXPECT_NEAR(gpu(read_observations(e, SweepSelection{11000, "", ""})), 25.0, 1e-9);
+  EXPECT_NEAR(gpu(read_observations(e, SweepSelection{1024, "", ""})), 50.0, 1e-9);
+  EXPECT_THROW(read_observations(e, SweepSelection{4096, "", ""}), UsageError);
+  // A choice with no sweep to choose in is refused, not ignored.
+  ObservationSet csv;
+  csv.kind = "reference-csv";
+  EXPECT_THROW(check_selection_used(SweepSelection{0, "tp-sp", ""}, {&csv}), UsageError);
+  EXPECT_NO_THROW(check_selection_used(SweepSelection{}, {&csv}));
 }
 
 TEST(CompareReaders, MalformedInputsAreUsageErrors) {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "harness/common/error.hpp"
 #include "harness/perf/collective_table.hpp"
@@ -97,6 +98,36 @@ TEST(PerfRoofline, DecodeOneTokenTp4HandDerived) {
   // 0.5 ms per step + 80 layers x 15 us.
   EXPECT_NEAR(c.overhead_s, 1.7e-3, 1e-12);
   EXPECT_NEAR(c.total_s, 15.3737e-3, 0.002e-3);
+}
+
+// The roofline keeps the terms that depend only on a step's token and logits counts: a model
+// that has already seen other shapes must give, for each shape, exactly what a fresh model gives
+// on its first call. (8 tokens, 1 logit) and (1 token, 8 logits) would share a cache entry under a
+// careless key; a fractional token count is computed, not cached.
+TEST(PerfRoofline, CachedTermsEqualAFreshComputation) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  auto shape = [](double decode, double prefill, double logits) {
+    StepShape s;
+    s.decode_seqs = decode;
+    s.decode_ctx_tokens = decode * 1000;
+    s.prefill_tokens = prefill;
+    s.prefill_attn_pairs = prefill * prefill / 2;
+    s.logits = logits;
+    return s;
+  };
+  const std::vector<StepShape> shapes = {shape(8, 0, 1), shape(1, 0, 8), shape(0, 8, 1), shape(1, 0, 8),
+                                         shape(8, 0, 1), shape(2.5, 0, 1), shape(8, 0, 1)};
+  const RooflineModel warm(m, 4, prof, PerfParams{});
+  for (const StepShape& s : shapes) {
+    const StepCost a = warm.step(s);
+    const StepCost b = RooflineModel(m, 4, prof, PerfParams{}).step(s);
+    EXPECT_EQ(a.total_s, b.total_s) << s.decode_seqs << " " << s.prefill_tokens << " " << s.logits;
+    EXPECT_EQ(a.collective_s, b.collective_s);
+    EXPECT_EQ(a.gemm_compute_s, b.gemm_compute_s);
+  }
+  // The two shapes a careless key would confuse really differ.
+  EXPECT_NE(warm.step(shape(8, 0, 1)).collective_s, warm.step(shape(1, 0, 8)).collective_s);
 }
 
 TEST(PerfRoofline, PerTpStepOverheadAppliesToItsTpOnly) {

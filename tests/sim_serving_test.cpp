@@ -1,7 +1,6 @@
 // Serving simulator invariants: Little's law, the C=1 latency identity, KV-limited admission,
-// replica splitting, layout parsing, and speed over the whole llm-d grid.
+// replica splitting, layout parsing, and that every point of the llm-d grid runs.
 #include <gtest/gtest.h>
-
 
 #include "harness/common/error.hpp"
 #include "harness/perf/kv_capacity.hpp"

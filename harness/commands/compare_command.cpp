@@ -10,6 +10,7 @@ int run_compare(const CompareOptions& o, std::ostream& out) {
   const SweepSelection sel{o.sweep_context, o.sweep_plan, o.sweep_overlap};
   const ObservationSet ref = read_observations(o.reference, sel);
   const ObservationSet model = read_observations(o.predicted, sel);
+  check_selection_used(sel, {&ref, &model});
   const Comparison c = compare_observations(ref, model, o.per_user);
   auto kind = [](const ObservationSet& s) { return s.kind + (s.selection.empty() ? "" : ": " + s.selection); };
   out << "reference " << ref.origin << " (" << kind(ref) << ") vs " << model.origin << " (" << kind(model) << ")\n";

@@ -134,7 +134,9 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   if (!o.json.empty()) check_writable(o.json);
   const SystemProfile prof = resolve_profile(o.profile);
   const ModelSpec m = select_model(o.model, o.model_config);
-  const ObservationSet ref = read_observations(o.reference, SweepSelection{o.sweep_context, o.sweep_plan, o.sweep_overlap});
+  const SweepSelection sel{o.sweep_context, o.sweep_plan, o.sweep_overlap};
+  const ObservationSet ref = read_observations(o.reference, sel);
+  check_selection_used(sel, {&ref});
   FitSpec spec;
   spec.train = split_comma_list(o.train);
   if (spec.train.empty()) throw UsageError("--train needs at least one configuration");
@@ -148,6 +150,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   out << "fitted on " << o.train << " (" << r.train.points.size() << " points, " << r.evaluations
       << " simulator evaluations, " << (r.converged ? "converged" : "NOT converged: raise --max-evals")
       << "); per user = " << r.train.per_user_def << "\n";
+  if (!ref.selection.empty()) out << "reference " << ref.origin << " is a sweep, taken at " << ref.selection << "\n";
   for (const auto& [n, v] : r.values) {
     std::snprintf(line, sizeof line, "  %-20s %12.6g\n", n.c_str(), v);
     out << line;
@@ -168,6 +171,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     j["schema"] = "tpbench.fit/1";
     j["tool"] = {{"version", kVersion}, {"git_commit", kGitCommit}};
     j["reference"] = o.reference;
+    if (!ref.selection.empty()) j["reference_selection"] = ref.selection;
     j["profile"] = prof.name;
     j["model"] = m.name;
     j["train"] = spec.train;

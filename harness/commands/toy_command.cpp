@@ -133,6 +133,11 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
   // printed: an error leaves no half table.
   std::vector<Source> sources;
   for (const std::string& file : files) sources.push_back({file, read_observations(file, SweepSelection{o.sweep_context, o.sweep_plan, o.sweep_overlap}), {}});
+  {
+    std::vector<const ObservationSet*> sets;
+    for (const auto& s : sources) sets.push_back(&s.set);
+    check_selection_used(SweepSelection{o.sweep_context, o.sweep_plan, o.sweep_overlap}, sets);
+  }
   for (const std::string& c : only) {
     bool found = false;
     for (const auto& s : sources)

@@ -23,6 +23,8 @@ Comparison compare_observations(const ObservationSet& ref, const ObservationSet&
   Comparison c;
   c.reference = ref.origin;
   c.model = model.origin;
+  c.reference_selection = ref.selection;
+  c.model_selection = model.selection;
   c.per_user_def = def.empty() ? ref.per_user_def : def;
   if (c.per_user_def != "out_div_conc" && c.per_user_def != "inv_tpot")
     throw UsageError("per-user definition must be out_div_conc or inv_tpot, not '" + c.per_user_def + "'");
@@ -91,6 +93,8 @@ nlohmann::json comparison_to_json(const Comparison& c, bool flag_above_model) {
   j["schema"] = "tpbench.comparison/1";
   j["reference"] = c.reference;
   j["model"] = c.model;
+  if (!c.reference_selection.empty()) j["reference_selection"] = c.reference_selection;
+  if (!c.model_selection.empty()) j["model_selection"] = c.model_selection;
   j["per_user_definition"] = c.per_user_def;
   j["units"] = "mape in percent; efficiency = reference / model tok/s/GPU";
   j["matched_points"] = c.points.size();

@@ -28,6 +28,7 @@ struct ConfigError {
 
 struct Comparison {
   std::string reference, model, per_user_def;
+  std::string reference_selection, model_selection;  // a sweep's plan/overlap/context ("" otherwise)
   std::vector<PointError> points;
   std::vector<ConfigError> configs;
   double mape_gpu = 0, mape_user = 0;  // percent, over all matched points

@@ -1,5 +1,6 @@
 #include "harness/compare/observations.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -71,6 +72,18 @@ void read_sweep_points(const nlohmann::json& j, const std::string& path, const S
     all.push_back(c);
   }
   if (all.empty()) throw UsageError("'" + path + "' has no usable decode points");
+  if (sel.context > 0) {  // the context first: plan and overlap are chosen among what it measured
+    std::set<int64_t> measured;
+    for (const auto& c : all) measured.insert(c.context);
+    all.erase(std::remove_if(all.begin(), all.end(), [&](const Candidate& c) { return c.context != sel.context; }),
+              all.end());
+    if (all.empty()) {
+      std::string list;
+      for (int64_t c : measured) list += (list.empty() ? "" : ", ") + std::to_string(c);
+      throw UsageError("'" + path + "' has no decode point at context " + std::to_string(sel.context) +
+                       " (measured: " + list + ")");
+    }
+  }
   std::set<std::string> plans, overlaps;
   for (const auto& c : all) plans.insert(c.plan);
   const std::string plan = pick_axis(plans, sel.plan, "tp", "plan", "--sweep-plan", path);
@@ -80,7 +93,6 @@ void read_sweep_points(const nlohmann::json& j, const std::string& path, const S
   std::vector<int64_t> contexts;  // of s.points, index by index
   for (const auto& c : all) {
     if (c.plan != plan || c.overlap != overlap) continue;
-    if (sel.context > 0 && c.context != sel.context) continue;
     bool dup = false;
     for (size_t k = 0; k < s.points.size(); ++k) {
       const auto& q = s.points[k];
@@ -185,6 +197,13 @@ ObservationSet read_points_json(const std::string& path, const SweepSelection& s
   }
   if (s.points.empty()) throw UsageError("'" + path + "' has no usable points");
   return s;
+}
+
+void check_selection_used(const SweepSelection& sel, const std::vector<const ObservationSet*>& sets) {
+  if (!sel.any()) return;
+  for (const ObservationSet* s : sets)
+    if (s->kind == "sweep") return;
+  throw UsageError("--sweep-context, --sweep-plan and --sweep-overlap choose among a sweep JSON's points; no input is a sweep");
 }
 
 ObservationSet read_observations(const std::string& path, const SweepSelection& sel) {

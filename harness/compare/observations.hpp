@@ -35,14 +35,19 @@ struct ObservationSet {
 // num_gpus; per-user from thpt_per_user_outdiv_conc (preferred, the plotted definition) or
 // thpt_per_user_inv_tpot / mean_tpot_ms. Throws UsageError naming file, line and column.
 ObservationSet read_reference_csv(const std::string& path);
-// Which of a sweep's decode points stand for the serving points (one per TP and batch): empty
-// plan / overlap mean the one vLLM runs ("tp", "none") when measured, else the only one measured
-// (several others are refused, naming them); context 0 means the only one per (TP, batch)
-// (several are refused, naming them) and > 0 keeps that context.
+// Which of a sweep's decode points stand for the serving points (one per TP and batch): context
+// > 0 keeps that context first (0: the only one per (TP, batch); several are refused, naming
+// them); then empty plan / overlap mean the one vLLM runs ("tp", "none") when measured, else the
+// only one measured (several others are refused, naming them). One selection serves every sweep
+// file a command reads.
 struct SweepSelection {
   int64_t context = 0;
   std::string plan, overlap;
+  bool any() const { return context > 0 || !plan.empty() || !overlap.empty(); }
 };
+// Throws UsageError when `sel` chooses something but none of `sets` is a sweep (the choice would
+// be silently ignored).
+void check_selection_used(const SweepSelection& sel, const std::vector<const ObservationSet*>& sets);
 
 // A prediction or sweep JSON document (told apart by "schema"). Throws UsageError.
 ObservationSet read_points_json(const std::string& path, const SweepSelection& sel = {});

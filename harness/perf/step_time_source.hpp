@@ -29,6 +29,9 @@ struct StepCost {
   double weight_bytes = 0, kv_bytes = 0, flops = 0, collective_bytes = 0;  // per GPU
 };
 
+// step() is const but not thread-safe: a source may cache what it computed (RooflineModel
+// keeps its per-token-count terms). Give each thread its own source; the simulator builds one
+// per point.
 class StepTimeSource {
  public:
   virtual ~StepTimeSource() = default;

@@ -54,6 +54,17 @@ expect_usage_error "$C" compare --reference "$REF" --predicted "$TMP/badschema.j
 expect_usage_error "$C" compare --reference "$TMP/fraction.csv" --predicted "$REF" --json "$C"
 expect_usage_error "$C" compare --reference "$TMP/zero.csv" --predicted "$REF" --json "$C"
 expect_usage_error "$C" compare --reference "$TMP/blank.csv" --predicted "$REF" --json "$C"
+# A sweep measured with two overlaps, neither vLLM's: compare needs --sweep-overlap; a choice that
+# was not measured, or a choice with no sweep among the inputs, is refused.
+printf '{"schema": "tpbench.result/1", "points": [%s,%s]}' \
+  '{"tp": 4, "batch": 8, "plan": "tp", "overlap": "streams", "step_time_s": {"median": 0.02}}' \
+  '{"tp": 4, "batch": 8, "plan": "tp", "overlap": "split", "step_time_s": {"median": 0.03}}' >"$TMP/two_overlaps.json"
+expect_usage_error "$C" compare --reference "$TMP/two_overlaps.json" --predicted "$REF" --json "$C"
+expect_usage_error "$C" compare --reference "$TMP/two_overlaps.json" --predicted "$REF" --sweep-overlap none --json "$C"
+expect_usage_error "$C" compare --reference "$REF" --predicted "$REF" --sweep-plan tp-sp --json "$C"
+"$BIN" compare --reference "$REF" --predicted "$TMP/two_overlaps.json" --sweep-overlap split --json "$C" >"$TMP/cmp.txt" &&
+  grep -q "plan tp, overlap split" "$TMP/cmp.txt" && grep -q '"model_selection": "plan tp, overlap split"' "$C" ||
+  { echo "FAIL: compare with --sweep-overlap"; cat "$TMP/cmp.txt"; fail=1; }
 F="$TMP/fit.json"
 expect_usage_error "$F" fit --reference "$REF" --train 9R-TP4 --json "$F"
 expect_usage_error "$F" fit --reference "$REF" --params a,b --json "$F"

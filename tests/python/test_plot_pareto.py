@@ -72,6 +72,14 @@ def test_one_per_user_definition_per_curve_and_one_curve_per_sweep_context(tmp_p
     curves = plot_pareto.read_points(str(sweep), "inv_tpot")
     assert sorted(curves) == ["1R-TP4 tp none", "1R-TP4 tp split", "1R-TP4 weight-gather none"]
     assert curves["1R-TP4 tp split"] == [(8, 1 / 0.03, 8 / (0.03 * 4), False)]
+    assert {plot_pareto.config_of(c) for c in curves} == {"1R-TP4"}  # what --configs and colours match
+    assert plot_pareto.config_of("1P-TP8 1D-TP8") == "1P-TP8 1D-TP8"
+    # Points with and without a context: no "ctx None" curve.
+    sweep.write_text('{"schema": "tpbench.result/1", "points": ['
+                     '{"tp": 4, "batch": 8, "context": 128, "step_time_s": 0.02},'
+                     '{"tp": 4, "batch": 16, "step_time_s": 0.03},'
+                     '{"tp": 4, "batch": 8, "context": 256, "step_time_s": 0.05}]}')
+    assert sorted(plot_pareto.read_points(str(sweep), "inv_tpot")) == ["1R-TP4", "1R-TP4 ctx 128", "1R-TP4 ctx 256"]
 
 
 def test_inv_tpot_needs_a_tpot_column(tmp_path):
