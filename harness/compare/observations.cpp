@@ -167,6 +167,8 @@ ObservationSet read_points_json(const std::string& path, const SweepSelection& s
   const std::string schema = j.value("schema", "");
   ObservationSet s;
   s.origin = path;
+  if (j.contains("model") && j["model"].is_object() && j["model"].contains("name") && j["model"]["name"].is_string())
+    s.model = j["model"]["name"].get<std::string>();
   try {
     if (schema.rfind("tpbench.result/", 0) == 0) {
       read_sweep_points(j, path, sel, s);

@@ -28,6 +28,7 @@ struct ObservationSet {
   std::string kind;          // "reference-csv", "prediction", "sweep"
   std::string per_user_def;  // "out_div_conc" or "inv_tpot": what the source's per-user column means
   std::string selection;     // sweep: the plan, overlap (and context) its points were taken at
+  std::string model;         // JSON documents: the model they are of ("" when not recorded)
   std::vector<Observation> points;
 };
 

@@ -63,8 +63,14 @@ expect_usage_error "$C" compare --reference "$TMP/two_overlaps.json" --predicted
 expect_usage_error "$C" compare --reference "$TMP/two_overlaps.json" --predicted "$REF" --sweep-overlap none --json "$C"
 expect_usage_error "$C" compare --reference "$REF" --predicted "$REF" --sweep-plan tp-sp --json "$C"
 "$BIN" compare --reference "$REF" --predicted "$TMP/two_overlaps.json" --sweep-overlap split --json "$C" >"$TMP/cmp.txt" &&
-  grep -q "plan tp, overlap split" "$TMP/cmp.txt" && grep -q '"model_selection": "plan tp, overlap split"' "$C" ||
+  grep -q "plan tp, overlap split" "$TMP/cmp.txt" && grep -q '"model_selection": "plan tp, overlap split"' "$C" &&
+  grep -q "note: a sweep point is steady decode" "$TMP/cmp.txt" ||
   { echo "FAIL: compare with --sweep-overlap"; cat "$TMP/cmp.txt"; fail=1; }
+"$BIN" predict --model llama-3.1-8b --layout 1R-TP4 --concurrency 1,8 --out "$TMP/pred8b.json" >/dev/null &&
+  "$BIN" predict --model llama-3.1-70b --layout 1R-TP4 --concurrency 1,8 --out "$TMP/pred70b.json" >/dev/null &&
+  "$BIN" compare --reference "$TMP/pred70b.json" --predicted "$TMP/pred8b.json" |
+  grep -q "different models (llama-3.1-70b, llama-3.1-8b)" ||
+  { echo "FAIL: compare of two models says nothing"; fail=1; }
 F="$TMP/fit.json"
 expect_usage_error "$F" fit --reference "$REF" --train 9R-TP4 --json "$F"
 expect_usage_error "$F" fit --reference "$REF" --params a,b --json "$F"
