@@ -137,6 +137,9 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   const SweepSelection sel{o.sweep_context, o.sweep_plan, o.sweep_overlap};
   const ObservationSet ref = read_observations(o.reference, sel);
   check_selection_used(sel, {&ref});
+  if (!ref.model.empty() && ref.model != m.name)
+    throw UsageError("'" + o.reference + "' is of model " + ref.model + " but the fit simulates " + m.name +
+                     " (--model / --model-config)");
   FitSpec spec;
   spec.train = split_comma_list(o.train);
   if (spec.train.empty()) throw UsageError("--train needs at least one configuration");

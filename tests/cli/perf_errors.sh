@@ -72,6 +72,7 @@ expect_usage_error "$C" compare --reference "$REF" --predicted "$REF" --sweep-pl
   grep -q "different models (llama-3.1-70b, llama-3.1-8b)" ||
   { echo "FAIL: compare of two models says nothing"; fail=1; }
 F="$TMP/fit.json"
+expect_usage_error "$F" fit --reference "$TMP/pred8b.json" --train 1R-TP4 --json "$F"  # 8B points, 70B simulated
 expect_usage_error "$F" fit --reference "$REF" --train 9R-TP4 --json "$F"
 expect_usage_error "$F" fit --reference "$REF" --params a,b --json "$F"
 expect_usage_error "$F" fit --reference "$REF" --params kv_on_demand --json "$F"
