@@ -177,6 +177,47 @@ Comparison heldout_comparison(const ObservationSet& ref, const ModelSpec& m, con
   pd = mape_gpu_where(c, [](const std::string& cfg) { return parse_layout(cfg).disaggregated; });
   return c;
 }
+
+// The refits along r's ridge (RidgePoint): A pinned at its speed-of-light value, then at fractions
+// of the way to A_far, and B pinned at its speed-of-light value (where A ends at A_far).
+std::vector<RidgePoint> follow_ridge(const ObservationSet& reference, const ModelSpec& m, const SystemProfile& prof,
+                                     const FitSpec& spec, const FitResult& r) {
+  const std::string& a = r.ridge_pair[0];
+  const std::string& b = r.ridge_pair[1];
+  auto refit = [&](double position, const std::string& pinned, double value, PerfParams* fitted) {
+    FitSpec sub = spec;
+    sub.explore_ridge = false;
+    sub.analyse = false;
+    sub.params.erase(std::find(sub.params.begin(), sub.params.end(), pinned));
+    PerfParams from = r.fitted;
+    set_param(from, pinned, value);
+    const FitResult f = fit_parameters(reference, m, prof, from, sub);
+    if (fitted) *fitted = f.fitted;
+    RidgePoint q;
+    q.position = position;
+    q.pinned = pinned;
+    q.pinned_value = value;
+    q.values = f.values;
+    q.objective = f.objective;
+    q.evaluations = f.evaluations;
+    q.converged = f.converged;
+    q.on_ridge = f.converged && std::sqrt(f.objective) <= std::sqrt(r.objective) + RidgePoint::kRidgeTolerance;
+    q.heldout_aggregated_mape_gpu = f.heldout_aggregated_mape_gpu;
+    q.heldout_pd_mape_gpu = f.heldout_pd_mape_gpu;
+    return q;
+  };
+  const double a0 = speed_of_light_value(a);
+  PerfParams at_b;
+  const RidgePoint first = refit(0.0, a, a0, nullptr), last = refit(1.0, b, speed_of_light_value(b), &at_b);
+  const double a_far = get_param(at_b, a);
+  std::vector<RidgePoint> out{first};
+  for (int i = 1; i + 1 < RidgePoint::kPoints; ++i) {
+    const double t = double(i) / (RidgePoint::kPoints - 1);
+    out.push_back(refit(t, a, a0 + t * (a_far - a0), nullptr));
+  }
+  out.push_back(last);
+  return out;
+}
 }  // namespace
 
 FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, const SystemProfile& prof,
@@ -267,41 +308,8 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
     if (held.empty()) r.ridge_not_explored = "no held-out configuration to compare along it";
     else r.ridge_not_explored = ridge_pair(r.identifiability, r.ridge_pair[0], r.ridge_pair[1]);
   }
-  if (spec.explore_ridge && r.identifiability.ridge && r.ridge_not_explored.empty()) {
-    const std::string& a = r.ridge_pair[0];
-    const std::string& b = r.ridge_pair[1];
-    auto refit = [&](double position, const std::string& pinned, double value) {
-      FitSpec sub = spec;
-      sub.explore_ridge = false;
-      sub.analyse = false;
-      sub.params.erase(std::find(sub.params.begin(), sub.params.end(), pinned));
-      PerfParams from = r.fitted;
-      set_param(from, pinned, value);
-      const FitResult f = fit_parameters(reference, m, prof, from, sub);
-      RidgePoint q;
-      q.position = position;
-      q.pinned = pinned;
-      q.pinned_value = value;
-      q.values = f.values;
-      q.objective = f.objective;
-      q.evaluations = f.evaluations;
-      q.converged = f.converged;
-      q.on_ridge = f.converged && std::sqrt(f.objective) <= std::sqrt(r.objective) + RidgePoint::kRidgeTolerance;
-      q.heldout_aggregated_mape_gpu = f.heldout_aggregated_mape_gpu;
-      q.heldout_pd_mape_gpu = f.heldout_pd_mape_gpu;
-      return std::make_pair(q, f.fitted);
-    };
-    const double a0 = speed_of_light_value(a);
-    const auto [first, unused] = refit(0.0, a, a0);
-    const auto [last, at_b] = refit(1.0, b, speed_of_light_value(b));
-    const double a_far = get_param(at_b, a);
-    r.ridge.push_back(first);
-    for (int i = 1; i + 1 < RidgePoint::kPoints; ++i) {
-      const double t = double(i) / (RidgePoint::kPoints - 1);
-      r.ridge.push_back(refit(t, a, a0 + t * (a_far - a0)).first);
-    }
-    r.ridge.push_back(last);
-  }
+  if (spec.explore_ridge && r.identifiability.ridge && r.ridge_not_explored.empty())
+    r.ridge = follow_ridge(reference, m, prof, spec, r);
   return r;
 }
 
