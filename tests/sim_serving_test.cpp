@@ -138,6 +138,34 @@ TEST(SimServing, PdConcurrencyOneAddsUpPrefillPullAndDecode) {
   EXPECT_NEAR(p.queue_s, 0.0, 1e-12);
 }
 
+// Two users, one prompt each, on 1P-TP8 1D-TP8 over a slow link (0.5 GB/s per rank: 8 ranks move
+// a 10000-token prompt's 3.2768 GB in 0.8192 s). The prefill instance runs request 0's 8192-token
+// chunk, then its last 1808 tokens with request 1's first 6384 (request 0 done at t0), then request
+// 1's last 3616 tokens (S3; done at t0 + S3). Request 0's pull holds both links from t0 to
+// t0 + 0.8192, so request 1's pull waits 0.8192 - S3 for them: the mean wait over the two is half
+// that. S3 is the roofline's own step time for that chunk.
+TEST(SimServing, PdPullsShareTheirLinks) {
+  ServingConfig cfg;
+  cfg.concurrency = 2;
+  cfg.prompts_per_user = 1;
+  cfg.kv_link_bandwidth = 0.5e9;
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  const ServingPoint p = simulate_serving(parse_layout("1P-TP8 1D-TP8"), m, prof, PerfParams{}, cfg);
+  const double bytes_s = 3.2768e9 / (0.5e9 * 8);
+  EXPECT_NEAR(p.kv_transfer_s, bytes_s + prof.kv_link_latency_s, 1e-12);
+  StepShape last;
+  last.prefill_tokens = 3616;
+  last.prefill_attn_pairs = 3616.0 * 6384.0 + 0.5 * 3616.0 * 3617.0;
+  last.logits = 1;
+  const double s3 = RooflineModel(m, 8, prof, PerfParams{}).step(last).total_s;
+  ASSERT_LT(s3, bytes_s);  // the second pull does find the links busy
+  EXPECT_NEAR(p.kv_pull_wait_s, (bytes_s - s3) / 2, 1e-9);
+  // On a fast link the same two pulls never meet.
+  cfg.kv_link_bandwidth = 50e9;
+  EXPECT_EQ(simulate_serving(parse_layout("1P-TP8 1D-TP8"), m, prof, PerfParams{}, cfg).kv_pull_wait_s, 0.0);
+}
+
 // A PD layout whose one decode instance is the bottleneck: prompts are prefilled quickly by three
 // instances and then wait for KV room on the decode instance. That wait is queueing, so it must
 // be in queue_s: every request's TTFT is its waits plus its service (prefill, transfer, first

@@ -50,6 +50,7 @@ struct Request {
   int prefill_engine = -1;       // index of the prefill instance that holds prefill_kv
   int64_t prefill_kv = 0;        // KV tokens still held there
   double ready_at = 0;           // decode instance: not decoded before its KV has arrived
+  double pull_wait_s = 0;        // PD: wait for busy links before its pull started
   int user = 0;
   int64_t prefill_target() const { return isl + recompute; }
 };

@@ -69,6 +69,7 @@ nlohmann::json point_to_json(const ServingPoint& p) {
   if (p.prefill.tp > 0) {
     b["prefill_pool"] = pool_json(p.prefill);
     b["kv_transfer_s"] = p.kv_transfer_s;
+    b["kv_pull_wait_s"] = p.kv_pull_wait_s;
   }
   j["breakdown"] = b;
   return j;

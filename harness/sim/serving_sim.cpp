@@ -66,8 +66,11 @@ struct Ready {
 // instance; the decode instance admits it when it has room, pulls the KV (transfer_s), then
 // decodes it, and only then is the prefill instance's KV freed. A decode pool that cannot keep
 // up therefore fills the prefill instances' KV and stops their admissions (back-pressure).
+// Links: a pull holds its prefill instance's and its decode instance's links (their ranks' NICs)
+// at full bandwidth while its bytes move (link_busy_s; the link's latency does not hold it), and
+// pulls that need a busy link wait for it, first come first served (Request::pull_wait_s).
 void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Request>& reqs, int users,
-            int64_t quota, double transfer_s, const ServingConfig& cfg) {
+            int64_t quota, double transfer_s, double link_busy_s, const ServingConfig& cfg) {
   int64_t issued = 0;
   auto least = [](const std::vector<Engine>& pool) {
     size_t best = 0;
@@ -85,6 +88,18 @@ void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Requ
   for (int u = 0; u < users && issued < quota; ++u) submit(u, 0.0);
   for (auto& d : dec) d.set_kv_pull(transfer_s);
   std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready;
+  std::vector<double> pre_link_free(pre.size(), 0.0), dec_link_free(dec.size(), 0.0);
+  // A decode instance's new pulls, in admission order, each on its two links.
+  auto schedule_pulls = [&](size_t d, double now) {
+    for (int id : dec[d].pulls()) {
+      Request& q = reqs[size_t(id)];
+      const double start = std::max({now, pre_link_free[size_t(q.prefill_engine)], dec_link_free[d]});
+      q.pull_wait_s = start - now;
+      q.ready_at = start + transfer_s;  // not before: the engine's own estimate assumed free links
+      pre_link_free[size_t(q.prefill_engine)] = dec_link_free[d] = start + link_busy_s;
+      ready.push({q.ready_at, id});
+    }
+  };
   double now = 0;
   std::vector<int> prefilled, completed;
   std::vector<Engine*> all;
@@ -94,13 +109,14 @@ void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Requ
     double horizon = ready.empty() ? kInf : ready.top().at;
     for (Engine* e : all)
       if (e->in_step()) horizon = std::min(horizon, e->step_end());
-    for (Engine* e : all)
-      if (!e->in_step() && e->has_work()) {
-        e->start_step(now, horizon, reqs);
-        for (int id : e->pulls()) ready.push({reqs[size_t(id)].ready_at, id});
-        if (e->in_step()) horizon = std::min(horizon, e->step_end());
-        if (!e->pulls().empty()) horizon = std::min(horizon, ready.top().at);
-      }
+    for (size_t i = 0; i < all.size(); ++i) {
+      Engine* e = all[i];
+      if (e->in_step() || !e->has_work()) continue;
+      e->start_step(now, horizon, reqs);
+      if (i >= pre.size()) schedule_pulls(i - pre.size(), now);
+      if (e->in_step()) horizon = std::min(horizon, e->step_end());
+      if (!e->pulls().empty()) horizon = std::min(horizon, ready.top().at);
+    }
     // Next event: the earliest step end or KV arrival.
     Engine* next = nullptr;
     double t = ready.empty() ? kInf : ready.top().at;
@@ -132,12 +148,13 @@ void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Requ
 }
 
 void summarize(ServingPoint& p, const std::vector<Request>& reqs, const ServingConfig& cfg) {
-  double ttft = 0, tpot = 0, e2e = 0, queue = 0, end = 0, out = 0;
+  double ttft = 0, tpot = 0, e2e = 0, queue = 0, end = 0, out = 0, pull_wait = 0;
   for (const Request& r : reqs) {
     if (r.finish < 0) throw std::runtime_error("simulator: a request never finished");
     ttft += r.first_token - r.arrival;
     e2e += r.finish - r.arrival;
     queue += r.admitted - r.arrival + r.requeue_wait_s + r.decode_wait_s;
+    pull_wait += r.pull_wait_s;
     tpot += r.osl > 1 ? (r.finish - r.first_token) / double(r.osl - 1) : 0.0;
     end = std::max(end, r.finish);
     out += double(r.osl);
@@ -149,6 +166,7 @@ void summarize(ServingPoint& p, const std::vector<Request>& reqs, const ServingC
   p.tpot_s = tpot / n;
   p.e2e_s = e2e / n;
   p.queue_s = queue / n;
+  p.kv_pull_wait_s = pull_wait / n;
   p.output_tok_s = out / end;
   p.tokens_per_s_per_gpu = p.output_tok_s / p.num_gpus;
   p.per_user_inv_tpot = p.tpot_s > 0 ? 1.0 / p.tpot_s : 0.0;
@@ -226,8 +244,9 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
       dec.emplace_back(EngineRole::Decode, &dm, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs, policy);
     // Every prefill rank sends its own KV heads in parallel.
     const double bw = (cfg.kv_link_bandwidth > 0 ? cfg.kv_link_bandwidth : prof.kv_link_bandwidth) * layout.prefill.tp;
-    p.kv_transfer_s = prof.kv_link_latency_s + double(m.kv_bytes_per_token()) * double(cfg.isl) / bw;
-    run_pd(pre, dec, reqs, cfg.concurrency, quota, p.kv_transfer_s, cfg);
+    const double bytes_s = double(m.kv_bytes_per_token()) * double(cfg.isl) / bw;
+    p.kv_transfer_s = prof.kv_link_latency_s + bytes_s;
+    run_pd(pre, dec, reqs, cfg.concurrency, quota, p.kv_transfer_s, bytes_s, cfg);
     for (const auto& e : pre) p.prefill.stats.add(e.stats());
     for (const auto& e : dec) p.main.stats.add(e.stats());
   }

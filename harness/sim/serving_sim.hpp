@@ -49,7 +49,8 @@ struct ServingPoint {
   double tokens_per_s_per_gpu = 0, per_user_inv_tpot = 0, per_user_out_div_conc = 0;
   double queue_s = 0;        // mean wait from submission to admission, plus waits after preemptions
                              // and (PD) the wait for room on a decode instance
-  double kv_transfer_s = 0;  // PD: per request
+  double kv_transfer_s = 0;   // PD: per request, on free links
+  double kv_pull_wait_s = 0;  // PD: mean wait for a busy link before a request's pull starts
   // "measured" or "roofline" when every phase the layout runs came from it, else "mixed".
   std::string step_time_source = "roofline";
   bool emulated = false;     // some measured step times came from emulated-TP points
