@@ -31,6 +31,17 @@ constexpr const char* kFooter = R"(Examples:
   tpbench predict --profile h100-sxm --model llama-3.1-70b --layout 1R-TP4 --concurrency 1,8,32 --out pred.json
 Run 'tpbench <command> --help' for a command's options.)";
 
+// --sweep-context, --sweep-plan, --sweep-overlap: which of a sweep JSON's points stand for
+// serving points (compare, fit, toy).
+void add_sweep_selection(CLI::App* cmd, tpbench::SweepSelection& sel) {
+  cmd->add_option("--sweep-context", sel.context, "Sweep JSON measured at several contexts: use this one")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--sweep-plan", sel.plan, "Sweep JSON: the plan whose points to use (default: tp when measured)")
+      ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
+  cmd->add_option("--sweep-overlap", sel.overlap, "Sweep JSON: the overlap whose points to use (default: none when measured)")
+      ->check(CLI::IsMember({"none", "streams", "split"}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,13 +148,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
       ->check(CLI::IsMember({"out_div_conc", "inv_tpot"}));
   compare->add_flag("--points", compare_opt.per_point, "Also print every point");
   compare->add_option("--json", compare_opt.json, "Write the comparison JSON here");
-  compare->add_option("--sweep-context", compare_opt.sweep_context,
-                      "Sweep JSON measured at several contexts: compare the points of this one")
-      ->check(CLI::PositiveNumber);
-  compare->add_option("--sweep-plan", compare_opt.sweep_plan, "Sweep JSON: the plan whose points to use (default: tp when measured)")
-      ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
-  compare->add_option("--sweep-overlap", compare_opt.sweep_overlap, "Sweep JSON: the overlap whose points to use (default: none when measured)")
-      ->check(CLI::IsMember({"none", "streams", "split"}));
+  add_sweep_selection(compare, compare_opt.sweep);
   compare->callback([&] { rc = tpbench::run_compare(compare_opt, std::cout); });
 
   tpbench::FitOptions fit_opt;
@@ -158,12 +163,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
   fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
   fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(CLI::PositiveNumber);
-  fit->add_option("--sweep-context", fit_opt.sweep_context, "Sweep JSON reference measured at several contexts: use this one")
-      ->check(CLI::PositiveNumber);
-  fit->add_option("--sweep-plan", fit_opt.sweep_plan, "Sweep JSON: the plan whose points to use (default: tp when measured)")
-      ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
-  fit->add_option("--sweep-overlap", fit_opt.sweep_overlap, "Sweep JSON: the overlap whose points to use (default: none when measured)")
-      ->check(CLI::IsMember({"none", "streams", "split"}));
+  add_sweep_selection(fit, fit_opt.sweep);
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
   fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
@@ -174,12 +174,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   toy->add_option("--configs", toy_opt.configs, "Comma list: only these configurations (default: every one)");
   toy->add_option("--tolerance", toy_opt.tolerance, "A point fails when the toy model is off by more than this fraction")
       ->capture_default_str();
-  toy->add_option("--sweep-context", toy_opt.sweep_context, "Sweep JSON measured at several contexts: use this one")
-      ->check(CLI::PositiveNumber);
-  toy->add_option("--sweep-plan", toy_opt.sweep_plan, "Sweep JSON: the plan whose points to use (default: tp when measured)")
-      ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
-  toy->add_option("--sweep-overlap", toy_opt.sweep_overlap, "Sweep JSON: the overlap whose points to use (default: none when measured)")
-      ->check(CLI::IsMember({"none", "streams", "split"}));
+  add_sweep_selection(toy, toy_opt.sweep);
   toy->add_flag("--points", toy_opt.per_point, "Also print every point: curve, toy model, error");
   toy->add_option("--json", toy_opt.json, "Write the fits JSON here");
   toy->footer(

@@ -7,7 +7,7 @@ namespace tpbench {
 
 int run_compare(const CompareOptions& o, std::ostream& out) {
   if (!o.json.empty()) check_writable(o.json);
-  const SweepSelection sel{o.sweep_context, o.sweep_plan, o.sweep_overlap};
+  const SweepSelection& sel = o.sweep;
   const ObservationSet ref = read_observations(o.reference, sel);
   const ObservationSet model = read_observations(o.predicted, sel);
   check_selection_used(sel, {&ref, &model});

@@ -4,6 +4,8 @@
 #include <ostream>
 #include <string>
 
+#include "harness/compare/observations.hpp"
+
 namespace tpbench {
 
 struct CompareOptions {
@@ -12,8 +14,7 @@ struct CompareOptions {
   std::string per_user;    // "", out_div_conc, inv_tpot
   bool per_point = false;
   std::string json;        // write the comparison JSON here
-  int64_t sweep_context = 0;  // sweep JSON: use the points of this context only (0: the only one)
-  std::string sweep_plan, sweep_overlap;  // sweep JSON: which plan / overlap (empty: the one vLLM runs, else the only one)
+  SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
 };
 
 int run_compare(const CompareOptions& o, std::ostream& out);

@@ -134,7 +134,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   if (!o.json.empty()) check_writable(o.json);
   const SystemProfile prof = resolve_profile(o.profile);
   const ModelSpec m = select_model(o.model, o.model_config);
-  const SweepSelection sel{o.sweep_context, o.sweep_plan, o.sweep_overlap};
+  const SweepSelection& sel = o.sweep;
   const ObservationSet ref = read_observations(o.reference, sel);
   check_selection_used(sel, {&ref});
   if (!ref.model.empty() && ref.model != m.name)

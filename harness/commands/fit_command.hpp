@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/compare/observations.hpp"
+
 namespace tpbench {
 
 struct FitOptions {
@@ -18,8 +20,7 @@ struct FitOptions {
   int max_evals = 3000;  // enough to converge: the fit reports whether it did
   bool per_point = false;
   std::string json;
-  int64_t sweep_context = 0;  // a sweep JSON reference measured at several contexts: use this one
-  std::string sweep_plan, sweep_overlap;  // sweep JSON: which plan / overlap (empty: the one vLLM runs, else the only one)
+  SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
 };
 
 int run_fit(const FitOptions& o, std::ostream& out);

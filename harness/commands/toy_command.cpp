@@ -132,11 +132,11 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
   // Every file read, every --configs name checked and every curve fitted before anything is
   // printed: an error leaves no half table.
   std::vector<Source> sources;
-  for (const std::string& file : files) sources.push_back({file, read_observations(file, SweepSelection{o.sweep_context, o.sweep_plan, o.sweep_overlap}), {}});
+  for (const std::string& file : files) sources.push_back({file, read_observations(file, o.sweep), {}});
   {
     std::vector<const ObservationSet*> sets;
     for (const auto& s : sources) sets.push_back(&s.set);
-    check_selection_used(SweepSelection{o.sweep_context, o.sweep_plan, o.sweep_overlap}, sets);
+    check_selection_used(o.sweep, sets);
   }
   for (const std::string& c : only) {
     bool found = false;
@@ -159,7 +159,7 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
   doc["model"] = "per-GPU tok/s = min(C, alpha N) / (tau N): segment AB (C <= alpha N) linear, BC flat";
   doc["tolerance"] = o.tolerance;
   doc["configs"] = only;
-  doc["sweep_context"] = o.sweep_context > 0 ? nlohmann::json(o.sweep_context) : nlohmann::json(nullptr);
+  doc["sweep_context"] = o.sweep.context > 0 ? nlohmann::json(o.sweep.context) : nlohmann::json(nullptr);
   doc["sources"] = nlohmann::json::array();
   char line[320];
   bool any_emulated = false, any_bound = false;

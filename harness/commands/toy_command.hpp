@@ -5,6 +5,8 @@
 #include <ostream>
 #include <string>
 
+#include "harness/compare/observations.hpp"
+
 namespace tpbench {
 
 struct ToyOptions {
@@ -13,8 +15,7 @@ struct ToyOptions {
   double tolerance = 0.2;   // a point fails when the model is off by more than this fraction
   bool per_point = false;   // print every point's residual
   std::string json;         // write the fits here
-  int64_t sweep_context = 0;
-  std::string sweep_plan, sweep_overlap;  // sweep JSON: which plan / overlap (empty: the one vLLM runs, else the only one)
+  SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
 };
 
 int run_toy(const ToyOptions& o, std::ostream& out);

@@ -44,6 +44,7 @@ RooflineModel::TokenTerms RooflineModel::compute_token_terms(double tokens, doub
                       prof_.collectives.time_s(has_gather ? CollectiveKind::AllGather : CollectiveKind::AllReduce,
                                                 tp_, gather_bytes));
     t.collective_s += par_.collective_hop_latency_s * (n_ar * 2.0 * (tp_ - 1) + (tp_ - 1));
+    t.collective_bytes = n_ar * ar_bytes + gather_bytes;
   }
   return t;
 }
@@ -68,15 +69,8 @@ StepCost RooflineModel::step(const StepShape& s) const {
   c.prefill_attn_s = attn_flops / (prof_.peak_matmul_flops * prof_.attention_efficiency * par_.compute_efficiency);
   c.flops = gemm_flops + attn_flops;
 
-  if (tp_ > 1) {
-    // Megatron TP: one all_reduce of tokens x hidden after attention and after the MLP in
-    // every layer, one for the vocab-parallel embedding; the LM head gathers the logits.
-    const double ar_bytes = tokens * m_.hidden * dtype_bytes(m_.dtype);
-    const double n_ar = 2.0 * m_.layers + 1.0;
-    const double gather_bytes = std::max(1.0, s.logits) * m_.vocab * dtype_bytes(m_.dtype);
-    c.collective_s = tt.collective_s;
-    c.collective_bytes = n_ar * ar_bytes + gather_bytes;
-  }
+  c.collective_s = tt.collective_s;  // 0 at TP1
+  c.collective_bytes = tt.collective_bytes;
   c.overhead_s = prof_.per_step_overhead_s + prof_.per_layer_overhead_s * m_.layers + stack_step_overhead_s(par_, tp_);
   c.total_s = c.gemm_s + c.decode_attn_s + c.prefill_attn_s + c.collective_s + c.overhead_s;
   return c;

@@ -30,7 +30,7 @@ class RooflineModel : public StepTimeSource {
   // The parts of a step that depend only on its token and logits counts (log-size table
   // lookups: the simulator's hot spot), kept per (tokens, logits). A model is used by one thread.
   struct TokenTerms {
-    double gemm_fraction = 0, collective_s = 0;
+    double gemm_fraction = 0, collective_s = 0, collective_bytes = 0;
   };
   TokenTerms token_terms(double tokens, double logits) const;
   TokenTerms compute_token_terms(double tokens, double logits) const;
