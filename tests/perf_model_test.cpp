@@ -153,6 +153,43 @@ TEST(PerfRoofline, PerTpStepOverheadAppliesToItsTpOnly) {
   EXPECT_THROW(set_param(par, "step_overhead_tp8_s", 11.0), UsageError);
 }
 
+// A per-TP step-time scale stretches every part of that TP's step (the stack's per-step cost is
+// added after, unscaled) and leaves other TPs alone.
+TEST(PerfRoofline, PerTpStepTimeScaleStretchesItsTpOnly) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile p = builtin_profile("h100-sxm");
+  PerfParams par;
+  set_param(par, "step_time_scale_tp8", 1.5);
+  set_param(par, "step_overhead_tp8_s", 0.0125);
+  EXPECT_DOUBLE_EQ(get_param(par, "step_time_scale_tp8"), 1.5);
+  EXPECT_DOUBLE_EQ(get_param(par, "step_time_scale_tp4"), 1.0);  // unset: the hardware's speed
+  StepShape s;
+  s.decode_seqs = 1;
+  s.decode_ctx_tokens = 10000.0;
+  s.logits = 1;
+  const StepCost a = RooflineModel(m, 8, p, PerfParams{}).step(s), b = RooflineModel(m, 8, p, par).step(s);
+  // Weights streamed per GPU at TP8: per layer qkv 8192*(1024+2*128) = 10,485,760, o 8,388,608,
+  // gate/up 58,720,256, down 29,360,128, norms 16,384 -> 106,971,136; x80 + LM head
+  // 128256*8192/8 = 8,689,025,024 elements x 2 B = 17,378,050,048 B over 3.015 TB/s = 5.764 ms,
+  // x 1.5 = 8.646 ms.
+  EXPECT_NEAR(b.gemm_memory_s, 1.5 * a.gemm_memory_s, 1e-15);
+  EXPECT_NEAR(b.gemm_memory_s, 1.5 * 17378050048.0 / 3.015e12, 1e-9);
+  // The profile's 1.7 ms of per-step and per-layer overhead is stretched; the 12.5 ms is not.
+  EXPECT_NEAR(b.overhead_s, 1.5 * 1.7e-3 + 12.5e-3, 1e-12);
+  EXPECT_NEAR(b.total_s, 1.5 * a.total_s + 12.5e-3, 1e-12);
+  EXPECT_NEAR(b.total_s, b.gemm_s + b.decode_attn_s + b.prefill_attn_s + b.collective_s + b.overhead_s, 1e-15);
+  EXPECT_EQ(RooflineModel(m, 4, p, par).step(s).total_s, RooflineModel(m, 4, p, PerfParams{}).step(s).total_s);
+  // A scale must be positive and at most 100; malformed names are usage errors.
+  EXPECT_THROW(set_param(par, "step_time_scale_tp8", 0.0), UsageError);
+  EXPECT_THROW(set_param(par, "step_time_scale_tp8", 101.0), UsageError);
+  EXPECT_THROW(set_param(par, "step_time_scale_tp", 1.2), UsageError);
+  EXPECT_THROW(set_param(par, "step_time_scale_tp08", 1.2), UsageError);
+  EXPECT_THROW(set_param(par, "step_time_scale_tp8_s", 1.2), UsageError);
+  EXPECT_EQ(per_tp_param_of("step_time_scale_tp8"), 8);
+  EXPECT_EQ(per_tp_param_of("step_overhead_tp2_s"), 2);
+  EXPECT_EQ(per_tp_param_of("step_overhead_s"), 0);
+}
+
 TEST(PerfRoofline, PrefillChunkTp8IsComputeBound) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile p = builtin_profile("h100-sxm");

@@ -118,8 +118,10 @@ TEST(SimMeasured, ConcurrencyOneReproducesMeasuredStepTimes) {
   const double T = 2e-3, P = 30e-3;
   const MeasuredStepTimes t =
       MeasuredStepTimes::from_documents({{"constant", constant_sweep(T, P)}}, preset_model("tiny"));
-  // (stack overhead, TP1's own extra cost, another TP's extra cost that must not apply)
-  for (auto [base, tp1, tp2] : {std::tuple{0.0, 0.0, 0.0}, {0.5e-3, 0.0, 0.0}, {0.5e-3, 0.3e-3, 5e-3}}) {
+  // (stack overhead, TP1's own extra cost, another TP's extra cost that must not apply, TP1's
+  // step-time scale, another TP's scale that must not apply)
+  for (auto [base, tp1, tp2, k1, k2] : {std::tuple{0.0, 0.0, 0.0, 1.0, 1.0}, {0.5e-3, 0.0, 0.0, 1.0, 1.0},
+                                        {0.5e-3, 0.3e-3, 5e-3, 1.0, 1.0}, {0.5e-3, 0.3e-3, 5e-3, 1.25, 3.0}}) {
     const double overhead = base + tp1;
     ServingConfig cfg;
     cfg.concurrency = 1;
@@ -130,12 +132,15 @@ TEST(SimMeasured, ConcurrencyOneReproducesMeasuredStepTimes) {
     par.step_overhead_s = base;
     if (tp1 > 0) par.step_overhead_by_tp_s[1] = tp1;
     if (tp2 > 0) par.step_overhead_by_tp_s[2] = tp2;
+    if (k1 != 1.0) par.step_time_scale_by_tp[1] = k1;
+    if (k2 != 1.0) par.step_time_scale_by_tp[2] = k2;
     const ServingPoint p = simulate_serving(parse_layout("1R-TP1"), preset_model("tiny"),
                                             builtin_profile("h100-sxm"), par, cfg);
     // The engine adds only the serving-stack step overhead: TTFT is the one prefill step
     // (it samples the first token), TPOT one decode step.
-    EXPECT_NEAR(p.ttft_s, P + overhead, 0.01 * (P + overhead));
-    EXPECT_NEAR(p.tpot_s, T + overhead, 0.01 * (T + overhead));
+    // A step-time scale stretches the measured step, not the stack's overhead added to it.
+    EXPECT_NEAR(p.ttft_s, k1 * P + overhead, 0.01 * (k1 * P + overhead));
+    EXPECT_NEAR(p.tpot_s, k1 * T + overhead, 0.01 * (k1 * T + overhead));
     EXPECT_NEAR(p.e2e_s, p.ttft_s + 49 * p.tpot_s, 1e-9);
     EXPECT_EQ(p.step_time_source, "measured");
     EXPECT_FALSE(p.emulated);

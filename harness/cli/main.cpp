@@ -126,7 +126,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)");
   predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
                                                 "step_overhead_s, collective_scale, collective_hop_latency_s, memory_reserve_gib, "
-                                                "step_overhead_tp<n>_s: extra cost per step of TP n instances only, kv_on_demand=1: vLLM-style KV with preemption; "
+                                                "step_overhead_tp<n>_s: extra cost per step of TP n instances only, step_time_scale_tp<n>: TP n steps stretched by this factor, kv_on_demand=1: vLLM-style KV with preemption; "
                                                 "engine configuration: gpu_memory_utilization (default 0.95), max_num_batched_tokens (8192), max_num_seqs (256))");
   predict->add_option("--measured", predict_opt.measured,
                       "Sweep JSON file(s), comma list: step times interpolated from them (roofline where they lack a TP/phase)");
@@ -156,7 +156,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--reference", fit_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
   fit->add_option("--train", fit_opt.train, "Comma list of training configurations")->capture_default_str();
   fit->add_option("--params", fit_opt.params, "Comma list (<= 4) of hbm_efficiency, compute_efficiency, step_overhead_s, "
-                                              "collective_scale, collective_hop_latency_s, memory_reserve_gib, step_overhead_tp<n>_s (TP n must be trained on)");
+                                              "collective_scale, collective_hop_latency_s, memory_reserve_gib, step_overhead_tp<n>_s, step_time_scale_tp<n> (TP n must be trained on)");
   fit->add_option("--profile", fit_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   fit->add_option("--model", fit_opt.model, "Model preset")->capture_default_str();
   fit->add_option("--model-config", fit_opt.model_config, "Hugging Face config.json (overrides --model)");

@@ -25,8 +25,10 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 // Each parameter is searched in an unconstrained u and mapped into its physical range, so the
 // fit cannot report an efficiency above the profile's ceiling or a negative overhead:
 // efficiencies in (0.2, 1] via a logistic, everything else as exp(u) x unit (ms for overheads,
-// us for hop latency, GiB for the reserve).
+// us for hop latency, GiB for the reserve); a per-TP step-time scale as 1 + exp(u), never faster
+// than the hardware.
 bool is_efficiency(const std::string& n) { return n == "hbm_efficiency" || n == "compute_efficiency"; }
+bool is_time_scale(const std::string& n) { return step_time_scale_tp_of(n) > 0; }
 // step_overhead_s and the per-TP step_overhead_tp<n>_s: seconds, searched around milliseconds.
 bool is_step_overhead(const std::string& n) { return n.rfind("step_overhead_", 0) == 0; }
 double unit_of(const std::string& n) {
@@ -34,6 +36,7 @@ double unit_of(const std::string& n) {
 }
 double to_value(const std::string& n, double u) {
   if (is_efficiency(n)) return 0.2 + 0.8 / (1.0 + std::exp(-u));
+  if (is_time_scale(n)) return std::min(1.0 + std::exp(u), param_upper_bound(n));
   return std::min(std::exp(u) * unit_of(n), param_upper_bound(n));  // set_param refuses more
 }
 double to_u(const std::string& n, double v) {
@@ -41,6 +44,7 @@ double to_u(const std::string& n, double v) {
     const double f = std::clamp((v - 0.2) / 0.8, 1e-3, 1 - 1e-3);
     return std::log(f / (1 - f));
   }
+  if (is_time_scale(n)) return std::log(std::max(1e-9, v - 1.0));
   return std::log(std::max(1e-9, v / unit_of(n)));
 }
 
@@ -48,6 +52,7 @@ double start_value(const std::string& name, const PerfParams& p, const ModelSpec
   if (is_step_overhead(name)) return get_param(p, name) > 0 ? get_param(p, name) : 1e-3;
   if (name == "collective_hop_latency_s") return p.collective_hop_latency_s > 0 ? p.collective_hop_latency_s : 2e-6;
   if (is_efficiency(name)) return std::min(0.95, get_param(p, name));
+  if (is_time_scale(name)) return std::max(1.1, get_param(p, name));
   if (name == "memory_reserve_gib") {
     if (p.memory_reserve_bytes >= 0) return std::max(0.1, p.memory_reserve_bytes / kGiB);
     return (prof.runtime_reserve_bytes + activation_peak_bytes(m, 4, p.max_num_batched_tokens, p.max_num_seqs)) / kGiB;
@@ -59,6 +64,7 @@ double start_value(const std::string& name, const PerfParams& p, const ModelSpec
 // out of range), so they are reported apart.
 bool at_bound(const std::string& n, double v) {
   if (is_efficiency(n)) return v > 0.999 || v < 0.2001;
+  if (is_time_scale(n)) return v < 1.001 || v * 1.06 > param_upper_bound(n);
   // Near zero, or so near the upper cap that the probe's 5 % step up would pass it.
   return v < 1e-3 * unit_of(n) || v * 1.06 > param_upper_bound(n);
 }
@@ -103,10 +109,12 @@ Identifiability identifiability_at(const PerfParams& fitted, const std::vector<s
 }
 
 // A parameter the ridge can be followed to: one whose speed-of-light value is a bound of its
-// fitted range (efficiencies 1, overheads and hop latency 0). collective_scale (1 is mid-range:
+// fitted range (efficiencies and step-time scales 1, overheads and hop latency 0). collective_scale (1 is mid-range:
 // 0 is free communication) and memory_reserve_gib (the profile's reserve) have no such end.
-bool pinnable(const std::string& n) { return is_efficiency(n) || is_step_overhead(n) || n == "collective_hop_latency_s"; }
-double speed_of_light_value(const std::string& n) { return is_efficiency(n) ? 1.0 : 0.0; }
+bool pinnable(const std::string& n) {
+  return is_efficiency(n) || is_time_scale(n) || is_step_overhead(n) || n == "collective_hop_latency_s";
+}
+double speed_of_light_value(const std::string& n) { return is_efficiency(n) || is_time_scale(n) ? 1.0 : 0.0; }
 
 // The two parameters a ridge trades, A first (see RidgePoint), or a reason why there are none.
 // Components are turned to "cost" orientation (an efficiency's sign flipped: more efficiency is
@@ -232,7 +240,7 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
     throw UsageError("fit takes one to four parameters, got " + std::to_string(spec.params.size()));
   for (const auto& n : spec.params) {
     if (n == "kv_on_demand") throw UsageError("kv_on_demand is a switch (0 or 1), not a parameter to fit");
-    if (!contains(fittable_param_names(), n) && step_overhead_tp_of(n) == 0) {
+    if (!contains(fittable_param_names(), n) && per_tp_param_of(n) == 0) {
       get_param(start, n);  // throws for unknown names
       throw UsageError("'" + n + "' is the serving engine's configuration, not a parameter to fit");
     }
@@ -248,7 +256,7 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
   }
   // A TP's own step cost can only be learnt from configurations that run that TP.
   for (const auto& n : spec.params)
-    if (const int tp = step_overhead_tp_of(n); tp > 0 && !train_tps.count(tp))
+    if (const int tp = per_tp_param_of(n); tp > 0 && !train_tps.count(tp))
       throw UsageError("parameter '" + n + "' needs a training configuration of TP" + std::to_string(tp) +
                        " (the training set has none)");
   for (const auto& t : train) {

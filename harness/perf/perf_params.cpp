@@ -10,10 +10,9 @@
 namespace tpbench {
 namespace {
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-}  // namespace
 
-int step_overhead_tp_of(const std::string& name) {
-  const std::string pre = "step_overhead_tp", post = "_s";
+// n for a name pre + n + post with n a positive decimal of at most four digits, else 0.
+int tp_in_name(const std::string& name, const std::string& pre, const std::string& post) {
   if (name.size() <= pre.size() + post.size() || name.compare(0, pre.size(), pre) != 0 ||
       name.compare(name.size() - post.size(), post.size(), post) != 0)
     return 0;
@@ -21,6 +20,14 @@ int step_overhead_tp_of(const std::string& name) {
   if (digits.empty() || digits.size() > 4 || digits[0] == '0' || digits.find_first_not_of("0123456789") != std::string::npos)
     return 0;
   return std::stoi(digits);
+}
+}  // namespace
+
+int step_overhead_tp_of(const std::string& name) { return tp_in_name(name, "step_overhead_tp", "_s"); }
+int step_time_scale_tp_of(const std::string& name) { return tp_in_name(name, "step_time_scale_tp", ""); }
+int per_tp_param_of(const std::string& name) {
+  const int tp = step_overhead_tp_of(name);
+  return tp > 0 ? tp : step_time_scale_tp_of(name);
 }
 
 std::vector<std::string> fittable_param_names() {
@@ -30,6 +37,11 @@ std::vector<std::string> fittable_param_names() {
 double stack_step_overhead_s(const PerfParams& p, int tp) {
   auto it = p.step_overhead_by_tp_s.find(tp);
   return p.step_overhead_s + (it == p.step_overhead_by_tp_s.end() ? 0.0 : it->second);
+}
+
+double step_time_scale(const PerfParams& p, int tp) {
+  auto it = p.step_time_scale_by_tp.find(tp);
+  return it == p.step_time_scale_by_tp.end() ? 1.0 : it->second;
 }
 
 double get_param(const PerfParams& p, const std::string& name) {
@@ -47,6 +59,7 @@ double get_param(const PerfParams& p, const std::string& name) {
     auto it = p.step_overhead_by_tp_s.find(tp);
     return it == p.step_overhead_by_tp_s.end() ? 0.0 : it->second;
   }
+  if (const int tp = step_time_scale_tp_of(name); tp > 0) return step_time_scale(p, tp);
   throw UsageError("unknown model parameter '" + name + "'");
 }
 
@@ -55,6 +68,7 @@ double param_upper_bound(const std::string& name) {
   if (name == "collective_scale") return 100.0;
   if (name == "collective_hop_latency_s") return 0.01;
   if (name == "memory_reserve_gib") return 1e6;
+  if (step_time_scale_tp_of(name) > 0) return 100.0;
   return 10.0;  // step_overhead_s, step_overhead_tp<n>_s
 }
 
@@ -92,6 +106,9 @@ void set_param(PerfParams& p, const std::string& name, double v) {
   } else if (const int tp = step_overhead_tp_of(name); tp > 0) {
     check_range(name, v, true);
     p.step_overhead_by_tp_s[tp] = v;
+  } else if (const int tp = step_time_scale_tp_of(name); tp > 0) {
+    check_range(name, v, false);
+    p.step_time_scale_by_tp[tp] = v;
   } else throw UsageError("unknown model parameter '" + name + "'");
 }
 

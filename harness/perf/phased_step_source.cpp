@@ -3,10 +3,11 @@
 namespace tpbench {
 
 PhasedStepSource::PhasedStepSource(const RooflineModel* roofline, const MeasuredStepTimes* measured,
-                                   double step_overhead_s)
+                                   double step_overhead_s, double step_time_scale)
     : roofline_(roofline),
       measured_(measured),
       overhead_s_(step_overhead_s),
+      scale_(step_time_scale),
       tp_(roofline->tp()),
       measured_decode_(measured && measured->has_decode(tp_)),
       measured_prefill_(measured && measured->has_prefill(tp_)) {}
@@ -34,7 +35,8 @@ StepCost PhasedStepSource::step(const StepShape& s) const {
       }
     }
   }
-  c.measured_s = l.value_s;
+  c.measured_s = l.value_s * scale_;
+  c.decode_attn_s *= scale_;
   c.outside_measured = l.outside;
   c.overhead_s = overhead_s_;
   c.total_s = c.measured_s + c.decode_attn_s + c.overhead_s;

@@ -8,7 +8,9 @@
 //                   streaming (measured context slope x mean context, or the roofline's
 //                   decode-attention time); with roofline prefill, the roofline's whole step.
 // The serving stack's per-step overhead (PerfParams::step_overhead_s, 0 by default) is added
-// to measured steps too: a sweep times the bare step, not the scheduler around it.
+// to measured steps too, after the measured time is scaled by the stack's step-time scale
+// (step_time_scale_tp<n>, 1 by default): a sweep times the bare step, not the scheduler around
+// it. Roofline steps carry both already (the roofline applies its PerfParams).
 #include <string>
 
 #include "harness/perf/measured_step_times.hpp"
@@ -19,7 +21,8 @@ namespace tpbench {
 class PhasedStepSource : public StepTimeSource {
  public:
   // `measured` may be null (all roofline); both pointers must outlive this object.
-  PhasedStepSource(const RooflineModel* roofline, const MeasuredStepTimes* measured, double step_overhead_s);
+  PhasedStepSource(const RooflineModel* roofline, const MeasuredStepTimes* measured, double step_overhead_s,
+                   double step_time_scale = 1.0);
   StepCost step(const StepShape& s) const override;
 
   // "measured" or "roofline", per phase; emulated: the measured points used were emulated.
@@ -32,6 +35,7 @@ class PhasedStepSource : public StepTimeSource {
   const RooflineModel* roofline_;
   const MeasuredStepTimes* measured_;
   double overhead_s_;
+  double scale_;
   int tp_;
   bool measured_decode_, measured_prefill_;
 };

@@ -71,7 +71,15 @@ StepCost RooflineModel::step(const StepShape& s) const {
 
   c.collective_s = tt.collective_s;  // 0 at TP1
   c.collective_bytes = tt.collective_bytes;
-  c.overhead_s = prof_.per_step_overhead_s + prof_.per_layer_overhead_s * m_.layers + stack_step_overhead_s(par_, tp_);
+  c.overhead_s = prof_.per_step_overhead_s + prof_.per_layer_overhead_s * m_.layers;
+  // A stack that runs this TP's steps slower in proportion to their work (1 = the hardware):
+  // every part of the step stretches, so the breakdown still sums to the total.
+  if (const double k = step_time_scale(par_, tp_); k != 1.0) {
+    for (double* t : {&c.gemm_s, &c.gemm_memory_s, &c.gemm_compute_s, &c.decode_attn_s, &c.prefill_attn_s,
+                      &c.collective_s, &c.overhead_s})
+      *t *= k;
+  }
+  c.overhead_s += stack_step_overhead_s(par_, tp_);
   c.total_s = c.gemm_s + c.decode_attn_s + c.prefill_attn_s + c.collective_s + c.overhead_s;
   return c;
 }

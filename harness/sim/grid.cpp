@@ -48,6 +48,7 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
                  {"kv_on_demand", par.kv_on_demand ? 1 : 0}};
   for (const auto& [tp, s] : par.step_overhead_by_tp_s)
     j["params"]["step_overhead_tp" + std::to_string(tp) + "_s"] = s;
+  for (const auto& [tp, k] : par.step_time_scale_by_tp) j["params"]["step_time_scale_tp" + std::to_string(tp)] = k;
   // Where step times came from: the roofline alone, or sweep tables (files, plan, ranges) with
   // the roofline for the TPs and phases they do not cover.
   j["step_times"] = g.measured ? g.measured->describe() : nlohmann::json{{"source", "roofline"}};

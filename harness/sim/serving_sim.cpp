@@ -215,7 +215,8 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
       return p;
     }
     const RooflineModel roofline(m, layout.replicas.tp, prof, par);
-    const PhasedStepSource model(&roofline, cfg.measured, stack_step_overhead_s(par, layout.replicas.tp));
+    const PhasedStepSource model(&roofline, cfg.measured, stack_step_overhead_s(par, layout.replicas.tp),
+                                 step_time_scale(par, layout.replicas.tp));
     note_sources(p.main, model, true, true);
     const int k = layout.replicas.instances;
     for (int i = 0; i < k; ++i) {
@@ -233,8 +234,9 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
       return p;
     }
     const RooflineModel pr(m, layout.prefill.tp, prof, par), dr(m, layout.decode.tp, prof, par);
-    const PhasedStepSource pm(&pr, cfg.measured, stack_step_overhead_s(par, layout.prefill.tp)),
-        dm(&dr, cfg.measured, stack_step_overhead_s(par, layout.decode.tp));
+    const PhasedStepSource pm(&pr, cfg.measured, stack_step_overhead_s(par, layout.prefill.tp),
+                              step_time_scale(par, layout.prefill.tp)),
+        dm(&dr, cfg.measured, stack_step_overhead_s(par, layout.decode.tp), step_time_scale(par, layout.decode.tp));
     note_sources(p.prefill, pm, false, true);
     note_sources(p.main, dm, true, par.kv_on_demand);  // on-demand KV: preempted requests recompute there
     std::vector<Engine> pre, dec;
