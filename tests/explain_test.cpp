@@ -85,13 +85,17 @@ TEST(ExplainAboveSpeedOfLight, LittlesLawFromMeasuredLatencies) {
 TEST(ExplainAboveSpeedOfLight, LatencyCsvIsValidated) {
   const std::string dir = ::testing::TempDir();
   const std::string good = dir + "/lat_good.csv", bad = dir + "/lat_bad.csv", cols = dir + "/lat_cols.csv";
-  std::ofstream(good) << "config,concurrency,mean_tpot_ms,mean_ttft_ms\n\"3P-TP4 1D-TP4\",64,32.0,3316\n1R-TP4,8,,\n";
+  std::ofstream(good) << "config,concurrency,mean_tpot_ms,mean_ttft_ms\n\"3P-TP4 1D-TP4\",64,32.0,3316\n1R-TP4,8,,\n"
+                          "TP8,32,56.0,\n";
   std::ofstream(bad) << "config,concurrency,mean_tpot_ms,mean_ttft_ms\n1R-TP4,8,fast,100\n";
   std::ofstream(cols) << "config,concurrency,tpot\n1R-TP4,8,20\n";
   const auto lat = read_latency_csv(good);
-  ASSERT_EQ(lat.size(), 1u);  // the row without latencies is skipped
+  ASSERT_EQ(lat.size(), 2u);  // the row without latencies is skipped
   EXPECT_DOUBLE_EQ(lat.at({"3P-TP4 1D-TP4", 64}).first, 0.032);
   EXPECT_DOUBLE_EQ(lat.at({"3P-TP4 1D-TP4", 64}).second, 3.316);
+  // A TPOT without a TTFT is kept (the TTFT is NaN), under the canonical configuration name.
+  EXPECT_DOUBLE_EQ(lat.at({"1R-TP8", 32}).first, 0.056);
+  EXPECT_TRUE(std::isnan(lat.at({"1R-TP8", 32}).second));
   EXPECT_THROW(read_latency_csv(bad), UsageError);
   EXPECT_THROW(read_latency_csv(cols), UsageError);
   EXPECT_THROW(read_latency_csv(dir + "/no_such.csv"), UsageError);
@@ -112,6 +116,43 @@ TEST(ExplainTpOrdering, C1TpotReadBackFromThroughput) {
   // 1000 / (12 x 4) = 20.83 s and 1000 / (16 x 2) = 31.25 s.
   EXPECT_NE(md.find("| 1R-TP4 | 20.83 |"), std::string::npos);
   EXPECT_NE(md.find("| 1R-TP2 | 31.25 |"), std::string::npos);
+}
+
+// The stack-cost section on a reference made by the simulator itself with a known stack: TP8
+// steps 4 ms + 1.3 x the speed of light, TP4 2 ms + 1.1 x. llm-d's TPOTs are built from the
+// speed-of-light TPOTs by that rule, so the fit must find exactly a and k (rms 0), and the
+// reference's throughput is the simulation with that stack, so re-simulating with the fitted
+// stack must reproduce it (MAPE 0.0 %) while the speed of light does not.
+TEST(ExplainStackCost, RecoversAKnownStackAndItsThroughput) {
+  GridSpec g;
+  g.layouts = {parse_layout("1R-TP4"), parse_layout("1R-TP8"), parse_layout("2R-TP8")};
+  g.concurrency = {1, 8, 32, 64};
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  PerfParams stack;
+  stack.step_overhead_by_tp_s = {{4, 0.002}, {8, 0.004}};
+  stack.step_time_scale_by_tp = {{4, 1.1}, {8, 1.3}};
+  const auto sol = simulate_grid(g, m, prof, PerfParams{}), slow = simulate_grid(g, m, prof, stack);
+  std::vector<Observation> ref;
+  for (const auto& p : slow) ref.push_back(obs(p.layout, p.concurrency, p.num_gpus, p.tokens_per_s_per_gpu));
+  ExplainInputs in = inputs(ref);
+  for (const auto& p : sol) {
+    const bool tp8 = p.layout.find("TP8") != std::string::npos;
+    in.latency[{p.layout, p.concurrency}] = {tp8 ? 0.004 + 1.3 * p.tpot_s : 0.002 + 1.1 * p.tpot_s, NAN};
+  }
+  const std::string md = explain_markdown(in);
+  const auto at = md.find("**The stack's cost at every concurrency");
+  ASSERT_NE(at, std::string::npos) << md;
+  const std::string sec = md.substr(at, md.find("latency points, so it sizes the stack", at) - at);
+  EXPECT_NE(sec.find("| 4 | 1R-TP4 | 4 | 2.0 | 1.10 | 0.0 | 0.0 |"), std::string::npos) << sec;
+  EXPECT_NE(sec.find("| 8 | 1R-TP8, 2R-TP8 | 8 | 4.0 | 1.30 | 0.0 | 0.0 |"), std::string::npos) << sec;
+  EXPECT_NE(sec.find("| 8 | 2 | "), std::string::npos) << sec;
+  // Speed of light vs the reference is off; with the fitted stack it is exact.
+  const auto row8 = sec.find("| 8 | 2 | ");
+  const std::string line8 = sec.substr(row8, sec.find('\n', row8) - row8);
+  EXPECT_NE(line8.find("| 0.0 % | 0.0 |"), std::string::npos) << line8;
+  EXPECT_EQ(line8.find("| 0.0 % | 0.0 % |"), std::string::npos) << line8;
+  EXPECT_NE(sec.find("TP8's costs 4.0 ms per step at 77 %"), std::string::npos) << sec;
 }
 
 // The report on the llm-d data under a built-in profile, made once per profile for all tests.

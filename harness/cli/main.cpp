@@ -188,7 +188,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   explain->add_option("--reference", explain_opt.reference, "Reference CSV (llm-d)")->required();
   explain->add_option("--latency", explain_opt.latency,
                       "CSV of measured mean TPOT/TTFT per point (e.g. results/llmd/llmd_pd_sweep_latency_digitized.csv): "
-                      "adds a model-free Little's-law check of the PD points");
+                      "adds a model-free Little's-law check of the PD points and sizes each TP's stack cost from TPOT at every concurrency");
   explain->add_option("--profile", explain_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   explain->add_option("--model", explain_opt.model, "Model preset")->capture_default_str();
   explain->add_option("--model-config", explain_opt.model_config, "Hugging Face config.json (overrides --model)");

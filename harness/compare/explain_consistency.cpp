@@ -4,6 +4,7 @@
 // check is made concrete: the matrix throughput its prefill pool would need to prefill every
 // prompt, and the decode rate its decode pool could reach with a full KV cache.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -142,7 +143,7 @@ std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vec
   for (const auto& a : above) {
     const Layout lay = parse_layout(a.config);
     auto lt = in.latency.find({a.config, a.concurrency});
-    if (!lay.disaggregated || lt == in.latency.end() || in.osl < 2) continue;
+    if (!lay.disaggregated || lt == in.latency.end() || !std::isfinite(lt->second.first) || in.osl < 2) continue;
     const double req_s = a.measured * lay.num_gpus() / double(in.osl);
     const double decoding = req_s * double(in.osl - 1) * lt->second.first;
     const double holds = lay.decode.instances * sequences_per_instance(in, lay.decode);

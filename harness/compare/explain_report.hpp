@@ -36,6 +36,10 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
 // profile's input ranges, the stack's per-step cost by TP at C=1, and the ordering with it
 // (explain_tp_ordering.cpp).
 std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
+// Question 2: each TP's stack cost (a per step, k per unit of work) fitted to llm-d's TPOT at every
+// concurrency, and every aggregated configuration simulated again with it; empty without
+// --latency (explain_stack_cost.cpp).
+std::string explain_stack_cost(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
 // Question 2: the TP4 / TP8 / TP2 order under each profile input moved across its sourced range
 // (explain_order_sensitivity.cpp).
 std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);

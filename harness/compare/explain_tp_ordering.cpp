@@ -20,12 +20,7 @@ namespace {
 using detail::fmt;
 const auto& feasible_at = detail::feasible_point;
 const auto& mean_batch = detail::mean_decode_batch;
-
-std::string order_of(double tp2, double tp4, double tp8) {
-  std::vector<std::pair<double, std::string>> v{{tp2, "TP2"}, {tp4, "TP4"}, {tp8, "TP8"}};
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  return v[0].second + " > " + v[1].second + " > " + v[2].second;
-}
+const auto& order_of = detail::tp_order;
 
 // GPU-milliseconds per output token spent in each part of the step, over the whole run.
 struct TokenBudget {
@@ -55,48 +50,10 @@ double c1_tpot_s(const ExplainInputs& in, const ServingPoint& pred, const Observ
   return (e2e - pred.ttft_s) / double(in.osl - 1);
 }
 
-}  // namespace
-
-std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
+// The serving stack's extra cost per step at C=1 for each TP, and the 1R order with it added;
+// empty unless the reference has all three 1R configurations at C=1.
+std::string c1_stack_cost(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
   std::ostringstream md;
-  const int c_hi = 128;
-  const ServingPoint *p4 = feasible_at(pts, "1R-TP4", c_hi), *p8 = feasible_at(pts, "1R-TP8", c_hi);
-  if (p4 && p8) {
-    const TokenBudget a = token_budget(*p4), b = token_budget(*p8);
-    md << "\n**Where a token's GPU time goes at C=" << c_hi << " (speed of light).** GPU-milliseconds per output token, "
-          "all GPUs of the replica counted (1000 / tok/s/GPU):\n\n"
-       << "| part | 1R-TP4 | 1R-TP8 | TP8 - TP4 |\n|---|---|---|---|\n";
-    auto row = [&](const char* name, double x, double y) {
-      md << "| " << name << " | " << fmt("%.2f", x) << " | " << fmt("%.2f", y) << " | " << fmt("%+.2f", y - x) << " |\n";
-    };
-    row("weight stream", a.weights, b.weights);
-    row("prefill compute beyond the weight stream", a.prefill_compute, b.prefill_compute);
-    row("KV read (decode attention)", a.kv, b.kv);
-    row("collectives", a.collectives, b.collectives);
-    row("fixed per-step overhead", a.overhead, b.overhead);
-    row("idle (closed-loop gaps)", a.idle, b.idle);
-    row("**total**", a.total, b.total);
-    const double saved = a.weights - b.weights, extra = b.collectives - a.collectives;
-    md << "\nPrefill FLOPs and KV reads cost every TP about the same per token. Collectives cost TP8 "
-       << fmt("%.2f", a.collectives > 0 ? b.collectives / a.collectives : 0)
-       << "x TP4's GPU time per token (an all-reduce takes about as long on 8 GPUs as on 4, and 8 GPUs wait for it); "
-          "the weight stream costs TP8 "
-       << fmt("%.2f", saved) << " GPU-ms per token " << (saved >= 0 ? "less" : "more") << ", its batch being "
-       << fmt("%.0f", mean_batch(*p8)) << " sequences against " << fmt("%.0f", mean_batch(*p4)) << " for TP4. ";
-    const double ratio = b.total / a.total - 1;
-    if (std::fabs(ratio) < 0.05)
-      md << "Net, the two are within " << fmt("%.0f", 100 * std::fabs(ratio)) << " % of each other on the hardware alone.\n";
-    else
-      md << "Net, " << (ratio > 0 ? "TP4" : "TP8") << " is ahead by " << fmt("%.0f", 100 * std::fabs(ratio))
-         << " % on the hardware alone (" << (saved > extra ? "the weight stream saving outweighs the collectives" :
-                                                              "the collectives outweigh the weight stream saving")
-         << ").\n";
-  }
-
-  // How firm that speed-of-light comparison is, before the stack's costs come in.
-  md << explain_order_sensitivity(in, pts, ref);
-
-  // The serving stack's extra cost per step at C=1.
   std::map<int, double> residual_s;
   std::ostringstream rows;
   for (int tp : {2, 4, 8}) {
@@ -170,21 +127,73 @@ std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<Servi
   else
     md << "A per-step cost alone does not reproduce llm-d's ordering everywhere; ";
   md << "the last column says how much of TP8's distance from its speed of light to llm-d it accounts for. The "
-        "rest is efficiency this model does not have (for example longer or more numerous collectives under load, "
-        "or a slower prefill), so the ordering is explained in kind, not fully in size.\n";
+        "rest is efficiency that a cost per step does not capture (for example longer or more numerous collectives "
+        "under load, or a slower prefill)";
+  md << (in.latency.empty() ? ", so with C=1 alone the ordering is explained in kind, not fully in size (`--latency` "
+                              "sizes the rest from llm-d's TPOT at every concurrency).\n"
+                            : "; the next part sizes it from llm-d's TPOT at every concurrency.\n");
+
+  return md.str();
+}
+
+}  // namespace
+
+std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
+  std::ostringstream md;
+  const int c_hi = 128;
+  const ServingPoint *p4 = feasible_at(pts, "1R-TP4", c_hi), *p8 = feasible_at(pts, "1R-TP8", c_hi);
+  if (p4 && p8) {
+    const TokenBudget a = token_budget(*p4), b = token_budget(*p8);
+    md << "\n**Where a token's GPU time goes at C=" << c_hi << " (speed of light).** GPU-milliseconds per output token, "
+          "all GPUs of the replica counted (1000 / tok/s/GPU):\n\n"
+       << "| part | 1R-TP4 | 1R-TP8 | TP8 - TP4 |\n|---|---|---|---|\n";
+    auto row = [&](const char* name, double x, double y) {
+      md << "| " << name << " | " << fmt("%.2f", x) << " | " << fmt("%.2f", y) << " | " << fmt("%+.2f", y - x) << " |\n";
+    };
+    row("weight stream", a.weights, b.weights);
+    row("prefill compute beyond the weight stream", a.prefill_compute, b.prefill_compute);
+    row("KV read (decode attention)", a.kv, b.kv);
+    row("collectives", a.collectives, b.collectives);
+    row("fixed per-step overhead", a.overhead, b.overhead);
+    row("idle (closed-loop gaps)", a.idle, b.idle);
+    row("**total**", a.total, b.total);
+    const double saved = a.weights - b.weights, extra = b.collectives - a.collectives;
+    md << "\nPrefill FLOPs and KV reads cost every TP about the same per token. Collectives cost TP8 "
+       << fmt("%.2f", a.collectives > 0 ? b.collectives / a.collectives : 0)
+       << "x TP4's GPU time per token (an all-reduce takes about as long on 8 GPUs as on 4, and 8 GPUs wait for it); "
+          "the weight stream costs TP8 "
+       << fmt("%.2f", saved) << " GPU-ms per token " << (saved >= 0 ? "less" : "more") << ", its batch being "
+       << fmt("%.0f", mean_batch(*p8)) << " sequences against " << fmt("%.0f", mean_batch(*p4)) << " for TP4. ";
+    const double ratio = b.total / a.total - 1;
+    if (std::fabs(ratio) < 0.05)
+      md << "Net, the two are within " << fmt("%.0f", 100 * std::fabs(ratio)) << " % of each other on the hardware alone.\n";
+    else
+      md << "Net, " << (ratio > 0 ? "TP4" : "TP8") << " is ahead by " << fmt("%.0f", 100 * std::fabs(ratio))
+         << " % on the hardware alone (" << (saved > extra ? "the weight stream saving outweighs the collectives" :
+                                                              "the collectives outweigh the weight stream saving")
+         << ").\n";
+  }
+
+  // How firm that speed-of-light comparison is, before the stack's costs come in.
+  md << explain_order_sensitivity(in, pts, ref);
+
+  md << c1_stack_cost(in, pts, ref) << explain_stack_cost(in, pts, ref);
 
   // vLLM does not reserve a whole sequence at admission: with on-demand KV and recompute
   // preemption, an instance past its capacity thrashes. Same speed of light, other policy.
+  auto m4 = ref.find({"1R-TP4", 256}), m8a = ref.find({"1R-TP8", 128}), m8b = ref.find({"1R-TP8", 256});
+  if (m4 == ref.end() || m8a == ref.end() || m8b == ref.end()) return md.str();
   PerfParams od;
   od.kv_on_demand = true;
-  GridSpec h = g;
+  GridSpec h;
+  h.isl = in.isl;
+  h.osl = in.osl;
   h.layouts = {parse_layout("1R-TP4"), parse_layout("1R-TP8")};
   h.concurrency = {128, 256};
   const auto pre = simulate_grid(h, in.model, in.profile, od);
   const ServingPoint *r4 = feasible_at(pts, "1R-TP4", 256), *r8b = feasible_at(pts, "1R-TP8", 256),
                      *o4 = feasible_at(pre, "1R-TP4", 256), *o8a = feasible_at(pre, "1R-TP8", 128),
                      *o8b = feasible_at(pre, "1R-TP8", 256);
-  auto m4 = ref.find({"1R-TP4", 256}), m8a = ref.find({"1R-TP8", 128}), m8b = ref.find({"1R-TP8", 256});
   if (r4 && r8b && o4 && o8a && o8b && m4 != ref.end() && m8a != ref.end() && m8b != ref.end()) {
     const double fall = o8b->tokens_per_s_per_gpu - o8a->tokens_per_s_per_gpu;
     const double measured_fall = m8b->second->tokens_per_s_per_gpu - m8a->second->tokens_per_s_per_gpu;

@@ -222,11 +222,12 @@ LatencyTable read_latency_csv(const std::string& path) {
   LatencyTable out;
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const auto& r = t.rows[i];
-    if (r[size_t(ct)].empty() || r[size_t(cf)].empty()) continue;  // not measured for this point
+    const bool has_tpot = !r[size_t(ct)].empty(), has_ttft = !r[size_t(cf)].empty();
+    if (!has_tpot && !has_ttft) continue;  // not measured for this point
     const std::string where = "CSV '" + path + "' line " + std::to_string(t.line_of_row[i]);
     const double c = csv_number(r[size_t(ck)], where + " column concurrency", false);
-    const double tpot = csv_number(r[size_t(ct)], where + " column mean_tpot_ms", false);
-    const double ttft = csv_number(r[size_t(cf)], where + " column mean_ttft_ms", false);
+    const double tpot = has_tpot ? csv_number(r[size_t(ct)], where + " column mean_tpot_ms", false) : NAN;
+    const double ttft = has_ttft ? csv_number(r[size_t(cf)], where + " column mean_ttft_ms", false) : NAN;
     if (c < 1 || c != double(int(c))) throw UsageError(where + ": bad concurrency");
     if (tpot < 0 || ttft < 0) throw UsageError(where + ": negative latency");
     out[{parse_layout(r[size_t(cc)]).name(), int(c)}] = {tpot * 1e-3, ttft * 1e-3};

@@ -55,10 +55,12 @@ ObservationSet read_points_json(const std::string& path, const SweepSelection& s
 // Either of the above, by file extension (.csv) or content.
 ObservationSet read_observations(const std::string& path, const SweepSelection& sel = {});
 
-// Measured mean TPOT and TTFT (seconds) by (canonical config, concurrency).
+// Measured mean TPOT and TTFT (seconds) by (canonical config, concurrency); NaN where one of
+// the two was not measured.
 using LatencyTable = std::map<std::pair<std::string, int>, std::pair<double, double>>;
 // From a CSV with columns config, concurrency, mean_tpot_ms, mean_ttft_ms (llm-d's latency
-// files); rows missing either latency are skipped. Throws UsageError naming file and line.
+// files); a blank latency is NaN, a row missing both is skipped. Throws UsageError naming file
+// and line.
 LatencyTable read_latency_csv(const std::string& path);
 
 // Per-user throughput under a definition ("out_div_conc" or "inv_tpot"); NaN when absent.

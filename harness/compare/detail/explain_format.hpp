@@ -1,7 +1,9 @@
 #pragma once
 // Small helpers shared by the files that write `tpbench explain`'s markdown.
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness/sim/serving_sim.hpp"
@@ -25,6 +27,13 @@ inline const ServingPoint* feasible_point(const std::vector<ServingPoint>& v, co
 // Mean running decode batch of one instance of the point's main pool, time-weighted.
 inline double mean_decode_batch(const ServingPoint& p) {
   return p.main.stats.busy_s > 0 ? p.main.stats.decode_seq_s / p.main.stats.busy_s / p.main.instances : 0;
+}
+
+// "TP4 > TP8 > TP2": the three TPs by descending throughput.
+inline std::string tp_order(double tp2, double tp4, double tp8) {
+  std::vector<std::pair<double, std::string>> v{{tp2, "TP2"}, {tp4, "TP4"}, {tp8, "TP8"}};
+  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  return v[0].second + " > " + v[1].second + " > " + v[2].second;
 }
 
 }  // namespace tpbench::detail
