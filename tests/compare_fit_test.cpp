@@ -204,6 +204,40 @@ TEST(FitCalibration, RecoversKnownParametersFromSyntheticData) {
   EXPECT_THROW(fit_parameters(ref, m, prof, PerfParams{}, spec), UsageError);  // not in the reference
 }
 
+// Synthetic truth with a stack that only TP8 pays (8 ms per step, steps 1.3x the hardware's):
+// trained on TP8 alone, the fit recovers that TP's scale and cost; trained on TP2 and TP4 with
+// global parameters, the held-out error splits by TP into a TP4 replica that the truth treats
+// like the training (near 0) and a TP8 one that it does not (far off).
+TEST(FitCalibration, PerTpStackIsRecoveredAndShowsInTheHeldOutSplit) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  PerfParams truth;
+  truth.step_overhead_by_tp_s[8] = 8e-3;
+  truth.step_time_scale_by_tp[8] = 1.3;
+  const ObservationSet ref = synthetic_reference(truth, {"1R-TP2", "1R-TP4", "2R-TP4", "1R-TP8"}, {1, 8, 32});
+  FitSpec spec;
+  spec.params = {"step_time_scale_tp8", "step_overhead_tp8_s"};
+  spec.train = {"1R-TP8"};
+  spec.max_evals = 300;
+  FitResult r = fit_parameters(ref, m, prof, PerfParams{}, spec);
+  EXPECT_NEAR(get_param(r.fitted, "step_time_scale_tp8"), 1.3, 1.3 * 0.03);
+  EXPECT_NEAR(get_param(r.fitted, "step_overhead_tp8_s"), 8e-3, 8e-3 * 0.1);
+  // The other TPs run at the hardware's speed in the truth and in the fit: nothing to get wrong.
+  EXPECT_LT(r.heldout_aggregated_by_tp.at(4).first, 0.5);
+  EXPECT_EQ(r.heldout_aggregated_by_tp.at(4).second, 2);
+
+  spec.params = {"hbm_efficiency", "step_overhead_s"};
+  spec.train = {"1R-TP2", "1R-TP4"};
+  r = fit_parameters(ref, m, prof, PerfParams{}, spec);
+  ASSERT_EQ(r.heldout_aggregated_by_tp.size(), 2u);  // 2R-TP4 and 1R-TP8 held out
+  EXPECT_LT(r.heldout_aggregated_by_tp.at(4).first, 2.0);
+  EXPECT_EQ(r.heldout_aggregated_by_tp.at(4).second, 1);
+  EXPECT_GT(r.heldout_aggregated_by_tp.at(8).first, 20.0);
+  // Each configuration has three points, so the overall figure is the mean of the two.
+  EXPECT_NEAR(r.heldout_aggregated_mape_gpu,
+              (r.heldout_aggregated_by_tp.at(4).first + r.heldout_aggregated_by_tp.at(8).first) / 2, 1e-9);
+}
+
 // Synthetic truth: 2 ms per step, no hop latency. On TP4 alone a per-step cost and a per-hop
 // collective latency are the same thing (both a constant per step: 160 all-reduces x 6 hops), so
 // the fit must report a ridge between them; with TP2 beside TP4 (2 hops vs 6) they separate, the

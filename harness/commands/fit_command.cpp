@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <sstream>
+#include <utility>
 
 #include "harness/common/error.hpp"
 #include "harness/common/split_list.hpp"
@@ -165,6 +166,13 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     out << "held-out configurations:\n" << comparison_table(r.heldout, o.per_point, /*flag_above_model=*/false);
     out << "held-out MAPE tok/s/GPU: aggregated " << pct_or_dash(r.heldout_aggregated_mape_gpu) << ", PD "
         << pct_or_dash(r.heldout_pd_mape_gpu) << "\n";
+    if (r.heldout_aggregated_by_tp.size() > 1) {
+      out << "  aggregated by TP:";
+      const char* sep = " ";
+      for (const auto& [tp, e] : r.heldout_aggregated_by_tp)
+        out << std::exchange(sep, ", ") << "TP" << tp << " " << pct_or_dash(e.first) << " (" << e.second << (e.second == 1 ? " configuration)" : " configurations)");
+      out << "\n";
+    }
   } else {
     out << "no held-out configuration (every reference configuration was trained on)\n";
   }
@@ -189,6 +197,10 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     j["train_mape_tokens_per_s_per_user"] = r.train.mape_user;
     j["heldout_aggregated_mape_tokens_per_s_per_gpu"] = num_or_null(r.heldout_aggregated_mape_gpu);
     j["heldout_pd_mape_tokens_per_s_per_gpu"] = num_or_null(r.heldout_pd_mape_gpu);
+    j["heldout_aggregated_by_tp"] = nlohmann::json::object();
+    for (const auto& [tp, e] : r.heldout_aggregated_by_tp)
+      j["heldout_aggregated_by_tp"][std::to_string(tp)] = {{"mape_tokens_per_s_per_gpu", num_or_null(e.first)},
+                                                          {"configurations", e.second}};
     if (!r.heldout.points.empty()) j["heldout"] = comparison_to_json(r.heldout, /*flag_above_model=*/false);
     std::string set;
     for (const auto& [n, v] : r.values) {

@@ -311,6 +311,12 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
     if (!contains(train, p.config) && !contains(held, p.config)) held.push_back(p.config);
   r.train = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, train), "");
   r.heldout = heldout_comparison(ref, m, prof, r.fitted, spec, held, r.heldout_aggregated_mape_gpu, r.heldout_pd_mape_gpu);
+  std::map<int, std::set<std::string>> held_by_tp;
+  for (const auto& q : r.heldout.points)
+    if (const Layout l = parse_layout(q.config); !l.disaggregated) held_by_tp[l.replicas.tp].insert(q.config);
+  for (const auto& [tp, cfgs] : held_by_tp)
+    r.heldout_aggregated_by_tp[tp] = {mape_gpu_where(r.heldout, [&](const std::string& c) { return cfgs.count(c) > 0; }),
+                                      int(cfgs.size())};
 
   if (spec.explore_ridge && r.identifiability.ridge) {
     if (held.empty()) r.ridge_not_explored = "no held-out configuration to compare along it";

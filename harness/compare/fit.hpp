@@ -3,6 +3,7 @@
 // configurations of a reference, then report the error on every configuration not trained on.
 // The objective is the mean squared log ratio of tok/s/GPU and of tok/s/user (the reference's
 // per-user definition) over the training points.
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,6 +81,9 @@ struct FitResult {
   std::string ridge_not_explored;
   Comparison train, heldout;  // model (fitted) vs reference
   double heldout_aggregated_mape_gpu = 0, heldout_pd_mape_gpu = 0;  // percent; NaN when none held out
+  // The aggregated held-out MAPE split by TP: (percent, configurations) per TP that has any. A
+  // stack whose cost does not carry from one TP to another shows as one TP far off.
+  std::map<int, std::pair<double, int>> heldout_aggregated_by_tp;
 };
 
 // Throws UsageError for more than four or unknown parameters, or training configurations the
