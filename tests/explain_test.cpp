@@ -75,11 +75,16 @@ TEST(ExplainAboveSpeedOfLight, LittlesLawFromMeasuredLatencies) {
   // 150 tok/s/GPU on 16 GPUs = 2.4 requests/s; with a 60 ms TPOT each request decodes for
   // 999 x 0.06 = 59.94 s, so 2.4 x 59.94 = 143.9 requests decode at once: far more than one TP4
   // instance's KV cache holds (about 49 sequences of 10,500 tokens).
-  ExplainInputs in = inputs({obs("3P-TP4 1D-TP4", 256, 16, 150.0)});
+  ExplainInputs in = inputs({obs("3P-TP4 1D-TP4", 256, 16, 150.0), obs("3P-TP4 1D-TP4", 128, 16, 150.0)});
   in.latency[{"3P-TP4 1D-TP4", 256}] = {0.060, 40.0};
+  in.latency[{"3P-TP4 1D-TP4", 128}] = {NAN, 20.0};  // a TTFT without a TPOT: no Little's-law row
   const std::string md = section(explain_markdown(in), "## Reference points above the speed of light");
   EXPECT_NE(md.find("| 3P-TP4 1D-TP4 | 256 | 60.0 | 2.40 | 144 |"), std::string::npos) << md;
   EXPECT_NE(md.find("more than the decode pool holds"), std::string::npos) << md;
+  const auto first = md.find("| 3P-TP4 1D-TP4 | 128 |");
+  ASSERT_NE(first, std::string::npos) << md;  // listed above the speed of light
+  EXPECT_EQ(md.find("| 3P-TP4 1D-TP4 | 128 |", first + 1), std::string::npos) << md;
+  EXPECT_EQ(md.find("nan"), std::string::npos) << md;
 }
 
 TEST(ExplainAboveSpeedOfLight, LatencyCsvIsValidated) {

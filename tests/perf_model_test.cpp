@@ -177,7 +177,20 @@ TEST(PerfRoofline, PerTpStepTimeScaleStretchesItsTpOnly) {
   // The profile's 1.7 ms of per-step and per-layer overhead is stretched; the 12.5 ms is not.
   EXPECT_NEAR(b.overhead_s, 1.5 * 1.7e-3 + 12.5e-3, 1e-12);
   EXPECT_NEAR(b.total_s, 1.5 * a.total_s + 12.5e-3, 1e-12);
-  EXPECT_NEAR(b.total_s, b.gemm_s + b.decode_attn_s + b.prefill_attn_s + b.collective_s + b.overhead_s, 1e-15);
+  EXPECT_NEAR(b.collective_s, 1.5 * a.collective_s, 1e-15);
+  EXPECT_NEAR(b.decode_attn_s, 1.5 * a.decode_attn_s, 1e-15);
+  // A mixed step (a prefill chunk beside the decode): its compute-bound GEMMs and prefill
+  // attention stretch too.
+  s.prefill_tokens = 4096;
+  s.prefill_attn_pairs = 4096.0 * 4097 / 2;
+  s.logits += 1;
+  const StepCost c = RooflineModel(m, 8, p, PerfParams{}).step(s), d = RooflineModel(m, 8, p, par).step(s);
+  ASSERT_GT(c.gemm_compute_s, c.gemm_memory_s);  // compute-bound at 4097 tokens
+  ASSERT_GT(c.prefill_attn_s, 0);
+  EXPECT_NEAR(d.gemm_compute_s, 1.5 * c.gemm_compute_s, 1e-15);
+  EXPECT_NEAR(d.gemm_s, 1.5 * c.gemm_s, 1e-15);
+  EXPECT_NEAR(d.prefill_attn_s, 1.5 * c.prefill_attn_s, 1e-15);
+  EXPECT_NEAR(d.total_s, 1.5 * c.total_s + 12.5e-3, 1e-12);
   EXPECT_EQ(RooflineModel(m, 4, p, par).step(s).total_s, RooflineModel(m, 4, p, PerfParams{}).step(s).total_s);
   // A scale must be positive and at most 100; malformed names are usage errors.
   EXPECT_THROW(set_param(par, "step_time_scale_tp8", 0.0), UsageError);

@@ -114,6 +114,36 @@ nlohmann::json constant_sweep(double T, double P) {
   return doc;
 }
 
+// A step-time scale stretches a mixed step once, whichever source each part comes from: with
+// measured prefill and roofline decode (no decode points), the prefill time is scaled here and
+// the decodes' KV time comes scaled from the roofline, which applies its own PerfParams.
+TEST(SimMeasured, ScaleAppliesOnceWhenDecodeFallsBackToTheRoofline) {
+  const double P = 30e-3;
+  nlohmann::json doc = constant_sweep(2e-3, P);
+  nlohmann::json prefill_only = nlohmann::json::array();
+  for (const auto& q : doc["points"])
+    if (q["phase"] == "prefill") prefill_only.push_back(q);
+  doc["points"] = prefill_only;
+  const MeasuredStepTimes t = MeasuredStepTimes::from_documents({{"prefill only", doc}}, preset_model("tiny"));
+  ASSERT_TRUE(t.has_prefill(1));
+  ASSERT_FALSE(t.has_decode(1));
+  const ModelSpec m = preset_model("tiny");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  PerfParams slow;
+  slow.step_time_scale_by_tp[1] = 2.0;
+  const RooflineModel r1(m, 1, prof, PerfParams{}), r2(m, 1, prof, slow);
+  StepShape s;
+  s.decode_seqs = 2;
+  s.decode_ctx_tokens = 3000;
+  s.prefill_tokens = 500;
+  const StepCost a = PhasedStepSource(&r1, &t, 0.0).step(s), b = PhasedStepSource(&r2, &t, 0.0, 2.0).step(s);
+  ASSERT_GT(a.decode_attn_s, 0);
+  EXPECT_NEAR(a.measured_s, P, 1e-12);
+  EXPECT_NEAR(b.measured_s, 2 * P, 1e-12);
+  EXPECT_NEAR(b.decode_attn_s, 2 * a.decode_attn_s, 1e-15);  // not 4x
+  EXPECT_NEAR(b.total_s, 2 * a.total_s, 1e-12);
+}
+
 TEST(SimMeasured, ConcurrencyOneReproducesMeasuredStepTimes) {
   const double T = 2e-3, P = 30e-3;
   const MeasuredStepTimes t =

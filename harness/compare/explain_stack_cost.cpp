@@ -24,6 +24,7 @@ const auto& feasible_at = detail::feasible_point;
 
 struct TpSamples {
   std::vector<double> predicted_s, measured_s;
+  std::vector<std::pair<std::string, int>> points;  // (config, C) of each pair
   std::set<std::string> configs;
 };
 
@@ -37,6 +38,7 @@ std::map<int, TpSamples> tpot_pairs(const ExplainInputs& in, const std::vector<S
     TpSamples& s = by_tp[l.replicas.tp];
     s.predicted_s.push_back(p->tpot_s);
     s.measured_s.push_back(lat.first);
+    s.points.push_back(key);
     s.configs.insert(key.first);
   }
   return by_tp;
@@ -77,7 +79,37 @@ double tpot_rms_ms(const ExplainInputs& in, const std::vector<ServingPoint>& sim
   return n > 0 ? 1e3 * std::sqrt(sum / n) : NAN;
 }
 
+// MAPE of simulated vs measured TTFT over the latency table's points of `cfgs` that have one.
+double ttft_mape(const ExplainInputs& in, const std::vector<ServingPoint>& sim, const std::set<std::string>& cfgs) {
+  double sum = 0;
+  int n = 0;
+  for (const auto& [key, lat] : in.latency) {
+    if (!cfgs.count(key.first) || !std::isfinite(lat.second) || !(lat.second > 0)) continue;
+    if (const ServingPoint* p = feasible_at(sim, key.first, key.second)) {
+      sum += std::fabs(p->ttft_s / lat.second - 1);
+      ++n;
+    }
+  }
+  return n > 0 ? 100 * sum / n : NAN;
+}
+
 std::string pct(double v) { return std::isfinite(v) ? fmt("%.1f %%", v) : "-"; }
+
+// The fit again without its largest miss: how much one point moves a and k.
+struct LeaveOut {
+  std::pair<std::string, int> dropped;
+  StackCostFit fit;
+};
+LeaveOut without_largest_miss(const TpSamples& s, const StackCostFit& f) {
+  size_t worst = 0;
+  double most = -1;
+  for (size_t i = 0; i < s.predicted_s.size(); ++i)
+    if (const double e = std::fabs(s.measured_s[i] - f.a_s - f.k * s.predicted_s[i]); e > most) most = e, worst = i;
+  std::vector<double> x, y;
+  for (size_t i = 0; i < s.predicted_s.size(); ++i)
+    if (i != worst) x.push_back(s.predicted_s[i]), y.push_back(s.measured_s[i]);
+  return {s.points[worst], fit_stack_cost(x, y)};
+}
 
 }  // namespace
 
@@ -85,31 +117,54 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
   const std::map<int, TpSamples> by_tp = tpot_pairs(in, pts);
   std::map<int, StackCostFit> fits;
   for (const auto& [tp, s] : by_tp)
-    if (s.predicted_s.size() >= 2) fits[tp] = fit_stack_cost(s.predicted_s, s.measured_s);
+    if (s.predicted_s.size() >= 2) {
+      StackCostFit f = fit_stack_cost(s.predicted_s, s.measured_s);
+      // Simulated and printed at the precision of the reproduce command below.
+      f.a_s = std::round(f.a_s * 1e4) / 1e4;
+      f.k = std::round(f.k * 1e3) / 1e3;
+      fits[tp] = f;
+    }
   if (fits.empty()) return "";
 
   std::ostringstream md;
+  int n_points = 0;
+  for (const auto& [tp, f] : fits) n_points += f.points;
   md << "\n**The stack's cost at every concurrency, from llm-d's TPOT.** The C=1 figures above are one point per TP. "
         "With llm-d's mean TPOT (`--latency`) at every concurrency, each TP's TPOTs over all its aggregated "
-        "configurations (k replicas at C run like one at C/k) are fitted as TPOT = a + k x predicted TPOT (least "
-        "squares, a >= 0, k >= 1): a is a fixed cost per step (scheduling, launches, synchronisation), k stretches "
-        "the step in proportion to its work (1 / k of the speed of light):\n\n"
-     << "| TP | configurations | points | a ms per step | k | rms ms | largest miss ms |\n|---|---|---|---|---|---|---|\n";
+        "configurations (r replicas at C run like one at C/r) are fitted as TPOT = a + k x predicted TPOT (least "
+        "squares, a >= 0, k >= 1): a is a fixed cost per step, k stretches the whole predicted step (its work and "
+        "the profile's own per-step overhead; 1 / k of the speed of light). The last column fits again without the "
+        "point the fit misses most, to show how much one point moves a and k:\n\n"
+     << "| TP | configurations | points | a ms per step | k | rms ms | largest miss ms | without the largest miss |\n"
+        "|---|---|---|---|---|---|---|---|\n";
   PerfParams par;
+  std::string reproduce;
   std::set<std::string> all_cfgs;
   for (const auto& [tp, f] : fits) {
     const TpSamples& s = by_tp.at(tp);
+    std::string loo = "-";
+    if (s.predicted_s.size() >= 4) {
+      const LeaveOut l = without_largest_miss(s, f);
+      loo = l.dropped.first + " C=" + std::to_string(l.dropped.second) + " out: a " + fmt("%.1f", l.fit.a_s * 1e3) +
+            " ms, k " + (l.fit.k_fixed ? std::string("1 (held)") : fmt("%.2f", l.fit.k));
+    }
     md << "| " << tp << " | " << list(s.configs) << " | " << f.points << " | " << fmt("%.1f", f.a_s * 1e3) << " | "
        << (f.k_fixed ? "1 (held)" : fmt("%.2f", f.k)) << " | " << fmt("%.1f", f.rms_s * 1e3) << " | "
-       << fmt("%.1f", f.max_abs_s * 1e3) << " |\n";
-    if (f.a_s > 0) par.step_overhead_by_tp_s[tp] = f.a_s;
-    if (f.k != 1.0) par.step_time_scale_by_tp[tp] = f.k;
+       << fmt("%.1f", f.max_abs_s * 1e3) << " | " << loo << " |\n";
+    if (f.a_s > 0) {
+      par.step_overhead_by_tp_s[tp] = f.a_s;
+      reproduce += " --set step_overhead_tp" + std::to_string(tp) + "_s=" + fmt("%.4f", f.a_s);
+    }
+    if (f.k != 1.0) {
+      par.step_time_scale_by_tp[tp] = f.k;
+      reproduce += " --set step_time_scale_tp" + std::to_string(tp) + "=" + fmt("%.3f", f.k);
+    }
   }
   bool any_held = false;
   for (const auto& [tp, f] : fits) any_held = any_held || f.k_fixed;
   if (any_held)
-    md << "\nWhere k is held at 1 the predicted TPOT hardly varies across the points (a KV-capped batch), so a "
-          "fixed cost and a proportional one cannot be told apart; a is then the mean excess.\n";
+    md << "\nWhere k is held at 1 the predicted TPOT hardly varies across the points (for example a KV-capped batch), "
+          "so a fixed cost and a proportional one cannot be told apart; a is then the mean excess.\n";
 
   // Every aggregated configuration of a fitted TP in the reference, simulated with that stack.
   GridSpec g;
@@ -127,15 +182,18 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
   g.concurrency.assign(cs.begin(), cs.end());
   const std::vector<ServingPoint> cal = simulate_grid(g, in.model, in.profile, par);
 
-  md << "\nEvery aggregated configuration of those TPs simulated again with its TP's a and k (`--set "
-        "step_overhead_tp<n>_s=a --set step_time_scale_tp<n>=k`), against llm-d's tok/s/GPU and TPOT:\n\n"
-     << "| TP | configurations | MAPE tok/s/GPU, speed of light | MAPE tok/s/GPU, with the stack | TPOT rms ms, with the stack |\n"
-        "|---|---|---|---|---|\n";
-  for (const auto& [tp, cfgs] : cfgs_of_tp)
-    md << "| " << tp << " | " << cfgs.size() << " | " << pct(mape(pts, ref, cfgs)) << " | " << pct(mape(cal, ref, cfgs))
-       << " | " << fmt("%.1f", tpot_rms_ms(in, cal, cfgs)) << " |\n";
-  md << "| all | " << all_cfgs.size() << " | " << pct(mape(pts, ref, all_cfgs)) << " | " << pct(mape(cal, ref, all_cfgs))
-     << " | " << fmt("%.1f", tpot_rms_ms(in, cal, all_cfgs)) << " |\n";
+  md << "\nEvery aggregated configuration of those TPs simulated again with its TP's a and k (`tpbench predict` with"
+     << reproduce << "), against llm-d. TTFT was not used to fit a and k, so its columns are a check; at queue-bound "
+        "points TTFT is mostly waiting for admission, which follows from the throughput:\n\n"
+     << "| TP | configurations | MAPE tok/s/GPU, speed of light | MAPE tok/s/GPU, with the stack | TPOT rms ms, with the "
+        "stack | MAPE TTFT, speed of light | MAPE TTFT, with the stack |\n|---|---|---|---|---|---|---|\n";
+  auto row = [&](const std::string& label, const std::set<std::string>& cfgs) {
+    md << "| " << label << " | " << cfgs.size() << " | " << pct(mape(pts, ref, cfgs)) << " | " << pct(mape(cal, ref, cfgs))
+       << " | " << fmt("%.1f", tpot_rms_ms(in, cal, cfgs)) << " | " << pct(ttft_mape(in, pts, cfgs)) << " | "
+       << pct(ttft_mape(in, cal, cfgs)) << " |\n";
+  };
+  for (const auto& [tp, cfgs] : cfgs_of_tp) row(std::to_string(tp), cfgs);
+  row("all", all_cfgs);
 
   // The 1R order with that stack, where all three TPs were fitted.
   std::ostringstream rows;
@@ -161,16 +219,21 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
   md << "TPOT and throughput are tied by the closed loop (each user's E2E is TTFT + (OSL - 1) x TPOT), so a stack "
         "read off TPOT reproduces throughput only as far as the simulator also gets right how many requests run at "
         "once and how much prefill shares their steps: the throughput columns test those, not the hardware. ";
-  if (fits.count(4) && fits.count(8) && !fits.at(4).k_fixed && !fits.at(8).k_fixed)
-    md << "TP4's stack costs " << fmt("%.1f", fits.at(4).a_s * 1e3) << " ms per step and runs its work at "
-       << fmt("%.0f", 100 / fits.at(4).k) << " % of the speed of light; TP8's costs " << fmt("%.1f", fits.at(8).a_s * 1e3)
-       << " ms per step at " << fmt("%.0f", 100 / fits.at(8).k)
-       << " %: in llm-d's aggregated runs TP8 pays more both per step and per unit of work. ";
-  md << "This uses " << [&] {
-    int k = 0;
-    for (const auto& [tp, f] : fits) k += f.points;
-    return k;
-  }() << " llm-d latency points, so it sizes the stack; it does not say where its cost comes from.\n";
+  if (fits.count(4) && fits.count(8) && !fits.at(4).k_fixed && !fits.at(8).k_fixed) {
+    const StackCostFit &f4 = fits.at(4), &f8 = fits.at(8);
+    md << "TP4's stack costs " << fmt("%.1f", f4.a_s * 1e3) << " ms per step and runs at " << fmt("%.0f", 100 / f4.k)
+       << " % of the speed of light; TP8's costs " << fmt("%.1f", f8.a_s * 1e3) << " ms per step at "
+       << fmt("%.0f", 100 / f8.k) << " %. ";
+    const bool more_a = f8.a_s > f4.a_s, more_k = f8.k > f4.k;
+    if (more_a && more_k) md << "In llm-d's aggregated runs TP8 pays more both per step and per unit of work. ";
+    else if (more_a || more_k)
+      md << "In llm-d's aggregated runs TP8 pays more " << (more_a ? "per step" : "per unit of work") << " and not more "
+         << (more_a ? "per unit of work" : "per step") << ". ";
+    else md << "In llm-d's aggregated runs TP8's stack is not costlier than TP4's by either measure. ";
+  }
+  md << "This uses " << n_points
+     << " llm-d TPOT points (digitized from plots; where markers overlapped, one value serves several points), so it "
+        "sizes the stack; it does not say where its cost comes from.\n";
   return md.str();
 }
 

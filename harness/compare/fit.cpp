@@ -64,7 +64,8 @@ double start_value(const std::string& name, const PerfParams& p, const ModelSpec
 // out of range), so they are reported apart.
 bool at_bound(const std::string& n, double v) {
   if (is_efficiency(n)) return v > 0.999 || v < 0.2001;
-  if (is_time_scale(n)) return v < 1.001 || v * 1.06 > param_upper_bound(n);
+  // A scale whose 5 % probe down would cross 1 (faster than the hardware, outside the search).
+  if (is_time_scale(n)) return v < 1.06 || v * 1.06 > param_upper_bound(n);
   // Near zero, or so near the upper cap that the probe's 5 % step up would pass it.
   return v < 1e-3 * unit_of(n) || v * 1.06 > param_upper_bound(n);
 }

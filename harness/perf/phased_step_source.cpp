@@ -25,8 +25,8 @@ StepCost PhasedStepSource::step(const StepShape& s) const {
     l = measured_->prefill_s(tp_, s.prefill_tokens + s.decode_seqs);
     if (s.decode_seqs > 0) {
       if (measured_decode_) {
-        c.decode_attn_s = measured_->decode_context_slope(tp_, s.decode_seqs) * mean_ctx;
-      } else {
+        c.decode_attn_s = measured_->decode_context_slope(tp_, s.decode_seqs) * mean_ctx * scale_;
+      } else {  // the roofline's time carries the scale already
         StepShape d;
         d.decode_seqs = s.decode_seqs;
         d.decode_ctx_tokens = s.decode_ctx_tokens;
@@ -36,7 +36,6 @@ StepCost PhasedStepSource::step(const StepShape& s) const {
     }
   }
   c.measured_s = l.value_s * scale_;
-  c.decode_attn_s *= scale_;
   c.outside_measured = l.outside;
   c.overhead_s = overhead_s_;
   c.total_s = c.measured_s + c.decode_attn_s + c.overhead_s;
