@@ -122,7 +122,9 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
       // Simulated and printed at the precision of the reproduce command below.
       f.a_s = std::round(f.a_s * 1e4) / 1e4;
       f.k = std::round(f.k * 1e3) / 1e3;
-      fits[tp] = f;
+      // Only a stack the model can take (set_param's ranges) is simulated.
+      if (f.a_s <= param_upper_bound("step_overhead_s") && f.k <= param_upper_bound("step_time_scale_tp" + std::to_string(tp)))
+        fits[tp] = f;
     }
   if (fits.empty()) return "";
 

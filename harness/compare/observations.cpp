@@ -135,11 +135,20 @@ ObservationSet read_reference_csv(const std::string& path) {
     const auto& r = t.rows[i];
     const std::string where = "CSV '" + path + "' line " + std::to_string(t.line_of_row[i]);
     Observation o;
-    o.config = parse_layout(r[size_t(c_config)]).name();
+    try {
+      o.config = parse_layout(r[size_t(c_config)]).name();
+    } catch (const UsageError& e) {
+      throw UsageError(where + ": " + e.what());
+    }
     const double conc = csv_number(r[size_t(c_conc)], where + " column concurrency", false);
     if (conc < 1 || conc != std::floor(conc) || conc > 1e7) throw UsageError(where + ": concurrency must be a whole number >= 1");
     o.concurrency = int(conc);
-    if (c_n >= 0) o.num_gpus = int(csv_number(r[size_t(c_n)], where + " column num_gpus", true));
+    if (c_n >= 0) {
+      const double n = csv_number(r[size_t(c_n)], where + " column num_gpus", true);
+      if (!std::isnan(n) && (n < 1 || n > 1e6 || n != std::floor(n)))
+        throw UsageError(where + ": num_gpus must be a whole number >= 1");
+      if (!std::isnan(n)) o.num_gpus = int(n);
+    }
     if (c_gpu >= 0) o.tokens_per_s_per_gpu = csv_number(r[size_t(c_gpu)], where + " column thpt_per_gpu", true);
     const double out = c_out >= 0 ? csv_number(r[size_t(c_out)], where + " column output_tok_s", true) : kNaN;
     if (std::isnan(o.tokens_per_s_per_gpu) && o.num_gpus > 0) o.tokens_per_s_per_gpu = out / o.num_gpus;
@@ -228,9 +237,18 @@ LatencyTable read_latency_csv(const std::string& path) {
     const double c = csv_number(r[size_t(ck)], where + " column concurrency", false);
     const double tpot = has_tpot ? csv_number(r[size_t(ct)], where + " column mean_tpot_ms", false) : NAN;
     const double ttft = has_ttft ? csv_number(r[size_t(cf)], where + " column mean_ttft_ms", false) : NAN;
-    if (c < 1 || c != double(int(c))) throw UsageError(where + ": bad concurrency");
+    if (c < 1 || c > 1e9 || c != std::floor(c)) throw UsageError(where + ": bad concurrency");
     if (tpot < 0 || ttft < 0) throw UsageError(where + ": negative latency");
-    out[{parse_layout(r[size_t(cc)]).name(), int(c)}] = {tpot * 1e-3, ttft * 1e-3};
+    // Milliseconds: a token slower than 100 s or a first token later than 10^9 ms (11.6 days)
+    // is a unit or typing error, not a measurement.
+    if (tpot > 1e5 || ttft > 1e9) throw UsageError(where + ": implausible latency (mean_tpot_ms at most 1e5, mean_ttft_ms at most 1e9)");
+    std::string config;
+    try {
+      config = parse_layout(r[size_t(cc)]).name();
+    } catch (const UsageError& e) {
+      throw UsageError(where + ": " + e.what());
+    }
+    out[{config, int(c)}] = {tpot * 1e-3, ttft * 1e-3};
   }
   return out;
 }

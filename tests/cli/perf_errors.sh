@@ -15,6 +15,10 @@ printf '{"schema": 5, "points": [{}]}' >"$TMP/badschema.json"
 printf 'config,concurrency,thpt_per_gpu\n1R-TP4,1.7,3\n' >"$TMP/fraction.csv"
 printf 'config,concurrency,thpt_per_gpu\n1R-TP4,8,0\n' >"$TMP/zero.csv"
 printf 'config,concurrency,thpt_per_gpu\n1R-TP4,8,\n' >"$TMP/blank.csv"
+printf 'config,concurrency,num_gpus,thpt_per_gpu\n1R-TP4,8,0,3\n' >"$TMP/zero_gpus.csv"
+printf 'config,concurrency,thpt_per_gpu\n,8,3\n' >"$TMP/no_config.csv"
+printf 'config,concurrency,mean_tpot_ms,mean_ttft_ms\n1R-TP8,32,1e308,\n1R-TP8,64,1e300,\n' >"$TMP/huge_tpot.csv"
+printf 'config,concurrency,mean_tpot_ms,mean_ttft_ms\n1R-TP8,1e20,10,\n' >"$TMP/huge_conc.csv"
 # A valid profile with one field broken at a time (zero efficiency, zero link, a name that is
 # not a string, an impossible memory size).
 "$BIN" profile show h100-sxm --json >"$TMP/good_profile.json"
@@ -86,6 +90,10 @@ E="$TMP/report.md"
 expect_usage_error "$E" explain --reference "$TMP/bad.csv" --out "$E" --no-plot
 expect_usage_error "$E" explain --reference "$REF" --profile nope --out "$E" --no-plot
 expect_usage_error "$E" explain --reference "$REF" --latency "$TMP/bad.csv" --out "$E" --no-plot
+expect_usage_error "$E" explain --reference "$REF" --latency "$TMP/huge_tpot.csv" --out "$E" --no-plot
+expect_usage_error "$E" explain --reference "$REF" --latency "$TMP/huge_conc.csv" --out "$E" --no-plot
+expect_usage_error "$E" explain --reference "$TMP/zero_gpus.csv" --out "$E" --no-plot
+expect_usage_error "$E" explain --reference "$TMP/no_config.csv" --out "$E" --no-plot
 
 # Good runs.
 "$BIN" predict --layout 1R-TP4,"1P-TP8 1D-TP8" --concurrency 1,8 --out "$P" >/dev/null || { echo "FAIL: predict"; fail=1; }
