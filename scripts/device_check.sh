@@ -144,6 +144,8 @@ run_step "configure (sm_90)" 90 cmake -S . -B $BUILD -G "$GEN" -DCMAKE_BUILD_TYP
   -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$NVCC" -DNCCL_ROOT="$NCCL_ROOT_FOUND" -DTPBENCH_MPI=OFF "${PREFIX_ARGS[@]}"
 run_step "build" 300 cmake --build $BUILD -j"$(nproc)" --target "${TARGETS[@]}"
 TP=$BUILD/tpbench
+# What every JSON document of this run records as its commit (set at build time).
+echo "device_check: the binary says $($TP --version 2>&1 | head -1)"
 
 # GPU tests: they must run, not skip, and at least `min` of them must run (a filter that
 # matches nothing passes in gtest). The two excluded need 2+ GPUs or no GPU.

@@ -116,6 +116,7 @@ LeaveOut without_largest_miss(const TpSamples& s, const StackCostFit& f) {
 std::string explain_stack_cost(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
   const std::map<int, TpSamples> by_tp = tpot_pairs(in, pts);
   std::map<int, StackCostFit> fits;
+  std::string out_of_range;  // TPs whose fitted stack the model cannot take
   for (const auto& [tp, s] : by_tp)
     if (s.predicted_s.size() >= 2) {
       StackCostFit f = fit_stack_cost(s.predicted_s, s.measured_s);
@@ -123,10 +124,16 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
       f.a_s = std::round(f.a_s * 1e4) / 1e4;
       f.k = std::round(f.k * 1e3) / 1e3;
       // Only a stack the model can take (set_param's ranges) is simulated.
-      if (f.a_s <= param_upper_bound("step_overhead_s") && f.k <= param_upper_bound("step_time_scale_tp" + std::to_string(tp)))
-        fits[tp] = f;
+      const double a_max = param_upper_bound("step_overhead_s"), k_max = param_upper_bound("step_time_scale_tp1");
+      if (f.a_s <= a_max && f.k <= k_max) fits[tp] = f;
+      else
+        out_of_range += " TP" + std::to_string(tp) + " (a " + fmt("%.3g", f.a_s) + " s, k " + fmt("%.3g", f.k) +
+                        "; the model takes a <= " + fmt("%g", a_max) + " s and k <= " + fmt("%g", k_max) + ")";
     }
-  if (fits.empty()) return "";
+  if (fits.empty() && out_of_range.empty()) return "";
+  if (fits.empty())
+    return "\n**The stack's cost at every concurrency, from llm-d's TPOT:** no TP could be sized; fitted stacks out of "
+           "the model's range:" + out_of_range + ".\n";
 
   std::ostringstream md;
   int n_points = 0;
@@ -162,6 +169,8 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
       reproduce += " --set step_time_scale_tp" + std::to_string(tp) + "=" + fmt("%.3f", f.k);
     }
   }
+  if (!out_of_range.empty())
+    md << "\nLeft out, their fitted stack being out of the model's range:" << out_of_range << ".\n";
   bool any_held = false;
   for (const auto& [tp, f] : fits) any_held = any_held || f.k_fixed;
   if (any_held)

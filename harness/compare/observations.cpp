@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -131,22 +132,29 @@ ObservationSet read_reference_csv(const std::string& path) {
   const int c_odc = t.column("thpt_per_user_outdiv_conc"), c_inv = t.column("thpt_per_user_inv_tpot"),
             c_tpot = t.column("mean_tpot_ms");
   s.per_user_def = c_odc >= 0 ? "out_div_conc" : "inv_tpot";
+  std::map<std::pair<std::string, int>, int> line_of_point;  // duplicates would be counted twice
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const auto& r = t.rows[i];
     const std::string where = "CSV '" + path + "' line " + std::to_string(t.line_of_row[i]);
     Observation o;
+    Layout layout;
     try {
-      o.config = parse_layout(r[size_t(c_config)]).name();
+      layout = parse_layout(r[size_t(c_config)]);
     } catch (const UsageError& e) {
       throw UsageError(where + ": " + e.what());
     }
+    o.config = layout.name();
     const double conc = csv_number(r[size_t(c_conc)], where + " column concurrency", false);
-    if (conc < 1 || conc != std::floor(conc) || conc > 1e7) throw UsageError(where + ": concurrency must be a whole number >= 1");
+    if (conc < 1 || conc != std::floor(conc) || conc > 1e7)
+      throw UsageError(where + ": concurrency must be a whole number from 1 to 1e7");
     o.concurrency = int(conc);
+    if (auto [it, fresh] = line_of_point.emplace(std::pair{o.config, o.concurrency}, t.line_of_row[i]); !fresh)
+      throw UsageError(where + ": " + o.config + " at concurrency " + std::to_string(o.concurrency) +
+                       " is given twice (also line " + std::to_string(it->second) + ")");
     if (c_n >= 0) {
       const double n = csv_number(r[size_t(c_n)], where + " column num_gpus", true);
-      if (!std::isnan(n) && (n < 1 || n > 1e6 || n != std::floor(n)))
-        throw UsageError(where + ": num_gpus must be a whole number >= 1");
+      if (!std::isnan(n) && n != double(layout.num_gpus()))
+        throw UsageError(where + ": num_gpus must be " + std::to_string(layout.num_gpus()) + " for " + o.config);
       if (!std::isnan(n)) o.num_gpus = int(n);
     }
     if (c_gpu >= 0) o.tokens_per_s_per_gpu = csv_number(r[size_t(c_gpu)], where + " column thpt_per_gpu", true);
@@ -155,12 +163,16 @@ ObservationSet read_reference_csv(const std::string& path) {
     if (c_odc >= 0) o.per_user_out_div_conc = csv_number(r[size_t(c_odc)], where + " column thpt_per_user_outdiv_conc", true);
     else if (!std::isnan(out)) o.per_user_out_div_conc = out / o.concurrency;
     if (c_inv >= 0) o.per_user_inv_tpot = csv_number(r[size_t(c_inv)], where + " column thpt_per_user_inv_tpot", true);
-    else if (c_tpot >= 0) o.per_user_inv_tpot = 1000.0 / csv_number(r[size_t(c_tpot)], where + " column mean_tpot_ms", true);
+    else if (c_tpot >= 0) {
+      const double tpot = csv_number(r[size_t(c_tpot)], where + " column mean_tpot_ms", true);
+      if (!std::isnan(tpot) && !(tpot > 0 && tpot <= 1e5)) throw UsageError(where + ": mean_tpot_ms must be in (0, 1e5]");
+      o.per_user_inv_tpot = 1000.0 / tpot;
+    }
     // Blank cells are "not measured" (NaN); a present throughput must be positive.
     for (const auto& [v, name] : {std::pair{o.tokens_per_s_per_gpu, "tok/s/GPU"},
                                   std::pair{o.per_user_out_div_conc, "tok/s/user (output / concurrency)"},
                                   std::pair{o.per_user_inv_tpot, "tok/s/user (1 / TPOT)"}})
-      if (!std::isnan(v) && !(v > 0) ) throw UsageError(where + ": " + name + " must be positive");
+      if (!std::isnan(v) && !(v > 0 && v <= 1e9)) throw UsageError(where + ": " + name + " must be in (0, 1e9]");
     if (std::isnan(o.tokens_per_s_per_gpu)) throw UsageError(where + ": no tok/s/GPU (blank throughput)");
     s.points.push_back(o);
   }
@@ -231,24 +243,25 @@ LatencyTable read_latency_csv(const std::string& path) {
   LatencyTable out;
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const auto& r = t.rows[i];
-    const bool has_tpot = !r[size_t(ct)].empty(), has_ttft = !r[size_t(cf)].empty();
-    if (!has_tpot && !has_ttft) continue;  // not measured for this point
     const std::string where = "CSV '" + path + "' line " + std::to_string(t.line_of_row[i]);
-    const double c = csv_number(r[size_t(ck)], where + " column concurrency", false);
-    const double tpot = has_tpot ? csv_number(r[size_t(ct)], where + " column mean_tpot_ms", false) : NAN;
-    const double ttft = has_ttft ? csv_number(r[size_t(cf)], where + " column mean_ttft_ms", false) : NAN;
-    if (c < 1 || c > 1e9 || c != std::floor(c)) throw UsageError(where + ": bad concurrency");
-    if (tpot < 0 || ttft < 0) throw UsageError(where + ": negative latency");
-    // Milliseconds: a token slower than 100 s or a first token later than 10^9 ms (11.6 days)
-    // is a unit or typing error, not a measurement.
-    if (tpot > 1e5 || ttft > 1e9) throw UsageError(where + ": implausible latency (mean_tpot_ms at most 1e5, mean_ttft_ms at most 1e9)");
     std::string config;
     try {
       config = parse_layout(r[size_t(cc)]).name();
     } catch (const UsageError& e) {
       throw UsageError(where + ": " + e.what());
     }
-    out[{config, int(c)}] = {tpot * 1e-3, ttft * 1e-3};
+    const double c = csv_number(r[size_t(ck)], where + " column concurrency", false);
+    if (c < 1 || c > 1e7 || c != std::floor(c)) throw UsageError(where + ": concurrency must be a whole number from 1 to 1e7");
+    const bool has_tpot = !r[size_t(ct)].empty(), has_ttft = !r[size_t(cf)].empty();
+    if (!has_tpot && !has_ttft) continue;  // not measured for this point
+    const double tpot = has_tpot ? csv_number(r[size_t(ct)], where + " column mean_tpot_ms", false) : NAN;
+    const double ttft = has_ttft ? csv_number(r[size_t(cf)], where + " column mean_ttft_ms", false) : NAN;
+    if (tpot < 0 || ttft < 0) throw UsageError(where + ": negative latency");
+    // Milliseconds: a token slower than 100 s or a first token later than 10^9 ms (11.6 days)
+    // is a unit or typing error, not a measurement.
+    if (tpot > 1e5 || ttft > 1e9) throw UsageError(where + ": implausible latency (mean_tpot_ms at most 1e5, mean_ttft_ms at most 1e9)");
+    if (!out.emplace(std::pair{config, int(c)}, std::pair{tpot * 1e-3, ttft * 1e-3}).second)
+      throw UsageError(where + ": " + config + " at concurrency " + std::to_string(int(c)) + " is given twice");
   }
   return out;
 }

@@ -19,6 +19,12 @@ printf 'config,concurrency,num_gpus,thpt_per_gpu\n1R-TP4,8,0,3\n' >"$TMP/zero_gp
 printf 'config,concurrency,thpt_per_gpu\n,8,3\n' >"$TMP/no_config.csv"
 printf 'config,concurrency,mean_tpot_ms,mean_ttft_ms\n1R-TP8,32,1e308,\n1R-TP8,64,1e300,\n' >"$TMP/huge_tpot.csv"
 printf 'config,concurrency,mean_tpot_ms,mean_ttft_ms\n1R-TP8,1e20,10,\n' >"$TMP/huge_conc.csv"
+printf 'config,concurrency,mean_tpot_ms,mean_ttft_ms\nbogus,8,,\n' >"$TMP/lat_bad_config.csv"
+printf 'config,concurrency,mean_tpot_ms,mean_ttft_ms\n1R-TP8,8,30,\nTP8,8,31,\n' >"$TMP/lat_twice.csv"
+printf 'config,concurrency,num_gpus,output_tok_s\n1R-TP4,8,1000000,3\n' >"$TMP/gpus_mismatch.csv"
+printf 'config,concurrency,thpt_per_gpu,mean_tpot_ms\n1R-TP4,8,3,0\n' >"$TMP/tpot_zero.csv"
+printf 'config,concurrency,thpt_per_gpu\n1R-TP4,8,3\n1R-TP4,8,4\n' >"$TMP/ref_twice.csv"
+printf 'config,concurrency,thpt_per_gpu\n1R-TP4,8,1e308\n' >"$TMP/ref_huge.csv"
 # A valid profile with one field broken at a time (zero efficiency, zero link, a name that is
 # not a string, an impossible memory size).
 "$BIN" profile show h100-sxm --json >"$TMP/good_profile.json"
@@ -94,6 +100,28 @@ expect_usage_error "$E" explain --reference "$REF" --latency "$TMP/huge_tpot.csv
 expect_usage_error "$E" explain --reference "$REF" --latency "$TMP/huge_conc.csv" --out "$E" --no-plot
 expect_usage_error "$E" explain --reference "$TMP/zero_gpus.csv" --out "$E" --no-plot
 expect_usage_error "$E" explain --reference "$TMP/no_config.csv" --out "$E" --no-plot
+expect_usage_error "$E" explain --reference "$REF" --latency "$TMP/lat_bad_config.csv" --out "$E" --no-plot
+expect_usage_error "$E" explain --reference "$REF" --latency "$TMP/lat_twice.csv" --out "$E" --no-plot
+for bad in gpus_mismatch tpot_zero ref_twice ref_huge; do
+  expect_usage_error "$E" explain --reference "$TMP/$bad.csv" --out "$E" --no-plot
+done
+# A latency file whose TP8 stack is out of the model's range (TPOTs + 20 s): said, not dropped.
+python3 -c "
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+w = csv.DictWriter(open(sys.argv[2], 'w'), fieldnames=rows[0].keys())
+w.writeheader()
+for r in rows:
+    if 'TP8' in r['config'] and r['kind'] == 'aggregated' and r['mean_tpot_ms']:
+        r['mean_tpot_ms'] = str(float(r['mean_tpot_ms']) + 20000)
+    w.writerow(r)
+" "$SRC/results/llmd/llmd_pd_sweep_latency_digitized.csv" "$TMP/lat_tp8_slow.csv"
+if "$TPBENCH" explain --reference "$REF" --latency "$TMP/lat_tp8_slow.csv" --out "$E" --no-plot >/dev/null &&
+   grep -q "Left out, their fitted stack being out of the model's range: TP8" "$E" && ! grep -qw "inf" "$E"; then
+  echo "ok: an out-of-range stack is named"
+else
+  echo "FAIL: out-of-range TP8 stack not reported"; fail=1
+fi
 
 # Good runs.
 "$BIN" predict --layout 1R-TP4,"1P-TP8 1D-TP8" --concurrency 1,8 --out "$P" >/dev/null || { echo "FAIL: predict"; fail=1; }
