@@ -2,8 +2,9 @@
 # One command from a fresh checkout: install dependencies, build, run the main job.
 # With a usable NVIDIA GPU: a Llama-3.1-8B TP=1 decode sweep on it; without: a CPU sweep of the
 # `tiny` model over all three plans with verification against the unsharded step. Then the model
-# side, which needs no GPU: the llm-d grid predicted from the H100 profile, compared with llm-d,
-# the toy model fitted to both, and the explain report with its Pareto plot (all under out/).
+# side, which needs no GPU: four llm-d configurations predicted from the H100 profile and compared
+# with llm-d, the toy model fitted to both, and the explain report (the whole llm-d grid) with its
+# Pareto plot (all under out/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
