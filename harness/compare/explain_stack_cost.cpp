@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "harness/compare/compare.hpp"
 #include "harness/compare/detail/explain_format.hpp"
 #include "harness/compare/explain_report.hpp"
 #include "harness/compare/stack_cost_fit.hpp"
@@ -53,16 +54,13 @@ std::string list(const std::set<std::string>& s) {
 // Mean absolute percentage error of tok/s/GPU against the reference over `cfgs` at the
 // reference's concurrencies; NaN when no point pairs up.
 double mape(const std::vector<ServingPoint>& sim, const RefIndex& ref, const std::set<std::string>& cfgs) {
-  double sum = 0;
-  int n = 0;
-  for (const auto& [key, o] : ref) {
-    if (!cfgs.count(key.first) || !(o->tokens_per_s_per_gpu > 0)) continue;
-    if (const ServingPoint* p = feasible_at(sim, key.first, key.second)) {
-      sum += std::fabs(p->tokens_per_s_per_gpu / o->tokens_per_s_per_gpu - 1);
-      ++n;
+  std::vector<double> measured, model;
+  for (const auto& [key, o] : ref)
+    if (const ServingPoint* p = cfgs.count(key.first) ? feasible_at(sim, key.first, key.second) : nullptr) {
+      measured.push_back(o->tokens_per_s_per_gpu);
+      model.push_back(p->tokens_per_s_per_gpu);
     }
-  }
-  return n > 0 ? 100 * sum / n : NAN;
+  return mape_percent(measured, model);
 }
 
 // RMS of simulated - measured TPOT over the latency table's points of `cfgs`.
@@ -81,16 +79,14 @@ double tpot_rms_ms(const ExplainInputs& in, const std::vector<ServingPoint>& sim
 
 // MAPE of simulated vs measured TTFT over the latency table's points of `cfgs` that have one.
 double ttft_mape(const ExplainInputs& in, const std::vector<ServingPoint>& sim, const std::set<std::string>& cfgs) {
-  double sum = 0;
-  int n = 0;
-  for (const auto& [key, lat] : in.latency) {
-    if (!cfgs.count(key.first) || !std::isfinite(lat.second) || !(lat.second > 0)) continue;
-    if (const ServingPoint* p = feasible_at(sim, key.first, key.second)) {
-      sum += std::fabs(p->ttft_s / lat.second - 1);
-      ++n;
+  std::vector<double> measured, model;
+  for (const auto& [key, lat] : in.latency)
+    if (const ServingPoint* p = cfgs.count(key.first) && std::isfinite(lat.second) ? feasible_at(sim, key.first, key.second)
+                                                                                  : nullptr) {
+      measured.push_back(lat.second);
+      model.push_back(p->ttft_s);
     }
-  }
-  return n > 0 ? 100 * sum / n : NAN;
+  return mape_percent(measured, model);  // skips zero measurements
 }
 
 std::string pct(double v) { return std::isfinite(v) ? fmt("%.1f %%", v) : "-"; }
