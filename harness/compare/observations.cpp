@@ -19,6 +19,15 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// A CSV cell's configuration; a bad one is a usage error that names the file and line.
+Layout layout_cell(const std::string& cell, const std::string& where) {
+  try {
+    return parse_layout(cell);
+  } catch (const UsageError& e) {
+    throw UsageError(where + ": " + e.what());
+  }
+}
+
 
 double num_or_nan(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return kNaN;
@@ -137,12 +146,7 @@ ObservationSet read_reference_csv(const std::string& path) {
     const auto& r = t.rows[i];
     const std::string where = "CSV '" + path + "' line " + std::to_string(t.line_of_row[i]);
     Observation o;
-    Layout layout;
-    try {
-      layout = parse_layout(r[size_t(c_config)]);
-    } catch (const UsageError& e) {
-      throw UsageError(where + ": " + e.what());
-    }
+    const Layout layout = layout_cell(r[size_t(c_config)], where);
     o.config = layout.name();
     const double conc = csv_number(r[size_t(c_conc)], where + " column concurrency", false);
     if (conc < 1 || conc != std::floor(conc) || conc > 1e7)
@@ -244,12 +248,7 @@ LatencyTable read_latency_csv(const std::string& path) {
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const auto& r = t.rows[i];
     const std::string where = "CSV '" + path + "' line " + std::to_string(t.line_of_row[i]);
-    std::string config;
-    try {
-      config = parse_layout(r[size_t(cc)]).name();
-    } catch (const UsageError& e) {
-      throw UsageError(where + ": " + e.what());
-    }
+    const std::string config = layout_cell(r[size_t(cc)], where).name();
     const double c = csv_number(r[size_t(ck)], where + " column concurrency", false);
     if (c < 1 || c > 1e7 || c != std::floor(c)) throw UsageError(where + ": concurrency must be a whole number from 1 to 1e7");
     const bool has_tpot = !r[size_t(ct)].empty(), has_ttft = !r[size_t(cf)].empty();
