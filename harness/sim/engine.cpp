@@ -143,6 +143,13 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
       reqs[id].kv_held += k_;
       kv_used_ += k_;
     }
+  step_completes_ = false;
+  for (int id : decoding_) step_completes_ = step_completes_ || reqs[id].generated + k_ >= reqs[id].osl;
+  if (role_ != EngineRole::Prefill)
+    for (const auto& [id, c] : chunks_) {
+      const Request& r = reqs[id];
+      step_completes_ = step_completes_ || (r.prefilled + c >= r.prefill_target() && r.generated + 1 >= r.osl);
+    }
   const double kd = double(k_);
   const double dur = cost.total_s * kd;
   in_step_ = true;

@@ -90,6 +90,9 @@ class Engine {
   bool in_step() const { return in_step_; }
   bool has_work() const { return !running_.empty() || waiting_head_ < waiting_.size(); }
   double step_end() const { return step_end_; }
+  // Whether the step in flight ends with a request's last token (an aggregated or decode
+  // instance), the only moment at which a closed loop's user sends a new request.
+  bool step_completes() const { return in_step_ && step_completes_; }
   size_t load() const { return running_.size() + waiting_.size() - waiting_head_; }
   const EngineStats& stats() const { return stats_; }
   int64_t kv_used() const { return kv_used_; }
@@ -127,6 +130,7 @@ class Engine {
   bool in_step_ = false;
   double step_start_ = 0, step_end_ = 0;
   int64_t k_ = 1;
+  bool step_completes_ = false;
   double first_step_s_ = 0;  // the event's first step alone (k_ > 1: shorter than the mean step)
   std::vector<int> decoding_;
   std::vector<std::pair<int, int64_t>> chunks_;

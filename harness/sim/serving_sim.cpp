@@ -26,28 +26,56 @@ PoolReport pool_report(const ModelSpec& m, const Pool& pool, const SystemProfile
   return r;
 }
 
-// One aggregated replica with its own users and prompt quota; no outside events, so decode
-// steps jump straight to the next completion.
-void run_replica(Engine& e, std::vector<Request>& reqs, int users, int64_t quota, const ServingConfig& cfg) {
-  if (users <= 0 || quota <= 0) return;
+// The instance a new request goes to: the one with the fewest running and waiting requests, as
+// a load-aware router such as llm-d's inference gateway picks it; among equals one that is not
+// in a step (the instance whose completion triggered the request is), then the first.
+size_t least_loaded(const std::vector<Engine>& pool) {
+  size_t best = 0;
+  for (size_t i = 1; i < pool.size(); ++i)
+    if (pool[i].load() < pool[best].load() ||
+        (pool[i].load() == pool[best].load() && pool[best].in_step() && !pool[i].in_step()))
+      best = i;
+  return best;
+}
+
+// Aggregated replicas behind one router, one global clock: the C users share one pool of
+// prompts, and each request (a user's first, or the next one after a completion) goes to the
+// least-loaded replica, so replicas stay within one request of each other whether or not C is
+// a multiple of their number. A replica's identical decode steps are taken as one event up to
+// its next completion or the next completion elsewhere, whichever comes first, so a request
+// routed to a replica mid-step joins at most one step late. (Routing rarely does that: the
+// replica that just completed is, among balanced replicas, the least loaded one.)
+void run_replicas(std::vector<Engine>& reps, std::vector<Request>& reqs, int users, int64_t quota,
+                  const ServingConfig& cfg) {
   int64_t issued = 0;
   auto submit = [&](int user, double t) {
     Request r;
     r.isl = cfg.isl; r.osl = cfg.osl; r.arrival = t; r.user = user;
     reqs.push_back(r);
-    e.enqueue(int(reqs.size() - 1));
+    reps[least_loaded(reps)].enqueue(int(reqs.size() - 1));
     ++issued;
   };
   for (int u = 0; u < users && issued < quota; ++u) submit(u, 0.0);
   double now = 0;
   std::vector<int> prefilled, completed;
-  while (e.has_work()) {
-    e.start_step(now, kInf, reqs);
-    // Nothing outside can free this engine's KV: work it cannot start now it never will.
-    if (!e.in_step()) throw std::runtime_error("simulator: a replica has queued work it can never run");
-    now = e.step_end();
+  for (;;) {
+    double horizon = kInf;
+    for (const Engine& e : reps)
+      if (e.step_completes()) horizon = std::min(horizon, e.step_end());
+    for (Engine& e : reps) {
+      if (e.in_step() || !e.has_work()) continue;
+      e.start_step(now, horizon, reqs);
+      // Nothing outside can free an aggregated engine's KV: work it cannot start now it never will.
+      if (!e.in_step()) throw std::runtime_error("simulator: a replica has queued work it can never run");
+      if (e.step_completes()) horizon = std::min(horizon, e.step_end());
+    }
+    Engine* next = nullptr;
+    for (Engine& e : reps)
+      if (e.in_step() && (!next || e.step_end() < next->step_end())) next = &e;
+    if (!next) break;  // nothing left anywhere
+    now = next->step_end();
     completed.clear();
-    e.finish_step(reqs, prefilled, completed);
+    next->finish_step(reqs, prefilled, completed);
     for (int id : completed)
       if (issued < quota) submit(reqs[id].user, now);
   }
@@ -72,17 +100,11 @@ struct Ready {
 void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Request>& reqs, int users,
             int64_t quota, double transfer_s, double link_busy_s, const ServingConfig& cfg) {
   int64_t issued = 0;
-  auto least = [](const std::vector<Engine>& pool) {
-    size_t best = 0;
-    for (size_t i = 1; i < pool.size(); ++i)
-      if (pool[i].load() < pool[best].load()) best = i;
-    return best;
-  };
   auto submit = [&](int user, double t) {
     Request r;
     r.isl = cfg.isl; r.osl = cfg.osl; r.arrival = t; r.user = user;
     reqs.push_back(r);
-    pre[least(pre)].enqueue(int(reqs.size() - 1));
+    pre[least_loaded(pre)].enqueue(int(reqs.size() - 1));
     ++issued;
   };
   for (int u = 0; u < users && issued < quota; ++u) submit(u, 0.0);
@@ -140,7 +162,7 @@ void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Requ
       Request& q = reqs[size_t(id)];
       q.prefill_engine = int(next - &pre[0]);
       q.decode_queued_at = now;
-      dec[least(dec)].enqueue(id);
+      dec[least_loaded(dec)].enqueue(id);
     }
     for (int id : completed)
       if (issued < quota) submit(reqs[id].user, now);
@@ -218,13 +240,12 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
     const PhasedStepSource model(&roofline, cfg.measured, stack_step_overhead_s(par, layout.replicas.tp),
                                  step_time_scale(par, layout.replicas.tp));
     note_sources(p.main, model, true, true);
-    const int k = layout.replicas.instances;
-    for (int i = 0; i < k; ++i) {
-      const int users = cfg.concurrency / k + (i < cfg.concurrency % k ? 1 : 0);
-      Engine e(EngineRole::Aggregated, &model, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs, policy);
-      run_replica(e, reqs, users, int64_t(cfg.prompts_per_user) * users, cfg);
-      p.main.stats.add(e.stats());
-    }
+    std::vector<Engine> reps;
+    for (int i = 0; i < layout.replicas.instances; ++i)
+      reps.emplace_back(EngineRole::Aggregated, &model, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs,
+                        policy);
+    run_replicas(reps, reqs, cfg.concurrency, quota, cfg);
+    for (const auto& e : reps) p.main.stats.add(e.stats());
   } else {
     p.prefill = pool_report(m, layout.prefill, prof, par, cfg.isl);
     p.main = pool_report(m, layout.decode, prof, par, cfg.isl + cfg.osl);

@@ -1,7 +1,8 @@
 #pragma once
 // Serving simulator: a closed loop of C users (vLLM benchmark_serving --max-concurrency C,
 // 10 x C prompts, fixed ISL/OSL) against a layout of continuous-batching engines. Aggregated
-// replicas split C between them (k replicas at C behave like one at C/k); a PD layout sends
+// replicas sit behind one load-aware router that sends each request to the least-loaded one
+// (k replicas at C behave like one at C/k when k divides C); a PD layout sends
 // each request to the least-loaded prefill instance, transfers its KV cache
 // (2 x L x kv_heads x head_dim x bytes x ISL) over the link, and decodes it on the
 // least-loaded decode instance.
