@@ -6,7 +6,7 @@
 namespace tpbench {
 
 int run_compare(const CompareOptions& o, std::ostream& out) {
-  if (!o.json.empty()) check_writable(o.json);
+  if (!o.json.empty()) check_writable(o.json, {o.reference, o.predicted});
   const SweepSelection& sel = o.sweep;
   const ObservationSet ref = read_observations(o.reference, sel);
   const ObservationSet model = read_observations(o.predicted, sel);

@@ -1,10 +1,10 @@
 #include "harness/commands/explain_command.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 
 #include "harness/compare/explain_report.hpp"
 #include "harness/io/atomic_file.hpp"
+#include "harness/io/child_process.hpp"
 #include "harness/perf/inputs.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/sim/grid.hpp"
@@ -14,13 +14,15 @@ namespace fs = std::filesystem;
 
 namespace {
 // Renders the Pareto plot beside the report when python3 with matplotlib is available; the
-// report never depends on it (a missing plot is mentioned, not an error).
+// report never depends on it (a missing plot is mentioned, not an error). Returns the PNG's file
+// name, or "" with `why` saying what was missing.
 std::string try_plot(const ExplainOptions& o, const ExplainInputs& in, const GridSpec& g,
-                     const std::vector<ServingPoint>& pts) {
+                     const std::vector<ServingPoint>& pts, std::string& why) {
   const fs::path report(o.out);
   const fs::path dir = report.parent_path().empty() ? fs::path(".") : report.parent_path();
   const fs::path script = fs::path(TPBENCH_SOURCE_DIR) / "scripts" / "plot_pareto.py";
-  if (!fs::exists(script) || std::system("python3 -c 'import matplotlib' >/dev/null 2>&1") != 0) return "";
+  why = "python3 with matplotlib not found";
+  if (!fs::exists(script) || run_quietly({"python3", "-c", "import matplotlib"}) != 0) return "";
   const fs::path pred = dir / (report.stem().string() + "_prediction.json");
   const fs::path png = dir / (report.stem().string() + "_pareto.png");
   write_file_atomic(pred.string(), prediction_document(g, in.model, in.profile, PerfParams{}, pts, "tpbench explain").dump(1));
@@ -29,15 +31,17 @@ std::string try_plot(const ExplainOptions& o, const ExplainInputs& in, const Gri
   std::string shown;
   for (const auto& l : g.layouts)
     if (l.disaggregated || l.replicas.instances == 1) shown += (shown.empty() ? "" : ",") + l.name();
-  const std::string cmd = "python3 '" + script.string() + "' --reference '" + o.reference + "' --predicted '" +
-                          pred.string() + "' --configs '" + shown + "' --out '" + png.string() + "' >/dev/null 2>&1";
-  if (std::system(cmd.c_str()) != 0 || !fs::exists(png)) return "";
+  why = "scripts/plot_pareto.py failed";
+  if (run_quietly({"python3", script.string(), "--reference", o.reference, "--predicted", pred.string(), "--configs",
+                   shown, "--out", png.string()}) != 0 ||
+      !fs::exists(png))
+    return "";
   return png.filename().string();
 }
 }  // namespace
 
 int run_explain(const ExplainOptions& o, std::ostream& out) {
-  if (!o.out.empty()) check_writable(o.out);
+  if (!o.out.empty()) check_writable(o.out, {o.reference, o.latency, o.profile, o.model_config});
   ExplainInputs in;
   in.profile = resolve_profile(o.profile);
   in.model = select_model(o.model, o.model_config);
@@ -47,16 +51,14 @@ int run_explain(const ExplainOptions& o, std::ostream& out) {
   in.osl = o.osl;
   const GridSpec g = explain_grid(in);
   const auto pts = simulate_grid(g, in.model, in.profile, PerfParams{});  // once, for the plot and the report
-  if (!o.out.empty() && o.plot) in.plot_png = try_plot(o, in, g, pts);
+  std::string no_plot = "--no-plot";
+  if (!o.out.empty() && o.plot) in.plot_png = try_plot(o, in, g, pts, no_plot);
   const std::string md = explain_markdown(in, pts);
   if (o.out.empty()) {
     out << md;
   } else {
     write_file_atomic(o.out, md);
-    out << "wrote " << o.out << (!in.plot_png.empty() ? " and " + in.plot_png
-                                             : o.plot ? std::string(" (no plot: python3 with matplotlib not found)")
-                                                      : std::string(" (no plot: --no-plot)"))
-        << "\n";
+    out << "wrote " << o.out << (!in.plot_png.empty() ? " and " + in.plot_png : " (no plot: " + no_plot + ")") << "\n";
   }
   return 0;
 }

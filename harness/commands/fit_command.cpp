@@ -132,7 +132,7 @@ nlohmann::json ridge_json(const FitResult& r) {
 }  // namespace
 
 int run_fit(const FitOptions& o, std::ostream& out) {
-  if (!o.json.empty()) check_writable(o.json);
+  if (!o.json.empty()) check_writable(o.json, {o.reference, o.profile, o.model_config});
   const SystemProfile prof = resolve_profile(o.profile);
   const ModelSpec m = select_model(o.model, o.model_config);
   const SweepSelection& sel = o.sweep;

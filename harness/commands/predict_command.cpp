@@ -56,7 +56,11 @@ void print_sources(const std::vector<ServingPoint>& points, std::ostream& out) {
 }  // namespace
 
 int run_predict(const PredictOptions& o, std::ostream& out) {
-  if (!o.out.empty()) check_writable(o.out);
+  if (!o.out.empty()) {
+    std::vector<std::string> inputs = split_comma_list(o.measured);
+    inputs.insert(inputs.end(), {o.profile, o.model_config});
+    check_writable(o.out, inputs);
+  }
   const SystemProfile prof = resolve_profile(o.profile);
   const ModelSpec m = select_model(o.model, o.model_config);
   PerfParams par;
