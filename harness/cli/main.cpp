@@ -31,11 +31,15 @@ constexpr const char* kFooter = R"(Examples:
   tpbench predict --profile h100-sxm --model llama-3.1-70b --layout 1R-TP4 --concurrency 1,8,32 --out pred.json
 Run 'tpbench <command> --help' for a command's options.)";
 
+// ISL / OSL: a request of up to ten million tokens (beyond any model's context; the bound keeps
+// a typo such as 1e20 from being clamped to the largest integer).
+const CLI::Range kTokensRange(int64_t(1), int64_t(10000000), "TOKENS");
+
 // --sweep-context, --sweep-plan, --sweep-overlap: which of a sweep JSON's points stand for
 // serving points (compare, fit, toy).
 void add_sweep_selection(CLI::App* cmd, tpbench::SweepSelection& sel) {
   cmd->add_option("--sweep-context", sel.context, "Sweep JSON measured at several contexts: use this one")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t(1), int64_t(10000000)));
   cmd->add_option("--sweep-plan", sel.plan, "Sweep JSON: the plan whose points to use (default: tp when measured)")
       ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
   cmd->add_option("--sweep-overlap", sel.overlap, "Sweep JSON: the overlap whose points to use (default: none when measured)")
@@ -119,11 +123,12 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   predict->add_option("--model-config", predict_opt.model_config, "Hugging Face config.json (overrides --model)");
   predict->add_option("--layout", predict_opt.layouts, "Comma list: kR-TPn or 'aP-TPx bD-TPy'")->capture_default_str();
   predict->add_option("--concurrency", predict_opt.concurrency, "Comma list of concurrencies")->capture_default_str();
-  predict->add_option("--isl", predict_opt.isl, "Input tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
-  predict->add_option("--osl", predict_opt.osl, "Output tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
+  predict->add_option("--isl", predict_opt.isl, "Input tokens per request")->capture_default_str()->check(kTokensRange);
+  predict->add_option("--osl", predict_opt.osl, "Output tokens per request")->capture_default_str()->check(kTokensRange);
   predict->add_option("--prompts-per-user", predict_opt.prompts_per_user, "Prompts = this x concurrency")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)");
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)")
+      ->check(CLI::Range(0.001, 1e6));
   predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
                                                 "step_overhead_s, collective_scale, collective_hop_latency_s, memory_reserve_gib, "
                                                 "step_overhead_tp<n>_s: extra cost per step of TP n instances only, step_time_scale_tp<n>: TP n steps stretched by this factor, kv_on_demand=1: vLLM-style KV with preemption; "
@@ -160,9 +165,9 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--profile", fit_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   fit->add_option("--model", fit_opt.model, "Model preset")->capture_default_str();
   fit->add_option("--model-config", fit_opt.model_config, "Hugging Face config.json (overrides --model)");
-  fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
-  fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
-  fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(CLI::PositiveNumber);
+  fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(kTokensRange);
+  fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(kTokensRange);
+  fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(CLI::Range(1, 1000000));
   add_sweep_selection(fit, fit_opt.sweep);
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
@@ -192,8 +197,8 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   explain->add_option("--profile", explain_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   explain->add_option("--model", explain_opt.model, "Model preset")->capture_default_str();
   explain->add_option("--model-config", explain_opt.model_config, "Hugging Face config.json (overrides --model)");
-  explain->add_option("--isl", explain_opt.isl, "Input tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
-  explain->add_option("--osl", explain_opt.osl, "Output tokens per request")->capture_default_str()->check(CLI::PositiveNumber);
+  explain->add_option("--isl", explain_opt.isl, "Input tokens per request")->capture_default_str()->check(kTokensRange);
+  explain->add_option("--osl", explain_opt.osl, "Output tokens per request")->capture_default_str()->check(kTokensRange);
   explain->add_option("--out", explain_opt.out, "Write the markdown here (default: stdout)");
   explain->add_flag("!--no-plot", explain_opt.plot, "Do not run scripts/plot_pareto.py");
   explain->callback([&] { rc = tpbench::run_explain(explain_opt, std::cout); });

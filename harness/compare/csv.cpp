@@ -1,11 +1,12 @@
 #include "harness/compare/csv.hpp"
 
 #include <cmath>
-#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "harness/common/error.hpp"
 #include "harness/common/parse_number.hpp"
+#include "harness/io/input_file.hpp"
 
 namespace tpbench {
 
@@ -52,8 +53,9 @@ bool split(const std::string& line, std::vector<std::string>& out) {
 }  // namespace
 
 CsvTable read_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("cannot read CSV '" + path + "'");
+  std::string text = read_input_file(path, "CSV");
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark (spreadsheet exports)
+  std::istringstream in(text);
   CsvTable t;
   std::string line;
   std::vector<std::string> fields;
@@ -63,6 +65,10 @@ CsvTable read_csv(const std::string& path) {
     if (line.empty() || line == "\r") continue;
     if (!split(line, fields)) throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": unterminated quote");
     if (t.header.empty()) {
+      for (size_t i = 0; i < fields.size(); ++i)
+        for (size_t k = 0; k < i; ++k)
+          if (fields[i] == fields[k])
+            throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": column '" + fields[i] + "' appears twice");
       t.header = fields;
       continue;
     }

@@ -1,21 +1,19 @@
 #include "harness/io/json_file.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include "harness/common/error.hpp"
+#include "harness/io/input_file.hpp"
 
 namespace tpbench {
 
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("cannot read '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
+nlohmann::json read_json_file(const std::string& path, const std::string& what) {
+  const std::string text = read_input_file(path, what);
+  const std::string name = (what.empty() ? "'" : what + " '") + path + "'";
   try {
-    return nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error&) {
-    throw UsageError("'" + path + "' is not valid JSON");
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::out_of_range&) {  // e.g. 1e400: no double holds it
+    throw UsageError(name + " is not usable JSON: a number is out of range");
+  } catch (const nlohmann::json::exception&) {
+    throw UsageError(name + " is not valid JSON");
   }
 }
 

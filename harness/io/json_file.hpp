@@ -7,7 +7,8 @@
 
 namespace tpbench {
 
-// Throws UsageError (one line naming the path) when the file cannot be read or is not JSON.
-nlohmann::json read_json_file(const std::string& path);
+// Throws UsageError (one line naming the path, and `what` the file is, e.g. "profile") when the
+// file cannot be read (see read_input_file) or is not JSON.
+nlohmann::json read_json_file(const std::string& path, const std::string& what = "");
 
 }  // namespace tpbench

@@ -1,11 +1,9 @@
 #include "harness/model/model_spec.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
 #include "harness/common/error.hpp"
+#include "harness/io/json_file.hpp"
 
 namespace tpbench {
 
@@ -100,14 +98,7 @@ ModelSpec preset_model(const std::string& name) {
 std::vector<std::string> preset_names() { return {"tiny", "llama-3.1-8b", "llama-3.1-70b"}; }
 
 ModelSpec model_from_hf_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("cannot read model config '" + path + "'");
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError("model config '" + path + "' is not valid JSON");
-  }
+  const nlohmann::json j = read_json_file(path, "model config");
   if (!j.is_object()) throw UsageError("model config '" + path + "' is not a JSON object");
   auto get_int = [&](const char* key) -> int64_t {
     if (!j.contains(key)) throw UsageError("model config '" + path + "' lacks '" + key + "'");
@@ -117,7 +108,15 @@ ModelSpec model_from_hf_config(const std::string& path) {
     return v.get<int64_t>();
   };
   ModelSpec m;
-  m.name = j.value("_name_or_path", std::string());
+  if (j.contains("_name_or_path") && !j.at("_name_or_path").is_null()) {
+    if (!j.at("_name_or_path").is_string())
+      throw UsageError("model config '" + path + "': '_name_or_path' is not a string");
+    m.name = j.at("_name_or_path").get<std::string>();
+    // The name appears in one-line errors and in table rows.
+    for (const char ch : m.name)
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+        throw UsageError("model config '" + path + "': '_name_or_path' contains control characters");
+  }
   if (m.name.empty()) m.name = path;
   m.hidden = get_int("hidden_size");
   m.intermediate = get_int("intermediate_size");
@@ -133,7 +132,11 @@ ModelSpec model_from_hf_config(const std::string& path) {
     m.head_dim = m.hidden / m.q_heads;
   }
   m.vocab = get_int("vocab_size");
-  m.tied_embeddings = j.value("tie_word_embeddings", false);
+  if (j.contains("tie_word_embeddings") && !j.at("tie_word_embeddings").is_null()) {
+    if (!j.at("tie_word_embeddings").is_boolean())
+      throw UsageError("model config '" + path + "': 'tie_word_embeddings' is not true or false");
+    m.tied_embeddings = j.at("tie_word_embeddings").get<bool>();
+  }
   if (j.contains("torch_dtype") && j.at("torch_dtype").is_string()) {
     m.dtype = parse_dtype(j.at("torch_dtype").get<std::string>());
   }

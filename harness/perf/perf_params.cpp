@@ -73,12 +73,13 @@ double param_upper_bound(const std::string& name) {
 }
 
 namespace {
-// Scales must be positive (a zero efficiency divides by zero); additive costs may be zero.
+// Scales must be positive, at least 0.001 (a zero efficiency divides by zero; 1e-300 gives
+// times no table can print); additive costs may be zero.
 void check_range(const std::string& name, double v, bool zero_ok) {
   const double hi = param_upper_bound(name);
-  if ((zero_ok ? !(v >= 0) : !(v > 0)) || v > hi) {
+  if ((zero_ok ? !(v >= 0) : !(v >= 1e-3)) || v > hi) {
     char range[64];
-    std::snprintf(range, sizeof range, "%s0, %g]", zero_ok ? "[" : "(", hi);
+    std::snprintf(range, sizeof range, "[%g, %g]", zero_ok ? 0.0 : 1e-3, hi);
     throw UsageError(name + " must be in " + range);
   }
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "harness/common/error.hpp"
+#include "harness/io/json_file.hpp"
 #include "harness/perf/system_profile.hpp"
 
 namespace tpbench {
@@ -58,8 +59,8 @@ std::vector<std::pair<double, double>> efficiency_table(const nlohmann::json& v,
                                                         const std::string& key) {
   auto t = pairs_field(v, "profile " + origin + ": " + key);
   for (const auto& [m, f] : t)
-    if (!(m > 0) || !(f > 0) || f > 1.5)
-      throw UsageError("profile " + origin + ": " + key + " needs m > 0 and 0 < fraction <= 1.5");
+    if (!(m > 0) || !(f >= 1e-6) || f > 1.5)
+      throw UsageError("profile " + origin + ": " + key + " needs m > 0 and 1e-6 <= fraction <= 1.5");
   std::sort(t.begin(), t.end());
   return t;
 }
@@ -88,19 +89,20 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
   p.memory_bytes = number_field(j, "memory_bytes", origin, true, 0);
   p.hbm_bandwidth = number_field(j, "hbm_bandwidth", origin, true, 0);
   p.matmul_flops = number_field(j, "matmul_flops", origin, true, 0);
-  if (p.memory_bytes <= 0 || p.hbm_bandwidth <= 0 || p.matmul_flops <= 0)
-    throw UsageError("profile " + origin + ": memory_bytes, hbm_bandwidth and matmul_flops must be positive");
+  // Lower bounds far below any GPU, so that no time or token count underflows or overflows.
+  if (p.memory_bytes < 1e6 || p.hbm_bandwidth < 1e6 || p.matmul_flops < 1e6)
+    throw UsageError("profile " + origin + ": memory_bytes, hbm_bandwidth and matmul_flops must be at least 1e6");
   // Bounds far above any GPU, so that KV token counts and step times stay finite integers.
   if (p.memory_bytes > 1e15 || p.hbm_bandwidth > 1e15 || p.matmul_flops > 1e18)
     throw UsageError("profile " + origin + ": memory_bytes (<= 1e15), hbm_bandwidth (<= 1e15 B/s) or matmul_flops "
                      "(<= 1e18 FLOP/s) is beyond any GPU");
-  p.peak_hbm_bandwidth = ranged_field(j, "peak_hbm_bandwidth", origin, p.hbm_bandwidth, 0, 1e15, false);
-  p.peak_matmul_flops = ranged_field(j, "peak_matmul_flops", origin, p.matmul_flops, 0, 1e18, false);
-  p.attention_efficiency = ranged_field(j, "attention_efficiency", origin, 0.5, 0, 1.5, false);
+  p.peak_hbm_bandwidth = ranged_field(j, "peak_hbm_bandwidth", origin, p.hbm_bandwidth, 1e6, 1e15, false);
+  p.peak_matmul_flops = ranged_field(j, "peak_matmul_flops", origin, p.matmul_flops, 1e6, 1e18, false);
+  p.attention_efficiency = ranged_field(j, "attention_efficiency", origin, 0.5, 1e-3, 1.5, false);
   p.per_step_overhead_s = ranged_field(j, "per_step_overhead_s", origin, 0, 0, 10, true);
   p.per_layer_overhead_s = ranged_field(j, "per_layer_overhead_s", origin, 0, 0, 1, true);
   p.runtime_reserve_bytes = ranged_field(j, "runtime_reserve_bytes", origin, 0, 0, 1e15, true);
-  p.kv_link_bandwidth = ranged_field(j, "kv_link_bandwidth", origin, 5e10, 0, 1e15, false);
+  p.kv_link_bandwidth = ranged_field(j, "kv_link_bandwidth", origin, 5e10, 1e3, 1e15, false);
   p.kv_link_latency_s = ranged_field(j, "kv_link_latency_s", origin, 1e-4, 0, 10, true);
   if (j.contains("gemm_efficiency")) p.gemm_efficiency = efficiency_table(j["gemm_efficiency"], origin, "gemm_efficiency");
   if (j.contains("gemm_efficiency_by_tp")) {
@@ -115,8 +117,8 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
     }
   }
   p.decode_attention_efficiency = number_field(j, "decode_attention_efficiency", origin, false, 1.0);
-  if (!(p.decode_attention_efficiency > 0) || p.decode_attention_efficiency > 1.5)
-    throw UsageError("profile " + origin + ": decode_attention_efficiency must be in (0, 1.5]");
+  if (!(p.decode_attention_efficiency >= 1e-3) || p.decode_attention_efficiency > 1.5)
+    throw UsageError("profile " + origin + ": decode_attention_efficiency must be in [0.001, 1.5]");
   if (!j.contains("collectives") || !j["collectives"].is_object())
     throw UsageError("profile " + origin + ": missing object 'collectives'");
   for (const auto& [op_name, groups] : j["collectives"].items()) {
@@ -138,17 +140,7 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
 }
 
 SystemProfile load_profile_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("cannot read profile '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error&) {
-    throw UsageError("profile '" + path + "' is not valid JSON");
-  }
-  return profile_from_json(j, "'" + path + "'");
+  return profile_from_json(read_json_file(path, "profile"), "'" + path + "'");
 }
 
 SystemProfile resolve_profile(const std::string& name_or_file) {

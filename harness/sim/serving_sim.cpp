@@ -14,6 +14,8 @@ namespace tpbench {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int kMaxConcurrency = 100000;
+constexpr int64_t kMaxRequests = 2000000;
 
 PoolReport pool_report(const ModelSpec& m, const Pool& pool, const SystemProfile& prof, const PerfParams& par,
                        int64_t seq_tokens) {
@@ -219,6 +221,14 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
                               const PerfParams& par, const ServingConfig& cfg) {
   if (cfg.concurrency < 1) throw UsageError("concurrency must be >= 1");
   if (cfg.isl < 1 || cfg.osl < 1) throw UsageError("ISL and OSL must be >= 1");
+  // Memory and time grow with the requests simulated (about 200 bytes and a few steps each).
+  if (cfg.concurrency > kMaxConcurrency)
+    throw UsageError("concurrency " + std::to_string(cfg.concurrency) + " is above the simulator's limit of " +
+                     std::to_string(kMaxConcurrency));
+  if (cfg.prompts_per_user < 1 || int64_t(cfg.prompts_per_user) * cfg.concurrency > kMaxRequests)
+    throw UsageError("concurrency x prompts per user = " +
+                     std::to_string(int64_t(cfg.prompts_per_user) * cfg.concurrency) +
+                     " requests: the simulator runs 1 to " + std::to_string(kMaxRequests));
   ServingPoint p;
   p.layout = layout.name();
   p.concurrency = cfg.concurrency;

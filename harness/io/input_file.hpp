@@ -1,0 +1,16 @@
+#pragma once
+// Reads a whole input file named on the command line (CSV, JSON, a model config), refusing what
+// would hang or exhaust memory: a directory, a device or pipe (/dev/zero never ends), a file
+// larger than any input this tool reads.
+#include <cstdint>
+#include <string>
+
+namespace tpbench {
+
+constexpr std::uintmax_t kMaxInputBytes = std::uintmax_t(256) << 20;
+
+// `what` names the kind of file in messages ("profile", "model config", "CSV"; "" for none).
+// Throws UsageError, one line naming the path and the problem.
+std::string read_input_file(const std::string& path, const std::string& what = "");
+
+}  // namespace tpbench

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Input files and numbers at their limits: each is refused with one line and exit 2 (never a
+# crash, a hang on an endless file, or a value silently clamped), and no output is written.
+# Usage: input_files.sh <tpbench-binary> <source-dir>
+set -u
+. "$(dirname "$0")/lib.sh"
+REF="$SRC/results/llmd/llmd_pd_sweep_exact_from_tables.csv"
+P="$TMP/pred.json"
+run() { expect_usage_error "$P" "$@" --out "$P"; }
+
+# JSON numbers no double holds, and profile values too small to compute with.
+"$BIN" profile show h100-sxm --json >"$TMP/good_profile.json"
+sed 's/"memory_bytes": [0-9.e+]*/"memory_bytes": 1e400/' "$TMP/good_profile.json" >"$TMP/big.json"
+grep -q '1e400' "$TMP/big.json" || { echo "FAIL: could not make the 1e400 profile"; fail=1; }
+run predict --profile "$TMP/big.json" --layout 1R-TP4 --concurrency 1
+for edit in 'd["hbm_bandwidth"]=1e-320' 'd["kv_link_bandwidth"]=1e-300' 'd["attention_efficiency"]=1e-300'; do
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $edit; json.dump(d, open(sys.argv[2], 'w'))" \
+    "$TMP/good_profile.json" "$TMP/tiny.json"
+  run predict --profile "$TMP/tiny.json" --layout "1P-TP2 1D-TP2" --concurrency 1
+done
+
+# Model configs with wrong types, a directory, an endless device.
+cfg='{"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 8,
+      "num_key_value_heads": 4, "vocab_size": 1024'
+printf '%s, "_name_or_path": 5}' "$cfg" >"$TMP/name_num.json"
+printf '%s, "tie_word_embeddings": "yes"}' "$cfg" >"$TMP/tie_str.json"
+printf '%s, "_name_or_path": "a\\nb"}' "$cfg" >"$TMP/name_nl.json"
+printf '%s}' "$cfg" >"$TMP/ok.json"
+"$BIN" predict --model-config "$TMP/ok.json" --layout 1R-TP2 --concurrency 1 >/dev/null ||
+  { echo "FAIL: the valid config was refused"; fail=1; }
+for c in "$TMP/name_num.json" "$TMP/tie_str.json" "$TMP/name_nl.json" "$TMP" /dev/zero; do
+  run predict --model-config "$c" --layout 1R-TP2 --concurrency 1
+done
+expect_usage_error "$TMP/c.json" compare --reference /dev/zero --predicted "$TMP/ok.json" --json "$TMP/c.json"
+run predict --profile /dev/zero --layout 1R-TP4 --concurrency 1
+
+# Numbers: beyond the simulator's limits, clamped by a parser, or too small to print.
+run predict --layout 1R-TP4 --concurrency 1000000
+run predict --layout 1R-TP4 --concurrency 1 --prompts-per-user 100000000
+run predict --layout 1R-TP4 --concurrency 100000 --prompts-per-user 100
+run predict --layout 1R-TP4 --concurrency 1 --isl 99999999999999999999
+run predict --layout 1R-TP4 --concurrency 1 --isl 0
+run predict --layout "1P-TP4 1D-TP4" --concurrency 1 --kv-link-gbps 0
+run predict --layout 1R-TP4 --concurrency 1 --set hbm_efficiency=1e-300
+
+# CSV: hexadecimal and doubled columns are refused; a byte-order mark is not an error.
+printf 'config,concurrency,thpt_per_gpu\n1R-TP4,0x10,3\n' >"$TMP/hex.csv"
+printf 'config,concurrency,thpt_per_gpu,concurrency\n1R-TP4,8,3,16\n' >"$TMP/twice.csv"
+"$BIN" predict --layout 1R-TP4 --concurrency 8 --out "$TMP/p8.json" >/dev/null
+for f in "$TMP/hex.csv" "$TMP/twice.csv"; do
+  expect_usage_error "$TMP/c.json" compare --reference "$f" --predicted "$TMP/p8.json" --json "$TMP/c.json"
+done
+printf '\xEF\xBB\xBFconfig,concurrency,thpt_per_gpu\n1R-TP4,8,60\n' >"$TMP/bom.csv"
+if "$BIN" compare --reference "$TMP/bom.csv" --predicted "$TMP/p8.json" >/dev/null 2>&1; then
+  echo "ok: a CSV with a byte-order mark is read"
+else
+  echo "FAIL: a CSV with a byte-order mark was refused"
+  fail=1
+fi
+finish
