@@ -10,6 +10,7 @@
 
 #include "harness/commands/models_command.hpp"
 #include "harness/common/error.hpp"
+#include "harness/common/parse_number.hpp"
 #include "tpbench/version.hpp"
 // ---- command headers (one per subcommand) ----
 #include "harness/sweep/sweep.hpp"
@@ -30,6 +31,19 @@ constexpr const char* kFooter = R"(Examples:
   tpbench sweep --model llama-3.1-70b --tp 2,4,8 --batch 1,8,32,64,128,256 --context 11000 --out sweep.json
   tpbench predict --profile h100-sxm --model llama-3.1-70b --layout 1R-TP4 --concurrency 1,8,32 --out pred.json
 Run 'tpbench <command> --help' for a command's options.)";
+
+// A real-valued option: a plain decimal number (not nan, inf or hexadecimal, which CLI11 would
+// take) within [lo, hi].
+CLI::Validator finite_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        const auto v = tpbench::parse_finite_double(text);
+        if (!v) return "'" + text + "' is not a finite decimal number";
+        if (*v < lo || *v > hi) return "value " + text + " is not in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+        return "";
+      },
+      "NUMBER");
+}
 
 // ISL / OSL: a request of up to ten million tokens (beyond any model's context; the bound keeps
 // a typo such as 1e20 from being clamped to the largest integer).
@@ -86,17 +100,21 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   sweep->add_option("--backend", sw.backend.kind, "auto (the GPUs when usable, else the CPU), cpu or cuda")->capture_default_str();
   sweep->add_option("--gpus", sw.backend.gpus, "CUDA devices to use (comma list; default 0..TP-1)")->delimiter(',');
   sweep->add_flag("--oversubscribe", sw.backend.oversubscribe, "Allow more ranks than GPUs (NCCL >= 2.30, functional checks only)");
-  sweep->add_option("--emulate-tp", sw.backend.emulate_tp, "Run rank 0 of TP=N on one GPU, collective times from --profile");
+  sweep->add_option("--emulate-tp", sw.backend.emulate_tp, "Run rank 0 of TP=N on one GPU, collective times from --profile")
+      ->check(CLI::Range(1, 64));
   sweep->add_option("--profile", sw.backend.profile, "System profile (name or file) for --emulate-tp")->capture_default_str();
-  sweep->add_option("--timeout", sw.backend.timeout_s, "Seconds before a stuck collective aborts the run")->capture_default_str();
+  sweep->add_option("--timeout", sw.backend.timeout_s, "Seconds before a stuck collective aborts the run")->capture_default_str()
+      ->check(finite_in(0.001, 86400.0));
   sweep->add_flag("--verify", sw.verify, "Check a reduced step's TP=N logits against the unsharded TP=1 step");
   bool no_exposed = false;
   sweep->add_flag("--no-exposed", no_exposed, "Skip the compute-only / comm-only runs (exposed communication)");
   sweep->add_option("--warmup", sw.sampling.warmup, "Warm-up steps per variant")->capture_default_str();
   sweep->add_option("--min-samples", sw.sampling.min_samples, "Minimum timed steps")->capture_default_str();
   sweep->add_option("--max-samples", sw.sampling.max_samples, "Maximum timed steps")->capture_default_str();
-  sweep->add_option("--budget", sw.sampling.budget_s, "Seconds of sampling per variant before giving up on the spread target")->capture_default_str();
-  sweep->add_option("--target-spread", sw.sampling.target_spread, "Stop sampling when the median's relative standard error is below this")->capture_default_str();
+  sweep->add_option("--budget", sw.sampling.budget_s, "Seconds of sampling per variant before giving up on the spread target")->capture_default_str()
+      ->check(finite_in(0.001, 86400.0));
+  sweep->add_option("--target-spread", sw.sampling.target_spread, "Stop sampling when the median's relative standard error is below this")->capture_default_str()
+      ->check(finite_in(0.0, 1.0));
   sweep->add_option("--out", sw.out, "Write the JSON document here (atomically, after every point)");
   bool no_progress = false;
   sweep->add_flag("--no-progress", no_progress, "No progress line on stderr");
@@ -128,7 +146,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   predict->add_option("--prompts-per-user", predict_opt.prompts_per_user, "Prompts = this x concurrency")
       ->capture_default_str()->check(CLI::Range(1, 1000));
   predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)")
-      ->check(CLI::Range(0.001, 1e6));
+      ->check(finite_in(0.001, 1e6));
   predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
                                                 "step_overhead_s, collective_scale, collective_hop_latency_s, memory_reserve_gib, "
                                                 "step_overhead_tp<n>_s: extra cost per step of TP n instances only, step_time_scale_tp<n>: TP n steps stretched by this factor, kv_on_demand=1: vLLM-style KV with preemption; "
@@ -178,7 +196,8 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   toy->add_option("--curves", toy_opt.curves, "Comma list of points files: llm-d CSV, prediction JSON or sweep JSON")->required();
   toy->add_option("--configs", toy_opt.configs, "Comma list: only these configurations (default: every one)");
   toy->add_option("--tolerance", toy_opt.tolerance, "A point fails when the toy model is off by more than this fraction")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_in(1e-6, 10.0));
   add_sweep_selection(toy, toy_opt.sweep);
   toy->add_flag("--points", toy_opt.per_point, "Also print every point: curve, toy model, error");
   toy->add_option("--json", toy_opt.json, "Write the fits JSON here");

@@ -86,6 +86,11 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto points = simulate_grid(g, m, prof, par);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Some points not fitting is a result (the grid says where); none fitting is a bad request.
+  bool any_feasible = false;
+  for (const auto& p : points) any_feasible = any_feasible || p.feasible;
+  if (!any_feasible && !points.empty())
+    throw UsageError("no requested point fits in memory: " + points.front().layout + ": " + points.front().reason);
 
   char line[256];
   std::snprintf(line, sizeof line, "%-16s %5s %5s %10s %9s %9s %9s %10s %9s %9s %7s\n", "layout", "conc", "gpus",

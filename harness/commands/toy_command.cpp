@@ -123,7 +123,7 @@ nlohmann::json curve_json(const Curve& c, double tolerance) {
 
 int run_toy(const ToyOptions& o, std::ostream& out) {
   if (!o.json.empty()) check_writable(o.json, split_comma_list(o.curves));
-  if (!(o.tolerance > 0)) throw UsageError("--tolerance must be positive");
+  if (!(o.tolerance > 0) || o.tolerance > 10) throw UsageError("--tolerance must be in (0, 10] (a fraction)");
   const std::vector<std::string> files = split_comma_list(o.curves);
   if (files.empty()) throw UsageError("--curves needs at least one points file");
   std::vector<std::string> only;

@@ -64,6 +64,16 @@ Comparison compare_observations(const ObservationSet& ref, const ObservationSet&
     throw UsageError("no point of '" + ref.origin + "' matches a runnable point of '" + model.origin +
                      "' (same configuration and concurrency" +
                      (c.not_runnable.empty() ? std::string(")") : "; " + c.not_runnable.front() + ")"));
+  // A per-user definition asked for (--per-user) that one side cannot give would print "nan%"
+  // as if it were a result. (Unasked, a reference without per-user columns scores tok/s/GPU only.)
+  bool ref_user = false, model_user = false;
+  for (const auto& p : c.points) {
+    ref_user = ref_user || !std::isnan(p.ref_user);
+    model_user = model_user || !std::isnan(p.model_user);
+  }
+  const std::string def_name = c.per_user_def == "inv_tpot" ? "1/TPOT (inv_tpot)" : "output/concurrency (out_div_conc)";
+  if (!def.empty() && !ref_user) throw UsageError("'" + ref.origin + "' gives no per-user rate as " + def_name + "; choose the other --per-user");
+  if (!def.empty() && !model_user) throw UsageError("'" + model.origin + "' gives no per-user rate as " + def_name + "; choose the other --per-user");
   std::vector<double> rg, mg, ru, mu;
   for (const auto& cfg : order) {
     std::vector<double> a, b, x, y;
@@ -123,6 +133,16 @@ nlohmann::json comparison_to_json(const Comparison& c, bool flag_above_model) {
   return j;
 }
 
+namespace {
+// "12.3%", or "n/a" where a side gives no such rate (a reference without per-user columns).
+std::string percent_cell(double v) {
+  if (std::isnan(v)) return "n/a";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f%%", v);
+  return b;
+}
+}  // namespace
+
 std::string comparison_table(const Comparison& c, bool per_point, bool flag_above_model) {
   std::string s;
   char line[256];
@@ -130,12 +150,13 @@ std::string comparison_table(const Comparison& c, bool per_point, bool flag_abov
                 "efficiency");
   s += line;
   for (const auto& e : c.configs) {
-    std::snprintf(line, sizeof line, "%-16s %6d %13.1f%% %14.1f%% %11.2f\n", e.config.c_str(), e.points, e.mape_gpu,
-                  e.mape_user, e.efficiency_gpu);
+    std::snprintf(line, sizeof line, "%-16s %6d %14s %15s %11.2f\n", e.config.c_str(), e.points,
+                  percent_cell(e.mape_gpu).c_str(), percent_cell(e.mape_user).c_str(), e.efficiency_gpu);
     s += line;
   }
-  std::snprintf(line, sizeof line, "%-16s %6zu %13.1f%% %14.1f%%   (per user = %s)\n", "overall", c.points.size(),
-                c.mape_gpu, c.mape_user, c.per_user_def == "inv_tpot" ? "1/TPOT" : "output tok/s / concurrency");
+  std::snprintf(line, sizeof line, "%-16s %6zu %14s %15s   (per user = %s)\n", "overall", c.points.size(),
+                percent_cell(c.mape_gpu).c_str(), percent_cell(c.mape_user).c_str(),
+                c.per_user_def == "inv_tpot" ? "1/TPOT" : "output tok/s / concurrency");
   s += line;
   if (per_point) {
     std::snprintf(line, sizeof line, "\n%-16s %5s %10s %10s %7s %10s %10s %7s\n", "config", "conc", "ref/GPU", "model/GPU",

@@ -64,7 +64,9 @@ void read_sweep_points(const nlohmann::json& j, const std::string& path, const S
   };
   std::vector<Candidate> all;
   for (const auto& p : j["points"]) {
-    if (!p.is_object()) continue;
+    if (!p.is_object()) throw UsageError("'" + path + "': a point is not a JSON object");
+    // A point the sweep could not run (it did not fit, or failed) carries no time to use.
+    if (p.contains("status") && p["status"].is_string() && p["status"] != "ok") continue;
     if (p.contains("phase") && p["phase"].is_string() && p["phase"] != "decode") continue;
     if (!p.contains("tp") || !p.contains("batch") || !p.contains("step_time_s")) continue;
     const int tp = p["tp"].get<int>(), batch = p["batch"].get<int>();
@@ -184,6 +186,23 @@ ObservationSet read_reference_csv(const std::string& path) {
   return s;
 }
 
+// The same bounds as the reference CSV's: a point that ran has a positive, finite throughput
+// of at most 1e9 tok/s/GPU, per-user rates that are not negative, and no (configuration,
+// concurrency) appears twice (which one would count?).
+void check_points(const ObservationSet& s) {
+  std::set<std::pair<std::string, int>> seen;
+  for (const Observation& o : s.points) {
+    const std::string where = "'" + s.origin + "': " + o.config + " at concurrency " + std::to_string(o.concurrency);
+    if (o.concurrency < 1) throw UsageError(where + ": concurrency must be at least 1");
+    if (!seen.insert({o.config, o.concurrency}).second) throw UsageError(where + " is given twice");
+    if (!o.not_runnable.empty()) continue;
+    if (!(o.tokens_per_s_per_gpu > 0) || o.tokens_per_s_per_gpu > 1e9)
+      throw UsageError(where + ": tokens_per_s_per_gpu must be in (0, 1e9]");
+    for (const double u : {o.per_user_out_div_conc, o.per_user_inv_tpot})
+      if (u < 0 || u > 1e9 || std::isinf(u)) throw UsageError(where + ": a per-user rate is negative or above 1e9");
+  }
+}
+
 ObservationSet read_points_json(const std::string& path, const SweepSelection& sel) {
   const nlohmann::json j = read_json_file(path);
   if (!j.is_object() || !j.contains("points") || !j["points"].is_array())
@@ -201,7 +220,7 @@ ObservationSet read_points_json(const std::string& path, const SweepSelection& s
       s.kind = "prediction";
       s.per_user_def = "out_div_conc";
       for (const auto& p : j["points"]) {
-        if (!p.is_object()) continue;
+        if (!p.is_object()) throw UsageError("'" + path + "': a point is not a JSON object");
         Observation o;
         o.config = parse_layout(p.at("layout").get<std::string>()).name();
         o.concurrency = p.at("concurrency").get<int>();
@@ -223,6 +242,7 @@ ObservationSet read_points_json(const std::string& path, const SweepSelection& s
     throw UsageError("'" + path + "': malformed point (" + std::string(e.what()) + ")");
   }
   if (s.points.empty()) throw UsageError("'" + path + "' has no usable points");
+  check_points(s);
   return s;
 }
 

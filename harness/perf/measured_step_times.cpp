@@ -72,9 +72,12 @@ std::vector<RawPoint> read_points(const std::string& name, const nlohmann::json&
       r.emulated = p.value("emulated", false);
       if (r.phase != "decode" && r.phase != "prefill")
         throw UsageError("measured sweep '" + name + "': point " + std::to_string(i) + " has phase '" + r.phase + "'");
-      if (r.tp < 1 || r.batch < 1 || r.context < 1 || r.new_tokens < 1 || !(r.seconds > 0))
+      // A step between a nanosecond and an hour: beyond that a median is a unit error, and
+      // interpolating it would print inf or nan.
+      if (r.tp < 1 || r.tp > 4096 || r.batch < 1 || r.batch > 10000000 || r.context < 1 || r.context > 100000000 ||
+          r.new_tokens < 1 || r.new_tokens > 100000000 || !(r.seconds >= 1e-9) || r.seconds > 3600)
         throw UsageError("measured sweep '" + name + "': point " + std::to_string(i) +
-                         " needs tp, batch, context, new_tokens >= 1 and step_time_s.median > 0");
+                         " needs tp, batch, context, new_tokens >= 1 (and plausible) and step_time_s.median in [1e-9, 3600] s");
       out.push_back(r);
     }
   } catch (const nlohmann::json::exception& e) {

@@ -171,6 +171,8 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     if (o.backend.kind == "cpu") throw UsageError("--emulate-tp needs --backend cuda");
     opts.tp = {o.backend.emulate_tp};
   }
+  for (const int tp : opts.tp)
+    if (tp < 1 || tp > 64) throw UsageError("--tp values must be from 1 to 64, not " + std::to_string(tp));
   const std::vector<StepConfig> configs = expand(opts, model);
   if (o.sampling.budget_s <= 0 || o.sampling.min_samples < 1 || o.sampling.warmup < 0 ||
       o.sampling.max_samples < o.sampling.min_samples)

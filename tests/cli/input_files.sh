@@ -57,4 +57,24 @@ else
   echo "FAIL: a CSV with a byte-order mark was refused"
   fail=1
 fi
+# Points files: a throughput that cannot be, a point given twice, a per-user rate not there.
+python3 - "$TMP/p8.json" "$TMP/neg.json" "$TMP/dup.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+neg = json.loads(json.dumps(d)); neg["points"][0]["tokens_per_s_per_gpu"] = -5
+json.dump(neg, open(sys.argv[2], "w"))
+dup = json.loads(json.dumps(d)); dup["points"].append(dup["points"][0])
+json.dump(dup, open(sys.argv[3], "w"))
+PY
+for f in "$TMP/neg.json" "$TMP/dup.json"; do
+  expect_usage_error "$TMP/c.json" compare --reference "$REF" --predicted "$f" --json "$TMP/c.json"
+  expect_usage_error "$TMP/t.json" toy --curves "$f" --json "$TMP/t.json"
+done
+expect_usage_error "$TMP/c.json" compare --reference "$REF" --predicted "$TMP/p8.json" --per-user inv_tpot --json "$TMP/c.json"
+# Nothing requested fits: an error, not a file of "not runnable" rows.
+run predict --layout 1R-TP2,1R-TP4 --concurrency 1 --isl 1000000
+# Real-valued options: nan, inf and hexadecimal are not numbers.
+expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --timeout nan --out "$TMP/s.json"
+expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --budget inf --out "$TMP/s.json"
+expect_usage_error "$TMP/t.json" toy --curves "$REF" --tolerance 0x1 --json "$TMP/t.json"
 finish
