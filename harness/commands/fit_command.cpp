@@ -1,5 +1,7 @@
 #include "harness/commands/fit_command.hpp"
 
+#include <iostream>
+
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
@@ -148,6 +150,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   spec.isl = o.isl;
   spec.osl = o.osl;
   spec.max_evals = o.max_evals;
+  spec.progress = [](const std::string& line) { std::cerr << line << std::endl; };  // stderr: stdout stays the report
   const FitResult r = fit_parameters(ref, m, prof, PerfParams{}, spec);
 
   char line[256];

@@ -1,7 +1,9 @@
 #include "harness/compare/fit.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <map>
@@ -195,6 +197,7 @@ std::vector<RidgePoint> follow_ridge(const ObservationSet& reference, const Mode
   const std::string& b = r.ridge_pair[1];
   auto refit = [&](double position, const std::string& pinned, double value, PerfParams* fitted) {
     FitSpec sub = spec;
+    sub.progress_label = "fit: refit along the ridge at position " + std::to_string(position).substr(0, 4);
     sub.explore_ridge = false;
     sub.analyse = false;
     sub.params.erase(std::find(sub.params.begin(), sub.params.end(), pinned));
@@ -293,11 +296,24 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
     }
     return out;
   };
+  int evals = 0;
+  double best = std::numeric_limits<double>::infinity();
+  auto last_report = std::chrono::steady_clock::now();
   auto objective = [&](const std::vector<double>& x) {
     const std::vector<double> res = residuals(params_of(x));
     double sum = 0;
     for (double l : res) sum += l * l;
-    return res.empty() ? 0.0 : sum / double(res.size());
+    const double value = res.empty() ? 0.0 : sum / double(res.size());
+    ++evals;
+    best = std::min(best, value);
+    if (spec.progress && std::chrono::steady_clock::now() - last_report > std::chrono::seconds(3)) {
+      last_report = std::chrono::steady_clock::now();
+      char line[160];
+      std::snprintf(line, sizeof line, "%s: %d simulator evaluations (at most %d), training RMS log error %.4f",
+                    spec.progress_label.c_str(), evals, spec.max_evals, std::sqrt(best));
+      spec.progress(line);
+    }
+    return value;
   };
   const MinimizeResult mr = nelder_mead(objective, x0, step, spec.max_evals);
   r.fitted = params_of(mr.x);

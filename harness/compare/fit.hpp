@@ -3,6 +3,7 @@
 // configurations of a reference, then report the error on every configuration not trained on.
 // The objective is the mean squared log ratio of tok/s/GPU and of tok/s/user (the reference's
 // per-user definition) over the training points.
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -24,6 +25,9 @@ struct FitSpec {
   // When the training points leave a ridge, refit along it (see RidgePoint).
   bool explore_ridge = true;
   bool analyse = true;  // identifiability analysis (the refits along a ridge skip it)
+  // Called every few seconds of a long fit with a line saying how far it is (null: silent).
+  std::function<void(const std::string&)> progress;
+  std::string progress_label = "fit";
 };
 
 // How well the training points pin the fitted parameters down. Residuals are the log ratios
