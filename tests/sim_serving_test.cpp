@@ -135,6 +135,9 @@ TEST(SimServing, PdCountsAllGpusAndPaysKvTransfer) {
   EXPECT_NEAR(p.kv_transfer_s, 3.2768e9 / 400e9 + 100e-6, 1e-9);
   EXPECT_GT(p.ttft_s, p.kv_transfer_s);
   EXPECT_NEAR(p.tokens_per_s_per_gpu, p.output_tok_s / 16, 1e-12);
+  // Between a TP8 and a TP4 instance, in either direction, the 4 ranks' links carry it all.
+  for (const char* mixed : {"1P-TP8 1D-TP4", "1P-TP4 1D-TP8"})
+    EXPECT_NEAR(run(mixed, 1).kv_transfer_s, 3.2768e9 / 200e9 + 100e-6, 1e-9) << mixed;
 }
 
 // One user on 1P-TP8 1D-TP8: the prompt is prefilled in two chunks on the prefill instance (the
@@ -181,6 +184,25 @@ TEST(SimServing, PdPullsShareTheirLinks) {
   // On a fast link the same two pulls never meet.
   cfg.kv_link_bandwidth = 50e9;
   EXPECT_EQ(simulate_serving(parse_layout("1P-TP8 1D-TP8"), m, prof, PerfParams{}, cfg).kv_pull_wait_s, 0.0);
+}
+
+// Two users, one prompt each, on two prefill instances, both prompts done at the same moment and
+// pulled at once over a slow link. A TP8 decode instance takes two TP4 pulls side by side (each
+// on 4 of its 8 NICs): nobody waits. Two TP8 prefill instances into one TP8 decode instance need
+// all 8 of its NICs each: the second pull waits for the whole first one, bytes / (8 x 0.5 GB/s),
+// half that on average over the two.
+TEST(SimServing, PdPullsUseAsManyLanesAsTheLargerInstanceHas) {
+  ServingConfig cfg;
+  cfg.concurrency = 2;
+  cfg.prompts_per_user = 1;
+  cfg.kv_link_bandwidth = 0.5e9;
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  const ServingPoint side_by_side = simulate_serving(parse_layout("2P-TP4 1D-TP8"), m, prof, PerfParams{}, cfg);
+  EXPECT_NEAR(side_by_side.kv_transfer_s, 3.2768e9 / (0.5e9 * 4) + prof.kv_link_latency_s, 1e-12);
+  EXPECT_EQ(side_by_side.kv_pull_wait_s, 0.0);
+  const ServingPoint one_lane = simulate_serving(parse_layout("2P-TP8 1D-TP8"), m, prof, PerfParams{}, cfg);
+  EXPECT_NEAR(one_lane.kv_pull_wait_s, 3.2768e9 / (0.5e9 * 8) / 2, 1e-9);
 }
 
 // A PD layout whose one decode instance is the bottleneck: prompts are prefilled quickly by three

@@ -99,8 +99,12 @@ struct Ready {
 // Links: a pull holds its prefill instance's and its decode instance's links (their ranks' NICs)
 // at full bandwidth while its bytes move (link_busy_s; the link's latency does not hold it), and
 // pulls that need a busy link wait for it, first come first served (Request::pull_wait_s).
+// A larger instance's NICs carry several pulls at once, one per group of `links` ranks (a TP8
+// decode instance takes pulls from two TP4 prefill instances side by side): `pre_lanes` and
+// `dec_lanes` per instance, each lane first come first served.
 void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Request>& reqs, int users,
-            int64_t quota, double transfer_s, double link_busy_s, const ServingConfig& cfg) {
+            int64_t quota, double transfer_s, double link_busy_s, int pre_lanes, int dec_lanes,
+            const ServingConfig& cfg) {
   int64_t issued = 0;
   auto submit = [&](int user, double t) {
     Request r;
@@ -112,15 +116,20 @@ void run_pd(std::vector<Engine>& pre, std::vector<Engine>& dec, std::vector<Requ
   for (int u = 0; u < users && issued < quota; ++u) submit(u, 0.0);
   for (auto& d : dec) d.set_kv_pull(transfer_s);
   std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready;
-  std::vector<double> pre_link_free(pre.size(), 0.0), dec_link_free(dec.size(), 0.0);
+  // Per instance, when each of its lanes is free again.
+  std::vector<std::vector<double>> pre_link_free(pre.size(), std::vector<double>(size_t(pre_lanes), 0.0)),
+      dec_link_free(dec.size(), std::vector<double>(size_t(dec_lanes), 0.0));
+  auto earliest = [](std::vector<double>& lanes) -> double& { return *std::min_element(lanes.begin(), lanes.end()); };
   // A decode instance's new pulls, in admission order, each on its two links.
   auto schedule_pulls = [&](size_t d, double now) {
     for (int id : dec[d].pulls()) {
       Request& q = reqs[size_t(id)];
-      const double start = std::max({now, pre_link_free[size_t(q.prefill_engine)], dec_link_free[d]});
+      double& pre_lane = earliest(pre_link_free[size_t(q.prefill_engine)]);
+      double& dec_lane = earliest(dec_link_free[d]);
+      const double start = std::max({now, pre_lane, dec_lane});
       q.pull_wait_s = start - now;
       q.ready_at = start + transfer_s;  // not before: the engine's own estimate assumed free links
-      pre_link_free[size_t(q.prefill_engine)] = dec_link_free[d] = start + link_busy_s;
+      pre_lane = dec_lane = start + link_busy_s;
       ready.push({q.ready_at, id});
     }
   };
@@ -275,11 +284,14 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
       pre.emplace_back(EngineRole::Prefill, &pm, p.prefill.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs, policy);
     for (int i = 0; i < layout.decode.instances; ++i)
       dec.emplace_back(EngineRole::Decode, &dm, p.main.kv_tokens, par.max_num_batched_tokens, par.max_num_seqs, policy);
-    // Every prefill rank sends its own KV heads in parallel.
-    const double bw = (cfg.kv_link_bandwidth > 0 ? cfg.kv_link_bandwidth : prof.kv_link_bandwidth) * layout.prefill.tp;
+    // Ranks move their own KV heads in parallel, each over its own NIC: as many links as the
+    // smaller instance has ranks (a TP8 prefill sending to a TP4 decode lands on 4 NICs).
+    const int links = std::min(layout.prefill.tp, layout.decode.tp);
+    const double bw = (cfg.kv_link_bandwidth > 0 ? cfg.kv_link_bandwidth : prof.kv_link_bandwidth) * links;
     const double bytes_s = double(m.kv_bytes_per_token()) * double(cfg.isl) / bw;
     p.kv_transfer_s = prof.kv_link_latency_s + bytes_s;
-    run_pd(pre, dec, reqs, cfg.concurrency, quota, p.kv_transfer_s, bytes_s, cfg);
+    run_pd(pre, dec, reqs, cfg.concurrency, quota, p.kv_transfer_s, bytes_s, std::max(1, layout.prefill.tp / links),
+           std::max(1, layout.decode.tp / links), cfg);
     for (const auto& e : pre) p.prefill.stats.add(e.stats());
     for (const auto& e : dec) p.main.stats.add(e.stats());
   }
