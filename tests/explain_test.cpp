@@ -71,19 +71,27 @@ TEST(ExplainAboveSpeedOfLight, PrefillPoolNeedHandDerived) {
   EXPECT_EQ(md.find("| 1P-TP4 3D-TP4 | 1 |"), std::string::npos) << md;
 }
 
-TEST(ExplainAboveSpeedOfLight, LittlesLawFromMeasuredLatencies) {
+TEST(ExplainPdLittlesLaw, EveryPdPointWithATpotIsChecked) {
   // 150 tok/s/GPU on 16 GPUs = 2.4 requests/s; with a 60 ms TPOT each request decodes for
   // 999 x 0.06 = 59.94 s, so 2.4 x 59.94 = 143.9 requests decode at once: far more than one TP4
   // instance's KV cache holds (about 49 sequences of 10,500 tokens).
-  ExplainInputs in = inputs({obs("3P-TP4 1D-TP4", 256, 16, 150.0), obs("3P-TP4 1D-TP4", 128, 16, 150.0)});
+  // 10 tok/s/GPU on 16 GPUs = 0.16 requests/s, far below the speed of light; with a 1 s TPOT
+  // 0.16 x 999 = 159.8 decode at once, more than one TP8 instance holds (about 139): checked too.
+  ExplainInputs in = inputs({obs("3P-TP4 1D-TP4", 256, 16, 150.0), obs("3P-TP4 1D-TP4", 128, 16, 150.0),
+                             obs("1P-TP8 1D-TP8", 64, 16, 10.0), obs("1R-TP4", 64, 4, 100.0)});
   in.latency[{"3P-TP4 1D-TP4", 256}] = {0.060, 40.0};
   in.latency[{"3P-TP4 1D-TP4", 128}] = {NAN, 20.0};  // a TTFT without a TPOT: no Little's-law row
-  const std::string md = section(explain_markdown(in), "## Reference points above the speed of light");
-  EXPECT_NE(md.find("| 3P-TP4 1D-TP4 | 256 | 60.0 | 2.40 | 144 |"), std::string::npos) << md;
-  EXPECT_NE(md.find("more than the decode pool holds"), std::string::npos) << md;
-  const auto first = md.find("| 3P-TP4 1D-TP4 | 128 |");
-  ASSERT_NE(first, std::string::npos) << md;  // listed above the speed of light
-  EXPECT_EQ(md.find("| 3P-TP4 1D-TP4 | 128 |", first + 1), std::string::npos) << md;
+  in.latency[{"1P-TP8 1D-TP8", 64}] = {1.0, 40.0};
+  in.latency[{"1R-TP4", 64}] = {0.05, 10.0};  // aggregated: not a PD check
+  const std::string md = section(explain_markdown(in), "## PD points against Little's law");
+  ASSERT_FALSE(md.empty());
+  EXPECT_NE(md.find("| 3P-TP4 1D-TP4 | 256 | 60.0 | "), std::string::npos) << md;
+  EXPECT_NE(md.find(" | 2.40 | 144 | "), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1P-TP8 1D-TP8 | 64 | 1000.0 | "), std::string::npos) << md;
+  EXPECT_NE(md.find(" | 0.16 | 160 | "), std::string::npos) << md;
+  EXPECT_NE(md.find("2 of 2 PD points had more requests decoding"), std::string::npos) << md;
+  EXPECT_EQ(md.find("| 3P-TP4 1D-TP4 | 128 |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("| 1R-TP4 |"), std::string::npos) << md;
   EXPECT_EQ(md.find("nan"), std::string::npos) << md;
 }
 

@@ -126,6 +126,7 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
         "is output/concurrency.\n";
 
   md << explain_above_speed_of_light(in, pts, ref);
+  md << explain_pd_littles_law(in, pts, ref);
 
   // ---- toy model ----
   md << "\n## Where the toy model holds and where it fails\n\n";

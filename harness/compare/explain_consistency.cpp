@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "harness/compare/compare.hpp"
 #include "harness/compare/detail/explain_format.hpp"
 #include "harness/compare/explain_report.hpp"
 #include "harness/perf/kv_capacity.hpp"
@@ -44,10 +45,6 @@ double prefill_flops_needed(const ExplainInputs& in, const Pool& pool, double re
   return rm.step(s).flops * req_per_s / pool.instances;  // flops is per GPU
 }
 
-// An upper bound on the decode pool's output tok/s from HBM traffic alone: every step streams
-// the weights and every running sequence's KV at the datasheet bandwidth (no collectives, no
-// overhead, no compute), with the KV cache holding as many sequences as fit at their average
-// length over the decode (ISL + OSL/2), at most max_num_seqs.
 // Sequences of average length over their decode (ISL + OSL/2) one instance's KV cache holds, at
 // most max_num_seqs.
 double sequences_per_instance(const ExplainInputs& in, const Pool& pool) {
@@ -56,6 +53,10 @@ double sequences_per_instance(const ExplainInputs& in, const Pool& pool) {
   return std::min(double(kv_capacity(in.model, pool.tp, in.profile, par).tokens) / avg_len, double(par.max_num_seqs));
 }
 
+// An upper bound on the decode pool's output tok/s from HBM traffic alone: every step streams
+// the weights and every running sequence's KV at the datasheet bandwidth (no collectives, no
+// overhead, no compute), with the KV cache holding as many sequences as fit at their average
+// length over the decode (ISL + OSL/2), at most max_num_seqs.
 double decode_bound_tok_s(const ExplainInputs& in, const Pool& pool) {
   const PerfParams par;
   const double avg_len = double(in.isl) + 0.5 * double(in.osl);
@@ -136,32 +137,6 @@ std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vec
        << " | " << fmt("%.2f", a.measured / a.predicted) << " | " << pre << " | " << dec << " | " << agg << " | "
        << verdict << " |\n";
   }
-  // Model-free, where the reference's latencies are known: by Little's law the requests in their
-  // decode phase at once are the request rate x the decode phase's length, (OSL - 1) x TPOT.
-  std::ostringstream little;
-  int little_over = 0;
-  for (const auto& a : above) {
-    const Layout lay = parse_layout(a.config);
-    auto lt = in.latency.find({a.config, a.concurrency});
-    if (!lay.disaggregated || lt == in.latency.end() || !std::isfinite(lt->second.first) || in.osl < 2) continue;
-    const double req_s = a.measured * lay.num_gpus() / double(in.osl);
-    const double decoding = req_s * double(in.osl - 1) * lt->second.first;
-    const double holds = lay.decode.instances * sequences_per_instance(in, lay.decode);
-    const bool over = decoding > kDecodeMargin * holds;
-    little_over += over;
-    little << "| " << a.config << " | " << a.concurrency << " | " << fmt("%.1f", lt->second.first * 1e3) << " | "
-           << fmt("%.2f", req_s) << " | " << fmt("%.0f", decoding) << " | " << fmt("%.0f", holds) << " | "
-           << (over ? "more than the decode pool holds" : "fits") << " |\n";
-  }
-  if (!little.str().empty())
-    md << "\nFrom llm-d's own latencies (no model): requests decoding at once = request rate x (OSL - 1) x TPOT "
-          "(Little's law), against the sequences of average length the decode pool's KV cache holds:\n\n"
-       << "| config | C | llm-d TPOT ms | requests/s | decoding at once | decode pool holds | |\n|---|---|---|---|---|---|---|\n"
-       << little.str()
-       << (little_over > 0 ? "\nWhere more requests were decoding than the decode pool can hold, other instances "
-                             "(the prefill pool's) were decoding too, or the KV cache was smaller per token than BF16.\n"
-                           : "");
-
   md << "\nA prefill pool above " << fmt("%.0f", 100 * kMaxCredibleMfu)
      << " % of peak, or a decode pool more than 10 % above its HBM bound, cannot be had from this hardware: " << impossible
      << " of " << above.size() << " points ran differently from their labels. ";
@@ -175,6 +150,60 @@ std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vec
         "prefill/decode split, and their errors in `tpbench compare` measure that, not the model; read PD conclusions "
         "from the points below the bounds. The other points listed are possible on the hardware and say the model is "
         "too slow there (for a prefill pool: it charges every all-reduce in full, with no overlap).\n";
+  return md.str();
+}
+
+std::string explain_pd_littles_law(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
+  if (in.latency.empty() || in.osl < 2) return "";
+  // Model-free: by Little's law the requests in their decode phase at once are the request rate
+  // x the decode phase's length, (OSL - 1) x TPOT, all from llm-d's own numbers. Every PD point
+  // with a TPOT is checked, not only those above the speed of light.
+  std::ostringstream rows;
+  int checked = 0, over = 0;
+  std::vector<double> ref_gpu, model_gpu, ref_inv_tpot, model_inv_tpot;
+  double worst_tpot_ratio = 0;
+  for (const auto& p : pts) {
+    const Layout lay = parse_layout(p.layout);
+    auto it = ref.find({p.layout, p.concurrency});
+    auto lt = in.latency.find({p.layout, p.concurrency});
+    if (!lay.disaggregated || !p.feasible || it == ref.end() || lt == in.latency.end() ||
+        !(lt->second.first > 0))
+      continue;
+    const double tpot = lt->second.first;
+    const double req_s = it->second->tokens_per_s_per_gpu * lay.num_gpus() / double(in.osl);
+    const double decoding = req_s * double(in.osl - 1) * tpot;
+    const double holds = lay.decode.instances * sequences_per_instance(in, lay.decode);
+    const bool too_many = decoding > kDecodeMargin * holds;
+    ++checked;
+    over += too_many;
+    ref_gpu.push_back(it->second->tokens_per_s_per_gpu);
+    model_gpu.push_back(p.tokens_per_s_per_gpu);
+    ref_inv_tpot.push_back(1.0 / tpot);
+    if (p.tpot_s > 0) worst_tpot_ratio = std::max(worst_tpot_ratio, tpot / p.tpot_s);
+    model_inv_tpot.push_back(p.per_user_inv_tpot);
+    rows << "| " << p.layout << " | " << p.concurrency << " | " << fmt("%.1f", tpot * 1e3) << " | "
+         << fmt("%.1f", p.tpot_s * 1e3) << " | " << fmt("%.2f", req_s) << " | " << fmt("%.0f", decoding) << " | "
+         << fmt("%.0f", holds) << " | " << (too_many ? "**more than the decode pool holds**" : "fits") << " |\n";
+  }
+  if (checked == 0) return "";
+  std::ostringstream md;
+  md << "\n## PD points against Little's law\n\n"
+     << "From llm-d's own throughput and TPOT, no model: requests decoding at once = request rate x (OSL - 1) x "
+        "TPOT, against the sequences of average length (ISL + OSL/2, BF16 KV) the decode pool's KV cache holds "
+        "(more than 10 % above it is flagged). *Predicted TPOT* is the simulator's at the speed of light.\n\n"
+     << "| config | C | llm-d TPOT ms | predicted TPOT ms | requests/s | decoding at once | decode pool holds | |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+     << rows.str() << "\n"
+     << over << " of " << checked
+     << " PD points had more requests decoding at once than their decode pool can hold: there other instances "
+        "(the prefill pool's) were decoding too, or the KV cache was smaller per token than BF16, so their TPOT is "
+        "not one decode pool's. Over these " << checked << " points the prediction's tok/s/GPU is within "
+     << fmt("%.1f", mape_percent(ref_gpu, model_gpu)) << " % MAPE of llm-d, its 1/TPOT within "
+     << fmt("%.1f", mape_percent(ref_inv_tpot, model_inv_tpot))
+     << " %, with llm-d's TPOT up to " << fmt("%.1f", worst_tpot_ratio)
+     << "x the predicted one. Where a PD layout's prefill pool sets its throughput, tok/s/GPU agreement does not "
+        "test the decode pool: llm-d's decode pools ran their steps slower than the speed of light (at the same "
+        "request rate, more requests decoding at once), which only per-token latency shows.\n";
   return md.str();
 }
 

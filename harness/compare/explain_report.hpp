@@ -46,5 +46,9 @@ std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector
 // Reference points faster than the speed of light, and what they would need from the hardware
 // if they ran as labelled (explain_consistency.cpp).
 std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
+// Every PD reference point with a TPOT (--latency): the requests its decode pool must have held by
+// Little's law against what its KV cache can hold, and the predicted TPOT beside llm-d's
+// (explain_consistency.cpp); empty without --latency.
+std::string explain_pd_littles_law(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
 
 }  // namespace tpbench
