@@ -30,16 +30,17 @@ TEST(CompareMape, FixtureWithKnownErrors) {
   const std::string ref = write_tmp("ref.csv",
                                     "config,concurrency,num_gpus,output_tok_s,thpt_per_gpu,thpt_per_user_outdiv_conc\n"
                                     "1R-TP4,1,4,20,10,20\n"
-                                    "1R-TP4,8,4,160,40,5\n"
+                                    "1R-TP4,8,4,160,40,20\n"
                                     "\"2P-TP4 1D-TP8\",1,16,64,4,64\n");
   const std::string pred = write_tmp("pred.json", R"({"schema": "tpbench.prediction/1", "points": [
     {"layout": "1R-TP4", "concurrency": 1, "tokens_per_s_per_gpu": 11, "per_user_out_div_conc": 18},
-    {"layout": "1R-TP4", "concurrency": 8, "tokens_per_s_per_gpu": 30, "per_user_out_div_conc": 5},
-    {"layout": "1R-TP8", "concurrency": 8, "tokens_per_s_per_gpu": 30, "per_user_out_div_conc": 5}]})");
+    {"layout": "1R-TP4", "concurrency": 8, "tokens_per_s_per_gpu": 30, "per_user_out_div_conc": 20},
+    {"layout": "1R-TP8", "concurrency": 8, "tokens_per_s_per_gpu": 30, "per_user_out_div_conc": 30}]})");
   const Comparison c = compare_observations(read_observations(ref), read_observations(pred), "");
   EXPECT_EQ(c.per_user_def, "out_div_conc");
   ASSERT_EQ(c.points.size(), 2u);
-  // GPU: |11-10|/10 = 10 %, |30-40|/40 = 25 % -> 17.5 %. User: 10 % and 0 % -> 5 %.
+  // GPU: |11-10|/10 = 10 %, |30-40|/40 = 25 % -> 17.5 %. User (the columns as given; the C=8
+  // prediction's per-user rate is deliberately not its tok/s/GPU x 4 / 8): 10 % and 0 % -> 5 %.
   EXPECT_NEAR(c.mape_gpu, 17.5, 1e-9);
   EXPECT_NEAR(c.mape_user, 5.0, 1e-9);
   ASSERT_EQ(c.configs.size(), 1u);
@@ -53,6 +54,26 @@ TEST(CompareMape, FixtureWithKnownErrors) {
   EXPECT_EQ(j["points_above_model"][0]["concurrency"], 8);
   EXPECT_NEAR(j["points_above_model"][0]["reference_over_model"].get<double>(), 40.0 / 30, 1e-12);
   EXPECT_NE(comparison_table(c, false).find("1R-TP4 C=8"), std::string::npos);
+}
+
+// Without a per-user column, the reference's per-user rate is llm-d's definition, output tok/s /
+// concurrency, from output_tok_s or from tok/s/GPU x num_gpus: 1R-TP4 at C=8 with 160 tok/s is
+// 20 tok/s/user, and 2R-TP4 at C=16 with 30 tok/s/GPU on 8 GPUs is 15. Against predictions of
+// 18 and 12 that is 10 % and 20 %: 15 % (the tok/s/GPU errors, 0 % and 10 %, differ on purpose).
+TEST(CompareMape, PerUserIsOutputOverConcurrencyWithoutItsColumn) {
+  const std::string ref = write_tmp("ref_no_user.csv", "config,concurrency,num_gpus,output_tok_s,thpt_per_gpu\n"
+                                                       "1R-TP4,8,4,160,\n"
+                                                       "2R-TP4,16,8,,30\n");
+  const std::string pred = write_tmp("pred_user.json", R"({"schema": "tpbench.prediction/1", "points": [
+    {"layout": "1R-TP4", "concurrency": 8, "tokens_per_s_per_gpu": 40, "per_user_out_div_conc": 18},
+    {"layout": "2R-TP4", "concurrency": 16, "tokens_per_s_per_gpu": 33, "per_user_out_div_conc": 12}]})");
+  const Comparison c = compare_observations(read_observations(ref), read_observations(pred), "");
+  EXPECT_EQ(c.per_user_def, "out_div_conc");
+  ASSERT_EQ(c.points.size(), 2u);
+  EXPECT_NEAR(c.points[0].ref_user, 20.0, 1e-12);
+  EXPECT_NEAR(c.points[1].ref_user, 15.0, 1e-12);
+  EXPECT_NEAR(c.mape_user, 15.0, 1e-9);
+  EXPECT_NEAR(c.mape_gpu, 5.0, 1e-9);
 }
 
 // A prediction point that cannot run (does not fit) is neither matched silently away nor

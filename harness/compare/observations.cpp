@@ -142,7 +142,10 @@ ObservationSet read_reference_csv(const std::string& path) {
     throw UsageError("CSV '" + path + "': needs column 'thpt_per_gpu' or 'output_tok_s' with 'num_gpus'");
   const int c_odc = t.column("thpt_per_user_outdiv_conc"), c_inv = t.column("thpt_per_user_inv_tpot"),
             c_tpot = t.column("mean_tpot_ms");
-  s.per_user_def = c_odc >= 0 ? "out_div_conc" : "inv_tpot";
+  // llm-d's plotted per-user rate is output tok/s / concurrency: the column, or derived from the
+  // output rate (given, or tok/s/GPU x num_gpus); 1/TPOT only where neither is there.
+  const bool derive_odc = c_odc < 0 && (c_out >= 0 || (c_gpu >= 0 && c_n >= 0));
+  s.per_user_def = c_odc >= 0 || derive_odc ? "out_div_conc" : "inv_tpot";
   std::map<std::pair<std::string, int>, int> line_of_point;  // duplicates would be counted twice
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const auto& r = t.rows[i];
@@ -164,8 +167,9 @@ ObservationSet read_reference_csv(const std::string& path) {
       if (!std::isnan(n)) o.num_gpus = int(n);
     }
     if (c_gpu >= 0) o.tokens_per_s_per_gpu = csv_number(r[size_t(c_gpu)], where + " column thpt_per_gpu", true);
-    const double out = c_out >= 0 ? csv_number(r[size_t(c_out)], where + " column output_tok_s", true) : kNaN;
+    double out = c_out >= 0 ? csv_number(r[size_t(c_out)], where + " column output_tok_s", true) : kNaN;
     if (std::isnan(o.tokens_per_s_per_gpu) && o.num_gpus > 0) o.tokens_per_s_per_gpu = out / o.num_gpus;
+    if (std::isnan(out) && o.num_gpus > 0) out = o.tokens_per_s_per_gpu * o.num_gpus;
     if (c_odc >= 0) o.per_user_out_div_conc = csv_number(r[size_t(c_odc)], where + " column thpt_per_user_outdiv_conc", true);
     else if (!std::isnan(out)) o.per_user_out_div_conc = out / o.concurrency;
     if (c_inv >= 0) o.per_user_inv_tpot = csv_number(r[size_t(c_inv)], where + " column thpt_per_user_inv_tpot", true);
