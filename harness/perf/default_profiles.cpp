@@ -20,9 +20,13 @@ constexpr double kKiB = 1024.0, kMiB = kKiB * 1024, kGiB = kMiB * 1024;
 // 8 GPUs (NVLS), ~380 GB/s for 4 and ~360 GB/s for 2 GPUs (ring/LL128). Sources: NVIDIA
 // nccl-tests doc/PERFORMANCE.md (busbw definition); DGX H100 acceptance figures of 460-480 GB/s
 // all_reduce busbw (e.g. docs.alayanew.com "NCCL-tests in practice", 2026); ASTRA-sim HGX-H100
-// NCCL validation (astra-sim.github.io, 2/4/8-GPU ring all_reduce). At 1-16 MiB these times are
-// 1.35-2x a single alpha-beta line through the latency and the peak busbw, as DESIGN.md warns.
+// NCCL validation (astra-sim.github.io, 2/4/8-GPU ring all_reduce); an NCCL maintainer's figures
+// for H100 (NVIDIA/nccl-tests issue #212, 2024): ~480 GB/s all_reduce busbw on 8 GPUs with NVLink
+// SHARP at large sizes (256 MiB is too small to reach it), and ~370 GB/s effective NVLink busbw
+// for everything else (ring, or any other collective). At 1-16 MiB these times are 1.35-2x a
+// single alpha-beta line through the latency and the peak busbw, as DESIGN.md warns.
 struct Row { double bytes; double us2, us4, us8; };
+constexpr double kNvlinkBusbw = 370e9;  // bytes/s: NCCL's effective NVLink 4 busbw without SHARP
 constexpr Row kAllReduceH100[] = {
     {8, 8.0, 10.0, 12.0},
     {4 * kKiB, 8.5, 10.5, 13.0},
@@ -46,10 +50,13 @@ CollectiveTable nvlink4_tables() {
       ar.emplace_back(r.bytes, us * 1e-6);
       // all_gather / reduce_scatter move half of all_reduce's bytes per rank ((n-1)/n vs
       // 2(n-1)/n of the buffer) at about the same busbw in nccl-tests, so at bandwidth-bound
-      // sizes they take ~half the time; their latency floor is ~80 % of all_reduce's.
+      // sizes they take ~half the time, but without NVLink SHARP's help: never above the
+      // ~370 GB/s effective NVLink busbw (nccl-tests #212). Their latency floor is ~80 % of
+      // all_reduce's.
       const Row& first = kAllReduceH100[0];
       const double floor_us = 0.8 * (g == 2 ? first.us2 : g == 4 ? first.us4 : first.us8);
-      half.emplace_back(r.bytes, std::max(floor_us, 0.5 * us) * 1e-6);
+      const double ring_us = r.bytes * double(g - 1) / double(g) / kNvlinkBusbw * 1e6;
+      half.emplace_back(r.bytes, std::max({floor_us, 0.5 * us, ring_us}) * 1e-6);
     }
     t.set_curve(CollectiveKind::AllReduce, g, ar);
     t.set_curve(CollectiveKind::AllGather, g, half);
@@ -87,10 +94,14 @@ void common_hopper(SystemProfile& p) {
   p.kv_link_bandwidth = 50e9;
   p.kv_link_latency_s = 100e-6;
   p.sources["kv_link_bandwidth"] = "one 400 Gb/s ConnectX-7 NIC per GPU (DGX H100/H200 user guide): 50 GB/s per rank for "
-                                   "NIXL KV transfer between nodes; latency ~100 us per transfer";
+                                   "NIXL KV transfer between nodes";
+  p.sources["kv_link_latency_s"] = "assumed, not measured: ~100 us fixed cost per NIXL transfer (RDMA round trips and "
+                                   "the connector's metadata exchange); small beside a 10000-token prompt's ~8-16 ms";
   p.collectives = nvlink4_tables();
   p.sources["collectives"] = "NVLink 4 / NVSwitch all_reduce curves in the shape of published nccl-tests runs on "
-                             "DGX/HGX H100 (see default_profiles.cpp); all_gather/reduce_scatter derived at half the time";
+                             "DGX/HGX H100, large sizes at an NCCL maintainer's ~480 GB/s (8 GPUs, NVLink SHARP) and "
+                             "~370 GB/s busbw (NVIDIA/nccl-tests issue #212); small sizes estimated (see "
+                             "default_profiles.cpp); all_gather/reduce_scatter at half the time, at most 370 GB/s busbw";
 }
 
 }  // namespace
