@@ -225,6 +225,32 @@ TEST(FitCalibration, RecoversKnownParametersFromSyntheticData) {
   EXPECT_THROW(fit_parameters(ref, m, prof, PerfParams{}, spec), UsageError);  // not in the reference
 }
 
+// The default four parameters at once, from a truth that moves each of them off its
+// speed-of-light value: trained on all three TPs (the per-step cost and the per-hop latency
+// then differ in how they grow with TP) at concurrencies from the weight-bound C=1 to the
+// compute-bound C=64, the fit recovers every one.
+TEST(FitCalibration, RecoversTheDefaultFourParameters) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  PerfParams truth;
+  truth.hbm_efficiency = 0.8;
+  truth.compute_efficiency = 0.75;
+  truth.step_overhead_s = 2e-3;
+  truth.collective_hop_latency_s = 4e-6;
+  const ObservationSet ref = synthetic_reference(truth, {"1R-TP2", "1R-TP4", "1R-TP8"}, {1, 8, 64});
+  FitSpec spec;  // the default parameter set
+  ASSERT_EQ(spec.params.size(), 4u);
+  spec.train = {"1R-TP2", "1R-TP4", "1R-TP8"};
+  spec.explore_ridge = false;
+  const FitResult r = fit_parameters(ref, m, prof, PerfParams{}, spec);
+  EXPECT_TRUE(r.converged);
+  EXPECT_FALSE(r.identifiability.ridge);
+  EXPECT_NEAR(r.fitted.hbm_efficiency, 0.8, 0.8 * 0.03);
+  EXPECT_NEAR(r.fitted.compute_efficiency, 0.75, 0.75 * 0.05);
+  EXPECT_NEAR(r.fitted.step_overhead_s, 2e-3, 2e-3 * 0.1);
+  EXPECT_NEAR(r.fitted.collective_hop_latency_s, 4e-6, 4e-6 * 0.1);
+}
+
 // Synthetic truth with a stack that only TP8 pays (8 ms per step, steps 1.3x the hardware's):
 // trained on TP8 alone, the fit recovers that TP's scale and cost; trained on TP2 and TP4 with
 // global parameters, the held-out error splits by TP into a TP4 replica that the truth treats
