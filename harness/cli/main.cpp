@@ -94,7 +94,8 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   sweep->add_option("--batch", sw.batch, "Batch sizes = concurrent sequences (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--context", sw.context, "Positions attended after the step (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--phase", sw.phase, "decode (one token per sequence) or prefill (a chunk of prompt tokens)")->capture_default_str();
-  sweep->add_option("--chunk", sw.chunk, "Prefill tokens per sequence (0: the whole context)")->capture_default_str();
+  sweep->add_option("--chunk", sw.chunk, "Prefill tokens per sequence (0: the whole context)")->capture_default_str()
+      ->check(CLI::Range(int64_t(0), int64_t(100000000)));
   sweep->add_option("--layers", sw.layers, "Run only the first L layers and scale to the model's (0: all)")->capture_default_str();
   sweep->add_option("--split-chunks", sw.split_chunks, "Batch chunks per layer for --overlap split")->capture_default_str();
   sweep->add_option("--backend", sw.backend.kind, "auto (the GPUs when usable, else the CPU), cpu or cuda")->capture_default_str();
@@ -270,6 +271,12 @@ Fields not measured (and the collective tables when fewer than 2 GPUs are used) 
   } catch (const CLI::ParseError& e) {
     // Any CLI11 parse/validation failure: one line and exit code 2.
     std::string msg = e.what();
+    // A first word that is no command reads better named than as "a subcommand is required".
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      bool known = false;
+      for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(argv[1]);
+      if (!known) msg = "unknown command '" + std::string(argv[1]) + "'";
+    }
     std::cerr << "tpbench: error: " << msg << " (see --help)\n";
     return 2;
   } catch (const tpbench::UsageError& e) {

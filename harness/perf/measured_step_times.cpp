@@ -39,10 +39,15 @@ void check_model(const std::string& name, const nlohmann::json& doc, const Model
   auto same = [&](const char* key, int64_t v) {
     return !jm.contains(key) || !jm[key].is_number_integer() || jm[key].get<int64_t>() == v;
   };
-  if (measured != m.name || !same("hidden_size", m.hidden) || !same("num_hidden_layers", m.layers) ||
-      !same("num_attention_heads", m.q_heads) || !same("num_key_value_heads", m.kv_heads))
+  if (measured != m.name)
     throw UsageError("measured sweep '" + name + "' is for model '" + measured + "', not '" + m.name +
                      "' (pass the --model it was measured with)");
+  for (const auto& [key, v] : {std::pair{"hidden_size", m.hidden}, std::pair{"num_hidden_layers", m.layers},
+                               std::pair{"num_attention_heads", m.q_heads}, std::pair{"num_key_value_heads", m.kv_heads}})
+    if (!same(key, v))
+      throw UsageError("measured sweep '" + name + "' names model '" + measured + "' but records " + key + " " +
+                       std::to_string(jm[key].get<int64_t>()) + ", not " + std::to_string(v) +
+                       " (another model under the same name)");
 }
 
 std::vector<RawPoint> read_points(const std::string& name, const nlohmann::json& doc, const ModelSpec& m) {

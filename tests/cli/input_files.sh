@@ -77,4 +77,9 @@ run predict --layout 1R-TP2,1R-TP4 --concurrency 1 --isl 1000000
 expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --timeout nan --out "$TMP/s.json"
 expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --budget inf --out "$TMP/s.json"
 expect_usage_error "$TMP/t.json" toy --curves "$REF" --tolerance 0x1 --json "$TMP/t.json"
+# Messages that name the problem: an unknown command, a negative chunk.
+expect_usage_error "$TMP/none" bogus
+expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --phase prefill --chunk -1 --out "$TMP/s.json"
+err=$("$BIN" bogus 2>&1)
+[[ "$err" == *"unknown command 'bogus'"* ]] || { echo "FAIL: unknown command not named: $err"; fail=1; }
 finish
