@@ -95,6 +95,16 @@ TEST(ExplainPdLittlesLaw, EveryPdPointWithATpotIsChecked) {
   EXPECT_EQ(md.find("nan"), std::string::npos) << md;
 }
 
+// With nothing flagged the section says so and claims nothing about overfull decode pools.
+TEST(ExplainPdLittlesLaw, NothingFlaggedClaimsNothing) {
+  ExplainInputs in = inputs({obs("1P-TP8 1D-TP8", 8, 16, 30.0)});
+  in.latency[{"1P-TP8 1D-TP8", 8}] = {0.0149, 0.5};
+  const std::string md = section(explain_markdown(in), "## PD points against Little's law");
+  ASSERT_FALSE(md.empty());
+  EXPECT_NE(md.find("0 of 1 PD point had more requests"), std::string::npos) << md;
+  EXPECT_EQ(md.find("other instances"), std::string::npos) << md;
+}
+
 TEST(ExplainAboveSpeedOfLight, LatencyCsvIsValidated) {
   const std::string dir = ::testing::TempDir();
   const std::string good = dir + "/lat_good.csv", bad = dir + "/lat_bad.csv", cols = dir + "/lat_cols.csv";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/common/error.hpp"
+#include "harness/compare/detail/explain_format.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/roofline.hpp"
 #include "harness/sim/grid.hpp"
@@ -112,6 +113,10 @@ TEST(SimServing, ReplicasSplitConcurrency) {
   EXPECT_NEAR(two.tokens_per_s_per_gpu / one.tokens_per_s_per_gpu, 1.0, 0.01);
   EXPECT_NEAR(two.tpot_s / one.tpot_s, 1.0, 0.01);
   EXPECT_EQ(two.num_gpus, 8);
+  // The batch the tables print is per instance: two replicas at 16 run 8 each, like one at 8
+  // (about 7.6 with prefills in between), not half of that.
+  EXPECT_NEAR(detail::mean_decode_batch(two) / detail::mean_decode_batch(one), 1.0, 0.02);
+  EXPECT_GT(detail::mean_decode_batch(two), 7.0);
 }
 
 // One more user on replicas behind a load-aware router adds work without unbalancing them:

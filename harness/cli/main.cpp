@@ -45,6 +45,13 @@ CLI::Validator finite_in(double lo, double hi) {
       "NUMBER");
 }
 
+// An error is one line whatever it quotes (a layout or file name from a file may hold a newline).
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return s;
+}
+
 // ISL / OSL: a request of up to ten million tokens (beyond any model's context; the bound keeps
 // a typo such as 1e20 from being clamped to the largest integer).
 const CLI::Range kTokensRange(int64_t(1), int64_t(10000000), "TOKENS");
@@ -277,16 +284,16 @@ Fields not measured (and the collective tables when fewer than 2 GPUs are used) 
       for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(argv[1]);
       if (!known) msg = "unknown command '" + std::string(argv[1]) + "'";
     }
-    std::cerr << "tpbench: error: " << msg << " (see --help)\n";
+    std::cerr << "tpbench: error: " << one_line(msg) << " (see --help)\n";
     return 2;
   } catch (const tpbench::UsageError& e) {
-    std::cerr << "tpbench: error: " << e.what() << "\n";
+    std::cerr << "tpbench: error: " << one_line(e.what()) << "\n";
     return 2;
   } catch (const tpbench::UnavailableError& e) {
-    std::cerr << "tpbench: error: " << e.what() << "\n";
+    std::cerr << "tpbench: error: " << one_line(e.what()) << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "tpbench: internal error: " << e.what() << "\n";
+    std::cerr << "tpbench: internal error: " << one_line(e.what()) << "\n";
     return 1;
   }
   return rc;

@@ -91,7 +91,7 @@ CalibrateMeasurements run_calibrate_cuda(const CalibrateRequest&, std::ostream&)
 int run_calibrate(const CalibrateOptions& opt, std::ostream& out) {
   check_calibrate_options(opt);
   const SystemProfile base = resolve_profile(opt.base);
-  check_writable(opt.out);  // before minutes of measurements, not after
+  check_writable(opt.out, {opt.base});  // before minutes of measurements, not after
   const CalibrateRequest req = make_calibrate_request(opt);
 
   const CalibrateMeasurements m = run_calibrate_cuda(req, out);

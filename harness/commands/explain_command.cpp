@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "harness/common/error.hpp"
 #include "harness/compare/explain_report.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/io/child_process.hpp"
@@ -21,19 +22,28 @@ std::string try_plot(const ExplainOptions& o, const ExplainInputs& in, const Gri
   const fs::path report(o.out);
   const fs::path dir = report.parent_path().empty() ? fs::path(".") : report.parent_path();
   const fs::path script = fs::path(TPBENCH_SOURCE_DIR) / "scripts" / "plot_pareto.py";
+  why = script.string() + " not found";
+  if (!fs::exists(script)) return "";
   why = "python3 with matplotlib not found";
-  if (!fs::exists(script) || run_quietly({"python3", "-c", "import matplotlib"}) != 0) return "";
+  if (run_quietly({"python3", "-c", "import matplotlib"}) != 0) return "";
   const fs::path pred = dir / (report.stem().string() + "_prediction.json");
   const fs::path png = dir / (report.stem().string() + "_pareto.png");
-  write_file_atomic(pred.string(), prediction_document(g, in.model, in.profile, PerfParams{}, pts, "tpbench explain").dump(1));
+  try {  // the plot is optional: a path it cannot write costs the plot, not the report
+    check_writable(png.string(), {o.reference, o.latency});
+    write_file_atomic(pred.string(), prediction_document(g, in.model, in.profile, PerfParams{}, pts, "tpbench explain").dump(1));
+  } catch (const UsageError& e) {
+    why = e.what();
+    return "";
+  }
   // One replica of each TP and the PD layouts: the 2..8-replica curves repeat them (k replicas at C
   // behave like one at C/k) and would bury the plot.
   std::string shown;
   for (const auto& l : g.layouts)
     if (l.disaggregated || l.replicas.instances == 1) shown += (shown.empty() ? "" : ",") + l.name();
   why = "scripts/plot_pareto.py failed";
-  if (run_quietly({"python3", script.string(), "--reference", o.reference, "--predicted", pred.string(), "--configs",
-                   shown, "--out", png.string()}) != 0 ||
+  // --opt=value: a path that starts with '-' stays a value.
+  if (run_quietly({"python3", script.string(), "--reference=" + o.reference, "--predicted=" + pred.string(),
+                   "--configs=" + shown, "--out=" + png.string()}) != 0 ||
       !fs::exists(png))
     return "";
   return png.filename().string();

@@ -105,7 +105,7 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
     std::snprintf(line, sizeof line, "%-16s %5d %5d %10.1f %9.2f %9.2f %9.2f %10.2f %9.2f %9.2f %7.1f\n",
                   p.layout.c_str(), p.concurrency, p.num_gpus, p.output_tok_s, p.ttft_s, p.tpot_s * 1e3, p.e2e_s,
                   p.tokens_per_s_per_gpu, p.per_user_inv_tpot, p.per_user_out_div_conc,
-                  busy > 0 ? p.main.stats.decode_seq_s / busy / p.main.instances : 0.0);
+                  busy > 0 ? p.main.stats.decode_seq_s / busy : 0.0);  // per instance: both sums are over them
     out << line;
   }
   if (measured) print_sources(points, out);

@@ -156,15 +156,23 @@ std::string comparison_table(const Comparison& c, bool per_point, bool flag_abov
   }
   std::snprintf(line, sizeof line, "%-16s %6zu %14s %15s   (per user = %s)\n", "overall", c.points.size(),
                 percent_cell(c.mape_gpu).c_str(), percent_cell(c.mape_user).c_str(),
-                c.per_user_def == "inv_tpot" ? "1/TPOT" : "output tok/s / concurrency");
+                std::isnan(c.mape_user)            ? "not given by both sides"
+                : c.per_user_def == "inv_tpot" ? "1/TPOT"
+                                               : "output tok/s / concurrency");
   s += line;
   if (per_point) {
     std::snprintf(line, sizeof line, "\n%-16s %5s %10s %10s %7s %10s %10s %7s\n", "config", "conc", "ref/GPU", "model/GPU",
                   "err", "ref/user", "model/user", "err");
     s += line;
     for (const auto& p : c.points) {
-      std::snprintf(line, sizeof line, "%-16s %5d %10.2f %10.2f %6.1f%% %10.2f %10.2f %6.1f%%\n", p.config.c_str(),
-                    p.concurrency, p.ref_gpu, p.model_gpu, p.ape_gpu, p.ref_user, p.model_user, p.ape_user);
+      auto rate = [](double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.2f", v);
+        return std::isnan(v) ? std::string("n/a") : std::string(b);
+      };
+      std::snprintf(line, sizeof line, "%-16s %5d %10.2f %10.2f %7s %10s %10s %7s\n", p.config.c_str(), p.concurrency,
+                    p.ref_gpu, p.model_gpu, percent_cell(p.ape_gpu).c_str(), rate(p.ref_user).c_str(),
+                    rate(p.model_user).c_str(), percent_cell(p.ape_user).c_str());
       s += line;
     }
   }

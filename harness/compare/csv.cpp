@@ -10,7 +10,10 @@
 
 namespace tpbench {
 
-double csv_number(const std::string& s, const std::string& where, bool allow_empty) {
+double csv_number(const std::string& cell, const std::string& where, bool allow_empty) {
+  // Spreadsheets pad cells with blanks ("8, 60"): they are not part of the number.
+  const size_t a = cell.find_first_not_of(" \t"), b = cell.find_last_not_of(" \t");
+  const std::string s = a == std::string::npos ? std::string() : cell.substr(a, b - a + 1);
   if (s.empty()) {
     if (allow_empty) return std::numeric_limits<double>::quiet_NaN();
     throw UsageError(where + ": empty value");
@@ -67,7 +70,7 @@ CsvTable read_csv(const std::string& path) {
     if (t.header.empty()) {
       for (size_t i = 0; i < fields.size(); ++i)
         for (size_t k = 0; k < i; ++k)
-          if (fields[i] == fields[k])
+          if (!fields[i].empty() && fields[i] == fields[k])  // unnamed columns (trailing commas) are ignored
             throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": column '" + fields[i] + "' appears twice");
       t.header = fields;
       continue;

@@ -54,6 +54,15 @@ std::string pick_axis(const std::set<std::string>& measured, const std::string& 
 
 // A sweep's decode points as serving points: config 1R-TPn, concurrency = batch, TPOT = median
 // step time, at one plan, one overlap and one context (SweepSelection).
+// A whole number within [lo, hi] (a JSON 1e12 or 8.5 where a count belongs is an error, not a
+// conversion).
+int int_in(const nlohmann::json& v, const char* key, int lo, int hi, const std::string& path) {
+  if (!v.is_number() || std::floor(v.get<double>()) != v.get<double>() || v.get<double>() < lo || v.get<double>() > hi)
+    throw UsageError("'" + path + "': '" + key + "' must be a whole number from " + std::to_string(lo) + " to " +
+                     std::to_string(hi));
+  return int(v.get<double>());
+}
+
 void read_sweep_points(const nlohmann::json& j, const std::string& path, const SweepSelection& sel, ObservationSet& s) {
   s.kind = "sweep";
   s.per_user_def = "inv_tpot";
@@ -69,7 +78,7 @@ void read_sweep_points(const nlohmann::json& j, const std::string& path, const S
     if (p.contains("status") && p["status"].is_string() && p["status"] != "ok") continue;
     if (p.contains("phase") && p["phase"].is_string() && p["phase"] != "decode") continue;
     if (!p.contains("tp") || !p.contains("batch") || !p.contains("step_time_s")) continue;
-    const int tp = p["tp"].get<int>(), batch = p["batch"].get<int>();
+    const int tp = int_in(p["tp"], "tp", 1, 4096, path), batch = int_in(p["batch"], "batch", 1, 10000000, path);
     const auto& st = p["step_time_s"];
     const double tpot = st.is_object() ? num_or_nan(st, "median") : (st.is_number() ? st.get<double>() : kNaN);
     if (!(tpot > 0) || tp < 1 || batch < 1) continue;
@@ -227,7 +236,7 @@ ObservationSet read_points_json(const std::string& path, const SweepSelection& s
         if (!p.is_object()) throw UsageError("'" + path + "': a point is not a JSON object");
         Observation o;
         o.config = parse_layout(p.at("layout").get<std::string>()).name();
-        o.concurrency = p.at("concurrency").get<int>();
+        o.concurrency = int_in(p.at("concurrency"), "concurrency", 1, 10000000, path);
         if (!p.value("feasible", true)) {  // kept, so that compare can say which points the model cannot run
           o.not_runnable = p.value("reason", std::string("not runnable"));
           s.points.push_back(o);

@@ -52,7 +52,8 @@ void check_selection_used(const SweepSelection& sel, const std::vector<const Obs
 
 // A prediction or sweep JSON document (told apart by "schema"). Throws UsageError.
 ObservationSet read_points_json(const std::string& path, const SweepSelection& sel = {});
-// Either of the above, by file extension (.csv) or content.
+// Either of the above, by file extension: a name ending in .csv is a reference CSV, any other
+// (including a pipe such as /dev/fd/63) is read as JSON.
 ObservationSet read_observations(const std::string& path, const SweepSelection& sel = {});
 
 // Measured mean TPOT and TTFT (seconds) by (canonical config, concurrency); NaN where one of

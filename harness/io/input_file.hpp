@@ -1,7 +1,7 @@
 #pragma once
-// Reads a whole input file named on the command line (CSV, JSON, a model config), refusing what
-// would hang or exhaust memory: a directory, a device or pipe (/dev/zero never ends), a file
-// larger than any input this tool reads.
+// Reads a whole input file named on the command line (CSV, JSON, a model config; a pipe such as
+// `<(...)` too), refusing what would hang or exhaust memory: a directory, or more bytes than any
+// input this tool reads (a huge file, or an endless device such as /dev/zero).
 #include <cstdint>
 #include <string>
 

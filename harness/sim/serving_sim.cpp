@@ -44,9 +44,10 @@ size_t least_loaded(const std::vector<Engine>& pool) {
 // prompts, and each request (a user's first, or the next one after a completion) goes to the
 // least-loaded replica, so replicas stay within one request of each other whether or not C is
 // a multiple of their number. A replica's identical decode steps are taken as one event up to
-// its next completion or the next completion elsewhere, whichever comes first, so a request
-// routed to a replica mid-step joins at most one step late. (Routing rarely does that: the
-// replica that just completed is, among balanced replicas, the least loaded one.)
+// its next completion, capped at the earliest completion already scheduled elsewhere (replicas
+// started later in the same pass can end sooner). A request routed to a replica mid-step joins
+// when that step ends; routing practically never does that, since the replica that just
+// completed is, among balanced replicas, the least loaded one and not in a step.
 void run_replicas(std::vector<Engine>& reps, std::vector<Request>& reqs, int users, int64_t quota,
                   const ServingConfig& cfg) {
   int64_t issued = 0;

@@ -177,7 +177,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   if (o.sampling.budget_s <= 0 || o.sampling.min_samples < 1 || o.sampling.warmup < 0 ||
       o.sampling.max_samples < o.sampling.min_samples)
     throw UsageError("sampling: need --budget > 0, --min-samples >= 1, --warmup >= 0, max >= min samples");
-  if (!o.out.empty()) check_writable(o.out);
+  if (!o.out.empty()) check_writable(o.out, {o.backend.profile, o.model_config});
   std::unique_ptr<Backend> backend = make_backend(o.backend);
   for (const StepConfig& c : configs) backend->validate(model, c);
   // The verification puts every rank of the reduced step, and its TP=1 reference, on one

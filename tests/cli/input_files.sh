@@ -77,6 +77,20 @@ run predict --layout 1R-TP2,1R-TP4 --concurrency 1 --isl 1000000
 expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --timeout nan --out "$TMP/s.json"
 expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --budget inf --out "$TMP/s.json"
 expect_usage_error "$TMP/t.json" toy --curves "$REF" --tolerance 0x1 --json "$TMP/t.json"
+# Pipes are inputs too (process substitution); padded cells and unnamed trailing columns are read.
+"$BIN" predict --profile <("$BIN" profile show h100-sxm --json) --layout 1R-TP4 --concurrency 8 >/dev/null ||
+  { echo "FAIL: a profile from a pipe was refused"; fail=1; }
+printf 'config,concurrency,thpt_per_gpu,,\n1R-TP4, 8, 60,,\n' >"$TMP/padded.csv"
+"$BIN" compare --reference "$TMP/padded.csv" --predicted "$TMP/p8.json" >/dev/null ||
+  { echo "FAIL: a CSV with padded cells and trailing commas was refused"; fail=1; }
+# A count that is not a whole number in range is an error, not a conversion.
+python3 - "$TMP/p8.json" "$TMP/bigc.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["points"][0]["concurrency"] = 1e12
+json.dump(d, open(sys.argv[2], "w"))
+PY
+expect_usage_error "$TMP/c.json" compare --reference "$REF" --predicted "$TMP/bigc.json" --json "$TMP/c.json"
+
 # Messages that name the problem: an unknown command, a negative chunk.
 expect_usage_error "$TMP/none" bogus
 expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --phase prefill --chunk -1 --out "$TMP/s.json"

@@ -48,12 +48,27 @@ else
   fail=1
 fi
 
-# A reference file whose name would run a command if a shell saw it.
+# A reference file whose name would run a command if a shell saw it. A stand-in python3 on PATH
+# (so the check runs with or without matplotlib) records the arguments it is given and makes the
+# PNG: the name must arrive as one argument, unchanged, and nothing may run it.
 evil="ref'\$(touch INJECTED)'.csv"
 cp "$REF" "$evil"
-"$BIN" explain --reference "$evil" --out report.md >/dev/null 2>&1 || { echo "FAIL: explain with an odd file name"; fail=1; }
+mkdir -p "$TMP/bin"
+cat >"$TMP/bin/python3" <<'PY'
+#!/usr/bin/env bash
+[[ "$1" == "-c" ]] && exit 0
+printf '%s\n' "$@" >"$ARGS_FILE"
+for a in "$@"; do case "$a" in --out=*) : >"${a#--out=}" ;; esac; done
+PY
+chmod +x "$TMP/bin/python3"
+ARGS_FILE="$TMP/args.txt" PATH="$TMP/bin:$PATH" "$BIN" explain --reference "$evil" --out report.md >/dev/null 2>&1 ||
+  { echo "FAIL: explain with an odd file name"; fail=1; }
 if [[ -e INJECTED ]]; then
   echo "FAIL: explain ran a command hidden in a file name"
+  fail=1
+elif ! grep -qxF -- "--reference=$evil" "$TMP/args.txt" 2>/dev/null; then
+  echo "FAIL: the plot script did not get the file name as one argument"
+  cat "$TMP/args.txt" 2>/dev/null
   fail=1
 else
   echo "ok: explain passes file names as arguments, not to a shell"

@@ -26,7 +26,8 @@ inline const ServingPoint* feasible_point(const std::vector<ServingPoint>& v, co
 
 // Mean running decode batch of one instance of the point's main pool, time-weighted.
 inline double mean_decode_batch(const ServingPoint& p) {
-  return p.main.stats.busy_s > 0 ? p.main.stats.decode_seq_s / p.main.stats.busy_s / p.main.instances : 0;
+  // Both sums run over the instances: their ratio is already the busy-time mean per instance.
+  return p.main.stats.busy_s > 0 ? p.main.stats.decode_seq_s / p.main.stats.busy_s : 0;
 }
 
 // "TP4 > TP8 > TP2": the three TPs by descending throughput.
