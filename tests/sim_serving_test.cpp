@@ -163,6 +163,16 @@ TEST(SimServing, PdConcurrencyOneAddsUpPrefillPullAndDecode) {
   EXPECT_NEAR(p.queue_s, 0.0, 1e-12);
 }
 
+// Two users with one prompt each over a slow KV link (0.5 GB/s per rank).
+ServingPoint two_prompts_slow_link(const char* layout, double link_bytes_per_s = 0.5e9) {
+  ServingConfig cfg;
+  cfg.concurrency = 2;
+  cfg.prompts_per_user = 1;
+  cfg.kv_link_bandwidth = link_bytes_per_s;
+  return simulate_serving(parse_layout(layout), preset_model("llama-3.1-70b"), builtin_profile("h100-sxm"),
+                          PerfParams{}, cfg);
+}
+
 // Two users, one prompt each, on 1P-TP8 1D-TP8 over a slow link (0.5 GB/s per rank: 8 ranks move
 // a 10000-token prompt's 3.2768 GB in 0.8192 s). The prefill instance runs request 0's 8192-token
 // chunk, then its last 1808 tokens with request 1's first 6384 (request 0 done at t0), then request
@@ -170,13 +180,9 @@ TEST(SimServing, PdConcurrencyOneAddsUpPrefillPullAndDecode) {
 // t0 + 0.8192, so request 1's pull waits 0.8192 - S3 for them: the mean wait over the two is half
 // that. S3 is the roofline's own step time for that chunk.
 TEST(SimServing, PdPullsShareTheirLinks) {
-  ServingConfig cfg;
-  cfg.concurrency = 2;
-  cfg.prompts_per_user = 1;
-  cfg.kv_link_bandwidth = 0.5e9;
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile prof = builtin_profile("h100-sxm");
-  const ServingPoint p = simulate_serving(parse_layout("1P-TP8 1D-TP8"), m, prof, PerfParams{}, cfg);
+  const ServingPoint p = two_prompts_slow_link("1P-TP8 1D-TP8");
   const double bytes_s = 3.2768e9 / (0.5e9 * 8);
   EXPECT_NEAR(p.kv_transfer_s, bytes_s + prof.kv_link_latency_s, 1e-12);
   StepShape last;
@@ -187,8 +193,7 @@ TEST(SimServing, PdPullsShareTheirLinks) {
   ASSERT_LT(s3, bytes_s);  // the second pull does find the links busy
   EXPECT_NEAR(p.kv_pull_wait_s, (bytes_s - s3) / 2, 1e-9);
   // On a fast link the same two pulls never meet.
-  cfg.kv_link_bandwidth = 50e9;
-  EXPECT_EQ(simulate_serving(parse_layout("1P-TP8 1D-TP8"), m, prof, PerfParams{}, cfg).kv_pull_wait_s, 0.0);
+  EXPECT_EQ(two_prompts_slow_link("1P-TP8 1D-TP8", 50e9).kv_pull_wait_s, 0.0);
 }
 
 // Two users, one prompt each, on two prefill instances, both prompts done at the same moment and
@@ -197,16 +202,10 @@ TEST(SimServing, PdPullsShareTheirLinks) {
 // all 8 of its NICs each: the second pull waits for the whole first one, bytes / (8 x 0.5 GB/s),
 // half that on average over the two.
 TEST(SimServing, PdPullsUseAsManyLanesAsTheLargerInstanceHas) {
-  ServingConfig cfg;
-  cfg.concurrency = 2;
-  cfg.prompts_per_user = 1;
-  cfg.kv_link_bandwidth = 0.5e9;
-  const ModelSpec m = preset_model("llama-3.1-70b");
-  const SystemProfile prof = builtin_profile("h100-sxm");
-  const ServingPoint side_by_side = simulate_serving(parse_layout("2P-TP4 1D-TP8"), m, prof, PerfParams{}, cfg);
-  EXPECT_NEAR(side_by_side.kv_transfer_s, 3.2768e9 / (0.5e9 * 4) + prof.kv_link_latency_s, 1e-12);
+  const ServingPoint side_by_side = two_prompts_slow_link("2P-TP4 1D-TP8");
+  EXPECT_NEAR(side_by_side.kv_transfer_s, 3.2768e9 / (0.5e9 * 4) + builtin_profile("h100-sxm").kv_link_latency_s, 1e-12);
   EXPECT_EQ(side_by_side.kv_pull_wait_s, 0.0);
-  const ServingPoint one_lane = simulate_serving(parse_layout("2P-TP8 1D-TP8"), m, prof, PerfParams{}, cfg);
+  const ServingPoint one_lane = two_prompts_slow_link("2P-TP8 1D-TP8");
   EXPECT_NEAR(one_lane.kv_pull_wait_s, 3.2768e9 / (0.5e9 * 8) / 2, 1e-9);
 }
 
