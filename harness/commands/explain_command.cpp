@@ -1,5 +1,6 @@
 #include "harness/commands/explain_command.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "harness/common/error.hpp"
@@ -61,6 +62,9 @@ int run_explain(const ExplainOptions& o, std::ostream& out) {
   in.osl = o.osl;
   const GridSpec g = explain_grid(in);
   const auto pts = simulate_grid(g, in.model, in.profile, PerfParams{});  // once, for the plot and the report
+  if (std::none_of(pts.begin(), pts.end(), [](const ServingPoint& p) { return p.feasible; }))
+    throw UsageError("no configuration of the reference fits in memory: " +
+                     (pts.empty() ? std::string("nothing to simulate") : pts.front().layout + ": " + pts.front().reason));
   std::string no_plot = "--no-plot";
   if (!o.out.empty() && o.plot) in.plot_png = try_plot(o, in, g, pts, no_plot);
   const std::string md = explain_markdown(in, pts);

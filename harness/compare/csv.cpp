@@ -55,8 +55,9 @@ bool split(const std::string& line, std::vector<std::string>& out) {
 }
 }  // namespace
 
-CsvTable read_csv(const std::string& path) {
-  std::string text = read_input_file(path, "CSV");
+CsvTable read_csv(const std::string& path) { return parse_csv(read_input_file(path, "CSV"), path); }
+
+CsvTable parse_csv(std::string text, const std::string& path) {
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark (spreadsheet exports)
   std::istringstream in(text);
   CsvTable t;
@@ -68,6 +69,10 @@ CsvTable read_csv(const std::string& path) {
     if (line.empty() || line == "\r") continue;
     if (!split(line, fields)) throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": unterminated quote");
     if (t.header.empty()) {
+      for (std::string& f : fields) {  // "config, concurrency": the blanks are not part of a name
+        const size_t a = f.find_first_not_of(" \t"), b = f.find_last_not_of(" \t");
+        f = a == std::string::npos ? std::string() : f.substr(a, b - a + 1);
+      }
       for (size_t i = 0; i < fields.size(); ++i)
         for (size_t k = 0; k < i; ++k)
           if (!fields[i].empty() && fields[i] == fields[k])  // unnamed columns (trailing commas) are ignored

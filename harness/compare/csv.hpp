@@ -15,6 +15,8 @@ struct CsvTable {
 // Throws UsageError (naming the file and line) on unreadable files, unterminated quotes or
 // rows whose field count differs from the header's.
 CsvTable read_csv(const std::string& path);
+// The same from text already read (`path` names it in messages).
+CsvTable parse_csv(std::string text, const std::string& path);
 
 // A finite number in a field; an empty field gives NaN when allow_empty, else an error. Throws
 // UsageError("<where>: ...") otherwise.

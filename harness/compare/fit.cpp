@@ -268,6 +268,15 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
     for (const auto& p : ref.points) found = found || p.config == t;
     if (!found) throw UsageError("training configuration '" + t + "' is not in '" + ref.origin + "'");
   }
+  // A training configuration the model cannot run at all (it does not fit in memory) has nothing
+  // to fit: its zero throughput would be "fitted" to 100 % error.
+  for (const auto& t : train) {
+    ServingConfig cfg;
+    cfg.isl = spec.isl;
+    cfg.osl = spec.osl;
+    const ServingPoint p = simulate_serving(parse_layout(t), m, prof, start, cfg);
+    if (!p.feasible) throw UsageError("training configuration " + t + " cannot run: " + p.reason);
+  }
   FitResult r;
   r.start = start;
   std::vector<double> x0, step;

@@ -1,7 +1,9 @@
 #include "harness/compare/observations.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <set>
@@ -11,10 +13,13 @@
 
 #include "harness/common/error.hpp"
 #include "harness/compare/csv.hpp"
+#include "harness/io/input_file.hpp"
+#include "harness/io/json_file.hpp"
 #include "harness/io/json_file.hpp"
 #include "harness/sim/layout.hpp"
 
 namespace tpbench {
+namespace fs = std::filesystem;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -139,8 +144,9 @@ double per_user(const Observation& o, const std::string& def) {
   return def == "inv_tpot" ? o.per_user_inv_tpot : o.per_user_out_div_conc;
 }
 
-ObservationSet read_reference_csv(const std::string& path) {
-  const CsvTable t = read_csv(path);
+ObservationSet read_reference_csv(const std::string& path) { return reference_from_table(read_csv(path), path); }
+
+ObservationSet reference_from_table(const CsvTable& t, const std::string& path) {
   ObservationSet s;
   s.origin = path;
   s.kind = "reference-csv";
@@ -217,7 +223,10 @@ void check_points(const ObservationSet& s) {
 }
 
 ObservationSet read_points_json(const std::string& path, const SweepSelection& sel) {
-  const nlohmann::json j = read_json_file(path);
+  return points_from_json(read_json_file(path), path, sel);
+}
+
+ObservationSet points_from_json(const nlohmann::json& j, const std::string& path, const SweepSelection& sel) {
   if (!j.is_object() || !j.contains("points") || !j["points"].is_array())
     throw UsageError("'" + path + "' has no 'points' array (expected tpbench predict or sweep JSON)");
   if (j.contains("schema") && !j["schema"].is_string()) throw UsageError("'" + path + "': 'schema' is not a string");
@@ -267,8 +276,16 @@ void check_selection_used(const SweepSelection& sel, const std::vector<const Obs
 }
 
 ObservationSet read_observations(const std::string& path, const SweepSelection& sel) {
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0) return read_reference_csv(path);
-  return read_points_json(path, sel);
+  std::string ext = fs::path(path).extension().string();
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".csv") return read_reference_csv(path);
+  if (ext == ".json") return read_points_json(path, sel);
+  // Anything else (a pipe, another extension): read once, and a document that starts with '{'
+  // is JSON, anything else CSV.
+  const std::string text = read_input_file(path);
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{') return points_from_json(parse_json_text(text, path), path, sel);
+  return reference_from_table(parse_csv(text, path), path);
 }
 
 LatencyTable read_latency_csv(const std::string& path) {

@@ -10,6 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "harness/compare/csv.hpp"
+
 namespace tpbench {
 
 struct Observation {
@@ -52,8 +56,11 @@ void check_selection_used(const SweepSelection& sel, const std::vector<const Obs
 
 // A prediction or sweep JSON document (told apart by "schema"). Throws UsageError.
 ObservationSet read_points_json(const std::string& path, const SweepSelection& sel = {});
-// Either of the above, by file extension: a name ending in .csv is a reference CSV, any other
-// (including a pipe such as /dev/fd/63) is read as JSON.
+// The same from a table / document already read (`path` names it in messages).
+ObservationSet reference_from_table(const CsvTable& t, const std::string& path);
+ObservationSet points_from_json(const nlohmann::json& j, const std::string& path, const SweepSelection& sel = {});
+// Either of the above, by file extension (.csv, .json, any case), or else by content (a pipe such
+// as /dev/fd/63, another extension): a document starting with '{' is JSON, anything else CSV.
 ObservationSet read_observations(const std::string& path, const SweepSelection& sel = {});
 
 // Measured mean TPOT and TTFT (seconds) by (canonical config, concurrency); NaN where one of

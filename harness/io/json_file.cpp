@@ -6,7 +6,10 @@
 namespace tpbench {
 
 nlohmann::json read_json_file(const std::string& path, const std::string& what) {
-  const std::string text = read_input_file(path, what);
+  return parse_json_text(read_input_file(path, what), path, what);
+}
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& path, const std::string& what) {
   const std::string name = (what.empty() ? "'" : what + " '") + path + "'";
   try {
     return nlohmann::json::parse(text);

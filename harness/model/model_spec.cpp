@@ -53,16 +53,18 @@ int64_t ModelSpec::kv_bytes_per_token() const {
 }
 
 void ModelSpec::validate() const {
-  auto need_positive = [&](int64_t v, const char* field) {
+  // Bounds far beyond any published model, so that weight and KV byte counts stay exact in 64 bits.
+  auto need_positive = [&](int64_t v, const char* field, int64_t most) {
     if (v <= 0) throw UsageError("model '" + name + "': " + field + " must be positive");
+    if (v > most) throw UsageError("model '" + name + "': " + field + " " + std::to_string(v) + " is above " + std::to_string(most));
   };
-  need_positive(hidden, "hidden_size");
-  need_positive(intermediate, "intermediate_size");
-  need_positive(layers, "num_hidden_layers");
-  need_positive(q_heads, "num_attention_heads");
-  need_positive(kv_heads, "num_key_value_heads");
-  need_positive(head_dim, "head_dim");
-  need_positive(vocab, "vocab_size");
+  need_positive(hidden, "hidden_size", 1 << 20);
+  need_positive(intermediate, "intermediate_size", 1 << 22);
+  need_positive(layers, "num_hidden_layers", 4096);
+  need_positive(q_heads, "num_attention_heads", 4096);
+  need_positive(kv_heads, "num_key_value_heads", 4096);
+  need_positive(head_dim, "head_dim", 4096);
+  need_positive(vocab, "vocab_size", 1 << 24);
   if (q_heads % kv_heads != 0)
     throw UsageError("model '" + name + "': num_attention_heads (" + std::to_string(q_heads) +
                      ") is not a multiple of num_key_value_heads (" + std::to_string(kv_heads) + ")");

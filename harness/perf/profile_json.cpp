@@ -128,7 +128,13 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
     for (const auto& [g, pts] : groups.items()) {
       const int group = positive_int_key(g);
       if (group < 2) throw UsageError("profile " + origin + ": collectives." + op_name + " group '" + g + "' is not an integer >= 2");
-      p.collectives.set_curve(op, group, pairs_field(pts, "profile " + origin + ": collectives." + op_name + "." + g));
+      const std::string where = "profile " + origin + ": collectives." + op_name + "." + g;
+      const auto curve = pairs_field(pts, where);
+      // Sizes up to a petabyte, times up to 100 s: beyond that a step time is no longer a number.
+      for (const auto& [bytes, seconds] : curve)
+        if (!(bytes >= 0 && bytes <= 1e15 && seconds >= 0 && seconds <= 100))
+          throw UsageError(where + ": each point needs 0 <= bytes <= 1e15 and 0 <= seconds <= 100");
+      p.collectives.set_curve(op, group, curve);
     }
   }
   if (p.collectives.curves().count(CollectiveKind::AllReduce) == 0)

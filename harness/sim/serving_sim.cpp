@@ -231,6 +231,11 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
                               const PerfParams& par, const ServingConfig& cfg) {
   if (cfg.concurrency < 1) throw UsageError("concurrency must be >= 1");
   if (cfg.isl < 1 || cfg.osl < 1) throw UsageError("ISL and OSL must be >= 1");
+  // vLLM refuses a token budget below max_num_seqs (every running sequence must fit a step);
+  // below it the simulation would also crawl one token at a time.
+  if (par.max_num_batched_tokens < par.max_num_seqs)
+    throw UsageError("max_num_batched_tokens (" + std::to_string(par.max_num_batched_tokens) +
+                     ") must be at least max_num_seqs (" + std::to_string(par.max_num_seqs) + "), as vLLM requires");
   // Memory and time grow with the requests simulated (about 200 bytes and a few steps each).
   if (cfg.concurrency > kMaxConcurrency)
     throw UsageError("concurrency " + std::to_string(cfg.concurrency) + " is above the simulator's limit of " +

@@ -173,6 +173,11 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   }
   for (const int tp : opts.tp)
     if (tp < 1 || tp > 64) throw UsageError("--tp values must be from 1 to 64, not " + std::to_string(tp));
+  // Beyond these no buffer size is computable without overflow, and no run would end.
+  for (const auto b : opts.batch)
+    if (b < 1 || b > 1000000) throw UsageError("--batch values must be from 1 to 1000000, not " + std::to_string(b));
+  for (const auto c : opts.context)
+    if (c < 1 || c > 10000000) throw UsageError("--context values must be from 1 to 10000000, not " + std::to_string(c));
   const std::vector<StepConfig> configs = expand(opts, model);
   if (o.sampling.budget_s <= 0 || o.sampling.min_samples < 1 || o.sampling.warmup < 0 ||
       o.sampling.max_samples < o.sampling.min_samples)

@@ -91,6 +91,26 @@ json.dump(d, open(sys.argv[2], "w"))
 PY
 expect_usage_error "$TMP/c.json" compare --reference "$REF" --predicted "$TMP/bigc.json" --json "$TMP/c.json"
 
+# A reference CSV from a pipe or under another extension is recognised by its content; a padded
+# header is read.
+"$BIN" compare --reference <(cat "$REF") --predicted "$TMP/p8.json" >/dev/null ||
+  { echo "FAIL: a reference CSV from a pipe was refused"; fail=1; }
+printf 'config , concurrency , thpt_per_gpu\n1R-TP4,8,60\n' >"$TMP/padded_header.txt"
+"$BIN" compare --reference "$TMP/padded_header.txt" --predicted "$TMP/p8.json" >/dev/null ||
+  { echo "FAIL: a CSV with a padded header and a .txt name was refused"; fail=1; }
+# Sizes past what can be computed or run (fuzzing found crashes and hangs here).
+expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --batch 288230376151711744 --out "$TMP/s.json"
+expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --context 288230376151711744 --out "$TMP/s.json"
+printf '{"hidden_size": 2147483648, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 8, "num_key_value_heads": 4, "vocab_size": 1024}' >"$TMP/huge_cfg.json"
+run predict --model-config "$TMP/huge_cfg.json" --layout 1R-TP2 --concurrency 1
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['collectives']['all_reduce']['4'][0][1]=1e308; json.dump(d, open(sys.argv[2], 'w'))" \
+  "$TMP/good_profile.json" "$TMP/slow_coll.json"
+run predict --profile "$TMP/slow_coll.json" --layout 1R-TP4 --concurrency 1
+run predict --layout 1R-TP4 --concurrency 256 --set max_num_batched_tokens=1
+# Nothing to fit or explain when no configuration fits in memory.
+expect_usage_error "$TMP/f.json" fit --reference "$REF" --train 1R-TP4 --isl 1000000 --params hbm_efficiency --max-evals 20 --json "$TMP/f.json"
+expect_usage_error "$TMP/e.md" explain --reference "$REF" --osl 10000000 --no-plot --out "$TMP/e.md"
+
 # Messages that name the problem: an unknown command, a negative chunk.
 expect_usage_error "$TMP/none" bogus
 expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --phase prefill --chunk -1 --out "$TMP/s.json"
