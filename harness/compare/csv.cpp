@@ -10,10 +10,17 @@
 
 namespace tpbench {
 
+namespace {
+// Spreadsheets pad cells with blanks ("8, 60", "config, concurrency"): they are not part of a
+// number or a column name.
+std::string trim_blanks(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+}
+}  // namespace
+
 double csv_number(const std::string& cell, const std::string& where, bool allow_empty) {
-  // Spreadsheets pad cells with blanks ("8, 60"): they are not part of the number.
-  const size_t a = cell.find_first_not_of(" \t"), b = cell.find_last_not_of(" \t");
-  const std::string s = a == std::string::npos ? std::string() : cell.substr(a, b - a + 1);
+  const std::string s = trim_blanks(cell);
   if (s.empty()) {
     if (allow_empty) return std::numeric_limits<double>::quiet_NaN();
     throw UsageError(where + ": empty value");
@@ -69,10 +76,7 @@ CsvTable parse_csv(std::string text, const std::string& path) {
     if (line.empty() || line == "\r") continue;
     if (!split(line, fields)) throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": unterminated quote");
     if (t.header.empty()) {
-      for (std::string& f : fields) {  // "config, concurrency": the blanks are not part of a name
-        const size_t a = f.find_first_not_of(" \t"), b = f.find_last_not_of(" \t");
-        f = a == std::string::npos ? std::string() : f.substr(a, b - a + 1);
-      }
+      for (std::string& f : fields) f = trim_blanks(f);
       for (size_t i = 0; i < fields.size(); ++i)
         for (size_t k = 0; k < i; ++k)
           if (!fields[i].empty() && fields[i] == fields[k])  // unnamed columns (trailing commas) are ignored
