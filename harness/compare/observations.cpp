@@ -15,7 +15,6 @@
 #include "harness/compare/csv.hpp"
 #include "harness/io/input_file.hpp"
 #include "harness/io/json_file.hpp"
-#include "harness/io/json_file.hpp"
 #include "harness/sim/layout.hpp"
 
 namespace tpbench {
