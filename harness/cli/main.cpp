@@ -52,6 +52,15 @@ std::string one_line(std::string s) {
   return s;
 }
 
+// A count written as plain decimal digits (CLI11 alone would read "0x10" as 16 and "1e5" as an
+// error about the range).
+const CLI::Validator kDecimal(
+    [](std::string& text) -> std::string {
+      const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+      return digits ? "" : "'" + text + "' is not a whole number written in decimal digits";
+    },
+    "INT");
+
 // ISL / OSL: a request of up to ten million tokens (beyond any model's context; the bound keeps
 // a typo such as 1e20 from being clamped to the largest integer).
 const CLI::Range kTokensRange(int64_t(1), int64_t(10000000), "TOKENS");
@@ -149,10 +158,10 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   predict->add_option("--model-config", predict_opt.model_config, "Hugging Face config.json (overrides --model)");
   predict->add_option("--layout", predict_opt.layouts, "Comma list: kR-TPn or 'aP-TPx bD-TPy'")->capture_default_str();
   predict->add_option("--concurrency", predict_opt.concurrency, "Comma list of concurrencies")->capture_default_str();
-  predict->add_option("--isl", predict_opt.isl, "Input tokens per request")->capture_default_str()->check(kTokensRange);
-  predict->add_option("--osl", predict_opt.osl, "Output tokens per request")->capture_default_str()->check(kTokensRange);
+  predict->add_option("--isl", predict_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  predict->add_option("--osl", predict_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   predict->add_option("--prompts-per-user", predict_opt.prompts_per_user, "Prompts = this x concurrency")
-      ->capture_default_str()->check(CLI::Range(1, 1000));
+      ->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000));
   predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)")
       ->check(finite_in(0.001, 1e6));
   predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
@@ -191,9 +200,9 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--profile", fit_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   fit->add_option("--model", fit_opt.model, "Model preset")->capture_default_str();
   fit->add_option("--model-config", fit_opt.model_config, "Hugging Face config.json (overrides --model)");
-  fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(kTokensRange);
-  fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(kTokensRange);
-  fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(CLI::Range(1, 1000000));
+  fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000000));
   add_sweep_selection(fit, fit_opt.sweep);
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
@@ -224,8 +233,8 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   explain->add_option("--profile", explain_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   explain->add_option("--model", explain_opt.model, "Model preset")->capture_default_str();
   explain->add_option("--model-config", explain_opt.model_config, "Hugging Face config.json (overrides --model)");
-  explain->add_option("--isl", explain_opt.isl, "Input tokens per request")->capture_default_str()->check(kTokensRange);
-  explain->add_option("--osl", explain_opt.osl, "Output tokens per request")->capture_default_str()->check(kTokensRange);
+  explain->add_option("--isl", explain_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  explain->add_option("--osl", explain_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   explain->add_option("--out", explain_opt.out, "Write the markdown here (default: stdout)");
   explain->add_flag("!--no-plot", explain_opt.plot, "Do not run scripts/plot_pareto.py");
   explain->callback([&] { rc = tpbench::run_explain(explain_opt, std::cout); });

@@ -40,6 +40,7 @@ run predict --layout 1R-TP4 --concurrency 1 --prompts-per-user 100000000
 run predict --layout 1R-TP4 --concurrency 100000 --prompts-per-user 100
 run predict --layout 1R-TP4 --concurrency 1 --isl 99999999999999999999
 run predict --layout 1R-TP4 --concurrency 1 --isl 0
+run predict --layout 1R-TP4 --concurrency 1 --isl 0x10
 run predict --layout "1P-TP4 1D-TP4" --concurrency 1 --kv-link-gbps 0
 run predict --layout 1R-TP4 --concurrency 1 --set hbm_efficiency=1e-300
 
