@@ -134,13 +134,15 @@ nlohmann::json comparison_to_json(const Comparison& c, bool flag_above_model) {
 }
 
 namespace {
-// "12.3%", or "n/a" where a side gives no such rate (a reference without per-user columns).
-std::string percent_cell(double v) {
+// A table cell in `format`, or "n/a" where a side gives no such value (a reference without
+// per-user columns).
+std::string cell(const char* format, double v) {
   if (std::isnan(v)) return "n/a";
   char b[32];
-  std::snprintf(b, sizeof b, "%.1f%%", v);
+  std::snprintf(b, sizeof b, format, v);
   return b;
 }
+std::string percent_cell(double v) { return cell("%.1f%%", v); }
 }  // namespace
 
 std::string comparison_table(const Comparison& c, bool per_point, bool flag_above_model) {
@@ -165,14 +167,9 @@ std::string comparison_table(const Comparison& c, bool per_point, bool flag_abov
                   "err", "ref/user", "model/user", "err");
     s += line;
     for (const auto& p : c.points) {
-      auto rate = [](double v) {
-        char b[32];
-        std::snprintf(b, sizeof b, "%.2f", v);
-        return std::isnan(v) ? std::string("n/a") : std::string(b);
-      };
       std::snprintf(line, sizeof line, "%-16s %5d %10.2f %10.2f %7s %10s %10s %7s\n", p.config.c_str(), p.concurrency,
-                    p.ref_gpu, p.model_gpu, percent_cell(p.ape_gpu).c_str(), rate(p.ref_user).c_str(),
-                    rate(p.model_user).c_str(), percent_cell(p.ape_user).c_str());
+                    p.ref_gpu, p.model_gpu, percent_cell(p.ape_gpu).c_str(), cell("%.2f", p.ref_user).c_str(),
+                    cell("%.2f", p.model_user).c_str(), percent_cell(p.ape_user).c_str());
       s += line;
     }
   }
