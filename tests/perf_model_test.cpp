@@ -11,8 +11,7 @@
 #include "harness/perf/collective_table.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/perf_params.hpp"
-#include "harness/perf/roofline.hpp"
-#include "harness/perf/shard.hpp"
+#include "harness/perf/step_cost_model.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/perf/toy_model.hpp"
 
@@ -71,8 +70,8 @@ TEST(PerfKvCapacity, Tp2HoldsOnlyAHandfulAndTp8ReplicatesKvHeads) {
   // TP2 weights: 70,550,814,720 bytes per GPU... only ~6.4 GB remain: 3 sequences of 11000.
   EXPECT_EQ(kv_capacity(m, 2, p, PerfParams{}).max_sequences(11000), 3);
   // TP16 > 8 KV heads: one replicated head per GPU, the same KV bytes per token as TP8.
-  EXPECT_DOUBLE_EQ(kv_bytes_per_token_per_gpu(m, 8), 2.0 * 80 * 1 * 128 * 2);
-  EXPECT_DOUBLE_EQ(kv_bytes_per_token_per_gpu(m, 16), 2.0 * 80 * 1 * 128 * 2);
+  EXPECT_DOUBLE_EQ(kv_capacity(m, 8, p, PerfParams{}).kv_bytes_per_token, 2.0 * 80 * 1 * 128 * 2);
+  EXPECT_DOUBLE_EQ(kv_capacity(m, 16, p, PerfParams{}).kv_bytes_per_token, 2.0 * 80 * 1 * 128 * 2);
   PerfParams tight;
   tight.memory_reserve_bytes = 20e9;  // nothing left for KV at TP2
   EXPECT_EQ(kv_capacity(m, 2, p, tight).tokens, 0);
@@ -81,7 +80,7 @@ TEST(PerfKvCapacity, Tp2HoldsOnlyAHandfulAndTp8ReplicatesKvHeads) {
 TEST(PerfRoofline, DecodeOneTokenTp4HandDerived) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile p = builtin_profile("h100-sxm");
-  const RooflineModel r(m, 4, p, PerfParams{});
+  const StepCostModel r(m, 4, p, PerfParams{});
   StepShape s;
   s.decode_seqs = 1;
   s.decode_ctx_tokens = 10500;
@@ -118,10 +117,10 @@ TEST(PerfRoofline, CachedTermsEqualAFreshComputation) {
   };
   const std::vector<StepShape> shapes = {shape(8, 0, 1), shape(1, 0, 8), shape(0, 8, 1), shape(1, 0, 8),
                                          shape(8, 0, 1), shape(2.5, 0, 1), shape(8, 0, 1)};
-  const RooflineModel warm(m, 4, prof, PerfParams{});
+  const StepCostModel warm(m, 4, prof, PerfParams{});
   for (const StepShape& s : shapes) {
     const StepCost a = warm.step(s);
-    const StepCost b = RooflineModel(m, 4, prof, PerfParams{}).step(s);
+    const StepCost b = StepCostModel(m, 4, prof, PerfParams{}).step(s);
     EXPECT_EQ(a.total_s, b.total_s) << s.decode_seqs << " " << s.prefill_tokens << " " << s.logits;
     EXPECT_EQ(a.collective_s, b.collective_s);
     EXPECT_EQ(a.gemm_compute_s, b.gemm_compute_s);
@@ -142,10 +141,10 @@ TEST(PerfRoofline, PerTpStepOverheadAppliesToItsTpOnly) {
   s.decode_ctx_tokens = 4 * 10500.0;
   s.logits = 4;
   // The profile's 0.5 ms per step + 80 layers x 15 us = 1.7 ms, plus 12.5 ms for TP8 alone.
-  EXPECT_NEAR(RooflineModel(m, 8, p, par).step(s).overhead_s, 1.7e-3 + 12.5e-3, 1e-12);
-  EXPECT_NEAR(RooflineModel(m, 4, p, par).step(s).overhead_s, 1.7e-3, 1e-12);
-  const double base8 = RooflineModel(m, 8, p, PerfParams{}).step(s).total_s;
-  EXPECT_NEAR(RooflineModel(m, 8, p, par).step(s).total_s - base8, 12.5e-3, 1e-12);
+  EXPECT_NEAR(StepCostModel(m, 8, p, par).step(s).overhead_s, 1.7e-3 + 12.5e-3, 1e-12);
+  EXPECT_NEAR(StepCostModel(m, 4, p, par).step(s).overhead_s, 1.7e-3, 1e-12);
+  const double base8 = StepCostModel(m, 8, p, PerfParams{}).step(s).total_s;
+  EXPECT_NEAR(StepCostModel(m, 8, p, par).step(s).total_s - base8, 12.5e-3, 1e-12);
   // Malformed names and values are usage errors, not silently ignored.
   EXPECT_THROW(set_param(par, "step_overhead_tpX_s", 0.01), UsageError);
   EXPECT_THROW(set_param(par, "step_overhead_tp_s", 0.01), UsageError);
@@ -167,7 +166,7 @@ TEST(PerfRoofline, PerTpStepTimeScaleStretchesItsTpOnly) {
   s.decode_seqs = 1;
   s.decode_ctx_tokens = 10000.0;
   s.logits = 1;
-  const StepCost a = RooflineModel(m, 8, p, PerfParams{}).step(s), b = RooflineModel(m, 8, p, par).step(s);
+  const StepCost a = StepCostModel(m, 8, p, PerfParams{}).step(s), b = StepCostModel(m, 8, p, par).step(s);
   // Weights streamed per GPU at TP8: per layer qkv 8192*(1024+2*128) = 10,485,760, o 8,388,608,
   // gate/up 58,720,256, down 29,360,128, norms 16,384 -> 106,971,136; x80 + LM head
   // 128256*8192/8 = 8,689,025,024 elements x 2 B = 17,378,050,048 B over 3.015 TB/s = 5.764 ms,
@@ -184,14 +183,14 @@ TEST(PerfRoofline, PerTpStepTimeScaleStretchesItsTpOnly) {
   s.prefill_tokens = 4096;
   s.prefill_attn_pairs = 4096.0 * 4097 / 2;
   s.logits += 1;
-  const StepCost c = RooflineModel(m, 8, p, PerfParams{}).step(s), d = RooflineModel(m, 8, p, par).step(s);
+  const StepCost c = StepCostModel(m, 8, p, PerfParams{}).step(s), d = StepCostModel(m, 8, p, par).step(s);
   ASSERT_GT(c.gemm_compute_s, c.gemm_memory_s);  // compute-bound at 4097 tokens
   ASSERT_GT(c.prefill_attn_s, 0);
   EXPECT_NEAR(d.gemm_compute_s, 1.5 * c.gemm_compute_s, 1e-15);
   EXPECT_NEAR(d.gemm_s, 1.5 * c.gemm_s, 1e-15);
   EXPECT_NEAR(d.prefill_attn_s, 1.5 * c.prefill_attn_s, 1e-15);
   EXPECT_NEAR(d.total_s, 1.5 * c.total_s + 12.5e-3, 1e-12);
-  EXPECT_EQ(RooflineModel(m, 4, p, par).step(s).total_s, RooflineModel(m, 4, p, PerfParams{}).step(s).total_s);
+  EXPECT_EQ(StepCostModel(m, 4, p, par).step(s).total_s, StepCostModel(m, 4, p, PerfParams{}).step(s).total_s);
   // A scale must be positive and at most 100; malformed names are usage errors.
   EXPECT_THROW(set_param(par, "step_time_scale_tp8", 0.0), UsageError);
   EXPECT_THROW(set_param(par, "step_time_scale_tp8", 101.0), UsageError);
@@ -206,7 +205,7 @@ TEST(PerfRoofline, PerTpStepTimeScaleStretchesItsTpOnly) {
 TEST(PerfRoofline, PrefillChunkTp8IsComputeBound) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile p = builtin_profile("h100-sxm");
-  const RooflineModel r(m, 8, p, PerfParams{});
+  const StepCostModel r(m, 8, p, PerfParams{});
   StepShape s;
   s.prefill_tokens = 8192;
   s.prefill_attn_pairs = 8192.0 * 8193.0 / 2.0;
@@ -298,7 +297,7 @@ TEST(PerfProfile, DecodeAttentionEfficiencyAndPerTpTablesInJson) {
   s.decode_ctx_tokens = 10500;
   s.logits = 1;
   // 10,500 tokens x 81,920 B at TP4 over 0.8 x 3.015 TB/s.
-  EXPECT_NEAR(RooflineModel(m, 4, p, PerfParams{}).step(s).decode_attn_s, 860160000.0 / (0.8 * 3.015e12), 1e-9);
+  EXPECT_NEAR(StepCostModel(m, 4, p, PerfParams{}).step(s).decode_attn_s, 860160000.0 / (0.8 * 3.015e12), 1e-9);
   p.gemm_efficiency_by_tp[8] = {{1, 0.002}, {64, 0.1}};
   const SystemProfile back = profile_from_json(profile_to_json(p), "test");
   EXPECT_DOUBLE_EQ(back.decode_attention_efficiency, 0.8);
@@ -333,8 +332,8 @@ TEST(PerfRoofline, UsesItsTpsGemmEfficiency) {
   StepShape s;
   s.prefill_tokens = 4096;
   s.logits = 1;
-  const StepCost c8 = RooflineModel(m, 8, p, PerfParams{}).step(s);
-  const StepCost c1 = RooflineModel(m, 1, p, PerfParams{}).step(s);
+  const StepCost c8 = StepCostModel(m, 8, p, PerfParams{}).step(s);
+  const StepCost c1 = StepCostModel(m, 1, p, PerfParams{}).step(s);
   EXPECT_NEAR(c8.gemm_compute_s, c8.flops / (0.1 * p.matmul_flops), c8.gemm_compute_s * 1e-12);
   EXPECT_NEAR(c1.gemm_compute_s, c1.flops / (0.5 * p.matmul_flops), c1.gemm_compute_s * 1e-12);
 }

@@ -86,7 +86,7 @@ TEST(SimMeasured, MixedStepIsPrefillOfAllTokensPlusDecodeKv) {
   const MeasuredStepTimes t = fixture();
   const ModelSpec m = preset_model("tiny");
   const SystemProfile prof = builtin_profile("h100-sxm");
-  const RooflineModel roof(m, 1, prof, PerfParams{});
+  const StepCostModel roof(m, 1, prof, PerfParams{});
   const PhasedStepSource src(&roof, &t, 0.0);
   StepShape s;
   s.decode_seqs = 2;
@@ -131,7 +131,7 @@ TEST(SimMeasured, ScaleAppliesOnceWhenDecodeFallsBackToTheRoofline) {
   const SystemProfile prof = builtin_profile("h100-sxm");
   PerfParams slow;
   slow.step_time_scale_by_tp[1] = 2.0;
-  const RooflineModel r1(m, 1, prof, PerfParams{}), r2(m, 1, prof, slow);
+  const StepCostModel r1(m, 1, prof, PerfParams{}), r2(m, 1, prof, slow);
   StepShape s;
   s.decode_seqs = 2;
   s.decode_ctx_tokens = 3000;

@@ -5,7 +5,7 @@
 #include "harness/common/error.hpp"
 #include "harness/compare/detail/explain_format.hpp"
 #include "harness/perf/kv_capacity.hpp"
-#include "harness/perf/roofline.hpp"
+#include "harness/perf/step_cost_model.hpp"
 #include "harness/sim/grid.hpp"
 #include "harness/sim/serving_sim.hpp"
 
@@ -55,7 +55,7 @@ TEST(SimServing, OnDemandKvPreemptsBeyondCapacityAndKeepsLittlesLaw) {
 
 // Roofline time of the two prefill chunks of a 10000-token prompt under an 8192-token budget:
 // 8192 tokens from position 0, then 1808 from 8192 (which runs the LM head for the first token).
-double prefill_steps_s(const RooflineModel& roof) {
+double prefill_steps_s(const StepCostModel& roof) {
   StepShape c1, c2;
   c1.prefill_tokens = 8192;
   c1.prefill_attn_pairs = 0.5 * 8192.0 * 8193.0;
@@ -66,7 +66,7 @@ double prefill_steps_s(const RooflineModel& roof) {
 }
 
 // Roofline time of `n` decode steps of one sequence at contexts first, first + 1, ...
-double decode_steps_s(const RooflineModel& roof, int first, int n) {
+double decode_steps_s(const StepCostModel& roof, int first, int n) {
   double t = 0;
   for (int g = 0; g < n; ++g) {
     StepShape d;
@@ -86,7 +86,7 @@ double decode_steps_s(const RooflineModel& roof, int first, int n) {
 // simulator did not compute.
 TEST(SimServing, ConcurrencyOneLatencyIdentity) {
   const ServingPoint p = run("1R-TP4", 1);
-  const RooflineModel roof(preset_model("llama-3.1-70b"), 4, builtin_profile("h100-sxm"), PerfParams{});
+  const StepCostModel roof(preset_model("llama-3.1-70b"), 4, builtin_profile("h100-sxm"), PerfParams{});
   const double ttft = prefill_steps_s(roof), decode = decode_steps_s(roof, 10001, 999);
   EXPECT_NEAR(p.ttft_s, ttft, 1e-9 * ttft);
   EXPECT_NEAR(p.tpot_s, decode / 999.0, 1e-6 * p.tpot_s);
@@ -153,7 +153,7 @@ TEST(SimServing, PdCountsAllGpusAndPaysKvTransfer) {
 // from the roofline; the simulator's clock must add up to them.
 TEST(SimServing, PdConcurrencyOneAddsUpPrefillPullAndDecode) {
   const ServingPoint p = run("1P-TP8 1D-TP8", 1);
-  const RooflineModel roof(preset_model("llama-3.1-70b"), 8, builtin_profile("h100-sxm"), PerfParams{});
+  const StepCostModel roof(preset_model("llama-3.1-70b"), 8, builtin_profile("h100-sxm"), PerfParams{});
   const double decode = decode_steps_s(roof, 10000, 1000);
   const double before_decode = prefill_steps_s(roof) + p.kv_transfer_s;
   EXPECT_NEAR(p.kv_transfer_s, 3.2768e9 / 400e9 + 100e-6, 1e-9);
@@ -189,7 +189,7 @@ TEST(SimServing, PdPullsShareTheirLinks) {
   last.prefill_tokens = 3616;
   last.prefill_attn_pairs = 3616.0 * 6384.0 + 0.5 * 3616.0 * 3617.0;
   last.logits = 1;
-  const double s3 = RooflineModel(m, 8, prof, PerfParams{}).step(last).total_s;
+  const double s3 = StepCostModel(m, 8, prof, PerfParams{}).step(last).total_s;
   ASSERT_LT(s3, bytes_s);  // the second pull does find the links busy
   EXPECT_NEAR(p.kv_pull_wait_s, (bytes_s - s3) / 2, 1e-9);
   // On a fast link the same two pulls never meet.

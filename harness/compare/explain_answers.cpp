@@ -10,7 +10,7 @@
 #include "harness/compare/explain_report.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/perf_params.hpp"
-#include "harness/perf/roofline.hpp"
+#include "harness/perf/step_cost_model.hpp"
 #include "harness/perf/toy_model.hpp"
 
 namespace tpbench {
@@ -110,7 +110,7 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
   md << "| config | weights ms | KV ms | collectives ms | overhead ms | predicted TPOT ms | predicted tok/s/user | llm-d tok/s/user |\n|---|---|---|---|---|---|---|---|\n";
   for (int tp : {2, 4, 8}) {
     const std::string cfg = "1R-TP" + std::to_string(tp);
-    const RooflineModel rm(in.model, tp, in.profile, par);
+    const StepCostModel rm(in.model, tp, in.profile, par);
     StepShape s;
     s.decode_seqs = 1;
     s.decode_ctx_tokens = double(in.isl + in.osl / 2);

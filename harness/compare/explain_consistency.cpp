@@ -13,7 +13,7 @@
 #include "harness/compare/explain_report.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/perf_params.hpp"
-#include "harness/perf/roofline.hpp"
+#include "harness/perf/step_cost_model.hpp"
 #include "harness/sim/layout.hpp"
 
 namespace tpbench {
@@ -37,7 +37,7 @@ struct Above {
 
 // FLOP/s per GPU a prefill pool needs to prefill `req_per_s` prompts of ISL tokens.
 double prefill_flops_needed(const ExplainInputs& in, const Pool& pool, double req_per_s) {
-  const RooflineModel rm(in.model, pool.tp, in.profile, PerfParams{});
+  const StepCostModel rm(in.model, pool.tp, in.profile, PerfParams{});
   StepShape s;
   s.prefill_tokens = double(in.isl);
   s.prefill_attn_pairs = 0.5 * double(in.isl) * double(in.isl + 1);
@@ -62,7 +62,7 @@ double decode_bound_tok_s(const ExplainInputs& in, const Pool& pool) {
   const double avg_len = double(in.isl) + 0.5 * double(in.osl);
   const double seqs = sequences_per_instance(in, pool);
   if (seqs < 1) return 0;
-  const RooflineModel rm(in.model, pool.tp, in.profile, par);
+  const StepCostModel rm(in.model, pool.tp, in.profile, par);
   StepShape s;
   s.decode_seqs = seqs;
   s.decode_ctx_tokens = seqs * avg_len;

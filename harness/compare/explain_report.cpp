@@ -8,8 +8,8 @@
 
 #include "harness/compare/detail/explain_format.hpp"
 #include "harness/perf/kv_capacity.hpp"
-#include "harness/perf/roofline.hpp"
-#include "harness/perf/shard.hpp"
+#include "harness/perf/step_cost_model.hpp"
+#include "harness/perf/kv_capacity.hpp"
 #include "harness/sim/grid.hpp"
 
 namespace tpbench {
@@ -56,7 +56,7 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
   md << "|---|---|---|---|---|---|---|---|---|\n";
   for (int tp : {2, 4, 8}) {
     const KvCapacity k = kv_capacity(m, tp, prof, par);
-    const RooflineModel rm(m, tp, prof, par);
+    const StepCostModel rm(m, tp, prof, par);
     StepShape s;
     s.decode_seqs = 1;
     s.decode_ctx_tokens = double(o.isl + o.osl / 2);

@@ -2,7 +2,7 @@
 
 namespace tpbench {
 
-PhasedStepSource::PhasedStepSource(const RooflineModel* roofline, const MeasuredStepTimes* measured,
+PhasedStepSource::PhasedStepSource(const StepCostModel* roofline, const MeasuredStepTimes* measured,
                                    double step_overhead_s, double step_time_scale)
     : roofline_(roofline),
       measured_(measured),

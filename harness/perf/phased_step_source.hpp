@@ -14,14 +14,14 @@
 #include <string>
 
 #include "harness/perf/measured_step_times.hpp"
-#include "harness/perf/roofline.hpp"
+#include "harness/perf/step_cost_model.hpp"
 
 namespace tpbench {
 
 class PhasedStepSource : public StepTimeSource {
  public:
   // `measured` may be null (all roofline); both pointers must outlive this object.
-  PhasedStepSource(const RooflineModel* roofline, const MeasuredStepTimes* measured, double step_overhead_s,
+  PhasedStepSource(const StepCostModel* roofline, const MeasuredStepTimes* measured, double step_overhead_s,
                    double step_time_scale = 1.0);
   StepCost step(const StepShape& s) const override;
 
@@ -32,7 +32,7 @@ class PhasedStepSource : public StepTimeSource {
   bool prefill_emulated() const { return measured_prefill_ && measured_->prefill_emulated(tp_); }
 
  private:
-  const RooflineModel* roofline_;
+  const StepCostModel* roofline_;
   const MeasuredStepTimes* measured_;
   double overhead_s_;
   double scale_;

@@ -76,6 +76,37 @@ int positive_int_key(const std::string& k) {
   }
 }
 
+// Measured GEMM times: each entry a distinct (n, k) with points m >= 1 (distinct, sorted) and
+// 0 < seconds <= 100.
+std::vector<SystemProfile::GemmTimes> gemm_time_tables(const nlohmann::json& v, const std::string& origin) {
+  const std::string what = "profile " + origin + ": gemm_times";
+  if (!v.is_array()) throw UsageError(what + " must be an array of {n, k, points}");
+  std::vector<SystemProfile::GemmTimes> out;
+  for (const auto& e : v) {
+    if (!e.is_object() || !e.contains("n") || !e.contains("k") || !e.contains("points") ||
+        !e["n"].is_number_integer() || !e["k"].is_number_integer())
+      throw UsageError(what + ": each entry needs integer n, k and points");
+    SystemProfile::GemmTimes t;
+    t.n = e["n"].get<int64_t>();
+    t.k = e["k"].get<int64_t>();
+    if (t.n < 1 || t.k < 1 || t.n > (int64_t(1) << 32) || t.k > (int64_t(1) << 32))
+      throw UsageError(what + ": n and k must be in 1..2^32");
+    for (const auto& o : out)
+      if (o.n == t.n && o.k == t.k)
+        throw UsageError(what + ": n=" + std::to_string(t.n) + " k=" + std::to_string(t.k) + " appears twice");
+    t.points = pairs_field(e["points"], what);
+    std::sort(t.points.begin(), t.points.end());
+    if (t.points.empty()) throw UsageError(what + ": an entry needs at least one point");
+    for (size_t i = 0; i < t.points.size(); ++i) {
+      const auto& [m, sec] = t.points[i];
+      if (!(m >= 1 && m <= 1e9 && sec > 0 && sec <= 100) || (i > 0 && m == t.points[i - 1].first))
+        throw UsageError(what + ": points need distinct 1 <= m <= 1e9 and 0 < seconds <= 100");
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace
 
 SystemProfile profile_from_json(const nlohmann::json& j, const std::string& origin) {
@@ -101,6 +132,7 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
   p.attention_efficiency = ranged_field(j, "attention_efficiency", origin, 0.5, 1e-3, 1.5, false);
   p.per_step_overhead_s = ranged_field(j, "per_step_overhead_s", origin, 0, 0, 10, true);
   p.per_layer_overhead_s = ranged_field(j, "per_layer_overhead_s", origin, 0, 0, 1, true);
+  p.kernel_overhead_s = ranged_field(j, "kernel_overhead_s", origin, 0, 0, 0.01, true);
   p.runtime_reserve_bytes = ranged_field(j, "runtime_reserve_bytes", origin, 0, 0, 1e15, true);
   p.kv_link_bandwidth = ranged_field(j, "kv_link_bandwidth", origin, 5e10, 1e3, 1e15, false);
   p.kv_link_latency_s = ranged_field(j, "kv_link_latency_s", origin, 1e-4, 0, 10, true);
@@ -116,6 +148,7 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
         throw UsageError("profile " + origin + ": gemm_efficiency_by_tp." + t + " needs at least one point");
     }
   }
+  if (j.contains("gemm_times")) p.gemm_times = gemm_time_tables(j["gemm_times"], origin);
   p.decode_attention_efficiency = number_field(j, "decode_attention_efficiency", origin, false, 1.0);
   if (!(p.decode_attention_efficiency >= 1e-3) || p.decode_attention_efficiency > 1.5)
     throw UsageError("profile " + origin + ": decode_attention_efficiency must be in [0.001, 1.5]");
@@ -186,6 +219,16 @@ nlohmann::json profile_to_json(const SystemProfile& p) {
   j["attention_efficiency"] = p.attention_efficiency;
   j["per_step_overhead_s"] = p.per_step_overhead_s;
   j["per_layer_overhead_s"] = p.per_layer_overhead_s;
+  j["kernel_overhead_s"] = p.kernel_overhead_s;
+  if (!p.gemm_times.empty()) {
+    nlohmann::json g = nlohmann::json::array();
+    for (const auto& t : p.gemm_times) {
+      nlohmann::json pts = nlohmann::json::array();
+      for (const auto& [m, sec] : t.points) pts.push_back({m, sec});
+      g.push_back({{"n", t.n}, {"k", t.k}, {"points", pts}});
+    }
+    j["gemm_times"] = g;
+  }
   j["runtime_reserve_bytes"] = p.runtime_reserve_bytes;
   j["kv_link_bandwidth"] = p.kv_link_bandwidth;
   j["kv_link_latency_s"] = p.kv_link_latency_s;

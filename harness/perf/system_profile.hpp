@@ -23,6 +23,11 @@
 //                                           // KV read rate as a fraction of hbm_bandwidth (default 1)
 //   "attention_efficiency": 0.5,            // optional: prefill attention, fraction of matmul_flops peak
 //   "per_step_overhead_s": 5e-4, "per_layer_overhead_s": 1.5e-5,   // optional
+//   "kernel_overhead_s": 2e-6,              // optional: fixed cost of every compute kernel (launch
+//                                           // gap, ramp-up and tail), added to its roofline time
+//   "gemm_times": [{"n": 1280, "k": 8192, "points": [[m, seconds], ...]}, ...],   // optional:
+//                                           // measured per-rank GEMM times (calibrate); a GEMM of
+//                                           // that (n, k) is priced from its table, not the roofline
 //   "runtime_reserve_bytes": 2.7e9,         // optional: CUDA context, NCCL, graphs, workspace
 //   "kv_link_bandwidth": 5e10, "kv_link_latency_s": 1e-4,          // optional: PD KV transfer, per rank
 //   "collectives": {"all_reduce": {"2": [[bytes, seconds], ...], "4": [...], "8": [...]},
@@ -57,7 +62,15 @@ struct SystemProfile {
   double attention_efficiency = 0.5;   // prefill attention FLOP/s as fraction of peak_matmul_flops
   double decode_attention_efficiency = 1.0;  // decode attention's KV read rate / hbm_bandwidth
   double per_step_overhead_s = 0;      // scheduler + sampling + graph launch, per engine step
-  double per_layer_overhead_s = 0;     // kernel gaps per layer (norms, rotary, activations)
+  double per_layer_overhead_s = 0;     // per layer: kernels a serving stack runs that no plan op stands for
+  double kernel_overhead_s = 0;        // per compute kernel the plan launches (GEMM, attention, elementwise)
+  // Measured GEMM times by per-rank shape: out[m, n] = a[m, k] * w[k, n].
+  struct GemmTimes {
+    int64_t n = 0, k = 0;
+    std::vector<std::pair<double, double>> points;  // (m, seconds), m ascending
+  };
+  std::vector<GemmTimes> gemm_times;
+  const GemmTimes* gemm_table(int64_t n, int64_t k) const;
   double runtime_reserve_bytes = 0;    // non-KV, non-weight, non-activation memory per GPU
   double kv_link_bandwidth = 0;        // bytes/s per rank for PD KV transfer
   double kv_link_latency_s = 0;

@@ -13,6 +13,7 @@
 
 #include "collectives/collective_kind.hpp"
 #include "harness/model/model_spec.hpp"
+#include "harness/plan/step_work.hpp"
 
 namespace tpbench {
 
@@ -62,8 +63,13 @@ struct KVInit {
 
 // Hidden-state input [rows, hidden]: row i is token (seq0 + i / tokens, i % tokens) while
 // i < real_rows; rows past real_rows are padding (sequence parallelism) and get filler values.
+// With vocab_parts > 1 it is one rank's part of a vocab-parallel embedding lookup: a token's row
+// holds its embedding on the rank whose vocabulary shard has the token's id, zeros on the others,
+// so that the sum over the parts is the hidden state.
 struct HiddenInit {
   int64_t seq0 = 0, tokens = 1, real_rows = 0, row0 = 0;  // row0: global row of local row 0
+  int64_t vocab = 0;                                        // token ids are in [0, vocab)
+  int vocab_parts = 1, vocab_part = 0;
 };
 
 struct Buffer {
@@ -76,10 +82,13 @@ struct Buffer {
   HiddenInit hidden_init;                  // InitKind::Hidden
 };
 
-// A strided 2-D view: element (r, c) lives at buffer[offset + r * ld + c].
+// A strided 2-D view: element (r, c) lives at buffer[offset + r * ld + c]. `rule` says how its
+// row count follows the step's work (the backends run the rows as declared; the cost model
+// re-evaluates them at an engine step's work).
 struct View {
   int buffer = -1;
   int64_t offset = 0, rows = 0, cols = 0, ld = 0;
+  RowRule rule;
   bool contiguous() const { return rows <= 1 || ld == cols; }
 };
 

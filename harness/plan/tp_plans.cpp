@@ -88,8 +88,12 @@ void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool
   const bool comm = t.n > 1;
 
   Activations a{};
-  // x_in stands for the embedding output; the prologue copies it into the residual stream x.
-  const int x_in = b.hidden_input("x_in", t.Ml * t.H, HiddenInit{0, t.T, t.M, t.sp ? t.rank * t.Ml : 0});
+  // x_in stands for this rank's part of the embedding lookup (see the prologue below).
+  HiddenInit embedding{0, t.T, t.M, 0};
+  embedding.vocab = m.vocab;
+  embedding.vocab_parts = t.n;
+  embedding.vocab_part = t.rank;
+  const int x_in = b.hidden_input("x_in", t.Mp * t.H, embedding);
   a.x = b.activation("x", t.Ml * t.H);
   a.h_local = t.sp ? b.activation("h_local", t.Ml * t.H) : -1;
   a.h = b.activation("h", t.Mp * t.H);
@@ -114,41 +118,66 @@ void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool
   std::vector<std::pair<int64_t, int64_t>> seqs;  // [b0, b1)
   for (int64_t i = 0; i < chunks; ++i) seqs.push_back({i * t.B / chunks, (i + 1) * t.B / chunks});
 
+  // How rows follow the step's work: a chunk's tokens, all (padded) tokens, a rank's token
+  // shard under sequence parallelism, or the logits rows.
+  const RowRule padded{RowBasis::PaddedTokens, SeqShare::All, 0, t.n}, shard{RowBasis::TokenShard, SeqShare::All, 0, t.n};
+  const RowRule all_tokens{RowBasis::Tokens}, logit_rows{RowBasis::Logits};
+  auto chunk_rule = [&](int64_t ci) {
+    return chunks > 1 ? RowRule{RowBasis::Tokens, SeqShare::Chunk, int(ci), int(chunks)} : all_tokens;
+  };
   // Rows that compute ops see: tokens of the chunk (M == Mp without sequence parallelism).
   auto rows = [&](int buf, int64_t width, int64_t ci) {
-    if (t.sp) return V::view(buf, t.Mp, width);
+    if (t.sp) return V::view(buf, t.Mp, width, 0, 0, padded);
     const int64_t r0 = seqs[ci].first * t.T, r1 = seqs[ci].second * t.T;
-    return V::view(buf, r1 - r0, width, width, r0 * width);
+    return V::view(buf, r1 - r0, width, width, r0 * width, chunk_rule(ci));
   };
   auto local_rows = [&](int buf, int64_t ci) {  // the residual stream's rows on this rank
-    if (t.sp) return V::view(buf, t.Ml, t.H);
+    if (t.sp) return V::view(buf, t.Ml, t.H, 0, 0, shard);
     return rows(buf, t.H, ci);
   };
   // Norm of the residual stream into the GEMM input `h` (all-gathering tokens under SP).
-  auto norm_into_h = [&](const std::string& name, int l, int norm_w, int64_t ci) {
-    if (!t.sp) return b.rmsnorm(name, l, local_rows(a.x, ci), V::view(norm_w, 1, t.H), rows(a.h, t.H, ci));
-    const int n = b.rmsnorm(name, l, local_rows(a.x, ci), V::view(norm_w, 1, t.H), V::view(a.h_local, t.Ml, t.H));
-    return b.collective(name + "_ag", l, CollectiveKind::AllGather, V::view(a.h_local, t.Ml, t.H),
-                        V::view(a.h, t.Mp, t.H), t.n, cs, {n});
+  // `wait`: the op that last wrote the residual stream on another stream, or -1.
+  auto norm_into_h = [&](const std::string& name, int l, int norm_w, int64_t ci, int wait = -1) {
+    std::vector<int> deps;
+    if (wait >= 0) deps.push_back(wait);
+    if (!t.sp) return b.rmsnorm(name, l, local_rows(a.x, ci), V::view(norm_w, 1, t.H), rows(a.h, t.H, ci), deps);
+    const int n = b.rmsnorm(name, l, local_rows(a.x, ci), V::view(norm_w, 1, t.H),
+                            V::view(a.h_local, t.Ml, t.H, 0, 0, shard), deps);
+    return b.collective(name + "_ag", l, CollectiveKind::AllGather, V::view(a.h_local, t.Ml, t.H, 0, 0, shard),
+                        V::view(a.h, t.Mp, t.H, 0, 0, padded), t.n, cs, {n});
   };
   // Row-parallel GEMM output `proj` -> summed (AR) or summed and scattered (RS); returns the
   // op the residual add must wait for, or -1.
   auto reduce = [&](const std::string& name, int l, int producer, int64_t ci) {
     if (!comm) return -1;
     if (t.sp)
-      return b.collective(name, l, CollectiveKind::ReduceScatter, V::view(a.proj, t.Mp, t.H),
-                          V::view(a.proj_local, t.Ml, t.H), t.n, cs, {producer});
+      return b.collective(name, l, CollectiveKind::ReduceScatter, V::view(a.proj, t.Mp, t.H, 0, 0, padded),
+                          V::view(a.proj_local, t.Ml, t.H, 0, 0, shard), t.n, cs, {producer});
     return b.collective(name, l, CollectiveKind::AllReduce, rows(a.proj, t.H, ci), rows(a.proj, t.H, ci),
                         t.n, cs, {producer});
   };
   auto residual = [&](const std::string& name, int l, int wait, int64_t ci) {
-    const View src = t.sp ? V::view(a.proj_local, t.Ml, t.H) : rows(a.proj, t.H, ci);
+    const View src = t.sp ? V::view(a.proj_local, t.Ml, t.H, 0, 0, shard) : rows(a.proj, t.H, ci);
     std::vector<int> deps;
     if (wait >= 0) deps.push_back(wait);
     return b.residual_add(name, l, src, local_rows(a.x, ci), deps);
   };
 
-  b.copy("embed", -1, V::view(x_in, t.Ml, t.H), V::view(a.x, t.Ml, t.H));
+  // Vocab-parallel embedding (vLLM's VocabParallelEmbedding): each rank looks up the tokens of
+  // its vocabulary shard (x_in holds that partial lookup, zero rows elsewhere) and the sum over
+  // the group is the embedding: an all-reduce, or a reduce-scatter into the token shard.
+  int embed_wait = -1;
+  if (!comm) {
+    b.copy("embed", -1, V::view(x_in, t.M, t.H, 0, 0, all_tokens), V::view(a.x, t.M, t.H, 0, 0, all_tokens));
+  } else if (t.sp) {
+    const int e = b.collective("embed_rs", -1, CollectiveKind::ReduceScatter, V::view(x_in, t.Mp, t.H, 0, 0, padded),
+                               V::view(a.x, t.Ml, t.H, 0, 0, shard), t.n, cs, {});
+    if (cs == StreamId::Comm) embed_wait = e;
+  } else {
+    const int e = b.collective("embed_ar", -1, CollectiveKind::AllReduce, V::view(x_in, t.M, t.H, 0, 0, all_tokens),
+                               V::view(a.x, t.M, t.H, 0, 0, all_tokens), t.n, cs, {});
+    if (cs == StreamId::Comm) embed_wait = e;
+  }
   r.layers_begin = b.next_op();
 
   std::vector<int> pending_mlp(chunks, -1);  // split: MLP reductions the next layer waits for
@@ -159,15 +188,15 @@ void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool
     for (int64_t ci = 0; ci < chunks; ++ci) {
       const std::string s = chunks > 1 ? "c" + std::to_string(ci) + "." : "";
       if (chunks > 1 && l > 0) residual(p + s + "mlp_residual_prev", l - 1, pending_mlp[ci], ci);
-      const int hn = norm_into_h(p + s + "attn_norm", l, lw.n1, ci);
+      const int hn = norm_into_h(p + s + "attn_norm", l, lw.n1, ci, l == 0 ? embed_wait : -1);
       std::vector<int> gemm_deps;
       if (t.sp) gemm_deps.push_back(hn);
       b.gemm(p + s + "qkv", l, rows(a.h, t.H, ci), V::view(lw.wqkv, t.H, t.qkv_w), rows(a.qkv, t.qkv_w, ci),
              StreamId::Compute, gemm_deps);
       AttentionShape as{seqs[ci].second - seqs[ci].first, t.T, t.P, t.ql, t.kvl, t.d, seqs[ci].first};
       const int64_t r0 = seqs[ci].first * t.T, nr = as.batch * t.T;
-      b.attention(p + s + "attn", l, V::view(a.qkv, nr, t.qkv_w, t.qkv_w, r0 * t.qkv_w), lw.kc, lw.vc,
-                  V::view(a.att, nr, t.ql * t.d, t.ql * t.d, r0 * t.ql * t.d), as);
+      b.attention(p + s + "attn", l, V::view(a.qkv, nr, t.qkv_w, t.qkv_w, r0 * t.qkv_w, chunk_rule(ci)), lw.kc, lw.vc,
+                  V::view(a.att, nr, t.ql * t.d, t.ql * t.d, r0 * t.ql * t.d, chunk_rule(ci)), as);
       const int o = b.gemm(p + s + "o_proj", l, rows(a.att, t.ql * t.d, ci), V::view(lw.wo, t.ql * t.d, t.H),
                            rows(a.proj, t.H, ci));
       pending_attn[ci] = reduce(p + s + (t.sp ? "o_rs" : "o_ar"), l, o, ci);
@@ -198,15 +227,17 @@ void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool
   if (t.sp) {
     hn = norm_into_h("head.final_norm", -1, final_norm, 0);
   } else {
-    b.rmsnorm("head.final_norm", -1, V::view(a.x, t.M, t.H), V::view(final_norm, 1, t.H), V::view(a.h, t.M, t.H));
+    b.rmsnorm("head.final_norm", -1, V::view(a.x, t.M, t.H, 0, 0, all_tokens), V::view(final_norm, 1, t.H),
+              V::view(a.h, t.M, t.H, 0, 0, all_tokens));
   }
   std::vector<int> lm_deps;
   if (hn >= 0) lm_deps.push_back(hn);
-  const int lm = b.gemm("head.lm_head", -1, V::view(a.h, t.B, t.H, t.T * t.H, (t.T - 1) * t.H),
-                        V::view(lm_head, t.H, t.vl), V::view(a.logits_local, t.B, t.vl), StreamId::Compute, lm_deps);
+  const int lm = b.gemm("head.lm_head", -1, V::view(a.h, t.B, t.H, t.T * t.H, (t.T - 1) * t.H, logit_rows),
+                        V::view(lm_head, t.H, t.vl), V::view(a.logits_local, t.B, t.vl, 0, 0, logit_rows),
+                        StreamId::Compute, lm_deps);
   if (comm) {
-    b.collective("head.logits_ag", -1, CollectiveKind::AllGather, V::view(a.logits_local, 1, t.B * t.vl),
-                 V::view(a.logits, 1, t.n * t.B * t.vl), t.n, cs, {lm});
+    b.collective("head.logits_ag", -1, CollectiveKind::AllGather, V::view(a.logits_local, t.B, t.vl, 0, 0, logit_rows),
+                 V::view(a.logits, t.n * t.B, t.vl), t.n, cs, {lm});
   }
   r.output = V::view(a.logits, t.B, t.vl);
   r.output_seq0 = 0;

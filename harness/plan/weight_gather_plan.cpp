@@ -52,6 +52,11 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
   const int64_t M = mine * T;
   const StreamId cs = c.overlap == Overlap::None ? StreamId::Compute : StreamId::Comm;
 
+  // This rank's requests: its block of the step's sequences, their tokens and logits rows.
+  const RowRule my_tokens{RowBasis::Tokens, SeqShare::RankBlock, rank, n};
+  const RowRule my_logits{RowBasis::Logits, SeqShare::RankBlock, rank, n};
+  auto tok = [&](int buf, int64_t width) { return V::view(buf, M, width, 0, 0, my_tokens); };
+
   const LayerLayout L = layer_layout(m);
   const int64_t chunk = (L.total + n - 1) / n;
   const std::vector<FlatMatrix> head_layout{FlatMatrix{0, H, Vv, {{LogicalWeight::LmHead, 0, 0, Vv, 0}}}};
@@ -112,7 +117,7 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
 
   std::vector<int> gathered(layers + 1, -1);
   // Prologue: the embedding copy and the gather of layer 0, which nothing can hide.
-  if (M > 0) b.copy("embed", -1, V::view(x_in, M, H), V::view(x, M, H));
+  if (M > 0) b.copy("embed", -1, tok(x_in, H), tok(x, H));
   gathered[0] = gather(0);
   r.layers_begin = b.next_op();
   for (int l = 0; l < layers; ++l) {
@@ -122,18 +127,18 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
     const int st = staging[l % 2];
     const std::string p = "L" + std::to_string(l) + ".";
     if (M > 0) {
-      b.rmsnorm(p + "attn_norm", l, V::view(x, M, H), V::view(st, 1, H, H, L.n1), V::view(h, M, H), {gathered[l]});
-      b.gemm(p + "qkv", l, V::view(h, M, H), V::view(st, H, qkv_w, qkv_w, L.qkv), V::view(qkv, M, qkv_w));
+      b.rmsnorm(p + "attn_norm", l, tok(x, H), V::view(st, 1, H, H, L.n1), tok(h, H), {gathered[l]});
+      b.gemm(p + "qkv", l, tok(h, H), V::view(st, H, qkv_w, qkv_w, L.qkv), tok(qkv, qkv_w));
       AttentionShape as{mine, T, P, m.q_heads, m.kv_heads, d, 0};
-      b.attention(p + "attn", l, V::view(qkv, M, qkv_w), caches[l].first, caches[l].second,
-                  V::view(att, M, m.q_width()), as);
-      b.gemm(p + "o_proj", l, V::view(att, M, m.q_width()), V::view(st, m.q_width(), H, H, L.o), V::view(proj, M, H));
-      b.residual_add(p + "attn_residual", l, V::view(proj, M, H), V::view(x, M, H));
-      b.rmsnorm(p + "mlp_norm", l, V::view(x, M, H), V::view(st, 1, H, H, L.n2), V::view(h, M, H));
-      b.gemm(p + "gate_up", l, V::view(h, M, H), V::view(st, H, 2 * I, 2 * I, L.gu), V::view(gu, M, 2 * I));
-      b.silu_mul(p + "silu_mul", l, V::view(gu, M, 2 * I), V::view(act, M, I));
-      b.gemm(p + "down", l, V::view(act, M, I), V::view(st, I, H, H, L.down), V::view(proj, M, H));
-      last_compute[l] = b.residual_add(p + "mlp_residual", l, V::view(proj, M, H), V::view(x, M, H));
+      b.attention(p + "attn", l, tok(qkv, qkv_w), caches[l].first, caches[l].second,
+                  tok(att, m.q_width()), as);
+      b.gemm(p + "o_proj", l, tok(att, m.q_width()), V::view(st, m.q_width(), H, H, L.o), tok(proj, H));
+      b.residual_add(p + "attn_residual", l, tok(proj, H), tok(x, H));
+      b.rmsnorm(p + "mlp_norm", l, tok(x, H), V::view(st, 1, H, H, L.n2), tok(h, H));
+      b.gemm(p + "gate_up", l, tok(h, H), V::view(st, H, 2 * I, 2 * I, L.gu), tok(gu, 2 * I));
+      b.silu_mul(p + "silu_mul", l, tok(gu, 2 * I), tok(act, I));
+      b.gemm(p + "down", l, tok(act, I), V::view(st, I, H, H, L.down), tok(proj, H));
+      last_compute[l] = b.residual_add(p + "mlp_residual", l, tok(proj, H), tok(x, H));
     }
     if (cs == StreamId::Compute && l + 1 < layers) gathered[l + 1] = gather(l + 1);
   }
@@ -142,9 +147,10 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
   gathered[layers] = gather(layers);
   if (M > 0) {
     const int st = staging[layers % 2];
-    b.rmsnorm("head.final_norm", -1, V::view(x, M, H), V::view(final_norm, 1, H), V::view(h, M, H),
+    b.rmsnorm("head.final_norm", -1, tok(x, H), V::view(final_norm, 1, H), tok(h, H),
               {gathered[layers]});
-    b.gemm("head.lm_head", -1, V::view(h, mine, H, T * H, (T - 1) * H), V::view(st, H, Vv), V::view(logits, mine, Vv));
+    b.gemm("head.lm_head", -1, V::view(h, mine, H, T * H, (T - 1) * H, my_logits), V::view(st, H, Vv),
+           V::view(logits, mine, Vv, 0, 0, my_logits));
   }
   r.output = V::view(logits, mine, Vv);
   r.output_seq0 = seq0;

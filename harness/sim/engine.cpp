@@ -66,7 +66,9 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
     const int64_t c = std::min<int64_t>(r.prefill_target() - r.prefilled, budget);
     if (c <= 0) return;
     chunks_.emplace_back(id, c);
+    shape.prefill_seqs += 1;
     shape.prefill_tokens += double(c);
+    shape.prefill_ctx_tokens += double(r.prefilled + c);
     shape.prefill_attn_pairs += double(c) * double(r.prefilled) + 0.5 * double(c) * double(c + 1);
     if (r.prefilled + c == r.prefill_target()) shape.logits += 1;
     if (r.preemptions > 0) stats_.recomputed_tokens += double(c);

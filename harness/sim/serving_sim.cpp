@@ -18,12 +18,12 @@ constexpr int kMaxConcurrency = 100000;
 constexpr int64_t kMaxRequests = 2000000;
 
 PoolReport pool_report(const ModelSpec& m, const Pool& pool, const SystemProfile& prof, const PerfParams& par,
-                       int64_t seq_tokens) {
-  validate_tp(m, pool.tp);
+                       const StepScheme& scheme, int64_t seq_tokens) {
+  if (scheme.plan != PlanKind::WeightGather) validate_tp(m, pool.tp);
   PoolReport r;
   r.tp = pool.tp;
   r.instances = pool.instances;
-  r.kv_tokens = kv_capacity(m, pool.tp, prof, par).tokens;
+  r.kv_tokens = kv_capacity(m, pool.tp, prof, par, scheme).tokens;
   r.kv_max_sequences = seq_tokens > 0 ? r.kv_tokens / seq_tokens : 0;
   return r;
 }
@@ -254,14 +254,14 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
   reqs.reserve(size_t(quota));
 
   if (!layout.disaggregated) {
-    p.main = pool_report(m, layout.replicas, prof, par, cfg.isl + cfg.osl);
+    p.main = pool_report(m, layout.replicas, prof, par, cfg.scheme, cfg.isl + cfg.osl);
     if (p.main.kv_max_sequences < 1) {
       p.feasible = false;
       p.reason = "KV cache of a TP" + std::to_string(layout.replicas.tp) + " instance holds " +
                  std::to_string(p.main.kv_tokens) + " tokens, less than one ISL+OSL sequence";
       return p;
     }
-    const RooflineModel roofline(m, layout.replicas.tp, prof, par);
+    const StepCostModel roofline(m, layout.replicas.tp, prof, par, cfg.scheme);
     const PhasedStepSource model(&roofline, cfg.measured, stack_step_overhead_s(par, layout.replicas.tp),
                                  step_time_scale(par, layout.replicas.tp));
     note_sources(p.main, model, true, true);
@@ -272,14 +272,14 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
     run_replicas(reps, reqs, cfg.concurrency, quota, cfg);
     for (const auto& e : reps) p.main.stats.add(e.stats());
   } else {
-    p.prefill = pool_report(m, layout.prefill, prof, par, cfg.isl);
-    p.main = pool_report(m, layout.decode, prof, par, cfg.isl + cfg.osl);
+    p.prefill = pool_report(m, layout.prefill, prof, par, cfg.scheme, cfg.isl);
+    p.main = pool_report(m, layout.decode, prof, par, cfg.scheme, cfg.isl + cfg.osl);
     if (p.prefill.kv_max_sequences < 1 || p.main.kv_max_sequences < 1) {
       p.feasible = false;
       p.reason = "KV cache of a prefill or decode instance is smaller than one sequence";
       return p;
     }
-    const RooflineModel pr(m, layout.prefill.tp, prof, par), dr(m, layout.decode.tp, prof, par);
+    const StepCostModel pr(m, layout.prefill.tp, prof, par, cfg.scheme), dr(m, layout.decode.tp, prof, par, cfg.scheme);
     const PhasedStepSource pm(&pr, cfg.measured, stack_step_overhead_s(par, layout.prefill.tp),
                               step_time_scale(par, layout.prefill.tp)),
         dm(&dr, cfg.measured, stack_step_overhead_s(par, layout.decode.tp), step_time_scale(par, layout.decode.tp));

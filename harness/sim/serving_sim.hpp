@@ -12,6 +12,7 @@
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/measured_step_times.hpp"
 #include "harness/perf/perf_params.hpp"
+#include "harness/perf/step_cost_model.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/sim/engine.hpp"
 #include "harness/sim/layout.hpp"
@@ -23,7 +24,9 @@ struct ServingConfig {
   int64_t isl = 10000, osl = 1000;
   int prompts_per_user = 10;
   double kv_link_bandwidth = 0;  // bytes/s per rank; <= 0: the profile's
-  // Step times from sweep tables where they cover a pool's TP and phase; null: the roofline.
+  // How every instance runs its steps (plan and overlap); what the cost model prices.
+  StepScheme scheme;
+  // Step times from sweep tables where they cover a pool's TP and phase; null: the cost model.
   const MeasuredStepTimes* measured = nullptr;
 };
 

@@ -9,7 +9,7 @@
 
 namespace tpbench::init {
 
-enum Tag : uint64_t { kWeight = 1, kKCache = 2, kVCache = 3, kHidden = 4, kFiller = 5 };
+enum Tag : uint64_t { kWeight = 1, kKCache = 2, kVCache = 3, kHidden = 4, kFiller = 5, kTokenId = 6 };
 
 // Weights: uniform with variance 1/fan_in (activations stay O(1) through the layers); norm
 // weights near 1. `which` is the LogicalWeight as an integer, is_norm tells the norms apart.
@@ -30,6 +30,20 @@ TPBENCH_HD float kv(uint64_t seed, bool is_v, int layer, int64_t seq, int64_t he
 // The hidden state entering layer 0 for token t of sequence seq.
 TPBENCH_HD float hidden(uint64_t seed, int64_t seq, int64_t token, int64_t col) {
   return rng::uniform_pm1(seed, rng::stream_id(kHidden, uint64_t(seq), uint64_t(token)), uint64_t(col));
+}
+
+// The token id of token t of sequence seq, in [0, vocab).
+TPBENCH_HD int64_t token_id(uint64_t seed, int64_t seq, int64_t token, int64_t vocab) {
+  const uint64_t bits = rng::hash3(seed, rng::stream_id(kTokenId, uint64_t(seq)), uint64_t(token)) >> 32;
+  return vocab > 0 ? int64_t(bits % uint64_t(vocab)) : 0;
+}
+
+// Element col of row (seq, token) of vocab part `part` of `parts` of a vocab-parallel embedding
+// lookup: the hidden value on the part whose vocabulary shard holds the token's id, else 0.
+TPBENCH_HD float embedding_part(uint64_t seed, int64_t seq, int64_t token, int64_t col, int64_t vocab, int parts,
+                                int part) {
+  if (parts > 1 && token_id(seed, seq, token, vocab) / (vocab / parts) != part) return 0.0f;
+  return hidden(seed, seq, token, col);
 }
 
 // Meaningless but defined values (padding rows, scratch buffers).

@@ -38,7 +38,8 @@ __global__ void hidden_kernel(__nv_bfloat16* dst, int64_t elements, int64_t H, H
                               int64_t buffer) {
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < elements; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t row = i / H, col = i % H, g = h.row0 + row;
-    const float v = g < h.real_rows ? init::hidden(seed, h.seq0 + g / h.tokens, g % h.tokens, col)
+    const float v = g < h.real_rows ? init::embedding_part(seed, h.seq0 + g / h.tokens, g % h.tokens, col, h.vocab,
+                                                           h.vocab_parts, h.vocab_part)
                                     : init::filler(seed, buffer, i);
     dst[i] = __float2bfloat16(v);
   }

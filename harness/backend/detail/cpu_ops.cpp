@@ -67,7 +67,8 @@ void init_buffers(const ModelSpec& m, const RankProgram& r, uint64_t seed, HostB
         for (int64_t i = 0; i < rows; ++i) {
           const int64_t g = h.row0 + i;
           for (int64_t c = 0; c < H; ++c)
-            v[i * H + c] = g < h.real_rows ? init::hidden(seed, h.seq0 + g / h.tokens, g % h.tokens, c)
+            v[i * H + c] = g < h.real_rows ? init::embedding_part(seed, h.seq0 + g / h.tokens, g % h.tokens, c,
+                                                                  h.vocab, h.vocab_parts, h.vocab_part)
                                            : init::filler(seed, int64_t(bi), i * H + c);
         }
         break;

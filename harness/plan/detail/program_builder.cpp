@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "harness/plan/op_cost.hpp"
+
 namespace tpbench::detail {
 
 Buffer& ProgramBuilder::add_buffer(const std::string& name, BufferKind kind, int64_t elements, InitKind init) {
@@ -50,6 +52,8 @@ Op make_op(OpKind kind, const std::string& name, int layer) {
 }  // namespace
 
 int ProgramBuilder::push(Op op) {
+  if (op.kind == OpKind::Attention) set_op_cost(op, eb(), attention_work_of(op.attn));
+  else set_op_cost(op, eb());
   r_.ops.push_back(std::move(op));
   return last_op();
 }
@@ -62,10 +66,6 @@ int ProgramBuilder::gemm(const std::string& name, int layer, View a, View w, Vie
   op.a = a;
   op.w = w;
   op.out = out;
-  const double m = double(a.rows), k = double(a.cols), n = double(w.cols);
-  op.flops = 2 * m * n * k;
-  op.weight_bytes = k * n * eb();
-  op.hbm_bytes = op.weight_bytes + (m * k + m * n) * eb();
   return push(std::move(op));
 }
 
@@ -76,10 +76,6 @@ int ProgramBuilder::rmsnorm(const std::string& name, int layer, View a, View w, 
   op.a = a;
   op.w = w;
   op.out = out;
-  const double e = double(a.rows) * double(a.cols);
-  op.flops = 4 * e;  // square, sum, scale, weight
-  op.weight_bytes = double(w.cols) * eb();
-  op.hbm_bytes = 2 * e * eb() + op.weight_bytes;
   return push(std::move(op));
 }
 
@@ -87,9 +83,6 @@ int ProgramBuilder::silu_mul(const std::string& name, int layer, View a, View ou
   Op op = make_op(OpKind::SiluMul, name, layer);
   op.a = a;
   op.out = out;
-  const double e = double(out.rows) * double(out.cols);
-  op.flops = 6 * e;  // exp, add, divide, two multiplies (counted as the usual ~6)
-  op.hbm_bytes = 3 * e * eb();
   return push(std::move(op));
 }
 
@@ -99,9 +92,6 @@ int ProgramBuilder::residual_add(const std::string& name, int layer, View a, Vie
   op.deps = std::move(deps);
   op.a = a;
   op.out = out;
-  const double e = double(out.rows) * double(out.cols);
-  op.flops = e;
-  op.hbm_bytes = 3 * e * eb();
   return push(std::move(op));
 }
 
@@ -109,7 +99,6 @@ int ProgramBuilder::copy(const std::string& name, int layer, View a, View out) {
   Op op = make_op(OpKind::Copy, name, layer);
   op.a = a;
   op.out = out;
-  op.hbm_bytes = 2.0 * double(out.rows) * double(out.cols) * eb();
   return push(std::move(op));
 }
 
@@ -121,16 +110,6 @@ int ProgramBuilder::attention(const std::string& name, int layer, View qkv, int 
   op.v_cache = v_cache;
   op.out = out;
   op.attn = s;
-  // Token t of a chunk sees prior + t + 1 positions (causal).
-  const double T = double(s.new_tokens), P = double(s.prior);
-  const double pairs = T * P + T * (T + 1) / 2;  // (query, key) pairs per sequence and head
-  op.flops = 4.0 * double(s.head_dim) * double(s.q_heads) * double(s.batch) * pairs;
-  // KV read: every cached position plus the new ones (once per KV head, shared by its group);
-  // KV write: the new tokens.
-  const double kv_row = 2.0 * double(s.kv_heads) * double(s.head_dim) * eb();  // K and V
-  op.kv_bytes = double(s.batch) * (P + T) * kv_row + double(s.batch) * T * kv_row;
-  const double q_and_out = 2.0 * double(s.batch) * T * double(s.q_heads) * double(s.head_dim) * eb();
-  op.hbm_bytes = op.kv_bytes + q_and_out;
   return push(std::move(op));
 }
 
@@ -143,17 +122,6 @@ int ProgramBuilder::collective(const std::string& name, int layer, CollectiveKin
   op.deps = std::move(deps);
   op.a = in;
   op.out = out;
-  const double in_bytes = double(in.rows) * double(in.cols) * eb();
-  const double out_bytes = double(out.rows) * double(out.cols) * eb();
-  // nccl-tests "size": the buffer for all-reduce, the whole gathered output for all-gather,
-  // the whole input for reduce-scatter.
-  switch (kind) {
-    case CollectiveKind::AllReduce: op.message_bytes = in_bytes; break;
-    case CollectiveKind::AllGather: op.message_bytes = out_bytes; break;
-    case CollectiveKind::ReduceScatter: op.message_bytes = in_bytes; break;
-  }
-  op.bytes_per_rank = in_bytes;
-  op.hbm_bytes = in_bytes + out_bytes;
   return push(std::move(op));
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers the three plans share: declaring buffers, appending ops with their costs filled in,
+// Helpers the plans share: declaring buffers, appending ops with their costs filled in,
 // and describing weight shards as segments of the unsharded (logical) weights.
 #include <string>
 #include <utility>
@@ -19,8 +19,9 @@ class ProgramBuilder {
   int hidden_input(const std::string& name, int64_t elements, HiddenInit init);
   int staging(const std::string& name, int64_t elements);
 
-  static View view(int buffer, int64_t rows, int64_t cols, int64_t ld = 0, int64_t offset = 0) {
-    return View{buffer, offset, rows, cols, ld > 0 ? ld : cols};
+  // `rule`: how the rows follow the step's work (fixed unless said).
+  static View view(int buffer, int64_t rows, int64_t cols, int64_t ld = 0, int64_t offset = 0, RowRule rule = {}) {
+    return View{buffer, offset, rows, cols, ld > 0 ? ld : cols, rule};
   }
 
   // Each returns the op's index; `deps` are cross-stream waits (same-stream order is implied).

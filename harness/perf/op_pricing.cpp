@@ -1,0 +1,117 @@
+#include "harness/perf/op_pricing.hpp"
+
+#include <algorithm>
+
+#include "harness/perf/measured_step_times.hpp"  // interpolate_linear
+
+namespace tpbench {
+
+const char* op_bound_name(OpBound b) {
+  switch (b) {
+    case OpBound::Empty: return "none";
+    case OpBound::Memory: return "memory";
+    case OpBound::Compute: return "compute";
+    case OpBound::Latency: return "latency";
+    case OpBound::Link: return "link";
+    case OpBound::Measured: return "measured";
+  }
+  return "?";
+}
+
+int ring_steps(CollectiveKind kind, int n) {
+  if (n <= 1) return 0;
+  switch (kind) {
+    case CollectiveKind::AllReduce: return 2 * (n - 1);
+    case CollectiveKind::AllGather:
+    case CollectiveKind::ReduceScatter: return n - 1;
+  }
+  return n - 1;
+}
+
+namespace {
+
+double hbm_rate(const PricingContext& c) { return c.profile->hbm_bandwidth * c.params->hbm_efficiency; }
+double matmul_rate(const PricingContext& c) { return c.profile->matmul_flops * c.params->compute_efficiency; }
+
+// The larger of the streamed and the computed time, plus the kernel's fixed cost; the bound is
+// whichever of the three is largest.
+OpPrice roofline(double memory_s, double compute_s, double fixed_s) {
+  OpPrice p;
+  p.memory_s = memory_s;
+  p.compute_s = compute_s;
+  p.fixed_s = fixed_s;
+  p.seconds = std::max(memory_s, compute_s) + fixed_s;
+  p.bound = fixed_s > std::max(memory_s, compute_s) ? OpBound::Latency
+            : compute_s > memory_s                   ? OpBound::Compute
+                                                     : OpBound::Memory;
+  return p;
+}
+
+OpPrice price_gemm(const Op& op, const PricingContext& c) {
+  const double m = double(op.a.rows);
+  if (const SystemProfile::GemmTimes* t = c.profile->gemm_table(op.w.cols, op.a.cols)) {
+    std::vector<double> ms, secs;
+    for (const auto& [pm, ps] : t->points) {
+      ms.push_back(pm);
+      secs.push_back(ps);
+    }
+    OpPrice p;
+    p.seconds = interpolate_linear(ms, secs, m).value_s;
+    p.memory_s = op.weight_bytes / hbm_rate(c);
+    p.bound = OpBound::Measured;
+    return p;
+  }
+  const double fraction = c.profile->gemm_fraction(m, c.tp);
+  return roofline(op.weight_bytes / hbm_rate(c), op.flops / (matmul_rate(c) * fraction), c.profile->kernel_overhead_s);
+}
+
+OpPrice price_attention(const Op& op, const AttentionWork& w, const PricingContext& c) {
+  const AttentionBytes bytes = attention_bytes(op.attn, w, c.element_bytes);
+  const double decode_s = bytes.decode / (hbm_rate(c) * c.profile->decode_attention_efficiency);
+  const double prefill_flops = 4.0 * double(op.attn.head_dim) * double(op.attn.q_heads) * w.prefill_attn_pairs;
+  const double prefill_s = prefill_flops / (c.profile->peak_matmul_flops * c.profile->attention_efficiency *
+                                            c.params->compute_efficiency);
+  // Decode queries stream their K/V, prefill chunks compute: the two parts add.
+  OpPrice p = roofline(decode_s, prefill_s, c.profile->kernel_overhead_s);
+  p.seconds = decode_s + prefill_s + p.fixed_s;
+  return p;
+}
+
+OpPrice price_collective(const Op& op, const PricingContext& c) {
+  const SystemProfile& prof = *c.profile;
+  const PerfParams& par = *c.params;
+  const int n = op.group_size;
+  OpPrice p;
+  if (n <= 1) {  // a group of one copies its input
+    p.memory_s = op.hbm_bytes / hbm_rate(c);
+    p.seconds = p.memory_s;
+    p.bound = OpBound::Memory;
+    return p;
+  }
+  // A calibrated profile may carry only all_reduce: its time bounds the other two kinds.
+  const bool has_kind = prof.collectives.curves().count(op.collective) > 0;
+  const CollectiveKind table = has_kind ? op.collective : CollectiveKind::AllReduce;
+  const double t = prof.collectives.time_s(table, n, op.message_bytes);
+  const double floor_s = prof.collectives.time_s(table, n, 1.0);
+  p.seconds = par.collective_scale * t + par.collective_hop_latency_s * ring_steps(op.collective, n);
+  p.bound = t < 2 * floor_s ? OpBound::Latency : OpBound::Link;
+  return p;
+}
+
+}  // namespace
+
+OpPrice price_op(const Op& op, const AttentionWork& attn, const PricingContext& c) {
+  if (op_is_empty(op)) return {};
+  switch (op.kind) {
+    case OpKind::Gemm: return price_gemm(op, c);
+    case OpKind::Attention: return price_attention(op, attn, c);
+    case OpKind::Collective: return price_collective(op, c);
+    case OpKind::RmsNorm:
+    case OpKind::SiluMul:
+    case OpKind::ResidualAdd:
+    case OpKind::Copy: return roofline(op.hbm_bytes / hbm_rate(c), 0.0, c.profile->kernel_overhead_s);
+  }
+  return {};
+}
+
+}  // namespace tpbench

@@ -1,0 +1,204 @@
+#include "harness/perf/step_cost_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "harness/perf/critical_path.hpp"
+
+namespace tpbench {
+namespace {
+
+// Layers in the template: enough for the per-layer period to settle (layer 0 has no previous
+// layer to wait for, the last one no next layer to prefetch), few enough to price quickly.
+constexpr int64_t kTemplateLayers = 4;
+
+StepConfig template_config(int tp, const StepScheme& s, int64_t layers) {
+  StepConfig c;
+  c.plan = s.plan;
+  c.overlap = s.overlap;
+  c.phase = Phase::Decode;
+  c.tp = tp;
+  c.batch = std::max(tp, s.split_chunks);  // every chunk and every rank has a sequence
+  c.context = 4;
+  c.layers = layers;
+  c.split_chunks = s.split_chunks;
+  return c;
+}
+
+bool shares_all(const View& v) { return v.rule.share == SeqShare::All; }
+
+uint64_t bits_of(double x) {
+  uint64_t b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+
+}  // namespace
+
+StepCostModel::StepCostModel(const ModelSpec& m, int tp, const SystemProfile& prof, const PerfParams& par,
+                             StepScheme scheme)
+    : m_(m), tp_(tp), prof_(prof), par_(par), scheme_(scheme) {
+  tmpl_layers_ = std::min<int64_t>(m.layers, kTemplateLayers);
+  StepProgram p = build_program(m, template_config(tp, scheme, tmpl_layers_));
+  tmpl_ = std::move(p.ranks.front());
+  for (size_t i = 0; i < tmpl_.ops.size(); ++i) {
+    const Op& op = tmpl_.ops[i];
+    if (op.stream != StreamId::Compute) serial_ = false;
+    if (!shares_all(op.a) || !shares_all(op.out)) rows_by_tokens_ = false;
+    if (op.kind == OpKind::Attention) attention_ops_.push_back(int(i));
+  }
+}
+
+PricingContext StepCostModel::pricing() const {
+  return PricingContext{&prof_, &par_, tp_, double(dtype_bytes(m_.dtype))};
+}
+
+double StepCostModel::layers_scale(int i) const {
+  const bool layer_op = i >= tmpl_.layers_begin && i < tmpl_.head_begin;
+  return layer_op ? double(m_.layers) / double(tmpl_layers_) : 1.0;
+}
+
+StepCostModel::RowTerms StepCostModel::compute_row_terms(const StepWork& w) const {
+  RowTerms t;
+  t.duration.assign(tmpl_.ops.size(), 0.0);
+  const PricingContext ctx = pricing();
+  const double eb = ctx.element_bytes;
+  for (size_t i = 0; i < tmpl_.ops.size(); ++i) {
+    if (tmpl_.ops[i].kind == OpKind::Attention) continue;
+    const Op op = op_at(tmpl_.ops[i], w, eb);
+    const OpPrice price = price_op(op, {}, ctx);
+    const double k = layers_scale(int(i));
+    t.duration[i] = price.seconds;
+    t.serial_s += k * price.seconds;
+    switch (op.kind) {
+      case OpKind::Gemm:
+        t.gemm_s += k * price.seconds;
+        t.gemm_memory_s += k * price.memory_s;
+        t.gemm_compute_s += k * price.compute_s;
+        break;
+      case OpKind::Collective:
+        t.collective_s += k * price.seconds;
+        t.totals.collective_bytes += k * op.bytes_per_rank;
+        if (op.message_bytes > 0) {
+          t.totals.collective_message_bytes[size_t(op.collective)] += k * op.message_bytes;
+          t.totals.collectives += int(std::lround(k));
+        }
+        break;
+      case OpKind::Attention: break;
+      default: t.elementwise_s += k * price.seconds; break;
+    }
+    t.totals.flops += k * op.flops;
+    t.totals.weight_bytes += k * op.weight_bytes;
+    t.totals.kv_bytes += k * op.kv_bytes;
+    t.totals.hbm_bytes += k * op.hbm_bytes;
+  }
+  return t;
+}
+
+const StepCostModel::RowTerms& StepCostModel::row_terms(const StepWork& w) const {
+  // Rows follow the step's tokens and logits rows; rules that share sequences out (chunks,
+  // ranks' blocks) also follow how many are decodes and prefills.
+  uint64_t key = bits_of(w.tokens()) * 0x9e3779b97f4a7c15ull ^ bits_of(w.logits);
+  if (!rows_by_tokens_)
+    key = (key * 0xbf58476d1ce4e5b9ull) ^ (bits_of(w.decode_seqs) * 0x94d049bb133111ebull) ^ bits_of(w.prefill_seqs);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  if (cache_.size() > 100000) cache_.clear();  // a bound on memory; an engine revisits few shapes
+  return cache_.emplace(key, compute_row_terms(w)).first->second;
+}
+
+double StepCostModel::critical_path(const std::vector<double>& duration) const {
+  const std::vector<Op>& ops = tmpl_.ops;
+  const int n = int(ops.size());
+  const double prologue = section_time(ops, duration, 0, tmpl_.layers_begin);
+  const double head = section_time(ops, duration, tmpl_.head_begin, n);
+  std::vector<double> finish(ops.size(), 0.0);
+  schedule_ops(ops, duration, tmpl_.layers_begin, tmpl_.head_begin, 0.0, finish);
+  // F(l): when every op of layers 0..l has finished. The section ends at F(last) (ops of the
+  // last layer may finish after later-tagged prefetches started).
+  std::vector<double> upto(size_t(tmpl_layers_), 0.0);
+  for (int i = tmpl_.layers_begin; i < tmpl_.head_begin; ++i) {
+    const int l = std::clamp(ops[i].layer, 0, int(tmpl_layers_) - 1);
+    upto[size_t(l)] = std::max(upto[size_t(l)], finish[i]);
+  }
+  for (size_t l = 1; l < upto.size(); ++l) upto[l] = std::max(upto[l], upto[l - 1]);
+  double layers = upto.empty() ? 0.0 : upto.back();
+  if (m_.layers > tmpl_layers_) {
+    // Steady state: the period between two inner layers (neither first nor last).
+    const double period = upto[2] - upto[1];
+    layers += double(m_.layers - tmpl_layers_) * period;
+  }
+  return prologue + layers + head;
+}
+
+StepCost StepCostModel::step(const StepShape& s) const {
+  StepCost c;
+  if (s.tokens() <= 0) return c;
+  const RowTerms& rt = row_terms(s);
+  const PricingContext ctx = pricing();
+  std::vector<double> duration;
+  if (!serial_) duration = rt.duration;
+  double attention_s = 0;
+  for (int i : attention_ops_) {
+    const Op& t = tmpl_.ops[size_t(i)];
+    const AttentionWork w = attention_work_at(t.a.rule, s);
+    const Op op = op_at(t, s, ctx.element_bytes);
+    const OpPrice price = price_op(op, w, ctx);
+    const double k = layers_scale(i);
+    attention_s += k * price.seconds;
+    // The kernel's fixed cost goes with the part that dominates.
+    const bool decode_side = price.memory_s >= price.compute_s;
+    c.decode_attn_s += k * (price.memory_s + (decode_side ? price.fixed_s : 0.0));
+    c.prefill_attn_s += k * (price.compute_s + (decode_side ? 0.0 : price.fixed_s));
+    c.kv_bytes += k * op.kv_bytes;
+    c.flops += k * op.flops;
+    if (!serial_) duration[size_t(i)] = price.seconds;
+  }
+  c.gemm_s = rt.gemm_s;
+  c.gemm_memory_s = rt.gemm_memory_s;
+  c.gemm_compute_s = rt.gemm_compute_s;
+  c.collective_s = rt.collective_s;
+  c.elementwise_s = rt.elementwise_s;
+  c.weight_bytes = rt.totals.weight_bytes;
+  c.flops += rt.totals.flops;
+  c.collective_bytes = rt.totals.collective_bytes;
+  double ops_s = rt.serial_s + attention_s;
+  c.exposed_collective_s = c.collective_s;
+  if (!serial_) {
+    ops_s = critical_path(duration);
+    for (size_t i = 0; i < duration.size(); ++i)
+      if (tmpl_.ops[i].kind == OpKind::Collective) duration[i] = 0;
+    c.exposed_collective_s = std::max(0.0, ops_s - critical_path(duration));
+  }
+  c.overhead_s = prof_.per_step_overhead_s + prof_.per_layer_overhead_s * double(m_.layers);
+  // A stack that runs this TP's steps slower in proportion to their work (1 = the hardware):
+  // every part of the step stretches, so the breakdown still adds up to the total.
+  if (const double k = step_time_scale(par_, tp_); k != 1.0) {
+    for (double* t : {&c.gemm_s, &c.gemm_memory_s, &c.gemm_compute_s, &c.decode_attn_s, &c.prefill_attn_s,
+                      &c.collective_s, &c.exposed_collective_s, &c.elementwise_s, &c.overhead_s, &ops_s})
+      *t *= k;
+  }
+  c.overhead_s += stack_step_overhead_s(par_, tp_);
+  c.total_s = ops_s + c.overhead_s;
+  return c;
+}
+
+StepTotals StepCostModel::totals_at(const StepWork& w) const {
+  StepTotals t = compute_row_terms(w).totals;
+  for (int i : attention_ops_) {
+    const Op op = op_at(tmpl_.ops[size_t(i)], w, double(dtype_bytes(m_.dtype)));
+    const double k = layers_scale(i);
+    t.flops += k * op.flops;
+    t.kv_bytes += k * op.kv_bytes;
+    t.hbm_bytes += k * op.hbm_bytes;
+  }
+  return t;
+}
+
+double StepCostModel::ops_time_s(const StepWork& w) const {
+  const StepCost c = step(w);
+  return (c.total_s - c.overhead_s) / step_time_scale(par_, tp_);
+}
+
+}  // namespace tpbench

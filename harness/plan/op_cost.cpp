@@ -1,0 +1,107 @@
+#include "harness/plan/op_cost.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tpbench {
+
+namespace {
+
+double elements(const View& v) { return double(v.rows) * double(v.cols); }
+
+void set_gemm(Op& op, double eb) {
+  const double m = double(op.a.rows), k = double(op.a.cols), n = double(op.w.cols);
+  op.flops = 2 * m * n * k;
+  op.weight_bytes = k * n * eb;
+  op.hbm_bytes = op.weight_bytes + (m * k + m * n) * eb;
+}
+
+// K and V rows: every position a query sees is read once per KV head (a GQA group shares it);
+// the new tokens' rows are written. Queries are read and outputs written once.
+double kv_row_bytes(const AttentionShape& s, double eb) { return 2.0 * double(s.kv_heads) * double(s.head_dim) * eb; }
+double q_row_bytes(const AttentionShape& s, double eb) { return double(s.q_heads) * double(s.head_dim) * eb; }
+
+void set_attention(Op& op, double eb, const AttentionWork& a) {
+  const AttentionShape& s = op.attn;
+  // 2 FLOPs per multiply-add for QK^T and again for PV, per (query, key) pair, head and dim.
+  op.flops = 4.0 * double(s.head_dim) * double(s.q_heads) * a.pairs();
+  op.kv_bytes = (a.keys_read() + a.queries()) * kv_row_bytes(s, eb);
+  op.hbm_bytes = op.kv_bytes + 2.0 * a.queries() * q_row_bytes(s, eb);
+}
+
+void set_collective(Op& op, double eb) {
+  // The output follows from the input, so that only the input's rows need a rule.
+  const double in_bytes = elements(op.a) * eb, n = std::max(1, op.group_size);
+  double out_bytes = in_bytes;
+  if (op.collective == CollectiveKind::AllGather) out_bytes = in_bytes * n;
+  if (op.collective == CollectiveKind::ReduceScatter) out_bytes = in_bytes / n;
+  // nccl-tests "size": the buffer for all-reduce, the whole gathered output for all-gather,
+  // the whole input for reduce-scatter.
+  switch (op.collective) {
+    case CollectiveKind::AllReduce: op.message_bytes = in_bytes; break;
+    case CollectiveKind::AllGather: op.message_bytes = out_bytes; break;
+    case CollectiveKind::ReduceScatter: op.message_bytes = in_bytes; break;
+  }
+  op.bytes_per_rank = in_bytes;
+  op.hbm_bytes = in_bytes + out_bytes;
+}
+
+}  // namespace
+
+bool op_is_empty(const Op& op) {
+  if (op.kind == OpKind::Attention) return op.out.rows == 0;
+  if (op.kind == OpKind::Collective) return op.a.rows == 0;
+  return op.a.rows == 0 || op.out.rows == 0;
+}
+
+void set_op_cost(Op& op, double eb, const AttentionWork& attn) {
+  op.flops = op.hbm_bytes = op.weight_bytes = op.kv_bytes = op.message_bytes = op.bytes_per_rank = 0;
+  if (op_is_empty(op)) return;
+  const double e = elements(op.out);
+  switch (op.kind) {
+    case OpKind::Gemm: set_gemm(op, eb); break;
+    case OpKind::Attention: set_attention(op, eb, attn); break;
+    case OpKind::Collective: set_collective(op, eb); break;
+    case OpKind::RmsNorm:
+      op.flops = 4 * e;  // square, sum, scale, weight
+      op.weight_bytes = double(op.w.cols) * eb;
+      op.hbm_bytes = 2 * e * eb + op.weight_bytes;
+      break;
+    case OpKind::SiluMul:
+      op.flops = 6 * e;  // exp, add, divide, two multiplies (counted as the usual ~6)
+      op.hbm_bytes = 3 * e * eb;
+      break;
+    case OpKind::ResidualAdd:
+      op.flops = e;
+      op.hbm_bytes = 3 * e * eb;
+      break;
+    case OpKind::Copy: op.hbm_bytes = 2 * e * eb; break;
+  }
+}
+
+AttentionBytes attention_bytes(const AttentionShape& s, const AttentionWork& a, double eb) {
+  const double kv = kv_row_bytes(s, eb), q = q_row_bytes(s, eb);
+  return {(a.decode_ctx_tokens + a.decode_seqs) * kv + 2.0 * a.decode_seqs * q,
+          (a.prefill_ctx_tokens + a.prefill_tokens) * kv + 2.0 * a.prefill_tokens * q};
+}
+
+AttentionWork attention_work_of(const AttentionShape& s) {
+  const StepWork w = uniform_work(s.batch, s.new_tokens, s.prior);
+  return attention_work_at(RowRule{}, w);
+}
+
+Op op_at(const Op& op, const StepWork& work, double eb) {
+  Op o = op;
+  // A mixed step's share of prefill tokens need not be whole: the nearest row count.
+  o.a.rows = std::llround(rows_at(o.a.rule, work, double(o.a.rows)));
+  o.out.rows = std::llround(rows_at(o.out.rule, work, double(o.out.rows)));
+  AttentionWork attn;
+  if (o.kind == OpKind::Attention) {
+    attn = attention_work_at(o.a.rule, work);
+    if (attn.queries() == 0) o.out.rows = 0;
+  }
+  set_op_cost(o, eb, attn);
+  return o;
+}
+
+}  // namespace tpbench
