@@ -28,13 +28,16 @@ TEST(PerfKvCapacity, Llama70bTp4HandDerived) {
   EXPECT_DOUBLE_EQ(k.weight_bytes, 35278831616.0);
   // 81559 MiB x 0.95.
   EXPECT_NEAR(k.budget_bytes, 81244769484.8, 1.0);
-  // Activation: 2 B x (4*8192 + 2048 + 512 + 3*7168) = 113,664 B/token x 8192 = 931,135,488
-  // + fp32 logits x2 for 256 rows: 262,668,288; runtime reserve 2.5 GiB = 2,684,354,560.
-  EXPECT_NEAR(k.reserve_bytes, 3878158336.0, 1.0);
+  // Activations, the tp plan's buffers per token: x_in, x, h, proj 4 x 8192; qkv (16 + 2*2) x 128
+  // = 2560; attention output 2048; gate/up 14,336; act 7168 -> 58,880 x 2 B = 117,760 B/token x
+  // 8192 = 964,689,920; logits of the one prompt row: 32,064 local + 4 x 32,064 gathered x 2 B =
+  // 320,640; + fp32 sampler logits x2 for 256 rows: 262,668,288; runtime reserve 2.5 GiB =
+  // 2,684,354,560.
+  EXPECT_NEAR(k.reserve_bytes, 3912033408.0, 1.0);
   // KV per token per GPU: 2 x 80 layers x 2 heads x 128 x 2 B = 81,920.
   EXPECT_DOUBLE_EQ(k.kv_bytes_per_token, 81920.0);
-  // (81,244,769,484.8 - 35,278,831,616 - 3,878,158,336) / 81,920 = 513,766.8
-  EXPECT_EQ(k.tokens, 513766);
+  // (81,244,769,484.8 - 35,278,831,616 - 3,912,033,408) / 81,920 = 513,353.3
+  EXPECT_EQ(k.tokens, 513353);
   EXPECT_EQ(k.max_sequences(11000), 46);
 }
 
@@ -50,11 +53,11 @@ TEST(PerfKvCapacity, EngineConfigurationThroughSet) {
   const KvCapacity k = kv_capacity(m, 4, p, par);
   // 81559 MiB x 0.9 = 76,968,728,985.6.
   EXPECT_NEAR(k.budget_bytes, 76968728985.6, 1.0);
-  // Activation 113,664 B x 2048 tokens = 232,783,872 + fp32 logits x2 for 128 rows: 128 x 128,256
-  // x 4 B x 2 = 131,334,144; + 2.5 GiB reserve = 3,048,472,576.
-  EXPECT_NEAR(k.reserve_bytes, 3048472576.0, 1.0);
-  // (76,968,728,985.6 - 35,278,831,616 - 3,048,472,576) / 81,920 = 471,697.08
-  EXPECT_EQ(k.tokens, 471697);
+  // Activation 117,760 B x 2048 tokens = 241,172,480 + 320,640 (the prompt row's logits) + fp32
+  // logits x2 for 128 rows: 128 x 128,256 x 4 B x 2 = 131,334,144; + 2.5 GiB reserve = 3,057,181,824.
+  EXPECT_NEAR(k.reserve_bytes, 3057181824.0, 1.0);
+  // (76,968,728,985.6 - 35,278,831,616 - 3,057,181,824) / 81,920 = 471,590.7
+  EXPECT_EQ(k.tokens, 471590);
   EXPECT_NO_THROW(set_param(par, "collective_scale", 0));  // free communication: a legitimate experiment
   for (const char* bad : {"gpu_memory_utilization=0", "gpu_memory_utilization=1.5", "max_num_seqs=0",
                           "max_num_seqs=2.5", "max_num_batched_tokens=-8", "max_num_batched_tokens=1e9"}) {
@@ -77,7 +80,9 @@ TEST(PerfKvCapacity, Tp2HoldsOnlyAHandfulAndTp8ReplicatesKvHeads) {
   EXPECT_EQ(kv_capacity(m, 2, p, tight).tokens, 0);
 }
 
-TEST(PerfRoofline, DecodeOneTokenTp4HandDerived) {
+// One decode token of Llama-3.1-70B at TP4, op by op (plan tp, no overlap: the ops run one
+// after another). HBM 0.9 x 3.35 = 3.015 TB/s; 2.2 us per compute kernel.
+TEST(PerfStepCost, DecodeOneTokenTp4HandDerived) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile p = builtin_profile("h100-sxm");
   const StepCostModel r(m, 4, p, PerfParams{});
@@ -86,24 +91,33 @@ TEST(PerfRoofline, DecodeOneTokenTp4HandDerived) {
   s.decode_ctx_tokens = 10500;
   s.logits = 1;
   const StepCost c = r.step(s);
-  // Weights streamed: (80 x 213,925,888 + 128256 x 8192 / 4) x 2 B = 34,753,478,656 B over
-  // 0.9 x 3.35 TB/s = 3.015 TB/s -> 11.5269 ms (memory bound: 34.75 GFLOP is 0.2 ms).
-  EXPECT_NEAR(c.gemm_s, 34753478656.0 / 3.015e12, 1e-9);
-  // KV: 10,500 tokens x 81,920 B = 860,160,000 B -> 0.28529 ms.
-  EXPECT_NEAR(c.decode_attn_s, 860160000.0 / 3.015e12, 1e-9);
-  // 161 all_reduce of 16 KiB at the table point 11.5 us, plus a 256,512 B logits gather between
-  // the all_gather points 8 us (64 KiB) and 10 us (256 KiB): 8 x 1.25^0.98437 = 9.965 us.
+  // GEMM weights per layer: qkv 8192 x 2560, o 2048 x 8192, gate/up 8192 x 14336, down 7168 x
+  // 8192 = 213,909,504 x 2 B = 427,819,008; x 80 + the LM head 8192 x 32,064 x 2 B = 525,336,576
+  // -> 34,750,857,216 B, memory bound (m = 1), plus 321 kernels x 2.2 us.
+  EXPECT_NEAR(c.gemm_memory_s, 34750857216.0 / 3.015e12, 1e-12);
+  EXPECT_NEAR(c.gemm_s, 34750857216.0 / 3.015e12 + 321 * 2.2e-6, 1e-9);
+  // Attention per layer: K/V rows of 2 heads x 128 x 2 x 2 B = 1024 B for 10,500 positions read
+  // and 1 written, and the query and output, 2 x 16 heads x 128 x 2 B: 10,761,216 B; + 2.2 us.
+  EXPECT_NEAR(c.decode_attn_s, 80 * (10761216.0 / 3.015e12 + 2.2e-6), 1e-9);
+  // 161 all_reduce of 16 KiB (the embedding's and two per layer) at the table point 11.5 us, plus
+  // the 256,512 B logits gather between the all_gather points 8 us (64 KiB) and 10 us (256 KiB):
+  // 8 x 1.25^0.98437 = 9.965 us.
   EXPECT_NEAR(c.collective_s, 161 * 11.5e-6 + 9.965e-6, 2e-8);
-  // 0.5 ms per step + 80 layers x 15 us.
-  EXPECT_NEAR(c.overhead_s, 1.7e-3, 1e-12);
-  EXPECT_NEAR(c.total_s, 15.3737e-3, 0.002e-3);
+  // Norms (2 x 8192 x 2 B moved + the 8192 x 2 B weight), residual adds (3 x 8192 x 2 B), SiLU
+  // (3 x 7168 x 2 B): 239,616 B per layer, + the final norm's 49,152; 401 kernels x 2.2 us.
+  EXPECT_NEAR(c.elementwise_s, (80 * 239616.0 + 49152.0) / 3.015e12 + 401 * 2.2e-6, 1e-9);
+  // 0.5 ms per step + 80 layers x 4.4 us (rotary and KV-cache write).
+  EXPECT_NEAR(c.overhead_s, 0.852e-3, 1e-12);
+  EXPECT_NEAR(c.total_s, 16.2958e-3, 0.0002e-3);
+  EXPECT_NEAR(c.exposed_collective_s, c.collective_s, 1e-15);  // nothing overlaps
+  EXPECT_NEAR(c.weight_bytes, 34750857216.0 + 161 * 16384.0, 1.0);  // GEMM weights + norm weights
 }
 
 // The roofline keeps the terms that depend only on a step's token and logits counts: a model
 // that has already seen other shapes must give, for each shape, exactly what a fresh model gives
 // on its first call. (8 tokens, 1 logit) and (1 token, 8 logits) would share a cache entry under a
 // careless key; a fractional token count is computed, not cached.
-TEST(PerfRoofline, CachedTermsEqualAFreshComputation) {
+TEST(PerfStepCost, CachedTermsEqualAFreshComputation) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile prof = builtin_profile("h100-sxm");
   auto shape = [](double decode, double prefill, double logits) {
@@ -129,7 +143,7 @@ TEST(PerfRoofline, CachedTermsEqualAFreshComputation) {
   EXPECT_NE(warm.step(shape(8, 0, 1)).collective_s, warm.step(shape(1, 0, 8)).collective_s);
 }
 
-TEST(PerfRoofline, PerTpStepOverheadAppliesToItsTpOnly) {
+TEST(PerfStepCost, PerTpStepOverheadAppliesToItsTpOnly) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile p = builtin_profile("h100-sxm");
   PerfParams par;
@@ -140,9 +154,9 @@ TEST(PerfRoofline, PerTpStepOverheadAppliesToItsTpOnly) {
   s.decode_seqs = 4;
   s.decode_ctx_tokens = 4 * 10500.0;
   s.logits = 4;
-  // The profile's 0.5 ms per step + 80 layers x 15 us = 1.7 ms, plus 12.5 ms for TP8 alone.
-  EXPECT_NEAR(StepCostModel(m, 8, p, par).step(s).overhead_s, 1.7e-3 + 12.5e-3, 1e-12);
-  EXPECT_NEAR(StepCostModel(m, 4, p, par).step(s).overhead_s, 1.7e-3, 1e-12);
+  // The profile's 0.5 ms per step + 80 layers x 4.4 us = 0.852 ms, plus 12.5 ms for TP8 alone.
+  EXPECT_NEAR(StepCostModel(m, 8, p, par).step(s).overhead_s, 0.852e-3 + 12.5e-3, 1e-12);
+  EXPECT_NEAR(StepCostModel(m, 4, p, par).step(s).overhead_s, 0.852e-3, 1e-12);
   const double base8 = StepCostModel(m, 8, p, PerfParams{}).step(s).total_s;
   EXPECT_NEAR(StepCostModel(m, 8, p, par).step(s).total_s - base8, 12.5e-3, 1e-12);
   // Malformed names and values are usage errors, not silently ignored.
@@ -154,7 +168,7 @@ TEST(PerfRoofline, PerTpStepOverheadAppliesToItsTpOnly) {
 
 // A per-TP step-time scale stretches every part of that TP's step (the stack's per-step cost is
 // added after, unscaled) and leaves other TPs alone.
-TEST(PerfRoofline, PerTpStepTimeScaleStretchesItsTpOnly) {
+TEST(PerfStepCost, PerTpStepTimeScaleStretchesItsTpOnly) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile p = builtin_profile("h100-sxm");
   PerfParams par;
@@ -167,14 +181,13 @@ TEST(PerfRoofline, PerTpStepTimeScaleStretchesItsTpOnly) {
   s.decode_ctx_tokens = 10000.0;
   s.logits = 1;
   const StepCost a = StepCostModel(m, 8, p, PerfParams{}).step(s), b = StepCostModel(m, 8, p, par).step(s);
-  // Weights streamed per GPU at TP8: per layer qkv 8192*(1024+2*128) = 10,485,760, o 8,388,608,
-  // gate/up 58,720,256, down 29,360,128, norms 16,384 -> 106,971,136; x80 + LM head
-  // 128256*8192/8 = 8,689,025,024 elements x 2 B = 17,378,050,048 B over 3.015 TB/s = 5.764 ms,
-  // x 1.5 = 8.646 ms.
+  // GEMM weights streamed per GPU at TP8: per layer qkv 8192*(1024+2*128) = 10,485,760, o
+  // 8,388,608, gate/up 58,720,256, down 29,360,128 -> 106,954,752; x80 + LM head 128256*8192/8 =
+  // 8,687,714,304 elements x 2 B = 17,375,428,608 B over 3.015 TB/s = 5.763 ms, x 1.5 = 8.644 ms.
   EXPECT_NEAR(b.gemm_memory_s, 1.5 * a.gemm_memory_s, 1e-15);
-  EXPECT_NEAR(b.gemm_memory_s, 1.5 * 17378050048.0 / 3.015e12, 1e-9);
-  // The profile's 1.7 ms of per-step and per-layer overhead is stretched; the 12.5 ms is not.
-  EXPECT_NEAR(b.overhead_s, 1.5 * 1.7e-3 + 12.5e-3, 1e-12);
+  EXPECT_NEAR(b.gemm_memory_s, 1.5 * 17375428608.0 / 3.015e12, 1e-9);
+  // The profile's 0.852 ms of per-step and per-layer overhead is stretched; the 12.5 ms is not.
+  EXPECT_NEAR(b.overhead_s, 1.5 * 0.852e-3 + 12.5e-3, 1e-12);
   EXPECT_NEAR(b.total_s, 1.5 * a.total_s + 12.5e-3, 1e-12);
   EXPECT_NEAR(b.collective_s, 1.5 * a.collective_s, 1e-15);
   EXPECT_NEAR(b.decode_attn_s, 1.5 * a.decode_attn_s, 1e-15);
@@ -202,23 +215,33 @@ TEST(PerfRoofline, PerTpStepTimeScaleStretchesItsTpOnly) {
   EXPECT_EQ(per_tp_param_of("step_overhead_s"), 0);
 }
 
-TEST(PerfRoofline, PrefillChunkTp8IsComputeBound) {
+TEST(PerfStepCost, PrefillChunkTp8IsComputeBound) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile p = builtin_profile("h100-sxm");
   const StepCostModel r(m, 8, p, PerfParams{});
   StepShape s;
+  s.prefill_seqs = 1;
   s.prefill_tokens = 8192;
   s.prefill_attn_pairs = 8192.0 * 8193.0 / 2.0;
   s.logits = 1;
   const StepCost c = r.step(s);
-  // 2 x 80 x 106,954,752 linear params x 8192 tokens + LM head row = 1.40188e14 FLOP at
-  // 0.7 x 989.4 TFLOP/s -> 202.41 ms; attention 4 x 80 x 8 heads x 128 x 33,558,528 pairs at
-  // 0.5 x 989.4 -> 22.23 ms; 161 all_reduce of 128 MiB: sqrt(300 us x 1000 us) = 547.7 us each.
-  EXPECT_NEAR(c.gemm_s, 0.202414, 0.0005);
+  // Layer GEMMs: 2 x 8192 tokens x 106,954,752 weights x 80 = 1.4018773e14 FLOP at 0.7 x 989.4
+  // TFLOP/s (efficiency 1 at m >= 1024) = 202.414 ms; the LM head's one row streams 8192 x 16,032
+  // x 2 B = 262,668,288 B (87.12 us); 321 kernels x 2.2 us.
+  EXPECT_NEAR(c.gemm_compute_s - 262668288.0 * 2 / (692.58e12 * 0.25) / 2, 140187732541440.0 / 692.58e12, 2e-6);
+  EXPECT_NEAR(c.gemm_s, 140187732541440.0 / 692.58e12 + 262668288.0 / 3.015e12 + 321 * 2.2e-6, 1e-7);
   EXPECT_GT(c.gemm_compute_s, 10 * c.gemm_memory_s);
-  EXPECT_NEAR(c.prefill_attn_s, 0.022229, 0.0001);
-  EXPECT_NEAR(c.collective_s, 161 * 547.72e-6 + 11.96e-6, 2e-5);
-  EXPECT_NEAR(c.total_s, 0.314538, 0.0005);
+  // Attention: 4 x 128 x 8 heads x 33,558,528 pairs x 80 layers at 0.5 x 989.4 TFLOP/s = 22.2285 ms,
+  // + 80 kernels x 2.2 us.
+  EXPECT_NEAR(c.prefill_attn_s, 4.0 * 128 * 8 * 33558528.0 * 80 / (0.5 * 989.4e12) + 80 * 2.2e-6, 1e-7);
+  // 161 all_reduce of 128 MiB between the 64 MiB (300 us) and 256 MiB (1000 us) points: sqrt(300
+  // x 1000) = 547.72 us each; the 256,512 B logits gather at TP8: 9.6 x 1.25^0.98437 = 11.958 us.
+  EXPECT_NEAR(c.collective_s, 161 * 547.723e-6 + 11.958e-6, 2e-7);
+  // Elementwise: per layer norms 2 x (2 x 8192 x 8192 x 2 B + 16 KiB), residual adds 2 x 3 x 8192
+  // x 8192 x 2 B, SiLU 3 x 8192 x 3584 x 2 B = 1,518,370,816 B; the final norm 268,451,840 B;
+  // 401 kernels.
+  EXPECT_NEAR(c.elementwise_s, (80 * 1518370816.0 + 268451840.0) / 3.015e12 + 401 * 2.2e-6, 1e-7);
+  EXPECT_NEAR(c.total_s, c.gemm_s + c.prefill_attn_s + c.collective_s + c.elementwise_s + 0.852e-3, 1e-12);
 }
 
 TEST(PerfCollectiveTable, LogLogInterpolationAndExtrapolation) {
@@ -296,8 +319,9 @@ TEST(PerfProfile, DecodeAttentionEfficiencyAndPerTpTablesInJson) {
   s.decode_seqs = 1;
   s.decode_ctx_tokens = 10500;
   s.logits = 1;
-  // 10,500 tokens x 81,920 B at TP4 over 0.8 x 3.015 TB/s.
-  EXPECT_NEAR(StepCostModel(m, 4, p, PerfParams{}).step(s).decode_attn_s, 860160000.0 / (0.8 * 3.015e12), 1e-9);
+  // 10,761,216 B per layer at TP4 (see DecodeOneTokenTp4HandDerived) over 0.8 x 3.015 TB/s.
+  EXPECT_NEAR(StepCostModel(m, 4, p, PerfParams{}).step(s).decode_attn_s, 80 * (10761216.0 / (0.8 * 3.015e12) + 2.2e-6),
+              1e-9);
   p.gemm_efficiency_by_tp[8] = {{1, 0.002}, {64, 0.1}};
   const SystemProfile back = profile_from_json(profile_to_json(p), "test");
   EXPECT_DOUBLE_EQ(back.decode_attention_efficiency, 0.8);
@@ -322,9 +346,9 @@ TEST(PerfProfile, DecodeAttentionEfficiencyAndPerTpTablesInJson) {
   EXPECT_THROW(profile_from_json(j, "t"), UsageError);
 }
 
-// The roofline asks for its own TP's table: TP8's compute term uses TP8's efficiency, TP1's
-// TP1's (a prefill chunk of 4096 tokens, no attention pairs: all FLOPs are GEMM FLOPs).
-TEST(PerfRoofline, UsesItsTpsGemmEfficiency) {
+// The cost model asks for its own TP's table: TP8's compute term uses TP8's efficiency, TP1's
+// TP1's (a prefill chunk of 4096 tokens: every GEMM is compute bound at these efficiencies).
+TEST(PerfStepCost, UsesItsTpsGemmEfficiency) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   SystemProfile p = builtin_profile("h100-sxm");
   p.gemm_efficiency_by_tp[1] = {{1, 0.5}};
@@ -334,8 +358,11 @@ TEST(PerfRoofline, UsesItsTpsGemmEfficiency) {
   s.logits = 1;
   const StepCost c8 = StepCostModel(m, 8, p, PerfParams{}).step(s);
   const StepCost c1 = StepCostModel(m, 1, p, PerfParams{}).step(s);
-  EXPECT_NEAR(c8.gemm_compute_s, c8.flops / (0.1 * p.matmul_flops), c8.gemm_compute_s * 1e-12);
-  EXPECT_NEAR(c1.gemm_compute_s, c1.flops / (0.5 * p.matmul_flops), c1.gemm_compute_s * 1e-12);
+  // Layer weights per GPU 106,954,752 at TP8, 855,638,016 at TP1; LM head 8192 x 16,032 or x 128,256.
+  const double f8 = 2.0 * (4096.0 * 106954752.0 * 80 + 8192.0 * 16032);
+  const double f1 = 2.0 * (4096.0 * 855638016.0 * 80 + 8192.0 * 128256);
+  EXPECT_NEAR(c8.gemm_compute_s, f8 / (0.1 * p.matmul_flops), c8.gemm_compute_s * 1e-12);
+  EXPECT_NEAR(c1.gemm_compute_s, f1 / (0.5 * p.matmul_flops), c1.gemm_compute_s * 1e-12);
 }
 
 TEST(PerfToyModel, FitRecoversTauAndAlphaAndFlagsFailures) {

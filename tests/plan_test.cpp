@@ -46,7 +46,8 @@ TEST(TpPlan, WeightBytesPerRankLlama70b) {
       {8, 8192LL * 1280 + 1024LL * 8192 + 8192LL * 7168 + 3584LL * 8192 + 16384}};
   for (auto [tp, per_layer] : layer_params) {
     const StepProgram p = make("llama-3.1-70b", PlanKind::TP, tp, 1, 1024);
-    const long long expected = 2 * (80 * per_layer + 8192 + 8192LL * 128256 / tp);
+    // Layers, the final norm, and the vocab-parallel LM head and embedding table (1/tp each).
+    const long long expected = 2 * (80 * per_layer + 8192 + 2 * (8192LL * 128256 / tp));
     for (const RankProgram& r : p.ranks) EXPECT_EQ(footprint(r, 2).weight_bytes, expected) << "TP=" << tp;
   }
   EXPECT_EQ(layer_params.at(1), 855654400LL);
@@ -79,9 +80,9 @@ TEST(WeightGatherPlan, GatherBytesPerLayer) {
     const StepProgram p = make("llama-3.1-70b", PlanKind::WeightGather, tp, 8, 2048);
     EXPECT_DOUBLE_EQ(collective_bytes(p.ranks[tp - 1], CollectiveKind::AllGather, 11), 855654400.0 * 2)
         << "TP=" << tp;
-    // Stored: 1/N of every layer (and of the LM head) per rank.
+    // Stored: 1/N of every layer (and of the LM head and the embedding table) per rank.
     EXPECT_EQ(footprint(p.ranks[0], 2).weight_bytes,
-              2 * (80 * (855654400LL / tp) + (8192LL * 128256 + tp - 1) / tp + 8192))
+              2 * (80 * (855654400LL / tp) + 2 * ((8192LL * 128256 + tp - 1) / tp) + 8192))
         << "TP=" << tp;
   }
 }

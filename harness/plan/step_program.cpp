@@ -73,6 +73,7 @@ GlobalShape logical_shape(const ModelSpec& m, LogicalWeight w) {
     case LogicalWeight::MlpNorm:
     case LogicalWeight::FinalNorm: return {1, m.hidden};
     case LogicalWeight::LmHead: return {m.hidden, m.vocab};
+    case LogicalWeight::Embedding: return {m.vocab, m.hidden};
   }
   return {0, 0};
 }

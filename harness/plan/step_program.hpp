@@ -33,8 +33,9 @@ Overlap parse_overlap(const std::string& s);    // throws UsageError
 
 // The unsharded tensors of the model, the unit of deterministic initialisation.
 // Global shapes (row-major, y = x W): Q [H, q*d], K [H, kv*d], V [H, kv*d], O [q*d, H],
-// Gate [H, I], Up [H, I], Down [I, H], norms [1, H], LmHead [H, V].
-enum class LogicalWeight { Q, K, V, O, Gate, Up, Down, AttnNorm, MlpNorm, FinalNorm, LmHead };
+// Gate [H, I], Up [H, I], Down [I, H], norms [1, H], LmHead [H, V], Embedding [V, H] (resident for
+// its memory; the lookup it serves is the hidden-state input's initialisation).
+enum class LogicalWeight { Q, K, V, O, Gate, Up, Down, AttnNorm, MlpNorm, FinalNorm, LmHead, Embedding };
 struct GlobalShape { int64_t rows, cols; };
 GlobalShape logical_shape(const ModelSpec& m, LogicalWeight w);
 

@@ -109,6 +109,11 @@ void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool
   std::vector<LayerWeights> w;
   for (int l = 0; l < layers; ++l) w.push_back(declare_layer(b, t, l));
   const int final_norm = b.weight("final_norm", t.H, fused_segments(-1, 1, t.H, {{LogicalWeight::FinalNorm, 0, 0, t.H, 0}}, 0));
+  // The vocab-parallel embedding table: rank r holds vocabulary rows [r * vl, (r + 1) * vl).
+  // Tied embeddings are the LM head's weights and take no memory of their own.
+  if (!m.tied_embeddings)
+    b.weight("embedding", t.vl * t.H,
+             fused_segments(-1, t.vl, t.H, {{LogicalWeight::Embedding, t.rank * t.vl, 0, t.H, 0}}, 0));
   const int lm_head = b.weight("lm_head", t.H * t.vl,
                                fused_segments(-1, t.H, t.vl, {{LogicalWeight::LmHead, 0, t.rank * t.vl, t.vl, 0}}, 0));
 

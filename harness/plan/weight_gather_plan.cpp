@@ -72,6 +72,13 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
   const int64_t hf0 = std::min(H * Vv, rank * head_chunk);
   const int head_shard = b.weight("lm_head.shard", head_chunk,
                                   flat_range_segments(-1, head_layout, hf0, std::min(H * Vv, hf0 + head_chunk) - hf0, 0));
+  // 1/N of the embedding table, flat, like every other weight (tied: the LM head's).
+  if (!m.tied_embeddings) {
+    const std::vector<FlatMatrix> embed_layout{FlatMatrix{0, Vv, H, {{LogicalWeight::Embedding, 0, 0, H, 0}}}};
+    const int64_t ef0 = std::min(H * Vv, rank * head_chunk);
+    b.weight("embedding.shard", head_chunk,
+             flat_range_segments(-1, embed_layout, ef0, std::min(H * Vv, ef0 + head_chunk) - ef0, 0));
+  }
   const int final_norm = b.weight("final_norm", H, fused_segments(-1, 1, H, {{LogicalWeight::FinalNorm, 0, 0, H, 0}}, 0));
   const int staging[2] = {b.staging("gather0", stage), b.staging("gather1", stage)};
 

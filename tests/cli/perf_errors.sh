@@ -134,9 +134,10 @@ grep -q '"mape_tokens_per_s_per_gpu"' "$C" && grep -q '"mape_tokens_per_s_per_us
 "$BIN" profile show "$TMP/h100.json" | grep -q "all_reduce" || { echo "FAIL: profile file round trip"; fail=1; }
 "$BIN" explain --reference "$REF" --out "$E" --no-plot >/dev/null && grep -q "KV capacity" "$E" ||
   { echo "FAIL: explain"; fail=1; }
-# A fit with one training point cannot split HBM efficiency from a per-step cost: it must say so
+# A fit with one training point (a TPOT well above the speed of light, so that both parameters
+# carry the gap) cannot split HBM efficiency from a per-step cost: it must say so
 # and follow the ridge (five refits, both speed-of-light ends among them) in text and JSON.
-printf 'config,concurrency,thpt_per_gpu\n1R-TP4,1,12\n1R-TP2,1,16\n1R-TP2,8,44\n' >"$TMP/one_point.csv"
+printf 'config,concurrency,thpt_per_gpu\n1R-TP4,1,9\n1R-TP2,1,16\n1R-TP2,8,44\n' >"$TMP/one_point.csv"
 "$BIN" fit --reference "$TMP/one_point.csv" --train 1R-TP4 --params hbm_efficiency,step_overhead_s --json "$F" \
   >"$TMP/fit.txt" || { echo "FAIL: fit on one point"; fail=1; }
 grep -q "a RIDGE" "$TMP/fit.txt" && grep -q "along the ridge" "$TMP/fit.txt" ||
