@@ -12,6 +12,8 @@ namespace {
 // Layers in the template: enough for the per-layer period to settle (layer 0 has no previous
 // layer to wait for, the last one no next layer to prefetch), few enough to price quickly.
 constexpr int64_t kTemplateLayers = 4;
+// A layer of the template with a layer before and after it: what every further layer repeats.
+constexpr int kInnerLayer = 2;
 
 StepConfig template_config(int tp, const StepScheme& s, int64_t layers) {
   StepConfig c;
@@ -55,8 +57,10 @@ PricingContext StepCostModel::pricing() const {
 }
 
 double StepCostModel::layers_scale(int i) const {
-  const bool layer_op = i >= tmpl_.layers_begin && i < tmpl_.head_begin;
-  return layer_op ? double(m_.layers) / double(tmpl_layers_) : 1.0;
+  // The template's ops, once each, and the model's layers beyond the template's as copies of an
+  // inner layer's ops (tagged with that layer: a prefetch issued in layer l belongs to l + 1).
+  const bool inner = i >= tmpl_.layers_begin && i < tmpl_.head_begin && tmpl_.ops[size_t(i)].layer == kInnerLayer;
+  return inner ? 1.0 + double(m_.layers - tmpl_layers_) : 1.0;
 }
 
 StepCostModel::RowTerms StepCostModel::compute_row_terms(const StepWork& w) const {
@@ -125,8 +129,8 @@ double StepCostModel::critical_path(const std::vector<double>& duration) const {
   for (size_t l = 1; l < upto.size(); ++l) upto[l] = std::max(upto[l], upto[l - 1]);
   double layers = upto.empty() ? 0.0 : upto.back();
   if (m_.layers > tmpl_layers_) {
-    // Steady state: the period between two inner layers (neither first nor last).
-    const double period = upto[2] - upto[1];
+    // Steady state: the period of an inner layer (neither first nor last).
+    const double period = upto[kInnerLayer] - upto[kInnerLayer - 1];
     layers += double(m_.layers - tmpl_layers_) * period;
   }
   return prologue + layers + head;
