@@ -65,6 +65,20 @@ const CLI::Validator kDecimal(
 // a typo such as 1e20 from being clamped to the largest integer).
 const CLI::Range kTokensRange(int64_t(1), int64_t(10000000), "TOKENS");
 
+// --plan, --overlap, --split-chunks: how the simulated instances run their steps (the cost model
+// prices that plan's ops).
+void add_scheme_options(CLI::App* cmd, std::string& plan, std::string& overlap, int& split_chunks) {
+  cmd->add_option("--plan", plan, "Plan every instance runs: tp, tp-sp or weight-gather")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
+  cmd->add_option("--overlap", overlap, "Overlap mode: none, streams or split (split: tp only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "streams", "split"}));
+  cmd->add_option("--split-chunks", split_chunks, "Batch chunks per layer for --overlap split")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+}
+
 // --sweep-context, --sweep-plan, --sweep-overlap: which of a sweep JSON's points stand for
 // serving points (compare, fit, toy).
 void add_sweep_selection(CLI::App* cmd, tpbench::SweepSelection& sel) {
@@ -174,6 +188,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
       ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
   predict->add_option("--measured-overlap", predict_opt.measured_overlap, "Sweep overlap to use (default: none)")
       ->check(CLI::IsMember({"none", "streams", "split"}));
+  add_scheme_options(predict, predict_opt.plan, predict_opt.overlap, predict_opt.split_chunks);
   predict->add_option("--out", predict_opt.out, "Write the prediction JSON here");
   predict->callback([&] {
     predict_opt.command_line = perf_cmdline;
@@ -204,6 +219,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000000));
   add_sweep_selection(fit, fit_opt.sweep);
+  add_scheme_options(fit, fit_opt.plan, fit_opt.overlap, fit_opt.split_chunks);
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
   fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
@@ -235,6 +251,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   explain->add_option("--model-config", explain_opt.model_config, "Hugging Face config.json (overrides --model)");
   explain->add_option("--isl", explain_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   explain->add_option("--osl", explain_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  add_scheme_options(explain, explain_opt.plan, explain_opt.overlap, explain_opt.split_chunks);
   explain->add_option("--out", explain_opt.out, "Write the markdown here (default: stdout)");
   explain->add_flag("!--no-plot", explain_opt.plot, "Do not run scripts/plot_pareto.py");
   explain->callback([&] { rc = tpbench::run_explain(explain_opt, std::cout); });

@@ -60,6 +60,7 @@ int run_explain(const ExplainOptions& o, std::ostream& out) {
   if (!o.latency.empty()) in.latency = read_latency_csv(o.latency);
   in.isl = o.isl;
   in.osl = o.osl;
+  in.scheme = parse_scheme(o.plan, o.overlap, o.split_chunks);
   const GridSpec g = explain_grid(in);
   const auto pts = simulate_grid(g, in.model, in.profile, PerfParams{});  // once, for the plot and the report
   if (std::none_of(pts.begin(), pts.end(), [](const ServingPoint& p) { return p.feasible; }))

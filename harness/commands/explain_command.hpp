@@ -13,6 +13,8 @@ struct ExplainOptions {
   std::string reference;     // llm-d CSV
   std::string latency;       // optional CSV of measured mean TPOT / TTFT (llm-d's latency files)
   int64_t isl = 10000, osl = 1000;
+  std::string plan = "tp", overlap = "none";  // how every instance runs its steps
+  int split_chunks = 2;
   std::string out;           // markdown file; stdout when empty
   bool plot = true;          // with --out: also run scripts/plot_pareto.py when python3 works
 };

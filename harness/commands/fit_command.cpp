@@ -149,6 +149,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   if (!o.params.empty()) spec.params = split_comma_list(o.params);
   spec.isl = o.isl;
   spec.osl = o.osl;
+  spec.scheme = parse_scheme(o.plan, o.overlap, o.split_chunks);
   spec.max_evals = o.max_evals;
   spec.progress = [](const std::string& line) { std::cerr << line << std::endl; };  // stderr: stdout stays the report
   const FitResult r = fit_parameters(ref, m, prof, PerfParams{}, spec);
@@ -189,6 +190,8 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     j["profile"] = prof.name;
     j["model"] = m.name;
     j["train"] = spec.train;
+    j["scheme"] = {{"plan", plan_name(spec.scheme.plan)}, {"overlap", overlap_name(spec.scheme.overlap)},
+                   {"split_chunks", spec.scheme.split_chunks}};
     j["parameters"] = nlohmann::json::object();
     for (const auto& [n, v] : r.values) j["parameters"][n] = v;
     j["objective"] = r.objective;

@@ -17,6 +17,8 @@ struct FitOptions {
   std::string model = "llama-3.1-70b";
   std::string model_config;
   int64_t isl = 10000, osl = 1000;
+  std::string plan = "tp", overlap = "none";  // how every instance runs its steps
+  int split_chunks = 2;
   int max_evals = 3000;  // enough to converge: the fit reports whether it did
   bool per_point = false;
   std::string json;

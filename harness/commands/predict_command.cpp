@@ -71,15 +71,19 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
   g.isl = o.isl;
   g.osl = o.osl;
   g.prompts_per_user = o.prompts_per_user;
+  g.scheme = parse_scheme(o.plan, o.overlap, o.split_chunks);
   // 0 (the option's default) means the profile's link; a given value must be a positive rate.
   if (o.kv_link_gbps != 0 && (!(o.kv_link_gbps > 0) || !std::isfinite(o.kv_link_gbps) || o.kv_link_gbps > 1e6))
     throw UsageError("--kv-link-gbps must be a positive number of GB/s");
   g.kv_link_bandwidth = o.kv_link_gbps * 1e9;
   // Loaded before any simulation so a bad file fails fast (exit 2) and nothing is written.
+  // Measured points of the plan and overlap being predicted, unless others are named.
   std::unique_ptr<MeasuredStepTimes> measured;
+  const bool default_scheme = o.plan == "tp" && o.overlap == "none";
+  const std::string mplan = o.measured_plan.empty() && !default_scheme ? o.plan : o.measured_plan;
+  const std::string moverlap = o.measured_overlap.empty() && !default_scheme ? o.overlap : o.measured_overlap;
   if (!o.measured.empty())
-    measured = std::make_unique<MeasuredStepTimes>(
-        MeasuredStepTimes::from_files(split_paths(o.measured), m, o.measured_plan, o.measured_overlap));
+    measured = std::make_unique<MeasuredStepTimes>(MeasuredStepTimes::from_files(split_paths(o.measured), m, mplan, moverlap));
   else if (!o.measured_plan.empty() || !o.measured_overlap.empty())
     throw UsageError("--measured-plan and --measured-overlap need --measured");
   g.measured = measured.get();
@@ -109,8 +113,9 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
     out << line;
   }
   if (measured) print_sources(points, out);
-  std::snprintf(line, sizeof line, "(%zu points simulated in %.3f s; profile %s, model %s, ISL %lld, OSL %lld)\n",
-                points.size(), secs, prof.name.c_str(), m.name.c_str(), (long long)o.isl, (long long)o.osl);
+  std::snprintf(line, sizeof line, "(%zu points simulated in %.3f s; profile %s, model %s, plan %s, overlap %s, ISL %lld, OSL %lld)\n",
+                points.size(), secs, prof.name.c_str(), m.name.c_str(), plan_name(g.scheme.plan),
+                overlap_name(g.scheme.overlap), (long long)o.isl, (long long)o.osl);
   out << line;
   if (!o.out.empty()) {
     write_file_atomic(o.out, prediction_document(g, m, prof, par, points, o.command_line).dump(2) + "\n");

@@ -13,6 +13,8 @@ struct PredictOptions {
   std::string layouts = "1R-TP2,1R-TP4,1R-TP8";
   std::string concurrency = "1,8,32,64,128,256";
   int64_t isl = 10000, osl = 1000;
+  std::string plan = "tp", overlap = "none";  // how every instance runs its steps
+  int split_chunks = 2;
   int prompts_per_user = 10;
   double kv_link_gbps = 0;            // GB/s per rank; 0: the profile's
   std::vector<std::string> set;       // NAME=VALUE parameter overrides (e.g. from `tpbench fit`)

@@ -43,7 +43,7 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
   // ---- 1. Pareto shape ----
   md << "\n## 1. Why the curves have their Pareto shape\n\n";
   if (const ServingPoint *a = at(pts, "1R-TP4", 1), *b = at(pts, "1R-TP4", 64), *c = at(pts, "1R-TP4", 256); a && b && c) {
-    const KvCapacity k = kv_capacity(in.model, 4, in.profile, par);
+    const KvCapacity k = kv_capacity(in.model, 4, in.profile, par, in.scheme);
     md << "Raising concurrency trades per-user speed for per-GPU throughput because one decode step streams the "
           "weights once for the whole batch: on 1R-TP4 the predicted step at C=1 is "
        << f1(a->tpot_s * 1e3) << " ms for one token, at C=64 it is " << f1(b->tpot_s * 1e3) << " ms for "
@@ -75,7 +75,7 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
        << f1(ref_gpu(ref, "1R-TP4", c)) << " | " << f1(ref_gpu(ref, "1R-TP8", c)) << " | " << order << " |\n";
   }
   if (const ServingPoint* t2 = at(pts, "1R-TP2", 64)) {
-    const KvCapacity k = kv_capacity(in.model, 2, in.profile, par);
+    const KvCapacity k = kv_capacity(in.model, 2, in.profile, par, in.scheme);
     const double meas = ref_gpu(ref, "1R-TP2", 64);
     md << "\n**TP2 is capped by KV capacity.** Its weights take " << f1(k.weight_bytes / 1e9) << " GB of each GPU; "
        << f1(k.kv_bytes / 1e9) << " GB remain for KV = " << k.tokens << " tokens = " << k.max_sequences(seq)
@@ -92,8 +92,8 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
        << pct(share(*t8, t8->main.stats.collective_s)) << " and overhead " << pct(share(*t8, t8->main.stats.overhead_s))
        << " of a TP8 step vs " << pct(share(*t4, t4->main.stats.collective_s)) << " and "
        << pct(share(*t4, t4->main.stats.overhead_s)) << " for TP4. TP8's advantage is KV room ("
-       << kv_capacity(in.model, 8, in.profile, par).max_sequences(seq) << " sequences vs "
-       << kv_capacity(in.model, 4, in.profile, par).max_sequences(seq)
+       << kv_capacity(in.model, 8, in.profile, par, in.scheme).max_sequences(seq) << " sequences vs "
+       << kv_capacity(in.model, 4, in.profile, par, in.scheme).max_sequences(seq)
        << "), which the speed-of-light model rewards once C exceeds TP4's capacity (see the table). The measured TP8 "
           "replicas run far below their speed of light (C=1 per-user "
        << f1(ref_user(ref, "1R-TP8", 1, def)) << " measured vs " << f1(at(pts, "1R-TP8", 1) ? at(pts, "1R-TP8", 1)->per_user_out_div_conc : NAN)
@@ -110,7 +110,7 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
   md << "| config | weights ms | KV ms | collectives ms | overhead ms | predicted TPOT ms | predicted tok/s/user | llm-d tok/s/user |\n|---|---|---|---|---|---|---|---|\n";
   for (int tp : {2, 4, 8}) {
     const std::string cfg = "1R-TP" + std::to_string(tp);
-    const StepCostModel rm(in.model, tp, in.profile, par);
+    const StepCostModel rm(in.model, tp, in.profile, par, in.scheme);
     StepShape s;
     s.decode_seqs = 1;
     s.decode_ctx_tokens = double(in.isl + in.osl / 2);

@@ -37,7 +37,7 @@ struct Above {
 
 // FLOP/s per GPU a prefill pool needs to prefill `req_per_s` prompts of ISL tokens.
 double prefill_flops_needed(const ExplainInputs& in, const Pool& pool, double req_per_s) {
-  const StepCostModel rm(in.model, pool.tp, in.profile, PerfParams{});
+  const StepCostModel rm(in.model, pool.tp, in.profile, PerfParams{}, in.scheme);
   StepShape s;
   s.prefill_tokens = double(in.isl);
   s.prefill_attn_pairs = 0.5 * double(in.isl) * double(in.isl + 1);
@@ -50,7 +50,7 @@ double prefill_flops_needed(const ExplainInputs& in, const Pool& pool, double re
 double sequences_per_instance(const ExplainInputs& in, const Pool& pool) {
   const PerfParams par;
   const double avg_len = double(in.isl) + 0.5 * double(in.osl);
-  return std::min(double(kv_capacity(in.model, pool.tp, in.profile, par).tokens) / avg_len, double(par.max_num_seqs));
+  return std::min(double(kv_capacity(in.model, pool.tp, in.profile, par, in.scheme).tokens) / avg_len, double(par.max_num_seqs));
 }
 
 // An upper bound on the decode pool's output tok/s from HBM traffic alone: every step streams
@@ -62,7 +62,7 @@ double decode_bound_tok_s(const ExplainInputs& in, const Pool& pool) {
   const double avg_len = double(in.isl) + 0.5 * double(in.osl);
   const double seqs = sequences_per_instance(in, pool);
   if (seqs < 1) return 0;
-  const StepCostModel rm(in.model, pool.tp, in.profile, par);
+  const StepCostModel rm(in.model, pool.tp, in.profile, par, in.scheme);
   StepShape s;
   s.decode_seqs = seqs;
   s.decode_ctx_tokens = seqs * avg_len;

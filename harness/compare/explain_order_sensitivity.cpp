@@ -33,6 +33,7 @@ struct OrderRow {
 OrderRow order_row(const ExplainInputs& in, const SystemProfile& prof) {
   GridSpec g;
   g.isl = in.isl;
+  g.scheme = in.scheme;
   g.osl = in.osl;
   g.layouts = {parse_layout("1R-TP2"), parse_layout("1R-TP4"), parse_layout("1R-TP8")};
   g.concurrency.assign(std::begin(kConcurrency), std::end(kConcurrency));

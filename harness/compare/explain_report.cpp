@@ -19,6 +19,7 @@ using detail::fmt;
 GridSpec explain_grid(const ExplainInputs& in) {
   GridSpec g;
   g.isl = in.isl;
+  g.scheme = in.scheme;
   g.osl = in.osl;
   std::vector<std::string> cfgs;
   std::vector<int> concs;
@@ -41,7 +42,7 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
   const ModelSpec& m = in.model;
   const ObservationSet& ref = in.reference;
   const PerfParams par;  // speed of light: nothing taken from the reference
-  struct { int64_t isl, osl; std::string reference; } o{in.isl, in.osl, ref.origin};
+  struct { int64_t isl, osl; std::string reference; StepScheme scheme; } o{in.isl, in.osl, ref.origin, in.scheme};
   std::map<std::pair<std::string, int>, const Observation*> refp;
   for (const auto& r : ref.points) refp[{r.config, r.concurrency}] = &r;
 
@@ -55,8 +56,8 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
   md << "| TP | weights/GPU GB | KV GB/GPU | KV tokens | max ISL+OSL seqs | weights stream ms | collectives ms (C=1) | overhead ms | TPOT C=1 ms |\n";
   md << "|---|---|---|---|---|---|---|---|---|\n";
   for (int tp : {2, 4, 8}) {
-    const KvCapacity k = kv_capacity(m, tp, prof, par);
-    const StepCostModel rm(m, tp, prof, par);
+    const KvCapacity k = kv_capacity(m, tp, prof, par, o.scheme);
+    const StepCostModel rm(m, tp, prof, par, o.scheme);
     StepShape s;
     s.decode_seqs = 1;
     s.decode_ctx_tokens = double(o.isl + o.osl / 2);

@@ -19,6 +19,7 @@ struct ExplainInputs {
   ModelSpec model;
   ObservationSet reference;  // llm-d CSV
   int64_t isl = 10000, osl = 1000;
+  StepScheme scheme;         // plan and overlap of every simulated instance
   std::string plot_png;      // relative path of the Pareto plot to embed; empty: none
   LatencyTable latency;      // measured TPOT/TTFT (read_latency_csv); empty: none given
 };

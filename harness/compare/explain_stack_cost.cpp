@@ -176,6 +176,7 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
   // Every aggregated configuration of a fitted TP in the reference, simulated with that stack.
   GridSpec g;
   g.isl = in.isl;
+  g.scheme = in.scheme;
   g.osl = in.osl;
   std::set<int> cs;
   std::map<int, std::set<std::string>> cfgs_of_tp;

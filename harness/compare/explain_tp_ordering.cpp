@@ -92,6 +92,7 @@ std::string c1_stack_cost(const ExplainInputs& in, const std::vector<ServingPoin
   par.step_overhead_by_tp_s = residual_s;
   GridSpec g;
   g.isl = in.isl;
+  g.scheme = in.scheme;
   g.osl = in.osl;
   g.layouts = {parse_layout("1R-TP2"), parse_layout("1R-TP4"), parse_layout("1R-TP8")};
   g.concurrency = {32, 64, 128, 256};
@@ -187,6 +188,7 @@ std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<Servi
   od.kv_on_demand = true;
   GridSpec h;
   h.isl = in.isl;
+  h.scheme = in.scheme;
   h.osl = in.osl;
   h.layouts = {parse_layout("1R-TP4"), parse_layout("1R-TP8")};
   h.concurrency = {128, 256};

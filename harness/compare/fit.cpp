@@ -146,7 +146,7 @@ std::string ridge_pair(const Identifiability& id, std::string& a_name, std::stri
 
 ObservationSet simulate_observations(const ObservationSet& want, const ModelSpec& m, const SystemProfile& prof,
                                      const PerfParams& par, int64_t isl, int64_t osl,
-                                     const std::vector<std::string>& only) {
+                                     const std::vector<std::string>& only, const StepScheme& scheme) {
   ObservationSet out;
   out.origin = "model";
   out.kind = "prediction";
@@ -157,6 +157,7 @@ ObservationSet simulate_observations(const ObservationSet& want, const ModelSpec
     cfg.concurrency = w.concurrency;
     cfg.isl = isl;
     cfg.osl = osl;
+    cfg.scheme = scheme;
     const ServingPoint p = simulate_serving(parse_layout(w.config), m, prof, par, cfg);
     Observation o;
     o.config = w.config;
@@ -182,7 +183,7 @@ Comparison heldout_comparison(const ObservationSet& ref, const ModelSpec& m, con
                               double& aggregated, double& pd) {
   aggregated = pd = std::numeric_limits<double>::quiet_NaN();
   if (held.empty()) return {};
-  Comparison c = compare_observations(ref, simulate_observations(ref, m, prof, par, spec.isl, spec.osl, held), "");
+  Comparison c = compare_observations(ref, simulate_observations(ref, m, prof, par, spec.isl, spec.osl, held, spec.scheme), "");
   c.unmatched.clear();  // the training points, left out on purpose
   aggregated = mape_gpu_where(c, [](const std::string& cfg) { return !parse_layout(cfg).disaggregated; });
   pd = mape_gpu_where(c, [](const std::string& cfg) { return parse_layout(cfg).disaggregated; });
@@ -274,6 +275,7 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
     ServingConfig cfg;
     cfg.isl = spec.isl;
     cfg.osl = spec.osl;
+    cfg.scheme = spec.scheme;
     const ServingPoint p = simulate_serving(parse_layout(t), m, prof, start, cfg);
     if (!p.feasible) throw UsageError("training configuration " + t + " cannot run: " + p.reason);
   }
@@ -293,7 +295,7 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
   // Log ratios model / reference of tok/s/GPU and tok/s/user over the training points, with 0
   // where either side is missing (so every call returns as many, in the same order).
   auto residuals = [&](const PerfParams& par) {
-    const ObservationSet sim = simulate_observations(ref, m, prof, par, spec.isl, spec.osl, train);
+    const ObservationSet sim = simulate_observations(ref, m, prof, par, spec.isl, spec.osl, train, spec.scheme);
     std::vector<double> out;
     for (size_t i = 0, j = 0; i < ref.points.size(); ++i) {
       const auto& rp = ref.points[i];
@@ -335,7 +337,7 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
   std::vector<std::string> held;
   for (const auto& p : ref.points)
     if (!contains(train, p.config) && !contains(held, p.config)) held.push_back(p.config);
-  r.train = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, train), "");
+  r.train = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, train, spec.scheme), "");
   r.heldout = heldout_comparison(ref, m, prof, r.fitted, spec, held, r.heldout_aggregated_mape_gpu, r.heldout_pd_mape_gpu);
   std::map<int, std::set<std::string>> held_by_tp;
   for (const auto& q : r.heldout.points)

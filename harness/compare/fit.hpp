@@ -21,6 +21,7 @@ struct FitSpec {
   std::vector<std::string> params = {"hbm_efficiency", "compute_efficiency", "step_overhead_s", "collective_hop_latency_s"};
   std::vector<std::string> train = {"1R-TP4"};
   int64_t isl = 10000, osl = 1000;
+  StepScheme scheme;     // plan and overlap the simulator prices
   int max_evals = 3000;  // enough to converge: the fit reports whether it did
   // When the training points leave a ridge, refit along it (see RidgePoint).
   bool explore_ridge = true;
@@ -98,6 +99,6 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
 // Simulates every (config, concurrency) of `want` with the given parameters.
 ObservationSet simulate_observations(const ObservationSet& want, const ModelSpec& m, const SystemProfile& prof,
                                      const PerfParams& par, int64_t isl, int64_t osl,
-                                     const std::vector<std::string>& only_configs);
+                                     const std::vector<std::string>& only_configs, const StepScheme& scheme = {});
 
 }  // namespace tpbench

@@ -25,4 +25,15 @@ void apply_overrides(PerfParams& p, const std::vector<std::string>& assignments)
   }
 }
 
+StepScheme parse_scheme(const std::string& plan, const std::string& overlap, int split_chunks) {
+  StepScheme s;
+  s.plan = parse_plan(plan);
+  s.overlap = parse_overlap(overlap);
+  s.split_chunks = split_chunks;
+  if (split_chunks < 1 || split_chunks > 64) throw UsageError("--split-chunks must be in 1..64");
+  if (s.overlap == Overlap::Split && s.plan != PlanKind::TP)
+    throw UsageError(std::string("overlap 'split' is defined for the tp plan only (got plan '") + plan_name(s.plan) + "')");
+  return s;
+}
+
 }  // namespace tpbench

@@ -5,6 +5,7 @@
 
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/perf_params.hpp"
+#include "harness/perf/step_cost_model.hpp"
 
 namespace tpbench {
 
@@ -12,5 +13,8 @@ namespace tpbench {
 ModelSpec select_model(const std::string& preset, const std::string& config_path);
 // Applies "name=value" strings (names from fittable_param_names()). Throws UsageError.
 void apply_overrides(PerfParams& p, const std::vector<std::string>& assignments);
+// --plan, --overlap and --split-chunks of the perf commands (split: the tp plan only, as the
+// plans define it). Throws UsageError.
+StepScheme parse_scheme(const std::string& plan, const std::string& overlap, int split_chunks);
 
 }  // namespace tpbench

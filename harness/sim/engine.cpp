@@ -10,7 +10,8 @@ namespace tpbench {
 void EngineStats::add(const EngineStats& o) {
   busy_s += o.busy_s; steps += o.steps; gemm_s += o.gemm_s; gemm_memory_s += o.gemm_memory_s;
   gemm_compute_s += o.gemm_compute_s; decode_attn_s += o.decode_attn_s; prefill_attn_s += o.prefill_attn_s;
-  collective_s += o.collective_s; overhead_s += o.overhead_s; decode_seq_s += o.decode_seq_s;
+  collective_s += o.collective_s; exposed_collective_s += o.exposed_collective_s;
+  elementwise_s += o.elementwise_s; overhead_s += o.overhead_s; decode_seq_s += o.decode_seq_s;
   measured_s += o.measured_s; outside_measured_steps += o.outside_measured_steps;
   kv_blocked_s += o.kv_blocked_s; prefill_tokens += o.prefill_tokens; decode_tokens += o.decode_tokens;
   preemptions += o.preemptions; recomputed_tokens += o.recomputed_tokens; kv_stalled_s += o.kv_stalled_s;
@@ -165,6 +166,8 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
   stats_.decode_attn_s += cost.decode_attn_s * kd;
   stats_.prefill_attn_s += cost.prefill_attn_s * kd;
   stats_.collective_s += cost.collective_s * kd;
+  stats_.exposed_collective_s += cost.exposed_collective_s * kd;
+  stats_.elementwise_s += cost.elementwise_s * kd;
   stats_.overhead_s += cost.overhead_s * kd;
   stats_.measured_s += cost.measured_s * kd;
   if (cost.outside_measured) stats_.outside_measured_steps += kd;

@@ -59,7 +59,7 @@ struct Request {
 struct EngineStats {
   double busy_s = 0, steps = 0;
   double gemm_s = 0, gemm_memory_s = 0, gemm_compute_s = 0, decode_attn_s = 0, prefill_attn_s = 0;
-  double collective_s = 0, overhead_s = 0;
+  double collective_s = 0, exposed_collective_s = 0, elementwise_s = 0, overhead_s = 0;
   double measured_s = 0;              // taken whole from measured sweep tables
   double outside_measured_steps = 0;  // steps whose measured lookup was clamped or extrapolated
   double decode_seq_s = 0;   // integral of the decode batch size over time

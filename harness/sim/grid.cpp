@@ -20,6 +20,7 @@ std::vector<ServingPoint> simulate_grid(const GridSpec& g, const ModelSpec& m, c
       cfg.prompts_per_user = g.prompts_per_user;
       cfg.kv_link_bandwidth = g.kv_link_bandwidth;
       cfg.measured = g.measured;
+      cfg.scheme = g.scheme;
       out.push_back(simulate_serving(l, m, prof, par, cfg));
     }
   return out;
@@ -36,6 +37,8 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
   j["model"] = {{"name", m.name}, {"layers", m.layers}, {"hidden", m.hidden}, {"kv_heads", m.kv_heads},
                 {"weight_bytes", m.weight_bytes()}, {"kv_bytes_per_token", m.kv_bytes_per_token()}};
   j["workload"] = {{"isl", g.isl}, {"osl", g.osl}, {"prompts_per_user", g.prompts_per_user}};
+  j["scheme"] = {{"plan", plan_name(g.scheme.plan)}, {"overlap", overlap_name(g.scheme.overlap)},
+                 {"split_chunks", g.scheme.split_chunks}};
   j["params"] = {{"hbm_efficiency", par.hbm_efficiency},
                  {"compute_efficiency", par.compute_efficiency},
                  {"step_overhead_s", par.step_overhead_s},
@@ -51,7 +54,7 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
   for (const auto& [tp, k] : par.step_time_scale_by_tp) j["params"]["step_time_scale_tp" + std::to_string(tp)] = k;
   // Where step times came from: the roofline alone, or sweep tables (files, plan, ranges) with
   // the roofline for the TPs and phases they do not cover.
-  j["step_times"] = g.measured ? g.measured->describe() : nlohmann::json{{"source", "roofline"}};
+  j["step_times"] = g.measured ? g.measured->describe() : nlohmann::json{{"source", "cost_model"}};
   if (g.measured) j["step_times"]["source"] = "measured";
   j["points"] = nlohmann::json::array();
   for (const auto& p : points) j["points"].push_back(point_to_json(p));

@@ -15,7 +15,8 @@ struct GridSpec {
   int64_t isl = 10000, osl = 1000;
   int prompts_per_user = 10;
   double kv_link_bandwidth = 0;  // <= 0: the profile's
-  const MeasuredStepTimes* measured = nullptr;  // step-time tables from sweeps; null: roofline
+  StepScheme scheme;                            // plan and overlap of every instance
+  const MeasuredStepTimes* measured = nullptr;  // step-time tables from sweeps; null: the cost model
 };
 
 std::vector<ServingPoint> simulate_grid(const GridSpec& g, const ModelSpec& m, const SystemProfile& prof,

@@ -25,6 +25,8 @@ nlohmann::json pool_json(const PoolReport& r) {
                         {"decode_attention_kv", s.decode_attn_s / busy},
                         {"prefill_attention", s.prefill_attn_s / busy},
                         {"collectives", s.collective_s / busy},
+                        {"exposed_collectives", s.exposed_collective_s / busy},
+                        {"elementwise", s.elementwise_s / busy},
                         {"overhead", s.overhead_s / busy},
                         {"measured", s.measured_s / busy}};
   if (!r.decode_source.empty()) j["decode_step_time_source"] = r.decode_source;
@@ -45,6 +47,8 @@ nlohmann::json pool_json(const PoolReport& r) {
 nlohmann::json point_to_json(const ServingPoint& p) {
   nlohmann::json j;
   j["layout"] = p.layout;
+  j["plan"] = plan_name(p.scheme.plan);
+  j["overlap"] = overlap_name(p.scheme.overlap);
   j["concurrency"] = p.concurrency;
   j["num_gpus"] = p.num_gpus;
   j["feasible"] = p.feasible;

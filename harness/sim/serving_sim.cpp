@@ -246,6 +246,7 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
                      " requests: the simulator runs 1 to " + std::to_string(kMaxRequests));
   ServingPoint p;
   p.layout = layout.name();
+  p.scheme = cfg.scheme;
   p.concurrency = cfg.concurrency;
   p.num_gpus = layout.num_gpus();
   const int64_t quota = int64_t(cfg.prompts_per_user) * cfg.concurrency;

@@ -43,6 +43,7 @@ struct PoolReport {
 
 struct ServingPoint {
   std::string layout;
+  StepScheme scheme;
   int concurrency = 0;
   int num_gpus = 0;
   bool feasible = true;
