@@ -16,6 +16,7 @@
 #include "harness/sweep/sweep.hpp"
 #include "harness/commands/predict_command.hpp"
 #include "harness/commands/profile_command.hpp"
+#include "harness/commands/profile_op.hpp"
 #include "harness/commands/compare_command.hpp"
 #include "harness/commands/fit_command.hpp"
 #include "harness/commands/toy_command.hpp"
@@ -164,6 +165,29 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file")->required();
   profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
   profile_show->callback([&] { rc = tpbench::run_profile_show(profile_opt, std::cout); });
+  tpbench::ProfileOpOptions op_opt;
+  auto* profile_op = profile_cmd->add_subcommand("op", "One op's predicted time on a profile and what bounds it");
+  profile_op->add_option("--profile", op_opt.profile, "Built-in name or profile JSON file")->capture_default_str();
+  profile_op->add_option("--gemm", op_opt.gemm, "M,N,K: out[M,N] = a[M,K] x w[K,N], BF16");
+  profile_op->add_option("--tp", op_opt.tp, "GEMM: use this TP's efficiency table (default: the pooled one)")
+      ->check(CLI::Range(0, 1024));
+  profile_op->add_option("--collective", op_opt.collective, "all_reduce, all_gather or reduce_scatter");
+  profile_op->add_option("--bytes", op_opt.bytes, "Collective size as nccl-tests counts it (suffixes K, M, G)")
+      ->transform(CLI::AsSizeValue(false));
+  profile_op->add_option("--ranks", op_opt.ranks, "Collective group size")->check(CLI::Range(1, 1024));
+  profile_op->add_option("--attention", op_opt.attention, "decode or prefill");
+  profile_op->add_option("--batch", op_opt.batch, "Attention: sequences")->capture_default_str()->check(kDecimal);
+  profile_op->add_option("--context", op_opt.context, "Attention: positions attended after the step")->check(kDecimal);
+  profile_op->add_option("--chunk", op_opt.chunk, "Attention (prefill): new tokens per sequence (default: the context)")
+      ->check(kDecimal);
+  profile_op->add_option("--heads", op_opt.heads, "Attention: Q,KV,D local query heads, KV heads, head dim (default 64,8,128)");
+  profile_op->add_flag("--json", op_opt.json, "Print JSON");
+  profile_op->footer(
+      "Examples:\n"
+      "  tpbench profile op --gemm 1,1280,8192 --tp 8\n"
+      "  tpbench profile op --collective all_reduce --bytes 16K --ranks 4\n"
+      "  tpbench profile op --attention decode --batch 32 --context 11000 --heads 8,1,128");
+  profile_op->callback([&] { rc = tpbench::run_profile_op(op_opt, std::cout); });
 
   tpbench::PredictOptions predict_opt;
   auto* predict = app.add_subcommand("predict", "Simulate serving curves (tok/s/GPU, tok/s/user) from a system profile");
