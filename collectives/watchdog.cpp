@@ -88,6 +88,30 @@ std::string exception_message(std::exception_ptr e) {
   return "unknown exception";
 }
 
+bool run_within(std::function<void()> f, std::chrono::milliseconds grace) {
+  struct State {  // shared with the thread, which may outlive this call
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  auto state = std::make_shared<State>();
+  try {
+    std::thread([f = std::move(f), state] {
+      try {
+        f();
+      } catch (...) {
+      }
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->done = true;
+      state->cv.notify_all();
+    }).detach();
+  } catch (const std::exception&) {
+    return false;  // no thread to be had: skip the clean-up rather than risk blocking here
+  }
+  std::unique_lock<std::mutex> lock(state->mu);
+  return state->cv.wait_for(lock, grace, [&] { return state->done; });
+}
+
 bool abort_all(const std::vector<Communicator*>& comms, std::chrono::milliseconds grace) {
   // Shared with the detached threads, which may outlive this call.
   struct State {

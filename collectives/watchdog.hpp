@@ -106,6 +106,11 @@ std::string exception_message(std::exception_ptr e);
 // own (its thread is detached), so a stuck library cannot keep the caller from exiting.
 bool abort_all(const std::vector<Communicator*>& comms, std::chrono::milliseconds grace);
 
+// Runs `f` on a thread of its own and waits at most `grace` for it; returns whether it finished.
+// One still running is left to finish on its own (detached): for clean-up on the way to an exit
+// that a hung driver call must not hold up.
+bool run_within(std::function<void()> f, std::chrono::milliseconds grace);
+
 // abort_all(comms, kAbortGrace), then prints "tpbench: error: <message>; communicators
 // aborted" (flushed) and ends the process with std::_Exit(kWatchdogExitCode).
 [[noreturn]] void abort_and_exit(const std::vector<Communicator*>& comms, const std::string& message);

@@ -3,7 +3,7 @@
 # dependencies into .deps/, and unpacks the header-only cudnn-frontend (prefill attention on
 # cuDNN's SDPA) into .deps/cudnn-frontend/include, so that scripts/device_check.sh can build on a
 # GPU machine that reaches no package registry (its image has cuDNN itself, in Python's
-# nvidia-cudnn-cu13 wheel). Carry .deps with the working tree (it is git-ignored; about 20 MiB,
+# nvidia-cudnn-cu13 wheel). Carry .deps with the working tree (it is git-ignored; about 16 MiB,
 # the device tool takes at most 64 MiB).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -271,6 +271,17 @@ TEST(RankFailure, FiringNamesTheRankThatFailedFirst) {
   EXPECT_EQ(f.get(), "NCCL step of 4 ranks timed out after 20 ms (rank 1 failed first: cuBLAS error on GPU 1)");
 }
 
+// Clean-up on the way to an exit is bounded: a call that never returns is left behind.
+TEST(CollectiveWatchdog, CleanUpIsBoundedByItsGrace) {
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> never = release->get_future().share();
+  const auto t0 = Clock::now();
+  EXPECT_FALSE(run_within([never] { never.wait(); }, 50ms));
+  EXPECT_LT(Clock::now() - t0, 2s);
+  release->set_value();  // let the detached thread end
+  EXPECT_TRUE(run_within([] {}, 5s));
+}
+
 TEST(CollectiveWatchdog, FiresOnceAfterTheDeadline) {
   std::atomic<int> fired{0};
   std::string message;

@@ -256,7 +256,9 @@ class CudaBackend final : public Backend {
       // On a timeout the ranks' graphs go before the abort (which waits for them).
       watchdog_ = std::make_unique<CollectiveWatchdog>(watched, std::chrono::milliseconds(50),
                                                        [this, watched](const std::string& message) {
-                                                         drop_all_graphs(std::chrono::seconds(2));
+                                                         // A hung driver must not keep the watchdog from exiting.
+                                                         run_within([this] { drop_all_graphs(std::chrono::seconds(2)); },
+                                                                    std::chrono::seconds(5));
                                                          abort_and_exit(watched, message);
                                                        });
     }

@@ -42,9 +42,11 @@ class CudaRank {
   // The kernels chosen in prepare() (Backend::kernel_choices).
   nlohmann::json kernel_choices() const;
   // One step; graphs are captured on first use of a variant (after one eager warm-up run).
+  // Throws once drop_graphs() has run (the step was abandoned after a peer's failure).
   // Returns the sections' seconds measured with events on the compute stream.
   StepTime run(Variant v, bool use_graphs);
-  // Eager run with an event pair around every op: rank-local seconds per op.
+  // Eager run, ops serialised on the compute stream with an event after each, enqueued in chunks
+  // behind launch holds (harness/backend/op_profile_plan.hpp): rank-local seconds per op.
   std::vector<double> profile_ops();
   // Destroys the captured graphs and refuses to capture more; callable from any thread, also
   // while this rank's thread is inside run() (a graph in flight is freed when it finishes).
