@@ -11,6 +11,7 @@
 #include "harness/backend/cpu_backend.hpp"
 #include "harness/backend/cuda_backend_factory.hpp"
 #include "harness/plan/plan.hpp"
+#include "harness/backend/cuda/emulated_collective.cuh"
 #include "harness/sweep/verify.hpp"
 #include "kernels/cudnn_attention.hpp"
 
@@ -82,6 +83,15 @@ void tp1_matches_cpu(Phase ph) {
           << phase_name(ph) << " batch " << batch;
     }
   }
+}
+
+// Host arithmetic of --emulate-tp (no GPU needed): the spin asked of the wait kernel is the
+// profile's time less the kernel's own overshoot, never negative; a collective shorter than the
+// overshoot still gets its (empty) wait, which then costs the overshoot.
+TEST(CudaBackendEmulation, SpinIsTheProfileTimeLessTheOvershoot) {
+  EXPECT_DOUBLE_EQ(cuda::emulated_spin_s(20e-6, 1.5e-6), 18.5e-6);
+  EXPECT_DOUBLE_EQ(cuda::emulated_spin_s(0.4e-6, 1.5e-6), 0.0);
+  EXPECT_DOUBLE_EQ(cuda::emulated_spin_s(5e-6, -1.0), 5e-6);  // a negative measurement is no overshoot
 }
 
 TEST(CudaBackendGpu, Tp1MatchesCpuFp32) {

@@ -10,8 +10,8 @@
 #include "harness/backend/cuda/init_kernels.cuh"
 #include "harness/backend/cuda/op_launch.hpp"
 #include "harness/backend/device_memory_plan.hpp"
+#include "harness/backend/kernel_tuning.hpp"
 #include "harness/backend/op_profile_plan.hpp"
-#include "kernels/reference_ops.hpp"
 
 namespace tpbench::cuda {
 namespace {
@@ -74,11 +74,12 @@ void CudaRank::prepare(std::mutex& tune_lock) {
   // no peer rank timing its own choices): the choices are timed on an idle device.
   std::lock_guard<std::mutex> lock(tune_lock);
   cudaStream_t cs = compute_->get();
-  for (const Op& op : r_.ops)
-    if (op.kind == OpKind::Gemm && op.a.rows >= 1 && op.a.rows <= kernels::kSkinnyMaxM)
-      gemm_->tune(pointers_[op.a.buffer] + op.a.offset, op.a.ld, pointers_[op.w.buffer] + op.w.offset, op.w.ld,
-                  pointers_[op.out.buffer] + op.out.offset, op.out.ld, op.a.rows, op.w.cols, op.a.cols, cs);
-  attention_->prepare(r_, pointers_, cs, l2_flush_.get());
+  for (int i : ops_to_tune(r_).gemms) {
+    const Op& op = r_.ops[i];
+    gemm_->tune(pointers_[op.a.buffer] + op.a.offset, op.a.ld, pointers_[op.w.buffer] + op.w.offset, op.w.ld,
+                pointers_[op.out.buffer] + op.out.offset, op.out.ld, op.a.rows, op.w.cols, op.a.cols, cs);
+  }
+  attention_->prepare(r_, pointers_, cs, l2_flush_.get());  // every attention op of ops_to_tune
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(cs));
 }
 
