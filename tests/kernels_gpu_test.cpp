@@ -181,6 +181,14 @@ TEST(KernelGpu, PrefillChunkCausal) {
     if (!st.usable) GTEST_SKIP() << st.description;                                          \
   } while (0)
 
+// No device needed: the library says what it is, or why it is not there.
+TEST(LibraryStatus, SaysWhatItIsOrWhyNot) {
+  const LibraryStatus st = cudnn_attention_status();
+  if (st.usable) EXPECT_EQ(st.description.rfind("cuDNN 9.", 0), 0u) << st.description;
+  else EXPECT_NE(st.description.find("cuDNN"), std::string::npos) << st.description;
+  EXPECT_EQ(st.description.find('\n'), std::string::npos);
+}
+
 TEST(KernelGpu, LibraryAttentionPrefillChunkCausal) {
   SKIP_WITHOUT_LIBRARY();
   run_attention_case({2, 5, 37, 8, 2, 128, 0}, AttnImpl::Library);
