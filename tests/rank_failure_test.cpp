@@ -1,8 +1,8 @@
 // A failing rank must unwind a multi-rank step without deadlock, on the host, with stand-ins:
 // communicators whose abort, like NCCL >= 2.26's ncclCommAbort, sets the abort flag (blocked
-// peers return) and then waits until every "graph" that captured them is destroyed. The old
-// order (abort first, graphs released after the threads joined) must stall past a time limit;
-// the order of run_rank_threads (graphs first) must not. Also: the watchdog never waits for a
+// peers return) and then waits until every "graph" that captured them is destroyed. Aborting
+// first and releasing the graphs after the threads joined must stall past a time limit (the
+// stand-ins model the hazard); the order of run_rank_threads (graphs first) must not. Also: the watchdog never waits for a
 // communicator while holding its lock, an abort in progress never blocks an error query, and a
 // firing names the rank that failed first.
 #include <gtest/gtest.h>
@@ -157,9 +157,9 @@ bool finishes_within(std::chrono::milliseconds limit, const std::function<void()
   return in_time;
 }
 
-// The order the cuda backend used before: abort on the failing thread, graphs released by
-// release() after the threads joined and the watchdog step was disarmed.
-void old_order(TwoRanks& w, CollectiveWatchdog& dog) {
+// The order that deadlocks: abort on the failing thread, graphs released (as Backend::release
+// does) only after the threads joined and the watchdog step was disarmed.
+void abort_first_order(TwoRanks& w, CollectiveWatchdog& dog) {
   {
     CollectiveWatchdog::Step step(dog, 60s, "step");
     RankFailureHooks hooks;
@@ -169,7 +169,7 @@ void old_order(TwoRanks& w, CollectiveWatchdog& dog) {
   w.release_all();
 }
 
-void new_order(TwoRanks& w, CollectiveWatchdog& dog, std::string* first_error) {
+void graphs_first_order(TwoRanks& w, CollectiveWatchdog& dog, std::string* first_error) {
   CollectiveWatchdog::Step step(dog, 60s, "step");
   RankFailureHooks hooks;
   hooks.note = [&](size_t rank, const std::string& m) { dog.note_rank_failure(int(rank), m); };
@@ -185,7 +185,7 @@ void new_order(TwoRanks& w, CollectiveWatchdog& dog, std::string* first_error) {
 TEST(RankFailure, AbortBeforeReleasingGraphsStalls) {
   TwoRanks w;
   CollectiveWatchdog dog(w.raw, 1ms, [](const std::string&) {});
-  const bool finished = finishes_within(2s, [&] { old_order(w, dog); }, [&] { w.world.set(&World::teardown); });
+  const bool finished = finishes_within(2s, [&] { abort_first_order(w, dog); }, [&] { w.world.set(&World::teardown); });
   EXPECT_FALSE(finished) << "the stand-in no longer models an abort that waits for graphs";
 }
 
@@ -195,7 +195,7 @@ TEST(RankFailure, GraphsReleasedBeforeTheAbortUnwind) {
   CollectiveWatchdog dog(w.raw, 1ms, [&](const std::string&) { fired = true; });
   std::string first_error;
   const bool finished =
-      finishes_within(5s, [&] { new_order(w, dog, &first_error); }, [&] { w.world.set(&World::teardown); });
+      finishes_within(5s, [&] { graphs_first_order(w, dog, &first_error); }, [&] { w.world.set(&World::teardown); });
   EXPECT_TRUE(finished) << "a failing rank deadlocked the step";
   EXPECT_EQ(first_error, "cuBLAS failed on rank 1");  // the cause, not rank 0's echo
   EXPECT_EQ(w.world.graphs_alive, 0);
