@@ -3,6 +3,10 @@
 // per-rank heads at TP 8 (8 q heads, 1 KV head) and TP 1 (64 q, 8 KV). Counters: bytes (K and V
 // read), TB_per_s, hbm_read_ratio = achieved / the HBM read bandwidth measured by this binary at
 // start-up, splits and ctas of the flash-decoding plan. The L2 is flushed before every iteration.
+// Beside it, the library's decode kernel (cuDNN SDPA, kernels/cudnn_attention.hpp) on the same
+// buffers: ours_us and library_us (medians of 30 event-timed runs each, the K/V append included
+// in both) and ours_over_library, our time over the library's (below 1: ours is faster; the
+// sweep uses the faster per shape). Without cuDNN in the build, library_us is absent.
 // Points whose cache does not fit in 60 % of free device memory are skipped with the reason.
 //
 // Target (issue 5): >= 85 % of the measured HBM read bandwidth at a 10k context. UNVERIFIED:
@@ -11,7 +15,9 @@
 #include <string>
 
 #include "bench/detail/gpu_bench.cuh"
+#include "kernels/cudnn_attention.hpp"
 #include "kernels/decode_attention.cuh"
+#include "harness/measure/stats.hpp"
 
 namespace tpbench::bench {
 namespace {
@@ -22,6 +28,34 @@ struct Heads {
   const char* name;
   int64_t q, kv;
 };
+
+// Medians of ours (`own`) and of cuDNN's SDPA on the same arguments, as counters.
+template <typename Own>
+void compare_with_library(benchmark::State& state, const kernels::DecodeAttentionArgs& args, cudaStream_t s,
+                          kernels::L2Flush& flush, Own&& own) {
+  auto median_of = [&](auto&& launch) {
+    return summarize(cuda_detail::event_times(s, 3, 30, [&] { flush.flush(s); }, launch)).median;
+  };
+  const double own_s = median_of(own);
+  state.counters["ours_us"] = own_s * 1e6;
+  const kernels::LibraryStatus status = kernels::cudnn_attention_status();
+  if (!status.usable) {
+    state.SetLabel("no library: " + status.description);
+    return;
+  }
+  try {
+    kernels::CudnnAttention library;
+    DeviceBuffer lws(library.prepare(args));
+    const double library_s = median_of([&] {
+      TPBENCH_CUDA_CHECK(kernels::detail::launch_kv_append(args, s));
+      library.run(args, lws.get(), lws.bytes(), s);
+    });
+    state.counters["library_us"] = library_s * 1e6;
+    state.counters["ours_over_library"] = own_s / library_s;
+  } catch (const std::exception& e) {  // no cuDNN engine for this shape: ours is measured alone
+    state.SetLabel(std::string("library: ") + e.what());
+  }
+}
 
 void bench_attention(benchmark::State& state, Heads heads, int64_t batch, int64_t context, double hbm_bps) {
   run_guarded(state, [&] {
@@ -56,6 +90,9 @@ void bench_attention(benchmark::State& state, Heads heads, int64_t batch, int64_
     TPBENCH_CUDA_CHECK(kernels::decode_attention_plan(dims, &plan));
     const double secs = time_iterations(
         state, s.get(), flush, [&] { TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ws.get(), ws_bytes, s.get())); });
+    compare_with_library(state, args, s.get(), flush, [&] {
+      TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ws.get(), ws_bytes, s.get()));
+    });
     const double bytes = kernels::attention_kv_read_bytes(dims);
     set_bandwidth_counters(state, bytes, 4.0 * double(d) * double(heads.q) * double(batch * context), secs, hbm_bps);
     state.counters["splits"] = double(plan.splits);

@@ -8,6 +8,8 @@
 //                                            in place when recv == send + rank*recv_count
 // `stream` is a cudaStream_t for device communicators and ignored by host ones.
 #include <cstddef>
+#include <optional>
+#include <string>
 
 #include "collectives/collective_kind.hpp"
 
@@ -30,6 +32,10 @@ class Communicator {
                               void* stream = nullptr) = 0;
   // Makes every rank's blocked collective fail instead of hanging (watchdog, failed rank).
   virtual void abort() = 0;
+  // An error the library recorded on this rank asynchronously (NCCL: ncclCommGetAsyncError),
+  // as one line naming the rank; nullopt when there is none. Callable from any thread and never
+  // blocks (a watchdog polls it while an abort may be tearing the rank down).
+  virtual std::optional<std::string> async_error() const { return std::nullopt; }
 
   // The collective `kind`; `count` is that collective's own count argument (all_reduce: count,
   // all_gather: send_count, reduce_scatter: recv_count).

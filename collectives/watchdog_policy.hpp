@@ -1,5 +1,5 @@
 #pragma once
-// WatchdogPolicy: the decisions of the NCCL watchdog (collectives/cuda/nccl_watchdog.hpp),
+// WatchdogPolicy: the decisions of the collective watchdog (collectives/watchdog.hpp),
 // without threads, clocks or NCCL, so that they are unit-tested on any machine.
 //
 // A step (a timed loop of collectives, one decode step, ...) is *armed* with a timeout before

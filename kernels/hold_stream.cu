@@ -16,10 +16,14 @@ __global__ void spin_kernel(uint64_t ns) {
 
 }  // namespace
 
+cudaError_t occupy_stream(double seconds, cudaStream_t s) {
+  spin_kernel<<<1, 32, 0, s>>>(seconds > 0 ? uint64_t(seconds * 1e9) : 0);
+  return cudaGetLastError();
+}
+
 cudaError_t hold_stream(double seconds, cudaStream_t s) {
   if (seconds <= 0) return cudaSuccess;
-  spin_kernel<<<1, 32, 0, s>>>(uint64_t(seconds * 1e9));
-  return cudaGetLastError();
+  return occupy_stream(seconds, s);
 }
 
 }  // namespace tpbench::kernels

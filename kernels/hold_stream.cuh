@@ -11,6 +11,10 @@ namespace tpbench::kernels {
 // Queues the hold on `s`; returns the launch error. Nothing for seconds <= 0. Capturable.
 cudaError_t hold_stream(double seconds, cudaStream_t s);
 
+// The same, but the kernel is launched even for seconds <= 0 (it then returns at once): a
+// stand-in for work that costs at least one kernel, whatever its predicted time.
+cudaError_t occupy_stream(double seconds, cudaStream_t s);
+
 // Long enough for the host to enqueue a few launches (cuBLASLt's host path is ~5-10 us).
 inline constexpr double kLaunchHoldS = 50e-6;
 

@@ -1,39 +1,91 @@
 #!/usr/bin/env bash
-# The full study on an 8-GPU NVLink node (DGX/HGX H100 or H200), as README "Reproducing the
-# study" describes:  bash scripts/dgx_sweep.sh [OUTDIR]
-# calibrate -> sweep TP 1/2/4/8 x plans x overlap x batches, decode and prefill -> predict ->
-# compare with llm-d -> plots -> explain. Expect a few hours; every step writes JSON atomically.
-set -euo pipefail
+# The full study on an 8-GPU NVLink node (DGX/HGX H100 or H200), as README "Running on GPUs"
+# describes:  bash scripts/dgx_sweep.sh [OUTDIR]
+# calibrate -> sweep TP 2/4/8 x plans x overlap x batches, decode and prefill -> predict ->
+# compare with llm-d -> plots -> explain, then a summary table of every step. Expect a few
+# hours; every sweep writes its JSON atomically after each point.
+# Every GPU step has a time limit (a hang costs that step, not the night); a step that fails is
+# reported and the next one runs; a post-processing step whose input is missing is reported as
+# skipped. NCCL and cuDNN are found the way the main build finds them (scripts/lib/gpu_steps.sh).
+# Exit status: 0 when every step passed.
+#   DGX_DRY_RUN=1 bash scripts/dgx_sweep.sh OUT   prints every step's command instead of running it
+set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-results/$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr 'A-Z ' 'a-z-')-x8}
+. scripts/lib/gpu_steps.sh
+
+OUT=${1:-results/$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr 'A-Z ' 'a-z-')-x8}
 mkdir -p "$OUT"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTPBENCH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90
-cmake --build build -j"$(nproc)"
+STEPS_FILE=$OUT/summary.txt
+: >"$STEPS_FILE"
+DRY=${DGX_DRY_RUN:-0}
+# In a dry run every step "runs" `echo` of its command: the sequence, the limits and the
+# summary are exercised without a GPU (tests/cli/gpu_scripts.sh).
+step() {  # name, limit in seconds, command...
+  local name=$1 limit=$2
+  shift 2
+  if [ "$DRY" = 1 ]; then run_step "$name" "$limit" echo "$@"; else run_step "$name" "$limit" "$@"; fi
+}
+have() { [ "$DRY" = 1 ] || need_file "$1" "$2"; }  # have STEP FILE: the step's input exists
+
+# Limits (seconds): generous against the estimates in the comments, which are for an 8 x H100
+# node; they exist to bound a hang, not to time the work.
+H=3600
+NCCL_ROOT_FOUND=$(find_nccl_root)
+CUDNN_ROOT_FOUND=$(find_cudnn_root)
+CUDNN_FE_FOUND=$(find_cudnn_frontend)
+echo "NCCL: ${NCCL_ROOT_FOUND:-NOT FOUND}; cuDNN: ${CUDNN_ROOT_FOUND:-NOT FOUND}; cudnn-frontend: ${CUDNN_FE_FOUND:-NOT FOUND}"
+[ -n "$NCCL_ROOT_FOUND" ] && export LD_LIBRARY_PATH="$NCCL_ROOT_FOUND/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+[ -n "$CUDNN_ROOT_FOUND" ] && export LD_LIBRARY_PATH="$CUDNN_ROOT_FOUND/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# ~20 s configure, a few minutes of build on a DGX's cores.
+step configure 300 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTPBENCH_CUDA=ON \
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DNCCL_ROOT="$NCCL_ROOT_FOUND" -DCUDNN_ROOT="$CUDNN_ROOT_FOUND" \
+  -DCUDNN_FRONTEND_ROOT="$CUDNN_FE_FOUND"
+step build 1800 cmake --build build -j"$(nproc)"
 TP=build/tpbench
 BATCH=1,8,32,64,128,256
-# 1. Ceilings of this node: HBM, GEMM efficiency, collective tables for groups of 2/4/8.
-$TP calibrate --out "$OUT/profile.json"
-# 2. Decode sweeps: all plans and overlap modes (split only exists for tp).
-$TP sweep --backend cuda --model llama-3.1-70b --plan tp,tp-sp,weight-gather --overlap none,streams \
-  --tp 2,4,8 --batch $BATCH --context 11000 --verify --out "$OUT/sweep_decode.json"
-$TP sweep --backend cuda --model llama-3.1-70b --plan tp --overlap split --tp 2,4,8 --batch $BATCH \
-  --context 11000 --out "$OUT/sweep_decode_split.json"
-$TP sweep --backend cuda --model llama-3.1-8b --tp 1,2,4,8 --batch $BATCH --context 11000 --out "$OUT/sweep_decode_8b.json"
-# 3. Prefill (TTFT side): 10k-token prompts in 2k chunks.
-$TP sweep --backend cuda --model llama-3.1-70b --phase prefill --context 10000 --chunk 2048 --tp 2,4,8 \
-  --batch 1,2,4 --out "$OUT/sweep_prefill.json"
-# 4. Predict with the measured profile, compare with the llm-d reference and with the sweeps.
-$TP predict --profile "$OUT/profile.json" --model llama-3.1-70b \
-  --layout 1R-TP2,1R-TP4,1R-TP8,2R-TP4,4R-TP2,2R-TP8,"1P-TP8 1D-TP8","2P-TP4 1D-TP8" \
-  --concurrency $BATCH --isl 10000 --osl 1000 --out "$OUT/pred.json"
-$TP compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted "$OUT/pred.json" --json "$OUT/compare.json"
+REF=results/llmd/llmd_pd_sweep_exact_from_tables.csv
+# 1. Ceilings of this node: HBM, GEMM efficiency, collective tables for groups of 2/4/8 (~15 min).
+step calibrate $H $TP calibrate --out "$OUT/profile.json"
+# 2. Decode sweeps: all plans and overlap modes (split only exists for tp). ~1-2 h together.
+step "sweep decode" $((4 * H)) $TP sweep --backend cuda --model llama-3.1-70b --plan tp,tp-sp,weight-gather \
+  --overlap none,streams --tp 2,4,8 --batch $BATCH --context 11000 --verify --no-progress --out "$OUT/sweep_decode.json"
+step "sweep decode split" $((2 * H)) $TP sweep --backend cuda --model llama-3.1-70b --plan tp --overlap split \
+  --tp 2,4,8 --batch $BATCH --context 11000 --no-progress --out "$OUT/sweep_decode_split.json"
+step "sweep decode 8B" $((2 * H)) $TP sweep --backend cuda --model llama-3.1-8b --tp 1,2,4,8 --batch $BATCH \
+  --context 11000 --no-progress --out "$OUT/sweep_decode_8b.json"
+# 3. Prefill (TTFT side): 10k-token prompts in 2k chunks on cuDNN's flash attention (~20 min).
+step "sweep prefill" $((2 * H)) $TP sweep --backend cuda --model llama-3.1-70b --phase prefill --context 10000 \
+  --chunk 2048 --tp 2,4,8 --batch 1,2,4 --no-progress --out "$OUT/sweep_prefill.json"
+# 4. Predict with the measured profile, compare with the llm-d reference and with the sweeps
+#    (seconds each). Each runs when its inputs exist, whatever happened to the others.
+if have predict "$OUT/profile.json"; then
+  step predict 600 $TP predict --profile "$OUT/profile.json" --model llama-3.1-70b \
+    --layout 1R-TP2,1R-TP4,1R-TP8,2R-TP4,4R-TP2,2R-TP8,"1P-TP8 1D-TP8","2P-TP4 1D-TP8" \
+    --concurrency $BATCH --isl 10000 --osl 1000 --out "$OUT/pred.json"
+fi
+have compare "$OUT/pred.json" &&
+  step compare 300 $TP compare --reference $REF --predicted "$OUT/pred.json" --json "$OUT/compare.json"
 # The same serving simulation with step times interpolated from this node's own sweeps.
-$TP predict --model llama-3.1-70b --profile "$OUT/profile.json" --measured "$OUT/sweep_decode.json,$OUT/sweep_prefill.json" \
-  --layout 1R-TP2,1R-TP4,1R-TP8,2R-TP4 --concurrency $BATCH --isl 10000 --osl 1000 --out "$OUT/pred_measured.json"
-$TP compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted "$OUT/pred_measured.json" --json "$OUT/compare_pred_measured.json"
-$TP compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted "$OUT/sweep_decode.json" --json "$OUT/compare_measured.json"
-python3 scripts/plot_pareto.py --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv \
-  --predicted "$OUT/pred.json" --measured "$OUT/sweep_decode.json" --out "$OUT/pareto.png"
-$TP explain --profile "$OUT/profile.json" --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv \
-  --latency results/llmd/llmd_pd_sweep_latency_digitized.csv --out "$OUT/explain.md"
-echo "done: $OUT"
+if have "predict --measured" "$OUT/profile.json" && have "predict --measured" "$OUT/sweep_decode.json" &&
+   have "predict --measured" "$OUT/sweep_prefill.json"; then
+  step "predict --measured" 600 $TP predict --model llama-3.1-70b --profile "$OUT/profile.json" \
+    --measured "$OUT/sweep_decode.json,$OUT/sweep_prefill.json" --layout 1R-TP2,1R-TP4,1R-TP8,2R-TP4 \
+    --concurrency $BATCH --isl 10000 --osl 1000 --out "$OUT/pred_measured.json"
+fi
+have "compare predict --measured" "$OUT/pred_measured.json" &&
+  step "compare predict --measured" 300 $TP compare --reference $REF --predicted "$OUT/pred_measured.json" \
+    --json "$OUT/compare_pred_measured.json"
+have "compare sweep" "$OUT/sweep_decode.json" &&
+  step "compare sweep" 300 $TP compare --reference $REF --predicted "$OUT/sweep_decode.json" --json "$OUT/compare_measured.json"
+if have plot "$OUT/pred.json" && have plot "$OUT/sweep_decode.json"; then
+  # matplotlib may be missing on a GPU node: the plot is reported, the explain still runs.
+  step plot 300 python3 scripts/plot_pareto.py --reference $REF --predicted "$OUT/pred.json" \
+    --measured "$OUT/sweep_decode.json" --out "$OUT/pareto.png"
+fi
+have explain "$OUT/profile.json" &&
+  step explain 900 $TP explain --profile "$OUT/profile.json" --reference $REF \
+    --latency results/llmd/llmd_pd_sweep_latency_digitized.csv --out "$OUT/explain.md"
+
+echo
+echo "== dgx_sweep summary: $OUT, $(date -u +%FT%TZ)"
+steps_summary

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what tpbench needs to build and test on Debian/Ubuntu (as root, or through sudo).
-# The CUDA toolkit (nvcc, cuBLAS, NCCL) is optional: without it the host-only tool builds.
+# The CUDA toolkit (nvcc, cuBLAS, NCCL, cuDNN) is optional: without it the host-only tool builds.
+# With it, the header-only cudnn-frontend (PyPI's nvidia-cudnn-frontend, headers only: its
+# Python dependencies are not needed) lets prefill attention build on cuDNN's SDPA.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -15,4 +17,9 @@ PY_PKGS="matplotlib jsonschema pytest"
 python3 -m pip install -q $PY_PKGS 2>/dev/null \
   || python3 -m pip install -q --break-system-packages $PY_PKGS 2>/dev/null \
   || $SUDO apt-get install -y -qq python3-matplotlib python3-jsonschema python3-pytest >/dev/null
+# The C++ headers land in Python's site-packages/include, where cmake/TpbenchCudnn.cmake looks.
+CUDNN_FRONTEND="nvidia-cudnn-frontend==1.32.0"
+python3 -m pip install -q --no-deps "$CUDNN_FRONTEND" 2>/dev/null \
+  || python3 -m pip install -q --no-deps --break-system-packages "$CUDNN_FRONTEND" 2>/dev/null \
+  || echo "cudnn-frontend not installed: prefill on the cuda backend will be not_runnable"
 echo "dependencies installed"

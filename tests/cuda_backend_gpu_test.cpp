@@ -11,7 +11,9 @@
 #include "harness/backend/cpu_backend.hpp"
 #include "harness/backend/cuda_backend_factory.hpp"
 #include "harness/plan/plan.hpp"
+#include "harness/backend/cuda/emulated_collective.cuh"
 #include "harness/sweep/verify.hpp"
+#include "kernels/cudnn_attention.hpp"
 
 using namespace tpbench;
 
@@ -69,18 +71,40 @@ constexpr double kBf16Tolerance = 3e-2;
 
 }  // namespace
 
-TEST(CudaBackendGpu, Tp1MatchesCpuFp32) {
-  REQUIRE_GPUS(1);
+void tp1_matches_cpu(Phase ph) {
   const ModelSpec m = preset_model("tiny");
   BackendOptions o;
   o.kind = "cuda";
   auto gpu = make_cuda_backend(o);
-  for (Phase ph : {Phase::Decode, Phase::Prefill})
+  {
     for (int64_t batch : {1, 5}) {
       const StepConfig c = config(PlanKind::TP, 1, batch, ph);
       EXPECT_LE(relative_l2(logits(*gpu, build_program(m, c)), cpu_reference(m, c)), kBf16Tolerance)
           << phase_name(ph) << " batch " << batch;
     }
+  }
+}
+
+// Host arithmetic of --emulate-tp (no GPU needed): the spin asked of the wait kernel is the
+// profile's time less the kernel's own overshoot, never negative; a collective shorter than the
+// overshoot still gets its (empty) wait, which then costs the overshoot.
+TEST(CudaBackendEmulation, SpinIsTheProfileTimeLessTheOvershoot) {
+  EXPECT_DOUBLE_EQ(cuda::emulated_spin_s(20e-6, 1.5e-6), 18.5e-6);
+  EXPECT_DOUBLE_EQ(cuda::emulated_spin_s(0.4e-6, 1.5e-6), 0.0);
+  EXPECT_DOUBLE_EQ(cuda::emulated_spin_s(5e-6, -1.0), 5e-6);  // a negative measurement is no overshoot
+}
+
+TEST(CudaBackendGpu, Tp1MatchesCpuFp32) {
+  REQUIRE_GPUS(1);
+  tp1_matches_cpu(Phase::Decode);
+}
+
+// Prefill chunks run on cuDNN's flash attention only (a build without it: not runnable).
+TEST(CudaBackendGpu, Tp1PrefillOnTheLibraryMatchesCpuFp32) {
+  REQUIRE_GPUS(1);
+  const kernels::LibraryStatus st = kernels::cudnn_attention_status();
+  if (!st.usable) GTEST_SKIP() << st.description;
+  tp1_matches_cpu(Phase::Prefill);
 }
 
 TEST(CudaBackendGpu, GraphReplayIsDeterministicAndTimed) {
@@ -99,6 +123,10 @@ TEST(CudaBackendGpu, GraphReplayIsDeterministicAndTimed) {
   // append rewrites the same position), and no kernel sums in a run-dependent order.
   EXPECT_EQ(gpu->logits(), first) << "two graph replays differ";
   EXPECT_EQ(gpu->profile_ops().size(), p.ranks[0].ops.size());
+  // The kernels chosen before the step are reported (tiny's head_dim 32: not the split path).
+  const nlohmann::json k = gpu->kernel_choices();
+  EXPECT_TRUE(k.at("attention") == "tpbench-simple" || k.at("attention") == "cudnn-sdpa") << k.dump();
+  EXPECT_GE(k.at("gemm_shapes").get<int>(), 1) << k.dump();
   // profile_ops runs the step eagerly, op by op: the graph must compute what the ops do.
   EXPECT_EQ(gpu->logits(), first) << "the eager step differs from its graph";
   gpu->release();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "harness/backend/detail/cpu_ops.hpp"
+#include "kernels/cudnn_attention.hpp"
 #include "kernels/decode_attention.cuh"
 #include "kernels/detail/counter_rng.hpp"
 #include "kernels/detail/cuda_raii.hpp"
@@ -81,7 +82,9 @@ struct AttnCase {
   int64_t batch, T, prior, qh, kvh, d, cache_seq0;
 };
 
-void run_attention_case(const AttnCase& c) {
+enum class AttnImpl { Own, Library };
+
+void run_attention_case(const AttnCase& c, AttnImpl impl = AttnImpl::Own) {
   const AttentionDims dims{c.batch, c.T, c.prior, c.qh, c.kvh, c.d};
   const int64_t S = c.prior + c.T, rows = c.batch * c.T;
   const int64_t width = (c.qh + 2 * c.kvh) * c.d, ld_qkv = width + 8, ld_out = c.qh * c.d + 16;
@@ -119,9 +122,16 @@ void run_attention_case(const AttnCase& c) {
   args.out = d_out.get<bf16>();
   args.ld_out = ld_out;
   ASSERT_TRUE(decode_attention_supported(dims));
-  const size_t ws_bytes = decode_attention_workspace_bytes(dims);
-  DeviceBuffer ws(ws_bytes);
-  TPBENCH_CUDA_CHECK(decode_attention(args, ws.get(), ws_bytes, nullptr));
+  if (impl == AttnImpl::Own) {
+    const size_t ws_bytes = decode_attention_workspace_bytes(dims);
+    DeviceBuffer ws(ws_bytes);
+    TPBENCH_CUDA_CHECK(decode_attention(args, ws.get(), ws_bytes, nullptr));
+  } else {
+    CudnnAttention library;
+    DeviceBuffer ws(library.prepare(args));
+    TPBENCH_CUDA_CHECK(detail::launch_kv_append(args, nullptr));
+    library.run(args, ws.get(), ws.bytes(), nullptr);
+  }
   TPBENCH_CUDA_CHECK(cudaDeviceSynchronize());
 
   // The appended K/V are copies: exact (counted, not printed: the caches are large).
@@ -162,6 +172,35 @@ TEST(KernelGpu, PrefillChunkCausal) {
   run_attention_case({2, 5, 37, 8, 2, 128, 0});
   run_attention_case({1, 17, 0, 4, 4, 64, 1});
 }
+// cuDNN's SDPA on the same layout (the cuda backend's prefill kernel, and a decode candidate).
+// Skips when the build has no cuDNN: the device check counts a skip as a failure.
+#define SKIP_WITHOUT_LIBRARY()                                                               \
+  do {                                                                                       \
+    SKIP_WITHOUT_GPU();                                                                      \
+    const LibraryStatus st = cudnn_attention_status();                                       \
+    if (!st.usable) GTEST_SKIP() << st.description;                                          \
+  } while (0)
+
+// No device needed: the library says what it is, or why it is not there.
+TEST(LibraryStatus, SaysWhatItIsOrWhyNot) {
+  const LibraryStatus st = cudnn_attention_status();
+  if (st.usable) EXPECT_EQ(st.description.rfind("cuDNN 9.", 0), 0u) << st.description;
+  else EXPECT_NE(st.description.find("cuDNN"), std::string::npos) << st.description;
+  EXPECT_EQ(st.description.find('\n'), std::string::npos);
+}
+
+TEST(KernelGpu, LibraryAttentionPrefillChunkCausal) {
+  SKIP_WITHOUT_LIBRARY();
+  run_attention_case({2, 5, 37, 8, 2, 128, 0}, AttnImpl::Library);
+  run_attention_case({1, 17, 0, 4, 4, 64, 1}, AttnImpl::Library);
+  run_attention_case({2, 130, 1000, 16, 2, 128, 1}, AttnImpl::Library);  // GQA, cache offset, long prior
+}
+TEST(KernelGpu, LibraryAttentionDecode) {
+  SKIP_WITHOUT_LIBRARY();
+  run_attention_case({3, 1, 300, 16, 2, 128, 2}, AttnImpl::Library);
+  run_attention_case({2, 1, 4133, 8, 1, 128, 0}, AttnImpl::Library);
+}
+
 TEST(KernelGpu, DecodeAttentionTinyHeadDim) {
   SKIP_WITHOUT_GPU();
   run_attention_case({3, 1, 50, 8, 2, 32, 0});

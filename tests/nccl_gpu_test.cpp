@@ -1,4 +1,4 @@
-// NCCL communicator, placement rules and watchdog. The placement and watchdog-thread tests run
+// NCCL communicator and placement rules. The placement and error-text tests run
 // anywhere the CUDA backend is built; the collective tests need a GPU and skip without one.
 #ifdef TPBENCH_HAVE_CUDA
 #include <gtest/gtest.h>
@@ -18,7 +18,6 @@
 #include "kernels/detail/cuda_raii.hpp"
 #include "collectives/cuda/nccl_check.hpp"
 #include "collectives/cuda/nccl_communicator.hpp"
-#include "collectives/cuda/nccl_watchdog.hpp"
 #include "collectives/inprocess_communicator.hpp"  // CollectiveAborted
 #include "harness/commands/collective_command.hpp"  // collective_input / _expected / _wrong
 #include "harness/common/error.hpp"
@@ -75,6 +74,12 @@ TEST(NcclVersion, Strings) {
   EXPECT_GE(nccl_version(), 20000);               // the library loads without a GPU
 }
 
+TEST(NcclErrors, RankErrorNamesRankGpuAndTheRanksOwnMessage) {
+  EXPECT_EQ(format_rank_error(1, 3, "unhandled system error", "socket closed by peer"),
+            "rank 1 (GPU 3): unhandled system error (socket closed by peer)");
+  EXPECT_EQ(format_rank_error(0, 0, "internal error", ""), "rank 0 (GPU 0): internal error");
+}
+
 TEST(NcclCheck, NamesCallFileAndError) {
   try {
     TPBENCH_NCCL_CHECK(ncclInvalidArgument);
@@ -85,38 +90,6 @@ TEST(NcclCheck, NamesCallFileAndError) {
     EXPECT_NE(what.find("ncclInvalidArgument failed: "), std::string::npos) << what;
     EXPECT_NE(what.find(ncclGetErrorString(ncclInvalidArgument)), std::string::npos) << what;
   }
-}
-
-// ---- watchdog thread (no communicators: no GPU needed) -----------------------------------
-
-TEST(NcclWatchdog, FiresOnceAfterTheDeadline) {
-  std::atomic<int> fired{0};
-  std::string message;
-  {
-    NcclWatchdog dog({}, 5ms, [&](const std::string& m) {
-      message = m;
-      fired.fetch_add(1);
-    });
-    dog.arm(30ms, "all_reduce of 8 B on 2 ranks");
-    const auto until = std::chrono::steady_clock::now() + 5s;
-    while (fired.load() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
-    std::this_thread::sleep_for(30ms);
-    EXPECT_TRUE(dog.fired());
-  }
-  EXPECT_EQ(fired.load(), 1);
-  EXPECT_EQ(message, "NCCL all_reduce of 8 B on 2 ranks timed out after 30 ms");
-}
-
-TEST(NcclWatchdog, DisarmedStepsNeverFire) {
-  std::atomic<int> fired{0};
-  NcclWatchdog dog({}, 2ms, [&](const std::string&) { fired.fetch_add(1); });
-  for (int i = 0; i < 5; ++i) {
-    NcclWatchdog::Step step(dog, 1s, "step");
-    std::this_thread::sleep_for(5ms);
-  }
-  std::this_thread::sleep_for(20ms);
-  EXPECT_EQ(fired.load(), 0);
-  EXPECT_FALSE(dog.fired());
 }
 
 // ---- collectives on the visible GPUs -------------------------------------------------------

@@ -3,7 +3,7 @@
 // call, NCCL's name for the error code and, when the library has it, NCCL's own last error
 // message (which usually says *why*: "Duplicate GPU detected", a failed socket, ...).
 // It throws rather than exits so that RAII owners (communicators, buffers) clean up; the
-// watchdog (nccl_watchdog.hpp) is what turns a hang into an exit. Usable from .cu and .cpp.
+// watchdog (collectives/watchdog.hpp) is what turns a hang into an exit. Usable from .cu and .cpp.
 #include <nccl.h>
 
 #include <stdexcept>

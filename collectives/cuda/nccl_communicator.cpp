@@ -13,6 +13,7 @@
 
 #include "collectives/cuda/nccl_check.hpp"
 #include "collectives/inprocess_communicator.hpp"  // CollectiveAborted
+#include "collectives/watchdog.hpp"
 #include "harness/common/error.hpp"
 #include "kernels/detail/cuda_check.hpp"
 
@@ -55,93 +56,89 @@ NcclCommunicator::NcclCommunicator(ncclComm_t comm, int rank, int size, int devi
 }
 
 NcclCommunicator::~NcclCommunicator() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (aborted() || comm_ == nullptr) return;  // ncclCommAbort already freed it
-  DeviceRestorer restore;
-  (void)cudaSetDevice(device_);
-  const ncclResult_t r = ncclCommDestroy(comm_);
-  if (r != ncclSuccess)  // cannot throw from a destructor; say it once, do not hide it
-    std::fprintf(stderr, "tpbench: warning: ncclCommDestroy (rank %d, GPU %d) failed: %s\n", rank_,
-                 device_, ncclGetErrorString(r));
-  comm_ = nullptr;
+  guard_.destroy([this] {
+    DeviceRestorer restore;
+    (void)cudaSetDevice(device_);
+    const ncclResult_t r = ncclCommDestroy(comm_);
+    if (r != ncclSuccess)  // cannot throw from a destructor; say it once, do not hide it
+      std::fprintf(stderr, "tpbench: warning: ncclCommDestroy (rank %d, GPU %d) failed: %s\n", rank_, device_,
+                   ncclGetErrorString(r));
+  });
+}
+
+void NcclCommunicator::check(ncclResult_t r, const char* what, int line) {
+  if (r == ncclSuccess) return;
+#if NCCL_VERSION_CODE >= 21300
+  const char* last = ncclGetLastError(comm_);  // this thread's text: the owner's
+  if (last != nullptr && last[0] != '\0') {
+    std::lock_guard<std::mutex> lock(note_mu_);
+    last_error_ = last;
+  }
+#endif
+  detail::throw_nccl_error(what, r, __FILE__, line);
+}
+
+std::string NcclCommunicator::last_error() const {
+  std::lock_guard<std::mutex> lock(note_mu_);
+  return last_error_;
 }
 
 void NcclCommunicator::all_reduce(const void* send, void* recv, size_t count, ElemType t, void* stream) {
   if (aborted()) throw CollectiveAborted("NCCL communicator was aborted");
-  TPBENCH_NCCL_CHECK(ncclAllReduce(send, recv, count, nccl_type(t), ncclSum, comm_,
-                               static_cast<cudaStream_t>(stream)));
+  check(ncclAllReduce(send, recv, count, nccl_type(t), ncclSum, comm_, static_cast<cudaStream_t>(stream)),
+        "ncclAllReduce", __LINE__);
 }
 
 void NcclCommunicator::all_gather(const void* send, void* recv, size_t send_count, ElemType t,
                                   void* stream) {
   if (aborted()) throw CollectiveAborted("NCCL communicator was aborted");
-  TPBENCH_NCCL_CHECK(ncclAllGather(send, recv, send_count, nccl_type(t), comm_,
-                               static_cast<cudaStream_t>(stream)));
+  check(ncclAllGather(send, recv, send_count, nccl_type(t), comm_, static_cast<cudaStream_t>(stream)),
+        "ncclAllGather", __LINE__);
 }
 
 void NcclCommunicator::reduce_scatter(const void* send, void* recv, size_t recv_count, ElemType t,
                                       void* stream) {
   if (aborted()) throw CollectiveAborted("NCCL communicator was aborted");
-  TPBENCH_NCCL_CHECK(ncclReduceScatter(send, recv, recv_count, nccl_type(t), ncclSum, comm_,
-                                   static_cast<cudaStream_t>(stream)));
+  check(ncclReduceScatter(send, recv, recv_count, nccl_type(t), ncclSum, comm_, static_cast<cudaStream_t>(stream)),
+        "ncclReduceScatter", __LINE__);
 }
 
 void NcclCommunicator::abort() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (aborted() || comm_ == nullptr) return;
-  // Flag first: a collective called from the owner thread from now on throws instead of
-  // touching a handle that is being freed.
-  aborted_.store(true, std::memory_order_release);
-  const ncclResult_t r = ncclCommAbort(comm_);
-  if (r != ncclSuccess)
-    std::fprintf(stderr, "tpbench: warning: ncclCommAbort (rank %d, GPU %d) failed: %s\n", rank_, device_,
-                 ncclGetErrorString(r));
-  // comm_ keeps its (now dead) value: the owner thread may be reading it inside a collective
-  // call right now, and writing it here would be a data race; aborted_ stops all further use.
+  // The guard marks the handle aborted first: a collective called from the owner thread from
+  // now on throws instead of touching a handle that is being freed. comm_ keeps its (soon dead)
+  // value: the owner may be reading it inside a collective call right now.
+  guard_.abort([this] {
+    const ncclResult_t r = ncclCommAbort(comm_);
+    if (r != ncclSuccess)
+      std::fprintf(stderr, "tpbench: warning: ncclCommAbort (rank %d, GPU %d) failed: %s\n", rank_, device_,
+                   ncclGetErrorString(r));
+  });
 }
 
-std::optional<std::string> NcclCommunicator::async_error() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (aborted() || comm_ == nullptr) return std::nullopt;
-  ncclResult_t async = ncclSuccess;
-  const ncclResult_t r = ncclCommGetAsyncError(comm_, &async);
-  const ncclResult_t e = r != ncclSuccess ? r : async;
-  // ncclInProgress only means a non-blocking operation has not finished: not an error.
-  if (e == ncclSuccess || e == ncclInProgress) return std::nullopt;
-  std::string msg = "rank " + std::to_string(rank_) + " (GPU " + std::to_string(device_) + "): " +
-                    ncclGetErrorString(e);
-#if NCCL_VERSION_CODE >= 21300
-  const char* last = ncclGetLastError(comm_);
-  if (last != nullptr && last[0] != '\0') msg += std::string(" (") + last + ")";
-#endif
+std::string format_rank_error(int rank, int device, const std::string& error, const std::string& rank_message) {
+  std::string msg = "rank " + std::to_string(rank) + " (GPU " + std::to_string(device) + "): " + error;
+  if (!rank_message.empty()) msg += " (" + rank_message + ")";
   return msg;
 }
 
+std::optional<std::string> NcclCommunicator::async_error() const {
+  return guard_.try_query([this]() -> std::optional<std::string> {
+    ncclResult_t async = ncclSuccess;
+    const ncclResult_t r = ncclCommGetAsyncError(comm_, &async);
+    const ncclResult_t e = r != ncclSuccess ? r : async;
+    // ncclInProgress only means a non-blocking operation has not finished: not an error.
+    if (e == ncclSuccess || e == ncclInProgress) return std::nullopt;
+    // Not ncclGetLastError here: on this (the watchdog's) thread it holds this thread's text.
+    return format_rank_error(rank_, device_, ncclGetErrorString(e), last_error());
+  });
+}
+
 bool abort_all(const std::vector<NcclCommunicator*>& comms, std::chrono::milliseconds grace) {
-  // Shared with the detached threads, which may outlive this call.
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t done = 0;
-  };
-  auto state = std::make_shared<State>();
-  size_t started = 0;
-  for (NcclCommunicator* c : comms) {
-    if (c == nullptr) continue;
-    try {
-      std::thread([c, state] {
-        c->abort();  // never throws
-        std::lock_guard<std::mutex> lock(state->mu);
-        ++state->done;
-        state->cv.notify_all();
-      }).detach();
-      ++started;
-    } catch (const std::exception&) {
-      c->abort();  // no thread to be had: abort inline
-    }
-  }
-  std::unique_lock<std::mutex> lock(state->mu);
-  return state->cv.wait_for(lock, grace, [&] { return state->done == started; });
+  return abort_all(as_communicators(comms), grace);
+}
+
+std::vector<Communicator*> as_communicators(const std::vector<NcclCommunicator*>& comms) {
+  return std::vector<Communicator*>(comms.begin(), comms.end());
 }
 
 // ---- factories ------------------------------------------------------------------------

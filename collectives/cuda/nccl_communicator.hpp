@@ -7,10 +7,16 @@
 // Element types F32 and BF16; the reduction is a sum.
 //
 // Threads: a communicator is driven by one thread at a time (NCCL's rule). abort(),
-// aborted() and async_error() may be called from any thread: that is what the watchdog does.
+// aborted() and async_error() may be called from any thread: that is what the watchdog does;
+// async_error() never blocks (collectives/abort_guard.hpp).
+//
+// Errors: NCCL keeps its last error text per thread (ncclGetLastError). A failing call on the
+// owner thread records that thread's text here, so that async_error(), called from the
+// watchdog's thread, reports the failing rank's message and not the watchdog thread's.
 //
 // Lifetime: the destructor calls ncclCommDestroy, or nothing once abort() has run
-// ncclCommAbort (which frees the communicator). ncclCommDestroy is an intra-node collective in
+// ncclCommAbort (which frees the communicator). Since NCCL 2.26 both wait until every CUDA
+// graph that captured the communicator has been destroyed: destroy such graphs first. ncclCommDestroy is an intra-node collective in
 // recent NCCL: destroy the communicators of one clique together — from one thread in order for
 // a single-process group made by make_nccl_group (as NCCL's own examples do), or from every
 // process/thread for ranks made by make_nccl_rank.
@@ -26,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "collectives/abort_guard.hpp"
 #include "collectives/communicator.hpp"
 
 namespace tpbench {
@@ -56,29 +63,39 @@ class NcclCommunicator final : public Communicator {
   // ncclCommAbort: kernels of this communicator stop, blocked calls return, the handle is
   // freed. Idempotent, thread-safe, never throws (an abort that fails is reported on stderr).
   void abort() override;
-  bool aborted() const { return aborted_.load(std::memory_order_acquire); }
+  bool aborted() const { return guard_.aborted(); }
 
   // The asynchronous error NCCL has recorded on this communicator (ncclCommGetAsyncError), as
-  // "rank R (GPU D): <error> (<NCCL's last message>)"; nullopt when there is none, and after
-  // abort(). Thread-safe.
-  std::optional<std::string> async_error() const;
+  // format_rank_error(...) with the last NCCL message this rank's owner thread recorded;
+  // nullopt when there is none, after abort(), and while an abort or destroy holds the handle.
+  // Thread-safe; never blocks.
+  std::optional<std::string> async_error() const override;
+  // The NCCL error text the owner thread recorded at its last failing call ("" when none).
+  std::string last_error() const;
 
   // The raw handle for calls this class does not wrap (ncclGroupStart/End around several
   // collectives, graph capture). Still owned here; do not destroy it. nullptr after abort().
   ncclComm_t handle() const { return aborted() ? nullptr : comm_; }
 
  private:
-  mutable std::mutex mu_;  // orders abort, destroy and async-error queries on comm_
+  // Throws like TPBENCH_NCCL_CHECK, first recording this (the owner) thread's NCCL message.
+  void check(ncclResult_t r, const char* what, int line);
+
+  AbortGuard guard_;  // orders abort, destroy and async-error queries on comm_
   ncclComm_t comm_;
-  std::atomic<bool> aborted_{false};
   int rank_, size_, device_;
+  mutable std::mutex note_mu_;  // guards last_error_ only; never held across an NCCL call
+  std::string last_error_;
 };
 
-// Aborts every communicator of `comms` (nullptr entries skipped) concurrently, one thread
-// each — an intra-node abort may wait for its peers to abort too — and waits at most `grace`.
-// Returns whether all aborts finished in time; an abort still running is left to finish on its
-// own (its thread is detached), so a stuck NCCL cannot keep the caller from exiting.
+// "rank R (GPU D): <error name> (<the rank's own last NCCL message>)"; the parenthesis only
+// when there is a message. Pure: unit-tested.
+std::string format_rank_error(int rank, int device, const std::string& error, const std::string& rank_message);
+
+// collectives/watchdog.hpp's abort_all over NCCL communicators.
 bool abort_all(const std::vector<NcclCommunicator*>& comms, std::chrono::milliseconds grace);
+// The same list as the generic communicators the watchdog takes.
+std::vector<Communicator*> as_communicators(const std::vector<NcclCommunicator*>& comms);
 
 // ---- factories ------------------------------------------------------------------------
 

@@ -78,6 +78,10 @@ class Backend {
   virtual bool oversubscribed(const StepConfig&) const { return false; }
   // Whether points measured here are emulated (collective times taken from a profile).
   virtual bool emulated() const { return false; }
+  // Which kernels the prepared program runs where the backend chose between several (the
+  // attention kernel per shape, skinny GEMM against cuBLASLt), as JSON; null when it made no
+  // such choice. Valid between prepare() and release().
+  virtual nlohmann::json kernel_choices() const { return nullptr; }
 };
 
 struct BackendOptions {

@@ -34,7 +34,9 @@ nlohmann::json to_json(const Point& p) {
       {"oversubscribed", p.oversubscribed},
       {"status", p.status},
   };
+  if (p.emulated) j["overlap_optimistic"] = p.overlap_optimistic;
   if (!p.reason.empty()) j["reason"] = p.reason;
+  if (!p.kernels.is_null()) j["kernels"] = p.kernels;
   if (!p.telemetry_before.is_null() || !p.telemetry_after.is_null())
     j["telemetry"] = {{"before", p.telemetry_before}, {"after", p.telemetry_after}, {"throttled", p.throttled}};
   j["verified"] = p.verified ? nlohmann::json(*p.verified) : nlohmann::json(nullptr);

@@ -32,6 +32,13 @@ struct Point {
   std::string status = "ok";  // ok | not_runnable | failed
   std::string reason;
   bool emulated = false, oversubscribed = false;
+  // Emulated with --overlap streams|split: an emulated collective occupies one SM and no HBM
+  // bandwidth (NCCL's take 16-32 CTAs and stream through HBM), so the overlap it shows with
+  // compute is better than the real one.
+  bool overlap_optimistic = false;
+  // Which kernels the backend ran where it chose between several (null: no choice made, e.g.
+  // the cpu backend): {"attention": name, "attention_ours_over_library": ratio, ...}.
+  nlohmann::json kernels;
   Summary step;            // seconds, scaled to all layers: layers x (total / run) + head
   bool converged = false;
   // Medians of the layers (scaled to all layers) and of the once-per-step work: the prologue

@@ -61,7 +61,7 @@ void print_sweep_table(std::ostream& out, const std::vector<Point>& points) {
     const char* verified = !p.verified ? (p.verify_skipped.empty() ? "-" : "no-fit")
                                        : (*p.verified && exact ? "yes" : "FAILED");
     std::string flags;
-    if (p.emulated) flags += " [emulated]";
+    if (p.emulated) flags += p.overlap_optimistic ? " [emulated, overlap optimistic]" : " [emulated]";
     if (p.oversubscribed) flags += " [oversubscribed]";
     if (p.layers_run < p.layers_total)
       flags += " [" + std::to_string(p.layers_run) + "/" + std::to_string(p.layers_total) + " layers, scaled]";

@@ -101,6 +101,7 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
   p.breakdown.collectives_from_profile = p.emulated;
   p.oversubscribed = backend.oversubscribed(c);
   const StepProgram prog = build_program(m, c);
+  p.overlap_optimistic = p.emulated && c.overlap != Overlap::None && totals(prog.ranks[0]).collectives > 0;
   if (auto why = backend.cannot_run(prog)) {
     p.status = "not_runnable";
     p.reason = *why;
@@ -148,6 +149,7 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
     }
     const std::vector<double> op_seconds = InterruptGuard::requested() ? std::vector<double>{} : backend.profile_ops();
     fill_breakdown(p, prog, op_seconds, scale);
+    p.kernels = backend.kernel_choices();
     backend.release();
   } catch (const UsageError&) {
     throw;

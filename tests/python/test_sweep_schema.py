@@ -68,3 +68,25 @@ def test_schema_rejects_broken_documents(tmp_path):
     bad["schema"] = "tpbench.result/2"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, SCHEMA)
+
+
+def test_cuda_point_fields_validate_and_bad_values_are_rejected(tmp_path):
+    """The fields only the cuda backend writes: the kernel choices and the emulation caveat."""
+    doc = sweep(tmp_path, "--tp", "2", "--batch", "1")
+    point = doc["points"][0]
+    assert "kernels" not in point and "overlap_optimistic" not in point  # cpu: neither
+    point["emulated"] = True
+    point["overlap_optimistic"] = True
+    point["kernels"] = {"attention": "cudnn-sdpa", "attention_library": "cuDNN 9.19.0, cudnn-frontend 1.32.0",
+                        "decode_attention_ours_s": 1.2e-5, "decode_attention_library_s": 1.5e-5,
+                        "gemm_shapes": 7, "skinny_gemm_shapes": 3}
+    jsonschema.validate(doc, SCHEMA)
+    for field, value in [("attention", "naive"), ("gemm_shapes", -1)]:
+        bad = copy.deepcopy(doc)
+        bad["points"][0]["kernels"][field] = value
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, SCHEMA)
+    bad = copy.deepcopy(doc)
+    bad["points"][0]["overlap_optimistic"] = "yes"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)

@@ -3,14 +3,15 @@
 // for timing with events. Modes: NCCL (real TP on N GPUs), emulated (--emulate-tp N: rank 0 of
 // TP=N on one GPU, collective time from a system profile), device-local (all ranks on one GPU,
 // for --verify under emulation; its timings mean nothing).
-#include <barrier>
+#include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
-#include <thread>
 
 #include "collectives/cuda/device_local_group.hpp"
 #include "collectives/cuda/nccl_communicator.hpp"
-#include "collectives/cuda/nccl_watchdog.hpp"
+#include "collectives/watchdog.hpp"
+#include "harness/backend/attention_choice.hpp"
 #include "harness/backend/cuda/cuda_rank.hpp"
 #include "harness/backend/cuda/device_info.hpp"
 #include "harness/backend/cuda/emulated_collective.cuh"
@@ -20,8 +21,10 @@
 #include "harness/backend/cuda_backend_factory.hpp"
 #include "harness/backend/device_memory_plan.hpp"
 #include "harness/backend/logits_assembly.hpp"
+#include "harness/backend/rank_threads.hpp"
 #include "harness/common/error.hpp"
 #include "harness/perf/system_profile.hpp"
+#include "kernels/cudnn_attention.hpp"
 #include "kernels/reference_ops.hpp"
 
 namespace tpbench {
@@ -31,7 +34,7 @@ enum class Mode { Nccl, Emulated, DeviceLocal };
 
 // The workspaces a rank will ask for beside its buffers, from the kernels' host-side shape logic
 // and the device's attributes (no allocation, usable before prepare()): the attention
-// workspace, the skinny GEMM's split-K workspace and the L2-flush buffer (2 x the L2).
+// workspaces, the skinny GEMM's split-K workspace and the L2-flush buffer (2 x the L2).
 int64_t workspace_estimate(const RankProgram& r, int device) {
   int sms = 0, l2 = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) sms = 132;
@@ -40,7 +43,9 @@ int64_t workspace_estimate(const RankProgram& r, int device) {
   for (const Op& op : r.ops)
     if (op.kind == OpKind::Attention)
       attention = std::max<int64_t>(attention, int64_t(kernels::attention_workspace_bytes(cuda::attention_dims(op.attn), sms)));
-  return attention + int64_t(cuda::skinny_workspace_bytes(r, sms)) + 2 * int64_t(l2);
+  // cuDNN's SDPA sizes its workspace only once its plan is built (prepare): an allowance here.
+  constexpr int64_t kLibraryAttentionAllowance = int64_t(64) << 20;
+  return attention + kLibraryAttentionAllowance + int64_t(cuda::skinny_workspace_bytes(r, sms)) + 2 * int64_t(l2);
 }
 
 class CudaBackend final : public Backend {
@@ -93,6 +98,8 @@ class CudaBackend final : public Backend {
 
   std::optional<std::string> cannot_run(const StepProgram& p) const override {
     const std::vector<int> ranks = executed_ranks(p);
+    for (int r : ranks)
+      if (auto why = attention_not_runnable(p.ranks[r], library_.usable, library_.description)) return why;
     std::map<int, int64_t> need;  // device -> bytes
     for (int r : ranks) {
       need[device_of(p, r)] += plan_device_memory(p.ranks[r], dtype_bytes(DType::BF16),
@@ -120,8 +127,8 @@ class CudaBackend final : public Backend {
       }
       for (auto& e : exec)
         e.emulated_time = [this](const Op& op) {
-          return std::max(0.0, profile_.collectives.time_s(op.collective, op.group_size, op.message_bytes) -
-                                   spin_overshoot_s_);
+          return cuda::emulated_spin_s(profile_.collectives.time_s(op.collective, op.group_size, op.message_bytes),
+                                       spin_overshoot_s_);
         };
     } else if (p.config.tp > 1 || mode_ == Mode::DeviceLocal) {
       communicators(p, ranks.size());
@@ -130,9 +137,16 @@ class CudaBackend final : public Backend {
         exec[i].barrier_before_step = mode_ == Mode::Nccl;
       }
     }
-    for (size_t i = 0; i < ranks.size(); ++i)
-      ranks_.push_back(std::make_unique<cuda::CudaRank>(p, ranks[i], device_of(p, ranks[i]), exec[i]));
-    on_all_ranks([](cuda::CudaRank& r) { r.prepare(); });
+    {
+      std::lock_guard<std::timed_mutex> lock(ranks_mu_);
+      for (size_t i = 0; i < ranks.size(); ++i)
+        ranks_.push_back(std::make_unique<cuda::CudaRank>(p, ranks[i], device_of(p, ranks[i]), exec[i]));
+    }
+    // One tuning lock per GPU: ranks on different GPUs time their kernel choices side by side,
+    // ranks sharing one (oversubscribed, device-local) one after another.
+    std::map<int, std::mutex> tune_locks;
+    for (const auto& r : ranks_) tune_locks[r->device()];
+    on_all_ranks([&](cuda::CudaRank& r) { r.prepare(tune_locks.at(r.device())); });
   }
 
   StepTime run(Variant v) override {
@@ -163,8 +177,13 @@ class CudaBackend final : public Backend {
   }
 
   void release() override {
-    ranks_.clear();
+    std::lock_guard<std::timed_mutex> lock(ranks_mu_);
+    ranks_.clear();  // graphs first: an NCCL abort or destroy waits for them
     program_ = nullptr;
+  }
+
+  nlohmann::json kernel_choices() const override {
+    return ranks_.empty() ? nlohmann::json(nullptr) : ranks_.front()->kernel_choices();
   }
 
   nlohmann::json telemetry() const override {
@@ -229,12 +248,19 @@ class CudaBackend final : public Backend {
                                              processes_->unique_id()));
       else
         nccl_comms_ = make_nccl_group(devs);
-      std::vector<NcclCommunicator*> watched;
+      std::vector<Communicator*> watched;
       for (auto& c : nccl_comms_) {
         comms_.push_back(c.get());
         watched.push_back(c.get());
       }
-      watchdog_ = std::make_unique<NcclWatchdog>(watched);
+      // On a timeout the ranks' graphs go before the abort (which waits for them).
+      watchdog_ = std::make_unique<CollectiveWatchdog>(watched, std::chrono::milliseconds(50),
+                                                       [this, watched](const std::string& message) {
+                                                         // A hung driver must not keep the watchdog from exiting.
+                                                         run_within([this] { drop_all_graphs(std::chrono::seconds(2)); },
+                                                                    std::chrono::seconds(5));
+                                                         abort_and_exit(watched, message);
+                                                       });
     }
     comm_devices_ = devs;
   }
@@ -242,44 +268,43 @@ class CudaBackend final : public Backend {
   template <typename F>
   void guarded(const char* what, F&& f) {
     if (!watchdog_) return f();
-    NcclWatchdog::Step step(*watchdog_, std::chrono::milliseconds(int64_t(options_.timeout_s * 1000)), what);
+    CollectiveWatchdog::Step step(*watchdog_, std::chrono::milliseconds(int64_t(options_.timeout_s * 1000)), what);
     f();
   }
 
   // Outside any lock and all NCCL ranks at once: an intra-node ncclCommAbort may wait for its
   // peers to abort too, so aborting them one after another could block until the watchdog fires.
   void abort_communicators() {
-    std::vector<NcclCommunicator*> nccl;
+    std::vector<Communicator*> nccl;
     for (auto& c : nccl_comms_) nccl.push_back(c.get());
     if (!nccl.empty()) abort_all(nccl, kAbortGrace);
     for (auto& c : owned_comms_) c->abort();  // device-local: sets a flag, releases waiters
   }
 
+  // Destroys every rank's captured graphs. From the watchdog's thread the rank list may be
+  // changing (a step that finished as the watchdog fired): wait for it at most `patience`.
+  void drop_all_graphs(std::chrono::milliseconds patience) {
+    std::unique_lock<std::timed_mutex> lock(ranks_mu_, std::defer_lock);
+    if (!lock.try_lock_for(patience)) return;
+    for (auto& r : ranks_) r->drop_graphs();
+  }
+
   // Runs fn on every rank, each on its own thread (NCCL needs all ranks to enqueue
-  // concurrently), and rethrows the first failure.
+  // concurrently), and rethrows the first failure after graphs were dropped and communicators
+  // aborted in that order (harness/backend/rank_threads.hpp).
   template <typename F>
   void on_all_ranks(F&& fn) {
-    std::vector<std::thread> threads;
-    std::mutex mu;
-    std::exception_ptr failure;
-    for (size_t i = 0; i < ranks_.size(); ++i)
-      threads.emplace_back([&, i] {
-        try {
-          if constexpr (std::is_invocable_v<F, cuda::CudaRank&, size_t>) fn(*ranks_[i], i);
-          else fn(*ranks_[i]);
-        } catch (...) {
-          bool first = false;
-          {
-            std::lock_guard<std::mutex> lock(mu);
-            first = !failure;
-            if (first) failure = std::current_exception();
-            comms_broken_ = true;  // recreate them for the next point
-          }
-          if (first) abort_communicators();  // unblock the peers (their later failures are echoes)
-        }
-      });
-    for (auto& t : threads) t.join();
-    if (failure) std::rethrow_exception(failure);
+    RankFailureHooks hooks;
+    hooks.note = [this](size_t i, const std::string& message) {
+      comms_broken_ = true;  // recreate them for the next point
+      if (watchdog_) watchdog_->note_rank_failure(i < ranks_.size() ? ranks_[i]->rank() : int(i), message);
+    };
+    hooks.release_graphs = [this] { for (auto& r : ranks_) r->drop_graphs(); };
+    hooks.abort = [this] { abort_communicators(); };
+    run_rank_threads(ranks_.size(), [&](size_t i) {
+      if constexpr (std::is_invocable_v<F, cuda::CudaRank&, size_t>) fn(*ranks_[i], i);
+      else fn(*ranks_[i]);
+    }, hooks);
   }
 
   BackendOptions options_;
@@ -289,14 +314,16 @@ class CudaBackend final : public Backend {
   std::vector<int> visible_;
   SystemProfile profile_;
   double spin_overshoot_s_ = -1;  // emulated mode: measured extra time of one emulated collective
+  kernels::LibraryStatus library_ = kernels::cudnn_attention_status();  // prefill attention's library
   const StepProgram* program_ = nullptr;
+  std::timed_mutex ranks_mu_;  // guards changes to ranks_ against the watchdog's drop_all_graphs
   std::vector<std::unique_ptr<cuda::CudaRank>> ranks_;
   std::vector<std::unique_ptr<NcclCommunicator>> nccl_comms_;
   std::vector<std::unique_ptr<Communicator>> owned_comms_;
   std::vector<Communicator*> comms_;
   std::vector<int> comm_devices_;
-  std::unique_ptr<NcclWatchdog> watchdog_;
-  bool comms_broken_ = false;
+  std::unique_ptr<CollectiveWatchdog> watchdog_;
+  std::atomic<bool> comms_broken_{false};
 };
 
 }  // namespace

@@ -3,20 +3,22 @@
 #include <cuda_bf16.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <stdexcept>
 
 #include "kernels/hold_stream.cuh"
 #include "harness/backend/cuda/init_kernels.cuh"
 #include "harness/backend/cuda/op_launch.hpp"
 #include "harness/backend/device_memory_plan.hpp"
+#include "harness/backend/kernel_tuning.hpp"
+#include "harness/backend/op_profile_plan.hpp"
 
 namespace tpbench::cuda {
 namespace {
 
-// GPU-side holds in front of timed intervals (kernels::hold_stream): long enough for the host to
-// enqueue what follows. Three graph launches and four event records take tens of microseconds;
-// an eager op with its event record or waits about 5-8 us.
+// GPU-side hold in front of a timed step (kernels::hold_stream): long enough for the host to
+// enqueue what follows. Three graph launches and four event records take tens of microseconds.
 constexpr double kGraphLaunchHoldS = 100e-6;
-double eager_hold_s(size_t ops) { return std::min(100e-6 + 8e-6 * double(ops), 20e-3); }
 
 }  // namespace
 
@@ -37,7 +39,7 @@ CudaRank::~CudaRank() {
   if (comm_) cudaStreamSynchronize(comm_->get());
 }
 
-void CudaRank::prepare() {
+void CudaRank::prepare(std::mutex& tune_lock) {
   DeviceScope scope(device_);
   compute_ = std::make_unique<Stream>();
   comm_ = std::make_unique<Stream>();
@@ -46,7 +48,7 @@ void CudaRank::prepare() {
   join_ = std::make_unique<Event>(false);
   for (auto& m : marks_) m = std::make_unique<Event>(true);
   gemm_ = std::make_unique<GemmRunner>(size_t(kGemmWorkspaceBytes));
-  attention_ws_ = DeviceBuffer(attention_workspace_bytes(r_));
+  attention_ = std::make_unique<AttentionRunner>();
   barrier_ = DeviceBuffer(256);
   TPBENCH_CUDA_CHECK(cudaMemsetAsync(barrier_.get(), 0, 256, compute_->get()));
   gemm_->reserve_skinny_workspace(r_, compute_->get());
@@ -68,16 +70,36 @@ void CudaRank::prepare() {
   l2_flush_ = std::make_unique<kernels::L2Flush>();
   gemm_->set_autotune_flush(l2_flush_.get());
   flush_before_step_ = f.weight_bytes + f.kv_bytes < 4 * int64_t(l2);
+  // Before any step, with nothing else on this GPU (no collective on the communication stream,
+  // no peer rank timing its own choices): the choices are timed on an idle device.
+  std::lock_guard<std::mutex> lock(tune_lock);
+  cudaStream_t cs = compute_->get();
+  for (int i : ops_to_tune(r_).gemms) {
+    const Op& op = r_.ops[i];
+    gemm_->tune(pointers_[op.a.buffer] + op.a.offset, op.a.ld, pointers_[op.w.buffer] + op.w.offset, op.w.ld,
+                pointers_[op.out.buffer] + op.out.offset, op.out.ld, op.a.rows, op.w.cols, op.a.cols, cs);
+  }
+  attention_->prepare(r_, pointers_, cs, l2_flush_.get());  // every attention op of ops_to_tune
+  TPBENCH_CUDA_CHECK(cudaStreamSynchronize(cs));
+}
+
+nlohmann::json CudaRank::kernel_choices() const {
+  nlohmann::json j = attention_ ? attention_->choices() : nlohmann::json::object();
+  if (gemm_) {
+    j["gemm_shapes"] = gemm_->cached_shapes();
+    j["skinny_gemm_shapes"] = gemm_->skinny_shapes();
+  }
+  return j;
 }
 
 void CudaRank::enqueue_op(const Op& op, cudaStream_t s) {
   if (op.kind != OpKind::Collective) {
-    OpContext ctx{&pointers_, gemm_.get(), attention_ws_.get(), attention_ws_.bytes()};
+    OpContext ctx{&pointers_, gemm_.get(), attention_.get()};
     launch_compute_op(op, ctx, s);
     return;
   }
-  if (coll_.emulated_time) {
-    TPBENCH_CUDA_CHECK(kernels::hold_stream(coll_.emulated_time(op), s));
+  if (coll_.emulated_time) {  // launched even when the spin is 0: the stand-in costs a kernel
+    TPBENCH_CUDA_CHECK(kernels::occupy_stream(coll_.emulated_time(op), s));
     return;
   }
   const __nv_bfloat16* in = pointers_[op.a.buffer] + op.a.offset;
@@ -116,22 +138,46 @@ void CudaRank::enqueue_section(Variant v, int begin, int end) {
   }
 }
 
+void CudaRank::capture(Variant v) {
+  cudaStream_t cs = compute_->get();
+  const int bounds[4] = {0, r_.layers_begin, r_.head_begin, int(r_.ops.size())};
+  // One eager run first: NCCL sets up its connections outside of capture (the kernel choices
+  // were made in prepare()).
+  for (int k = 0; k < 3; ++k) enqueue_section(v, bounds[k], bounds[k + 1]);
+  TPBENCH_CUDA_CHECK(cudaStreamSynchronize(cs));
+  std::array<GraphExec, 3> g;
+  for (int k = 0; k < 3; ++k) {
+    CaptureGuard capture(cs, comm_->get(), join_->get());
+    enqueue_section(v, bounds[k], bounds[k + 1]);
+    g[k] = capture.finish();
+  }
+  std::lock_guard<std::mutex> lock(graphs_mu_);
+  if (graphs_dropped_) throw std::runtime_error("step abandoned: another rank failed");
+  graphs_.emplace(v, std::move(g));
+}
+
+void CudaRank::drop_graphs() noexcept {
+  std::lock_guard<std::mutex> lock(graphs_mu_);
+  graphs_dropped_ = true;
+  int previous = 0;
+  const bool restore = cudaGetDevice(&previous) == cudaSuccess;
+  cudaSetDevice(device_);  // graph handles are destroyed in their own context
+  graphs_.clear();
+  if (restore) cudaSetDevice(previous);
+}
+
 StepTime CudaRank::run(Variant v, bool use_graphs) {
   DeviceScope scope(device_);
   cudaStream_t cs = compute_->get();
   const int bounds[4] = {0, r_.layers_begin, r_.head_begin, int(r_.ops.size())};
-  if (use_graphs && graphs_.find(v) == graphs_.end()) {
-    // One eager run first: cuBLASLt picks its algorithms, the skinny GEMM its shapes and NCCL
-    // sets up its connections outside of capture.
-    for (int k = 0; k < 3; ++k) enqueue_section(v, bounds[k], bounds[k + 1]);
-    TPBENCH_CUDA_CHECK(cudaStreamSynchronize(cs));
-    std::array<GraphExec, 3> g;
-    for (int k = 0; k < 3; ++k) {
-      CaptureGuard capture(cs, comm_->get(), join_->get());
-      enqueue_section(v, bounds[k], bounds[k + 1]);
-      g[k] = capture.finish();
+  if (use_graphs) {
+    bool captured = false;
+    {
+      std::lock_guard<std::mutex> lock(graphs_mu_);
+      if (graphs_dropped_) throw std::runtime_error("step abandoned: another rank failed");
+      captured = graphs_.count(v) > 0;
     }
-    graphs_.emplace(v, std::move(g));
+    if (!captured) capture(v);
   }
   if (flush_before_step_) l2_flush_->flush(cs);
   if (coll_.barrier_before_step)
@@ -140,8 +186,16 @@ StepTime CudaRank::run(Variant v, bool use_graphs) {
   TPBENCH_CUDA_CHECK(kernels::hold_stream(kGraphLaunchHoldS, cs));
   TPBENCH_CUDA_CHECK(cudaEventRecord(marks_[0]->get(), cs));
   for (int k = 0; k < 3; ++k) {
-    if (use_graphs) graphs_.at(v)[k].launch(cs);
-    else enqueue_section(v, bounds[k], bounds[k + 1]);
+    if (use_graphs) {
+      // Launched under the lock so that a concurrent drop_graphs() waits for the launch call
+      // (never for the GPU work), and a dropped set is never launched.
+      std::lock_guard<std::mutex> lock(graphs_mu_);
+      auto it = graphs_.find(v);
+      if (graphs_dropped_ || it == graphs_.end()) throw std::runtime_error("step abandoned: another rank failed");
+      it->second[k].launch(cs);
+    } else {
+      enqueue_section(v, bounds[k], bounds[k + 1]);
+    }
     TPBENCH_CUDA_CHECK(cudaEventRecord(marks_[k + 1]->get(), cs));
   }
   TPBENCH_CUDA_CHECK(cudaEventSynchronize(marks_[3]->get()));
@@ -152,26 +206,44 @@ StepTime CudaRank::run(Variant v, bool use_graphs) {
 
 std::vector<double> CudaRank::profile_ops() {
   DeviceScope scope(device_);
-  // Serialised on the compute stream so each op's events bracket it alone.
+  // Serialised on the compute stream so each op's events bracket it alone; enqueued in chunks
+  // behind holds so that no interval contains host launch time (harness/backend/op_profile_plan.hpp).
   cudaStream_t cs = compute_->get();
-  std::vector<std::unique_ptr<Event>> marks;
-  for (size_t i = 0; i <= r_.ops.size(); ++i) marks.push_back(std::make_unique<Event>(true));
-  // Decode ops of a few microseconds run faster than the host launches them: without the hold
-  // each op's interval would include the wait for its own launch. (Past CUDA's pending-launch
-  // queue, about a thousand entries, the host blocks and late ops may again see gaps.)
-  TPBENCH_CUDA_CHECK(kernels::hold_stream(eager_hold_s(r_.ops.size()), cs));
-  TPBENCH_CUDA_CHECK(cudaEventRecord(marks[0]->get(), cs));
-  for (size_t i = 0; i < r_.ops.size(); ++i) {
-    enqueue_op(r_.ops[i], cs);
-    TPBENCH_CUDA_CHECK(cudaEventRecord(marks[i + 1]->get(), cs));
+  const int n = int(r_.ops.size());
+  std::vector<std::unique_ptr<Event>> marks;  // marks[i]: before op i of the current chunk
+  for (int i = 0; i <= n; ++i) marks.push_back(std::make_unique<Event>(true));
+  std::vector<double> out(size_t(n), 0.0);
+  ProfileBudget budget;
+  int ran_out = 0, chunks = 0;
+  for (int begin = 0; begin < n; begin += budget.max_ops, ++chunks) {
+    const int end = std::min(n, begin + budget.max_ops);
+    TPBENCH_CUDA_CHECK(kernels::hold_stream(profile_hold_s(end - begin, budget), cs));
+    TPBENCH_CUDA_CHECK(cudaEventRecord(marks[begin]->get(), cs));
+    for (int i = begin; i < end; ++i) {
+      enqueue_op(r_.ops[i], cs);
+      TPBENCH_CUDA_CHECK(cudaEventRecord(marks[i + 1]->get(), cs));
+    }
+    // The chunk's first event fires when its hold ends: fired already means the GPU may have
+    // waited for the host inside the chunk.
+    const cudaError_t q = cudaEventQuery(marks[begin]->get());
+    if (q == cudaSuccess) {
+      ++ran_out;
+      budget = grown(budget);
+    } else if (q != cudaErrorNotReady) {
+      TPBENCH_CUDA_CHECK(q);
+    }
+    TPBENCH_CUDA_CHECK(cudaEventSynchronize(marks[end]->get()));
+    for (int i = begin; i < end; ++i) {
+      float ms = 0;
+      TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, marks[i]->get(), marks[i + 1]->get()));
+      out[size_t(i)] = ms * 1e-3;
+    }
   }
-  TPBENCH_CUDA_CHECK(cudaEventSynchronize(marks.back()->get()));
-  std::vector<double> out(r_.ops.size());
-  for (size_t i = 0; i < r_.ops.size(); ++i) {
-    float ms = 0;
-    TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, marks[i]->get(), marks[i + 1]->get()));
-    out[i] = ms * 1e-3;
-  }
+  if (ran_out > 0)
+    std::fprintf(stderr,
+                 "tpbench: warning: rank %d: %d of %d chunks of the per-op breakdown outran their launch hold; "
+                 "their op times may include host time\n",
+                 rank_, ran_out, chunks);
   return out;
 }
 

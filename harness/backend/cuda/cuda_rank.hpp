@@ -6,10 +6,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "collectives/communicator.hpp"
 #include "harness/backend/backend.hpp"
+#include "harness/backend/cuda/attention_runner.hpp"
 #include "harness/backend/cuda/device_resources.hpp"
 #include "harness/backend/cuda/gemm_runner.hpp"
 #include "harness/backend/stream_schedule.hpp"
@@ -20,7 +22,7 @@ namespace tpbench::cuda {
 // How a collective op is carried out on this rank.
 struct CollectiveExec {
   Communicator* comm = nullptr;                    // real: NCCL or the device-local group
-  std::function<double(const Op&)> emulated_time;  // --emulate-tp: seconds from the profile
+  std::function<double(const Op&)> emulated_time;  // --emulate-tp: spin seconds (profile time less the overshoot)
   // Real multi-GPU runs: a one-element all-reduce right before the first timing event, so
   // every rank's step starts when the last rank is ready (host launch skew is not timed).
   bool barrier_before_step = false;
@@ -33,19 +35,33 @@ class CudaRank {
   CudaRank(const CudaRank&) = delete;
   CudaRank& operator=(const CudaRank&) = delete;
 
-  // Allocates and fills every buffer on the device (synchronous).
-  void prepare();
+  // Allocates and fills every buffer on the device, then chooses the kernels per shape (skinny
+  // GEMM or cuBLASLt, the attention kernel) by timing them on the still idle device (synchronous).
+  // `tune_lock` is held around the timing: ranks that share a GPU must not time side by side.
+  void prepare(std::mutex& tune_lock);
+  // The kernels chosen in prepare() (Backend::kernel_choices).
+  nlohmann::json kernel_choices() const;
   // One step; graphs are captured on first use of a variant (after one eager warm-up run).
+  // Throws once drop_graphs() has run (the step was abandoned after a peer's failure).
   // Returns the sections' seconds measured with events on the compute stream.
   StepTime run(Variant v, bool use_graphs);
-  // Eager run with an event pair around every op: rank-local seconds per op.
+  // Eager run, ops serialised on the compute stream with an event after each, enqueued in chunks
+  // behind launch holds (harness/backend/op_profile_plan.hpp): rank-local seconds per op.
   std::vector<double> profile_ops();
+  // Destroys the captured graphs and refuses to capture more; callable from any thread, also
+  // while this rank's thread is inside run() (a graph in flight is freed when it finishes).
+  // A failing peer calls it before aborting the communicators: since NCCL 2.26 an abort waits
+  // until the graphs that captured the communicator are gone. Never throws.
+  void drop_graphs() noexcept;
   // The output buffer as FP32.
   std::vector<float> output() const;
   int device() const { return device_; }
+  int rank() const { return rank_; }
 
  private:
   void enqueue_section(Variant v, int begin, int end);
+  // One eager run of variant v, then its three sections captured as graphs.
+  void capture(Variant v);
   void enqueue_op(const Op& op, cudaStream_t s);
 
   const StepProgram& program_;
@@ -61,12 +77,14 @@ class CudaRank {
   std::unique_ptr<Event> fork_, join_;
   std::array<std::unique_ptr<Event>, 4> marks_;  // section boundaries of a timed step
   std::unique_ptr<GemmRunner> gemm_;
-  DeviceBuffer attention_ws_;
+  std::unique_ptr<AttentionRunner> attention_;
   DeviceBuffer barrier_;
   // When the weights and KV the step reads would fit in L2, every timed step starts from a
   // flushed L2 (outside the timed events) so that bytes come from HBM, as they do at scale.
   std::unique_ptr<kernels::L2Flush> l2_flush_;
   bool flush_before_step_ = false;
+  std::mutex graphs_mu_;  // guards graphs_ and graphs_dropped_ (drop_graphs comes from other threads)
+  bool graphs_dropped_ = false;
   std::map<Variant, std::array<GraphExec, 3>> graphs_;  // prologue, layers, head
 };
 

@@ -2,8 +2,10 @@
 // Row-major BF16 GEMMs (out[m,n] = a[m,k] * w[k,n], FP32 accumulation) through cuBLASLt, with
 // the algorithm chosen once per shape and alignment by the heuristic and cached (a decode step
 // repeats the same few shapes 80 times). For decode shapes (m <= 16) the skinny kernel of
-// kernels/skinny_gemm.cuh is timed against cuBLASLt the first time the shape runs outside a
-// graph capture, and used only where it measured faster. Owns the handle and workspaces.
+// kernels/skinny_gemm.cuh is timed against cuBLASLt and used only where it measured faster:
+// through tune() before a step, on an idle device (the cuda backend tunes every GEMM of a
+// program in prepare()), else the first time the shape runs outside a graph capture.
+// Owns the handle and workspaces.
 #include <cublasLt.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -39,6 +41,11 @@ class GemmRunner {
   void run(const __nv_bfloat16* a, int64_t lda, const __nv_bfloat16* w, int64_t ldw, __nv_bfloat16* out,
            int64_t ldo, int64_t m, int64_t n, int64_t k, cudaStream_t s);
 
+  // Times the skinny kernel against cuBLASLt for this decode shape now (m in 1..16; nothing
+  // otherwise, and nothing when the shape was decided before). Synchronous; the output is
+  // overwritten. Call it with nothing else running on the device.
+  void tune(const __nv_bfloat16* a, int64_t lda, const __nv_bfloat16* w, int64_t ldw, __nv_bfloat16* out,
+            int64_t ldo, int64_t m, int64_t n, int64_t k, cudaStream_t s);
   size_t cached_shapes() const { return plans_.size(); }
   // Sizes (and zeroes, on `s`) the skinny kernel's workspace for every decode GEMM of the
   // program up front, so that it is never reallocated (a device-wide cudaFree) during a step.

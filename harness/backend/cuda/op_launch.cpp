@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "harness/backend/cuda/attention_runner.hpp"
 #include "kernels/decode_attention.cuh"
 #include "kernels/detail/cuda_check.hpp"
 #include "kernels/elementwise.cuh"
@@ -17,13 +18,6 @@ kernels::AttentionDims attention_dims(const AttentionShape& s) {
   d.kv_heads = s.kv_heads;
   d.head_dim = s.head_dim;
   return d;
-}
-
-size_t attention_workspace_bytes(const RankProgram& r) {
-  size_t most = 0;
-  for (const Op& op : r.ops)
-    if (op.kind == OpKind::Attention) most = std::max(most, kernels::decode_attention_workspace_bytes(attention_dims(op.attn)));
-  return most;
 }
 
 void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s) {
@@ -44,20 +38,9 @@ void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s) {
       TPBENCH_CUDA_CHECK(kernels::residual_add_bf16(view_ptr(ctx, op.a), op.a.ld, view_ptr(ctx, op.out), op.out.ld,
                                                     op.out.rows, op.out.cols, s));
       return;
-    case OpKind::Attention: {
-      kernels::DecodeAttentionArgs args;
-      args.dims = attention_dims(op.attn);
-      args.qkv = view_ptr(ctx, op.a);
-      args.ld_qkv = op.a.ld;
-      args.k_cache = (*ctx.buffers)[op.k_cache];
-      args.v_cache = (*ctx.buffers)[op.v_cache];
-      args.cache_seq0 = op.attn.cache_seq0;
-      args.cache_positions = op.attn.prior + op.attn.new_tokens;
-      args.out = view_ptr(ctx, op.out);
-      args.ld_out = op.out.ld;
-      TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ctx.attention_workspace, ctx.attention_workspace_bytes, s));
+    case OpKind::Attention:
+      ctx.attention->run(op, attention_args(op, *ctx.buffers), s);
       return;
-    }
     case OpKind::Copy:
       TPBENCH_CUDA_CHECK(cudaMemcpy2DAsync(view_ptr(ctx, op.out), size_t(op.out.ld) * sizeof(__nv_bfloat16),
                                            view_ptr(ctx, op.a), size_t(op.a.ld) * sizeof(__nv_bfloat16),

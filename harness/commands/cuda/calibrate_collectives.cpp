@@ -22,7 +22,7 @@
 #include "collectives/bandwidth.hpp"
 #include "collectives/cuda/nccl_check.hpp"
 #include "collectives/cuda/nccl_communicator.hpp"
-#include "collectives/cuda/nccl_watchdog.hpp"
+#include "collectives/watchdog.hpp"
 #include "collectives/detail/breakable_barrier.hpp"
 #include "harness/commands/cuda/calibrate_cuda.hpp"
 #include "harness/common/error.hpp"
@@ -69,7 +69,7 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
   auto comms = make_nccl_group(devices);
   std::vector<NcclCommunicator*> raw;
   for (auto& c : comms) raw.push_back(c.get());
-  NcclWatchdog dog(raw);  // destroyed before the communicators it watches
+  CollectiveWatchdog dog(as_communicators(raw));  // destroyed before the communicators it watches
   std::vector<std::unique_ptr<Rank>> ranks;
   for (int r = 0; r < g; ++r) {
     cuda::DeviceScope scope(devices[size_t(r)]);
@@ -126,11 +126,13 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
   };
   std::mutex error_mu;
   std::exception_ptr first_error;
-  auto fail = [&](std::exception_ptr e) {
+  auto fail = [&](std::exception_ptr e, int rank) {
     {
       std::lock_guard<std::mutex> lock(error_mu);
-      if (!first_error) first_error = e;  // the cause, not its echoes in the other ranks
+      if (first_error) return;  // an echo of the cause in another rank: already handled
+      first_error = e;
     }
+    if (rank >= 0) dog.note_rank_failure(rank, exception_message(e));  // named if the watchdog fires
     barrier.breakdown();
     abort_all(raw, kAbortGrace);  // peers blocked in NCCL return
   };
@@ -142,11 +144,11 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
         try {
           rank_main(r);
         } catch (...) {
-          fail(std::current_exception());
+          fail(std::current_exception(), r);
         }
       });
   } catch (...) {  // no thread for a rank: release the started ones before leaving
-    fail(std::current_exception());
+    fail(std::current_exception(), -1);
   }
   for (std::thread& t : threads) t.join();
   dog.disarm();

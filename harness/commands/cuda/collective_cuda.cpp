@@ -25,7 +25,7 @@
 
 #include "kernels/detail/cuda_raii.hpp"
 #include "collectives/cuda/nccl_communicator.hpp"
-#include "collectives/cuda/nccl_watchdog.hpp"
+#include "collectives/watchdog.hpp"
 #include "collectives/detail/breakable_barrier.hpp"
 #include "collectives/inprocess_communicator.hpp"  // CollectiveAborted
 #include "harness/commands/collective_command.hpp"
@@ -86,7 +86,7 @@ struct Shared {
   const CollectiveRequest& req;
   const CollectiveSink& sink;
   BreakableBarrier barrier;
-  NcclWatchdog& dog;
+  CollectiveWatchdog& dog;
   std::vector<double> seconds;  // per rank, current size
   std::vector<int64_t> wrong;   // per rank, current size
   std::vector<float> expected;  // written by rank 0 before rendezvous (1), read by all after it
@@ -178,7 +178,7 @@ void run_collective_cuda(const CollectiveRequest& req, const CollectiveSink& sin
   std::vector<std::unique_ptr<NcclCommunicator>> comms = make_nccl_group(devices);
   std::vector<NcclCommunicator*> raw;
   for (auto& c : comms) raw.push_back(c.get());
-  NcclWatchdog dog(raw);  // destroyed (joined) before the communicators it watches
+  CollectiveWatchdog dog(as_communicators(raw));  // destroyed (joined) before the communicators it watches
 
   Shared sh{req, sink, BreakableBarrier(req.ranks), dog, std::vector<double>(devices.size(), 0.0),
             std::vector<int64_t>(devices.size(), 0), {}};
@@ -186,11 +186,13 @@ void run_collective_cuda(const CollectiveRequest& req, const CollectiveSink& sin
   std::exception_ptr first_error;
   std::vector<std::thread> threads;
   threads.reserve(comms.size());
-  auto fail = [&](std::exception_ptr e) {
+  auto fail = [&](std::exception_ptr e, int rank) {
     {
       std::lock_guard<std::mutex> lock(error_mu);
-      if (!first_error) first_error = e;  // the cause, not its echoes in the other ranks
+      if (first_error) return;  // an echo of the cause in another rank: already handled
+      first_error = e;
     }
+    if (rank >= 0) dog.note_rank_failure(rank, exception_message(e));  // named if the watchdog fires
     sh.barrier.breakdown();
     abort_all(raw, kAbortGrace);  // peers blocked in NCCL return
   };
@@ -200,11 +202,11 @@ void run_collective_cuda(const CollectiveRequest& req, const CollectiveSink& sin
         try {
           run_rank(*c, sh);
         } catch (...) {
-          fail(std::current_exception());
+          fail(std::current_exception(), c->rank());
         }
       });
   } catch (...) {  // no thread for a rank: release the started ones before leaving
-    fail(std::current_exception());
+    fail(std::current_exception(), -1);
   }
   for (std::thread& t : threads) t.join();
   if (first_error) std::rethrow_exception(first_error);

@@ -1,0 +1,43 @@
+#include "harness/backend/attention_choice.hpp"
+
+#include "kernels/reference_ops.hpp"
+
+namespace tpbench {
+
+const char* attention_kernel_name(AttentionKernel k) {
+  switch (k) {
+    case AttentionKernel::Split: return "tpbench-split";
+    case AttentionKernel::Simple: return "tpbench-simple";
+    case AttentionKernel::Library: return "cudnn-sdpa";
+    case AttentionKernel::None: break;
+  }
+  return "none";
+}
+
+AttentionKernel own_attention_kernel(const AttentionShape& s) {
+  if (s.new_tokens != 1) return AttentionKernel::None;
+  kernels::AttentionDims d;
+  d.batch = s.batch;
+  d.new_tokens = s.new_tokens;
+  d.prior = s.prior;
+  d.q_heads = s.q_heads;
+  d.kv_heads = s.kv_heads;
+  d.head_dim = s.head_dim;
+  return kernels::attention_uses_split_path(d) ? AttentionKernel::Split : AttentionKernel::Simple;
+}
+
+std::optional<std::string> attention_not_runnable(const RankProgram& r, bool library_usable,
+                                                  const std::string& library_why_not) {
+  if (library_usable) return std::nullopt;
+  for (const Op& op : r.ops)
+    if (op.kind == OpKind::Attention && op.attn.new_tokens > 1)
+      return "prefill attention (" + std::to_string(op.attn.new_tokens) +
+             " query tokens per sequence) runs only on cuDNN's flash attention here: " + library_why_not;
+  return std::nullopt;
+}
+
+AttentionKernel faster_decode_kernel(AttentionKernel own, double own_s, std::optional<double> library_s) {
+  return library_s && *library_s < own_s ? AttentionKernel::Library : own;
+}
+
+}  // namespace tpbench

@@ -1,0 +1,63 @@
+#pragma once
+// The attention ops of one rank: the K/V append (kernels/decode_attention.cuh), then attention on
+// the kernel chosen for the shape before the step (harness/backend/attention_choice.hpp):
+// prefill chunks on cuDNN's SDPA, decode on the faster of the project's kernel and cuDNN's as
+// timed on an idle device in prepare(). Owns the cuDNN handle and both workspaces.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/backend/attention_choice.hpp"
+#include "harness/backend/cuda/device_resources.hpp"
+#include "kernels/cudnn_attention.hpp"
+#include "kernels/decode_attention.cuh"
+#include "kernels/l2_flush.cuh"
+
+namespace tpbench::cuda {
+
+class AttentionRunner {
+ public:
+  // Creates the library's handle on the current device when the library is usable.
+  AttentionRunner();
+
+  // On an idle device, before any step: plans every attention op of `r` (whose buffers are
+  // `buffers`, already initialised) on the library, sizes the workspaces, and times each decode
+  // shape both ways (L2 flushed before each run). Throws std::runtime_error when a prefill op
+  // cannot run (no library, or no cuDNN engine for its shape).
+  void prepare(const RankProgram& r, const std::vector<__nv_bfloat16*>& buffers, cudaStream_t s,
+               kernels::L2Flush* flush);
+  // Appends K/V and runs the chosen kernel for the op's shape (capturable).
+  void run(const Op& op, const kernels::DecodeAttentionArgs& args, cudaStream_t s);
+  // {"attention": name, "attention_library": ..., "decode_attention_ours_s", "..._library_s"}
+  // for the program's attention ops (the last shape's times; every layer has the same shape).
+  nlohmann::json choices() const;
+
+ private:
+  struct Choice {
+    AttentionKernel kernel = AttentionKernel::None;
+    std::optional<double> own_s, library_s;
+  };
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
+  static Key key_of(const AttentionShape& s);
+  void launch(AttentionKernel k, const kernels::DecodeAttentionArgs& args, cudaStream_t s);
+  Choice decide(const AttentionShape& shape, const kernels::DecodeAttentionArgs& args, cudaStream_t s,
+                kernels::L2Flush* flush);
+
+  kernels::LibraryStatus status_;
+  std::unique_ptr<kernels::CudnnAttention> library_;
+  DeviceBuffer own_ws_, library_ws_;
+  std::map<Key, Choice> choice_;
+};
+
+// The arguments of an attention op over a rank's device buffers.
+kernels::DecodeAttentionArgs attention_args(const Op& op, const std::vector<__nv_bfloat16*>& buffers);
+
+}  // namespace tpbench::cuda

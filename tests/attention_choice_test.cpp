@@ -1,0 +1,61 @@
+// Which attention kernel the cuda backend may use: prefill only on the library (else the point is
+// not runnable, with the library's reason), decode on the faster of the project's and the library's.
+#include <gtest/gtest.h>
+
+#include "harness/backend/attention_choice.hpp"
+#include "harness/plan/plan.hpp"
+
+using namespace tpbench;
+
+namespace {
+
+StepProgram program(Phase ph, const char* model = "llama-3.1-8b") {
+  StepConfig c;
+  c.tp = 2;
+  c.batch = 4;
+  c.context = 2048;
+  c.phase = ph;
+  c.chunk = ph == Phase::Prefill ? 512 : 0;
+  c.layers = 2;
+  return build_program(preset_model(model), c);
+}
+
+}  // namespace
+
+TEST(AttentionChoice, PrefillWithoutTheLibraryIsNotRunnableWithItsReason) {
+  const StepProgram p = program(Phase::Prefill);
+  const auto why = attention_not_runnable(p.ranks[0], false, "built without cuDNN's SDPA");
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("512 query tokens"), std::string::npos) << *why;
+  EXPECT_NE(why->find("built without cuDNN's SDPA"), std::string::npos) << *why;
+  EXPECT_FALSE(attention_not_runnable(p.ranks[0], true, "").has_value());
+}
+
+TEST(AttentionChoice, DecodeRunsWithOrWithoutTheLibrary) {
+  const StepProgram p = program(Phase::Decode);
+  EXPECT_FALSE(attention_not_runnable(p.ranks[0], false, "absent").has_value());
+  for (const Op& op : p.ranks[0].ops)
+    if (op.kind == OpKind::Attention) {
+      EXPECT_EQ(own_attention_kernel(op.attn), AttentionKernel::Split);  // head_dim 128, 4 q per KV head
+      return;
+    }
+  FAIL() << "no attention op";
+}
+
+TEST(AttentionChoice, OwnKernelByShape) {
+  AttentionShape s{4, 1, 100, 8, 2, 32, 0};  // head_dim 32: not the split path
+  EXPECT_EQ(own_attention_kernel(s), AttentionKernel::Simple);
+  s.head_dim = 128;
+  EXPECT_EQ(own_attention_kernel(s), AttentionKernel::Split);
+  s.new_tokens = 16;  // prefill: none of the project's kernels
+  EXPECT_EQ(own_attention_kernel(s), AttentionKernel::None);
+}
+
+TEST(AttentionChoice, DecodeTakesTheFasterKernel) {
+  EXPECT_EQ(faster_decode_kernel(AttentionKernel::Split, 10e-6, 8e-6), AttentionKernel::Library);
+  EXPECT_EQ(faster_decode_kernel(AttentionKernel::Split, 10e-6, 12e-6), AttentionKernel::Split);
+  EXPECT_EQ(faster_decode_kernel(AttentionKernel::Simple, 10e-6, 10e-6), AttentionKernel::Simple);  // tie: ours
+  EXPECT_EQ(faster_decode_kernel(AttentionKernel::Split, 10e-6, std::nullopt), AttentionKernel::Split);
+  EXPECT_STREQ(attention_kernel_name(AttentionKernel::Library), "cudnn-sdpa");
+  EXPECT_STREQ(attention_kernel_name(AttentionKernel::Split), "tpbench-split");
+}
