@@ -62,7 +62,10 @@ TEST(CalibrateOptions, Validation) {
   bad([](CalibrateOptions& o) { o.out.clear(); });
   bad([](CalibrateOptions& o) { o.gpus = {0, -1}; });
   bad([](CalibrateOptions& o) { o.gpus = {0, 1, 0}; });
-  bad([](CalibrateOptions& o) { o.min_bytes = 0; });
+  bad([](CalibrateOptions& o) { o.min_bytes = -1; });
+  bad([](CalibrateOptions& o) { o.tps = {}; });
+  bad([](CalibrateOptions& o) { o.tps = {4, 0}; });
+  bad([](CalibrateOptions& o) { o.plans = {"tp", "pipeline"}; });
   bad([](CalibrateOptions& o) { o.max_bytes = -5; });
   bad([](CalibrateOptions& o) { o.min_bytes = 1 << 20, o.max_bytes = 1 << 10; });
   bad([](CalibrateOptions& o) { o.max_bytes = int64_t(16) << 30; });
@@ -79,8 +82,11 @@ TEST(CalibrateOptions, UnknownBaseAndUnwritableOutFailBeforeAnyWork) {
   EXPECT_EQ(out.str(), "");  // nothing measured, nothing printed
 }
 
+// The tp plan's per-rank GEMMs of Llama-3.1-70B at TP 1, 4 and 8, as the plan emits them.
 TEST(CalibrateRequest, Llama70bShapesAtTp148) {
-  const auto shapes = calibrate_gemm_shapes();
+  const CalibrateWorkload w =
+      calibrate_workload(preset_model("llama-3.1-70b"), {1, 4, 8}, {PlanKind::TP}, 8192);
+  const auto& shapes = w.gemm_shapes;
   ASSERT_EQ(shapes.size(), 15u);
   auto find = [&](const std::string& name, int tp) {
     for (const auto& s : shapes)
@@ -90,7 +96,7 @@ TEST(CalibrateRequest, Llama70bShapesAtTp148) {
   };
   EXPECT_EQ(find("qkv", 1).n, (64 + 16) * 128);
   EXPECT_EQ(find("qkv", 8).n, (8 + 2) * 128);  // one KV head per rank
-  EXPECT_EQ(find("o", 4).k, 16 * 128);
+  EXPECT_EQ(find("o_proj", 4).k, 16 * 128);
   EXPECT_EQ(find("gate_up", 1).n, 2 * 28672);
   EXPECT_EQ(find("gate_up", 8).k, 8192);
   EXPECT_EQ(find("down", 4).k, 28672 / 4);
@@ -98,8 +104,52 @@ TEST(CalibrateRequest, Llama70bShapesAtTp148) {
   EXPECT_EQ(find("lm_head", 1).n, 128256);  // vocab-parallel
   EXPECT_EQ(find("lm_head", 8).n, 128256 / 8);
   EXPECT_EQ(find("lm_head", 4).k, 8192);
-  EXPECT_EQ(find("o", 4).per_step, 80);  // once per layer
+  EXPECT_EQ(find("o_proj", 4).per_step, 80);  // once per layer
   EXPECT_EQ(find("lm_head", 4).per_step, 1);
+  // Local heads of the attention ops: 64 / TP query heads, 8 / TP KV heads (1 replicated at 8).
+  ASSERT_EQ(w.attention_heads.size(), 3u);
+  EXPECT_EQ(w.attention_heads[2].q_heads, 8);
+  EXPECT_EQ(w.attention_heads[2].kv_heads, 1);
+  // all_reduce of 1 token x 8192 x 2 B = 16 KiB up to 8192 tokens = 128 MiB; the logits gather
+  // of 256 rows at TP4: 4 x 256 x 32,064 x 2 B = 65,667,072 B stays inside.
+  EXPECT_EQ(w.min_message_bytes, 16384.0);
+  EXPECT_EQ(w.max_message_bytes, 134217728.0);
+  EXPECT_EQ(w.collective_ops.size(), 2u);  // all_reduce, all_gather
+  EXPECT_EQ(w.description, "llama-3.1-70b, plans tp, TP 1,4,8");
+}
+
+// Weight-gather runs the unsharded layer GEMMs on every rank and gathers whole layers (855,654,400
+// parameters x 2 B = 1,711,308,800 B) and the whole LM head (8192 x 128,256 x 2 B = 2,101,346,304 B),
+// whatever the TP.
+TEST(CalibrateRequest, WeightGatherShapesAreTheWholeLayer) {
+  const CalibrateWorkload w = calibrate_workload(preset_model("llama-3.1-70b"), {4}, {PlanKind::WeightGather}, 8192);
+  auto n_of = [&](const std::string& name) {
+    for (const auto& s : w.gemm_shapes)
+      if (s.name == name) return s.n;
+    return int64_t(-1);
+  };
+  EXPECT_EQ(n_of("qkv"), (64 + 16) * 128);
+  EXPECT_EQ(n_of("gate_up"), 2 * 28672);
+  EXPECT_EQ(n_of("lm_head"), 128256);
+  EXPECT_EQ(w.max_message_bytes, 2101346304.0);
+  ASSERT_EQ(w.collective_ops.size(), 1u);
+  EXPECT_EQ(w.collective_ops[0], CollectiveKind::AllGather);
+  CalibrateOptions o = good_options();
+  o.tps = {4};
+  o.plans = {"weight-gather"};
+  const CalibrateRequest r = make_calibrate_request(o);
+  EXPECT_EQ(r.collective_sizes.back(), size_t(2) << 30);  // the head gather, up to a power of two: 2^31
+}
+
+// Measured GEMM times become per-(n, k) tables; a shape measured at two TPs is averaged.
+TEST(CalibrateMerge, GemmTimeTablesByShape) {
+  const CalibrateGemmShape a{"qkv", 4, 2560, 8192, 80}, b{"qkv", 8, 2560, 8192, 80}, c{"down", 4, 8192, 7168, 80};
+  const auto t = gemm_time_tables({{a, 1, 1e-5}, {b, 1, 3e-5}, {a, 64, 5e-5}, {c, 1, 4e-5}});
+  ASSERT_EQ(t.size(), 2u);
+  const SystemProfile::GemmTimes& qkv = t[0].n == 2560 ? t[0] : t[1];
+  ASSERT_EQ(qkv.points.size(), 2u);
+  EXPECT_DOUBLE_EQ(qkv.points[0].second, 2e-5);
+  EXPECT_DOUBLE_EQ(qkv.points[1].first, 64.0);
 }
 
 TEST(CalibrateRequest, SizesAndQuick) {
@@ -117,7 +167,9 @@ TEST(CalibrateRequest, SizesAndQuick) {
   EXPECT_EQ(full.gemm_m.back(), 8192);
   EXPECT_EQ(full.attention_heads.size(), 3u);
   EXPECT_EQ(full.attention_batch.back(), 64);
-  EXPECT_EQ(full.collective_sizes.size(), 28u);
+  // The tp plan's messages, 16 KiB to 128 MiB: 2^14 .. 2^27.
+  EXPECT_EQ(full.collective_sizes.size(), 14u);
+  EXPECT_EQ(full.collective_sizes.front(), 16384u);
   EXPECT_EQ(full.collective_ops.size(), 3u);
   o.quick = true;
   const CalibrateRequest quick = make_calibrate_request(o);
@@ -248,7 +300,7 @@ TEST(CalibrateGpu, ReducedCalibrationOnTheDevice) {
   r.hbm_bytes = size_t(512) << 20;
   r.square = 2048;
   r.gemm_m = {1, 16, 512};
-  r.gemm_shapes = {calibrate_gemm_shapes().back()};
+  r.gemm_shapes = {r.gemm_shapes.back()};
   r.attention_batch = {1, 8};
   std::ostringstream progress;
   const CalibrateMeasurements m = run_calibrate_cuda(r, progress);

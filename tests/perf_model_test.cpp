@@ -11,6 +11,7 @@
 #include "harness/perf/collective_table.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/perf_params.hpp"
+#include "harness/perf/op_pricing.hpp"
 #include "harness/perf/step_cost_model.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/perf/toy_model.hpp"
@@ -363,6 +364,42 @@ TEST(PerfStepCost, UsesItsTpsGemmEfficiency) {
   const double f1 = 2.0 * (4096.0 * 855638016.0 * 80 + 8192.0 * 128256);
   EXPECT_NEAR(c8.gemm_compute_s, f8 / (0.1 * p.matmul_flops), c8.gemm_compute_s * 1e-12);
   EXPECT_NEAR(c1.gemm_compute_s, f1 / (0.5 * p.matmul_flops), c1.gemm_compute_s * 1e-12);
+}
+
+// A calibrated per-op table replaces the roofline for its (n, k): linear in m between measured
+// points, the smallest point's time below them; other shapes keep the roofline.
+TEST(PerfStepCost, MeasuredGemmTableReplacesTheRooflineForItsShape) {
+  SystemProfile p = builtin_profile("h100-sxm");
+  p.gemm_times.push_back({2560, 8192, {{1, 20e-6}, {64, 40e-6}}});
+  const PerfParams par;
+  const PricingContext ctx{&p, &par, 4, 2};
+  auto gemm = [](int64_t m, int64_t n, int64_t k) {
+    Op op;
+    op.kind = OpKind::Gemm;
+    op.a = View{0, 0, m, k, k};
+    op.w = View{1, 0, k, n, n};
+    op.out = View{2, 0, m, n, n};
+    set_op_cost(op, 2);
+    return op;
+  };
+  const OpPrice mid = price_op(gemm(32, 2560, 8192), {}, ctx);
+  EXPECT_EQ(mid.bound, OpBound::Measured);
+  EXPECT_NEAR(mid.seconds, 20e-6 + 20e-6 * 31.0 / 63.0, 1e-15);
+  EXPECT_NEAR(price_op(gemm(1, 2560, 8192), {}, ctx).seconds, 20e-6, 1e-15);
+  // The same m on another shape: weights 8192 x 1280 x 2 B over 3.015 TB/s + 2.2 us.
+  const OpPrice other = price_op(gemm(1, 1280, 8192), {}, ctx);
+  EXPECT_EQ(other.bound, OpBound::Memory);
+  EXPECT_NEAR(other.seconds, 8192.0 * 1280 * 2 / 3.015e12 + 2.2e-6, 1e-12);
+  // The table travels in the profile file.
+  const SystemProfile back = profile_from_json(profile_to_json(p), "test");
+  ASSERT_EQ(back.gemm_times.size(), 1u);
+  EXPECT_EQ(back.gemm_times[0].points, p.gemm_times[0].points);
+  nlohmann::json j = profile_to_json(p);
+  j["gemm_times"][0]["points"] = nlohmann::json::array({{0, 1e-5}});
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+  j = profile_to_json(p);
+  j["gemm_times"].push_back(j["gemm_times"][0]);  // the same shape twice
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
 }
 
 TEST(PerfToyModel, FitRecoversTauAndAlphaAndFlagsFailures) {

@@ -301,6 +301,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   calibrate->footer(R"(Examples:
   tpbench calibrate --out results/h100/profile.json
   tpbench calibrate --quick --gpus 0 --base h100-sxm --out profile.json
+  tpbench calibrate --model llama-3.1-8b --tp 1,2 --plan tp,weight-gather --out profile-8b.json
   tpbench predict --profile profile.json --model llama-3.1-70b --layout 1R-TP4 --out pred.json
 Fields not measured (and the collective tables when fewer than 2 GPUs are used) come from --base.)");
   calibrate->add_option("--out", cal.out, "profile JSON to write (tpbench.profile/1)")->required();
@@ -308,8 +309,14 @@ Fields not measured (and the collective tables when fewer than 2 GPUs are used) 
   calibrate->add_option("--base", cal.base, "h100-sxm | h200-sxm | profile FILE, for the fields not measured")->capture_default_str();
   calibrate->add_option("--name", cal.name, "profile name (default calibrated-<gpu>)");
   calibrate->add_flag("--quick", cal.quick, "fewer sizes and iterations (under a minute on one GPU)");
-  calibrate->add_option("--min-bytes", cal.min_bytes, "smallest collective size, nccl-tests bytes (suffixes K, M, G)")->transform(CLI::AsSizeValue(false))->capture_default_str();
-  calibrate->add_option("--max-bytes", cal.max_bytes, "largest collective size, nccl-tests bytes (suffixes K, M, G)")->transform(CLI::AsSizeValue(false))->capture_default_str();
+  calibrate->add_option("--model", cal.model, "Model preset whose plans' ops are measured")->capture_default_str();
+  calibrate->add_option("--model-config", cal.model_config, "Hugging Face config.json (overrides --model)");
+  calibrate->add_option("--tp", cal.tps, "TP sizes whose per-rank shapes are measured (comma list)")
+      ->delimiter(',')->capture_default_str();
+  calibrate->add_option("--plan", cal.plans, "Plans whose ops are measured: tp, tp-sp, weight-gather (comma list)")
+      ->delimiter(',')->capture_default_str();
+  calibrate->add_option("--min-bytes", cal.min_bytes, "smallest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' smallest message)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
+  calibrate->add_option("--max-bytes", cal.max_bytes, "largest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' largest)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
   calibrate->callback([&] { rc = tpbench::run_calibrate(cal, std::cout); });
 
   try {

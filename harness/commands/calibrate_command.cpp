@@ -9,6 +9,9 @@
 #include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/model/model_spec.hpp"
+#include "harness/perf/inputs.hpp"
+#include "harness/plan/op_cost.hpp"
+#include "harness/plan/plan.hpp"
 
 namespace tpbench {
 
@@ -19,9 +22,14 @@ void check_calibrate_options(const CalibrateOptions& o) {
     if (g < 0) throw UsageError("--gpus: device ids must be >= 0, got " + std::to_string(g));
     if (!seen.insert(g).second) throw UsageError("--gpus: device " + std::to_string(g) + " is listed twice");
   }
-  if (o.min_bytes <= 0) throw UsageError("--min-bytes must be > 0");
-  if (o.max_bytes <= 0) throw UsageError("--max-bytes must be > 0");
-  if (o.min_bytes > o.max_bytes)
+  if (o.tps.empty()) throw UsageError("--tp needs at least one TP size");
+  for (int tp : o.tps)
+    if (tp < 1 || tp > 1024) throw UsageError("--tp: sizes must be in 1..1024, got " + std::to_string(tp));
+  if (o.plans.empty()) throw UsageError("--plan needs at least one plan");
+  for (const auto& p : o.plans) parse_plan(p);
+  if (o.min_bytes < 0) throw UsageError("--min-bytes must be > 0");
+  if (o.max_bytes < 0) throw UsageError("--max-bytes must be > 0");
+  if (o.min_bytes > 0 && o.max_bytes > 0 && o.min_bytes > o.max_bytes)
     throw UsageError("--min-bytes (" + std::to_string(o.min_bytes) + ") is larger than --max-bytes (" +
                      std::to_string(o.max_bytes) + ")");
   // Every rank holds an input and an output of the largest size: 8 GiB keeps that well inside
@@ -29,24 +37,64 @@ void check_calibrate_options(const CalibrateOptions& o) {
   if (o.max_bytes > (int64_t(8) << 30)) throw UsageError("--max-bytes must be at most 8G");
 }
 
-std::vector<CalibrateGemmShape> calibrate_gemm_shapes() {
-  // Per-rank shapes of the tp plan (Megatron style, what vLLM runs): QKV and gate/up are
-  // column-parallel (n shards), O and down row-parallel (k shards), the LM head vocab-parallel;
-  // KV heads are replicated when TP exceeds them.
-  const ModelSpec m = preset_model("llama-3.1-70b");
-  std::vector<CalibrateGemmShape> shapes;
-  for (int tp : {1, 4, 8}) {
-    validate_tp(m, tp);
-    const int64_t q = m.q_heads / tp, kv = std::max<int64_t>(1, m.kv_heads / tp);
-    const int layers = int(m.layers);
-    shapes.push_back({"qkv", tp, (q + 2 * kv) * m.head_dim, m.hidden, layers});
-    shapes.push_back({"o", tp, m.hidden, q * m.head_dim, layers});
-    shapes.push_back({"gate_up", tp, 2 * m.intermediate / tp, m.hidden, layers});
-    shapes.push_back({"down", tp, m.hidden, m.intermediate / tp, layers});
-    shapes.push_back({"lm_head", tp, m.vocab / tp, m.hidden, 1});  // vocab-parallel, once a step
-  }
-  return shapes;
+namespace {
+
+// The name of a plan op without its layer prefix ("L0.qkv" -> "qkv", "head.lm_head" -> "lm_head").
+std::string op_base_name(const std::string& name) {
+  const auto dot = name.rfind('.');
+  return dot == std::string::npos ? name : name.substr(dot + 1);
 }
+
+// One plan at one TP: its GEMMs (per step), attention heads, collectives and their sizes.
+void add_plan_ops(const ModelSpec& m, int tp, PlanKind plan, int64_t max_tokens, CalibrateWorkload& w) {
+  StepConfig c;
+  c.plan = plan;
+  c.tp = tp;
+  c.batch = tp;
+  c.context = 8;
+  c.layers = 1;
+  const StepProgram p = build_program(m, c);
+  const RankProgram& r = p.ranks.front();
+  for (size_t i = 0; i < r.ops.size(); ++i) {
+    const Op& op = r.ops[i];
+    const bool layer_op = int(i) >= r.layers_begin && int(i) < r.head_begin;
+    const int per_step = layer_op ? int(m.layers) : 1;
+    if (op.kind == OpKind::Gemm) {
+      auto same = [&](const CalibrateGemmShape& s) { return s.tp == tp && s.n == op.w.cols && s.k == op.a.cols; };
+      auto it = std::find_if(w.gemm_shapes.begin(), w.gemm_shapes.end(), same);
+      if (it == w.gemm_shapes.end()) w.gemm_shapes.push_back({op_base_name(op.name), tp, op.w.cols, op.a.cols, per_step});
+    } else if (op.kind == OpKind::Attention) {
+      const CalibrateAttentionHeads h{tp, op.attn.q_heads, op.attn.kv_heads, op.attn.head_dim};
+      auto same = [&](const CalibrateAttentionHeads& x) {
+        return x.tp == h.tp && x.q_heads == h.q_heads && x.kv_heads == h.kv_heads && x.head_dim == h.head_dim;
+      };
+      if (std::none_of(w.attention_heads.begin(), w.attention_heads.end(), same)) w.attention_heads.push_back(h);
+    } else if (op.kind == OpKind::Collective && op.group_size > 1) {
+      if (std::find(w.collective_ops.begin(), w.collective_ops.end(), op.collective) == w.collective_ops.end())
+        w.collective_ops.push_back(op.collective);
+      // The op's size over steps of 1 to max_tokens tokens, with at most max_num_seqs logits rows
+      // (fixed-size gathers stay fixed).
+      for (double tokens : {1.0, double(max_tokens)}) {
+        StepWork work;
+        work.decode_seqs = tokens;
+        work.logits = std::min(tokens, double(PerfParams{}.max_num_seqs));
+        const double bytes = op_at(op, work, double(dtype_bytes(m.dtype))).message_bytes;
+        if (bytes <= 0) continue;
+        w.min_message_bytes = w.min_message_bytes > 0 ? std::min(w.min_message_bytes, bytes) : bytes;
+        w.max_message_bytes = std::max(w.max_message_bytes, bytes);
+      }
+    }
+  }
+}
+
+// The nearest power of two at or below (floor) or at or above (ceil) x, at least 8.
+int64_t pow2(double x, bool ceil) {
+  int64_t v = 8;
+  while (ceil ? double(v) < x : double(v * 2) <= x) v *= 2;
+  return v;
+}
+
+}  // namespace
 
 std::vector<size_t> calibrate_collective_sizes(int64_t min_bytes, int64_t max_bytes, double factor) {
   std::vector<size_t> sizes;
@@ -55,15 +103,33 @@ std::vector<size_t> calibrate_collective_sizes(int64_t min_bytes, int64_t max_by
   return sizes;
 }
 
+CalibrateWorkload calibrate_workload(const ModelSpec& m, const std::vector<int>& tps, const std::vector<PlanKind>& plans,
+                                     int64_t max_tokens) {
+  CalibrateWorkload w;
+  std::string tp_list, plan_list;
+  for (PlanKind plan : plans) plan_list += (plan_list.empty() ? "" : ",") + std::string(plan_name(plan));
+  for (int tp : tps) {
+    tp_list += (tp_list.empty() ? "" : ",") + std::to_string(tp);
+    for (PlanKind plan : plans) add_plan_ops(m, tp, plan, max_tokens, w);
+  }
+  w.description = m.name + ", plans " + plan_list + ", TP " + tp_list;
+  return w;
+}
+
 CalibrateRequest make_calibrate_request(const CalibrateOptions& o) {
   CalibrateRequest r;
   r.gpus = o.gpus;
   r.gemm_m = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
-  r.gemm_shapes = calibrate_gemm_shapes();
-  const ModelSpec m = preset_model("llama-3.1-70b");
-  for (int tp : {1, 4, 8})
-    r.attention_heads.push_back({tp, m.q_heads / tp, std::max<int64_t>(1, m.kv_heads / tp), m.head_dim});
+  const ModelSpec m = select_model(o.model, o.model_config);
+  std::vector<PlanKind> plans;
+  for (const auto& p : o.plans) plans.push_back(parse_plan(p));
+  const CalibrateWorkload w = calibrate_workload(m, o.tps, plans, r.gemm_m.back());
+  r.workload = w.description;
+  r.gemm_shapes = w.gemm_shapes;
+  r.attention_heads = w.attention_heads;
   r.attention_batch = {1, 2, 4, 8, 16, 32, 64};
+  // All three kinds whenever some group communicates: a profile needs all_reduce, and tables
+  // of the others cost little beside the GEMMs.
   r.collective_ops = {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter};
   double factor = 2;
   if (o.quick) {
@@ -72,12 +138,17 @@ CalibrateRequest make_calibrate_request(const CalibrateOptions& o) {
     r.warmup = 2;
     r.hbm_bytes = size_t(2) << 30;
     r.attention_batch = {1, 4, 16, 64};
-    r.attention_heads = {r.attention_heads.front(), r.attention_heads.back()};  // TP 1 and 8
+    if (r.attention_heads.size() > 2) r.attention_heads = {r.attention_heads.front(), r.attention_heads.back()};
     r.collective_iters = 10;
     r.collective_warmup = 3;
     factor = 4;
   }
-  r.collective_sizes = calibrate_collective_sizes(o.min_bytes, o.max_bytes, factor);
+  // The plans' message sizes, widened to powers of two, unless the options name a range.
+  const int64_t lo = o.min_bytes > 0 ? o.min_bytes : (w.min_message_bytes > 0 ? pow2(w.min_message_bytes, false) : 8);
+  int64_t hi = o.max_bytes > 0 ? o.max_bytes
+                               : (w.max_message_bytes > 0 ? pow2(w.max_message_bytes, true) : int64_t(1) << 30);
+  hi = std::min(std::max(hi, lo), int64_t(8) << 30);
+  r.collective_sizes = calibrate_collective_sizes(lo, hi, factor);
   return r;
 }
 
@@ -94,7 +165,8 @@ int run_calibrate(const CalibrateOptions& opt, std::ostream& out) {
   check_writable(opt.out, {opt.base});  // before minutes of measurements, not after
   const CalibrateRequest req = make_calibrate_request(opt);
 
-  const CalibrateMeasurements m = run_calibrate_cuda(req, out);
+  CalibrateMeasurements m = run_calibrate_cuda(req, out);
+  m.workload = req.workload;
   const SystemProfile merged = merge_calibration(base, m, opt.name);
   const nlohmann::json doc = calibration_document(merged, m, opt.command_line);
   // What predict / --emulate-tp will read must load: checked before the file exists...

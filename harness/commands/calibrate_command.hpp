@@ -4,12 +4,15 @@
 // `sweep --emulate-tp` read.
 //
 // Measured: HBM read and copy bandwidth (hbm_bandwidth = achievable read), BF16 matmul FLOP/s
-// on a large square GEMM (matmul_flops), GEMM efficiency tables over the Llama-3.1-70B TP 1/4/8
-// per-rank shapes, layers and LM head weighted as in a step (gemm_efficiency pooled,
-// gemm_efficiency_by_tp per TP), decode attention's fraction of the HBM read rate at a 10k
-// context (decode_attention_efficiency), NVML clocks around each section, NCCL
-// all_reduce / all_gather / reduce_scatter time tables per group size that the visible GPUs
-// allow, memory per GPU and the GPU's name. Everything else (and the collective tables when
+// on a large square GEMM (matmul_flops), the per-rank GEMMs that the requested model's plans emit
+// at the requested TPs (--model/--model-config, --tp, --plan; default Llama-3.1-70B, TP 1/4/8,
+// plan tp): their times by m as per-op tables (gemm_times, which the cost model prices those
+// shapes from) and as efficiency tables, layers and LM head weighted as in a step
+// (gemm_efficiency pooled, gemm_efficiency_by_tp per TP); decode attention's fraction of the HBM
+// read rate at a 10k context with the plans' local heads (decode_attention_efficiency), NVML
+// clocks around each section, NCCL time tables of the collective kinds the plans use, per
+// group size that the visible GPUs allow, over the message sizes the plans send (unless
+// --min-bytes/--max-bytes say otherwise), memory per GPU and the GPU's name. Everything else (and the collective tables when
 // fewer than two GPUs are used) comes from the --base profile, and `sources` says which is which.
 //
 // The command (validation, request, merging, summary, writing) is host code and unit-tested;
@@ -22,7 +25,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/model/model_spec.hpp"
 #include "harness/perf/system_profile.hpp"
+#include "harness/plan/step_program.hpp"
 
 namespace tpbench {
 
@@ -32,8 +37,12 @@ struct CalibrateOptions {
   std::string base = "h100-sxm";  // built-in name or profile file for the fields not measured
   std::string name;               // profile name; empty: "calibrated-<gpu>"
   bool quick = false;             // fewer sizes and iterations (device_check: < 60 s on one GPU)
-  int64_t min_bytes = 8;          // collective sizes, nccl-tests bytes
-  int64_t max_bytes = int64_t(1) << 30;
+  std::string model = "llama-3.1-70b";  // whose plans' ops are measured
+  std::string model_config;       // HF config.json; overrides model
+  std::vector<int> tps = {1, 4, 8};
+  std::vector<std::string> plans = {"tp"};
+  int64_t min_bytes = 0;          // collective sizes, nccl-tests bytes; 0: from the plans' messages
+  int64_t max_bytes = 0;
   std::string command_line;
 };
 
@@ -60,6 +69,7 @@ struct CalibrateAttentionHeads {
 };
 
 struct CalibrateRequest {
+  std::string workload;                    // what the shapes come from (for the profile's sources)
   std::vector<int> gpus;                   // empty: all visible
   int iters = 20, warmup = 3;              // per measurement (timed events, median)
   size_t hbm_bytes = size_t(4) << 30;      // read/copy buffer, >> L2
@@ -74,8 +84,18 @@ struct CalibrateRequest {
   int collective_iters = 20, collective_warmup = 5;
 };
 
-// The Llama-3.1-70B per-rank GEMMs (qkv, o, gate_up, down, lm_head) at TP 1, 4 and 8.
-std::vector<CalibrateGemmShape> calibrate_gemm_shapes();
+// What the plans of `m` emit at each TP: distinct per-rank GEMM shapes (with how often a step
+// runs each), attention heads, collective kinds and the range of their message sizes over
+// steps of 1 to max_tokens tokens (and up to vLLM's default max_num_seqs logits rows).
+struct CalibrateWorkload {
+  std::vector<CalibrateGemmShape> gemm_shapes;
+  std::vector<CalibrateAttentionHeads> attention_heads;
+  std::vector<CollectiveKind> collective_ops;
+  double min_message_bytes = 0, max_message_bytes = 0;
+  std::string description;  // "llama-3.1-70b, plans tp, TP 1,4,8"
+};
+CalibrateWorkload calibrate_workload(const ModelSpec& m, const std::vector<int>& tps,
+                                     const std::vector<PlanKind>& plans, int64_t max_tokens);
 // min, min*f, min*f^2, ... <= max (f = 4 with --quick, else 2).
 std::vector<size_t> calibrate_collective_sizes(int64_t min_bytes, int64_t max_bytes, double factor);
 CalibrateRequest make_calibrate_request(const CalibrateOptions& opt);
@@ -103,6 +123,7 @@ struct CalibrateCollectivePoint {
 };
 
 struct CalibrateMeasurements {
+  std::string workload;        // the request's
   std::string gpu_name;
   int gpu_count = 0;           // GPUs used
   double memory_bytes = 0;     // per GPU (cudaMemGetInfo total)
@@ -136,6 +157,10 @@ std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<C
 // fraction of the bandwidth than TP1's large ones, and the pooled table is weighted by TP1.
 std::map<int, std::vector<std::pair<double, double>>> gemm_efficiency_tables_by_tp(
     const std::vector<CalibrateGemmPoint>& gemm, double matmul_flops);
+
+// Per (n, k): the measured seconds by m (shapes measured at several TPs averaged), as the
+// cost model reads them (SystemProfile::gemm_times).
+std::vector<SystemProfile::GemmTimes> gemm_time_tables(const std::vector<CalibrateGemmPoint>& gemm);
 
 // The base profile with every measured field replaced and its source noted; collective
 // tables replaced per (op, group) that was measured, the base's kept otherwise.

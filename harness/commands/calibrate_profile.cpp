@@ -84,6 +84,25 @@ std::map<int, std::vector<std::pair<double, double>>> gemm_efficiency_tables_by_
   return tables;
 }
 
+std::vector<SystemProfile::GemmTimes> gemm_time_tables(const std::vector<CalibrateGemmPoint>& gemm) {
+  std::map<std::pair<int64_t, int64_t>, std::map<int64_t, std::pair<double, int>>> by_shape;  // (n, k) -> m -> (s, count)
+  for (const auto& p : gemm)
+    if (p.seconds > 0 && p.m >= 1) {
+      auto& [secs, count] = by_shape[{p.shape.n, p.shape.k}][p.m];
+      secs += p.seconds;
+      ++count;
+    }
+  std::vector<SystemProfile::GemmTimes> out;
+  for (const auto& [nk, by_m] : by_shape) {
+    SystemProfile::GemmTimes t;
+    t.n = nk.first;
+    t.k = nk.second;
+    for (const auto& [m, sc] : by_m) t.points.emplace_back(double(m), sc.first / sc.second);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasurements& m, const std::string& name) {
   SystemProfile p = base;
   const std::string from_base = "base profile '" + base.name + "'";
@@ -111,12 +130,16 @@ SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasur
     p.gemm_efficiency = eff;
     p.gemm_efficiency_by_tp = gemm_efficiency_tables_by_tp(m.gemm, m.matmul_flops);
     const std::string how =
-        "measured: tpbench GemmRunner (cuBLASLt or skinny kernel) over the Llama-3.1-70B per-rank GEMMs "
-        "(qkv, o, gate_up, down, lm_head), total FLOPs / total time per m, L2 flushed before each GEMM, as a "
-        "fraction of matmul_flops (the measured rate: at small m it includes what the kernels lose to the "
-        "HBM roofline)";
-    p.sources["gemm_efficiency"] = how + "; TP 1/4/8 pooled (used where no per-TP table applies)";
+        "measured: tpbench GemmRunner (cuBLASLt or skinny kernel) over the per-rank GEMMs the plans emit (" +
+        (m.workload.empty() ? std::string("the requested workload") : m.workload) +
+        "), total FLOPs / total time per m, L2 flushed before each GEMM, as a fraction of matmul_flops (the "
+        "measured rate: at small m it includes what the kernels lose to the HBM roofline)";
+    p.sources["gemm_efficiency"] = how + "; every TP pooled (used where no per-TP table or measured shape applies)";
     p.sources["gemm_efficiency_by_tp"] = how + "; one table per TP from that TP's shapes";
+    p.gemm_times = gemm_time_tables(m.gemm);
+    p.sources["gemm_times"] = "measured: median time of each per-rank GEMM shape by m, L2 flushed (" +
+                              (m.workload.empty() ? std::string("the requested workload") : m.workload) +
+                              "); the cost model prices a GEMM of these (n, k) from them";
   }
   if (const double bw = attention_bandwidth(m.attention); bw > 0 && p.hbm_bandwidth > 0) {
     p.decode_attention_efficiency = std::min(1.5, bw / p.hbm_bandwidth);
