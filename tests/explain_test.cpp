@@ -298,3 +298,26 @@ TEST(ExplainToyModel, FitsAndKvCapOnAHandBuiltReference) {
 
 }  // namespace
 }  // namespace tpbench
+
+namespace tpbench {
+namespace {
+
+// The weight-gather section: the weights a GPU reads per decode step, hand-derived. tp at TP4
+// reads its quarter of the GEMM weights: (80 x 213,909,504 + 8192 x 32,064) x 2 B + the norms
+// (161 x 8192 x 2 B) = 34.75 GB; weight-gather reads every layer whole on every GPU: (80 x
+// 855,638,016 + 8192 x 128,256) x 2 B + norms = 138.99 GB, and gathers 80 layers of 855,654,400
+// elements and the 8192 x 128,256 LM head, 139,006,050,304 B, of which it receives 3/4 at TP4
+// (104.25 GB) and 7/8 at TP8 (121.63 GB).
+TEST(ExplainWeightGather, StepAnatomyHandDerived) {
+  const std::string md = explain_weight_gather(inputs({}));
+  ASSERT_NE(md.find("## Weight-gather with prefetch against Megatron TP"), std::string::npos);
+  EXPECT_NE(md.find("| tp | 4 | 1 | 34.8 | 0.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| weight-gather | 4 | 16 | 139.0 | 104.3 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| weight-gather | 8 | 8 | 139.0 | 121.6 |"), std::string::npos) << md;
+  // One verdict per TP, and a count of the serving points that agrees with the table above it.
+  for (const char* tp : {"- TP2:", "- TP4:", "- TP8:"}) EXPECT_NE(md.find(tp), std::string::npos) << tp;
+  EXPECT_NE(md.find("at 0 of 12 points"), std::string::npos) << md;
+}
+
+}  // namespace
+}  // namespace tpbench

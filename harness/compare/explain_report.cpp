@@ -70,16 +70,17 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
   }
 
   md << "\n## Per point: predicted vs measured, and where the time goes\n\n";
-  md << "Time shares are of the busy time of the replicas (aggregated) or of the decode pool (PD). "
+  md << "Time shares are of the busy time of the replicas (aggregated) or of the decode pool (PD); compute is GEMM "
+        "time beyond the weight stream (FLOPs, and each kernel's fixed cost) plus prefill attention. "
         "Batch = mean running decodes per instance; KV-blocked = share of steps in which a waiting request could not "
         "be admitted for lack of KV cache; queue = mean wait before admission (PD: also the wait for room on a decode "
         "instance).\n\n";
   md << "| config | C | pred tok/s/GPU | llm-d tok/s/GPU | eff. | pred tok/s/user | llm-d tok/s/user | batch | KV-blocked | "
-        "weights | KV read | compute | collectives | overhead | queue s |\n";
-  md << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        "weights | KV read | compute | collectives | elementwise | overhead | queue s |\n";
+  md << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& p : pts) {
     if (!p.feasible) {
-      md << "| " << p.layout << " | " << p.concurrency << " | not runnable: " << p.reason << " |||||||||||||\n";
+      md << "| " << p.layout << " | " << p.concurrency << " | not runnable: " << p.reason << " ||||||||||||||\n";
       continue;
     }
     const auto it = refp.find({p.layout, p.concurrency});
@@ -94,10 +95,12 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
        << fmt("%.1f", ru) << " | " << fmt("%.1f", detail::mean_decode_batch(p)) << " | "
        << fmt("%.0f%%", 100 * s.kv_blocked_s / busy) << " | " << fmt("%.0f%%", 100 * std::min(s.gemm_memory_s, s.gemm_s) / busy)
        << " | " << fmt("%.0f%%", 100 * s.decode_attn_s / busy) << " | " << fmt("%.0f%%", 100 * comp / busy) << " | "
-       << fmt("%.0f%%", 100 * s.collective_s / busy) << " | " << fmt("%.0f%%", 100 * s.overhead_s / busy) << " | "
+       << fmt("%.0f%%", 100 * s.collective_s / busy) << " | " << fmt("%.0f%%", 100 * s.elementwise_s / busy) << " | "
+       << fmt("%.0f%%", 100 * s.overhead_s / busy) << " | "
        << fmt("%.1f", p.queue_s) << " |\n";
   }
   md << explain_answers(in, pts, refp);
+  md << explain_weight_gather(in);
   return md.str();
 }
 

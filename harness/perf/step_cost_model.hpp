@@ -56,6 +56,9 @@ class StepCostModel : public StepTimeSource {
   // Totals over the whole step (all the model's layers) at `w`, from the same ops the step is
   // priced from.
   StepTotals totals_at(const StepWork& w) const;
+  // One op of this instance's plan, sized for a step (op_at), priced on the profile.
+  OpPrice price(const Op& sized, const AttentionWork& attn = {}) const { return price_op(sized, attn, pricing()); }
+  const SystemProfile& model_profile() const { return prof_; }
   // The critical path of the ops alone (no overheads, parameters at their defaults aside from
   // the efficiencies), at `w`: what a hand-built schedule is checked against.
   double ops_time_s(const StepWork& w) const;
