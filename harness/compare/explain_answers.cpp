@@ -104,10 +104,11 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
 
   // ---- 3. Concurrency 1 ----
   md << "\n## 3. What sets the absolute throughput at concurrency 1\n\n";
-  md << "At C=1 a step is one token: TPOT = weights/N / HBM bandwidth + KV/N / (HBM bandwidth x decode-attention "
-        "efficiency) + collectives + overhead (the profile's " << f2(in.profile.hbm_bandwidth / 1e12) << " TB/s achievable, "
-        "decode attention at " << f2(in.profile.decode_attention_efficiency) << " of it).\n\n";
-  md << "| config | weights ms | KV ms | collectives ms | overhead ms | predicted TPOT ms | predicted tok/s/user | llm-d tok/s/user |\n|---|---|---|---|---|---|---|---|\n";
+  md << "At C=1 a step is one token: TPOT = the GEMMs (weights/N over the HBM bandwidth, plus "
+     << f1(in.profile.kernel_overhead_s * 1e6) << " us per kernel) + KV/N / (HBM bandwidth x decode-attention "
+        "efficiency) + collectives + elementwise ops + overhead (the profile's " << f2(in.profile.hbm_bandwidth / 1e12)
+     << " TB/s achievable, decode attention at " << f2(in.profile.decode_attention_efficiency) << " of it).\n\n";
+  md << "| config | GEMMs ms | KV ms | collectives ms | elementwise ms | overhead ms | predicted TPOT ms | predicted tok/s/user | llm-d tok/s/user |\n|---|---|---|---|---|---|---|---|---|\n";
   for (int tp : {2, 4, 8}) {
     const std::string cfg = "1R-TP" + std::to_string(tp);
     const StepCostModel rm(in.model, tp, in.profile, par, in.scheme);
@@ -118,7 +119,8 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
     const StepCost c = rm.step(s);
     const ServingPoint* p = at(pts, cfg, 1);
     md << "| " << cfg << " | " << f1(c.gemm_s * 1e3) << " | " << f2(c.decode_attn_s * 1e3) << " | "
-       << f2(c.collective_s * 1e3) << " | " << f2(c.overhead_s * 1e3) << " | " << f1(c.total_s * 1e3) << " | "
+       << f2(c.collective_s * 1e3) << " | " << f2(c.elementwise_s * 1e3) << " | " << f2(c.overhead_s * 1e3) << " | "
+       << f1(c.total_s * 1e3) << " | "
        << (p ? f1(def == "inv_tpot" ? p->per_user_inv_tpot : p->per_user_out_div_conc) : "-") << " | "
        << f1(ref_user(ref, cfg, 1, def)) << " |\n";
   }

@@ -53,7 +53,7 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
         "from llm-d); *efficiency* = llm-d measured / predicted tok/s/GPU. Reference: `" << o.reference << "`.\n\n";
 
   md << "## Memory and step-time budget per TP instance\n\n";
-  md << "| TP | weights/GPU GB | KV GB/GPU | KV tokens | max ISL+OSL seqs | weights stream ms | collectives ms (C=1) | overhead ms | TPOT C=1 ms |\n";
+  md << "| TP | weights/GPU GB | KV GB/GPU | KV tokens | max ISL+OSL seqs | GEMMs ms (C=1) | collectives ms (C=1) | overhead ms | TPOT C=1 ms |\n";
   md << "|---|---|---|---|---|---|---|---|---|\n";
   for (int tp : {2, 4, 8}) {
     const KvCapacity k = kv_capacity(m, tp, prof, par, o.scheme);

@@ -24,7 +24,7 @@ const auto& order_of = detail::tp_order;
 
 // GPU-milliseconds per output token spent in each part of the step, over the whole run.
 struct TokenBudget {
-  double weights = 0, prefill_compute = 0, kv = 0, collectives = 0, overhead = 0, idle = 0, total = 0;
+  double weights = 0, prefill_compute = 0, kv = 0, collectives = 0, elementwise = 0, overhead = 0, idle = 0, total = 0;
 };
 
 TokenBudget token_budget(const ServingPoint& p) {
@@ -37,6 +37,7 @@ TokenBudget token_budget(const ServingPoint& p) {
   b.prefill_compute = (std::max(0.0, s.gemm_s - s.gemm_memory_s) + s.prefill_attn_s) * k;
   b.kv = s.decode_attn_s * k;
   b.collectives = s.collective_s * k;
+  b.elementwise = s.elementwise_s * k;
   b.overhead = s.overhead_s * k;
   b.total = 1e3 / p.tokens_per_s_per_gpu;
   b.idle = std::max(0.0, b.total - s.busy_s * k);
@@ -152,9 +153,10 @@ std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<Servi
       md << "| " << name << " | " << fmt("%.2f", x) << " | " << fmt("%.2f", y) << " | " << fmt("%+.2f", y - x) << " |\n";
     };
     row("weight stream", a.weights, b.weights);
-    row("prefill compute beyond the weight stream", a.prefill_compute, b.prefill_compute);
+    row("compute beyond the weight stream (prefill FLOPs, kernel costs)", a.prefill_compute, b.prefill_compute);
     row("KV read (decode attention)", a.kv, b.kv);
     row("collectives", a.collectives, b.collectives);
+    row("elementwise (norms, activations, residuals)", a.elementwise, b.elementwise);
     row("fixed per-step overhead", a.overhead, b.overhead);
     row("idle (closed-loop gaps)", a.idle, b.idle);
     row("**total**", a.total, b.total);

@@ -2,20 +2,20 @@
 
 namespace tpbench {
 
-PhasedStepSource::PhasedStepSource(const StepCostModel* roofline, const MeasuredStepTimes* measured,
+PhasedStepSource::PhasedStepSource(const StepCostModel* cost_model, const MeasuredStepTimes* measured,
                                    double step_overhead_s, double step_time_scale)
-    : roofline_(roofline),
+    : cost_model_(cost_model),
       measured_(measured),
       overhead_s_(step_overhead_s),
       scale_(step_time_scale),
-      tp_(roofline->tp()),
+      tp_(cost_model->tp()),
       measured_decode_(measured && measured->has_decode(tp_)),
       measured_prefill_(measured && measured->has_prefill(tp_)) {}
 
 StepCost PhasedStepSource::step(const StepShape& s) const {
   if (s.decode_seqs + s.prefill_tokens <= 0) return {};
   const bool has_prefill = s.prefill_tokens > 0;
-  if (has_prefill ? !measured_prefill_ : !measured_decode_) return roofline_->step(s);
+  if (has_prefill ? !measured_prefill_ : !measured_decode_) return cost_model_->step(s);
   const double mean_ctx = s.decode_seqs > 0 ? s.decode_ctx_tokens / s.decode_seqs : 0.0;
   StepCost c;
   Lookup l;
@@ -31,7 +31,7 @@ StepCost PhasedStepSource::step(const StepShape& s) const {
         d.decode_seqs = s.decode_seqs;
         d.decode_ctx_tokens = s.decode_ctx_tokens;
         d.logits = s.decode_seqs;
-        c.decode_attn_s = roofline_->step(d).decode_attn_s;
+        c.decode_attn_s = cost_model_->step(d).decode_attn_s;
       }
     }
   }

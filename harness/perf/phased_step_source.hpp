@@ -1,6 +1,7 @@
 #pragma once
 // The step time of one TP-N engine taken per phase from measured sweep tables where they cover
-// that TP and phase, and from the roofline otherwise (a sweep may hold decode points only, or
+// that TP and phase, and from the cost model (the plan's ops priced on the profile's roofline,
+// "roofline" in the documents) otherwise (a sweep may hold decode points only, or
 // miss a TP). How a step is costed:
 //   pure decode   : measured decode(tp, batch, mean context), or the roofline;
 //   with prefill  : with measured prefill, prefill(prompt tokens + decode tokens) (one forward
@@ -21,7 +22,7 @@ namespace tpbench {
 class PhasedStepSource : public StepTimeSource {
  public:
   // `measured` may be null (all roofline); both pointers must outlive this object.
-  PhasedStepSource(const StepCostModel* roofline, const MeasuredStepTimes* measured, double step_overhead_s,
+  PhasedStepSource(const StepCostModel* cost_model, const MeasuredStepTimes* measured, double step_overhead_s,
                    double step_time_scale = 1.0);
   StepCost step(const StepShape& s) const override;
 
@@ -32,7 +33,7 @@ class PhasedStepSource : public StepTimeSource {
   bool prefill_emulated() const { return measured_prefill_ && measured_->prefill_emulated(tp_); }
 
  private:
-  const StepCostModel* roofline_;
+  const StepCostModel* cost_model_;
   const MeasuredStepTimes* measured_;
   double overhead_s_;
   double scale_;

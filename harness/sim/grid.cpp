@@ -54,7 +54,7 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
   for (const auto& [tp, k] : par.step_time_scale_by_tp) j["params"]["step_time_scale_tp" + std::to_string(tp)] = k;
   // Where step times came from: the roofline alone, or sweep tables (files, plan, ranges) with
   // the roofline for the TPs and phases they do not cover.
-  j["step_times"] = g.measured ? g.measured->describe() : nlohmann::json{{"source", "cost_model"}};
+  j["step_times"] = g.measured ? g.measured->describe() : nlohmann::json{{"source", "roofline"}};
   if (g.measured) j["step_times"]["source"] = "measured";
   j["points"] = nlohmann::json::array();
   for (const auto& p : points) j["points"].push_back(point_to_json(p));

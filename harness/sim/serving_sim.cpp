@@ -262,8 +262,8 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
                  std::to_string(p.main.kv_tokens) + " tokens, less than one ISL+OSL sequence";
       return p;
     }
-    const StepCostModel roofline(m, layout.replicas.tp, prof, par, cfg.scheme);
-    const PhasedStepSource model(&roofline, cfg.measured, stack_step_overhead_s(par, layout.replicas.tp),
+    const StepCostModel cost_model(m, layout.replicas.tp, prof, par, cfg.scheme);
+    const PhasedStepSource model(&cost_model, cfg.measured, stack_step_overhead_s(par, layout.replicas.tp),
                                  step_time_scale(par, layout.replicas.tp));
     note_sources(p.main, model, true, true);
     std::vector<Engine> reps;
