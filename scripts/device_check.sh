@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one prepared command for a one-GPU H100/H200 machine (see README "Running on GPUs"):
+# The one prepared command for a one-GPU H100/H200 machine (see docs/gpu.md):
 #   TPBENCH_GIT_COMMIT=<sha> bash scripts/device_check.sh [OUTDIR]
 #   bash scripts/device_check.sh --plan     # prints the step budget below and checks it; runs nothing
 # (the device machine gets the working tree without .git: name the commit, or the JSON says

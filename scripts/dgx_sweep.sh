@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full study on an 8-GPU NVLink node (DGX/HGX H100 or H200), as README "Running on GPUs"
+# The full study on an 8-GPU NVLink node (DGX/HGX H100 or H200), as docs/gpu.md
 # describes:  bash scripts/dgx_sweep.sh [OUTDIR]
 # calibrate -> sweep TP 2/4/8 x plans x overlap x batches, decode and prefill -> predict ->
 # compare with llm-d -> plots -> explain, then a summary table of every step. Expect a few
