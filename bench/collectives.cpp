@@ -25,8 +25,8 @@ void BM_InProcessCollective(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(2));
   const size_t count = std::max<size_t>(1, tpbench::collective_count_for_size(op, size, sizeof(float), ranks));
   const size_t actual = tpbench::collective_size_bytes(op, count, sizeof(float), ranks);
-  const size_t in_elems = op == CollectiveKind::ReduceScatter ? count * ranks : count;
-  const size_t out_elems = op == CollectiveKind::AllGather ? count * ranks : count;
+  const size_t in_elems = tpbench::collective_traits(op).input_elems(count, ranks);
+  const size_t out_elems = tpbench::collective_traits(op).output_elems(count, ranks);
   // Several collectives per benchmark iteration: starting the rank threads costs tens of
   // microseconds, more than a small collective, and must stay outside the measured time.
   const int reps = static_cast<int>(std::clamp<size_t>((8u << 20) / actual, 1, 200));

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 #include <sstream>
 #include <vector>
 
 #include "collectives/bandwidth.hpp"
+#include "collectives/collective_driver.hpp"
 #include "harness/commands/collective_command.hpp"
 #include "harness/common/error.hpp"
 
@@ -49,6 +51,31 @@ TEST(CollectiveBandwidth, CountForSizeRoundsDownLikeNcclTests) {
   EXPECT_EQ(collective_size_bytes(CollectiveKind::ReduceScatter, 3, 4, 8), 96u);
   EXPECT_EQ(collective_count_for_size(CollectiveKind::AllGather, 16, 4, 8), 0u);
   EXPECT_EQ(collective_count_for_size(CollectiveKind::AllReduce, 7, 4, 1), 1u);
+}
+
+TEST(CollectiveTraits, BuffersAndRingStepsFollowNcclsApi) {
+  // NCCL's API, 4 ranks, count 3: ncclAllReduce 3 in / 3 out; ncclAllGather sendcount 3, recvbuff
+  // 12; ncclReduceScatter sendbuff 12, recvcount 3. A ring all-reduce takes 2 x 3 steps, the
+  // others 3; one rank takes none.
+  struct Expect { CollectiveKind k; size_t in, out; int steps; };
+  for (const Expect& e : {Expect{CollectiveKind::AllReduce, 3, 3, 6}, Expect{CollectiveKind::AllGather, 3, 12, 3},
+                          Expect{CollectiveKind::ReduceScatter, 12, 3, 3}}) {
+    const CollectiveTraits& t = collective_traits(e.k);
+    EXPECT_EQ(t.kind, e.k);
+    EXPECT_EQ(t.input_elems(3, 4), e.in) << t.name;
+    EXPECT_EQ(t.output_elems(3, 4), e.out) << t.name;
+    EXPECT_EQ(t.count_argument(e.in, e.out), 3u) << t.name;
+    EXPECT_EQ(t.ring_steps(4), e.steps) << t.name;
+    EXPECT_EQ(t.ring_steps(1), 0) << t.name;
+  }
+  // One entry per kind, each parsed back from its name.
+  std::set<CollectiveKind> seen;
+  for (const CollectiveTraits& t : all_collective_traits()) {
+    EXPECT_TRUE(seen.insert(t.kind).second) << t.name;
+    EXPECT_EQ(parse_collective_kind(t.name), t.kind);
+    EXPECT_EQ(parse_collective_kind(t.compact), t.kind);
+  }
+  EXPECT_EQ(seen.size(), 3u);
 }
 
 TEST(CollectiveBandwidth, OpNamesRoundTripAndBadInputIsRejected) {

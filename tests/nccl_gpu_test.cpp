@@ -19,7 +19,7 @@
 #include "collectives/cuda/nccl_check.hpp"
 #include "collectives/cuda/nccl_communicator.hpp"
 #include "collectives/inprocess_communicator.hpp"  // CollectiveAborted
-#include "harness/commands/collective_command.hpp"  // collective_input / _expected / _wrong
+#include "collectives/collective_driver.hpp"  // collective_input / _expected / _wrong
 #include "harness/common/error.hpp"
 
 namespace tpbench {
@@ -138,8 +138,11 @@ int64_t run_once(CollectiveKind op, ElemType type, const std::vector<int>& devic
   const uint64_t seed = 0x6e63636c;
   auto comms = make_nccl_group(devices);
   const size_t es = elem_size(type);
-  const size_t in_elems = collective_input_elems(op, n, count);
-  const size_t out_elems = collective_output_elems(op, n, count);
+  const CollectiveTraits& traits = collective_traits(op);
+  const size_t in_elems = traits.input_elems(count, n);
+  const size_t out_elems = traits.output_elems(count, n);
+  // In place (NCCL's layouts): the smaller buffer is the rank's own part of the larger one.
+  auto own_part = [&](bool has_parts, int r) { return in_place && has_parts ? static_cast<size_t>(r) * count * es : 0; };
   struct Rank {
     std::unique_ptr<cuda_detail::CudaStream> stream;
     cuda_detail::DeviceBuffer in, out;
@@ -157,8 +160,7 @@ int64_t run_once(CollectiveKind op, ElemType type, const std::vector<int>& devic
     std::vector<uint16_t> h(in_elems);
     for (size_t i = 0; i < in_elems; ++i) h[i] = to_bf16(f[i]);
     const void* src = type == ElemType::F32 ? static_cast<const void*>(f.data()) : h.data();
-    // In-place all_gather reads its input at offset rank*count of the output.
-    const size_t offset = in_place && op == CollectiveKind::AllGather ? static_cast<size_t>(r) * count * es : 0;
+    const size_t offset = own_part(traits.output_has_rank_parts, r);
     char* dst = in_place ? k.out.get<char>() + offset : k.in.get<char>();
     TPBENCH_CUDA_CHECK(cudaMemcpy(dst, src, in_elems * es, cudaMemcpyHostToDevice));
   }
@@ -167,10 +169,8 @@ int64_t run_once(CollectiveKind op, ElemType type, const std::vector<int>& devic
     Rank& k = ranks[static_cast<size_t>(r)];
     NcclCommunicator& c = *comms[static_cast<size_t>(r)];
     char* out = k.out.get<char>();
-    const void* send = in_place ? (op == CollectiveKind::AllGather ? out + static_cast<size_t>(r) * count * es : out)
-                                : k.in.get();
-    // In-place reduce_scatter writes rank r's block where it lies in the input.
-    void* recv = in_place && op == CollectiveKind::ReduceScatter ? out + static_cast<size_t>(r) * count * es : out;
+    const void* send = in_place ? out + own_part(traits.output_has_rank_parts, r) : k.in.get();
+    void* recv = out + own_part(traits.input_has_rank_parts, r);
     c.run(op, send, recv, count, type, k.stream->get());
   }
   group.end();
@@ -180,7 +180,7 @@ int64_t run_once(CollectiveKind op, ElemType type, const std::vector<int>& devic
     Rank& k = ranks[static_cast<size_t>(r)];
     TPBENCH_CUDA_CHECK(cudaSetDevice(devices[static_cast<size_t>(r)]));
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(k.stream->get()));
-    const size_t offset = in_place && op == CollectiveKind::ReduceScatter ? static_cast<size_t>(r) * count * es : 0;
+    const size_t offset = own_part(traits.input_has_rank_parts, r);
     std::vector<char> raw(out_elems * es);
     TPBENCH_CUDA_CHECK(cudaMemcpy(raw.data(), k.out.get<char>() + offset, raw.size(), cudaMemcpyDeviceToHost));
     std::vector<float> got(out_elems);
@@ -210,18 +210,18 @@ TEST(NcclGpu, AllCollectivesExactOnAllGpusAndOneRank) {
   if (gpus > 1) sizes.push_back(gpus);
   if (gpus > 2) sizes.push_back(2);
   for (int n : sizes)
-    for (CollectiveKind op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter})
+    for (const CollectiveTraits& kind : all_collective_traits())
       for (ElemType t : {ElemType::F32, ElemType::BF16})
         for (size_t count : {size_t{1}, size_t{1000}, size_t{1} << 20})
-          EXPECT_EQ(run_once(op, t, first_devices(n), count, false), 0)
-              << collective_name(op) << " " << (t == ElemType::F32 ? "f32" : "bf16") << " ranks " << n
+          EXPECT_EQ(run_once(kind.kind, t, first_devices(n), count, false), 0)
+              << kind.name << " " << (t == ElemType::F32 ? "f32" : "bf16") << " ranks " << n
               << " count " << count;
 }
 
 TEST(NcclGpu, InPlaceExact) {
   SKIP_WITHOUT_GPU();
-  for (CollectiveKind op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter})
-    EXPECT_EQ(run_once(op, ElemType::BF16, first_devices(gpus), 4096, true), 0) << collective_name(op);
+  for (const CollectiveTraits& kind : all_collective_traits())
+    EXPECT_EQ(run_once(kind.kind, ElemType::BF16, first_devices(gpus), 4096, true), 0) << kind.name;
 }
 
 TEST(NcclGpu, GroupMetadataAndAbort) {

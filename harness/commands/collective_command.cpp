@@ -9,92 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "collectives/inprocess_communicator.hpp"
 #include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "tpbench/version.hpp"
 
 namespace tpbench {
-
-size_t collective_input_elems(CollectiveKind op, int ranks, size_t count) {
-  return op == CollectiveKind::ReduceScatter ? count * static_cast<size_t>(ranks) : count;
-}
-
-size_t collective_output_elems(CollectiveKind op, int ranks, size_t count) {
-  return op == CollectiveKind::AllGather ? count * static_cast<size_t>(ranks) : count;
-}
-
-std::vector<float> collective_expected(CollectiveKind op, int ranks, size_t count, uint64_t seed) {
-  const size_t n = static_cast<size_t>(ranks);
-  std::vector<float> e;
-  if (op == CollectiveKind::AllGather) {
-    e.resize(n * count);
-    for (size_t r = 0; r < n; ++r)
-      for (size_t i = 0; i < count; ++i) e[r * count + i] = collective_input(seed, static_cast<int>(r), i);
-    return e;
-  }
-  // all_reduce sums element i over ranks; reduce_scatter's concatenated results are the
-  // all-reduce of the ranks' (ranks * count)-element inputs.
-  const size_t elems = op == CollectiveKind::AllReduce ? count : n * count;
-  e.resize(elems);
-  for (size_t i = 0; i < elems; ++i) {
-    int64_t sum = 0;  // integers: exact, and independent of any float summation order
-    for (int r = 0; r < ranks; ++r) sum += static_cast<int64_t>(collective_input(seed, r, i));
-    e[i] = static_cast<float>(sum);
-  }
-  return e;
-}
-
-int64_t collective_wrong(CollectiveKind op, int rank, size_t count,
-                         const std::vector<float>& expected, const float* output) {
-  const size_t offset = op == CollectiveKind::ReduceScatter ? static_cast<size_t>(rank) * count : 0;
-  const size_t elems = op == CollectiveKind::AllGather ? expected.size() : count;
-  int64_t wrong = 0;
-  for (size_t i = 0; i < elems; ++i) wrong += output[i] != expected[offset + i];  // NaN counts
-  return wrong;
-}
-
-void run_collective_cpu(const CollectiveRequest& req, const CollectiveSink& sink) {
-  InProcessGroup group(req.ranks);
-  std::vector<int64_t> wrong(static_cast<size_t>(req.ranks), 0);
-  std::vector<float> expected;  // written by rank 0, read by all after a rendezvous
-  group.run([&](InProcessCommunicator& comm) {
-    const int rank = comm.rank();
-    for (size_t k = 0; k < req.counts.size(); ++k) {
-      const size_t count = req.counts[k];
-      // Allocated and written by the rank's own thread (first touch), never read unwritten.
-      std::vector<float> in(collective_input_elems(req.op, req.ranks, count));
-      std::vector<float> out(collective_output_elems(req.op, req.ranks, count));
-      for (size_t i = 0; i < in.size(); ++i) in[i] = collective_input(req.seed, rank, i);
-      if (rank == 0) expected = collective_expected(req.op, req.ranks, count, req.seed);
-      auto once = [&] { comm.run(req.op, in.data(), out.data(), count, ElemType::F32); };
-      for (int i = 0; i < req.warmup; ++i) once();
-      comm.barrier();  // everyone starts the timed loop together
-      const auto t0 = std::chrono::steady_clock::now();
-      for (int i = 0; i < req.iters; ++i) once();
-      comm.barrier();  // ... and rank 0 stops the clock when the slowest rank is done
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      // Checked on a fresh output, so a stale buffer from the timed loop cannot pass.
-      std::fill(out.begin(), out.end(), std::numeric_limits<float>::quiet_NaN());
-      once();
-      wrong[static_cast<size_t>(rank)] = collective_wrong(req.op, rank, count, expected, out.data());
-      comm.barrier();
-      if (rank == 0) {
-        CollectiveTiming t{seconds / req.iters, 0};
-        for (int64_t w : wrong) t.wrong += w;
-        sink(k, t);
-      }
-    }
-  });
-}
-
-#if !defined(TPBENCH_HAVE_CUDA)
-// Host-only build: the NCCL implementation (harness/commands/cuda/collective_cuda.cpp) is
-// not compiled in.
-void run_collective_cuda(const CollectiveRequest&, const CollectiveSink&) {
-  throw UnavailableError("--backend cuda: no usable CUDA device (this build has no CUDA support)");
-}
-#endif
 
 namespace {
 
@@ -117,11 +36,12 @@ std::vector<size_t> sweep_counts(CollectiveKind op, int ranks, int64_t min_bytes
 }
 
 // Host memory the cpu backend needs at the largest count: every rank's input and output,
-// the expected vector and the all-reduce scratch.
+// the expected vector (nccl-tests' size) and at most count elements of the in-process
+// communicator's scratch.
 double cpu_bytes_needed(CollectiveKind op, int ranks, size_t count) {
-  const double per_rank = static_cast<double>(collective_input_elems(op, ranks, count) +
-                                              collective_output_elems(op, ranks, count));
-  const double shared = static_cast<double>(count) * (op == CollectiveKind::AllReduce ? 2 : ranks);
+  const CollectiveTraits& t = collective_traits(op);
+  const double per_rank = static_cast<double>(t.input_elems(count, ranks) + t.output_elems(count, ranks));
+  const double shared = static_cast<double>(t.size_elems(count, ranks) + count);
   return (per_rank * ranks + shared) * sizeof(float);
 }
 
@@ -170,7 +90,7 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
                            (long long)opt.max_bytes, opt.ranks, need / 1e9, have / 1e9));
   }
 
-  const char* redop = op == CollectiveKind::AllGather ? "none" : "sum";
+  const char* redop = collective_traits(op).nccl_tests_redop;
   nlohmann::ordered_json points = nlohmann::ordered_json::array();
   int64_t total_wrong = 0;
   double busbw_sum = 0;

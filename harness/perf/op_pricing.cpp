@@ -18,16 +18,6 @@ const char* op_bound_name(OpBound b) {
   return "?";
 }
 
-int ring_steps(CollectiveKind kind, int n) {
-  if (n <= 1) return 0;
-  switch (kind) {
-    case CollectiveKind::AllReduce: return 2 * (n - 1);
-    case CollectiveKind::AllGather:
-    case CollectiveKind::ReduceScatter: return n - 1;
-  }
-  return n - 1;
-}
-
 namespace {
 
 double hbm_rate(const PricingContext& c) { return c.profile->hbm_bandwidth * c.params->hbm_efficiency; }
@@ -101,7 +91,7 @@ OpPrice price_collective(const Op& op, const PricingContext& c) {
   const CollectiveKind table = has_kind ? op.collective : CollectiveKind::AllReduce;
   const double t = prof.collectives.time_s(table, n, op.message_bytes);
   const double floor_s = prof.collectives.time_s(table, n, 1.0);
-  p.seconds = par.collective_scale * t + par.collective_hop_latency_s * ring_steps(op.collective, n);
+  p.seconds = par.collective_scale * t + par.collective_hop_latency_s * collective_traits(op.collective).ring_steps(n);
   p.bound = t < 2 * floor_s ? OpBound::Latency : OpBound::Link;
   return p;
 }

@@ -35,8 +35,4 @@ struct PricingContext {
 // `op` sized for the step (op_at); `attn` is its attention work (attention ops only).
 OpPrice price_op(const Op& op, const AttentionWork& attn, const PricingContext& ctx);
 
-// Ring steps a collective of `kind` takes on a group of n (all_reduce 2(n-1), the others n-1):
-// what a per-step latency parameter multiplies.
-int ring_steps(CollectiveKind kind, int n);
-
 }  // namespace tpbench

@@ -31,17 +31,13 @@ void set_attention(Op& op, double eb, const AttentionWork& a) {
 
 void set_collective(Op& op, double eb) {
   // The output follows from the input, so that only the input's rows need a rule.
-  const double in_bytes = elements(op.a) * eb, n = std::max(1, op.group_size);
-  double out_bytes = in_bytes;
-  if (op.collective == CollectiveKind::AllGather) out_bytes = in_bytes * n;
-  if (op.collective == CollectiveKind::ReduceScatter) out_bytes = in_bytes / n;
-  // nccl-tests "size": the buffer for all-reduce, the whole gathered output for all-gather,
-  // the whole input for reduce-scatter.
-  switch (op.collective) {
-    case CollectiveKind::AllReduce: op.message_bytes = in_bytes; break;
-    case CollectiveKind::AllGather: op.message_bytes = out_bytes; break;
-    case CollectiveKind::ReduceScatter: op.message_bytes = in_bytes; break;
-  }
+  const CollectiveTraits& t = collective_traits(op.collective);
+  const int ranks = std::max(1, op.group_size);
+  const double in_bytes = elements(op.a) * eb, n = ranks;
+  const double count_bytes = t.input_has_rank_parts ? in_bytes / n : in_bytes;
+  const double out_bytes = t.output_has_rank_parts ? count_bytes * n : count_bytes;
+  // nccl-tests "size": the larger buffer (the whole gathered output, the whole scattered input).
+  op.message_bytes = std::max(in_bytes, out_bytes);
   op.bytes_per_rank = in_bytes;
   op.hbm_bytes = in_bytes + out_bytes;
 }

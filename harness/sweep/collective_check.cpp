@@ -1,6 +1,6 @@
 #include "harness/sweep/collective_check.hpp"
 
-#include "harness/commands/collective_command.hpp"
+#include "collectives/collective_driver.hpp"
 
 namespace tpbench {
 
@@ -12,7 +12,8 @@ CollectiveCheck check_collectives(const std::string& backend, const std::vector<
   for (int tp : tps) {
     if (tp <= 1 || out.exact_by_tp.count(tp)) continue;
     bool exact = true;
-    for (CollectiveKind op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter}) {
+    for (const CollectiveTraits& traits : all_collective_traits()) {
+      const CollectiveKind op = traits.kind;
       CollectiveRequest req;
       req.op = op;
       req.ranks = tp;

@@ -1,4 +1,4 @@
-// `tpbench collective --backend cuda`: NCCL on real GPUs, one thread per rank, in one process
+// The collective driver on NCCL (`tpbench collective --backend cuda`): real GPUs, one thread per rank, in one process
 // (communicators from ncclCommInitAll). Rank r runs on GPU r (r mod GPUs when ranks share GPUs,
 // which needs NCCL >= 2.30 and NCCL_MULTI_RANK_GPU_ENABLE=1).
 //
@@ -28,7 +28,8 @@
 #include "collectives/watchdog.hpp"
 #include "collectives/detail/breakable_barrier.hpp"
 #include "collectives/inprocess_communicator.hpp"  // CollectiveAborted
-#include "harness/commands/collective_command.hpp"
+#include "collectives/bandwidth.hpp"
+#include "collectives/collective_driver.hpp"
 #include "harness/common/error.hpp"
 #include "kernels/detail/cuda_check.hpp"
 
