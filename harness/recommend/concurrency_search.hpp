@@ -1,0 +1,65 @@
+#pragma once
+// Latency targets and the search, per layout, for the highest concurrency that meets them.
+//
+// Assumption: TTFT and TPOT do not fall as concurrency rises (and the per-user rate does not
+// rise), so the concurrencies that meet the targets are 1 .. C*. The search simulates a
+// doubling grid 1, 2, 4, ... (the layout's curve, which the frontier also uses), then bisects
+// between the last grid point that meets the targets and the next one. The assumption is
+// checked on every point simulated: a point that misses a target below one that meets it, or
+// a latency that falls by more than kMonotoneTolerance from one simulated concurrency to the
+// next, is reported (SearchResult::monotonicity_notes), never silently bisected past.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/sim/serving_sim.hpp"
+
+namespace tpbench {
+
+enum class TargetKind { Ttft, Tpot, TokensPerUser };
+enum class PerUserMetric { InvTpot, OutDivConc };  // 1 / TPOT, or output tok/s / concurrency
+
+const char* target_name(TargetKind k);          // "TTFT", "TPOT", "tok/s/user"
+const char* per_user_name(PerUserMetric m);     // "inv_tpot", "out_div_conc"
+
+// Targets; a value of 0 means "no target".
+struct Targets {
+  double ttft_s = 0;
+  double tpot_s = 0;
+  double min_tokens_per_user = 0;
+  PerUserMetric per_user = PerUserMetric::InvTpot;  // which per-user rate the floor and the frontier use
+  bool any() const { return ttft_s > 0 || tpot_s > 0 || min_tokens_per_user > 0; }
+};
+
+double per_user_rate(const ServingPoint& p, PerUserMetric m);
+
+// How a point stands against one target: value / limit for TTFT and TPOT, limit / value for
+// the per-user floor; at most 1 meets it.
+struct TargetRatio {
+  TargetKind kind;
+  double ratio;
+};
+std::vector<TargetRatio> target_ratios(const ServingPoint& p, const Targets& t);
+bool meets_targets(const ServingPoint& p, const Targets& t);
+// The target the point misses by the largest ratio (the one that binds); null kind when none.
+TargetRatio worst_target(const ServingPoint& p, const Targets& t);
+
+constexpr double kMonotoneTolerance = 0.05;  // relative drop of a latency tolerated between points
+
+struct SearchResult {
+  std::vector<ServingPoint> points;      // every concurrency simulated, ascending
+  bool feasible = true;                  // false: the layout does not fit (points[0].reason)
+  int best = -1;                         // index in points: highest tok/s/GPU meeting every target
+  int max_meeting_concurrency = 0;       // 0: even concurrency 1 misses a target
+  int first_missing_concurrency = 0;     // the next simulated concurrency, which misses (0: none did)
+  std::vector<std::string> monotonicity_notes;
+};
+
+using SimulateAt = std::function<ServingPoint(int concurrency)>;
+// Concurrencies 1 .. max_concurrency. Throws UsageError for max_concurrency < 1.
+SearchResult search_concurrency(const SimulateAt& simulate, const Targets& t, int max_concurrency);
+
+// The doubling grid 1, 2, 4, ... below max_concurrency, and max_concurrency itself.
+std::vector<int> concurrency_grid(int max_concurrency);
+
+}  // namespace tpbench
