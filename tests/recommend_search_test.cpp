@@ -75,6 +75,15 @@ TEST(RecommendSearch, NonMonotoneCurveIsReported) {
   bool named = false;
   for (const auto& n : r.monotonicity_notes) named = named || n.find("C=4") != std::string::npos;
   EXPECT_TRUE(named);
+  // A dip in a metric no target names cannot mislead the search: not reported.
+  auto ttft_dip = [](int c) {
+    ServingPoint p = linear_point(c);
+    if (c == 4) p.ttft_s = 10;
+    return p;
+  };
+  EXPECT_TRUE(search_concurrency(ttft_dip, t, 256).monotonicity_notes.empty());
+  t.ttft_s = 100;
+  EXPECT_FALSE(search_concurrency(ttft_dip, t, 256).monotonicity_notes.empty());
 }
 
 // The search on the real simulator agrees with simulating every concurrency.

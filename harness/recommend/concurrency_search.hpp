@@ -6,8 +6,8 @@
 // doubling grid 1, 2, 4, ... (the layout's curve, which the frontier also uses), then bisects
 // between the last grid point that meets the targets and the next one. The assumption is
 // checked on every point simulated: a point that misses a target below one that meets it, or
-// a latency that falls by more than kMonotoneTolerance from one simulated concurrency to the
-// next, is reported (SearchResult::monotonicity_notes), never silently bisected past.
+// a targeted latency that falls by more than kMonotoneTolerance from one simulated concurrency
+// to the next, is reported (SearchResult::monotonicity_notes), never silently bisected past.
 #include <functional>
 #include <string>
 #include <vector>
