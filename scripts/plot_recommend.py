@@ -23,11 +23,13 @@ def per_user_key(doc):
 
 
 def curves(doc):
-    """{layout: [(concurrency, tok/s/user, tok/s/GPU, meets)]} of every runnable layout."""
+    """{layout: [(concurrency, tok/s/user, tok/s per GPU given, meets)]} of every runnable layout: per GPU
+    of the `gpus` given, as recommend ranks layouts (a layout's own tok/s/GPU where it uses them all)."""
     key = per_user_key(doc)
+    gpus = float(doc["gpus"])
     out = {}
     for lay in doc.get("layouts", []):
-        pts = [(p["concurrency"], p[key], p["tokens_per_s_per_gpu"], p["meets_targets"]) for p in lay.get("curve", [])]
+        pts = [(p["concurrency"], p[key], p["output_tok_s"] / gpus, p["meets_targets"]) for p in lay.get("curve", [])]
         if pts:
             out[lay["layout"]] = sorted(pts)
     return out
@@ -74,20 +76,20 @@ def main(argv=None):
                 linewidth=1, label=layout)
     front = sorted(doc.get("frontier", []), key=lambda p: p["tokens_per_s_per_user"])
     if front:
-        ax.plot([p["tokens_per_s_per_user"] for p in front], [p["tokens_per_s_per_gpu"] for p in front], "-o",
+        ax.plot([p["tokens_per_s_per_user"] for p in front], [p["tokens_per_s_per_gpu_given"] for p in front], "-o",
                 color="black", linewidth=2.5, markersize=4, label="frontier", zorder=4)
     for x, label in target_lines(doc):
         ax.axvline(x, color="red", linestyle="--", linewidth=1.2, label="target: " + label)
     rec = doc.get("recommendation")
     if rec:
-        ax.scatter([rec["tokens_per_s_per_user"]], [rec["tokens_per_s_per_gpu"]], marker="*", s=320, color="gold",
+        ax.scatter([rec["tokens_per_s_per_user"]], [rec["tokens_per_s_per_gpu_given"]], marker="*", s=320, color="gold",
                    edgecolors="black", zorder=5, label="recommended: %s @ C=%d" % (rec["layout"], rec["concurrency"]))
         ru = rec.get("runner_up")
         if ru:
-            ax.scatter([ru["tokens_per_s_per_user"]], [ru["tokens_per_s_per_gpu"]], marker="D", s=80, color="silver",
+            ax.scatter([ru["tokens_per_s_per_user"]], [ru["tokens_per_s_per_gpu_given"]], marker="D", s=80, color="silver",
                        edgecolors="black", zorder=5, label="runner-up: %s @ C=%d" % (ru["layout"], ru["concurrency"]))
     ax.set_xlabel("tok/s/user (%s)" % ("1/TPOT" if doc.get("per_user") == "inv_tpot" else "output tok/s / concurrency"))
-    ax.set_ylabel("tok/s/GPU")
+    ax.set_ylabel("tok/s per GPU (output tok/s / %s GPUs)" % doc.get("gpus"))
     ax.set_title(title(doc), fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=6, ncol=2, loc="upper right")

@@ -84,6 +84,11 @@ TEST(RecommendWhy, TokenBudgetAddsUp) {
     EXPECT_NEAR(sum, b.total, 1e-9 * b.total) << name;
     EXPECT_GT(b.weights, 0) << name;
     EXPECT_GT(b.total - b.idle, 0.5 * b.total) << name;  // at C = 32 the GPUs are mostly busy
+    // Two GPUs more given than the layout uses sit idle: (n + 2) / n of the time per token, the same busy parts.
+    const int n = p.num_gpus;
+    const LayoutTokenBudget given = layout_token_budget(p, n + 2);
+    EXPECT_NEAR(given.total, b.total * (n + 2) / n, 1e-9 * b.total) << name;
+    EXPECT_NEAR(given.idle - b.idle, given.total - b.total, 1e-9 * b.total) << name;
   }
 }
 

@@ -78,7 +78,9 @@ void print_layouts(const Recommendation& r, const Targets& t, std::ostream& out)
   char line[256];
   std::snprintf(line, sizeof line, "%-18s %5s %7s %9s %9s %10s %10s\n", "layout", "gpus", "max C", "ttft s",
                 "tpot ms", "tok/s/gpu", "tok/s/user");
-  out << "\nbest point of each layout meeting the targets:\n" << line;
+  out << "\nbest point of each layout meeting the targets (layouts are ranked by output tok/s over all the GPUs "
+         "given; tok/s/gpu is per GPU used):\n"
+      << line;
   for (const LayoutOutcome& o : r.layouts) {
     const ServingPoint* b = o.best();
     if (!o.search.feasible) {
@@ -96,24 +98,29 @@ void print_layouts(const Recommendation& r, const Targets& t, std::ostream& out)
   }
 }
 
-void print_frontier(const Recommendation& r, const Targets& t, std::ostream& out) {
-  out << "\nfrontier (tok/s/GPU against tok/s/user as " << per_user_name(t.per_user) << ", every layout's simulated points):\n";
+void print_frontier(const Recommendation& r, const Targets& t, int gpus, std::ostream& out) {
+  out << "\nfrontier (tok/s per GPU of the " << gpus << " against tok/s/user as " << per_user_name(t.per_user)
+      << ", every layout's simulated points):\n";
   char line[160];
   std::snprintf(line, sizeof line, "%10s %10s  %-18s %5s %s\n", "tok/s/user", "tok/s/gpu", "layout", "C", "");
   out << line;
   for (const FrontierPoint& f : r.frontier) {
     const ServingPoint& p = r.point(f);
     std::snprintf(line, sizeof line, "%10.2f %10.2f  %-18s %5d %s\n", per_user_rate(p, t.per_user),
-                  p.tokens_per_s_per_gpu, p.layout.c_str(), p.concurrency, meets_targets(p, t) ? "meets" : "");
+                  p.output_tok_s / gpus, p.layout.c_str(), p.concurrency, meets_targets(p, t) ? "meets" : "");
     out << line;
   }
 }
 
-std::string chosen_line(const char* what, const ServingPoint& p, const Targets& t) {
-  return std::string(what) + ": " + p.layout + " at concurrency " + std::to_string(p.concurrency) + ": TTFT " +
-         fmt("%.3f", p.ttft_s) + " s, TPOT " + fmt("%.2f", p.tpot_s * 1e3) + " ms, " +
-         fmt("%.2f", p.tokens_per_s_per_gpu) + " tok/s/GPU, " + fmt("%.2f", per_user_rate(p, t.per_user)) +
-         " tok/s/user\n";
+std::string chosen_line(const char* what, const ServingPoint& p, const Targets& t, int gpus) {
+  std::string s = std::string(what) + ": " + p.layout + " at concurrency " + std::to_string(p.concurrency) + ": TTFT " +
+                  fmt("%.3f", p.ttft_s) + " s, TPOT " + fmt("%.2f", p.tpot_s * 1e3) + " ms, " +
+                  fmt("%.2f", p.tokens_per_s_per_gpu) + " tok/s/GPU, " + fmt("%.2f", per_user_rate(p, t.per_user)) +
+                  " tok/s/user";
+  if (p.num_gpus < gpus)
+    s += " (uses " + std::to_string(p.num_gpus) + " of the " + std::to_string(gpus) + " GPUs: " +
+         fmt("%.2f", p.output_tok_s / gpus) + " tok/s per GPU given)";
+  return s + "\n";
 }
 
 void print_commands(const std::vector<ServingCommand>& cmds, std::ostream& out) {
@@ -190,14 +197,14 @@ int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& er
       << s.max_concurrency << "\n";
   print_sizes(r, out);
   print_layouts(r, s.targets, out);
-  print_frontier(r, s.targets, out);
+  print_frontier(r, s.targets, s.gpus, out);
   RecommendReport rep;
   out << "\n";
   if (r.winner >= 0) {
     const ServingPoint& w = *r.layouts[size_t(r.winner)].best();
-    out << chosen_line("recommended", w, s.targets);
-    if (r.runner_up >= 0) out << chosen_line("runner-up", *r.layouts[size_t(r.runner_up)].best(), s.targets);
-    rep.why = why_it_wins(r, s.targets, s.max_concurrency);
+    out << chosen_line("recommended", w, s.targets, s.gpus);
+    if (r.runner_up >= 0) out << chosen_line("runner-up", *r.layouts[size_t(r.runner_up)].best(), s.targets, s.gpus);
+    rep.why = why_it_wins(r, s.targets, s.gpus, s.max_concurrency);
     rep.serving = serving_commands(r.layouts[size_t(r.winner)].layout, w.concurrency, served_model_id(m, o.model_config),
                                    s.isl, s.osl, par);
   } else {

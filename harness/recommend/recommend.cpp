@@ -66,14 +66,16 @@ void search_all(std::vector<LayoutOutcome>& outs, const ModelSpec& m, const Syst
   if (failure) std::rethrow_exception(failure);
 }
 
-// Winner and runner-up by their best point's tok/s/GPU (ties: fewer GPUs, then the earlier layout).
+// Winner and runner-up by their best point's output tok/s, that is tok/s per GPU of the N given
+// (a layout that leaves GPUs idle is charged for them; where a layout uses all N, the same as
+// its tok/s/GPU); ties: fewer GPUs used, then the earlier layout.
 void rank_layouts(Recommendation& r) {
   std::vector<int> order;
   for (size_t i = 0; i < r.layouts.size(); ++i)
     if (r.layouts[i].best()) order.push_back(int(i));
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
     const ServingPoint &pa = *r.layouts[size_t(a)].best(), &pb = *r.layouts[size_t(b)].best();
-    if (pa.tokens_per_s_per_gpu != pb.tokens_per_s_per_gpu) return pa.tokens_per_s_per_gpu > pb.tokens_per_s_per_gpu;
+    if (pa.output_tok_s != pb.output_tok_s) return pa.output_tok_s > pb.output_tok_s;
     return pa.num_gpus < pb.num_gpus;
   });
   if (!order.empty()) r.winner = order[0];
@@ -126,7 +128,7 @@ Recommendation recommend(const ModelSpec& m, const SystemProfile& prof, const Pe
     for (size_t j = 0; j < r.layouts[i].search.points.size(); ++j) {
       const ServingPoint& p = r.layouts[i].search.points[j];
       if (!p.feasible) continue;
-      xy.push_back({per_user_rate(p, s.targets.per_user), p.tokens_per_s_per_gpu});
+      xy.push_back({per_user_rate(p, s.targets.per_user), p.output_tok_s / s.gpus});
       where.push_back({int(i), int(j)});
     }
   for (size_t k : pareto_front(xy)) r.frontier.push_back(where[k]);

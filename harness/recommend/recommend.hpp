@@ -1,7 +1,9 @@
 #pragma once
 // `tpbench recommend`'s search: every layout of N GPUs (layout_space), each layout's
 // concurrency searched against the targets (concurrency_search), the frontier of tok/s/GPU
-// against tok/s/user over all of them, the winner and the runner-up.
+// against tok/s/user over all of them, the winner and the runner-up. Layouts are compared per GPU
+// of the N given (output tok/s / N): a layout that leaves GPUs idle is charged for them, and one
+// that uses all N is compared at its tok/s/GPU.
 #include <functional>
 #include <string>
 #include <vector>
@@ -41,7 +43,7 @@ struct FrontierPoint {
 struct Recommendation {
   std::vector<SizeCheck> sizes;
   std::vector<LayoutOutcome> layouts;
-  std::vector<FrontierPoint> frontier;  // by tok/s/user, descending
+  std::vector<FrontierPoint> frontier;  // output tok/s / N against tok/s/user; by tok/s/user, descending
   int winner = -1, runner_up = -1;      // indices into layouts; -1: none meets the targets
   // When none meets: the layout whose concurrency-1 point comes closest (smallest worst ratio)
   // and the target that binds there.

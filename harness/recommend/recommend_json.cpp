@@ -12,6 +12,7 @@ nlohmann::json curve_point(const ServingPoint& p, const Targets& t) {
   return {{"concurrency", p.concurrency},
           {"ttft_s", p.ttft_s},
           {"tpot_s", p.tpot_s},
+          {"output_tok_s", p.output_tok_s},
           {"tokens_per_s_per_gpu", p.tokens_per_s_per_gpu},
           {"per_user_inv_tpot", p.per_user_inv_tpot},
           {"per_user_out_div_conc", p.per_user_out_div_conc},
@@ -34,13 +35,15 @@ nlohmann::json layout_json(const LayoutOutcome& o, const Targets& t) {
   return j;
 }
 
-nlohmann::json chosen_json(const ServingPoint& p, const Targets& t) {
+nlohmann::json chosen_json(const ServingPoint& p, const Targets& t, int gpus) {
   return {{"layout", p.layout},
           {"concurrency", p.concurrency},
           {"num_gpus", p.num_gpus},
           {"ttft_s", p.ttft_s},
           {"tpot_s", p.tpot_s},
+          {"output_tok_s", p.output_tok_s},
           {"tokens_per_s_per_gpu", p.tokens_per_s_per_gpu},
+          {"tokens_per_s_per_gpu_given", p.output_tok_s / gpus},
           {"tokens_per_s_per_user", per_user_rate(p, t.per_user)}};
 }
 
@@ -79,12 +82,12 @@ nlohmann::json recommendation_document(const RecommendSpec& s, const ModelSpec& 
   }
   j["monotonicity_notes"] = notes;
   j["frontier"] = nlohmann::json::array();
-  for (const FrontierPoint& f : r.frontier) j["frontier"].push_back(chosen_json(r.point(f), s.targets));
+  for (const FrontierPoint& f : r.frontier) j["frontier"].push_back(chosen_json(r.point(f), s.targets, s.gpus));
   j["recommendation"] = nullptr;
   j["none_meets"] = nullptr;
   if (r.winner >= 0) {
-    nlohmann::json rec = chosen_json(*r.layouts[size_t(r.winner)].best(), s.targets);
-    rec["runner_up"] = r.runner_up >= 0 ? chosen_json(*r.layouts[size_t(r.runner_up)].best(), s.targets) : nlohmann::json(nullptr);
+    nlohmann::json rec = chosen_json(*r.layouts[size_t(r.winner)].best(), s.targets, s.gpus);
+    rec["runner_up"] = r.runner_up >= 0 ? chosen_json(*r.layouts[size_t(r.runner_up)].best(), s.targets, s.gpus) : nlohmann::json(nullptr);
     rec["why"] = rep.why;
     rec["serving"] = nlohmann::json::array();
     for (const ServingCommand& c : rep.serving)

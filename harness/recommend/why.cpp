@@ -59,7 +59,8 @@ std::string part_meaning(size_t part) {
       "prompt tokens computed (GEMM FLOPs beyond the weight stream and prefill attention)",
       "norms, activations and residual adds",
       "the fixed cost of every step and kernel",
-      "GPU time outside any step: an instance waiting for requests, for KV room or for the other pool"};
+      "GPU time outside any step: an instance waiting for requests, for KV room or for the other pool, and GPUs "
+      "the layout leaves unused"};
   return part < sizeof meaning / sizeof meaning[0] ? meaning[part] : "";
 }
 
@@ -79,14 +80,14 @@ std::string kv_room(const ServingPoint& p) {
 
 }  // namespace
 
-LayoutTokenBudget layout_token_budget(const ServingPoint& p) {
+LayoutTokenBudget layout_token_budget(const ServingPoint& p, int gpus) {
   LayoutTokenBudget b;
   const double tokens = p.output_tok_s * p.duration_s;
-  if (!p.feasible || tokens <= 0 || p.tokens_per_s_per_gpu <= 0) return b;
+  if (!p.feasible || tokens <= 0 || p.output_tok_s <= 0) return b;
   const double k = 1e3 / tokens;
   add_pool(b, p.main, k);
   add_pool(b, p.prefill, k);
-  b.total = 1e3 / p.tokens_per_s_per_gpu;
+  b.total = 1e3 * double(std::max(gpus, p.num_gpus)) / p.output_tok_s;
   const double busy = b.weights + b.prefill_compute + b.kv + b.collectives + b.elementwise + b.overhead;
   b.idle = std::max(0.0, b.total - busy);
   return b;
@@ -100,16 +101,16 @@ std::vector<double> budget_parts(const LayoutTokenBudget& b) {
   return {b.weights, b.kv, b.collectives, b.prefill_compute, b.elementwise, b.overhead, b.idle};
 }
 
-std::vector<std::string> why_it_wins(const Recommendation& r, const Targets& t, int max_concurrency) {
+std::vector<std::string> why_it_wins(const Recommendation& r, const Targets& t, int gpus, int max_concurrency) {
   std::vector<std::string> out;
   if (r.winner < 0) return out;
   const LayoutOutcome& w = r.layouts[size_t(r.winner)];
   const ServingPoint& pw = *w.best();
-  const LayoutTokenBudget bw = layout_token_budget(pw);
+  const LayoutTokenBudget bw = layout_token_budget(pw, gpus);
   out.push_back(budget_line(pw.layout + " at C=" + std::to_string(pw.concurrency), bw));
   if (r.runner_up >= 0) {
     const ServingPoint& pr = *r.layouts[size_t(r.runner_up)].best();
-    const LayoutTokenBudget br = layout_token_budget(pr);
+    const LayoutTokenBudget br = layout_token_budget(pr, gpus);
     out.push_back(budget_line(pr.layout + " at C=" + std::to_string(pr.concurrency), br));
     const auto pw_parts = budget_parts(bw), pr_parts = budget_parts(br);
     size_t most = 0;
