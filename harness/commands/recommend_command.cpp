@@ -9,6 +9,7 @@
 #include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/io/child_process.hpp"
+#include "harness/io/json_file.hpp"
 #include "harness/perf/inputs.hpp"
 #include "harness/recommend/recommend_json.hpp"
 #include "harness/recommend/why.hpp"
@@ -34,6 +35,19 @@ void check_plot_possible(const RecommendOptions& o) {
   if (!fs::exists(plot_script())) throw UsageError("--plot needs " + plot_script().string() + ", which is missing");
   if (run_quietly({"python3", "-c", "import matplotlib"}) != 0)
     throw UsageError("--plot needs python3 with matplotlib");
+}
+
+// ModelSpec describes dense models only, so a mixture-of-experts config.json would be read as a
+// dense model of its attention and shared shapes. Expert-parallel layouts are where such a model
+// would enter the layout space (layout_space.hpp); until then it is refused by name. (A config
+// given through a pipe can be read once only, by select_model: it is not checked here.)
+void refuse_experts(const std::string& config_path) {
+  if (config_path.empty() || !fs::is_regular_file(config_path)) return;
+  const nlohmann::json j = read_json_file(config_path, "model config");
+  for (const char* key : {"num_local_experts", "n_routed_experts", "num_experts", "moe_num_experts"})
+    if (j.is_object() && j.contains(key) && j.at(key).is_number() && j.at(key).get<double>() > 1)
+      throw UsageError("model config '" + config_path + "' is a mixture of experts (" + key + " = " + j.at(key).dump() +
+                       "): recommend does not model expert-parallel layouts yet");
 }
 
 Targets targets_of(const RecommendOptions& o) {
@@ -165,6 +179,7 @@ int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& er
   if (!o.out.empty()) check_writable(o.out, {o.profile, o.model_config});
   check_plot_possible(o);
   const SystemProfile prof = resolve_profile(o.profile);
+  refuse_experts(o.model_config);
   const ModelSpec m = select_model(o.model, o.model_config);
   PerfParams par;
   apply_overrides(par, o.set);
