@@ -25,7 +25,7 @@ std::string fmt(const char* f, double v) {
   return b;
 }
 
-const fs::path plot_script() { return fs::path(TPBENCH_SOURCE_DIR) / "scripts" / "plot_recommend.py"; }
+fs::path plot_script() { return fs::path(TPBENCH_SOURCE_DIR) / "scripts" / "plot_recommend.py"; }
 
 // --plot is asked for: what it needs is checked before any work, so a run never ends without it.
 void check_plot_possible(const RecommendOptions& o) {

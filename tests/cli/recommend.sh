@@ -20,6 +20,17 @@ expect_usage_error "$J" recommend --gpus 8 --model no-such-model --out "$J"
 expect_usage_error "$J" recommend --gpus 8 --out "$TMP/missing-dir/rec.json"
 expect_usage_error "$J" recommend --gpus 8 --out "$J" --plot "$J"
 expect_usage_error "$J" recommend --gpus 8 --set bogus=1 --out "$J"
+# A config.json: recommended like a preset; vllm serve gets its folder, or its _name_or_path.
+mkdir -p "$TMP/my model"
+cfg='{"hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
+      "num_key_value_heads": 8, "vocab_size": 128256'
+printf '%s}' "$cfg" >"$TMP/my model/config.json"
+out=$("$BIN" recommend --model-config "$TMP/my model/config.json" --gpus 2 "${SMALL[@]:2}" --ttft-ms 1000) ||
+  { echo "FAIL: config.json run"; fail=1; }
+grep -qF "vllm serve '$TMP/my model' --tensor-parallel-size" <<<"$out" || { echo "FAIL: config folder not served"; echo "$out"; fail=1; }
+printf '%s, "_name_or_path": "org/my-8b"}' "$cfg" >"$TMP/my model/config.json"
+"$BIN" recommend --model-config "$TMP/my model/config.json" --gpus 2 "${SMALL[@]:2}" | grep -q "vllm serve org/my-8b " ||
+  { echo "FAIL: _name_or_path not served"; fail=1; }
 # A mixture-of-experts config.json: refused by name, not read as a dense model.
 printf '{"hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 32000, "num_local_experts": 8, "num_experts_per_tok": 2}' >"$TMP/moe.json"
 err=$("$BIN" recommend --model-config "$TMP/moe.json" --gpus 8 --out "$J" 2>&1 >/dev/null)
