@@ -157,7 +157,8 @@ void print_notes(const Recommendation& r, bool in_document, std::ostream& out) {
     for (const std::string& note : l.search.monotonicity_notes)
       if (n++ < kShown) out << "note: latency not monotone in concurrency: " << note << "\n";
   if (n > kShown)
-    out << "note: " << n - kShown << " more such notes" << (in_document ? " in the --out document" : " (see --out)") << "\n";
+    out << "note: " << n - kShown << " more such notes" << (in_document ? " in the --out document" : " (see --out)")
+        << "\n";
 }
 
 void render_plot(const RecommendOptions& o, const nlohmann::json& doc, std::ostream& out) {
@@ -207,8 +208,8 @@ int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& er
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   out << "recommend: " << m.name << " on " << s.gpus << " GPU(s) of " << prof.name << " (an instance spans at most "
-      << s.nvlink_domain << "), ISL " << s.isl << ", OSL " << s.osl << ", plan " << plan_name(s.scheme.plan) << ", overlap "
-      << overlap_name(s.scheme.overlap) << "\ntargets: " << targets_text(s.targets) << "; concurrency searched 1.."
+      << s.nvlink_domain << "), ISL " << s.isl << ", OSL " << s.osl << ", plan " << plan_name(s.scheme.plan)
+      << ", overlap " << overlap_name(s.scheme.overlap) << "\ntargets: " << targets_text(s.targets) << "; concurrency searched 1.."
       << s.max_concurrency << "\n";
   print_sizes(r, out);
   print_layouts(r, s.targets, out);

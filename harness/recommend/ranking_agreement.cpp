@@ -56,8 +56,11 @@ std::vector<LevelAgreement> ranking_agreement(const std::map<std::string, UserGp
     }
     if (l.configs.size() < std::max<size_t>(2, min_configs)) continue;
     l.tau = kendall_tau_b(l.measured, l.predicted);
-    l.measured_best = l.configs[size_t(std::max_element(l.measured.begin(), l.measured.end()) - l.measured.begin())];
-    l.predicted_best = l.configs[size_t(std::max_element(l.predicted.begin(), l.predicted.end()) - l.predicted.begin())];
+    auto best = [&](const std::vector<double>& v) {
+      return l.configs[size_t(std::max_element(v.begin(), v.end()) - v.begin())];
+    };
+    l.measured_best = best(l.measured);
+    l.predicted_best = best(l.predicted);
     out.push_back(l);
   }
   return out;

@@ -119,7 +119,8 @@ Recommendation recommend(const ModelSpec& m, const SystemProfile& prof, const Pe
   const InstanceSizes sizes = usable_sizes(r.sizes);
   if (sizes.serving.empty())
     throw UsageError("model '" + m.name + "' fits no instance of " + std::to_string(s.gpus) + " GPU(s) of profile '" +
-                     prof.name + "' (at most " + std::to_string(s.nvlink_domain) + " per instance): " + size_reasons(r.sizes));
+                     prof.name + "' (at most " + std::to_string(s.nvlink_domain) +
+                     " per instance): " + size_reasons(r.sizes));
   for (const Layout& l : enumerate_layouts(s.gpus, sizes, s.disaggregated)) r.layouts.push_back({l, {}});
   search_all(r.layouts, m, prof, par, s);
   std::vector<std::pair<double, double>> xy;

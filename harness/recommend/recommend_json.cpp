@@ -87,7 +87,8 @@ nlohmann::json recommendation_document(const RecommendSpec& s, const ModelSpec& 
   j["none_meets"] = nullptr;
   if (r.winner >= 0) {
     nlohmann::json rec = chosen_json(*r.layouts[size_t(r.winner)].best(), s.targets, s.gpus);
-    rec["runner_up"] = r.runner_up >= 0 ? chosen_json(*r.layouts[size_t(r.runner_up)].best(), s.targets, s.gpus) : nlohmann::json(nullptr);
+    rec["runner_up"] = nullptr;
+    if (r.runner_up >= 0) rec["runner_up"] = chosen_json(*r.layouts[size_t(r.runner_up)].best(), s.targets, s.gpus);
     rec["why"] = rep.why;
     rec["serving"] = nlohmann::json::array();
     for (const ServingCommand& c : rep.serving)

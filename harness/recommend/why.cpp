@@ -34,9 +34,11 @@ const ServingPoint* point_at(const SearchResult& s, int c) {
 std::string target_value(TargetKind k, const ServingPoint& p, const Targets& t) {
   switch (k) {
     case TargetKind::Ttft: return "TTFT " + fmt("%.4g", p.ttft_s) + " s (target " + fmt("%.4g", t.ttft_s) + " s)";
-    case TargetKind::Tpot: return "TPOT " + fmt("%.4g", p.tpot_s * 1e3) + " ms (target " + fmt("%.4g", t.tpot_s * 1e3) + " ms)";
+    case TargetKind::Tpot:
+      return "TPOT " + fmt("%.4g", p.tpot_s * 1e3) + " ms (target " + fmt("%.4g", t.tpot_s * 1e3) + " ms)";
     case TargetKind::TokensPerUser:
-      return fmt("%.4g", per_user_rate(p, t.per_user)) + " tok/s/user (target " + fmt("%.4g", t.min_tokens_per_user) + ")";
+      return fmt("%.4g", per_user_rate(p, t.per_user)) + " tok/s/user (target " + fmt("%.4g", t.min_tokens_per_user) +
+             ")";
   }
   return "";
 }
@@ -74,7 +76,8 @@ std::string kv_room(const ServingPoint& p) {
                   std::to_string(d.kv_max_sequences * d.instances) + " in all), mean decode batch " +
                   fmt("%.1f", mean_batch(d)) + " per instance";
   if (d.stats.busy_s > 0 && d.stats.kv_blocked_s > 0)
-    s += ", a request waits for KV room " + fmt("%.0f", 100.0 * d.stats.kv_blocked_s / d.stats.busy_s) + " % of the time";
+    s += ", a request waits for KV room " + fmt("%.0f", 100.0 * d.stats.kv_blocked_s / d.stats.busy_s) +
+         " % of the time";
   return s;
 }
 
@@ -116,16 +119,18 @@ std::vector<std::string> why_it_wins(const Recommendation& r, const Targets& t, 
     size_t most = 0;
     for (size_t i = 1; i < pw_parts.size(); ++i)
       if (pr_parts[i] - pw_parts[i] > pr_parts[most] - pw_parts[most]) most = i;
-    out.push_back("The runner-up spends " + fmt("%.2f", br.total - bw.total) + " GPU-ms more per token, most of it on " +
+    out.push_back("The runner-up spends " + fmt("%.2f", br.total - bw.total) +
+                  " GPU-ms more per token, most of it on " +
                   budget_part_names()[most] + " (" + fmt("%.2f", pr_parts[most]) + " against " +
                   fmt("%.2f", pw_parts[most]) + "): " + part_meaning(most) + ".");
     out.push_back("KV room: " + kv_room(pw) + "; " + kv_room(pr) + ".");
   } else {
     out.push_back("KV room: " + kv_room(pw) + ".");
   }
+  const std::string transfer =
+      pw.kv_transfer_s > 0 ? ", and " + fmt("%.3g", pw.kv_transfer_s + pw.kv_pull_wait_s) + " s for its KV transfer" : "";
   out.push_back("Queueing: a request waits " + fmt("%.3g", pw.queue_s) + " s for admission of its " +
-                fmt("%.3g", pw.ttft_s) + " s TTFT" +
-                (pw.kv_transfer_s > 0 ? ", and " + fmt("%.3g", pw.kv_transfer_s + pw.kv_pull_wait_s) + " s for its KV transfer" : "") + ".");
+                fmt("%.3g", pw.ttft_s) + " s TTFT" + transfer + ".");
   const ServingPoint* next = point_at(w.search, w.search.first_missing_concurrency);
   if (next && w.search.first_missing_concurrency > w.search.max_meeting_concurrency) {
     const TargetRatio bind = worst_target(*next, t);
