@@ -10,6 +10,7 @@ runner-up marked. Writes a PNG.
 """
 import argparse
 import json
+import os
 import sys
 
 import matplotlib
@@ -94,7 +95,10 @@ def main(argv=None):
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=6, ncol=2, loc="upper right")
     fig.tight_layout()
-    fig.savefig(a.out, dpi=110)
+    # Written beside the target and renamed over it: a reader never sees half a PNG.
+    tmp = a.out + ".tmp.png"
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, a.out)
     return 0
 
 
