@@ -115,12 +115,12 @@ std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& x
 Recommendation recommend(const ModelSpec& m, const SystemProfile& prof, const PerfParams& par, const RecommendSpec& s) {
   check_spec(s);
   Recommendation r;
-  r.sizes = check_instance_sizes(m, prof, par, s.scheme, s.isl, s.osl, std::min(s.gpus, s.nvlink_domain));
+  const int max_tp = std::min(s.gpus, s.nvlink_domain);
+  r.sizes = check_instance_sizes(m, prof, par, s.scheme, s.isl, s.osl, max_tp);
   const InstanceSizes sizes = usable_sizes(r.sizes);
   if (sizes.serving.empty())
     throw UsageError("model '" + m.name + "' fits no instance of " + std::to_string(s.gpus) + " GPU(s) of profile '" +
-                     prof.name + "' (at most " + std::to_string(s.nvlink_domain) +
-                     " per instance): " + size_reasons(r.sizes));
+                     prof.name + "' (at most " + std::to_string(max_tp) + " per instance): " + size_reasons(r.sizes));
   for (const Layout& l : enumerate_layouts(s.gpus, sizes, s.disaggregated)) r.layouts.push_back({l, {}});
   search_all(r.layouts, m, prof, par, s);
   std::vector<std::pair<double, double>> xy;
