@@ -1,7 +1,8 @@
 // `tpbench recommend` over the llm-d study's space: Llama-3.1-70B on 16 H100s (h100-sxm profile),
 // ISL 10000 / OSL 1000, every aggregated and PD layout of 16 GPUs, concurrency searched up to 256,
 // on one core (jobs = 1). Issue target: under 10 s per search (printed as search_s, not asserted:
-// speed targets live in benchmarks). range(0): 0 = no targets (each layout's doubling grid only),
+// speed targets live in benchmarks). range(0): 0 = no targets (each layout's doubling grid, up to
+// where its KV is full),
 // 1 = TTFT <= 10 s and TPOT <= 30 ms (the grid plus a bisection per layout).
 //
 //   build/bench/bench_recommend_search

@@ -86,6 +86,55 @@ TEST(RecommendSearch, NonMonotoneCurveIsReported) {
   EXPECT_FALSE(search_concurrency(ttft_dip, t, 256).monotonicity_notes.empty());
 }
 
+TEST(RecommendSearch, SaturationStopsTheGrid) {
+  ServingPoint p;
+  p.concurrency = 12;
+  p.main.kv_max_sequences = 3;
+  p.main.instances = 2;
+  p.main.stats.busy_s = 10;
+  p.main.stats.decode_seq_s = 28;  // a mean batch of 2.8 of 3 per instance
+  EXPECT_TRUE(kv_saturated(p, 256));
+  p.concurrency = 11;  // fewer than twice the 6 requests the pool decodes at once
+  EXPECT_FALSE(kv_saturated(p, 256));
+  p.concurrency = 12;
+  p.main.stats.decode_seq_s = 26;  // 2.6 < 0.9 x 3
+  EXPECT_FALSE(kv_saturated(p, 256));
+  EXPECT_TRUE(kv_saturated(p, 2));  // max_num_seqs 2 is the cap: 2.6 >= 1.8, 12 >= 4
+
+  std::vector<int> simulated;
+  auto sim = [&](int c) { simulated.push_back(c); return linear_point(c); };
+  const SearchResult r = search_concurrency(sim, Targets{}, 256, [](const ServingPoint& q) { return q.concurrency >= 16; });
+  EXPECT_EQ(simulated, (std::vector<int>{1, 2, 4, 8, 16}));
+  EXPECT_EQ(r.saturated_at, 16);
+  EXPECT_EQ(r.max_meeting_concurrency, 16);
+  EXPECT_EQ(r.first_missing_concurrency, 0);
+}
+
+// What saturation assumes, on the simulator: 1R-TP2 of Llama-3.1-70B holds 3 requests of 11000
+// tokens; past the saturated point, tok/s/GPU and 1/TPOT stay within 2 % and TTFT only grows.
+TEST(RecommendSearch, PointsPastSaturationAreNoBetter) {
+  const ModelSpec m = preset_model("llama-3.1-70b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  auto sim = [&](int c) {
+    ServingConfig cfg;
+    cfg.concurrency = c;
+    cfg.prompts_per_user = 3;
+    return simulate_serving(parse_layout("1R-TP2"), m, prof, PerfParams{}, cfg);
+  };
+  auto full = [](const ServingPoint& p) { return kv_saturated(p, PerfParams{}.max_num_seqs); };
+  const SearchResult cut = search_concurrency(sim, Targets{}, 64, full);
+  ASSERT_GT(cut.saturated_at, 0);
+  ASSERT_LT(cut.saturated_at, 64);
+  const ServingPoint& at = cut.points.back();
+  EXPECT_EQ(at.concurrency, cut.saturated_at);
+  for (int c = 2 * cut.saturated_at; c <= 64; c *= 2) {
+    const ServingPoint p = sim(c);
+    EXPECT_NEAR(p.tokens_per_s_per_gpu / at.tokens_per_s_per_gpu, 1.0, 0.02) << c;
+    EXPECT_NEAR(p.per_user_inv_tpot / at.per_user_inv_tpot, 1.0, 0.02) << c;
+    EXPECT_GT(p.ttft_s, at.ttft_s) << c;
+  }
+}
+
 // The search on the real simulator agrees with simulating every concurrency.
 TEST(RecommendSearch, AgreesWithAnExhaustiveScanOfTheSimulator) {
   const ModelSpec m = preset_model("llama-3.1-8b");

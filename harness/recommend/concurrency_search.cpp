@@ -77,7 +77,16 @@ std::vector<int> concurrency_grid(int max_concurrency) {
   return g;
 }
 
-SearchResult search_concurrency(const SimulateAt& simulate, const Targets& t, int max_concurrency) {
+bool kv_saturated(const ServingPoint& p, int64_t max_num_seqs) {
+  const PoolReport& d = p.main;
+  const double cap = double(std::min(d.kv_max_sequences, max_num_seqs));
+  if (!p.feasible || cap < 1 || d.instances < 1 || d.stats.busy_s <= 0) return false;
+  const double batch = d.stats.decode_seq_s / d.stats.busy_s;  // per instance (both sums are over them)
+  return batch >= 0.9 * cap && double(p.concurrency) >= 2.0 * cap * d.instances;
+}
+
+SearchResult search_concurrency(const SimulateAt& simulate, const Targets& t, int max_concurrency,
+                                const SaturatedAt& saturated) {
   if (max_concurrency < 1) throw UsageError("the largest concurrency searched must be >= 1");
   SearchResult r;
   std::map<int, ServingPoint> seen;
@@ -99,6 +108,10 @@ SearchResult search_concurrency(const SimulateAt& simulate, const Targets& t, in
       hi = 0;
     } else if (hi == 0) {
       hi = c;
+    }
+    if (saturated && saturated(at(c))) {
+      r.saturated_at = c;
+      break;
     }
   }
   if (lo > 0 && hi > lo) {

@@ -48,7 +48,8 @@ void search_all(std::vector<LayoutOutcome>& outs, const ModelSpec& m, const Syst
           cfg.scheme = s.scheme;
           return simulate_serving(layout, m, prof, par, cfg);
         };
-        outs[i].search = search_concurrency(simulate, s.targets, s.max_concurrency);
+        auto full = [&](const ServingPoint& p) { return kv_saturated(p, par.max_num_seqs); };
+        outs[i].search = search_concurrency(simulate, s.targets, s.max_concurrency, full);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
         if (!failure) failure = std::current_exception();

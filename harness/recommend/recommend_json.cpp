@@ -28,6 +28,7 @@ nlohmann::json layout_json(const LayoutOutcome& o, const Targets& t) {
   if (!o.search.feasible && !o.search.points.empty()) j["reason"] = o.search.points.front().reason;
   j["max_meeting_concurrency"] = o.search.max_meeting_concurrency;
   j["first_missing_concurrency"] = o.search.first_missing_concurrency;
+  j["saturated_at"] = o.search.saturated_at;
   j["best"] = o.best() ? point_to_json(*o.best()) : nlohmann::json(nullptr);
   j["curve"] = nlohmann::json::array();
   if (o.search.feasible)

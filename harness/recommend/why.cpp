@@ -136,6 +136,9 @@ std::vector<std::string> why_it_wins(const Recommendation& r, const Targets& t, 
     const TargetRatio bind = worst_target(*next, t);
     out.push_back(std::string("What stops more concurrency: the ") + target_name(bind.kind) + " target; at C=" +
                   std::to_string(next->concurrency) + " the " + target_value(bind.kind, *next, t) + ".");
+  } else if (w.search.saturated_at > 0 && w.search.max_meeting_concurrency >= w.search.saturated_at) {
+    out.push_back("The targets still hold at C=" + std::to_string(w.search.saturated_at) +
+                  ", where the KV cache is full: more users would only queue for admission, at the same tok/s/GPU.");
   } else if (w.search.max_meeting_concurrency >= max_concurrency) {
     out.push_back("The targets still hold at the search's largest concurrency, C=" + std::to_string(max_concurrency) +
                   " (--max-concurrency).");
