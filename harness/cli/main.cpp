@@ -21,6 +21,7 @@
 #include "harness/commands/fit_command.hpp"
 #include "harness/commands/toy_command.hpp"
 #include "harness/commands/explain_command.hpp"
+#include "harness/commands/recommend_command.hpp"
 #include "harness/commands/collective_command.hpp"
 #include "harness/commands/calibrate_command.hpp"
 
@@ -31,6 +32,7 @@ constexpr const char* kFooter = R"(Examples:
   tpbench sweep --backend cpu --model tiny --plan tp --tp 1,2,4 --batch 1,4 --verify --out x.json
   tpbench sweep --model llama-3.1-70b --tp 2,4,8 --batch 1,8,32,64,128,256 --context 11000 --out sweep.json
   tpbench predict --profile h100-sxm --model llama-3.1-70b --layout 1R-TP4 --concurrency 1,8,32 --out pred.json
+  tpbench recommend --model llama-3.1-70b --gpus 8 --isl 10000 --osl 1000 --ttft-ms 2000 --tpot-ms 50
 Run 'tpbench <command> --help' for a command's options.)";
 
 // A real-valued option: a plain decimal number (not nan, inf or hexadecimal, which CLI11 would
@@ -279,6 +281,54 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   explain->add_option("--out", explain_opt.out, "Write the markdown here (default: stdout)");
   explain->add_flag("!--no-plot", explain_opt.plot, "Do not run scripts/plot_pareto.py");
   explain->callback([&] { rc = tpbench::run_explain(explain_opt, std::cout); });
+  tpbench::RecommendOptions rec_opt;
+  auto* recommend = app.add_subcommand(
+      "recommend", "The best layout and concurrency for a model on N GPUs under latency targets, and its vLLM command");
+  recommend->footer(R"(Examples:
+  tpbench recommend --model llama-3.1-70b --gpus 8 --isl 10000 --osl 1000 --ttft-ms 2000 --tpot-ms 50
+  tpbench recommend --model-config config.json --profile profile.json --gpus 16 --min-tok-s-per-user 30 --out rec.json --plot rec.png
+  tpbench recommend --model llama-3.1-8b --gpus 4 --isl 2000 --osl 200 --ttft-ms 500 --aggregated-only
+Every aggregated (kR-TPn) and PD (aP-TPx bD-TPy) layout of the GPUs is searched, each instance within
+--gpus-per-node; each layout's concurrency is bisected against the targets (latency assumed to rise
+with concurrency; points that break this are reported). Exit 2: bad input, or a model that fits no
+instance; no layout meeting the targets is a result (exit 0).)");
+  recommend->add_option("--profile", rec_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
+  recommend->add_option("--model", rec_opt.model, "Model preset")->capture_default_str();
+  recommend->add_option("--model-config", rec_opt.model_config, "Hugging Face config.json (overrides --model)");
+  recommend->add_option("--gpus", rec_opt.gpus, "GPUs to deploy on")->required()->check(kDecimal)->check(CLI::Range(1, 4096));
+  recommend->add_option("--gpus-per-node", rec_opt.gpus_per_node,
+                        "Most GPUs one instance may span (one NVLink domain; default: the profile's largest collective group)")
+      ->check(kDecimal)->check(CLI::Range(1, 4096));
+  recommend->add_option("--isl", rec_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  recommend->add_option("--osl", rec_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  recommend->add_option("--ttft-ms", rec_opt.ttft_ms, "Target: mean time to first token at most this (ms)")
+      ->check(finite_in(1e-6, 1e9));
+  auto* tpot_opt = recommend->add_option("--tpot-ms", rec_opt.tpot_ms, "Target: mean time per output token at most this (ms)")
+      ->check(finite_in(1e-6, 1e9));
+  recommend->add_option("--min-tok-s-per-user", rec_opt.min_tok_s_per_user, "Target: tok/s per user at least this (see --per-user)")
+      ->check(finite_in(1e-6, 1e9))->excludes(tpot_opt);
+  recommend->add_option("--per-user", rec_opt.per_user, "Per-user rate of the target and frontier: inv_tpot (1/TPOT) or out_div_conc")
+      ->capture_default_str()->check(CLI::IsMember({"inv_tpot", "out_div_conc"}));
+  recommend->add_option("--max-concurrency", rec_opt.max_concurrency, "Largest concurrency searched (the whole deployment's)")
+      ->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 100000));
+  recommend->add_flag("--aggregated-only", rec_opt.aggregated_only, "Leave out the PD layouts");
+  recommend->add_option("--prompts-per-user", rec_opt.prompts_per_user, "Prompts = this x concurrency")
+      ->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000));
+  recommend->add_option("--kv-link-gbps", rec_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)")
+      ->check(finite_in(0.001, 1e6));
+  recommend->add_option("--set", rec_opt.set, "NAME=VALUE model parameter, as for predict");
+  add_scheme_options(recommend, rec_opt.plan, rec_opt.overlap, rec_opt.split_chunks);
+  recommend->add_option("--jobs", rec_opt.jobs, "Layouts simulated at once (default: the hardware threads)")
+      ->check(kDecimal)->check(CLI::Range(1, 256));
+  bool rec_no_progress = false;
+  recommend->add_flag("--no-progress", rec_no_progress, "No progress line on stderr");
+  recommend->add_option("--out", rec_opt.out, "Write the recommendation JSON here");
+  recommend->add_option("--plot", rec_opt.plot, "Write the frontier plot here (PNG; needs python3 with matplotlib)");
+  recommend->callback([&] {
+    rec_opt.command_line = perf_cmdline;
+    rec_opt.progress = !rec_no_progress;
+    rc = tpbench::run_recommend(rec_opt, std::cout, std::cerr);
+  });
   // ---- micro-benchmark commands (collective, calibrate) ----
   tpbench::CollectiveOptions coll;
   auto* collective = app.add_subcommand(

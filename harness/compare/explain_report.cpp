@@ -101,6 +101,7 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
        << fmt("%.1f", p.queue_s) << " |\n";
   }
   md << explain_answers(in, pts, refp);
+  md << explain_ranking_agreement(in, pts);
   md << explain_weight_gather(in);
   return md.str();
 }

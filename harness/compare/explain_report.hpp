@@ -51,6 +51,10 @@ std::string explain_weight_gather(const ExplainInputs& in);
 // Reference points faster than the speed of light, and what they would need from the hardware
 // if they ran as labelled (explain_consistency.cpp).
 std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
+// At each tok/s/user level where three or more reference configurations were measured: the
+// predicted order of those configurations by tok/s/GPU against the measured one (Kendall's tau,
+// same best) (explain_ranking.cpp).
+std::string explain_ranking_agreement(const ExplainInputs& in, const std::vector<ServingPoint>& pts);
 // Every PD reference point with a TPOT (--latency): the requests its decode pool must have held by
 // Little's law against what its KV cache can hold, and the predicted TPOT beside llm-d's
 // (explain_consistency.cpp); empty without --latency.

@@ -1,0 +1,246 @@
+#include "harness/commands/recommend_command.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "harness/common/error.hpp"
+#include "harness/io/atomic_file.hpp"
+#include "harness/io/child_process.hpp"
+#include "harness/io/json_file.hpp"
+#include "harness/perf/inputs.hpp"
+#include "harness/recommend/recommend_json.hpp"
+#include "harness/recommend/why.hpp"
+
+namespace tpbench {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+fs::path plot_script() { return fs::path(TPBENCH_SOURCE_DIR) / "scripts" / "plot_recommend.py"; }
+
+// --plot is asked for: what it needs is checked before any work, so a run never ends without it.
+void check_plot_possible(const RecommendOptions& o) {
+  if (o.plot.empty()) return;
+  if (o.plot == o.out) throw UsageError("--plot and --out name the same file '" + o.plot + "'");
+  check_writable(o.plot, {o.profile, o.model_config});
+  if (!fs::exists(plot_script())) throw UsageError("--plot needs " + plot_script().string() + ", which is missing");
+  if (run_quietly({"python3", "-c", "import matplotlib"}) != 0)
+    throw UsageError("--plot needs python3 with matplotlib");
+}
+
+// ModelSpec describes dense models only, so a mixture-of-experts config.json would be read as a
+// dense model of its attention and shared shapes. Expert-parallel layouts are where such a model
+// would enter the layout space (layout_space.hpp); until then it is refused by name. (A config
+// given through a pipe can be read once only, by select_model: it is not checked here.)
+void refuse_experts(const std::string& config_path) {
+  if (config_path.empty() || !fs::is_regular_file(config_path)) return;
+  const nlohmann::json j = read_json_file(config_path, "model config");
+  for (const char* key : {"num_local_experts", "n_routed_experts", "num_experts", "moe_num_experts"})
+    if (j.is_object() && j.contains(key) && j.at(key).is_number() && j.at(key).get<double>() > 1)
+      throw UsageError("model config '" + config_path + "' is a mixture of experts (" + key + " = " + j.at(key).dump() +
+                       "): recommend does not model expert-parallel layouts yet");
+}
+
+Targets targets_of(const RecommendOptions& o) {
+  Targets t;
+  for (double v : {o.ttft_ms, o.tpot_ms, o.min_tok_s_per_user})
+    if (!(v >= 0) || !std::isfinite(v)) throw UsageError("latency targets must be positive numbers");
+  if (o.tpot_ms > 0 && o.min_tok_s_per_user > 0)
+    throw UsageError("give --tpot-ms or --min-tok-s-per-user, not both");
+  t.ttft_s = o.ttft_ms / 1e3;
+  t.tpot_s = o.tpot_ms / 1e3;
+  t.min_tokens_per_user = o.min_tok_s_per_user;
+  if (o.per_user == "inv_tpot") t.per_user = PerUserMetric::InvTpot;
+  else if (o.per_user == "out_div_conc") t.per_user = PerUserMetric::OutDivConc;
+  else throw UsageError("--per-user must be inv_tpot or out_div_conc");
+  return t;
+}
+
+std::string targets_text(const Targets& t) {
+  std::string s;
+  if (t.ttft_s > 0) s += "TTFT <= " + fmt("%.4g", t.ttft_s) + " s";
+  if (t.tpot_s > 0) s += (s.empty() ? "" : ", ") + ("TPOT <= " + fmt("%.4g", t.tpot_s * 1e3) + " ms");
+  if (t.min_tokens_per_user > 0)
+    s += (s.empty() ? "" : ", ") + ("tok/s/user >= " + fmt("%.4g", t.min_tokens_per_user));
+  return s.empty() ? "none (the highest tok/s/GPU)" : s;
+}
+
+void print_sizes(const Recommendation& r, std::ostream& out) {
+  out << "instance sizes:";
+  for (const SizeCheck& c : r.sizes) {
+    out << " TP" << c.tp << " ";
+    if (c.serves) out << "fits (" << c.kv_tokens << " KV tokens)";
+    else if (c.prefills) out << "prefill only (" << c.kv_tokens << " KV tokens)";
+    else out << "no";
+    out << ";";
+  }
+  out << "\n";
+  for (const SizeCheck& c : r.sizes)
+    if (!c.serves) out << "  TP" << c.tp << " cannot serve: " << c.reason << "\n";
+}
+
+void print_layouts(const Recommendation& r, const Targets& t, std::ostream& out) {
+  char line[256];
+  std::snprintf(line, sizeof line, "%-18s %5s %7s %9s %9s %10s %10s\n", "layout", "gpus", "max C", "ttft s",
+                "tpot ms", "tok/s/gpu", "tok/s/user");
+  out << "\nbest point of each layout meeting the targets (layouts are ranked by output tok/s over all the GPUs "
+         "given; tok/s/gpu is per GPU used):\n"
+      << line;
+  for (const LayoutOutcome& o : r.layouts) {
+    const ServingPoint* b = o.best();
+    if (!o.search.feasible) {
+      out << o.layout.name() << ": not runnable: " << o.search.points.front().reason << "\n";
+    } else if (!b) {
+      std::snprintf(line, sizeof line, "%-18s %5d %7s  misses the targets at C=1\n", o.layout.name().c_str(),
+                    o.layout.num_gpus(), "-");
+      out << line;
+    } else {
+      std::snprintf(line, sizeof line, "%-18s %5d %7d %9.3f %9.2f %10.2f %10.2f\n", o.layout.name().c_str(),
+                    o.layout.num_gpus(), b->concurrency, b->ttft_s, b->tpot_s * 1e3, b->tokens_per_s_per_gpu,
+                    per_user_rate(*b, t.per_user));
+      out << line;
+    }
+  }
+}
+
+void print_frontier(const Recommendation& r, const Targets& t, int gpus, std::ostream& out) {
+  out << "\nfrontier (tok/s per GPU of the " << gpus << " against tok/s/user as " << per_user_name(t.per_user)
+      << ", every layout's simulated points):\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "%10s %10s  %-18s %5s %s\n", "tok/s/user", "tok/s/gpu", "layout", "C", "");
+  out << line;
+  for (const FrontierPoint& f : r.frontier) {
+    const ServingPoint& p = r.point(f);
+    std::snprintf(line, sizeof line, "%10.2f %10.2f  %-18s %5d %s\n", per_user_rate(p, t.per_user),
+                  p.output_tok_s / gpus, p.layout.c_str(), p.concurrency, meets_targets(p, t) ? "meets" : "");
+    out << line;
+  }
+}
+
+std::string chosen_line(const char* what, const ServingPoint& p, const Targets& t, int gpus) {
+  std::string s = std::string(what) + ": " + p.layout + " at concurrency " + std::to_string(p.concurrency) + ": TTFT " +
+                  fmt("%.3f", p.ttft_s) + " s, TPOT " + fmt("%.2f", p.tpot_s * 1e3) + " ms, " +
+                  fmt("%.2f", p.tokens_per_s_per_gpu) + " tok/s/GPU, " + fmt("%.2f", per_user_rate(p, t.per_user)) +
+                  " tok/s/user";
+  if (p.num_gpus < gpus)
+    s += " (uses " + std::to_string(p.num_gpus) + " of the " + std::to_string(gpus) + " GPUs: " +
+         fmt("%.2f", p.output_tok_s / gpus) + " tok/s per GPU given)";
+  return s + "\n";
+}
+
+void print_commands(const std::vector<ServingCommand>& cmds, std::ostream& out) {
+  out << "\nserving command:\n";
+  for (const ServingCommand& c : cmds) {
+    if (c.role == ServingRole::Replica)
+      out << "  # " << c.instances << " replica(s) of TP" << c.tp << " behind a load-aware router (llm-d's gateway):\n";
+    else
+      out << "  # llm-d " << serving_role_name(c.role) << " role: replicas " << c.instances << ", each on " << c.tp
+          << " GPU(s):\n";
+    out << "  " << c.command << "\n";
+  }
+}
+
+// Breaks of the monotonicity assumption: the first few here, all of them in the document.
+void print_notes(const Recommendation& r, bool in_document, std::ostream& out) {
+  constexpr size_t kShown = 3;
+  size_t n = 0;
+  for (const LayoutOutcome& l : r.layouts)
+    for (const std::string& note : l.search.monotonicity_notes)
+      if (n++ < kShown) out << "note: latency not monotone in concurrency: " << note << "\n";
+  if (n > kShown)
+    out << "note: " << n - kShown << " more such notes" << (in_document ? " in the --out document" : " (see --out)")
+        << "\n";
+}
+
+void render_plot(const RecommendOptions& o, const nlohmann::json& doc, std::ostream& out) {
+  std::string json_path = o.out;
+  const bool temporary = json_path.empty();
+  if (temporary) {
+    json_path = o.plot + ".recommendation.json";
+    write_file_atomic(json_path, doc.dump(1));
+  }
+  const int rc = run_quietly({"python3", plot_script().string(), "--recommendation=" + json_path, "--out=" + o.plot});
+  if (temporary) fs::remove(json_path);
+  if (rc != 0 || !fs::exists(o.plot)) throw UsageError("scripts/plot_recommend.py could not write " + o.plot);
+  out << "wrote " << o.plot << "\n";
+}
+
+}  // namespace
+
+int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& err) {
+  if (!o.out.empty()) check_writable(o.out, {o.profile, o.model_config});
+  check_plot_possible(o);
+  const SystemProfile prof = resolve_profile(o.profile);
+  refuse_experts(o.model_config);
+  const ModelSpec m = select_model(o.model, o.model_config);
+  PerfParams par;
+  apply_overrides(par, o.set);
+  RecommendSpec s;
+  s.gpus = o.gpus;
+  s.nvlink_domain = o.gpus_per_node > 0 ? o.gpus_per_node : profile_nvlink_domain(prof);
+  s.disaggregated = !o.aggregated_only;
+  s.max_concurrency = o.max_concurrency;
+  s.isl = o.isl;
+  s.osl = o.osl;
+  s.prompts_per_user = o.prompts_per_user;
+  if (o.kv_link_gbps != 0 && (!(o.kv_link_gbps > 0) || !std::isfinite(o.kv_link_gbps)))
+    throw UsageError("--kv-link-gbps must be a positive number of GB/s");
+  s.kv_link_bandwidth = o.kv_link_gbps * 1e9;
+  s.scheme = parse_scheme(o.plan, o.overlap, o.split_chunks);
+  s.targets = targets_of(o);
+  s.jobs = o.jobs > 0 ? o.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
+  if (o.progress)
+    s.progress = [&err](int done, int total, const std::string& name) {
+      err << "\rrecommend: " << done << "/" << total << " layouts searched (" << name << ")        " << std::flush;
+      if (done == total) err << "\n";
+    };
+  const auto t0 = std::chrono::steady_clock::now();
+  const Recommendation r = recommend(m, prof, par, s);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  out << "recommend: " << m.name << " on " << s.gpus << " GPU(s) of " << prof.name << " (an instance spans at most "
+      << s.nvlink_domain << "), ISL " << s.isl << ", OSL " << s.osl << ", plan " << plan_name(s.scheme.plan)
+      << ", overlap " << overlap_name(s.scheme.overlap) << "\ntargets: " << targets_text(s.targets) << "; concurrency searched 1.."
+      << s.max_concurrency << "\n";
+  print_sizes(r, out);
+  print_layouts(r, s.targets, out);
+  print_frontier(r, s.targets, s.gpus, out);
+  RecommendReport rep;
+  out << "\n";
+  if (r.winner >= 0) {
+    const ServingPoint& w = *r.layouts[size_t(r.winner)].best();
+    out << chosen_line("recommended", w, s.targets, s.gpus);
+    if (r.runner_up >= 0) out << chosen_line("runner-up", *r.layouts[size_t(r.runner_up)].best(), s.targets, s.gpus);
+    rep.why = why_it_wins(r, s.targets, s.gpus, s.max_concurrency);
+    rep.serving = serving_commands(r.layouts[size_t(r.winner)].layout, w.concurrency, served_model_id(m, o.model_config),
+                                   s.isl, s.osl, par);
+  } else {
+    out << "no layout meets the targets\n";
+    rep.why = why_none_meets(r, s.targets);
+  }
+  out << (r.winner >= 0 ? "why:\n" : "");
+  for (const std::string& line : rep.why) out << "  " << line << "\n";
+  if (!rep.serving.empty()) print_commands(rep.serving, out);
+  print_notes(r, !o.out.empty(), out);
+  out << "(" << r.layouts.size() << " layouts searched in " << fmt("%.2f", secs) << " s)\n";
+  if (!o.out.empty() || !o.plot.empty()) {
+    const nlohmann::json doc = recommendation_document(s, m, prof, par, r, rep, o.command_line);
+    if (!o.out.empty()) {
+      write_file_atomic(o.out, doc.dump(2) + "\n");
+      out << "wrote " << o.out << "\n";
+    }
+    if (!o.plot.empty()) render_plot(o, doc, out);
+  }
+  return 0;
+}
+
+}  // namespace tpbench
