@@ -159,10 +159,10 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   std::string perf_cmdline;
   for (int i = 0; i < argc; ++i) perf_cmdline += (i ? " " : "") + std::string(argv[i]);
   tpbench::ProfileOptions profile_opt;
-  auto* profile_cmd = app.add_subcommand("profile", "System profiles (built-in h100-sxm, h200-sxm, or a JSON file)");
+  auto* profile_cmd = app.add_subcommand("profile", "System profiles (built-in a100-sxm-80gb, h100-sxm, h200-sxm, b200, gb200-nvl72, or a JSON file)");
   profile_cmd->require_subcommand(1);
   auto* profile_show = profile_cmd->add_subcommand("show", "Print a profile's ceilings and collective time tables");
-  profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file")->required();
+  profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file; none: list the built-ins");
   profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
   profile_show->callback([&] { rc = tpbench::run_profile_show(profile_opt, std::cout); });
   tpbench::ProfileOpOptions op_opt;
@@ -306,7 +306,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
 Fields not measured (and the collective tables when fewer than 2 GPUs are used) come from --base.)");
   calibrate->add_option("--out", cal.out, "profile JSON to write (tpbench.profile/1)")->required();
   calibrate->add_option("--gpus", cal.gpus, "CUDA devices to use (comma list; default all visible)")->delimiter(',');
-  calibrate->add_option("--base", cal.base, "h100-sxm | h200-sxm | profile FILE, for the fields not measured")->capture_default_str();
+  calibrate->add_option("--base", cal.base, "a built-in profile (tpbench profile show lists them) or a profile FILE, for the fields not measured")->capture_default_str();
   calibrate->add_option("--name", cal.name, "profile name (default calibrated-<gpu>)");
   calibrate->add_flag("--quick", cal.quick, "fewer sizes and iterations (under a minute on one GPU)");
   calibrate->add_option("--model", cal.model, "Model preset whose plans' ops are measured")->capture_default_str();
