@@ -93,6 +93,16 @@ void add_sweep_selection(CLI::App* cmd, tpbench::SweepSelection& sel) {
 
 }  // namespace
 
+namespace {
+// --weight-dtype and --kv-dtype of the commands that choose a model.
+void add_precision_options(CLI::App* cmd, std::string& weight_dtype, std::string& kv_dtype) {
+  cmd->add_option("--weight-dtype", weight_dtype,
+                  "bf16 | fp8: the layers' linear weights (fp8: E4M3, per-tensor scales); default: the model's "
+                  "(a config.json's quantization_config)");
+  cmd->add_option("--kv-dtype", kv_dtype, "bf16 | fp8: the KV cache (fp8: E4M3, per-tensor scales); default: bf16");
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"tpbench: tensor-parallel LLM inference benchmark (sharded GEMMs, decode attention, "
                "collectives) with a performance model and serving simulator"};
@@ -119,6 +129,7 @@ A point that does not fit in memory is reported as not runnable and the sweep go
 Ctrl-C stops after the current sample; the --out document keeps the finished points.)");
   sweep->add_option("--model", sw.model, "Model preset (see 'tpbench models')")->capture_default_str();
   sweep->add_option("--model-config", sw.model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(sweep, sw.weight_dtype, sw.kv_dtype);
   sweep->add_option("--plan", sw.plans, "Plans: tp, tp-sp, weight-gather (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--overlap", sw.overlaps, "Overlap modes: none, streams, split (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--tp", sw.tp, "Tensor-parallel group sizes (comma list)")->delimiter(',')->capture_default_str();
@@ -194,6 +205,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   predict->add_option("--profile", predict_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   predict->add_option("--model", predict_opt.model, "Model preset")->capture_default_str();
   predict->add_option("--model-config", predict_opt.model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(predict, predict_opt.weight_dtype, predict_opt.kv_dtype);
   predict->add_option("--layout", predict_opt.layouts, "Comma list: kR-TPn or 'aP-TPx bD-TPy'")->capture_default_str();
   predict->add_option("--concurrency", predict_opt.concurrency, "Comma list of concurrencies")->capture_default_str();
   predict->add_option("--isl", predict_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
@@ -239,6 +251,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--profile", fit_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   fit->add_option("--model", fit_opt.model, "Model preset")->capture_default_str();
   fit->add_option("--model-config", fit_opt.model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(fit, fit_opt.weight_dtype, fit_opt.kv_dtype);
   fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000000));
@@ -273,6 +286,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   explain->add_option("--profile", explain_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   explain->add_option("--model", explain_opt.model, "Model preset")->capture_default_str();
   explain->add_option("--model-config", explain_opt.model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(explain, explain_opt.weight_dtype, explain_opt.kv_dtype);
   explain->add_option("--isl", explain_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   explain->add_option("--osl", explain_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   add_scheme_options(explain, explain_opt.plan, explain_opt.overlap, explain_opt.split_chunks);
