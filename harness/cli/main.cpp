@@ -95,6 +95,16 @@ void add_sweep_selection(CLI::App* cmd, tpbench::SweepSelection& sel) {
 
 }  // namespace
 
+namespace {
+// --weight-dtype and --kv-dtype of the commands that choose a model.
+void add_precision_options(CLI::App* cmd, std::string& weight_dtype, std::string& kv_dtype) {
+  cmd->add_option("--weight-dtype", weight_dtype,
+                  "bf16 | fp8: the layers' linear weights (fp8: E4M3, per-tensor scales); default: the model's "
+                  "(a config.json's quantization_config)");
+  cmd->add_option("--kv-dtype", kv_dtype, "bf16 | fp8: the KV cache (fp8: E4M3, per-tensor scales); default: bf16");
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"tpbench: tensor-parallel LLM inference benchmark (sharded GEMMs, decode attention, "
                "collectives) with a performance model and serving simulator"};
@@ -121,6 +131,7 @@ A point that does not fit in memory is reported as not runnable and the sweep go
 Ctrl-C stops after the current sample; the --out document keeps the finished points.)");
   sweep->add_option("--model", sw.model, "Model preset (see 'tpbench models')")->capture_default_str();
   sweep->add_option("--model-config", sw.model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(sweep, sw.weight_dtype, sw.kv_dtype);
   sweep->add_option("--plan", sw.plans, "Plans: tp, tp-sp, weight-gather (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--overlap", sw.overlaps, "Overlap modes: none, streams, split (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--tp", sw.tp, "Tensor-parallel group sizes (comma list)")->delimiter(',')->capture_default_str();
@@ -161,10 +172,10 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   std::string perf_cmdline;
   for (int i = 0; i < argc; ++i) perf_cmdline += (i ? " " : "") + std::string(argv[i]);
   tpbench::ProfileOptions profile_opt;
-  auto* profile_cmd = app.add_subcommand("profile", "System profiles (built-in h100-sxm, h200-sxm, or a JSON file)");
+  auto* profile_cmd = app.add_subcommand("profile", "System profiles (built-in a100-sxm-80gb, h100-sxm, h200-sxm, b200, gb200-nvl72, or a JSON file)");
   profile_cmd->require_subcommand(1);
   auto* profile_show = profile_cmd->add_subcommand("show", "Print a profile's ceilings and collective time tables");
-  profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file")->required();
+  profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file; none: list the built-ins");
   profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
   profile_show->callback([&] { rc = tpbench::run_profile_show(profile_opt, std::cout); });
   tpbench::ProfileOpOptions op_opt;
@@ -196,6 +207,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   predict->add_option("--profile", predict_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   predict->add_option("--model", predict_opt.model, "Model preset")->capture_default_str();
   predict->add_option("--model-config", predict_opt.model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(predict, predict_opt.weight_dtype, predict_opt.kv_dtype);
   predict->add_option("--layout", predict_opt.layouts, "Comma list: kR-TPn or 'aP-TPx bD-TPy'")->capture_default_str();
   predict->add_option("--concurrency", predict_opt.concurrency, "Comma list of concurrencies")->capture_default_str();
   predict->add_option("--isl", predict_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
@@ -241,6 +253,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   fit->add_option("--profile", fit_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   fit->add_option("--model", fit_opt.model, "Model preset")->capture_default_str();
   fit->add_option("--model-config", fit_opt.model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(fit, fit_opt.weight_dtype, fit_opt.kv_dtype);
   fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000000));
@@ -275,6 +288,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   explain->add_option("--profile", explain_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   explain->add_option("--model", explain_opt.model, "Model preset")->capture_default_str();
   explain->add_option("--model-config", explain_opt.model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(explain, explain_opt.weight_dtype, explain_opt.kv_dtype);
   explain->add_option("--isl", explain_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   explain->add_option("--osl", explain_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
   add_scheme_options(explain, explain_opt.plan, explain_opt.overlap, explain_opt.split_chunks);
@@ -356,7 +370,7 @@ instance; no layout meeting the targets is a result (exit 0).)");
 Fields not measured (and the collective tables when fewer than 2 GPUs are used) come from --base.)");
   calibrate->add_option("--out", cal.out, "profile JSON to write (tpbench.profile/1)")->required();
   calibrate->add_option("--gpus", cal.gpus, "CUDA devices to use (comma list; default all visible)")->delimiter(',');
-  calibrate->add_option("--base", cal.base, "h100-sxm | h200-sxm | profile FILE, for the fields not measured")->capture_default_str();
+  calibrate->add_option("--base", cal.base, "a built-in profile (tpbench profile show lists them) or a profile FILE, for the fields not measured")->capture_default_str();
   calibrate->add_option("--name", cal.name, "profile name (default calibrated-<gpu>)");
   calibrate->add_flag("--quick", cal.quick, "fewer sizes and iterations (under a minute on one GPU)");
   calibrate->add_option("--model", cal.model, "Model preset whose plans' ops are measured")->capture_default_str();

@@ -55,7 +55,7 @@ int run_explain(const ExplainOptions& o, std::ostream& out) {
   if (!o.out.empty()) check_writable(o.out, {o.reference, o.latency, o.profile, o.model_config});
   ExplainInputs in;
   in.profile = resolve_profile(o.profile);
-  in.model = select_model(o.model, o.model_config);
+  in.model = select_model(o.model, o.model_config, o.weight_dtype, o.kv_dtype);
   in.reference = read_reference_csv(o.reference);
   if (!o.latency.empty()) in.latency = read_latency_csv(o.latency);
   in.isl = o.isl;

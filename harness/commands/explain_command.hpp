@@ -10,6 +10,7 @@ struct ExplainOptions {
   std::string profile = "h100-sxm";
   std::string model = "llama-3.1-70b";
   std::string model_config;
+  std::string weight_dtype, kv_dtype;   // "bf16" | "fp8"; empty: the model's own
   std::string reference;     // llm-d CSV
   std::string latency;       // optional CSV of measured mean TPOT / TTFT (llm-d's latency files)
   int64_t isl = 10000, osl = 1000;

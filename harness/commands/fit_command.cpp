@@ -136,7 +136,7 @@ nlohmann::json ridge_json(const FitResult& r) {
 int run_fit(const FitOptions& o, std::ostream& out) {
   if (!o.json.empty()) check_writable(o.json, {o.reference, o.profile, o.model_config});
   const SystemProfile prof = resolve_profile(o.profile);
-  const ModelSpec m = select_model(o.model, o.model_config);
+  const ModelSpec m = select_model(o.model, o.model_config, o.weight_dtype, o.kv_dtype);
   const SweepSelection& sel = o.sweep;
   const ObservationSet ref = read_observations(o.reference, sel);
   check_selection_used(sel, {&ref});
@@ -189,6 +189,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     if (!ref.selection.empty()) j["reference_selection"] = ref.selection;
     j["profile"] = prof.name;
     j["model"] = m.name;
+    j["precision"] = {{"weight_dtype", dtype_name(m.weight_dtype)}, {"kv_dtype", dtype_name(m.kv_dtype)}};
     j["train"] = spec.train;
     j["scheme"] = {{"plan", plan_name(spec.scheme.plan)}, {"overlap", overlap_name(spec.scheme.overlap)},
                    {"split_chunks", spec.scheme.split_chunks}};

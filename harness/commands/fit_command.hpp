@@ -16,6 +16,7 @@ struct FitOptions {
   std::string profile = "h100-sxm";
   std::string model = "llama-3.1-70b";
   std::string model_config;
+  std::string weight_dtype, kv_dtype;   // "bf16" | "fp8"; empty: the model's own
   int64_t isl = 10000, osl = 1000;
   std::string plan = "tp", overlap = "none";  // how every instance runs its steps
   int split_chunks = 2;

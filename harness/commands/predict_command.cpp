@@ -62,7 +62,7 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
     check_writable(o.out, inputs);
   }
   const SystemProfile prof = resolve_profile(o.profile);
-  const ModelSpec m = select_model(o.model, o.model_config);
+  const ModelSpec m = select_model(o.model, o.model_config, o.weight_dtype, o.kv_dtype);
   PerfParams par;
   apply_overrides(par, o.set);
   GridSpec g;
@@ -113,8 +113,11 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
     out << line;
   }
   if (measured) print_sources(points, out);
-  std::snprintf(line, sizeof line, "(%zu points simulated in %.3f s; profile %s, model %s, plan %s, overlap %s, ISL %lld, OSL %lld)\n",
-                points.size(), secs, prof.name.c_str(), m.name.c_str(), plan_name(g.scheme.plan),
+  std::snprintf(line, sizeof line,
+                "(%zu points simulated in %.3f s; profile %s, model %s (weights %s, KV %s), plan %s, overlap %s, ISL %lld, "
+                "OSL %lld)\n",
+                points.size(), secs, prof.name.c_str(), m.name.c_str(), dtype_name(m.weight_dtype), dtype_name(m.kv_dtype),
+                plan_name(g.scheme.plan),
                 overlap_name(g.scheme.overlap), (long long)o.isl, (long long)o.osl);
   out << line;
   if (!o.out.empty()) {

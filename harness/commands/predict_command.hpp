@@ -10,6 +10,7 @@ struct PredictOptions {
   std::string profile = "h100-sxm";
   std::string model = "llama-3.1-70b";
   std::string model_config;           // HF config.json; overrides model
+  std::string weight_dtype, kv_dtype;   // "bf16" | "fp8"; empty: the model's own
   std::string layouts = "1R-TP2,1R-TP4,1R-TP8";
   std::string concurrency = "1,8,32,64,128,256";
   int64_t isl = 10000, osl = 1000;

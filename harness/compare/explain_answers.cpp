@@ -129,6 +129,7 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
 
   md << explain_above_speed_of_light(in, pts, ref);
   md << explain_pd_littles_law(in, pts, ref);
+  md << explain_pd_fp8_kv(in, pts, ref);
 
   // ---- toy model ----
   md << "\n## Where the toy model holds and where it fails\n\n";

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "harness/compare/compare.hpp"
 #include "harness/compare/detail/explain_format.hpp"
@@ -14,6 +16,7 @@
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/perf/step_cost_model.hpp"
+#include "harness/sim/grid.hpp"
 #include "harness/sim/layout.hpp"
 
 namespace tpbench {
@@ -108,7 +111,8 @@ std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vec
      << (have_peak ? "datasheet peak" : "profile's achievable") << " " << fmt("%.0f", flops_ref / 1e12)
      << " TFLOP/s), and *decode pool* is the measured output rate over an upper bound of the decode pool's: HBM "
         "traffic alone (weights and KV at the datasheet bandwidth, no collectives, no overhead) with its KV cache "
-        "full of sequences at their average length (BF16 KV assumed, as in the reference's README). *Aggregated, "
+        "full of sequences at their average length ("
+     << (in.model.kv_dtype == DType::BF16 ? "BF16 KV, as the reference's README states" : "FP8 KV") << "). *Aggregated, "
         "same GPUs* is llm-d's aggregated TP replicas on the same number of GPUs at the same concurrency.\n\n"
      << "| config | C | llm-d tok/s/GPU | predicted | measured / predicted | prefill pool needs | decode pool needs | aggregated, same GPUs | verdict |\n"
         "|---|---|---|---|---|---|---|---|---|\n";
@@ -193,7 +197,8 @@ std::string explain_pd_littles_law(const ExplainInputs& in, const std::vector<Se
   std::ostringstream md;
   md << "\n## PD points against Little's law\n\n"
      << "From llm-d's own throughput and TPOT, no model: requests decoding at once = request rate x (OSL - 1) x "
-        "TPOT, against the sequences of average length (ISL + OSL/2, BF16 KV) the decode pool's KV cache holds "
+        "TPOT, against the sequences of average length (ISL + OSL/2, "
+     << (in.model.kv_dtype == DType::BF16 ? "BF16" : "FP8") << " KV) the decode pool's KV cache holds "
         "(more than 10 % above it is flagged). *Predicted TPOT* is the simulator's at the speed of light.\n\n"
      << "| config | C | llm-d TPOT ms | predicted TPOT ms | requests/s | decoding at once | decode pool holds | |\n"
         "|---|---|---|---|---|---|---|---|\n"
@@ -211,6 +216,94 @@ std::string explain_pd_littles_law(const ExplainInputs& in, const std::vector<Se
           "llm-d's decode pools ran their steps slower than the speed of light (at the same request rate, more "
           "requests decoding at once), which only per-token latency shows.";
   md << "\n";
+  return md.str();
+}
+
+}  // namespace tpbench
+
+namespace tpbench {
+namespace {
+
+// One PD point above the BF16 speed of light, priced again with an FP8 KV cache.
+struct Fp8KvCheck {
+  std::string config;
+  int concurrency = 0;
+  double measured = 0, predicted_bf16 = 0, predicted_fp8 = 0;  // tok/s/GPU
+  double decode_bound_bf16 = 0, decode_bound_fp8 = 0;           // output tok/s
+  double prefill_mfu = 0;                                        // share of the peak the prefill pool needs
+  std::string why_not;                                           // empty: explained
+};
+
+Fp8KvCheck check_with_fp8_kv(const ExplainInputs& in, const ExplainInputs& fp8, const ServingPoint& p, double measured) {
+  const Layout lay = parse_layout(p.layout);
+  Fp8KvCheck c{p.layout, p.concurrency, measured, p.tokens_per_s_per_gpu};
+  GridSpec g = explain_grid(fp8);
+  g.layouts = {lay};
+  g.concurrency = {p.concurrency};
+  const std::vector<ServingPoint> q = simulate_grid(g, fp8.model, fp8.profile, PerfParams{});
+  if (!q.empty() && q.front().feasible) c.predicted_fp8 = q.front().tokens_per_s_per_gpu;
+  const double out_tok_s = measured * lay.num_gpus();
+  c.decode_bound_bf16 = decode_bound_tok_s(in, lay.decode);
+  c.decode_bound_fp8 = decode_bound_tok_s(fp8, lay.decode);
+  const double flops_ref = in.profile.peak_matmul_flops > 0 ? in.profile.peak_matmul_flops : in.profile.matmul_flops;
+  // The KV cache's type changes no FLOP of a prefill: the same share with either.
+  c.prefill_mfu = prefill_flops_needed(in, lay.prefill, out_tok_s / double(in.osl)) / flops_ref;
+  if (c.predicted_fp8 > 0 && measured <= kAboveTolerance * c.predicted_fp8) return c;
+  if (c.prefill_mfu > kMaxCredibleMfu)
+    c.why_not = "the prefill pool would need " + fmt("%.0f", 100 * c.prefill_mfu) + " % of peak; the KV type changes no FLOP";
+  else if (c.decode_bound_fp8 > 0 && out_tok_s > kDecodeMargin * c.decode_bound_fp8)
+    c.why_not = "the decode pool is still " + fmt("%.2f", out_tok_s / c.decode_bound_fp8) + " x its HBM bound";
+  else
+    c.why_not = "still " + fmt("%.2f", measured / std::max(c.predicted_fp8, 1e-9)) + " x the FP8-KV prediction";
+  return c;
+}
+
+}  // namespace
+
+std::string explain_pd_fp8_kv(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
+  if (in.model.kv_dtype != DType::BF16) return "";
+  ExplainInputs fp8 = in;
+  fp8.model.kv_dtype = DType::FP8E4M3;
+  std::vector<Fp8KvCheck> checks;
+  for (const auto& p : pts) {
+    auto it = ref.find({p.layout, p.concurrency});
+    if (!parse_layout(p.layout).disaggregated || !p.feasible || it == ref.end() || !(p.tokens_per_s_per_gpu > 0)) continue;
+    const double measured = it->second->tokens_per_s_per_gpu;
+    if (measured > kAboveTolerance * p.tokens_per_s_per_gpu) checks.push_back(check_with_fp8_kv(in, fp8, p, measured));
+  }
+  std::ostringstream md;
+  md << "\n## PD points above the speed of light, with an FP8 KV cache\n\n";
+  if (checks.empty()) {
+    md << "No PD point is more than 5 % above its BF16-KV prediction.\n";
+    return md.str();
+  }
+  md << "The same PD points priced again with the KV cache in FP8 (E4M3, per-tensor scales, as vLLM's "
+        "kv_cache_dtype=fp8): half the KV bytes per token, so twice the sequences in the same memory and half the "
+        "K/V each decode step streams; weights and prefill FLOPs unchanged. A point is *explained* when llm-d is "
+        "within 5 % of the FP8-KV prediction.\n\n"
+     << "| config | C | llm-d tok/s/GPU | predicted, BF16 KV | predicted, FP8 KV | measured / predicted, FP8 KV | "
+        "decode bound BF16 -> FP8 tok/s | prefill pool needs | FP8 KV |\n|---|---|---|---|---|---|---|---|---|\n";
+  std::string yes, no;
+  int explained = 0;
+  for (const auto& c : checks) {
+    const std::string label = c.config + " C=" + std::to_string(c.concurrency);
+    md << "| " << c.config << " | " << c.concurrency << " | " << fmt("%.1f", c.measured) << " | "
+       << fmt("%.1f", c.predicted_bf16) << " | " << (c.predicted_fp8 > 0 ? fmt("%.1f", c.predicted_fp8) : "not runnable")
+       << " | " << (c.predicted_fp8 > 0 ? fmt("%.2f", c.measured / c.predicted_fp8) : "-") << " | "
+       << fmt("%.0f", c.decode_bound_bf16) << " -> " << fmt("%.0f", c.decode_bound_fp8) << " | "
+       << fmt("%.0f %%", 100 * c.prefill_mfu) << " | " << (c.why_not.empty() ? "explained" : "not: " + c.why_not) << " |\n";
+    if (c.why_not.empty()) {
+      ++explained;
+      yes += (yes.empty() ? "" : ", ") + label;
+    } else {
+      no += (no.empty() ? "" : ", ") + label;
+    }
+  }
+  md << "\nAn FP8 KV cache would explain " << explained << " of " << checks.size() << " PD point"
+     << (checks.size() == 1 ? "" : "s") << " above the BF16 speed of light" << (yes.empty() ? "" : " (" + yes + ")")
+     << "; " << (no.empty() ? "none remains" : "it would not explain " + no) << ". "
+     << "An explained point is possible on this hardware only if llm-d's decode pool stored its KV in FP8 (the "
+        "reference's README states BF16), so its label and its throughput disagree either way.\n";
   return md.str();
 }
 

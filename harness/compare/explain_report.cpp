@@ -48,7 +48,8 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
 
   std::ostringstream md;
   md << "# Why the llm-d Pareto curves look the way they do\n\n";
-  md << "Model " << m.name << ", profile " << prof.name << " (" << prof.gpu << "), ISL " << o.isl << ", OSL " << o.osl
+  md << "Model " << m.name << " (weights " << dtype_name(m.weight_dtype) << ", KV cache " << dtype_name(m.kv_dtype)
+     << "), profile " << prof.name << " (" << prof.gpu << "), ISL " << o.isl << ", OSL " << o.osl
      << ", closed loop of C users with 10 x C prompts. Predictions are the profile's speed of light (no parameter taken "
         "from llm-d); *efficiency* = llm-d measured / predicted tok/s/GPU. Reference: `" << o.reference << "`.\n\n";
 
@@ -102,7 +103,12 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
   }
   md << explain_answers(in, pts, refp);
   md << explain_ranking_agreement(in, pts);
-  md << explain_weight_gather(in);
+  // The weight-gather plan keeps a layer's norms in its flat weight shard, one storage type.
+  if (m.weight_dtype == m.dtype)
+    md << explain_weight_gather(in);
+  else
+    md << "\n## Weight-gather with prefetch against Megatron TP\n\nNot modelled with " << dtype_name(m.weight_dtype)
+       << " weights: the weight-gather plan stores a layer's linear weights and norms in one flat shard.\n";
   return md.str();
 }
 

@@ -59,5 +59,10 @@ std::string explain_ranking_agreement(const ExplainInputs& in, const std::vector
 // Little's law against what its KV cache can hold, and the predicted TPOT beside llm-d's
 // (explain_consistency.cpp); empty without --latency.
 std::string explain_pd_littles_law(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
+// The PD points above the speed of light, priced again with an FP8 KV cache: which it would
+// explain (llm-d within 5 % of the FP8-KV prediction) and why not the others (prefill compute,
+// the decode pool's HBM bound); empty when the model's KV cache is not BF16
+// (explain_consistency.cpp).
+std::string explain_pd_fp8_kv(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
 
 }  // namespace tpbench

@@ -12,6 +12,7 @@ int dtype_bytes(DType t) {
     case DType::F32: return 4;
     case DType::BF16: return 2;
     case DType::F16: return 2;
+    case DType::FP8E4M3: return 1;
   }
   return 0;
 }
@@ -21,6 +22,7 @@ const char* dtype_name(DType t) {
     case DType::F32: return "float32";
     case DType::BF16: return "bfloat16";
     case DType::F16: return "float16";
+    case DType::FP8E4M3: return "float8_e4m3fn";
   }
   return "?";
 }
@@ -32,13 +34,25 @@ DType parse_dtype(const std::string& s) {
   throw UsageError("unknown dtype '" + s + "' (expected bfloat16, float16 or float32)");
 }
 
-int64_t ModelSpec::params_per_layer() const {
+DType parse_storage_dtype(const std::string& s, const char* what) {
+  if (s == "bf16" || s == "bfloat16") return DType::BF16;
+  if (s == "fp8" || s == "fp8_e4m3" || s == "float8_e4m3fn") return DType::FP8E4M3;
+  throw UsageError(std::string(what) + " '" + s + "' is not bf16 or fp8");
+}
+
+int64_t ModelSpec::linear_params_per_layer() const {
   const int64_t qkv = hidden * (q_width() + 2 * kv_width());
   const int64_t o = q_width() * hidden;
   const int64_t gate_up = hidden * 2 * intermediate;
   const int64_t down = intermediate * hidden;
-  const int64_t norms = 2 * hidden;
-  return qkv + o + gate_up + down + norms;
+  return qkv + o + gate_up + down;
+}
+
+int64_t ModelSpec::params_per_layer() const { return linear_params_per_layer() + 2 * hidden; }
+
+int64_t ModelSpec::weight_bytes() const {
+  const int64_t linear = layers * linear_params_per_layer();
+  return linear * dtype_bytes(weight_dtype) + (total_params() - linear) * dtype_bytes(dtype);
 }
 
 int64_t ModelSpec::embedding_params() const { return vocab * hidden; }
@@ -49,7 +63,7 @@ int64_t ModelSpec::total_params() const {
 }
 
 int64_t ModelSpec::kv_bytes_per_token() const {
-  return 2 * layers * kv_heads * head_dim * dtype_bytes(dtype);
+  return 2 * layers * kv_heads * head_dim * dtype_bytes(kv_dtype);
 }
 
 void ModelSpec::validate() const {
@@ -65,6 +79,8 @@ void ModelSpec::validate() const {
   need_positive(kv_heads, "num_key_value_heads", 4096);
   need_positive(head_dim, "head_dim", 4096);
   need_positive(vocab, "vocab_size", 1 << 24);
+  if (dtype == DType::FP8E4M3)
+    throw UsageError("model '" + name + "': FP8 activations are not modelled (FP8 weights and KV cache are)");
   if (q_heads % kv_heads != 0)
     throw UsageError("model '" + name + "': num_attention_heads (" + std::to_string(q_heads) +
                      ") is not a multiple of num_key_value_heads (" + std::to_string(kv_heads) + ")");
@@ -92,12 +108,35 @@ ModelSpec preset_model(const std::string& name) {
     throw UsageError("unknown model '" + name + "' (presets: " + known +
                      "; or pass --model-config config.json)");
   }
-  m.dtype = DType::BF16;
+  m.dtype = m.weight_dtype = m.kv_dtype = DType::BF16;
   m.tied_embeddings = false;
   return m;
 }
 
 std::vector<std::string> preset_names() { return {"tiny", "llama-3.1-8b", "llama-3.1-70b"}; }
+
+namespace {
+
+// quant_method "fp8" as vLLM's Fp8Config reads it: E4M3 weights with one scale per tensor
+// (activation_scheme dynamic or static). Block-wise scales (weight_block_size) and every other
+// method (awq, gptq, compressed-tensors, ...) are not modelled and refused by name.
+DType weight_dtype_from_quantization(const nlohmann::json& j, const std::string& path) {
+  const nlohmann::json& q = j.at("quantization_config");
+  const std::string where = "model config '" + path + "': quantization_config";
+  if (!q.is_object()) throw UsageError(where + " is not an object");
+  if (!q.contains("quant_method") || !q.at("quant_method").is_string())
+    throw UsageError(where + " has no quant_method string");
+  const std::string method = q.at("quant_method").get<std::string>();
+  if (method != "fp8")
+    throw UsageError(where + ": quant_method '" + method + "' is not modelled (fp8 with per-tensor scales is)");
+  if (q.contains("weight_block_size") && !q.at("weight_block_size").is_null())
+    throw UsageError(where + ": block-wise FP8 scales (weight_block_size) are not modelled (per-tensor scales are)");
+  if (q.contains("fmt") && q.at("fmt") != "e4m3")
+    throw UsageError(where + ": fp8 format " + q.at("fmt").dump() + " is not modelled (e4m3 is)");
+  return DType::FP8E4M3;
+}
+
+}  // namespace
 
 ModelSpec model_from_hf_config(const std::string& path) {
   const nlohmann::json j = read_json_file(path, "model config");
@@ -142,6 +181,9 @@ ModelSpec model_from_hf_config(const std::string& path) {
   if (j.contains("torch_dtype") && j.at("torch_dtype").is_string()) {
     m.dtype = parse_dtype(j.at("torch_dtype").get<std::string>());
   }
+  m.weight_dtype = m.kv_dtype = m.dtype;
+  if (j.contains("quantization_config") && !j.at("quantization_config").is_null())
+    m.weight_dtype = weight_dtype_from_quantization(j, path);
   m.validate();
   return m;
 }

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "harness/common/error.hpp"
+#include "harness/perf/detail/builtin_profiles.hpp"
 #include "harness/perf/system_profile.hpp"
 
 namespace tpbench {
@@ -41,22 +42,33 @@ constexpr Row kAllReduceH100[] = {
     {1 * kGiB, 2950.0, 4200.0, 3900.0},
 };
 
-CollectiveTable nvlink4_tables() {
+// The H100 row's all_reduce time at group g (2, 4 or 8).
+double h100_us(const Row& r, int g) { return g == 2 ? r.us2 : g == 4 ? r.us4 : r.us8; }
+
+}  // namespace
+
+CollectiveTable derived_nvlink_tables(const NvlinkScaling& s) {
+  constexpr const Row& kFirst = kAllReduceH100[0];
   CollectiveTable t;
-  for (int g : {2, 4, 8}) {
+  for (int g : s.groups) {
+    const int base = std::min(g, 8);  // groups beyond 8 start from the 8-GPU (switch) row
+    // At a constant busbw the bandwidth term of a group of g grows over one of `base` as the
+    // all_reduce factor 2(g-1)/g.
+    const double ratio = base == 8 ? s.switch_ratio : s.ring_ratio;
+    const double scale = busbw_factor(CollectiveKind::AllReduce, g) / busbw_factor(CollectiveKind::AllReduce, base) / ratio;
+    const double latency_us = h100_us(kFirst, base) + s.latency_per_doubling_us * std::log2(double(g) / base);
     CollectiveCurve ar, half;
     for (const Row& r : kAllReduceH100) {
-      const double us = g == 2 ? r.us2 : g == 4 ? r.us4 : r.us8;
+      const double excess_us = h100_us(r, base) - h100_us(kFirst, base);
+      const double us = latency_us + excess_us * scale;
       ar.emplace_back(r.bytes, us * 1e-6);
       // all_gather / reduce_scatter move half of all_reduce's bytes per rank ((n-1)/n vs
       // 2(n-1)/n of the buffer) at about the same busbw in nccl-tests, so at bandwidth-bound
       // sizes they take ~half the time, but without NVLink SHARP's help: never above the
-      // ~370 GB/s effective NVLink busbw (nccl-tests #212). Their latency floor is ~80 % of
+      // effective ring busbw (nccl-tests #212 on H100). Their latency floor is ~80 % of
       // all_reduce's.
-      const Row& first = kAllReduceH100[0];
-      const double floor_us = 0.8 * (g == 2 ? first.us2 : g == 4 ? first.us4 : first.us8);
-      const double ring_us = r.bytes * double(g - 1) / double(g) / kNvlinkBusbw * 1e6;
-      half.emplace_back(r.bytes, std::max({floor_us, 0.5 * us, ring_us}) * 1e-6);
+      const double ring_us = r.bytes * double(g - 1) / double(g) / (kNvlinkBusbw * s.ring_ratio) * 1e6;
+      half.emplace_back(r.bytes, std::max({0.8 * latency_us, 0.5 * us, ring_us}) * 1e-6);
     }
     t.set_curve(CollectiveKind::AllReduce, g, ar);
     t.set_curve(CollectiveKind::AllGather, g, half);
@@ -65,6 +77,8 @@ CollectiveTable nvlink4_tables() {
   return t;
 }
 
+namespace {
+
 void common_hopper(SystemProfile& p) {
   p.peak_matmul_flops = 989.4e12;
   p.sources["peak_matmul_flops"] = "NVIDIA H100/H200 SXM datasheets: 989 TFLOP/s dense BF16 Tensor Core (1979 with sparsity)";
@@ -72,6 +86,12 @@ void common_hopper(SystemProfile& p) {
   p.sources["matmul_flops"] = "70 % of peak: large BF16 cuBLAS GEMMs on H100 SXM reach ~650-750 TFLOP/s in published "
                               "benchmarks (NVIDIA cuBLAS 12 blog; Luo et al. 2024 'Benchmarking and Dissecting the "
                               "Nvidia Hopper GPU Architecture', arXiv:2402.13499), at sustained clocks";
+  p.peak_fp8_matmul_flops = 1978.9e12;
+  p.sources["peak_fp8_matmul_flops"] = "NVIDIA H100/H200 SXM datasheets: 1979 TFLOP/s dense FP8 Tensor Core (3958 with "
+                                       "sparsity), twice the BF16 rate";
+  p.fp8_matmul_flops = 0.70 * p.peak_fp8_matmul_flops;
+  p.sources["fp8_matmul_flops"] = "70 % of the FP8 peak: the BF16 fraction carried over (unmeasured for FP8 here); "
+                                  "replace with calibrate";
   // Fraction of matmul_flops by GEMM rows m: skinny GEMMs cannot fill 132 SMs with tiles.
   p.gemm_efficiency = {{1, 0.25}, {16, 0.4}, {64, 0.65}, {256, 0.85}, {1024, 1.0}};
   p.sources["gemm_efficiency"] = "tile-quantization estimate for 128x128/128x256 CTA tiles on 132 SMs; replace with calibrate";
@@ -105,7 +125,7 @@ void common_hopper(SystemProfile& p) {
                                    "NIXL KV transfer between nodes";
   p.sources["kv_link_latency_s"] = "assumed, not measured: ~100 us fixed cost per NIXL transfer (RDMA round trips and "
                                    "the connector's metadata exchange); small beside a 10000-token prompt's ~8-16 ms";
-  p.collectives = nvlink4_tables();
+  p.collectives = derived_nvlink_tables(NvlinkScaling{});
   p.sources["collectives"] = "NVLink 4 / NVSwitch all_reduce curves in the shape of published nccl-tests runs on "
                              "DGX/HGX H100, large sizes at an NCCL maintainer's ~480 GB/s (8 GPUs, NVLink SHARP) and "
                              "~370 GB/s busbw (NVIDIA/nccl-tests issue #212); small sizes estimated (see "
@@ -114,9 +134,14 @@ void common_hopper(SystemProfile& p) {
 
 }  // namespace
 
-std::vector<std::string> builtin_profile_names() { return {"h100-sxm", "h200-sxm"}; }
+std::vector<std::string> builtin_profile_names() {
+  return {"a100-sxm-80gb", "h100-sxm", "h200-sxm", "b200", "gb200-nvl72"};
+}
 
 SystemProfile builtin_profile(const std::string& name) {
+  if (name == "a100-sxm-80gb") return a100_sxm_80gb_profile();
+  if (name == "b200") return b200_profile();
+  if (name == "gb200-nvl72") return gb200_nvl72_profile();
   SystemProfile p;
   p.name = name;
   if (name == "h100-sxm") {

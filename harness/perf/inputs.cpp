@@ -7,8 +7,11 @@
 
 namespace tpbench {
 
-ModelSpec select_model(const std::string& preset, const std::string& config_path) {
+ModelSpec select_model(const std::string& preset, const std::string& config_path, const std::string& weight_dtype,
+                       const std::string& kv_dtype) {
   ModelSpec m = config_path.empty() ? preset_model(preset) : model_from_hf_config(config_path);
+  if (!weight_dtype.empty()) m.weight_dtype = parse_storage_dtype(weight_dtype, "--weight-dtype");
+  if (!kv_dtype.empty()) m.kv_dtype = parse_storage_dtype(kv_dtype, "--kv-dtype");
   m.validate();
   return m;
 }

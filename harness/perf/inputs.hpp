@@ -9,8 +9,11 @@
 
 namespace tpbench {
 
-// --model-config wins over --model. Validates the spec. Throws UsageError.
-ModelSpec select_model(const std::string& preset, const std::string& config_path);
+// --model-config wins over --model; --weight-dtype and --kv-dtype ("bf16" | "fp8"; empty: the
+// model's own, BF16 for presets, a config's quantization_config) override its precision.
+// Validates the spec. Throws UsageError.
+ModelSpec select_model(const std::string& preset, const std::string& config_path, const std::string& weight_dtype = "",
+                       const std::string& kv_dtype = "");
 // Applies "name=value" strings (names from fittable_param_names()). Throws UsageError.
 void apply_overrides(PerfParams& p, const std::vector<std::string>& assignments);
 // --plan, --overlap and --split-chunks of the perf commands (split: the tp plan only, as the

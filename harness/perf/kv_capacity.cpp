@@ -20,10 +20,10 @@ StepConfig memory_config(int tp, const StepScheme& s, Phase phase, int64_t batch
 }
 
 // The largest footprint over the ranks, by buffer kind.
-MemoryFootprint max_footprint(const StepProgram& p, int eb) {
+MemoryFootprint max_footprint(const StepProgram& p) {
   MemoryFootprint f;
   for (const RankProgram& r : p.ranks) {
-    const MemoryFootprint x = footprint(r, eb);
+    const MemoryFootprint x = footprint(r);
     f.weight_bytes = std::max(f.weight_bytes, x.weight_bytes);
     f.kv_bytes = std::max(f.kv_bytes, x.kv_bytes);
     f.activation_bytes = std::max(f.activation_bytes, x.activation_bytes);
@@ -35,16 +35,15 @@ MemoryFootprint max_footprint(const StepProgram& p, int eb) {
 }  // namespace
 
 PlanMemory plan_memory(const ModelSpec& m, int tp, const StepScheme& s, int64_t tokens) {
-  const int eb = dtype_bytes(m.dtype);
   // Layers are identical: one layer's weights and KV are the difference between programs of
   // two layers and one, the rest (LM head, final norm) is what one layer's program has besides.
   // A batch of tp sequences gives every rank of a weight-gather group one of its own.
   const int64_t batch = tp, context = 8;
-  const MemoryFootprint one = max_footprint(build_program(m, memory_config(tp, s, Phase::Decode, batch, context, 1)), eb);
+  const MemoryFootprint one = max_footprint(build_program(m, memory_config(tp, s, Phase::Decode, batch, context, 1)));
   MemoryFootprint per_layer = one;
   double fixed_weights = 0;
   if (m.layers > 1) {
-    const MemoryFootprint two = max_footprint(build_program(m, memory_config(tp, s, Phase::Decode, batch, context, 2)), eb);
+    const MemoryFootprint two = max_footprint(build_program(m, memory_config(tp, s, Phase::Decode, batch, context, 2)));
     per_layer.weight_bytes = two.weight_bytes - one.weight_bytes;
     per_layer.kv_bytes = two.kv_bytes - one.kv_bytes;
     fixed_weights = double(one.weight_bytes - per_layer.weight_bytes);
@@ -54,7 +53,7 @@ PlanMemory plan_memory(const ModelSpec& m, int tp, const StepScheme& s, int64_t 
   // KV of `batch` sequences of `context` positions on the most loaded rank, per instance token.
   pm.kv_bytes_per_token = double(m.layers) * double(per_layer.kv_bytes) / double(batch * context);
   const MemoryFootprint act =
-      max_footprint(build_program(m, memory_config(tp, s, Phase::Prefill, 1, std::max<int64_t>(1, tokens), 1)), eb);
+      max_footprint(build_program(m, memory_config(tp, s, Phase::Prefill, 1, std::max<int64_t>(1, tokens), 1)));
   pm.activation_bytes = double(act.activation_bytes + act.staging_bytes);
   return pm;
 }

@@ -42,6 +42,13 @@ void check_model(const std::string& name, const nlohmann::json& doc, const Model
   if (measured != m.name)
     throw UsageError("measured sweep '" + name + "' is for model '" + measured + "', not '" + m.name +
                      "' (pass the --model it was measured with)");
+  // Step times measured at one precision say nothing about another's; a document that does not
+  // record its precision ran BF16 (the only precision the backends execute).
+  for (const auto& [key, want] : {std::pair{"weight_dtype", m.weight_dtype}, std::pair{"kv_dtype", m.kv_dtype}}) {
+    const std::string got = jm.contains(key) && jm[key].is_string() ? jm[key].get<std::string>() : "bfloat16";
+    if (got != dtype_name(want))
+      throw UsageError("measured sweep '" + name + "' ran " + key + " " + got + ", not " + dtype_name(want));
+  }
   for (const auto& [key, v] : {std::pair{"hidden_size", m.hidden}, std::pair{"num_hidden_layers", m.layers},
                                std::pair{"num_attention_heads", m.q_heads}, std::pair{"num_key_value_heads", m.kv_heads}})
     if (!same(key, v))

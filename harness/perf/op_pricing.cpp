@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "harness/common/error.hpp"
 #include "harness/perf/measured_step_times.hpp"  // interpolate_linear
 
 namespace tpbench {
@@ -23,6 +24,15 @@ namespace {
 double hbm_rate(const PricingContext& c) { return c.profile->hbm_bandwidth * c.params->hbm_efficiency; }
 double matmul_rate(const PricingContext& c) { return c.profile->matmul_flops * c.params->compute_efficiency; }
 
+// The tensor-core rate for a GEMM's weight type: FP8 weights run FP8 x FP8 (the input quantized
+// per tensor), at the profile's FP8 rate.
+double gemm_rate(const Op& op, const PricingContext& c) {
+  if (op.w.dtype != DType::FP8E4M3) return matmul_rate(c);
+  if (!(c.profile->fp8_matmul_flops > 0))
+    throw UsageError("profile '" + c.profile->name + "' has no FP8 matmul rate for GEMM '" + op.name + "'");
+  return c.profile->fp8_matmul_flops * c.params->compute_efficiency;
+}
+
 // The larger of the streamed and the computed time, plus the kernel's fixed cost; the bound is
 // whichever of the three is largest.
 OpPrice roofline(double memory_s, double compute_s, double fixed_s) {
@@ -39,12 +49,15 @@ OpPrice roofline(double memory_s, double compute_s, double fixed_s) {
 
 OpPrice roofline_gemm(const Op& op, const PricingContext& c) {
   const double fraction = c.profile->gemm_fraction(double(op.a.rows), c.tp);
-  return roofline(op.weight_bytes / hbm_rate(c), op.flops / (matmul_rate(c) * fraction), c.profile->kernel_overhead_s);
+  return roofline(op.weight_bytes / hbm_rate(c), op.flops / (gemm_rate(op, c) * fraction), c.profile->kernel_overhead_s);
 }
 
 OpPrice price_gemm(const Op& op, const PricingContext& c) {
   const double m = double(op.a.rows);
-  if (const SystemProfile::GemmTimes* t = c.profile->gemm_table(op.w.cols, op.a.cols)) {
+  // Measured tables are BF16 GEMMs (calibrate): an FP8 GEMM of the same shape is priced by the
+  // roofline at the FP8 rate.
+  const SystemProfile::GemmTimes* t = op.w.dtype == DType::BF16 ? c.profile->gemm_table(op.w.cols, op.a.cols) : nullptr;
+  if (t) {
     std::vector<double> ms, secs;
     for (const auto& [pm, ps] : t->points) {
       ms.push_back(pm);
@@ -97,6 +110,13 @@ OpPrice price_collective(const Op& op, const PricingContext& c) {
 }
 
 }  // namespace
+
+void require_precision_support(const ModelSpec& m, const SystemProfile& prof) {
+  if (m.weight_dtype != DType::FP8E4M3 || prof.fp8_matmul_flops > 0) return;
+  const auto why = prof.sources.find("fp8_matmul_flops");
+  throw UsageError("profile '" + prof.name + "' cannot run FP8 weights: " +
+                   (why != prof.sources.end() ? why->second : std::string("it has no fp8_matmul_flops")));
+}
 
 OpPrice price_op(const Op& op, const AttentionWork& attn, const PricingContext& c) {
   if (op_is_empty(op)) return {};

@@ -35,4 +35,10 @@ struct PricingContext {
 // `op` sized for the step (op_at); `attn` is its attention work (attention ops only).
 OpPrice price_op(const Op& op, const AttentionWork& attn, const PricingContext& ctx);
 
+// Throws UsageError when the profile cannot price the model's precision: FP8 weights need an
+// FP8 matmul rate (a GPU without FP8 tensor cores, such as A100, has none; the reason is the
+// profile's source for it). An FP8 KV cache needs none: it is read and converted to BF16 in the
+// attention kernel (vLLM runs kv_cache_dtype=fp8 on Ampere too).
+void require_precision_support(const ModelSpec& m, const SystemProfile& prof);
+
 }  // namespace tpbench

@@ -109,8 +109,49 @@ std::vector<SystemProfile::GemmTimes> gemm_time_tables(const nlohmann::json& v, 
 
 }  // namespace
 
-SystemProfile profile_from_json(const nlohmann::json& j, const std::string& origin) {
-  if (!j.is_object()) throw UsageError("profile " + origin + ": not a JSON object");
+namespace {
+
+// A file with "base": the built-in's document with the file's fields laid over it (objects such
+// as collectives and sources merge per key, so a file may replace one group's curve). The name
+// is the file's, or its origin.
+nlohmann::json with_base(const nlohmann::json& j, const std::string& origin) {
+  if (!j["base"].is_string()) throw UsageError("profile " + origin + ": field 'base' must be a built-in profile name");
+  const std::string base = j["base"].get<std::string>();
+  const auto names = builtin_profile_names();
+  if (std::find(names.begin(), names.end(), base) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw UsageError("profile " + origin + ": base '" + base + "' is not a built-in profile (" + known + ")");
+  }
+  nlohmann::json merged = profile_to_json(builtin_profile(base));
+  merged["name"] = origin;
+  nlohmann::json overlay = j;
+  overlay.erase("base");
+  // A field the file sets is no longer the built-in's: its source is the file (or the file's
+  // own "sources" entry, laid over next).
+  for (const auto& [k, v] : overlay.items())
+    if (k != "schema" && k != "name" && k != "gpu" && k != "sources")
+      merged["sources"][k] = "profile " + origin + " (over base '" + base + "')";
+  merged.merge_patch(overlay);
+  return merged;
+}
+
+// Optional FP8 rates: absent means no FP8 tensor cores.
+void read_fp8_rates(const nlohmann::json& j, const std::string& origin, SystemProfile& p) {
+  if (!j.contains("fp8_matmul_flops")) {
+    if (j.contains("peak_fp8_matmul_flops"))
+      throw UsageError("profile " + origin + ": peak_fp8_matmul_flops without fp8_matmul_flops");
+    return;
+  }
+  p.fp8_matmul_flops = ranged_field(j, "fp8_matmul_flops", origin, 0, 1e6, 1e18, false);
+  p.peak_fp8_matmul_flops = ranged_field(j, "peak_fp8_matmul_flops", origin, p.fp8_matmul_flops, 1e6, 1e18, false);
+}
+
+}  // namespace
+
+SystemProfile profile_from_json(const nlohmann::json& j_in, const std::string& origin) {
+  if (!j_in.is_object()) throw UsageError("profile " + origin + ": not a JSON object");
+  const nlohmann::json j = j_in.contains("base") ? with_base(j_in, origin) : j_in;
   if (j.contains("schema") && (!j["schema"].is_string() ||
                                j["schema"].get<std::string>().rfind("tpbench.profile/", 0) != 0))
     throw UsageError("profile " + origin + ": schema is not tpbench.profile/N");
@@ -129,6 +170,7 @@ SystemProfile profile_from_json(const nlohmann::json& j, const std::string& orig
                      "(<= 1e18 FLOP/s) is beyond any GPU");
   p.peak_hbm_bandwidth = ranged_field(j, "peak_hbm_bandwidth", origin, p.hbm_bandwidth, 1e6, 1e15, false);
   p.peak_matmul_flops = ranged_field(j, "peak_matmul_flops", origin, p.matmul_flops, 1e6, 1e18, false);
+  read_fp8_rates(j, origin, p);
   p.attention_efficiency = ranged_field(j, "attention_efficiency", origin, 0.5, 1e-3, 1.5, false);
   p.per_step_overhead_s = ranged_field(j, "per_step_overhead_s", origin, 0, 0, 10, true);
   p.per_layer_overhead_s = ranged_field(j, "per_layer_overhead_s", origin, 0, 0, 1, true);
@@ -202,6 +244,10 @@ nlohmann::json profile_to_json(const SystemProfile& p) {
   j["matmul_flops"] = p.matmul_flops;
   j["peak_hbm_bandwidth"] = p.peak_hbm_bandwidth;
   j["peak_matmul_flops"] = p.peak_matmul_flops;
+  if (p.fp8_matmul_flops > 0) {
+    j["fp8_matmul_flops"] = p.fp8_matmul_flops;
+    j["peak_fp8_matmul_flops"] = p.peak_fp8_matmul_flops;
+  }
   if (!p.gemm_efficiency.empty()) {
     j["gemm_efficiency"] = nlohmann::json::array();
     for (const auto& [m, f] : p.gemm_efficiency) j["gemm_efficiency"].push_back({m, f});

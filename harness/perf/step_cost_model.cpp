@@ -34,6 +34,7 @@ bool shares_all(const View& v) { return v.rule.share == SeqShare::All; }
 StepCostModel::StepCostModel(const ModelSpec& m, int tp, const SystemProfile& prof, const PerfParams& par,
                              StepScheme scheme)
     : m_(m), tp_(tp), prof_(prof), par_(par), scheme_(scheme) {
+  require_precision_support(m, prof);
   tmpl_layers_ = std::min<int64_t>(m.layers, kTemplateLayers);
   StepProgram p = build_program(m, template_config(tp, scheme, tmpl_layers_));
   tmpl_ = std::move(p.ranks.front());

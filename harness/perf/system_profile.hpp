@@ -1,6 +1,6 @@
 #pragma once
 // SystemProfile: the machine ceilings the performance model uses. Built-in defaults
-// (h100-sxm, h200-sxm) come from datasheets and published measurements, each number with its
+// (a100-sxm-80gb, h100-sxm, h200-sxm, b200, gb200-nvl72) come from datasheets and published measurements, each number with its
 // source; `tpbench calibrate` writes the same fields as JSON from measurements.
 //
 // Profile JSON format (schema "tpbench.profile/1"; every number in SI units):
@@ -12,6 +12,11 @@
 //   "matmul_flops": 6.9e14,                 // achievable dense BF16 FLOP/s on large GEMMs, required
 //   "peak_hbm_bandwidth": 3.35e12,          // optional datasheet figures (reporting only)
 //   "peak_matmul_flops": 9.89e14,
+//   "fp8_matmul_flops": 1.39e15,            // optional: achievable dense FP8 FLOP/s; absent = the
+//   "peak_fp8_matmul_flops": 1.98e15,       // GPU has no FP8 tensor cores (FP8 GEMMs refused)
+//   "base": "h100-sxm",                     // optional: a built-in profile this file starts from;
+//                                           // the file's fields replace its fields (collectives
+//                                           // and sources per key), the rest is the built-in's
 //   "gemm_efficiency": [[tokens, fraction], ...],   // optional: fraction of matmul_flops reached
 //                                           // at GEMM m = tokens (interpolated log-log)
 //   "gemm_efficiency_by_tp": {"1": [[tokens, fraction], ...], "8": [...]},   // optional: the same
@@ -53,6 +58,10 @@ struct SystemProfile {
   double matmul_flops = 0;          // achievable dense BF16 FLOP/s (large GEMMs)
   double peak_hbm_bandwidth = 0;    // datasheet, reporting only
   double peak_matmul_flops = 0;     // datasheet
+  // Dense FP8 (E4M3) tensor-core rate, achievable and datasheet; 0 = the GPU has none (A100),
+  // so an FP8 GEMM cannot be priced and is refused.
+  double fp8_matmul_flops = 0;
+  double peak_fp8_matmul_flops = 0;
   // GEMM efficiency: the FLOP rate reached at m rows as a fraction of matmul_flops. The defaults
   // are a compute-side estimate under max(weights / bandwidth, FLOPs / rate); a calibrated
   // table is the measured rate, so its compute term is the measured GEMM time and the part of
@@ -86,7 +95,7 @@ struct SystemProfile {
   double gemm_fraction(double m_tokens, int tp = 0) const;
 };
 
-std::vector<std::string> builtin_profile_names();       // "h100-sxm", "h200-sxm"
+std::vector<std::string> builtin_profile_names();       // "a100-sxm-80gb", "h100-sxm", ...
 SystemProfile builtin_profile(const std::string& name);  // throws UsageError for unknown
 // A built-in name, or a path to a profile JSON file. Throws UsageError naming the problem.
 SystemProfile resolve_profile(const std::string& name_or_file);

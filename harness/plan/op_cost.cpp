@@ -9,10 +9,13 @@ namespace {
 
 double elements(const View& v) { return double(v.rows) * double(v.cols); }
 
+// Weights at their storage type. With FP8 weights the serving stack quantizes the input to FP8
+// per tensor before the GEMM (vLLM's Fp8LinearMethod); that pass is not an op of the plan and
+// the input is counted once at the activations' type (m x k, small beside k x n at decode).
 void set_gemm(Op& op, double eb) {
   const double m = double(op.a.rows), k = double(op.a.cols), n = double(op.w.cols);
   op.flops = 2 * m * n * k;
-  op.weight_bytes = k * n * eb;
+  op.weight_bytes = k * n * dtype_bytes(op.w.dtype);
   op.hbm_bytes = op.weight_bytes + (m * k + m * n) * eb;
 }
 
@@ -21,11 +24,13 @@ void set_gemm(Op& op, double eb) {
 double kv_row_bytes(const AttentionShape& s, double eb) { return 2.0 * double(s.kv_heads) * double(s.head_dim) * eb; }
 double q_row_bytes(const AttentionShape& s, double eb) { return double(s.q_heads) * double(s.head_dim) * eb; }
 
+// K/V at the cache's storage type (an FP8 cache is read as FP8 and converted in the kernel);
+// queries and outputs at the activations'.
 void set_attention(Op& op, double eb, const AttentionWork& a) {
   const AttentionShape& s = op.attn;
   // 2 FLOPs per multiply-add for QK^T and again for PV, per (query, key) pair, head and dim.
   op.flops = 4.0 * double(s.head_dim) * double(s.q_heads) * a.pairs();
-  op.kv_bytes = (a.keys_read() + a.queries()) * kv_row_bytes(s, eb);
+  op.kv_bytes = (a.keys_read() + a.queries()) * kv_row_bytes(s, dtype_bytes(s.kv_dtype));
   op.hbm_bytes = op.kv_bytes + 2.0 * a.queries() * q_row_bytes(s, eb);
 }
 
@@ -76,7 +81,7 @@ void set_op_cost(Op& op, double eb, const AttentionWork& attn) {
 }
 
 AttentionBytes attention_bytes(const AttentionShape& s, const AttentionWork& a, double eb) {
-  const double kv = kv_row_bytes(s, eb), q = q_row_bytes(s, eb);
+  const double kv = kv_row_bytes(s, dtype_bytes(s.kv_dtype)), q = q_row_bytes(s, eb);
   return {(a.decode_ctx_tokens + a.decode_seqs) * kv + 2.0 * a.decode_seqs * q,
           (a.prefill_ctx_tokens + a.prefill_tokens) * kv + 2.0 * a.prefill_tokens * q};
 }

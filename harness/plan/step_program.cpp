@@ -102,10 +102,12 @@ OpTotals totals(const RankProgram& r, int begin, int end) {
   return t;
 }
 
-MemoryFootprint footprint(const RankProgram& r, int element_bytes) {
+namespace {
+
+MemoryFootprint footprint_at(const RankProgram& r, int element_bytes) {
   MemoryFootprint f;
   for (const Buffer& b : r.buffers) {
-    const int64_t bytes = b.elements * element_bytes;
+    const int64_t bytes = b.elements * (element_bytes > 0 ? element_bytes : dtype_bytes(b.dtype));
     switch (b.kind) {
       case BufferKind::Weight: f.weight_bytes += bytes; break;
       case BufferKind::KVCache: f.kv_bytes += bytes; break;
@@ -115,6 +117,11 @@ MemoryFootprint footprint(const RankProgram& r, int element_bytes) {
   }
   return f;
 }
+
+}  // namespace
+
+MemoryFootprint footprint(const RankProgram& r) { return footprint_at(r, 0); }
+MemoryFootprint footprint(const RankProgram& r, int element_bytes) { return footprint_at(r, element_bytes); }
 
 namespace {
 

@@ -77,6 +77,7 @@ struct Buffer {
   std::string name;
   BufferKind kind = BufferKind::Activation;
   int64_t elements = 0;
+  DType dtype = DType::BF16;  // how the model stores it (the CPU backend computes in FP32)
   InitKind init = InitKind::None;
   std::vector<WeightSegment> weight_init;  // InitKind::Weights
   KVInit kv_init;                          // InitKind::KCache / VCache
@@ -90,6 +91,7 @@ struct View {
   int buffer = -1;
   int64_t offset = 0, rows = 0, cols = 0, ld = 0;
   RowRule rule;
+  DType dtype = DType::BF16;  // the buffer's (the plans' builder sets it)
   bool contiguous() const { return rows <= 1 || ld == cols; }
 };
 
@@ -99,6 +101,7 @@ struct AttentionShape {
   int64_t prior = 0;       // cached positions before this step; each token sees prior + t + 1
   int64_t q_heads = 0, kv_heads = 0, head_dim = 0;  // local to the rank
   int64_t cache_seq0 = 0;  // first sequence of the KV cache buffer this op covers (split chunks)
+  DType kv_dtype = DType::BF16;  // the KV cache's storage (the plans' builder sets it)
 };
 
 struct Op {
@@ -118,7 +121,8 @@ struct Op {
   CollectiveKind collective = CollectiveKind::AllReduce;
   int group_size = 1;
 
-  // Cost, in the model's dtype: what the breakdown and the roofline use.
+  // Cost: activations in the model's dtype, GEMM weights in w.dtype, K/V in attn.kv_dtype. What
+  // the breakdown and the roofline use.
   double flops = 0;            // 2mnk for GEMMs, 4 * d per (query, key) pair for attention
   double hbm_bytes = 0;        // bytes read + written from device memory (ideal, no reuse loss)
   double weight_bytes = 0;     // of hbm_bytes: weights read
@@ -178,11 +182,13 @@ struct OpTotals {
 };
 OpTotals totals(const RankProgram& r, int begin = 0, int end = -1);
 
-// Memory each rank allocates for the program, in the model's dtype, by buffer kind.
+// Memory each rank allocates for the program, by buffer kind: at each buffer's dtype, or with
+// element_bytes for every buffer (a backend that stores all of them in one type).
 struct MemoryFootprint {
   int64_t weight_bytes = 0, kv_bytes = 0, activation_bytes = 0, staging_bytes = 0;
   int64_t total() const { return weight_bytes + kv_bytes + activation_bytes + staging_bytes; }
 };
+MemoryFootprint footprint(const RankProgram& r);
 MemoryFootprint footprint(const RankProgram& r, int element_bytes);
 
 // Throws std::logic_error when an op reads outside a buffer or a dependency points forward:

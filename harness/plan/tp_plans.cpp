@@ -44,21 +44,21 @@ struct LayerWeights {
 LayerWeights declare_layer(ProgramBuilder& b, const TpDims& t, int l) {
   const std::string p = "L" + std::to_string(l) + ".";
   LayerWeights w{};
-  w.wqkv = b.weight(p + "wqkv", t.H * t.qkv_w,
+  w.wqkv = b.linear_weight(p + "wqkv", t.H * t.qkv_w,
                     fused_segments(l, t.H, t.qkv_w,
                                    {{LogicalWeight::Q, 0, t.rank * t.ql * t.d, t.ql * t.d, 0},
                                     {LogicalWeight::K, 0, t.kv_first * t.d, t.kvl * t.d, t.ql * t.d},
                                     {LogicalWeight::V, 0, t.kv_first * t.d, t.kvl * t.d,
                                      (t.ql + t.kvl) * t.d}},
                                    0));
-  w.wo = b.weight(p + "wo", t.ql * t.d * t.H,
+  w.wo = b.linear_weight(p + "wo", t.ql * t.d * t.H,
                   fused_segments(l, t.ql * t.d, t.H, {{LogicalWeight::O, t.rank * t.ql * t.d, 0, t.H, 0}}, 0));
-  w.wgu = b.weight(p + "wgate_up", t.H * 2 * t.il,
+  w.wgu = b.linear_weight(p + "wgate_up", t.H * 2 * t.il,
                    fused_segments(l, t.H, 2 * t.il,
                                   {{LogicalWeight::Gate, 0, t.rank * t.il, t.il, 0},
                                    {LogicalWeight::Up, 0, t.rank * t.il, t.il, t.il}},
                                   0));
-  w.wd = b.weight(p + "wdown", t.il * t.H,
+  w.wd = b.linear_weight(p + "wdown", t.il * t.H,
                   fused_segments(l, t.il, t.H, {{LogicalWeight::Down, t.rank * t.il, 0, t.H, 0}}, 0));
   w.n1 = b.weight(p + "attn_norm", t.H, fused_segments(l, 1, t.H, {{LogicalWeight::AttnNorm, 0, 0, t.H, 0}}, 0));
   w.n2 = b.weight(p + "mlp_norm", t.H, fused_segments(l, 1, t.H, {{LogicalWeight::MlpNorm, 0, 0, t.H, 0}}, 0));

@@ -2,6 +2,7 @@
 // layer by layer into two alternating buffers; requests split across ranks, ceil(B/N) each.
 #include <algorithm>
 
+#include "harness/common/error.hpp"
 #include "harness/plan/detail/program_builder.hpp"
 #include "harness/plan/plan.hpp"
 
@@ -57,6 +58,10 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
   const RowRule my_logits{RowBasis::Logits, SeqShare::RankBlock, rank, n};
   auto tok = [&](int buf, int64_t width) { return V::view(buf, M, width, 0, 0, my_tokens); };
 
+  // One flat buffer holds a layer's linear weights and its norms: it has one storage type.
+  if (m.weight_dtype != m.dtype)
+    throw UsageError(std::string("the weight-gather plan does not model ") + dtype_name(m.weight_dtype) +
+                     " linear weights beside " + dtype_name(m.dtype) + " norms in its flat layer shards (use tp or tp-sp)");
   const LayerLayout L = layer_layout(m);
   const int64_t chunk = (L.total + n - 1) / n;
   const std::vector<FlatMatrix> head_layout{FlatMatrix{0, H, Vv, {{LogicalWeight::LmHead, 0, 0, Vv, 0}}}};

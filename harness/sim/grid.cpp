@@ -35,6 +35,8 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
   j["command"] = command_line;
   j["profile"] = prof.name;
   j["model"] = {{"name", m.name}, {"layers", m.layers}, {"hidden", m.hidden}, {"kv_heads", m.kv_heads},
+                {"dtype", dtype_name(m.dtype)}, {"weight_dtype", dtype_name(m.weight_dtype)},
+                {"kv_dtype", dtype_name(m.kv_dtype)},
                 {"weight_bytes", m.weight_bytes()}, {"kv_bytes_per_token", m.kv_bytes_per_token()}};
   j["workload"] = {{"isl", g.isl}, {"osl", g.osl}, {"prompts_per_user", g.prompts_per_user}};
   j["scheme"] = {{"plan", plan_name(g.scheme.plan)}, {"overlap", overlap_name(g.scheme.overlap)},

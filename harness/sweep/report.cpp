@@ -19,6 +19,8 @@ nlohmann::json model_to_json(const ModelSpec& m) {
           {"vocab_size", m.vocab},
           {"tie_word_embeddings", m.tied_embeddings},
           {"dtype", dtype_name(m.dtype)},
+          {"weight_dtype", dtype_name(m.weight_dtype)},
+          {"kv_dtype", dtype_name(m.kv_dtype)},
           {"parameters", m.total_params()},
           {"weight_bytes", m.weight_bytes()},
           {"kv_bytes_per_token", m.kv_bytes_per_token()}};

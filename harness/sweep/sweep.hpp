@@ -15,6 +15,7 @@ namespace tpbench {
 struct SweepOptions {
   std::string model = "tiny";
   std::string model_config;  // Hugging Face config.json; overrides `model`
+  std::string weight_dtype, kv_dtype;  // "bf16" | "fp8"; empty: the model's own
   std::vector<std::string> plans{"tp"};
   std::vector<std::string> overlaps{"none"};
   std::vector<int> tp{1};

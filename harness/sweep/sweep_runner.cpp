@@ -6,6 +6,7 @@
 
 #include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
+#include "harness/perf/inputs.hpp"
 #include "harness/plan/plan.hpp"
 #include "harness/sweep/collective_check.hpp"
 #include "harness/sweep/interrupt.hpp"
@@ -17,7 +18,7 @@ namespace tpbench {
 namespace {
 
 ModelSpec load_model(const SweepOptions& o) {
-  return o.model_config.empty() ? preset_model(o.model) : model_from_hf_config(o.model_config);
+  return select_model(o.model, o.model_config, o.weight_dtype, o.kv_dtype);
 }
 
 template <typename T>
@@ -72,7 +73,7 @@ void fill_breakdown(Point& p, const StepProgram& prog, const std::vector<double>
   b.hbm_bytes = layers.hbm_bytes * scale + head.hbm_bytes;
   b.flops = layers.flops * scale + head.flops;
   b.collective_bytes_per_rank = layers.collective_bytes_per_rank * scale + head.collective_bytes_per_rank;
-  const MemoryFootprint f = footprint(r, dtype_bytes(prog.model.dtype));
+  const MemoryFootprint f = footprint(r);
   b.memory_per_rank_bytes = double(f.total());  // of the layers run
   for (size_t i = 0; i < r.ops.size() && i < op_seconds.size(); ++i) {
     const bool layer_op = int(i) >= r.layers_begin && int(i) < r.head_begin;

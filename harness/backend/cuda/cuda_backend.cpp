@@ -76,6 +76,9 @@ class CudaBackend final : public Backend {
     if (m.dtype != DType::BF16)
       throw UsageError("model " + m.name + " is " + dtype_name(m.dtype) +
                        ": the cuda backend runs BF16 models only (set torch_dtype to bfloat16)");
+    if (m.weight_dtype != DType::BF16 || m.kv_dtype != DType::BF16)
+      throw UsageError("model " + m.name + ": the cuda backend runs BF16 weights and KV cache only (the cost model "
+                       "prices FP8: tpbench predict)");
     // The attention kernels put a chunk's tokens on a grid dimension (at most 65535).
     if (c.new_tokens() > 65535)
       throw UsageError("prefill chunk of " + std::to_string(c.new_tokens()) +

@@ -6,38 +6,45 @@
 
 namespace tpbench::detail {
 
-Buffer& ProgramBuilder::add_buffer(const std::string& name, BufferKind kind, int64_t elements, InitKind init) {
+Buffer& ProgramBuilder::add_buffer(const std::string& name, BufferKind kind, int64_t elements, InitKind init,
+                                   DType dtype) {
   Buffer b;
   b.name = name;
   b.kind = kind;
   b.elements = elements;
   b.init = init;
+  b.dtype = dtype;
   r_.buffers.push_back(std::move(b));
   return r_.buffers.back();
 }
 
 int ProgramBuilder::weight(const std::string& name, int64_t elements, std::vector<WeightSegment> init) {
-  add_buffer(name, BufferKind::Weight, elements, InitKind::Weights).weight_init = std::move(init);
+  add_buffer(name, BufferKind::Weight, elements, InitKind::Weights, model_.dtype).weight_init = std::move(init);
+  return last_buffer();
+}
+
+int ProgramBuilder::linear_weight(const std::string& name, int64_t elements, std::vector<WeightSegment> init) {
+  add_buffer(name, BufferKind::Weight, elements, InitKind::Weights, model_.weight_dtype).weight_init = std::move(init);
   return last_buffer();
 }
 
 int ProgramBuilder::kv_cache(const std::string& name, int64_t elements, InitKind k_or_v, KVInit init) {
-  add_buffer(name, BufferKind::KVCache, elements, k_or_v).kv_init = std::move(init);
+  add_buffer(name, BufferKind::KVCache, elements, k_or_v, model_.kv_dtype).kv_init = std::move(init);
   return last_buffer();
 }
 
 int ProgramBuilder::activation(const std::string& name, int64_t elements) {
-  add_buffer(name, BufferKind::Activation, elements, InitKind::Filler);
+  add_buffer(name, BufferKind::Activation, elements, InitKind::Filler, model_.dtype);
   return last_buffer();
 }
 
 int ProgramBuilder::hidden_input(const std::string& name, int64_t elements, HiddenInit init) {
-  add_buffer(name, BufferKind::Activation, elements, InitKind::Hidden).hidden_init = init;
+  add_buffer(name, BufferKind::Activation, elements, InitKind::Hidden, model_.dtype).hidden_init = init;
   return last_buffer();
 }
 
 int ProgramBuilder::staging(const std::string& name, int64_t elements) {
-  add_buffer(name, BufferKind::Staging, elements, InitKind::Filler);
+  add_buffer(name, BufferKind::Staging, elements, InitKind::Filler, model_.dtype);
   return last_buffer();
 }
 
@@ -52,6 +59,10 @@ Op make_op(OpKind kind, const std::string& name, int layer) {
 }  // namespace
 
 int ProgramBuilder::push(Op op) {
+  // Every view and the KV cache carry their buffer's storage type into the op's cost.
+  for (View* v : {&op.a, &op.w, &op.out})
+    if (v->buffer >= 0 && v->buffer < static_cast<int>(r_.buffers.size())) v->dtype = r_.buffers[v->buffer].dtype;
+  if (op.kind == OpKind::Attention && op.k_cache >= 0) op.attn.kv_dtype = r_.buffers[op.k_cache].dtype;
   if (op.kind == OpKind::Attention) set_op_cost(op, eb(), attention_work_of(op.attn));
   else set_op_cost(op, eb());
   r_.ops.push_back(std::move(op));

@@ -13,7 +13,10 @@ class ProgramBuilder {
  public:
   ProgramBuilder(const ModelSpec& m, RankProgram& r) : model_(m), r_(r) {}
 
+  // A weight in the model's dtype (norms, embedding, LM head); linear_weight: one of a layer's
+  // linear weights, in the model's weight_dtype.
   int weight(const std::string& name, int64_t elements, std::vector<WeightSegment> init);
+  int linear_weight(const std::string& name, int64_t elements, std::vector<WeightSegment> init);
   int kv_cache(const std::string& name, int64_t elements, InitKind k_or_v, KVInit init);
   int activation(const std::string& name, int64_t elements);  // Filler-initialised
   int hidden_input(const std::string& name, int64_t elements, HiddenInit init);
@@ -42,7 +45,8 @@ class ProgramBuilder {
 
  private:
   int push(Op op);
-  Buffer& add_buffer(const std::string& name, BufferKind kind, int64_t elements, InitKind init);
+  Buffer& add_buffer(const std::string& name, BufferKind kind, int64_t elements, InitKind init,
+                     DType dtype);
   int last_buffer() const { return static_cast<int>(r_.buffers.size()) - 1; }
   double eb() const { return dtype_bytes(model_.dtype); }
   const ModelSpec& model_;
