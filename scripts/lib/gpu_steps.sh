@@ -149,12 +149,13 @@ find_cudnn_frontend() {
 
 # classify_memcheck RC LOG: compute-sanitizer's outcome as "RESULT<TAB>detail". A device or
 # runtime that refuses the sanitizer (as seen on some virtualised GPUs: "Device not supported",
-# then error 999 at the first allocation) is a SKIP; errors it found are a FAIL.
+# then error 999 at the first allocation) is a SKIP, and is checked before the error counts: a
+# refusal also fails the tests and can print an error summary. Errors it found are a FAIL.
 classify_memcheck() {
   local rc=$1 log=$2
   if [ "$rc" -eq 0 ]; then printf 'PASS\tno errors\n'; return; fi
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then printf 'SKIP\tdid not finish within its limit\n'; return; fi
-  if grep -qiE 'device not supported|not supported on this (device|platform)|unable to (attach|launch|initialize)|error 999|cudaErrorUnknown|Target application terminated before first instrumented' "$log" 2>/dev/null; then
+  if grep -qiE 'device not supported|not supported on this (device|platform)|unable to (attach|launch|initialize)|error (code )?999|cudaErrorUnknown|Target application terminated before first instrumented' "$log" 2>/dev/null; then
     printf 'SKIP\tthe device refused compute-sanitizer (exit %s)\n' "$rc"; return
   fi
   if [ "$rc" -eq 9 ] || grep -qE 'ERROR SUMMARY: [1-9]' "$log" 2>/dev/null; then
