@@ -31,6 +31,25 @@ std::string fmt(const char* f, double a) {
   return buf;
 }
 
+}  // namespace
+
+CalibrateAttentionPoint attention_point(const CalibrateAttentionHeads& h, int64_t batch, int64_t context,
+                                        double bytes, AttentionKernel own, double own_s,
+                                        std::optional<double> library_s) {
+  CalibrateAttentionPoint p;
+  p.heads = h;
+  p.batch = batch;
+  p.context = context;
+  p.bytes = bytes;
+  p.own_seconds = own_s;
+  p.library_seconds = library_s.value_or(0.0);
+  p.kernel = faster_decode_kernel(own, own_s, library_s);
+  p.seconds = p.kernel == AttentionKernel::Library ? *library_s : own_s;
+  return p;
+}
+
+namespace {
+
 // Aggregate decode-attention bandwidth: all K/V bytes over all time, as a pass over the
 // measured (heads, batch) points would see it. 0 without points.
 double attention_bandwidth(const std::vector<CalibrateAttentionPoint>& pts) {
@@ -144,7 +163,8 @@ SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasur
   if (const double bw = attention_bandwidth(m.attention); bw > 0 && p.hbm_bandwidth > 0) {
     p.decode_attention_efficiency = std::min(1.5, bw / p.hbm_bandwidth);
     p.sources["decode_attention_efficiency"] =
-        "measured: " + fmt("%.3f", bw / 1e12) + " TB/s of K/V read by kernels::decode_attention at context " +
+        "measured: " + fmt("%.3f", bw / 1e12) + " TB/s of K/V read by the faster per shape of kernels::decode_attention "
+        "and cuDNN's SDPA (calibration.attention[].kernel) at context " +
         std::to_string(m.attention.front().context) + ", batch 1..64, total bytes / total time (calibration.attention), "
         "over hbm_bandwidth";
   }
@@ -196,6 +216,8 @@ nlohmann::json calibration_document(const SystemProfile& profile, const Calibrat
     c["attention"].push_back({{"tp", a.heads.tp}, {"q_heads", a.heads.q_heads}, {"kv_heads", a.heads.kv_heads},
                               {"head_dim", a.heads.head_dim}, {"batch", a.batch}, {"context", a.context},
                               {"bytes", a.bytes}, {"seconds", a.seconds},
+                              {"kernel", attention_kernel_name(a.kernel)},
+                              {"own_seconds", a.own_seconds}, {"library_seconds", a.library_seconds},
                               {"bytes_per_s", a.seconds > 0 ? a.bytes / a.seconds : 0},
                               {"fraction_of_hbm_read", a.seconds > 0 && m.hbm_read_bps > 0
                                                            ? a.bytes / a.seconds / m.hbm_read_bps : 0}});
