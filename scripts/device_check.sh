@@ -9,7 +9,7 @@
 # leaves room for one rerun on the still warm machine, whose build-device/ is kept (the rerun's
 # build is incremental, about 20 s instead of 130).
 # 1. preflight: nvidia-smi (card, driver, clocks, power limit), cmake, ninja, g++, nvcc, NCCL and
-#    cuDNN (toolkit, /usr or Python's nvidia wheels), the cudnn-frontend headers (carried in
+#    cuDNN (a separate library: in the toolkit's folders, /usr or Python's nvidia wheels), the cudnn-frontend headers (carried in
 #    .deps/cudnn-frontend or Python's nvidia-cudnn-frontend), cuBLASLt, and the carried .deps;
 # 2. builds with -arch=sm_90 only what it runs (dependencies from .deps/*.deb: no registry there);
 # 3. runs the GPU tests but NCCL's (they must not skip), `tpbench calibrate --quick` (the measured
