@@ -38,7 +38,7 @@ find_path(CUDNN_FRONTEND_INCLUDE_DIR cudnn_frontend.h
 
 set(_tpb_missing "")
 if(NOT CUDNN_INCLUDE_DIR OR NOT CUDNN_LIBRARY)
-  list(APPEND _tpb_missing "cuDNN (cudnn.h and libcudnn; set CUDNN_ROOT)")
+  list(APPEND _tpb_missing "cuDNN (cudnn.h and libcudnn, set CUDNN_ROOT)")
 else()
   file(STRINGS ${CUDNN_INCLUDE_DIR}/cudnn_version.h _tpb_major REGEX "define CUDNN_MAJOR [0-9]+")
   string(REGEX MATCH "[0-9]+" _tpb_major "${_tpb_major}")
@@ -55,7 +55,7 @@ if(_tpb_missing)
     message(FATAL_ERROR "tpbench: -DTPBENCH_CUDNN=ON but not found: ${_tpb_missing}")
   endif()
   set(TPBENCH_CUDNN_ABSENT_REASON "built without cuDNN's SDPA: not found at configure time: ${_tpb_missing}")
-  message(STATUS "tpbench: ${TPBENCH_CUDNN_ABSENT_REASON}; prefill on the cuda backend will be not_runnable")
+  message(STATUS "tpbench: ${TPBENCH_CUDNN_ABSENT_REASON} - prefill on the cuda backend will be not_runnable")
   return()
 endif()
 

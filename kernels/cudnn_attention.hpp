@@ -29,14 +29,15 @@ LibraryStatus cudnn_attention_status();
 
 class CudnnAttention {
  public:
-  // A cuDNN handle on the current device. Throws std::runtime_error when the library is not
-  // usable (cudnn_attention_status().description) or the handle cannot be created.
+  // Uses the current device's cuDNN handle, created on first use and shared by the process
+  // (as are the plans: built once per device and layout). Throws std::runtime_error when the
+  // library is not usable (cudnn_attention_status().description) or cudnnCreate fails.
   CudnnAttention();
   ~CudnnAttention();
   CudnnAttention(const CudnnAttention&) = delete;
   CudnnAttention& operator=(const CudnnAttention&) = delete;
 
-  // Builds (once per shape and layout; cached) the execution plan for `layout`'s dims, leading
+  // Builds (once per device, shape and layout in the process) the execution plan for `layout`'s dims, leading
   // dimensions and cache stride, and returns the workspace its run() needs. Throws
   // std::runtime_error with cuDNN's reason when no engine supports the shape.
   size_t prepare(const DecodeAttentionArgs& layout);
@@ -44,6 +45,8 @@ class CudnnAttention {
   // Enqueued on `stream`, graph-capturable. prepare() must have seen the shape; throws
   // std::runtime_error on failure.
   void run(const DecodeAttentionArgs& args, void* workspace, size_t workspace_bytes, cudaStream_t stream);
+  // Plans in the current device's process-wide cache (0 in a build without cuDNN).
+  static size_t plans_built_on_this_device();
 
  private:
   struct Impl;

@@ -5,8 +5,9 @@
 # compare with llm-d -> plots -> explain, then a summary table of every step. Expect a few
 # hours; every sweep writes its JSON atomically after each point.
 # Every GPU step has a time limit (a hang costs that step, not the night); a step that fails is
-# reported and the next one runs; a post-processing step whose input is missing is reported as
-# skipped. NCCL and cuDNN are found the way the main build finds them (scripts/lib/gpu_steps.sh).
+# reported and the next one runs; each sweep is checked for an ok point in every layout it was
+# asked for (a layout without one is a failed line in the summary, not an abort); a
+# post-processing step whose input is missing is reported as skipped. Ninja when installed, else make. NCCL and cuDNN are found the way the main build finds them (scripts/lib/gpu_steps.sh).
 # Exit status: 0 when every step passed.
 #   DGX_DRY_RUN=1 bash scripts/dgx_sweep.sh OUT   prints every step's command instead of running it
 set -uo pipefail
@@ -19,7 +20,8 @@ STEPS_FILE=$OUT/summary.txt
 : >"$STEPS_FILE"
 DRY=${DGX_DRY_RUN:-0}
 # In a dry run every step "runs" `echo` of its command: the sequence, the limits and the
-# summary are exercised without a GPU (tests/cli/gpu_scripts.sh).
+# summary are exercised without a GPU (tests/cli/gpu_scripts.sh; tests/cli/dgx_sweep_fake.sh runs
+# the real sequence against stand-in cmake and tpbench binaries).
 step() {  # name, limit in seconds, command...
   local name=$1 limit=$2
   shift 2
@@ -36,26 +38,38 @@ CUDNN_FE_FOUND=$(find_cudnn_frontend)
 echo "NCCL: ${NCCL_ROOT_FOUND:-NOT FOUND}; cuDNN: ${CUDNN_ROOT_FOUND:-NOT FOUND}; cudnn-frontend: ${CUDNN_FE_FOUND:-NOT FOUND}"
 [ -n "$NCCL_ROOT_FOUND" ] && export LD_LIBRARY_PATH="$NCCL_ROOT_FOUND/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 [ -n "$CUDNN_ROOT_FOUND" ] && export LD_LIBRARY_PATH="$CUDNN_ROOT_FOUND/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-# ~20 s configure, a few minutes of build on a DGX's cores.
-step configure 300 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTPBENCH_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DNCCL_ROOT="$NCCL_ROOT_FOUND" -DCUDNN_ROOT="$CUDNN_ROOT_FOUND" \
-  -DCUDNN_FRONTEND_ROOT="$CUDNN_FE_FOUND"
+GEN=$(cmake_generator)
+echo "generator: $GEN"
+# ~20 s configure, a few minutes of build on a DGX's cores. cuDNN is used where found (AUTO), as
+# the device check does: without it the prefill sweep's points are not_runnable and say why.
+step configure 300 cmake -S . -B build -G "$GEN" -DCMAKE_BUILD_TYPE=Release -DTPBENCH_CUDA=ON \
+  -DTPBENCH_CUDNN=AUTO -DCMAKE_CUDA_ARCHITECTURES=90 -DNCCL_ROOT="$NCCL_ROOT_FOUND" \
+  -DCUDNN_ROOT="$CUDNN_ROOT_FOUND" -DCUDNN_FRONTEND_ROOT="$CUDNN_FE_FOUND"
 step build 1800 cmake --build build -j"$(nproc)"
 TP=build/tpbench
 BATCH=1,8,32,64,128,256
 REF=results/llmd/llmd_pd_sweep_exact_from_tables.csv
 # 1. Ceilings of this node: HBM, GEMM efficiency, collective tables for groups of 2/4/8 (~15 min).
 step calibrate $H $TP calibrate --out "$OUT/profile.json"
+# sweep_step NAME LIMIT FILE PLANS OVERLAPS TPS ARGS...: one sweep, then the check that each of
+# its layouts has an ok point (a layout that could not run is reported, the next step runs).
+sweep_step() {
+  local name=$1 limit=$2 file=$3 plans=$4 overlaps=$5 tps=$6
+  shift 6
+  step "$name" "$limit" $TP sweep --backend cuda --plan "$plans" --overlap "$overlaps" --tp "$tps" "$@" \
+    --no-progress --out "$file"
+  [ "$DRY" = 1 ] || sweep_layouts "$name" "$file" "$plans" "$overlaps" "$tps"
+}
 # 2. Decode sweeps: all plans and overlap modes (split only exists for tp). ~1-2 h together.
-step "sweep decode" $((4 * H)) $TP sweep --backend cuda --model llama-3.1-70b --plan tp,tp-sp,weight-gather \
-  --overlap none,streams --tp 2,4,8 --batch $BATCH --context 11000 --verify --no-progress --out "$OUT/sweep_decode.json"
-step "sweep decode split" $((2 * H)) $TP sweep --backend cuda --model llama-3.1-70b --plan tp --overlap split \
-  --tp 2,4,8 --batch $BATCH --context 11000 --no-progress --out "$OUT/sweep_decode_split.json"
-step "sweep decode 8B" $((2 * H)) $TP sweep --backend cuda --model llama-3.1-8b --tp 1,2,4,8 --batch $BATCH \
-  --context 11000 --no-progress --out "$OUT/sweep_decode_8b.json"
+sweep_step "sweep decode" $((4 * H)) "$OUT/sweep_decode.json" tp,tp-sp,weight-gather none,streams 2,4,8 \
+  --model llama-3.1-70b --batch $BATCH --context 11000 --verify
+sweep_step "sweep decode split" $((2 * H)) "$OUT/sweep_decode_split.json" tp split 2,4,8 \
+  --model llama-3.1-70b --batch $BATCH --context 11000
+sweep_step "sweep decode 8B" $((2 * H)) "$OUT/sweep_decode_8b.json" tp none 1,2,4,8 \
+  --model llama-3.1-8b --batch $BATCH --context 11000
 # 3. Prefill (TTFT side): 10k-token prompts in 2k chunks on cuDNN's flash attention (~20 min).
-step "sweep prefill" $((2 * H)) $TP sweep --backend cuda --model llama-3.1-70b --phase prefill --context 10000 \
-  --chunk 2048 --tp 2,4,8 --batch 1,2,4 --no-progress --out "$OUT/sweep_prefill.json"
+sweep_step "sweep prefill" $((2 * H)) "$OUT/sweep_prefill.json" tp none 2,4,8 \
+  --model llama-3.1-70b --phase prefill --context 10000 --chunk 2048 --batch 1,2,4
 # 4. Predict with the measured profile, compare with the llm-d reference and with the sweeps
 #    (seconds each). Each runs when its inputs exist, whatever happened to the others.
 if have predict "$OUT/profile.json"; then

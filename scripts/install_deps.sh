@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what tpbench needs to build and test on Debian/Ubuntu (as root, or through sudo).
-# The CUDA toolkit (nvcc, cuBLAS, NCCL, cuDNN) is optional: without it the host-only tool builds.
-# With it, the header-only cudnn-frontend (PyPI's nvidia-cudnn-frontend, headers only: its
+# The CUDA toolkit (nvcc, cuBLAS), NCCL and cuDNN (separate libraries, not part of the toolkit)
+# are optional: without them the host-only tool builds. With them, the header-only cudnn-frontend (PyPI's nvidia-cudnn-frontend, headers only: its
 # Python dependencies are not needed) lets prefill attention build on cuDNN's SDPA.
 set -euo pipefail
 SUDO=""

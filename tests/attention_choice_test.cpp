@@ -31,6 +31,29 @@ TEST(AttentionChoice, PrefillWithoutTheLibraryIsNotRunnableWithItsReason) {
   EXPECT_FALSE(attention_not_runnable(p.ranks[0], true, "").has_value());
 }
 
+// cuDNN's SDPA takes head_dim 8, 16, ..., 256 (frontend check and support matrix): 32 (tiny's)
+// and 128 (Llama's) run, 36, 4 and 264 are not runnable with the reason, and decode (the
+// project's kernels) is not affected.
+TEST(AttentionChoice, PrefillHeadDimTheLibraryDoesNotTakeIsNotRunnable) {
+  EXPECT_TRUE(library_supports_head_dim(32));
+  EXPECT_TRUE(library_supports_head_dim(8));
+  EXPECT_TRUE(library_supports_head_dim(256));
+  EXPECT_FALSE(library_supports_head_dim(36));
+  EXPECT_FALSE(library_supports_head_dim(4));
+  EXPECT_FALSE(library_supports_head_dim(264));
+  StepProgram p = program(Phase::Prefill, "tiny");
+  EXPECT_FALSE(attention_not_runnable(p.ranks[0], true, "").has_value());  // tiny: head_dim 32
+  for (Op& op : p.ranks[0].ops)
+    if (op.kind == OpKind::Attention) op.attn.head_dim = 36;
+  const auto why = attention_not_runnable(p.ranks[0], true, "");
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("multiples of 8 up to 256, not 36"), std::string::npos) << *why;
+  StepProgram d = program(Phase::Decode, "tiny");
+  for (Op& op : d.ranks[0].ops)
+    if (op.kind == OpKind::Attention) op.attn.head_dim = 36;
+  EXPECT_FALSE(attention_not_runnable(d.ranks[0], true, "").has_value());
+}
+
 TEST(AttentionChoice, DecodeRunsWithOrWithoutTheLibrary) {
   const StepProgram p = program(Phase::Decode);
   EXPECT_FALSE(attention_not_runnable(p.ranks[0], false, "absent").has_value());

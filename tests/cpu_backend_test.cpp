@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "harness/backend/cpu_backend.hpp"
 #include "harness/backend/detail/cpu_ops.hpp"
 #include "harness/plan/plan.hpp"
+#include "harness/common/error.hpp"
+#include "harness/sweep/measure_point.hpp"
 #include "harness/sweep/verify.hpp"
 
 using namespace tpbench;
@@ -83,6 +86,7 @@ TEST(CpuBackend, VerificationDetectsDifferentWeights) {
 class RefusingBackend final : public Backend {
  public:
   bool refuse_tp1 = false, throw_in_run = false;
+  std::function<void()> in_prepare;  // runs after the inner prepare (a set-up that throws)
   int prepared = 0, released = 0;
   std::string name() const override { return "refusing"; }
   std::optional<std::string> cannot_run(const StepProgram& p) const override {
@@ -92,6 +96,8 @@ class RefusingBackend final : public Backend {
   void prepare(const StepProgram& p) override {
     ++prepared;
     inner_->prepare(p);
+    choices_ = {{"attention", "tpbench-split"}};  // what a kernel choice in prepare would say
+    if (in_prepare) in_prepare();
   }
   StepTime run(Variant v) override {
     if (throw_in_run) throw std::runtime_error("device fault");
@@ -102,11 +108,14 @@ class RefusingBackend final : public Backend {
   void release() override {
     ++released;
     inner_->release();
+    choices_ = nullptr;
   }
   nlohmann::json system_info() const override { return nullptr; }
+  nlohmann::json kernel_choices() const override { return choices_; }
 
  private:
   std::unique_ptr<Backend> inner_ = make_cpu_backend({});
+  nlohmann::json choices_;
 };
 
 TEST(Verifier, ComparesShardedWithUnsharded) {
@@ -141,6 +150,33 @@ TEST(Verifier, ReleasesWhenTheStepThrows) {
   Verifier v(preset_model("tiny"), 1e-5);
   EXPECT_THROW(v.check(b, config(PlanKind::TP, 2, 2)), std::runtime_error);
   EXPECT_EQ(b.prepared, 1);
+  EXPECT_EQ(b.released, 1);
+}
+
+// A set-up that finds the point cannot run here (a library that fails at run time, a shape no
+// kernel supports) makes it not_runnable with the reason; another failure makes it failed. Both
+// keep the kernels chosen before the failure, and release what was prepared.
+TEST(MeasurePoint, NotRunnableInSetUpIsNotRunnableWithItsKernels) {
+  RefusingBackend b;
+  b.in_prepare = [] { throw NotRunnableError("cudnnCreate failed: CUDNN_STATUS_NOT_INITIALIZED"); };
+  Verifier v(preset_model("tiny"), 1e-5);
+  SweepOptions o;
+  const Point p = measure_point(b, b, preset_model("tiny"), config(PlanKind::TP, 2, 2), o, v);
+  EXPECT_EQ(p.status, "not_runnable");
+  EXPECT_EQ(p.reason, "cudnnCreate failed: CUDNN_STATUS_NOT_INITIALIZED");
+  EXPECT_EQ(p.kernels.value("attention", ""), "tpbench-split");
+  EXPECT_EQ(b.released, 1);
+}
+
+TEST(MeasurePoint, AFailedStepIsFailedWithTheKernelsItTried) {
+  RefusingBackend b;
+  b.throw_in_run = true;
+  Verifier v(preset_model("tiny"), 1e-5);
+  SweepOptions o;
+  const Point p = measure_point(b, b, preset_model("tiny"), config(PlanKind::TP, 2, 2), o, v);
+  EXPECT_EQ(p.status, "failed");
+  EXPECT_EQ(p.reason, "device fault");
+  EXPECT_EQ(p.kernels.value("attention", ""), "tpbench-split");
   EXPECT_EQ(b.released, 1);
 }
 

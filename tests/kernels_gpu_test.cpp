@@ -200,6 +200,38 @@ TEST(KernelGpu, LibraryAttentionDecode) {
   run_attention_case({3, 1, 300, 16, 2, 128, 2}, AttnImpl::Library);
   run_attention_case({2, 1, 4133, 8, 1, 128, 0}, AttnImpl::Library);
 }
+// head_dim 32 (the tiny model's; cuDNN takes multiples of 8 up to 256), prefill and decode,
+// against the CPU reference; a second object preparing the same shape builds no new plan
+// (plans are cached per device and shape for the process).
+TEST(KernelGpu, LibraryAttentionHeadDim32) {
+  SKIP_WITHOUT_LIBRARY();
+  run_attention_case({2, 9, 50, 8, 2, 32, 0}, AttnImpl::Library);
+  run_attention_case({3, 1, 300, 8, 2, 32, 1}, AttnImpl::Library);
+  DecodeAttentionArgs args;  // the prefill case's layout, as run_attention_case lays it out
+  args.dims = AttentionDims{2, 9, 50, 8, 2, 32};
+  args.ld_qkv = (8 + 2 * 2) * 32 + 8;
+  args.ld_out = 8 * 32 + 16;
+  const size_t before = CudnnAttention::plans_built_on_this_device();
+  CudnnAttention again;
+  (void)again.prepare(args);
+  EXPECT_EQ(CudnnAttention::plans_built_on_this_device(), before);
+}
+// A head_dim that is not a multiple of 8: the library refuses the shape with its reason (the
+// cuda backend turns that into a not_runnable prefill point).
+TEST(KernelGpu, LibraryAttentionRefusesHeadDim36) {
+  SKIP_WITHOUT_LIBRARY();
+  DecodeAttentionArgs args;
+  args.dims = AttentionDims{1, 4, 10, 4, 4, 36};
+  args.ld_qkv = 12 * 36;
+  args.ld_out = 4 * 36;
+  CudnnAttention library;
+  try {
+    (void)library.prepare(args);
+    FAIL() << "head_dim 36 was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cuDNN SDPA"), std::string::npos) << e.what();
+  }
+}
 
 TEST(KernelGpu, DecodeAttentionTinyHeadDim) {
   SKIP_WITHOUT_GPU();

@@ -109,9 +109,11 @@ void NcclCommunicator::abort() {
   // value: the owner may be reading it inside a collective call right now.
   guard_.abort([this] {
     const ncclResult_t r = ncclCommAbort(comm_);
-    if (r != ncclSuccess)
-      std::fprintf(stderr, "tpbench: warning: ncclCommAbort (rank %d, GPU %d) failed: %s\n", rank_, device_,
-                   ncclGetErrorString(r));
+    if (r != ncclSuccess) {
+      abort_failed_.store(true);
+      std::fprintf(stderr, "tpbench: warning: ncclCommAbort (rank %d, GPU %d) failed: %s; its handle is left as it is\n",
+                   rank_, device_, ncclGetErrorString(r));
+    }
   });
 }
 

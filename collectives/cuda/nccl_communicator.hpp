@@ -62,8 +62,13 @@ class NcclCommunicator final : public Communicator {
 
   // ncclCommAbort: kernels of this communicator stop, blocked calls return, the handle is
   // freed. Idempotent, thread-safe, never throws (an abort that fails is reported on stderr).
+  // An abort that fails leaves the handle alone (neither freed nor destroyed later: a destroy
+  // after a failed abort could wait for peers that are gone) and sets abort_failed(); the
+  // caller must then not wait for this rank's streams without a limit, since its kernels may
+  // still run (CudaRank::release_device).
   void abort() override;
   bool aborted() const { return guard_.aborted(); }
+  bool abort_failed() const { return abort_failed_.load(); }
 
   // The asynchronous error NCCL has recorded on this communicator (ncclCommGetAsyncError), as
   // format_rank_error(...) with the last NCCL message this rank's owner thread recorded;
@@ -84,6 +89,7 @@ class NcclCommunicator final : public Communicator {
   AbortGuard guard_;  // orders abort, destroy and async-error queries on comm_
   ncclComm_t comm_;
   int rank_, size_, device_;
+  std::atomic<bool> abort_failed_{false};
   mutable std::mutex note_mu_;  // guards last_error_ only; never held across an NCCL call
   std::string last_error_;
 };

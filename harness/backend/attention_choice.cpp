@@ -26,13 +26,18 @@ AttentionKernel own_attention_kernel(const AttentionShape& s) {
   return kernels::attention_uses_split_path(d) ? AttentionKernel::Split : AttentionKernel::Simple;
 }
 
+bool library_supports_head_dim(int64_t head_dim) { return head_dim > 0 && head_dim % 8 == 0 && head_dim <= 256; }
+
 std::optional<std::string> attention_not_runnable(const RankProgram& r, bool library_usable,
                                                   const std::string& library_why_not) {
-  if (library_usable) return std::nullopt;
-  for (const Op& op : r.ops)
-    if (op.kind == OpKind::Attention && op.attn.new_tokens > 1)
-      return "prefill attention (" + std::to_string(op.attn.new_tokens) +
-             " query tokens per sequence) runs only on cuDNN's flash attention here: " + library_why_not;
+  for (const Op& op : r.ops) {
+    if (op.kind != OpKind::Attention || op.attn.new_tokens <= 1) continue;
+    const std::string what = "prefill attention (" + std::to_string(op.attn.new_tokens) +
+                             " query tokens per sequence) runs only on cuDNN's flash attention here";
+    if (!library_usable) return what + ": " + library_why_not;
+    if (!library_supports_head_dim(op.attn.head_dim))
+      return what + ", which takes head_dim in multiples of 8 up to 256, not " + std::to_string(op.attn.head_dim);
+  }
   return std::nullopt;
 }
 

@@ -22,8 +22,14 @@ const char* attention_kernel_name(AttentionKernel k);
 // The project's own kernel for a decode shape (Split or Simple); None for prefill.
 AttentionKernel own_attention_kernel(const AttentionShape& s);
 
+// Whether cuDNN's SDPA takes this head_dim in BF16: a multiple of 8 (cudnn-frontend's own
+// check, node/sdpa_support_surface.h: "hidden_dim should be multiple of 8") and at most 256
+// (cuDNN's attention support matrix for Hopper prefill and decode, backend 9.18.1:
+// docs.nvidia.com/deeplearning/cudnn/frontend/latest/operations/Attention.html).
+bool library_supports_head_dim(int64_t head_dim);
+
 // Why `r` cannot run its attention here: a prefill chunk while the library is unusable
-// (`library_why_not` says why); nullopt when it can.
+// (`library_why_not` says why) or with a head_dim the library does not take; nullopt when it can.
 std::optional<std::string> attention_not_runnable(const RankProgram& r, bool library_usable,
                                                   const std::string& library_why_not);
 

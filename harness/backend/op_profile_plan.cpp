@@ -16,6 +16,11 @@ std::vector<ProfileChunk> profile_chunks(int ops, const ProfileBudget& b) {
   return out;
 }
 
+std::vector<double> without_event_overshoot(std::vector<double> op_s, double overshoot_s) {
+  for (double& t : op_s) t = std::max(0.0, t - std::max(0.0, overshoot_s));
+  return op_s;
+}
+
 ProfileBudget grown(const ProfileBudget& b) {
   ProfileBudget g = b;
   g.per_op_s = std::min(b.per_op_s * 2, std::max(b.max_per_op_s, b.per_op_s));

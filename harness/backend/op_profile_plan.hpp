@@ -11,6 +11,12 @@
 // inside a launch, and the hold would run out while it waits).
 // Whether a hold was long enough is checked after the chunk is enqueued (its end event has not
 // fired yet); when one ran out, the later chunks get a larger per-op budget.
+// What an op's interval still holds beyond the op: the event record that closes it and the
+// GPU's gap between that event and the op's first kernel. The first part is measured (two
+// event records with nothing between, median over a chunk) and subtracted from every op
+// (without_event_overshoot); the second is not: in eager execution each kernel waits ~1-2 us
+// for the front end, which a CUDA-graph step partly avoids, so ops of a few microseconds still
+// read slightly long, and sum_of_ops over the graph step stays a little above 1.
 // Host-only: the arithmetic is unit-tested without a GPU.
 #include <vector>
 
@@ -34,6 +40,8 @@ struct ProfileChunk {
 std::vector<ProfileChunk> profile_chunks(int ops, const ProfileBudget& b = {});
 // The hold in front of a chunk of `ops` ops.
 double profile_hold_s(int ops, const ProfileBudget& b);
+// Each op's interval less the measured event overshoot, never below zero.
+std::vector<double> without_event_overshoot(std::vector<double> op_s, double overshoot_s);
 // The budget after a chunk's hold ran out before the host had enqueued it: per-op time doubled
 // (up to max_per_op_s).
 ProfileBudget grown(const ProfileBudget& b);

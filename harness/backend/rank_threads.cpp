@@ -51,4 +51,13 @@ void run_rank_threads(size_t ranks, const std::function<void(size_t)>& body, con
   if (failure) std::rethrow_exception(failure);
 }
 
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 }  // namespace tpbench

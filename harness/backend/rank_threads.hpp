@@ -15,6 +15,7 @@
 //      echoes and are not reported).
 // The first failure is rethrown after every thread has joined. Plain C++: unit-tested with
 // stand-in communicators and graphs (tests/rank_failure_test.cpp).
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -28,5 +29,12 @@ struct RankFailureHooks {
 };
 
 void run_rank_threads(size_t ranks, const std::function<void(size_t rank)>& body, const RankFailureHooks& hooks);
+
+// Polls `done` (about every millisecond) until it returns true or `limit` has passed; returns
+// its last answer. For a teardown that must not hang: after an abort that failed, a
+// collective kernel can spin on the GPU for ever, and a rank that waited for its streams (or
+// freed memory, which waits for the device) would hang with it. Such a rank gives its device
+// memory up instead of freeing it (CudaRank::~CudaRank).
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
 
 }  // namespace tpbench

@@ -23,12 +23,14 @@
 // only run_calibrate_cuda() touches the GPU (harness/commands/cuda/calibrate_cuda.cpp).
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "harness/backend/attention_choice.hpp"
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/plan/step_program.hpp"
@@ -116,8 +118,17 @@ struct CalibrateAttentionPoint {
   CalibrateAttentionHeads heads;
   int64_t batch = 0, context = 0;
   double bytes = 0;    // K and V read
-  double seconds = 0;  // median of one decode-attention call, L2 flushed before it
+  double seconds = 0;  // median of one decode-attention call on `kernel`, L2 flushed before it
+  // Both decode kernels the cuda backend chooses between are timed, and the faster one is
+  // what it runs (harness/backend/attention_choice.hpp): the project's (split or simple by
+  // shape) and cuDNN's SDPA where the build has it. 0: not timed (no cuDNN, or it failed).
+  AttentionKernel kernel = AttentionKernel::None;
+  double own_seconds = 0, library_seconds = 0;
 };
+// The point of a shape from its two timings: the faster kernel and its time, as the backend decides.
+CalibrateAttentionPoint attention_point(const CalibrateAttentionHeads& h, int64_t batch, int64_t context,
+                                        double bytes, AttentionKernel own, double own_s,
+                                        std::optional<double> library_s);
 
 struct CalibrateCollectivePoint {
   CollectiveKind op = CollectiveKind::AllReduce;

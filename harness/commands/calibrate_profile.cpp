@@ -31,6 +31,25 @@ std::string fmt(const char* f, double a) {
   return buf;
 }
 
+}  // namespace
+
+CalibrateAttentionPoint attention_point(const CalibrateAttentionHeads& h, int64_t batch, int64_t context,
+                                        double bytes, AttentionKernel own, double own_s,
+                                        std::optional<double> library_s) {
+  CalibrateAttentionPoint p;
+  p.heads = h;
+  p.batch = batch;
+  p.context = context;
+  p.bytes = bytes;
+  p.own_seconds = own_s;
+  p.library_seconds = library_s.value_or(0.0);
+  p.kernel = faster_decode_kernel(own, own_s, library_s);
+  p.seconds = p.kernel == AttentionKernel::Library ? *library_s : own_s;
+  return p;
+}
+
+namespace {
+
 // A measured kernel time less the fixed cost per kernel that the cost model adds back on its
 // own (never below a tenth of the measurement).
 double less_kernel_cost(double seconds, double kernel_s) { return std::max(0.1 * seconds, seconds - kernel_s); }
@@ -149,7 +168,8 @@ SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasur
   if (const double bw = attention_bandwidth(m.attention, p.kernel_overhead_s); bw > 0 && p.hbm_bandwidth > 0) {
     p.decode_attention_efficiency = std::min(1.5, bw / p.hbm_bandwidth);
     p.sources["decode_attention_efficiency"] =
-        "measured: " + fmt("%.3f", bw / 1e12) + " TB/s of K/V read by kernels::decode_attention at context " +
+        "measured: " + fmt("%.3f", bw / 1e12) + " TB/s of K/V read by the faster per shape of kernels::decode_attention "
+        "and cuDNN's SDPA (calibration.attention[].kernel) at context " +
         std::to_string(m.attention.front().context) + ", batch 1..64, total bytes / total time less kernel_overhead_s "
         "per call (the cost model adds it back) (calibration.attention), over hbm_bandwidth";
   }
@@ -202,6 +222,8 @@ nlohmann::json calibration_document(const SystemProfile& profile, const Calibrat
     c["attention"].push_back({{"tp", a.heads.tp}, {"q_heads", a.heads.q_heads}, {"kv_heads", a.heads.kv_heads},
                               {"head_dim", a.heads.head_dim}, {"batch", a.batch}, {"context", a.context},
                               {"bytes", a.bytes}, {"seconds", a.seconds},
+                              {"kernel", attention_kernel_name(a.kernel)},
+                              {"own_seconds", a.own_seconds}, {"library_seconds", a.library_seconds},
                               {"bytes_per_s", a.seconds > 0 ? a.bytes / a.seconds : 0},
                               {"fraction_of_hbm_read", a.seconds > 0 && m.hbm_read_bps > 0
                                                            ? a.bytes / a.seconds / m.hbm_read_bps : 0}});

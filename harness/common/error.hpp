@@ -19,4 +19,12 @@ class UnavailableError : public std::runtime_error {
   explicit UnavailableError(const std::string& what) : std::runtime_error(what) {}
 };
 
+// One point cannot run here although the tool can (a library that fails at run time, a shape
+// that no kernel of the build supports): a sweep records the point as not_runnable with this
+// reason and goes on, where any other exception makes it "failed".
+class NotRunnableError : public std::runtime_error {
+ public:
+  explicit NotRunnableError(const std::string& what) : std::runtime_error(what) {}
+};
+
 }  // namespace tpbench

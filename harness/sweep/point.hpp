@@ -37,7 +37,12 @@ struct Point {
   // compute is better than the real one.
   bool overlap_optimistic = false;
   // Which kernels the backend ran where it chose between several (null: no choice made, e.g.
-  // the cpu backend): {"attention": name, "attention_ours_over_library": ratio, ...}.
+  // the cpu backend), also for a point that failed (what it chose or tried first). The cuda
+  // backend writes {"attention", "attention_library", "decode_attention_ours_s",
+  // "decode_attention_library_s", "decode_attention_timed_here", "attention_candidate_failed"?,
+  // "gemm_shapes", "skinny_gemm_shapes", "gemm_candidate_failed"?, "graphs",
+  // "graph_capture_errors"?, "op_profile_event_overshoot_s"?} (? where it applies); choices are
+  // per shape (the last attention shape's medians are the ones shown).
   nlohmann::json kernels;
   Summary step;            // seconds, scaled to all layers: layers x (total / run) + head
   bool converged = false;

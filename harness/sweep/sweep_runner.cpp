@@ -10,6 +10,7 @@
 #include "harness/plan/plan.hpp"
 #include "harness/sweep/collective_check.hpp"
 #include "harness/sweep/interrupt.hpp"
+#include "harness/sweep/measure_point.hpp"
 #include "harness/sweep/report.hpp"
 #include "harness/sweep/sweep.hpp"
 #include "harness/sweep/verify.hpp"
@@ -92,6 +93,8 @@ void fill_breakdown(Point& p, const StepProgram& prog, const std::vector<double>
   }
 }
 
+}  // namespace
+
 Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& m, const StepConfig& c,
                     const SweepOptions& o, Verifier& verifier) {
   Point p;
@@ -155,14 +158,15 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
   } catch (const UsageError&) {
     throw;
   } catch (const std::exception& e) {
+    // What the backend chose or tried before it failed (null when it got no further).
+    p.kernels = backend.kernel_choices();
     backend.release();
-    p.status = "failed";
+    p.status = dynamic_cast<const NotRunnableError*>(&e) ? "not_runnable" : "failed";
     p.reason = e.what();
   }
   return p;
 }
 
-}  // namespace
 
 int run_sweep(const SweepOptions& o, std::ostream& out) {
   const ModelSpec model = load_model(o);

@@ -14,6 +14,8 @@
 #if TPBENCH_HAVE_CUDNN
 #include <cmath>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <tuple>
 #include <unordered_map>
 
@@ -97,14 +99,42 @@ Built build(cudnnHandle_t handle, const Key& k) {
   return b;
 }
 
+// One per device, for the whole process: the handle and every plan built on it. A plan costs
+// tens to hundreds of milliseconds to build (heuristics, and NVRTC for run-time compiled
+// engines), and each point of a sweep, each rank and each verification step would otherwise
+// build its own. The mutex orders the handle's users: cudnnSetStream and execute are one
+// critical section (ranks sharing a GPU run on their own threads), and plans are built under it.
+// Never destroyed: a handle released after the CUDA runtime has shut down at exit can crash.
+struct DeviceLibrary {
+  std::mutex mu;
+  cudnnHandle_t handle = nullptr;
+  std::map<Key, std::shared_ptr<const Built>> plans;
+};
+
+// The current device's library, its handle created on first use. Throws std::runtime_error
+// when cudnnCreate fails (no usable libcudnn for this driver or device); a later call tries again.
+DeviceLibrary& device_library() {
+  static std::mutex registry_mu;
+  static std::map<int, DeviceLibrary*> registry;
+  int device = 0;
+  if (const cudaError_t e = cudaGetDevice(&device); e != cudaSuccess)
+    throw std::runtime_error(std::string("cuDNN SDPA: no current CUDA device: ") + cudaGetErrorString(e));
+  std::lock_guard<std::mutex> lock(registry_mu);
+  DeviceLibrary*& lib = registry[device];
+  if (lib == nullptr) {
+    cudnnHandle_t h = nullptr;
+    check(cudnnCreate(&h), "cudnnCreate");
+    lib = new DeviceLibrary;
+    lib->handle = h;
+  }
+  return *lib;
+}
+
 }  // namespace
 
 struct CudnnAttention::Impl {
-  cudnnHandle_t handle = nullptr;
-  std::map<Key, Built> plans;
-  ~Impl() {
-    if (handle) cudnnDestroy(handle);
-  }
+  DeviceLibrary* library = nullptr;
+  std::map<Key, std::shared_ptr<const Built>> plans;  // this object's view of the shared cache
 };
 
 LibraryStatus cudnn_attention_status() {
@@ -117,23 +147,35 @@ LibraryStatus cudnn_attention_status() {
 CudnnAttention::CudnnAttention() : impl_(std::make_unique<Impl>()) {
   const LibraryStatus st = cudnn_attention_status();
   if (!st.usable) throw std::runtime_error(st.description);
-  check(cudnnCreate(&impl_->handle), "cudnnCreate");
+  impl_->library = &device_library();
 }
 
 CudnnAttention::~CudnnAttention() = default;
 
 size_t CudnnAttention::prepare(const DecodeAttentionArgs& layout) {
   const Key k = key_of(layout);
-  auto it = impl_->plans.find(k);
-  if (it == impl_->plans.end()) it = impl_->plans.emplace(k, build(impl_->handle, k)).first;
-  return size_t(it->second.workspace);
+  auto mine = impl_->plans.find(k);
+  if (mine == impl_->plans.end()) {
+    DeviceLibrary& lib = *impl_->library;
+    std::lock_guard<std::mutex> lock(lib.mu);
+    auto it = lib.plans.find(k);
+    if (it == lib.plans.end()) it = lib.plans.emplace(k, std::make_shared<const Built>(build(lib.handle, k))).first;
+    mine = impl_->plans.emplace(k, it->second).first;
+  }
+  return size_t(mine->second->workspace);
+}
+
+size_t CudnnAttention::plans_built_on_this_device() {
+  DeviceLibrary& lib = device_library();
+  std::lock_guard<std::mutex> lock(lib.mu);
+  return lib.plans.size();
 }
 
 void CudnnAttention::run(const DecodeAttentionArgs& a, void* workspace, size_t workspace_bytes, cudaStream_t s) {
   const Key k = key_of(a);
   const auto it = impl_->plans.find(k);
   if (it == impl_->plans.end()) throw std::logic_error("CudnnAttention::run: shape not prepared");
-  const Built& b = it->second;
+  const Built& b = *it->second;
   if (workspace_bytes < size_t(b.workspace)) throw std::runtime_error("cuDNN SDPA: workspace too small");
   const int64_t seq_elems = k.kvh * k.stride * k.d;  // one sequence's cache
   std::unordered_map<TensorPtr, void*> pointers = {
@@ -141,8 +183,10 @@ void CudnnAttention::run(const DecodeAttentionArgs& a, void* workspace, size_t w
       {b.k, a.k_cache + a.cache_seq0 * seq_elems},
       {b.v, a.v_cache + a.cache_seq0 * seq_elems},
       {b.o, a.out}};
-  check(cudnnSetStream(impl_->handle, s), "cudnnSetStream");
-  check(b.graph->execute(impl_->handle, pointers, workspace), "execute");
+  DeviceLibrary& lib = *impl_->library;
+  std::lock_guard<std::mutex> lock(lib.mu);
+  check(cudnnSetStream(lib.handle, s), "cudnnSetStream");
+  check(b.graph->execute(lib.handle, pointers, workspace), "execute");
 }
 
 }  // namespace tpbench::kernels
@@ -164,6 +208,7 @@ LibraryStatus cudnn_attention_status() {
 CudnnAttention::CudnnAttention() { throw std::runtime_error(cudnn_attention_status().description); }
 CudnnAttention::~CudnnAttention() = default;
 size_t CudnnAttention::prepare(const DecodeAttentionArgs&) { throw std::runtime_error(cudnn_attention_status().description); }
+size_t CudnnAttention::plans_built_on_this_device() { return 0; }
 void CudnnAttention::run(const DecodeAttentionArgs&, void*, size_t, cudaStream_t) {
   throw std::runtime_error(cudnn_attention_status().description);
 }

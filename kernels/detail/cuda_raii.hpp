@@ -34,6 +34,12 @@ class DeviceBuffer {
   template <typename T = void>
   T* get() const { return static_cast<T*>(ptr_); }
   size_t bytes() const { return bytes_; }
+  // Gives the memory up without freeing it (returns it): for a teardown where work that may
+  // never finish still uses it, and cudaFree would wait for the device.
+  void* release() noexcept {
+    bytes_ = 0;
+    return std::exchange(ptr_, nullptr);
+  }
 
  private:
   void* ptr_ = nullptr;

@@ -45,6 +45,46 @@ need_file() {
   return 1
 }
 
+# sweep_layouts NAME FILE PLANS OVERLAPS TPS: every layout (plan, overlap, TP) that the sweep
+# was asked for (comma lists, as given to `tpbench sweep`) has at least one "ok" point in FILE.
+# Notes "NAME points" PASS with the counts, or FAIL naming each layout without an ok point and
+# the first reason its points gave ("no point written" when the sweep never reached it); a
+# missing or unreadable file is a FAIL. Returns 0 on PASS.
+sweep_layouts() {
+  local name=$1 file=$2 detail rc
+  detail=$(python3 - "$file" "$3" "$4" "$5" <<'PY' 2>&1
+import itertools, json, sys
+path, plans, overlaps, tps = sys.argv[1], *(a.split(",") for a in sys.argv[2:5])
+try:
+    points = json.load(open(path))["points"]
+except Exception as e:
+    print(f"{path} unreadable ({type(e).__name__}): no point to check")
+    sys.exit(1)
+ok, why = {}, {}
+for p in points:
+    key = (p["plan"], p["overlap"], str(p["tp"]))
+    ok[key] = ok.get(key, 0) + (p["status"] == "ok")
+    if p["status"] != "ok" and key not in why:
+        why[key] = f"{p['status']}: {p.get('reason', '')}"[:90]
+missing = []
+for key in itertools.product(plans, overlaps, tps):
+    if not ok.get(key):
+        missing.append(f"{key[0]}/{key[1]} TP={key[2]} ({why.get(key, 'no point written')})")
+good = sum(p["status"] == "ok" for p in points)
+if missing:
+    print(f"{len(missing)} layout(s) without an ok point: " + "; ".join(missing))
+    sys.exit(1)
+print(f"{good} of {len(points)} points ok, every layout has one")
+PY
+)
+  rc=$?
+  if [ "$rc" -eq 0 ]; then step_note "$name points" PASS "$detail"; else step_fail "$name points" "$detail"; fi
+  return "$rc"
+}
+
+# cmake_generator: Ninja where it is installed, else Unix Makefiles (cmake --build drives either).
+cmake_generator() { if command -v ninja >/dev/null; then echo Ninja; else echo "Unix Makefiles"; fi; }
+
 steps_summary() {  # prints the table; returns 0 when no step failed
   printf '%-34s %-7s %s\n' step result detail
   local s
@@ -109,12 +149,13 @@ find_cudnn_frontend() {
 
 # classify_memcheck RC LOG: compute-sanitizer's outcome as "RESULT<TAB>detail". A device or
 # runtime that refuses the sanitizer (as seen on some virtualised GPUs: "Device not supported",
-# then error 999 at the first allocation) is a SKIP; errors it found are a FAIL.
+# then error 999 at the first allocation) is a SKIP, and is checked before the error counts: a
+# refusal also fails the tests and can print an error summary. Errors it found are a FAIL.
 classify_memcheck() {
   local rc=$1 log=$2
   if [ "$rc" -eq 0 ]; then printf 'PASS\tno errors\n'; return; fi
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then printf 'SKIP\tdid not finish within its limit\n'; return; fi
-  if grep -qiE 'device not supported|not supported on this (device|platform)|unable to (attach|launch|initialize)|error 999|cudaErrorUnknown|Target application terminated before first instrumented' "$log" 2>/dev/null; then
+  if grep -qiE 'device not supported|not supported on this (device|platform)|unable to (attach|launch|initialize)|error (code )?999|cudaErrorUnknown|Target application terminated before first instrumented' "$log" 2>/dev/null; then
     printf 'SKIP\tthe device refused compute-sanitizer (exit %s)\n' "$rc"; return
   fi
   if [ "$rc" -eq 9 ] || grep -qE 'ERROR SUMMARY: [1-9]' "$log" 2>/dev/null; then

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "harness/backend/choice_cache.hpp"
 #include "harness/backend/cuda/op_launch.hpp"
+#include "harness/backend/kernel_choice.hpp"
+#include "harness/common/error.hpp"
 #include "harness/measure/stats.hpp"
 #include "kernels/detail/cuda_check.hpp"
 #include "kernels/detail/event_timer.hpp"
@@ -32,7 +35,13 @@ kernels::DecodeAttentionArgs attention_args(const Op& op, const std::vector<__nv
 }
 
 AttentionRunner::AttentionRunner() : status_(kernels::cudnn_attention_status()) {
-  if (status_.usable) library_ = std::make_unique<kernels::CudnnAttention>();
+  TPBENCH_CUDA_CHECK(cudaGetDevice(&device_));
+  if (!status_.usable) return;
+  try {
+    library_ = std::make_unique<kernels::CudnnAttention>();
+  } catch (const std::exception& e) {
+    status_ = {false, std::string("cuDNN is installed but unusable on this device: ") + e.what()};
+  }
 }
 
 AttentionRunner::Key AttentionRunner::key_of(const AttentionShape& s) {
@@ -49,32 +58,69 @@ void AttentionRunner::launch(AttentionKernel k, const kernels::DecodeAttentionAr
   TPBENCH_CUDA_CHECK(kernels::decode_attention(args, own_ws_.get(), own_ws_.bytes(), s));
 }
 
+namespace {
+// Decode choices per (device, shape), for the whole process.
+ChoiceCache<std::pair<int, AttentionRunner::Key>, AttentionKernel>& decode_choices() {
+  static ChoiceCache<std::pair<int, AttentionRunner::Key>, AttentionKernel> c;
+  return c;
+}
+
+// After a candidate failed: clear its (non-sticky) error; a stream that no longer completes
+// work means a broken context, which ends the choice.
+void recover_stream(cudaStream_t s) {
+  (void)cudaGetLastError();
+  TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+}  // namespace
+
 // Median of 6 event-timed runs after 2 warm-ups each way, from a flushed L2. Both kernels append
 // the same K/V and write the same output, so the step's buffers stay as they were.
 AttentionRunner::Choice AttentionRunner::decide(const AttentionShape& shape, const kernels::DecodeAttentionArgs& args,
                                                 cudaStream_t s, kernels::L2Flush* flush) {
-  Choice c;
   const AttentionKernel own = own_attention_kernel(shape);
   auto time_of = [&](AttentionKernel k) {
     return summarize(cuda_detail::event_times(
         s, 2, 6, [&] { if (flush) flush->flush(s); }, [&] { launch(k, args, s); })).median;
   };
-  c.own_s = time_of(own);
-  if (library_) {
+  std::vector<KernelCandidate<AttentionKernel>> candidates = {{own, [&] { return time_of(own); }}};
+  if (library_ && library_supports_head_dim(shape.head_dim))
+    candidates.push_back({AttentionKernel::Library, [&] {
+                            grow(library_ws_, library_->prepare(args));
+                            return time_of(AttentionKernel::Library);
+                          }});
+  const KernelDecision<AttentionKernel> d = decide_fastest(candidates, [s] { recover_stream(s); });
+  Choice c;
+  c.kernel = d.kernel;
+  for (const auto& [k, t] : d.times) (k == AttentionKernel::Library ? c.library_s : c.own_s) = t;
+  for (const auto& [k, e] : d.errors) c.skipped += std::string(attention_kernel_name(k)) + ": " + e;
+  return c;
+}
+
+// A decode shape's kernel: timed here, or the choice this process made for the shape on this
+// device before (then only the library's plan is prepared when it is the library).
+AttentionRunner::Choice AttentionRunner::decode_choice(const AttentionShape& shape,
+                                                       const kernels::DecodeAttentionArgs& args, cudaStream_t s,
+                                                       kernels::L2Flush* flush) {
+  const auto key = std::make_pair(device_, key_of(shape));
+  if (const std::optional<AttentionKernel> known = decode_choices().find(key)) {
+    Choice c{own_attention_kernel(shape), {}, {}, {}, false};
+    if (*known != AttentionKernel::Library || !library_) return c;
     try {
       grow(library_ws_, library_->prepare(args));
-      c.library_s = time_of(AttentionKernel::Library);
-    } catch (const std::runtime_error&) {
-      c.library_s.reset();  // no cuDNN engine for this decode shape: the project's kernel runs it
+      c.kernel = AttentionKernel::Library;
+    } catch (const std::runtime_error& e) {  // this rank's layout has no plan: its own kernel runs
+      c.skipped = std::string("cudnn-sdpa: ") + e.what();
     }
+    return c;
   }
-  c.kernel = faster_decode_kernel(own, *c.own_s, c.library_s);
+  Choice c = decide(shape, args, s, flush);
+  decode_choices().get_or_make(key, [&] { return c.kernel; });
   return c;
 }
 
 void AttentionRunner::prepare(const RankProgram& r, const std::vector<__nv_bfloat16*>& buffers, cudaStream_t s,
                               kernels::L2Flush* flush) {
-  if (auto why = attention_not_runnable(r, status_.usable, status_.description)) throw std::runtime_error(*why);
+  if (auto why = attention_not_runnable(r, status_.usable, status_.description)) throw NotRunnableError(*why);
   size_t own_bytes = 0;
   for (const Op& op : r.ops)
     if (op.kind == OpKind::Attention && op.attn.new_tokens == 1)
@@ -84,10 +130,15 @@ void AttentionRunner::prepare(const RankProgram& r, const std::vector<__nv_bfloa
     if (op.kind != OpKind::Attention || choice_.count(key_of(op.attn))) continue;
     const kernels::DecodeAttentionArgs args = attention_args(op, buffers);
     if (op.attn.new_tokens > 1) {
-      grow(library_ws_, library_->prepare(args));
-      choice_[key_of(op.attn)] = Choice{AttentionKernel::Library, std::nullopt, std::nullopt};
+      try {
+        grow(library_ws_, library_->prepare(args));
+      } catch (const std::runtime_error& e) {  // the frontend's reason, e.g. "hidden_dim should be multiple of 8"
+        throw NotRunnableError("prefill attention (head_dim " + std::to_string(op.attn.head_dim) +
+                               "): no cuDNN SDPA engine for this shape: " + e.what());
+      }
+      choice_[key_of(op.attn)] = Choice{AttentionKernel::Library, std::nullopt, std::nullopt, {}, false};
     } else {
-      choice_[key_of(op.attn)] = decide(op.attn, args, s, flush);
+      choice_[key_of(op.attn)] = decode_choice(op.attn, args, s, flush);
     }
   }
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
@@ -105,6 +156,8 @@ nlohmann::json AttentionRunner::choices() const {
     j["attention"] = attention_kernel_name(c.kernel);
     j["decode_attention_ours_s"] = c.own_s ? nlohmann::json(*c.own_s) : nlohmann::json(nullptr);
     j["decode_attention_library_s"] = c.library_s ? nlohmann::json(*c.library_s) : nlohmann::json(nullptr);
+    j["decode_attention_timed_here"] = c.timed;
+    if (!c.skipped.empty()) j["attention_candidate_failed"] = c.skipped;
   }
   return j;
 }

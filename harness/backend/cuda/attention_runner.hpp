@@ -25,13 +25,21 @@ namespace tpbench::cuda {
 
 class AttentionRunner {
  public:
-  // Creates the library's handle on the current device when the library is usable.
+  // An attention shape: batch, new tokens, prior positions, q heads, kv heads, head_dim.
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+  // Uses the library on the current device when it is usable. When its handle cannot be
+  // created (no libcudnn that works with this driver or device) the library is treated as
+  // absent, with cudnnCreate's error as the reason: decode runs on the project's kernel and
+  // prefill is not runnable.
   AttentionRunner();
 
   // On an idle device, before any step: plans every attention op of `r` (whose buffers are
   // `buffers`, already initialised) on the library, sizes the workspaces, and times each decode
-  // shape both ways (L2 flushed before each run). Throws std::runtime_error when a prefill op
-  // cannot run (no library, or no cuDNN engine for its shape).
+  // shape both ways (L2 flushed before each run) unless this process timed the shape on this
+  // device before (harness/backend/choice_cache.hpp). A candidate that fails to run is skipped
+  // (harness/backend/kernel_choice.hpp). Throws NotRunnableError when a prefill op cannot run
+  // (no library, or no cuDNN engine for its shape: an unsupported head_dim, say).
   void prepare(const RankProgram& r, const std::vector<__nv_bfloat16*>& buffers, cudaStream_t s,
                kernels::L2Flush* flush);
   // Appends K/V and runs the chosen kernel for the op's shape (capturable).
@@ -44,13 +52,17 @@ class AttentionRunner {
   struct Choice {
     AttentionKernel kernel = AttentionKernel::None;
     std::optional<double> own_s, library_s;
+    std::string skipped;  // a candidate that could not run, and why ("" when none)
+    bool timed = true;    // false: this process's earlier choice for the shape on this device
   };
-  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
   static Key key_of(const AttentionShape& s);
   void launch(AttentionKernel k, const kernels::DecodeAttentionArgs& args, cudaStream_t s);
   Choice decide(const AttentionShape& shape, const kernels::DecodeAttentionArgs& args, cudaStream_t s,
                 kernels::L2Flush* flush);
+  Choice decode_choice(const AttentionShape& shape, const kernels::DecodeAttentionArgs& args, cudaStream_t s,
+                       kernels::L2Flush* flush);
 
+  int device_ = 0;
   kernels::LibraryStatus status_;
   std::unique_ptr<kernels::CudnnAttention> library_;
   DeviceBuffer own_ws_, library_ws_;

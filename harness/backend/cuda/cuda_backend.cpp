@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "collectives/cuda/device_local_group.hpp"
 #include "collectives/cuda/nccl_communicator.hpp"
@@ -102,6 +103,11 @@ class CudaBackend final : public Backend {
   std::optional<std::string> cannot_run(const StepProgram& p) const override {
     const std::vector<int> ranks = executed_ranks(p);
     for (int r : ranks)
+      if (stuck_devices_.count(device_of(p, r)))
+        return "GPU " + std::to_string(device_of(p, r)) +
+               " still runs work of an earlier point that failed (its communicator's abort did not stop it); "
+               "run the remaining points in a new process";
+    for (int r : ranks)
       if (auto why = attention_not_runnable(p.ranks[r], library_.usable, library_.description)) return why;
     std::map<int, int64_t> need;  // device -> bytes
     for (int r : ranks) {
@@ -181,7 +187,12 @@ class CudaBackend final : public Backend {
 
   void release() override {
     std::lock_guard<std::timed_mutex> lock(ranks_mu_);
-    ranks_.clear();  // graphs first: an NCCL abort or destroy waits for them
+    // Graphs first (an NCCL abort or destroy waits for them), then each rank's memory once its
+    // streams are idle, within a bound: a GPU whose work never ends (an abort that failed)
+    // keeps its memory, and no later point runs on it.
+    for (auto& r : ranks_)
+      if (!r->release_device(cuda::CudaRank::kTeardownDrain)) stuck_devices_.insert(r->device());
+    ranks_.clear();
     program_ = nullptr;
   }
 
@@ -327,6 +338,7 @@ class CudaBackend final : public Backend {
   std::vector<int> comm_devices_;
   std::unique_ptr<CollectiveWatchdog> watchdog_;
   std::atomic<bool> comms_broken_{false};
+  std::set<int> stuck_devices_;  // GPUs whose work did not drain at a release (memory given up)
 };
 
 }  // namespace

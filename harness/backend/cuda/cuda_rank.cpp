@@ -12,6 +12,8 @@
 #include "harness/backend/device_memory_plan.hpp"
 #include "harness/backend/kernel_tuning.hpp"
 #include "harness/backend/op_profile_plan.hpp"
+#include "harness/backend/rank_threads.hpp"
+#include "harness/measure/stats.hpp"
 
 namespace tpbench::cuda {
 namespace {
@@ -31,12 +33,42 @@ CudaRank::CudaRank(const StepProgram& p, int rank, int device, CollectiveExec co
 }
 
 CudaRank::~CudaRank() {
-  // The members (streams, events, memory, graphs) are released on this rank's device, after this
-  // body: make it current and leave it so (a destructor must not throw, so no DeviceScope).
+  release_device(kTeardownDrain);
+  cudaSetDevice(device_);  // the members (streams, events, runners) are released on it after this body
+}
+
+namespace {
+bool stream_done(const std::unique_ptr<Stream>& s) {
+  // An error other than "not ready" means the context is broken: nothing will run any more.
+  return !s || cudaStreamQuery(s->get()) != cudaErrorNotReady;
+}
+}  // namespace
+
+bool CudaRank::release_device(std::chrono::milliseconds drain) noexcept {
+  if (released_) return !leaked_;
+  released_ = true;
+  // The members are released on this rank's device: make it current and leave it so (this runs
+  // in the destructor, which must not throw, so no DeviceScope).
   cudaSetDevice(device_);
-  // Make sure nothing still runs on buffers about to be freed.
-  if (compute_) cudaStreamSynchronize(compute_->get());
-  if (comm_) cudaStreamSynchronize(comm_->get());
+  drop_graphs();
+  // Nothing may still run on buffers about to be freed; but after an abort that failed a
+  // collective kernel can spin for ever, and waiting for it (or freeing memory, which waits for
+  // the device) would hang the process. Past `drain` the device memory is given up instead.
+  if (wait_until([this] { return stream_done(compute_) && stream_done(comm_); }, drain)) {
+    memory_.clear();
+    return true;
+  }
+  std::fprintf(stderr,
+               "tpbench: warning: rank %d: GPU %d still runs this rank's work %lld ms after the step ended "
+               "(an abort that failed?); its device memory is left allocated\n",
+               rank_, device_, (long long)drain.count());
+  for (DeviceBuffer& b : memory_) (void)b.release();
+  (void)barrier_.release();
+  (void)l2_flush_.release();  // the flush buffer, the GEMM and attention runners' workspaces: left as they are
+  (void)gemm_.release();
+  (void)attention_.release();
+  leaked_ = true;
+  return false;
 }
 
 void CudaRank::prepare(std::mutex& tune_lock) {
@@ -84,11 +116,15 @@ void CudaRank::prepare(std::mutex& tune_lock) {
 }
 
 nlohmann::json CudaRank::kernel_choices() const {
-  nlohmann::json j = attention_ ? attention_->choices() : nlohmann::json::object();
+  // "attention" is always there (the schema requires it), also for a point that failed early.
+  nlohmann::json j = attention_ ? attention_->choices() : nlohmann::json{{"attention", "none"}};
   if (gemm_) {
     j["gemm_shapes"] = gemm_->cached_shapes();
     j["skinny_gemm_shapes"] = gemm_->skinny_shapes();
+    if (!gemm_->tuning_errors().empty()) j["gemm_candidate_failed"] = gemm_->tuning_errors();
   }
+  j.update(execution_.describe());
+  if (profile_overshoot_s_) j["op_profile_event_overshoot_s"] = *profile_overshoot_s_;
   return j;
 }
 
@@ -138,13 +174,14 @@ void CudaRank::enqueue_section(Variant v, int begin, int end) {
   }
 }
 
-void CudaRank::capture(Variant v) {
+void CudaRank::capture(Variant v, bool* warmed_up) {
   cudaStream_t cs = compute_->get();
   const int bounds[4] = {0, r_.layers_begin, r_.head_begin, int(r_.ops.size())};
   // One eager run first: NCCL sets up its connections outside of capture (the kernel choices
   // were made in prepare()).
   for (int k = 0; k < 3; ++k) enqueue_section(v, bounds[k], bounds[k + 1]);
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(cs));
+  *warmed_up = true;
   std::array<GraphExec, 3> g;
   for (int k = 0; k < 3; ++k) {
     CaptureGuard capture(cs, comm_->get(), join_->get());
@@ -154,6 +191,31 @@ void CudaRank::capture(Variant v) {
   std::lock_guard<std::mutex> lock(graphs_mu_);
   if (graphs_dropped_) throw std::runtime_error("step abandoned: another rank failed");
   graphs_.emplace(v, std::move(g));
+}
+
+// The capture's eager warm-up ran the same ops without error, so a failure inside the capture
+// is the capture's (an op that cannot be captured): the variant runs eagerly from now on, and
+// the point says why (StepExecution). A step abandoned meanwhile, or a stream that no longer
+// completes work, is the step's failure instead.
+void CudaRank::capture_or_fall_back(Variant v) {
+  bool warmed_up = false;
+  try {
+    capture(v, &warmed_up);
+    execution_.captured(v);
+  } catch (const std::exception& e) {
+    if (!warmed_up) throw;  // the ops themselves failed
+    (void)cudaGetLastError();
+    const bool usable = cudaStreamSynchronize(compute_->get()) == cudaSuccess &&
+                        cudaStreamSynchronize(comm_->get()) == cudaSuccess;
+    bool abandoned = false;
+    {
+      std::lock_guard<std::mutex> lock(graphs_mu_);
+      abandoned = graphs_dropped_;
+    }
+    if (!execution_.fall_back(v, e.what(), abandoned, usable)) throw;
+    std::fprintf(stderr, "tpbench: warning: rank %d: the %s step could not be captured as a CUDA graph (%s); it runs eagerly\n",
+                 rank_, variant_name(v), e.what());
+  }
 }
 
 void CudaRank::drop_graphs() noexcept {
@@ -171,13 +233,12 @@ StepTime CudaRank::run(Variant v, bool use_graphs) {
   cudaStream_t cs = compute_->get();
   const int bounds[4] = {0, r_.layers_begin, r_.head_begin, int(r_.ops.size())};
   if (use_graphs) {
-    bool captured = false;
     {
       std::lock_guard<std::mutex> lock(graphs_mu_);
       if (graphs_dropped_) throw std::runtime_error("step abandoned: another rank failed");
-      captured = graphs_.count(v) > 0;
     }
-    if (!captured) capture(v);
+    if (execution_.needs_capture(v)) capture_or_fall_back(v);
+    use_graphs = !execution_.eager(v);
   }
   if (flush_before_step_) l2_flush_->flush(cs);
   if (coll_.barrier_before_step)
@@ -239,6 +300,19 @@ std::vector<double> CudaRank::profile_ops() {
       out[size_t(i)] = ms * 1e-3;
     }
   }
+  // The event pair's own overshoot: the same hold, then consecutive records with nothing between.
+  const int empties = std::min(n, budget.max_ops);
+  TPBENCH_CUDA_CHECK(kernels::hold_stream(profile_hold_s(empties, budget), cs));
+  for (int i = 0; i <= empties; ++i) TPBENCH_CUDA_CHECK(cudaEventRecord(marks[i]->get(), cs));
+  TPBENCH_CUDA_CHECK(cudaEventSynchronize(marks[empties]->get()));
+  std::vector<double> empty_s;
+  for (int i = 0; i < empties; ++i) {
+    float ms = 0;
+    TPBENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, marks[i]->get(), marks[i + 1]->get()));
+    empty_s.push_back(ms * 1e-3);
+  }
+  profile_overshoot_s_ = empty_s.empty() ? 0.0 : summarize(empty_s).median;
+  out = without_event_overshoot(std::move(out), *profile_overshoot_s_);
   if (ran_out > 0)
     std::fprintf(stderr,
                  "tpbench: warning: rank %d: %d of %d chunks of the per-op breakdown outran their launch hold; "

@@ -3,10 +3,12 @@
 // captured graphs of its step (per variant: prologue, layers and LM head as three graphs, so
 // they are timed apart). Driven by one host thread.
 #include <array>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "collectives/communicator.hpp"
@@ -14,6 +16,7 @@
 #include "harness/backend/cuda/attention_runner.hpp"
 #include "harness/backend/cuda/device_resources.hpp"
 #include "harness/backend/cuda/gemm_runner.hpp"
+#include "harness/backend/step_execution.hpp"
 #include "harness/backend/stream_schedule.hpp"
 #include "kernels/l2_flush.cuh"
 
@@ -53,6 +56,12 @@ class CudaRank {
   // A failing peer calls it before aborting the communicators: since NCCL 2.26 an abort waits
   // until the graphs that captured the communicator are gone. Never throws.
   void drop_graphs() noexcept;
+  // Frees the rank's device memory once its streams are idle, waiting at most `drain`; past
+  // that (a kernel that never ends, after an abort that failed) the memory is given up, not
+  // freed, and false is returned: freeing would wait for the device and hang. Drops the graphs
+  // first. Idempotent (the destructor calls it with kTeardownDrain); never throws.
+  bool release_device(std::chrono::milliseconds drain) noexcept;
+  static constexpr std::chrono::milliseconds kTeardownDrain{10000};
   // The output buffer as FP32.
   std::vector<float> output() const;
   int device() const { return device_; }
@@ -60,8 +69,10 @@ class CudaRank {
 
  private:
   void enqueue_section(Variant v, int begin, int end);
-  // One eager run of variant v, then its three sections captured as graphs.
-  void capture(Variant v);
+  // One eager run of variant v (then *warmed_up is set), then its three sections captured.
+  void capture(Variant v, bool* warmed_up);
+  // capture(), or eager execution of v from now on when only the capture failed.
+  void capture_or_fall_back(Variant v);
   void enqueue_op(const Op& op, cudaStream_t s);
 
   const StepProgram& program_;
@@ -86,6 +97,9 @@ class CudaRank {
   std::mutex graphs_mu_;  // guards graphs_ and graphs_dropped_ (drop_graphs comes from other threads)
   bool graphs_dropped_ = false;
   std::map<Variant, std::array<GraphExec, 3>> graphs_;  // prologue, layers, head
+  StepExecution execution_;  // per variant: captured, or eager and why
+  std::optional<double> profile_overshoot_s_;  // profile_ops: an empty event interval (subtracted)
+  bool released_ = false, leaked_ = false;
 };
 
 }  // namespace tpbench::cuda

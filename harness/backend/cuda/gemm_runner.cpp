@@ -1,9 +1,13 @@
 #include "harness/backend/cuda/gemm_runner.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
+#include "harness/backend/choice_cache.hpp"
+#include "harness/backend/kernel_choice.hpp"
 #include "harness/measure/stats.hpp"
 #include "kernels/detail/event_timer.hpp"
 #include "kernels/reference_ops.hpp"
@@ -35,6 +39,7 @@ int pointer_alignment(const void* p) {
 }
 
 GemmRunner::GemmRunner(size_t workspace_bytes) : workspace_(workspace_bytes) {
+  TPBENCH_CUDA_CHECK(cudaGetDevice(&device_));
   TPBENCH_CUBLAS_CHECK(cublasLtCreate(&handle_));
 }
 
@@ -116,7 +121,16 @@ void GemmRunner::run_skinny(const GemmShape& sh, const __nv_bfloat16* a, const _
   TPBENCH_CUDA_CHECK(kernels::skinny_gemm(args, skinny_ws_.get(), skinny_ws_.bytes(), s));
 }
 
-// Decided once per shape: median of a few event-timed runs of each, outside any capture.
+namespace {
+// Skinny-or-cuBLASLt per (device, shape), for the whole process (harness/backend/choice_cache.hpp).
+ChoiceCache<std::pair<int, GemmShape>, bool>& skinny_choices() {
+  static ChoiceCache<std::pair<int, GemmShape>, bool> c;
+  return c;
+}
+}  // namespace
+
+// Decided once per shape in this process and device: median of a few event-timed runs of each,
+// outside any capture. A candidate that fails to run is skipped (kernel_choice.hpp).
 bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const __nv_bfloat16* w,
                             __nv_bfloat16* out, cudaStream_t s) {
   auto it = skinny_choice_.find(sh);
@@ -130,13 +144,21 @@ bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const _
     skinny_choice_.emplace(sh, false);  // not reserved up front: cuBLASLt
     return false;
   }
+  const auto key = std::make_pair(device_, sh);
+  if (const std::optional<bool> known = skinny_choices().find(key)) return skinny_choice_.emplace(sh, *known).first->second;
   // Median of 6 event-timed runs after 2 warm-ups, each way (the output is overwritten).
   auto time_of = [&](bool skinny) {
     return summarize(cuda_detail::event_times(
         s, 2, 6, [&] { if (autotune_flush_) autotune_flush_->flush(s); },
         [&] { skinny ? run_skinny(sh, a, w, out, s) : run_cublas(sh, a, w, out, s); })).median;
   };
-  const bool choice = time_of(true) < time_of(false);
+  const KernelDecision<bool> d = decide_fastest<bool>(
+      {{true, [&] { return time_of(true); }}, {false, [&] { return time_of(false); }}}, [s] {
+        (void)cudaGetLastError();  // a failed candidate's error; a broken stream ends the choice
+        TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
+      });
+  for (const auto& [skinny, e] : d.errors) tuning_errors_.push_back((skinny ? "skinny: " : "cuBLASLt: ") + e);
+  const bool choice = skinny_choices().get_or_make(key, [&] { return d.kernel; });
   skinny_choice_.emplace(sh, choice);
   return choice;
 }
@@ -174,7 +196,12 @@ void GemmRunner::tune(const __nv_bfloat16* a, int64_t lda, const __nv_bfloat16* 
                       int64_t ldo, int64_t m, int64_t n, int64_t k, cudaStream_t s) {
   if (m < 1 || m > kernels::kSkinnyMaxM || n == 0) return;
   const GemmShape shape{m, n, k, lda, ldw, ldo, pointer_alignment(a), pointer_alignment(w), pointer_alignment(out)};
-  (void)plan_for(shape);  // the cuBLASLt heuristic too, outside any capture
+  // The cuBLASLt heuristic too, outside any capture; a shape it has no algorithm for is left to
+  // the skinny kernel (use_skinny records why cuBLASLt could not be timed).
+  try {
+    (void)plan_for(shape);
+  } catch (const std::runtime_error&) {
+  }
   (void)use_skinny(shape, a, w, out, s);
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
 }

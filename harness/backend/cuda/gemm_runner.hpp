@@ -2,7 +2,8 @@
 // Row-major BF16 GEMMs (out[m,n] = a[m,k] * w[k,n], FP32 accumulation) through cuBLASLt, with
 // the algorithm chosen once per shape and alignment by the heuristic and cached (a decode step
 // repeats the same few shapes 80 times). For decode shapes (m <= 16) the skinny kernel of
-// kernels/skinny_gemm.cuh is timed against cuBLASLt and used only where it measured faster:
+// kernels/skinny_gemm.cuh is timed against cuBLASLt (once per device and shape in a process)
+// and used only where it measured faster:
 // through tune() before a step, on an idle device (the cuda backend tunes every GEMM of a
 // program in prepare()), else the first time the shape runs outside a graph capture.
 // Owns the handle and workspaces.
@@ -12,7 +13,9 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "kernels/detail/cublas_check.hpp"
 #include "harness/backend/cuda/device_resources.hpp"
@@ -55,8 +58,11 @@ class GemmRunner {
   // Flushes the L2 before every timed run of the skinny-vs-cuBLASLt choice, so that weights come
   // from HBM as they do inside a step of many layers (not owned; null: no flush).
   void set_autotune_flush(kernels::L2Flush* flush) { autotune_flush_ = flush; }
-  // Shapes for which the skinny kernel won its timing against cuBLASLt.
+  // Shapes for which the skinny kernel won its timing against cuBLASLt (or won it earlier in
+  // this process on this device: a choice is timed once per device and shape).
   size_t skinny_shapes() const;
+  // Candidates that failed to run while a choice was timed ("skinny: <error>"), in order.
+  const std::vector<std::string>& tuning_errors() const { return tuning_errors_; }
 
  private:
   struct Plan;
@@ -66,7 +72,9 @@ class GemmRunner {
                   cudaStream_t s);
   void run_skinny(const GemmShape& shape, const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* out,
                   cudaStream_t s);
+  int device_ = 0;
   std::map<GemmShape, bool> skinny_choice_;
+  std::vector<std::string> tuning_errors_;
   kernels::L2Flush* autotune_flush_ = nullptr;
   DeviceBuffer skinny_ws_;
   const Plan& plan_for(const GemmShape& shape);

@@ -1,12 +1,19 @@
-// `tpbench calibrate`: decode-attention bandwidth (kernels::decode_attention, the kernel the
-// cuda backend runs) at a 10k context for batch 1..64 and Llama-3.1-70B's per-rank heads. The
-// roofline charges decode attention K/V bytes / (hbm_bandwidth x decode_attention_efficiency),
-// and the ratio measured here is that efficiency. The L2 is flushed before every call (a TP=8 batch-1 cache
-// of 5 MB would otherwise stay in the 50 MB L2 between calls).
+// `tpbench calibrate`: decode-attention bandwidth at a 10k context for batch 1..64 and the
+// plans' per-rank heads, on the kernel the cuda backend would run for each shape: both of its
+// candidates are timed (kernels::decode_attention, split or simple by shape, and cuDNN's SDPA
+// where the build has it) and the faster one counts, as in the backend's choice; which one won
+// is recorded per point. The roofline charges decode attention K/V bytes / (hbm_bandwidth x
+// decode_attention_efficiency), and the ratio measured here is that efficiency. The L2 is
+// flushed before every call (a TP=8 batch-1 cache of 5 MB would otherwise stay in the 50 MB L2
+// between calls).
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 
 #include "harness/commands/cuda/calibrate_cuda.hpp"
 #include "harness/common/error.hpp"
+#include "harness/backend/attention_choice.hpp"
+#include "kernels/cudnn_attention.hpp"
 #include "kernels/decode_attention.cuh"
 #include "kernels/l2_flush.cuh"
 #include "kernels/random_fill.cuh"
@@ -19,6 +26,25 @@ using bf16 = __nv_bfloat16;
 void fill(cuda::DeviceBuffer& b, uint64_t stream_id, cudaStream_t s) {
   TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(b.get<bf16>(), int64_t(b.bytes() / 2), 0x6174746e, stream_id, 1.0f,
                                                0.0f, s));
+}
+
+// cuDNN's SDPA on the same call (K/V appended first, as the backend does), or nothing when the
+// build or device has no cuDNN or it has no engine for the shape.
+std::optional<double> library_time(const kernels::DecodeAttentionArgs& args, cudaStream_t s, kernels::L2Flush& flush,
+                                   const CalibrateRequest& req) {
+  if (!kernels::cudnn_attention_status().usable || !library_supports_head_dim(args.dims.head_dim)) return std::nullopt;
+  try {
+    kernels::CudnnAttention library;
+    cuda::DeviceBuffer ws(library.prepare(args));
+    return median(event_times(s, req.warmup, req.iters, [&] { flush.flush(s); }, [&] {
+      TPBENCH_CUDA_CHECK(kernels::detail::launch_kv_append(args, s));
+      library.run(args, ws.get(), ws.bytes(), s);
+    }));
+  } catch (const std::runtime_error& e) {
+    (void)cudaGetLastError();
+    std::fprintf(stderr, "tpbench: calibrate: cuDNN's decode attention not timed for this shape: %s\n", e.what());
+    return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -63,7 +89,9 @@ void measure_attention(const CalibrateRequest& req, CalibrateMeasurements& m) {
       const auto t = event_times(s, req.warmup, req.iters, [&] { flush.flush(s); }, [&] {
         TPBENCH_CUDA_CHECK(kernels::decode_attention(args, ws.get(), ws_bytes, s));
       });
-      m.attention.push_back({h, batch, ctx, kernels::attention_kv_read_bytes(dims), median(t)});
+      const AttentionShape shape{batch, 1, ctx - 1, h.q_heads, h.kv_heads, d, 0};
+      m.attention.push_back(attention_point(h, batch, ctx, kernels::attention_kv_read_bytes(dims),
+                                            own_attention_kernel(shape), median(t), library_time(args, s, flush, req)));
     }
   }
 }
