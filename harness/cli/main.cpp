@@ -113,8 +113,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(tpbench::kVersion) + " (" + tpbench::kGitCommit + ")");
 
   int rc = 0;
-  auto* models = app.add_subcommand("models", "List the model presets with parameter count and weight bytes");
-  models->callback([&] { rc = tpbench::run_models(std::cout); });
+  tpbench::ModelsOptions models_opt;
+  auto* models = app.add_subcommand(
+      "models", "List the model presets (or a config.json) with total and active parameters, weight and KV bytes");
+  models->add_option("--model-config", models_opt.model_config, "Hugging Face config.json to show instead of the presets");
+  models->add_flag("--json", models_opt.json, "A JSON array on stdout instead of the table");
+  models->callback([&] { rc = tpbench::run_models(models_opt, std::cout); });
 
   // ---- core commands (sweep) ----
   std::string command_line;

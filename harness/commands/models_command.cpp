@@ -1,27 +1,87 @@
 #include "harness/commands/models_command.hpp"
 
 #include <cstdio>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "harness/model/model_spec.hpp"
 
 namespace tpbench {
+namespace {
 
-int run_models(std::ostream& out) {
-  char line[256];
-  std::snprintf(line, sizeof line, "%-16s %7s %6s %6s %5s %5s %8s %14s %12s %14s\n", "model", "hidden",
-                "inter", "layers", "heads", "kv", "vocab", "params", "weights GB", "KV B/token");
+nlohmann::json model_json(const ModelSpec& m) {
+  nlohmann::json j = {{"name", m.name},
+                      {"hidden_size", m.hidden},
+                      {"intermediate_size", m.intermediate},
+                      {"layers", m.layers},
+                      {"moe_layers", m.moe_layer_count()},
+                      {"attention_heads", m.q_heads},
+                      {"kv_heads", m.kv_heads},
+                      {"head_dim", m.head_dim},
+                      {"vocab_size", m.vocab},
+                      {"tied_embeddings", m.tied_embeddings},
+                      {"total_params", m.total_params()},
+                      {"active_params_per_token", m.active_params()},
+                      {"weight_dtype", dtype_name(m.weight_dtype)},
+                      {"weight_bytes", m.weight_bytes()},
+                      {"kv_dtype", dtype_name(m.kv_dtype)},
+                      {"kv_bytes_per_token", m.kv_bytes_per_token()}};
+  if (m.has_moe_layers())
+    j["experts"] = {{"routed", m.moe.experts},
+                    {"per_token", m.moe.experts_per_token},
+                    {"intermediate_size", m.moe.expert_intermediate},
+                    {"shared", m.moe.shared_experts},
+                    {"shared_intermediate_size", m.moe.shared_intermediate}};
+  return j;
+}
+
+std::string experts_text(const ModelSpec& m) {
+  if (!m.has_moe_layers()) return "-";
+  std::string s = std::to_string(m.moe.experts_per_token) + "/" + std::to_string(m.moe.experts);
+  if (m.moe.shared_experts > 0) s += "+" + std::to_string(m.moe.shared_experts) + "sh";
+  return s;
+}
+
+void print_table(const std::vector<ModelSpec>& models, std::ostream& out) {
+  char line[320];
+  std::snprintf(line, sizeof line, "%-16s %7s %6s %9s %5s %5s %8s %11s %8s %9s %11s %12s %11s\n", "model", "hidden",
+                "inter", "layers", "heads", "kv", "vocab", "experts", "e.inter", "params B", "active B",
+                "weights GB", "KV B/token");
   out << line;
-  for (const auto& name : preset_names()) {
-    const ModelSpec m = preset_model(name);
-    std::snprintf(line, sizeof line, "%-16s %7lld %6lld %6lld %5lld %5lld %8lld %14lld %12.3f %14lld\n",
-                  name.c_str(), (long long)m.hidden, (long long)m.intermediate, (long long)m.layers,
-                  (long long)m.q_heads, (long long)m.kv_heads, (long long)m.vocab,
-                  (long long)m.total_params(), m.weight_bytes() / 1e9,
-                  (long long)m.kv_bytes_per_token());
+  for (const ModelSpec& m : models) {
+    const std::string layers = m.has_moe_layers() ? std::to_string(m.layers) + "(" + std::to_string(m.moe_layer_count()) + "M)"
+                                                  : std::to_string(m.layers);
+    const std::string expert_width = m.has_moe_layers() ? std::to_string(m.moe.expert_intermediate) : "-";
+    std::snprintf(line, sizeof line, "%-16s %7lld %6lld %9s %5lld %5lld %8lld %11s %8s %9.3f %11.3f %12.3f %11lld\n",
+                  m.name.c_str(), (long long)m.hidden, (long long)m.intermediate, layers.c_str(), (long long)m.q_heads,
+                  (long long)m.kv_heads, (long long)m.vocab, experts_text(m).c_str(),
+                  expert_width.c_str(), m.total_params() / 1e9, m.active_params() / 1e9,
+                  m.weight_bytes() / 1e9, (long long)m.kv_bytes_per_token());
     out << line;
   }
-  out << "(weights and KV in " << dtype_name(DType::BF16)
-      << "; any Hugging Face config.json works through --model-config PATH)\n";
+  out << "(layers: all, with MoE layers as (nM); experts: routed per token/routed, +n shared; active: the\n"
+         " parameters one token passes through, embedding and LM head included, as model cards count them)\n";
+}
+
+}  // namespace
+
+int run_models(const ModelsOptions& o, std::ostream& out) {
+  std::vector<ModelSpec> models;
+  if (!o.model_config.empty()) {
+    models.push_back(model_from_hf_config(o.model_config));
+  } else {
+    for (const auto& name : preset_names()) models.push_back(preset_model(name));
+  }
+  if (o.json) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const ModelSpec& m : models) a.push_back(model_json(m));
+    out << a.dump(1) << "\n";
+    return 0;
+  }
+  print_table(models, out);
+  if (o.model_config.empty())
+    out << "(presets in " << dtype_name(DType::BF16) << "; any Hugging Face config.json works through --model-config PATH)\n";
   return 0;
 }
 

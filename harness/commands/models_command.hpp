@@ -1,7 +1,16 @@
 #pragma once
 #include <ostream>
+#include <string>
 
 namespace tpbench {
-// `tpbench models`: the presets with parameter count and weight bytes.
-int run_models(std::ostream& out);
+
+struct ModelsOptions {
+  std::string model_config;  // a Hugging Face config.json: shown instead of the presets
+  bool json = false;         // a JSON array on stdout instead of the table
+};
+
+// `tpbench models`: the presets (or one config.json) with their layer structure, total and
+// active parameters per token, weight bytes and KV bytes per token.
+int run_models(const ModelsOptions& o, std::ostream& out);
+
 }  // namespace tpbench

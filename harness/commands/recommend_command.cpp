@@ -37,19 +37,6 @@ void check_plot_possible(const RecommendOptions& o) {
     throw UsageError("--plot needs python3 with matplotlib");
 }
 
-// ModelSpec describes dense models only, so a mixture-of-experts config.json would be read as a
-// dense model of its attention and shared shapes. Expert-parallel layouts are where such a model
-// would enter the layout space (layout_space.hpp); until then it is refused by name. (A config
-// given through a pipe can be read once only, by select_model: it is not checked here.)
-void refuse_experts(const std::string& config_path) {
-  if (config_path.empty() || !fs::is_regular_file(config_path)) return;
-  const nlohmann::json j = read_json_file(config_path, "model config");
-  for (const char* key : {"num_local_experts", "n_routed_experts", "num_experts", "moe_num_experts"})
-    if (j.is_object() && j.contains(key) && j.at(key).is_number() && j.at(key).get<double>() > 1)
-      throw UsageError("model config '" + config_path + "' is a mixture of experts (" + key + " = " + j.at(key).dump() +
-                       "): recommend does not model expert-parallel layouts yet");
-}
-
 Targets targets_of(const RecommendOptions& o) {
   Targets t;
   for (double v : {o.ttft_ms, o.tpot_ms, o.min_tok_s_per_user})
@@ -180,7 +167,6 @@ int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& er
   if (!o.out.empty()) check_writable(o.out, {o.profile, o.model_config});
   check_plot_possible(o);
   const SystemProfile prof = resolve_profile(o.profile);
-  refuse_experts(o.model_config);
   const ModelSpec m = select_model(o.model, o.model_config);
   PerfParams par;
   apply_overrides(par, o.set);

@@ -6,6 +6,7 @@ namespace tpbench {
 
 void validate_config(const ModelSpec& m, const StepConfig& c) {
   m.validate();
+  require_dense_layers(m);  // every plan (and the cost model, built on them) is of dense layers
   if (c.tp <= 0) throw UsageError("TP must be positive (got " + std::to_string(c.tp) + ")");
   if (c.plan != PlanKind::WeightGather) validate_tp(m, c.tp);
   if (c.batch <= 0) throw UsageError("batch must be positive (got " + std::to_string(c.batch) + ")");
