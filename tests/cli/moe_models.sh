@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Mixture-of-experts models: `models` shows their total and active parameters (presets and
+# config.json), every command that would plan or price one refuses it with one line and exit 2,
+# and config fields of attention the plans do not model are refused by name.
+# Usage: moe_models.sh <tpbench-binary> <source-dir>
+set -u
+. "$(dirname "$0")/lib.sh"
+FIX="$SRC/tests/fixtures"
+REF="$SRC/results/llmd/llmd_pd_sweep_exact_from_tables.csv"
+O="$TMP/out.json"
+
+# models --json: Mixtral-8x7B's counts against a hand count (see moe_model_spec_test.cpp):
+# 32 layers of attention 41,943,040 + router 32,768 + norms 8,192 + 8 (or 2) experts of
+# 176,160,768; embedding and LM head 2 * 32000 * 4096; final norm 4096.
+"$BIN" models --json >"$TMP/models.json" || { echo "FAIL: models --json"; fail=1; }
+python3 - "$TMP/models.json" <<'PY' || fail=1
+import json, sys
+models = {m["name"]: m for m in json.load(open(sys.argv[1]))}
+m = models["mixtral-8x7b"]
+outside = 2 * 32000 * 4096 + 4096
+want_total = 32 * (41943040 + 32768 + 8192 + 8 * 176160768) + outside
+want_active = 32 * (41943040 + 32768 + 8192 + 2 * 176160768) + outside
+ok = (m["total_params"] == want_total and m["active_params_per_token"] == want_active
+      and m["weight_bytes"] == 2 * want_total and m["kv_bytes_per_token"] == 2 * 32 * 8 * 128 * 2
+      and m["experts"]["routed"] == 8 and m["experts"]["per_token"] == 2 and m["moe_layers"] == 32
+      and "experts" not in models["llama-3.1-8b"]
+      and models["llama-3.1-8b"]["active_params_per_token"] == models["llama-3.1-8b"]["total_params"])
+print("ok: models --json counts" if ok else "FAIL: models --json: %s" % m)
+sys.exit(0 if ok else 1)
+PY
+out=$("$BIN" models --model-config "$FIX/qwen3_30b_a3b_config.json") || { echo "FAIL: models --model-config"; fail=1; }
+grep -q "^Qwen/Qwen3-30B-A3B .* 8/128 " <<<"$out" || { echo "FAIL: models --model-config row: $out"; fail=1; }
+[[ $(grep -c "^Qwen/\|^mixtral" <<<"$out") -eq 1 ]] || { echo "FAIL: the config's row only: $out"; fail=1; }
+
+# Every command that plans or prices a model refuses an MoE one, preset or config.json.
+MIX="$FIX/mixtral_8x7b_config.json"
+expect_usage_error "$O" predict --model mixtral-8x7b --layout 1R-TP2 --concurrency 1 --out "$O"
+expect_usage_error "$O" predict --model-config "$MIX" --layout 1R-TP2 --concurrency 1 --out "$O"
+expect_usage_error "$O" sweep --backend cpu --model qwen3-30b-a3b --tp 2 --batch 1 --out "$O"
+expect_usage_error "$O" explain --reference "$REF" --model-config "$MIX" --out "$O"
+expect_usage_error "$O" fit --reference "$REF" --model qwen3-30b-a3b --json "$O"
+expect_usage_error "$O" calibrate --model mixtral-8x7b --out "$O"
+expect_usage_error "$O" recommend --model qwen3-30b-a3b --gpus 8 --out "$O"
+err=$("$BIN" predict --model-config "$MIX" --layout 1R-TP2 --concurrency 1 2>&1 >/dev/null)
+[[ "$err" == *"mixture-of-experts layers are not modelled by the plans yet"* ]] ||
+  { echo "FAIL: the MoE refusal does not say what is missing: $err"; fail=1; }
+
+# Attention the plans do not model: refused naming the field, by models and by predict.
+cfg='{"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 8,
+      "num_key_value_heads": 4, "vocab_size": 1024'
+for field in '"kv_lora_rank": 512' '"q_lora_rank": 1536' '"sliding_window": 4096' '"attention_chunk_size": 8192'; do
+  printf '%s, %s}' "$cfg" "$field" >"$TMP/attn.json"
+  name=${field%%\":*}; name=${name#\"}
+  err=$("$BIN" models --model-config "$TMP/attn.json" 2>&1 >/dev/null)
+  [[ $? -eq 2 && "$err" == *"'$name'"* ]] || { echo "FAIL: $field not refused by name: $err"; fail=1; }
+  expect_usage_error "$O" predict --model-config "$TMP/attn.json" --layout 1R-TP2 --concurrency 1 --out "$O"
+done
+printf '%s, "sliding_window": 4096, "use_sliding_window": false}' "$cfg" >"$TMP/unused_window.json"
+"$BIN" predict --model-config "$TMP/unused_window.json" --layout 1R-TP2 --concurrency 1 >/dev/null ||
+  { echo "FAIL: an unused sliding window was refused"; fail=1; }
+finish
