@@ -168,6 +168,13 @@ TEST(MoeModelSpec, BadMoeFieldsAreRefusedByName) {
   EXPECT_EQ(config_error(four + R"(, "num_experts_per_tok": 2})"), "");
   EXPECT_NE(config_error(four + R"(, "num_experts_per_tok": 5})").find("num_experts_per_tok"), std::string::npos);
   EXPECT_NE(config_error(four + R"(, "num_experts_per_tok": "2"})").find("not an integer"), std::string::npos);
+  EXPECT_NE(config_error(kMixtralLike + R"(, "moe_num_experts": 64, "moe_k": 6})").find("'moe_num_experts'"),
+            std::string::npos);
+  EXPECT_NE(config_error(kMixtralLike + R"(, "num_experts_per_tok": 2})").find("'num_experts_per_tok'"), std::string::npos);
+  EXPECT_NE(config_error(kMixtralLike + R"(, "num_local_experts": 0, "num_experts_per_tok": 1})").find("routed experts"),
+            std::string::npos);
+  EXPECT_EQ(config_error(kMixtralLike + R"(, "num_experts": 0, "num_experts_per_tok": 1, "moe_intermediate_size": 8})"),
+            "");  // Qwen-MoE reads num_experts 0 as a dense model
   EXPECT_NE(config_error(kMixtralLike + R"(, "num_local_experts": 1, "num_experts_per_tok": 1})").find("routed experts"),
             std::string::npos);
   EXPECT_NE(config_error(kMixtralLike + R"(, "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 8,

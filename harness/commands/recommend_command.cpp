@@ -6,10 +6,11 @@
 #include <filesystem>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/io/child_process.hpp"
-#include "harness/io/json_file.hpp"
 #include "harness/perf/inputs.hpp"
 #include "harness/recommend/recommend_json.hpp"
 #include "harness/recommend/why.hpp"

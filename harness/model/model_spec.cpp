@@ -329,10 +329,16 @@ void read_moe_fields(const nlohmann::json& j, const std::string& path, ModelSpec
       family = &f;
       break;
     }
-  if (family == nullptr) return;
+  if (family == nullptr) {
+    // Expert fields of a family the table does not know (OLMoE's, ERNIE's, gpt-oss's, ...):
+    // refused, never read as a dense model.
+    for (const char* key : {"moe_num_experts", "num_experts_per_tok", "experts_per_token", "moe_intermediate_size"})
+      if (c.has(key)) c.fail(std::string("'") + key + "' belongs to a mixture-of-experts layout that is not read");
+    return;
+  }
   const MoeFamily& f = *family;
   const int64_t experts = c.get_int(f.experts_key);
-  if (experts == 0) return;  // Qwen-MoE's num_experts 0: every layer dense
+  if (experts == 0 && f.layers == MoeLayerRule::SparseStep) return;  // Qwen-MoE's num_experts 0: all dense
   m.moe.experts = experts;
   m.moe.experts_per_token = c.get_int("num_experts_per_tok");
   m.moe.expert_intermediate = c.get_int(f.expert_width_key);
