@@ -13,7 +13,6 @@
 #include "collectives/inprocess_communicator.hpp"
 #include "harness/backend/detail/cpu_ops.hpp"
 #include "harness/backend/logits_assembly.hpp"
-#include "harness/common/error.hpp"
 
 namespace tpbench {
 namespace {
@@ -52,13 +51,6 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return "cpu"; }
 
-  void validate(const ModelSpec& m, const StepConfig&) const override {
-    // The cpu backend computes in FP32 from exact values: FP8 storage would need the GPU path's
-    // quantization to compare like with like, which it does not do.
-    if (m.weight_dtype == DType::FP8E4M3 || m.kv_dtype == DType::FP8E4M3)
-      throw UsageError("model " + m.name + ": the cpu backend does not execute FP8 weights or KV cache (the cost "
-                       "model prices them: tpbench predict)");
-  }
 
   std::optional<std::string> cannot_run(const StepProgram& p) const override {
     int64_t bytes = 0;

@@ -42,8 +42,8 @@ void check_model(const std::string& name, const nlohmann::json& doc, const Model
   if (measured != m.name)
     throw UsageError("measured sweep '" + name + "' is for model '" + measured + "', not '" + m.name +
                      "' (pass the --model it was measured with)");
-  // Step times measured at one precision say nothing about another's; a document that does not
-  // record its precision ran BF16 (the only precision the backends execute).
+  // Step times measured at one precision say nothing about another's. A document without the
+  // dtypes is read as BF16: the cuda backend, whose sweeps are the measured tables, runs BF16 only.
   for (const auto& [key, want] : {std::pair{"weight_dtype", m.weight_dtype}, std::pair{"kv_dtype", m.kv_dtype}}) {
     const std::string got = jm.contains(key) && jm[key].is_string() ? jm[key].get<std::string>() : "bfloat16";
     if (got != dtype_name(want))

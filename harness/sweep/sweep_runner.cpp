@@ -212,7 +212,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   if (check_collectives_now) collectives = check_collectives(backend->name(), opts.tp, o.backend.gpus);
   const nlohmann::json collective_detail = check_collectives_now ? collectives.detail : nlohmann::json(nullptr);
   InterruptGuard guard;
-  Verifier verifier(model, backend->name() == "cpu" ? 1e-5 : 2e-2);
+  Verifier verifier(model, verify_tolerance(model, backend->name() == "cpu"));
   std::vector<Point> points;
   auto write = [&](bool interrupted) {
     if (reporting && !o.out.empty())
