@@ -34,7 +34,8 @@ struct SweepOptions {
 };
 
 // Validates everything first (UsageError: nothing written), then runs. Returns the exit code:
-// 0, or 130 when interrupted by SIGINT (the document then holds the finished points).
+// 0, or 128 + the signal when stopped by SIGINT, SIGTERM or SIGHUP (130, 143, 129: the document
+// then holds the finished points and says "interrupted": true).
 int run_sweep(const SweepOptions& o, std::ostream& out);
 
 }  // namespace tpbench

@@ -1,20 +1,32 @@
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "harness/common/error.hpp"
+#include "harness/common/interrupt.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/plan/plan.hpp"
 #include "harness/sweep/collective_check.hpp"
-#include "harness/sweep/interrupt.hpp"
 #include "harness/sweep/report.hpp"
 #include "harness/sweep/sweep.hpp"
 #include "harness/sweep/verify.hpp"
 
 namespace tpbench {
 namespace {
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+  }
+  return "a signal";
+}
 
 ModelSpec load_model(const SweepOptions& o) {
   return o.model_config.empty() ? preset_model(o.model) : model_from_hf_config(o.model_config);
@@ -196,6 +208,8 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   std::ostringstream discarded;
   std::ostream& report = reporting ? out : discarded;
   const nlohmann::json system = backend->system_info();
+  std::optional<OutputLock> out_lock;  // held until the last document is written
+  if (reporting && !o.out.empty()) out_lock.emplace(o.out);
 
   // Under emulation only rank 0 runs for timing; verification needs every rank.
   std::unique_ptr<Backend> verify_backend;
@@ -209,12 +223,12 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   InterruptGuard guard;
   Verifier verifier(model, backend->name() == "cpu" ? 1e-5 : 2e-2);
   std::vector<Point> points;
-  auto write = [&](bool interrupted) {
+  auto write = [&](SweepState state) {
     if (reporting && !o.out.empty())
-      write_file_atomic(o.out, sweep_document(o.command_line, system, model, points, interrupted, collective_detail)
+      write_file_atomic(o.out, sweep_document(o.command_line, system, model, points, state, collective_detail)
                                    .dump(2) + "\n");
   };
-  write(false);  // a valid (empty) document from the start
+  write(SweepState::Running);  // a valid (empty) document from the start
   const bool show_progress = reporting && o.progress && isatty(STDERR_FILENO);
   for (size_t i = 0; i < configs.size(); ++i) {
     const StepConfig& c = configs[i];
@@ -235,15 +249,17 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     if (p.throttled) std::cerr << "tpbench: warning: a GPU was throttling around this point (see 'telemetry')\n";
     if (InterruptGuard::requested()) {
       if (show_progress) std::fprintf(stderr, "\r\033[K");
-      write(true);
+      write(SweepState::Interrupted);
       print_sweep_table(report, points);
-      if (reporting) std::cerr << "tpbench: interrupted; " << points.size() << " finished point(s) kept"
-                << (o.out.empty() ? "" : " in " + o.out) << "\n";
-      return 130;
+      const int sig = InterruptGuard::signal_number();
+      if (reporting) std::cerr << "tpbench: interrupted by " << signal_name(sig) << "; " << points.size()
+                               << " finished point(s) kept" << (o.out.empty() ? "" : " in " + o.out) << "\n";
+      return 128 + sig;  // the shell's status for a process ended by that signal
     }
     points.push_back(std::move(p));
-    write(false);
+    write(SweepState::Running);
   }
+  write(SweepState::Complete);
   if (show_progress) std::fprintf(stderr, "\r\033[K");
   report << "model " << model.name << ", backend " << backend->name() << "\n";
   print_sweep_table(report, points);
