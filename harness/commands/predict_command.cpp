@@ -25,6 +25,14 @@ std::vector<std::string> split_paths(const std::string& s) {
   return out;
 }
 
+// "n/a" for an undefined value (TPOT with one output token), else two decimals.
+std::string fixed_or_na(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", v);
+  return text;
+}
+
 // One line per layout saying where each phase's step times came from (fallbacks made visible).
 void print_sources(const std::vector<ServingPoint>& points, std::ostream& out) {
   std::set<std::string> seen;
@@ -106,9 +114,10 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
       continue;
     }
     const double busy = p.main.stats.busy_s;
-    std::snprintf(line, sizeof line, "%-16s %5d %5d %10.1f %9.2f %9.2f %9.2f %10.2f %9.2f %9.2f %7.1f\n",
-                  p.layout.c_str(), p.concurrency, p.num_gpus, p.output_tok_s, p.ttft_s, p.tpot_s * 1e3, p.e2e_s,
-                  p.tokens_per_s_per_gpu, p.per_user_inv_tpot, p.per_user_out_div_conc,
+    std::snprintf(line, sizeof line, "%-16s %5d %5d %10.1f %9.2f %9s %9.2f %10.2f %9s %9.2f %7.1f\n",
+                  p.layout.c_str(), p.concurrency, p.num_gpus, p.output_tok_s, p.ttft_s,
+                  fixed_or_na(p.tpot_s * 1e3).c_str(), p.e2e_s, p.tokens_per_s_per_gpu,
+                  fixed_or_na(p.per_user_inv_tpot).c_str(), p.per_user_out_div_conc,
                   busy > 0 ? p.main.stats.decode_seq_s / busy : 0.0);  // per instance: both sums are over them
     out << line;
   }
