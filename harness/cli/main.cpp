@@ -139,6 +139,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   sweep->add_option("--profile", sw.backend.profile, "System profile (name or file) for --emulate-tp")->capture_default_str();
   sweep->add_option("--timeout", sw.backend.timeout_s, "Seconds before a stuck collective aborts the run")->capture_default_str()
       ->check(finite_in(0.001, 86400.0));
+  sweep->add_flag("--force", sw.force, "Run a CPU sweep estimated to take more than an hour");
   sweep->add_flag("--verify", sw.verify, "Check a reduced step's TP=N logits against the unsharded TP=1 step");
   bool no_exposed = false;
   sweep->add_flag("--no-exposed", no_exposed, "Skip the compute-only / comm-only runs (exposed communication)");

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -61,6 +62,21 @@ void print_sources(const std::vector<ServingPoint>& points, std::ostream& out) {
   }
 }
 
+// A per-TP parameter set for a TP no layout runs changes nothing: say so rather than let the
+// user believe it was applied.
+void warn_unused_per_tp_params(const PerfParams& par, const std::vector<Layout>& layouts) {
+  std::set<int> tps;
+  for (const Layout& l : layouts)
+    for (const Pool* p : {&l.replicas, &l.prefill, &l.decode})
+      if (p->tp > 0) tps.insert(p->tp);
+  auto warn = [&](const std::string& name, int tp) {
+    if (!tps.count(tp))
+      std::cerr << "tpbench: warning: --set " << name << " applies to TP " << tp << ", which no --layout runs\n";
+  };
+  for (const auto& [tp, v] : par.step_overhead_by_tp_s) warn("step_overhead_tp" + std::to_string(tp) + "_s", tp);
+  for (const auto& [tp, v] : par.step_time_scale_by_tp) warn("step_time_scale_tp" + std::to_string(tp), tp);
+}
+
 }  // namespace
 
 int run_predict(const PredictOptions& o, std::ostream& out) {
@@ -75,6 +91,7 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
   apply_overrides(par, o.set);
   GridSpec g;
   g.layouts = parse_layout_list(o.layouts);
+  warn_unused_per_tp_params(par, g.layouts);
   g.concurrency = parse_int_list(o.concurrency, "concurrency");
   g.isl = o.isl;
   g.osl = o.osl;

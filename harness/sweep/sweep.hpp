@@ -27,6 +27,7 @@ struct SweepOptions {
   BackendOptions backend;
   bool verify = false;
   bool exposed = true;  // also time compute-only and comm-only variants
+  bool force = false;   // run a CPU sweep whose estimated work exceeds the budget
   SamplingPolicy sampling;
   std::string out;           // JSON document; empty: none
   std::string command_line;  // recorded in the document

@@ -173,6 +173,28 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
   return p;
 }
 
+// The CPU backend runs FP32 GEMMs at tens of GFLOP/s per core: a sweep of large batches or a
+// large model takes hours. Estimated before any work from the points' FLOPs (every rank, every
+// timed and warm-up step, the exposed-communication variants) at a generous 20 GFLOP/s per
+// hardware thread (AVX2 FP32 FMA peak is about 32 per core at 2 GHz; OpenBLAS reaches ~60 % of
+// it), so that the estimate errs short; refused above an hour unless --force.
+void refuse_long_cpu_sweep(const SweepOptions& o, const ModelSpec& m, const std::vector<StepConfig>& configs) {
+  const double steps_per_point = double(o.sampling.warmup + o.sampling.min_samples) * (o.exposed ? 3.0 : 1.0);
+  double flops = 0;
+  for (const StepConfig& c : configs) {
+    const StepProgram prog = build_program(m, c);
+    for (const RankProgram& r : prog.ranks) flops += totals(r).flops * steps_per_point;
+  }
+  const double rate = 2e10 * double(std::max(1u, std::thread::hardware_concurrency()));
+  const double seconds = flops / rate;
+  if (o.force || seconds <= 3600) return;
+  char text[200];
+  std::snprintf(text, sizeof text, "about %.1f hours (%.3g FLOP at an assumed %.0f GFLOP/s)", seconds / 3600, flops,
+                rate / 1e9);
+  throw UsageError(std::string("the cpu backend would need ") + text +
+                   " for these points; use fewer or smaller points (--layers, --batch) or pass --force");
+}
+
 }  // namespace
 
 int run_sweep(const SweepOptions& o, std::ostream& out) {
@@ -198,6 +220,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     throw UsageError("sampling: need --budget > 0, --min-samples >= 1, --warmup >= 0, max >= min samples");
   if (!o.out.empty()) check_writable(o.out, {o.backend.profile, o.model_config});
   std::unique_ptr<Backend> backend = make_backend(o.backend);
+  if (backend->name() == "cpu") refuse_long_cpu_sweep(opts, model, configs);
   for (const StepConfig& c : configs) backend->validate(model, c);
   // The verification puts every rank of the reduced step, and its TP=1 reference, on one
   // process's GPUs: each process of an mpirun/srun launch would decide and run it on its own.
