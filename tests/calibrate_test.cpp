@@ -139,9 +139,21 @@ TEST(CalibrateRequest, WeightGatherShapesAreTheWholeLayer) {
   o.plans = {"weight-gather"};
   const CalibrateRequest r = make_calibrate_request(o);
   EXPECT_EQ(r.collective_sizes.back(), size_t(2) << 30);  // the head gather, up to a power of two: 2^31
+  EXPECT_EQ(r.collective_sizes.front(), 8u);
 }
 
 // Measured GEMM times become per-(n, k) tables; a shape measured at two TPs is averaged.
+// The fixed cost per kernel is taken out of each measured GEMM time before the efficiency is
+// computed (the cost model adds it back): 2e9 FLOP in 4e-6 s less 1e-6 s is 2e9 / 3e-6 FLOP/s.
+TEST(CalibrateMerge, EfficiencyExcludesTheKernelCost) {
+  const CalibrateGemmShape s{"qkv", 4, 1000, 1000, 1};
+  const auto t = gemm_efficiency_table({{s, 1000, 4e-6}}, 1e15, 1e-6);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_NEAR(t[0].second, 2e9 / 3e-6 / 1e15, 1e-12);
+  // A kernel shorter than its fixed cost keeps a tenth of its time, never zero.
+  EXPECT_NEAR(gemm_efficiency_table({{s, 1000, 5e-7}}, 1e15, 1e-6)[0].second, std::min(1.5, 2e9 / 5e-8 / 1e15), 1e-12);
+}
+
 TEST(CalibrateMerge, GemmTimeTablesByShape) {
   const CalibrateGemmShape a{"qkv", 4, 2560, 8192, 80}, b{"qkv", 8, 2560, 8192, 80}, c{"down", 4, 8192, 7168, 80};
   const auto t = gemm_time_tables({{a, 1, 1e-5}, {b, 1, 3e-5}, {a, 64, 5e-5}, {c, 1, 4e-5}});
@@ -167,9 +179,9 @@ TEST(CalibrateRequest, SizesAndQuick) {
   EXPECT_EQ(full.gemm_m.back(), 8192);
   EXPECT_EQ(full.attention_heads.size(), 3u);
   EXPECT_EQ(full.attention_batch.back(), 64);
-  // The tp plan's messages, 16 KiB to 128 MiB: 2^14 .. 2^27.
-  EXPECT_EQ(full.collective_sizes.size(), 14u);
-  EXPECT_EQ(full.collective_sizes.front(), 16384u);
+  // 8 B .. 1 GiB, which holds the tp plan's messages (16 KiB to 128 MiB): 2^3 .. 2^30.
+  EXPECT_EQ(full.collective_sizes.size(), 28u);
+  EXPECT_EQ(full.collective_sizes.front(), 8u);
   EXPECT_EQ(full.collective_ops.size(), 3u);
   o.quick = true;
   const CalibrateRequest quick = make_calibrate_request(o);
@@ -238,8 +250,9 @@ TEST(CalibrateMerge, MeasuredFieldsReplaceTheBase) {
   EXPECT_TRUE(p.collectives.has(CollectiveKind::AllGather, 2));
   EXPECT_EQ(p.sources.at("hbm_bandwidth").rfind("measured:", 0), 0u);
   EXPECT_EQ(p.sources.at("collectives").rfind("measured:", 0), 0u);
-  EXPECT_NE(p.sources.at("decode_attention_efficiency").find("1.500 TB/s"), std::string::npos);
-  EXPECT_DOUBLE_EQ(p.decode_attention_efficiency, 1.5e12 / 3.0e12);  // 3e9 B in 2e-3 s over the read
+  // 3e9 B in 2 x (1e-3 s less the base's 2.2 us per kernel) = 1.503 TB/s, over the 3 TB/s read.
+  EXPECT_NE(p.sources.at("decode_attention_efficiency").find("1.503 TB/s"), std::string::npos);
+  EXPECT_DOUBLE_EQ(p.decode_attention_efficiency, 3e9 / (2e-3 - 4.4e-6) / 3.0e12);
   EXPECT_EQ(p.gemm_efficiency_by_tp.size(), 1u);                      // only TP8 shapes measured
   EXPECT_EQ(merge_calibration(base, m, "my-node").name, "my-node");
 }
@@ -264,7 +277,7 @@ TEST(CalibrateMerge, DocumentRoundTripsThroughTheProfileReader) {
   const SystemProfile p = merge_calibration(base, m, "");
   const nlohmann::json doc = calibration_document(p, m, "tpbench calibrate --out x.json");
   EXPECT_EQ(doc["schema"], "tpbench.profile/1");
-  EXPECT_DOUBLE_EQ(doc["decode_attention_bandwidth"].get<double>(), 1.5e12);
+  EXPECT_DOUBLE_EQ(doc["decode_attention_bandwidth"].get<double>(), 3e9 / (2e-3 - 4.4e-6));
   EXPECT_EQ(doc["calibration"]["gemm"].size(), 3u);
   EXPECT_EQ(doc["calibration"]["collectives"].size(), 4u);
   EXPECT_DOUBLE_EQ(doc["calibration"]["collectives"][2]["busbw_bytes_per_s"].get<double>(), (1 << 20) / 2e-5);  // 2(n-1)/n = 1

@@ -121,25 +121,35 @@ TEST(PerfStepCost, DecodeOneTokenTp4HandDerived) {
 TEST(PerfStepCost, CachedTermsEqualAFreshComputation) {
   const ModelSpec m = preset_model("llama-3.1-70b");
   const SystemProfile prof = builtin_profile("h100-sxm");
-  auto shape = [](double decode, double prefill, double logits) {
+  auto shape = [](double decode, double prefill, double logits, double prefill_seqs = 1) {
     StepShape s;
     s.decode_seqs = decode;
     s.decode_ctx_tokens = decode * 1000;
+    s.prefill_seqs = prefill > 0 ? prefill_seqs : 0;
     s.prefill_tokens = prefill;
     s.prefill_attn_pairs = prefill * prefill / 2;
     s.logits = logits;
     return s;
   };
-  const std::vector<StepShape> shapes = {shape(8, 0, 1), shape(1, 0, 8), shape(0, 8, 1), shape(1, 0, 8),
-                                         shape(8, 0, 1), shape(2.5, 0, 1), shape(8, 0, 1)};
-  const StepCostModel warm(m, 4, prof, PerfParams{});
-  for (const StepShape& s : shapes) {
-    const StepCost a = warm.step(s);
-    const StepCost b = StepCostModel(m, 4, prof, PerfParams{}).step(s);
-    EXPECT_EQ(a.total_s, b.total_s) << s.decode_seqs << " " << s.prefill_tokens << " " << s.logits;
-    EXPECT_EQ(a.collective_s, b.collective_s);
-    EXPECT_EQ(a.gemm_compute_s, b.gemm_compute_s);
+  // Pairs whose doubles hash alike under a multiply-and-xor of their bits ((1, 1) and (4, 4);
+  // (23, 23) and (1072, 222)), and steps that differ only in how many prefills share the tokens.
+  const std::vector<StepShape> shapes = {shape(8, 0, 1),    shape(1, 0, 8),       shape(0, 8, 1),   shape(1, 0, 8),
+                                         shape(8, 0, 1),    shape(2.5, 0, 1),     shape(8, 0, 1),   shape(1, 0, 1),
+                                         shape(4, 0, 4),    shape(23, 0, 23),     shape(0, 1072, 222),
+                                         shape(0, 3, 1, 1), shape(0, 3, 2, 2),    shape(0, 1979, 1), shape(0, 3958, 0)};
+  for (const StepScheme scheme : {StepScheme{}, StepScheme{PlanKind::WeightGather, Overlap::Streams, 2},
+                                  StepScheme{PlanKind::TP, Overlap::Split, 2}}) {
+    const StepCostModel warm(m, 4, prof, PerfParams{}, scheme);
+    for (const StepShape& s : shapes) {
+      const StepCost a = warm.step(s);
+      const StepCost b = StepCostModel(m, 4, prof, PerfParams{}, scheme).step(s);
+      EXPECT_EQ(a.total_s, b.total_s) << plan_name(scheme.plan) << " " << s.decode_seqs << " " << s.prefill_tokens
+                                      << " " << s.logits << " " << s.prefill_seqs;
+      EXPECT_EQ(a.collective_s, b.collective_s);
+      EXPECT_EQ(a.gemm_compute_s, b.gemm_compute_s);
+    }
   }
+  const StepCostModel warm(m, 4, prof, PerfParams{});
   // The two shapes a careless key would confuse really differ.
   EXPECT_NE(warm.step(shape(8, 0, 1)).collective_s, warm.step(shape(1, 0, 8)).collective_s);
 }
@@ -228,8 +238,10 @@ TEST(PerfStepCost, PrefillChunkTp8IsComputeBound) {
   const StepCost c = r.step(s);
   // Layer GEMMs: 2 x 8192 tokens x 106,954,752 weights x 80 = 1.4018773e14 FLOP at 0.7 x 989.4
   // TFLOP/s (efficiency 1 at m >= 1024) = 202.414 ms; the LM head's one row streams 8192 x 16,032
-  // x 2 B = 262,668,288 B (87.12 us); 321 kernels x 2.2 us.
-  EXPECT_NEAR(c.gemm_compute_s - 262668288.0 * 2 / (692.58e12 * 0.25) / 2, 140187732541440.0 / 692.58e12, 2e-6);
+  // x 2 B = 262,668,288 B (87.12 us) and computes 2 x 1 x 8192 x 16,032 = 262,668,288 FLOP at
+  // efficiency 0.25 (m = 1); 321 kernels x 2.2 us.
+  const double lm_head_compute_s = 2.0 * 1 * 8192 * 16032 / (692.58e12 * 0.25);
+  EXPECT_NEAR(c.gemm_compute_s, 140187732541440.0 / 692.58e12 + lm_head_compute_s, 2e-6);
   EXPECT_NEAR(c.gemm_s, 140187732541440.0 / 692.58e12 + 262668288.0 / 3.015e12 + 321 * 2.2e-6, 1e-7);
   EXPECT_GT(c.gemm_compute_s, 10 * c.gemm_memory_s);
   // Attention: 4 x 128 x 8 heads x 33,558,528 pairs x 80 layers at 0.5 x 989.4 TFLOP/s = 22.2285 ms,
@@ -390,12 +402,21 @@ TEST(PerfStepCost, MeasuredGemmTableReplacesTheRooflineForItsShape) {
   const OpPrice other = price_op(gemm(1, 1280, 8192), {}, ctx);
   EXPECT_EQ(other.bound, OpBound::Memory);
   EXPECT_NEAR(other.seconds, 8192.0 * 1280 * 2 / 3.015e12 + 2.2e-6, 1e-12);
+  // Beyond the largest measured m a flat table would undercut the FLOPs: the roofline bounds it
+  // (2 x 8192 x 2560 x 8192 FLOP at 692.58 TFLOP/s + 2.2 us).
+  SystemProfile flat = builtin_profile("h100-sxm");
+  flat.gemm_times.push_back({2560, 8192, {{1, 20e-6}, {64, 20e-6}}});
+  const PricingContext flat_ctx{&flat, &par, 4, 2};
+  EXPECT_NEAR(price_op(gemm(8192, 2560, 8192), {}, flat_ctx).seconds, 2.0 * 8192 * 2560 * 8192 / 692.58e12 + 2.2e-6,
+              1e-9);
   // The table travels in the profile file.
   const SystemProfile back = profile_from_json(profile_to_json(p), "test");
   ASSERT_EQ(back.gemm_times.size(), 1u);
   EXPECT_EQ(back.gemm_times[0].points, p.gemm_times[0].points);
   nlohmann::json j = profile_to_json(p);
-  j["gemm_times"][0]["points"] = nlohmann::json::array({{0, 1e-5}});
+  j["gemm_times"][0]["points"] = nlohmann::json::array({{0, 1e-5}, {4, 2e-5}});
+  EXPECT_THROW(profile_from_json(j, "t"), UsageError);
+  j["gemm_times"][0]["points"] = nlohmann::json::array({{1, 1e-5}});  // one point: no line
   EXPECT_THROW(profile_from_json(j, "t"), UsageError);
   j = profile_to_json(p);
   j["gemm_times"].push_back(j["gemm_times"][0]);  // the same shape twice

@@ -143,10 +143,14 @@ CalibrateRequest make_calibrate_request(const CalibrateOptions& o) {
     r.collective_warmup = 3;
     factor = 4;
   }
-  // The plans' message sizes, widened to powers of two, unless the options name a range.
-  const int64_t lo = o.min_bytes > 0 ? o.min_bytes : (w.min_message_bytes > 0 ? pow2(w.min_message_bytes, false) : 8);
-  int64_t hi = o.max_bytes > 0 ? o.max_bytes
-                               : (w.max_message_bytes > 0 ? pow2(w.max_message_bytes, true) : int64_t(1) << 30);
+  // nccl-tests' usual 8 B .. 1 GiB widened to every message the plans send (weight-gather's
+  // whole-layer gathers exceed 1 GiB), unless the options name a range: a table replaces the
+  // base profile's for its (kind, group), so it must cover what any plan may ask of it.
+  constexpr int64_t kDefaultLo = 8, kDefaultHi = int64_t(1) << 30;
+  const int64_t plan_lo = w.min_message_bytes > 0 ? pow2(w.min_message_bytes, false) : kDefaultLo;
+  const int64_t plan_hi = w.max_message_bytes > 0 ? pow2(w.max_message_bytes, true) : kDefaultHi;
+  const int64_t lo = o.min_bytes > 0 ? o.min_bytes : std::min(kDefaultLo, plan_lo);
+  int64_t hi = o.max_bytes > 0 ? o.max_bytes : std::max(kDefaultHi, plan_hi);
   hi = std::min(std::max(hi, lo), int64_t(8) << 30);
   r.collective_sizes = calibrate_collective_sizes(lo, hi, factor);
   return r;

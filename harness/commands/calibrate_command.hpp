@@ -10,10 +10,14 @@
 // shapes from) and as efficiency tables, layers and LM head weighted as in a step
 // (gemm_efficiency pooled, gemm_efficiency_by_tp per TP); decode attention's fraction of the HBM
 // read rate at a 10k context with the plans' local heads (decode_attention_efficiency), NVML
-// clocks around each section, NCCL time tables of the collective kinds the plans use, per
-// group size that the visible GPUs allow, over the message sizes the plans send (unless
-// --min-bytes/--max-bytes say otherwise), memory per GPU and the GPU's name. Everything else (and the collective tables when
-// fewer than two GPUs are used) comes from the --base profile, and `sources` says which is which.
+// clocks around each section, NCCL all_reduce / all_gather / reduce_scatter time tables per
+// group size that the visible GPUs allow, from 8 B to 1 GiB and over every message size the
+// plans send (unless --min-bytes/--max-bytes say otherwise), memory per GPU and the GPU's name.
+// The efficiency tables (GEMM, decode attention) take the profile's per-kernel cost out of each
+// measured time, since the roofline adds it back; the per-op tables keep whole kernel times and
+// replace the roofline, cost included. Everything else (and the collective
+// tables when fewer than two GPUs are used) comes from the --base profile, and `sources` says
+// which is which.
 //
 // The command (validation, request, merging, summary, writing) is host code and unit-tested;
 // only run_calibrate_cuda() touches the GPU (harness/commands/cuda/calibrate_cuda.cpp).
@@ -150,13 +154,14 @@ CalibrateMeasurements run_calibrate_cuda(const CalibrateRequest& req, std::ostre
 
 // [[m, fraction of matmul_flops]] for every m: the shapes' total FLOPs over their total time,
 // each shape counted per_step times (as a step through the layers and the head sees them),
-// divided by matmul_flops, capped at 1.5 (what profile_from_json accepts).
+// divided by matmul_flops, capped at 1.5 (what profile_from_json accepts). Each GEMM's time is
+// taken less kernel_s, the profile's fixed cost per kernel, which the cost model adds back.
 std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<CalibrateGemmPoint>& gemm,
-                                                              double matmul_flops);
+                                                              double matmul_flops, double kernel_s = 0);
 // The same table per TP, from that TP's shapes only: a TP8 rank's small GEMMs reach a lower
 // fraction of the bandwidth than TP1's large ones, and the pooled table is weighted by TP1.
 std::map<int, std::vector<std::pair<double, double>>> gemm_efficiency_tables_by_tp(
-    const std::vector<CalibrateGemmPoint>& gemm, double matmul_flops);
+    const std::vector<CalibrateGemmPoint>& gemm, double matmul_flops, double kernel_s = 0);
 
 // Per (n, k): the measured seconds by m (shapes measured at several TPs averaged), as the
 // cost model reads them (SystemProfile::gemm_times).

@@ -31,14 +31,18 @@ std::string fmt(const char* f, double a) {
   return buf;
 }
 
-// Aggregate decode-attention bandwidth: all K/V bytes over all time, as a pass over the
-// measured (heads, batch) points would see it. 0 without points.
-double attention_bandwidth(const std::vector<CalibrateAttentionPoint>& pts) {
+// A measured kernel time less the fixed cost per kernel that the cost model adds back on its
+// own (never below a tenth of the measurement).
+double less_kernel_cost(double seconds, double kernel_s) { return std::max(0.1 * seconds, seconds - kernel_s); }
+
+// Aggregate decode-attention bandwidth: all K/V bytes over all time (each call's kernel cost
+// taken out), as a pass over the measured (heads, batch) points would see it. 0 without points.
+double attention_bandwidth(const std::vector<CalibrateAttentionPoint>& pts, double kernel_s) {
   double bytes = 0, secs = 0;
   for (const auto& p : pts)
     if (p.seconds > 0) {
       bytes += p.bytes;
-      secs += p.seconds;
+      secs += less_kernel_cost(p.seconds, kernel_s);
     }
   return secs > 0 ? bytes / secs : 0;
 }
@@ -59,14 +63,14 @@ std::map<std::pair<CollectiveKind, int>, CollectiveCurve> collective_curves(cons
 }  // namespace
 
 std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<CalibrateGemmPoint>& gemm,
-                                                              double matmul_flops) {
+                                                              double matmul_flops, double kernel_s) {
   std::map<int64_t, std::pair<double, double>> by_m;  // m -> (FLOPs, seconds)
   for (const auto& p : gemm)
     if (p.seconds > 0) {
       auto& [flops, secs] = by_m[p.m];
       const double w = std::max(1, p.shape.per_step);
       flops += w * 2.0 * double(p.m) * double(p.shape.n) * double(p.shape.k);
-      secs += w * p.seconds;
+      secs += w * less_kernel_cost(p.seconds, kernel_s);
     }
   std::vector<std::pair<double, double>> table;
   if (!(matmul_flops > 0)) return table;
@@ -75,12 +79,12 @@ std::vector<std::pair<double, double>> gemm_efficiency_table(const std::vector<C
 }
 
 std::map<int, std::vector<std::pair<double, double>>> gemm_efficiency_tables_by_tp(
-    const std::vector<CalibrateGemmPoint>& gemm, double matmul_flops) {
+    const std::vector<CalibrateGemmPoint>& gemm, double matmul_flops, double kernel_s) {
   std::map<int, std::vector<CalibrateGemmPoint>> by_tp;
   for (const auto& p : gemm) by_tp[p.shape.tp].push_back(p);
   std::map<int, std::vector<std::pair<double, double>>> tables;
   for (const auto& [tp, points] : by_tp)
-    if (auto t = gemm_efficiency_table(points, matmul_flops); !t.empty()) tables[tp] = std::move(t);
+    if (auto t = gemm_efficiency_table(points, matmul_flops, kernel_s); !t.empty()) tables[tp] = std::move(t);
   return tables;
 }
 
@@ -125,15 +129,16 @@ SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasur
     const std::string s = std::to_string(m.square);
     p.sources["matmul_flops"] = "measured: best cuBLASLt BF16 GEMM " + s + "x" + s + "x" + s + " (FP32 accumulation)";
   }
-  const auto eff = gemm_efficiency_table(m.gemm, m.matmul_flops);
+  const auto eff = gemm_efficiency_table(m.gemm, m.matmul_flops, base.kernel_overhead_s);
   if (!eff.empty()) {
     p.gemm_efficiency = eff;
-    p.gemm_efficiency_by_tp = gemm_efficiency_tables_by_tp(m.gemm, m.matmul_flops);
+    p.gemm_efficiency_by_tp = gemm_efficiency_tables_by_tp(m.gemm, m.matmul_flops, base.kernel_overhead_s);
     const std::string how =
         "measured: tpbench GemmRunner (cuBLASLt or skinny kernel) over the per-rank GEMMs the plans emit (" +
         (m.workload.empty() ? std::string("the requested workload") : m.workload) +
-        "), total FLOPs / total time per m, L2 flushed before each GEMM, as a fraction of matmul_flops (the "
-        "measured rate: at small m it includes what the kernels lose to the HBM roofline)";
+        "), total FLOPs / total time per m, each GEMM's time less kernel_overhead_s (the cost model adds it "
+        "back), L2 flushed before each GEMM, as a fraction of matmul_flops (the measured rate: at small m it "
+        "includes what the kernels lose to the HBM roofline)";
     p.sources["gemm_efficiency"] = how + "; every TP pooled (used where no per-TP table or measured shape applies)";
     p.sources["gemm_efficiency_by_tp"] = how + "; one table per TP from that TP's shapes";
     p.gemm_times = gemm_time_tables(m.gemm);
@@ -141,12 +146,12 @@ SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasur
                               (m.workload.empty() ? std::string("the requested workload") : m.workload) +
                               "); the cost model prices a GEMM of these (n, k) from them";
   }
-  if (const double bw = attention_bandwidth(m.attention); bw > 0 && p.hbm_bandwidth > 0) {
+  if (const double bw = attention_bandwidth(m.attention, p.kernel_overhead_s); bw > 0 && p.hbm_bandwidth > 0) {
     p.decode_attention_efficiency = std::min(1.5, bw / p.hbm_bandwidth);
     p.sources["decode_attention_efficiency"] =
         "measured: " + fmt("%.3f", bw / 1e12) + " TB/s of K/V read by kernels::decode_attention at context " +
-        std::to_string(m.attention.front().context) + ", batch 1..64, total bytes / total time (calibration.attention), "
-        "over hbm_bandwidth";
+        std::to_string(m.attention.front().context) + ", batch 1..64, total bytes / total time less kernel_overhead_s "
+        "per call (the cost model adds it back) (calibration.attention), over hbm_bandwidth";
   }
 
   const auto curves = collective_curves(m.collectives);
@@ -174,7 +179,8 @@ nlohmann::json calibration_document(const SystemProfile& profile, const Calibrat
                                     const std::string& command_line) {
   nlohmann::json j = profile_to_json(profile);
   // Extra keys: profile_from_json reads only the fields it knows, so predict ignores these.
-  if (const double bw = attention_bandwidth(m.attention); bw > 0) j["decode_attention_bandwidth"] = bw;
+  if (const double bw = attention_bandwidth(m.attention, profile.kernel_overhead_s); bw > 0)
+    j["decode_attention_bandwidth"] = bw;
   nlohmann::json c;
   c["tool"] = std::string("tpbench ") + kVersion + " (" + kGitCommit + ")";
   c["command_line"] = command_line;
@@ -232,7 +238,7 @@ void print_calibration_summary(const SystemProfile& base, const SystemProfile& m
   for (const auto& [mm, f] : merged.gemm_efficiency)
     if (!m.gemm.empty()) row("GEMM efficiency m=" + fmt("%.0f", mm), f, base.gemm_fraction(mm), 1, "%.3f");
   // Against the HBM read measured here (what the ratio means to predict), else the base's.
-  row("decode attention (TB/s) [base: read here]", attention_bandwidth(m.attention),
+  row("decode attention (TB/s) [base: read here]", attention_bandwidth(m.attention, merged.kernel_overhead_s),
       m.hbm_read_bps > 0 ? m.hbm_read_bps : base.hbm_bandwidth, 1e12, "%.3f");
   for (const auto& [tp, table] : merged.gemm_efficiency_by_tp)
     for (const auto& [mm, f] : table)

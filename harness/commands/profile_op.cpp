@@ -44,9 +44,16 @@ Op collective_op(const ProfileOpOptions& o) {
   op.kind = OpKind::Collective;
   op.collective = parse_collective_kind(o.collective);
   op.group_size = o.ranks;
+  // A message that does not split evenly would be priced at a size the op never moves: refuse it
+  // rather than round. All-gather and reduce-scatter split the buffer into one part per rank.
+  const bool split = op.collective != CollectiveKind::AllReduce;
+  const int64_t unit = int64_t(kBf16) * (split ? o.ranks : 1);
+  if (o.bytes % unit != 0)
+    throw UsageError("--bytes " + std::to_string(o.bytes) + " is not a multiple of " + std::to_string(unit) +
+                     (split ? " (2-byte elements, one equal part per rank)" : " (2-byte elements)"));
   // Each rank's input: the buffer (all-reduce, reduce-scatter) or its share of the output (all-gather).
-  const int64_t elements = std::max<int64_t>(1, o.bytes / int64_t(kBf16));
-  const int64_t in = op.collective == CollectiveKind::AllGather ? std::max<int64_t>(1, elements / o.ranks) : elements;
+  const int64_t elements = o.bytes / int64_t(kBf16);
+  const int64_t in = op.collective == CollectiveKind::AllGather ? elements / o.ranks : elements;
   op.a = View{0, 0, 1, in, in};
   op.out = op.a;
   set_op_cost(op, kBf16);

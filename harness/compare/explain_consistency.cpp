@@ -41,8 +41,12 @@ double prefill_flops_needed(const ExplainInputs& in, const Pool& pool, double re
   StepShape s;
   s.prefill_tokens = double(in.isl);
   s.prefill_attn_pairs = 0.5 * double(in.isl) * double(in.isl + 1);
+  s.prefill_seqs = 1;
   s.logits = 1;
-  return rm.step(s).flops * req_per_s / pool.instances;  // flops is per GPU
+  // flops is rank 0's: per GPU under tensor parallelism, where every rank shares each prompt; the
+  // whole prompt under weight-gather, where one rank computes it, so per GPU on average / N.
+  const double per_gpu = rm.step(s).flops / (in.scheme.plan == PlanKind::WeightGather ? pool.tp : 1);
+  return per_gpu * req_per_s / pool.instances;
 }
 
 // Sequences of average length over their decode (ISL + OSL/2) one instance's KV cache holds, at

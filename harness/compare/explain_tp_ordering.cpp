@@ -36,7 +36,7 @@ TokenBudget token_budget(const ServingPoint& p) {
   b.weights = s.gemm_memory_s * k;
   b.prefill_compute = (std::max(0.0, s.gemm_s - s.gemm_memory_s) + s.prefill_attn_s) * k;
   b.kv = s.decode_attn_s * k;
-  b.collectives = s.collective_s * k;
+  b.collectives = s.exposed_collective_s * k;  // what overlap hides is not spent twice
   b.elementwise = s.elementwise_s * k;
   b.overhead = s.overhead_s * k;
   b.total = 1e3 / p.tokens_per_s_per_gpu;
@@ -155,7 +155,7 @@ std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<Servi
     row("weight stream", a.weights, b.weights);
     row("compute beyond the weight stream (prefill FLOPs, kernel costs)", a.prefill_compute, b.prefill_compute);
     row("KV read (decode attention)", a.kv, b.kv);
-    row("collectives", a.collectives, b.collectives);
+    row("collectives (exposed)", a.collectives, b.collectives);
     row("elementwise (norms, activations, residuals)", a.elementwise, b.elementwise);
     row("fixed per-step overhead", a.overhead, b.overhead);
     row("idle (closed-loop gaps)", a.idle, b.idle);

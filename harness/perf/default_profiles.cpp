@@ -89,8 +89,8 @@ void common_hopper(SystemProfile& p) {
   p.sources["kernel_overhead_s"] =
       "2.2 us per kernel inside a CUDA graph on H200: back-to-back small-kernel runs of te42kyfo/gpu-benches "
       "(gpu-small-kernels/h200_graph.txt: ~30 GB/s at 64 KiB moved, time per kernel = a + bytes/bandwidth); so a "
-      "kernel streaming a TP8 shard of a 70B layer (16.8-21 MB) reaches ~74-78 % of the achievable HBM rate and a "
-      "132 MB one ~96 % (vLLM PR #49363 measures a batch-1 BF16 GEMM of 132 MB at ~86 % of H100 peak, 95 % of 0.9 "
+      "kernel streaming a TP8 shard of a 70B layer (16.8-21 MB) reaches ~72-76 % of the achievable HBM rate and a "
+      "132 MB one ~95 % (vLLM PR #49363 measures a batch-1 BF16 GEMM of 132 MB at ~86 % of H100 peak, 95 % of 0.9 "
       "x peak: consistent)";
   p.per_layer_overhead_s = 2 * p.kernel_overhead_s;
   p.sources["per_layer_overhead_s"] = "the two kernels per layer a serving stack runs that no plan op stands for "

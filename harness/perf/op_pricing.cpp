@@ -47,6 +47,11 @@ OpPrice roofline(double memory_s, double compute_s, double fixed_s) {
   return p;
 }
 
+OpPrice roofline_gemm(const Op& op, const PricingContext& c) {
+  const double fraction = c.profile->gemm_fraction(double(op.a.rows), c.tp);
+  return roofline(op.weight_bytes / hbm_rate(c), op.flops / (matmul_rate(c) * fraction), c.profile->kernel_overhead_s);
+}
+
 OpPrice price_gemm(const Op& op, const PricingContext& c) {
   const double m = double(op.a.rows);
   if (const SystemProfile::GemmTimes* t = c.profile->gemm_table(op.w.cols, op.a.cols)) {
@@ -56,13 +61,16 @@ OpPrice price_gemm(const Op& op, const PricingContext& c) {
       secs.push_back(ps);
     }
     OpPrice p;
-    p.seconds = interpolate_linear(ms, secs, m).value_s;
+    const Lookup l = interpolate_linear(ms, secs, m);
+    p.seconds = l.value_s;
     p.memory_s = op.weight_bytes / hbm_rate(c);
     p.bound = OpBound::Measured;
+    // Beyond the largest measured m a straight line from the last two points may undercut the
+    // FLOPs: never faster than the roofline there.
+    if (l.outside && m > ms.back()) p.seconds = std::max(p.seconds, roofline_gemm(op, c).seconds);
     return p;
   }
-  const double fraction = c.profile->gemm_fraction(m, c.tp);
-  return roofline(op.weight_bytes / hbm_rate(c), op.flops / (matmul_rate(c) * fraction), c.profile->kernel_overhead_s);
+  return roofline_gemm(op, c);
 }
 
 OpPrice price_attention(const Op& op, const AttentionWork& w, const PricingContext& c) {

@@ -97,7 +97,7 @@ std::vector<SystemProfile::GemmTimes> gemm_time_tables(const nlohmann::json& v, 
         throw UsageError(what + ": n=" + std::to_string(t.n) + " k=" + std::to_string(t.k) + " appears twice");
     t.points = pairs_field(e["points"], what);
     std::sort(t.points.begin(), t.points.end());
-    if (t.points.empty()) throw UsageError(what + ": an entry needs at least one point");
+    if (t.points.size() < 2) throw UsageError(what + ": an entry needs at least two points (a time by m is a line)");
     for (size_t i = 0; i < t.points.size(); ++i) {
       const auto& [m, sec] = t.points[i];
       if (!(m >= 1 && m <= 1e9 && sec > 0 && sec <= 100) || (i > 0 && m == t.points[i - 1].first))

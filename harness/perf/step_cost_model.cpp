@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "harness/perf/critical_path.hpp"
 
@@ -30,12 +29,6 @@ StepConfig template_config(int tp, const StepScheme& s, int64_t layers) {
 
 bool shares_all(const View& v) { return v.rule.share == SeqShare::All; }
 
-uint64_t bits_of(double x) {
-  uint64_t b;
-  std::memcpy(&b, &x, sizeof b);
-  return b;
-}
-
 }  // namespace
 
 StepCostModel::StepCostModel(const ModelSpec& m, int tp, const SystemProfile& prof, const PerfParams& par,
@@ -53,7 +46,9 @@ StepCostModel::StepCostModel(const ModelSpec& m, int tp, const SystemProfile& pr
 }
 
 PricingContext StepCostModel::pricing() const {
-  return PricingContext{&prof_, &par_, tp_, double(dtype_bytes(m_.dtype))};
+  // Weight-gather's GEMMs are whole layers, the shapes of TP 1: that TP's efficiency table.
+  const int gemm_tp = scheme_.plan == PlanKind::WeightGather ? 1 : tp_;
+  return PricingContext{&prof_, &par_, gemm_tp, double(dtype_bytes(m_.dtype))};
 }
 
 double StepCostModel::layers_scale(int i) const {
@@ -100,12 +95,24 @@ StepCostModel::RowTerms StepCostModel::compute_row_terms(const StepWork& w) cons
   return t;
 }
 
+size_t StepCostModel::RowKeyHash::operator()(const RowKey& k) const {
+  const std::hash<double> h;
+  size_t x = h(k.tokens);
+  for (double v : {k.logits, k.decode_seqs, k.prefill_seqs}) x = x * 1000003u ^ h(v);
+  return x;
+}
+
+StepCostModel::RowKey StepCostModel::row_key(const StepWork& w) const {
+  RowKey k{w.tokens(), w.logits, 0, 0};
+  if (!rows_by_tokens_) {
+    k.decode_seqs = w.decode_seqs;
+    k.prefill_seqs = w.prefill_seqs;
+  }
+  return k;
+}
+
 const StepCostModel::RowTerms& StepCostModel::row_terms(const StepWork& w) const {
-  // Rows follow the step's tokens and logits rows; rules that share sequences out (chunks,
-  // ranks' blocks) also follow how many are decodes and prefills.
-  uint64_t key = bits_of(w.tokens()) * 0x9e3779b97f4a7c15ull ^ bits_of(w.logits);
-  if (!rows_by_tokens_)
-    key = (key * 0xbf58476d1ce4e5b9ull) ^ (bits_of(w.decode_seqs) * 0x94d049bb133111ebull) ^ bits_of(w.prefill_seqs);
+  const RowKey key = row_key(w);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   if (cache_.size() > 100000) cache_.clear();  // a bound on memory; an engine revisits few shapes

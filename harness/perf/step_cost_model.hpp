@@ -87,7 +87,18 @@ class StepCostModel : public StepTimeSource {
   bool serial_ = true;          // every op on the compute stream: the critical path is the sum
   bool rows_by_tokens_ = true;  // every rule shares all sequences: rows depend on tokens and logits only
   std::vector<int> attention_ops_;
-  mutable std::unordered_map<uint64_t, RowTerms> cache_;  // used by one thread (see StepTimeSource)
+  // What the rows of a step depend on: tokens and logits rows, and, for rules that share
+  // sequences out (split chunks, weight-gather's blocks), how many are decodes and prefills.
+  // Compared whole: a hash alone would let two steps share one entry.
+  struct RowKey {
+    double tokens = 0, logits = 0, decode_seqs = 0, prefill_seqs = 0;
+    bool operator==(const RowKey&) const = default;
+  };
+  struct RowKeyHash {
+    size_t operator()(const RowKey& k) const;
+  };
+  RowKey row_key(const StepWork& w) const;
+  mutable std::unordered_map<RowKey, RowTerms, RowKeyHash> cache_;  // used by one thread (see StepTimeSource)
 };
 
 }  // namespace tpbench

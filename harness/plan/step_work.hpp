@@ -33,7 +33,10 @@ enum class RowBasis {
   Logits,        // the logits rows of the view's share of the sequences
 };
 
-// Which sequences of the step a view covers.
+// Which sequences of the step a view covers. Decodes and prompt chunks are shared out
+// separately and whole: a split chunk or a weight-gather rank takes its share of the decodes and
+// its share of the prompt chunks (a step with one prompt chunk gives it all to one chunk or rank,
+// as the plans cut a batch by sequences, not by tokens); logits rows by their own count.
 enum class SeqShare {
   All,
   Chunk,      // sequences [part * S / parts, (part + 1) * S / parts), floor boundaries (split overlap)

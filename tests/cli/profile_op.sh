@@ -43,6 +43,10 @@ expect_usage_error "$TMP/none" profile op --gemm 1,2,3 --collective all_reduce -
 expect_usage_error "$TMP/none" profile op --collective all_to_everyone --bytes 8 --ranks 2
 expect_usage_error "$TMP/none" profile op --collective all_reduce --ranks 2
 expect_usage_error "$TMP/none" profile op --attention sideways --context 10
+# 1000 bytes do not split into 3 equal parts of 2-byte elements; an odd byte count is no BF16 buffer.
+expect_usage_error "$TMP/none" profile op --collective all_gather --bytes 1000 --ranks 3
+expect_usage_error "$TMP/none" profile op --collective reduce_scatter --bytes 1000 --ranks 3
+expect_usage_error "$TMP/none" profile op --collective all_reduce --bytes 7 --ranks 2
 expect_usage_error "$TMP/none" profile op --attention prefill --context 10 --chunk 11
 expect_usage_error "$TMP/none" profile op --attention decode --context 10 --heads 8,3,128
 expect_usage_error "$TMP/none" profile op --gemm 1,2,3 --profile "$TMP/no-such-profile.json"
