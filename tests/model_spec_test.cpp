@@ -1,6 +1,8 @@
 // ModelSpec: presets against the published Hugging Face numbers, config.json parsing, TP rules.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -158,4 +160,18 @@ TEST(ModelSpec, ConfigNumbersAndDtypesAreReadOrRefusedExactly) {
   EXPECT_EQ(model_from_hf_config(f32).dtype, DType::F32);  // the newer name of torch_dtype
   std::remove(huge.c_str());
   std::remove(f32.c_str());
+}
+
+TEST(ModelSpec, AConfigPathUsedAsTheNameIsPrintable) {
+  char name[] = "/tmp/tpbench_cfg_\x1b[2J_XXXXXX";  // a terminal escape in the file name
+  const int fd = mkstemp(name);
+  ASSERT_GE(fd, 0);
+  const std::string text = R"({"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2,
+    "num_attention_heads": 8, "vocab_size": 1024})";
+  ASSERT_EQ(write(fd, text.data(), text.size()), ssize_t(text.size()));
+  close(fd);
+  const ModelSpec m = model_from_hf_config(name);
+  EXPECT_EQ(m.name.find('\x1b'), std::string::npos) << m.name;
+  EXPECT_NE(m.name.find("\\x1b"), std::string::npos) << m.name;
+  std::remove(name);
 }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/common/error.hpp"
+#include "harness/common/text.hpp"
 #include "harness/io/json_file.hpp"
 #include "harness/model/hf_config_fields.hpp"
 
@@ -124,7 +125,7 @@ ModelSpec model_from_hf_config(const std::string& path) {
       if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
         throw UsageError("model config '" + path + "': '_name_or_path' contains control characters");
   }
-  if (m.name.empty()) m.name = path;
+  if (m.name.empty()) m.name = escaped(path);  // printed in tables: no control characters raw
   m.hidden = get_int("hidden_size");
   m.intermediate = get_int("intermediate_size");
   m.layers = get_int("num_hidden_layers");
