@@ -100,6 +100,7 @@ TEST(AtomicWriter, StandardOutputAndEmptyPathsAreRefused) {
 TEST(OutputLock, ASecondWriterIsRefusedUntilTheFirstIsDone) {
   const fs::path dir = scratch_dir();
   const std::string out = (dir / "sweep.json").string();
+  std::ofstream(out + ".lock") << "";  // left by a killed run: its lock died with it
   {
     OutputLock first(out);
     EXPECT_THROW(OutputLock second(out), UsageError);  // flock conflicts across open files

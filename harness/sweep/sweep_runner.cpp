@@ -32,9 +32,18 @@ ModelSpec load_model(const SweepOptions& o) {
   return o.model_config.empty() ? preset_model(o.model) : model_from_hf_config(o.model_config);
 }
 
+// At least one value and none twice (a value twice would measure two points with one key,
+// which compare and predict --measured cannot tell apart).
 template <typename T>
 void need_values(const std::vector<T>& v, const char* what) {
   if (v.empty()) throw UsageError(std::string("--") + what + " needs at least one value");
+  for (size_t i = 0; i < v.size(); ++i)
+    for (size_t k = 0; k < i; ++k)
+      if (v[i] == v[k]) {
+        std::ostringstream value;
+        value << v[i];
+        throw UsageError(std::string("--") + what + " gives " + value.str() + " twice");
+      }
 }
 
 // Every point of the sweep, validated up front so that bad input fails before any work.

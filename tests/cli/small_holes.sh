@@ -38,4 +38,7 @@ err=$(timeout 120 "$BIN" sweep --backend cpu --model llama-3.1-8b --tp 1 --batch
 rc=$?
 [[ $rc -eq 2 && "$err" == *"--force"* && ! -e "$TMP/long.json" ]] && echo "ok: $err" ||
   { echo "FAIL: a sweep of hours -> exit $rc: $err"; fail=1; }
+# Sweep axes given twice: two points under one key.
+expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --tp 1,1 --batch 1 --out "$TMP/s.json"
+expect_usage_error "$TMP/s.json" sweep --backend cpu --model tiny --tp 1 --batch 2,2 --out "$TMP/s.json"
 finish
