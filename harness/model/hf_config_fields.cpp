@@ -90,8 +90,8 @@ bool has_experts(const json& config) {
 
 // A sliding window changes the model when it is a window (a positive length), is switched on
 // (Qwen2 configs carry a window with use_sliding_window false: every layer attends to the
-// whole context) and is shorter than max_position_embeddings (Ministral-8B's window equals its
-// longest sequence, so no token ever leaves it). Mistral-7B-v0.1's 4096 of 32768 takes effect.
+// whole context) and is shorter than max_position_embeddings (a window as long as the longest
+// sequence the model accepts never drops a token). Mistral-7B-v0.1's 4096 of 32768 takes effect.
 bool sliding_window_takes_effect(const json& config) {
   const json& window = config.at("sliding_window");
   if (!is_set(window)) return false;
