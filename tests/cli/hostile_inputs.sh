@@ -53,6 +53,11 @@ grep -E '^(config|1R-TP4),' "$REF" | awk -F, 'NR == 1 || $10 != 1' >"$TMP/tp4.cs
 "$BIN" explain --reference "$TMP/tp4.csv" --no-plot >"$TMP/e_tp4.md" 2>&1 || { echo "FAIL: explain on one TP"; fail=1; }
 if grep -qiw 'nan' "$TMP/e_tp4.md"; then echo "FAIL: explain printed nan"; grep -inw nan "$TMP/e_tp4.md" | head -3; fail=1; else echo "ok: explain prints no nan"; fi
 
+awk -F, 'NR == 1 {print "config,concurrency,thpt_per_gpu"} NR > 1 && ($1 == "1R-TP4" || $1 == "1R-TP8") {print $1 "," $10 "," $12}' \
+  "$REF" >"$TMP/no_per_user.csv"
+"$BIN" fit --reference "$TMP/no_per_user.csv" --train 1R-TP4 >"$TMP/fit.txt" 2>&1 || { echo "FAIL: fit without per-user"; fail=1; }
+if grep -qiw 'nan' "$TMP/fit.txt"; then echo "FAIL: fit printed nan"; grep -inw nan "$TMP/fit.txt" | head -3; fail=1; else echo "ok: fit prints no nan"; fi
+
 # --measured matches the sweep to the model by its dimensions, not its name.
 python3 - "$SWEEP" "$TMP/renamed.json" "$TMP/impostor.json" <<'PY'
 import json, sys
