@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "collectives/inprocess_communicator.hpp"
+#include "harness/common/interrupt.hpp"
 #include "harness/backend/detail/cpu_ops.hpp"
 #include "harness/backend/logits_assembly.hpp"
 
@@ -182,6 +183,9 @@ class CpuBackend final : public Backend {
     for (size_t i = 0; i < p.ops.size(); ++i) {
       const Op& op = p.ops[i];
       if (streams_ > 1 && int(op.stream) != stream) continue;
+      // A stop request ends the step between ops: every rank sees it, and the first to throw
+      // aborts the communicators that may hold the others.
+      throw_if_interrupted();
       for (int d : op.deps)
         while (rk.done[d].load(std::memory_order_acquire) != gen) {
           if (failed_) throw std::runtime_error("another rank failed");

@@ -21,7 +21,8 @@ int run_models(std::ostream& out) {
     out << line;
   }
   out << "(weights and KV in " << dtype_name(DType::BF16)
-      << "; any Hugging Face config.json works through --model-config PATH)\n";
+      << "; a Hugging Face config.json of a dense Llama or Mistral model works through --model-config PATH:\n"
+      << " experts, quantization, sliding-window or latent attention and other architectures are refused by field)\n";
   return 0;
 }
 

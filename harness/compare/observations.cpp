@@ -304,7 +304,8 @@ LatencyTable read_latency_csv(const std::string& path) {
     if (!has_tpot && !has_ttft) continue;  // not measured for this point
     const double tpot = has_tpot ? csv_number(r[size_t(ct)], where + " column mean_tpot_ms", false) : NAN;
     const double ttft = has_ttft ? csv_number(r[size_t(cf)], where + " column mean_ttft_ms", false) : NAN;
-    if (tpot < 0 || ttft < 0) throw UsageError(where + ": negative latency");
+    // A token or a first token in no time is no measurement (and 1/TPOT would be infinite).
+    if (tpot <= 0 || ttft <= 0) throw UsageError(where + ": mean_tpot_ms and mean_ttft_ms must be positive");
     // Milliseconds: a token slower than 100 s or a first token later than 10^9 ms (11.6 days)
     // is a unit or typing error, not a measurement.
     if (tpot > 1e5 || ttft > 1e9) throw UsageError(where + ": implausible latency (mean_tpot_ms at most 1e5, mean_ttft_ms at most 1e9)");

@@ -49,7 +49,13 @@ std::vector<Layout> parse_layout_list(const std::string& s) {
   if (!s.empty() && s.back() == ',') throw UsageError("layout list '" + s + "' ends with a comma");
   std::stringstream ss(s);
   std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(parse_layout(item));
+  while (std::getline(ss, item, ',')) {
+    Layout l = parse_layout(item);
+    // A layout twice would be two sets of points with one name, which no reader can tell apart.
+    for (const Layout& seen : out)
+      if (seen.name() == l.name()) throw UsageError("layout '" + l.name() + "' is given twice");
+    out.push_back(std::move(l));
+  }
   if (out.empty()) throw UsageError("no layout given");
   return out;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "harness/common/interrupt.hpp"
 #include "kernels/detail/fp8_e4m3.hpp"
 #include "kernels/detail/init_values.hpp"
 
@@ -22,27 +23,37 @@ float* at(HostBuffers& mem, const View& v) { return mem[v.buffer].data() + v.off
 
 }  // namespace
 
+// Filling a large model's buffers takes seconds per rank: a stop request is honoured between
+// rows (and every million filler elements) rather than after the whole fill.
+static void fill_filler(std::vector<float>& v, uint64_t seed, size_t bi) {
+  for (int64_t i = 0; i < int64_t(v.size()); ++i) {
+    if ((i & 0xfffff) == 0) throw_if_interrupted();
+    v[i] = init::filler(seed, int64_t(bi), i);
+  }
+}
+
 void init_buffers(const ModelSpec& m, const RankProgram& r, uint64_t seed, HostBuffers& mem) {
   mem.assign(r.buffers.size(), {});
   for (size_t bi = 0; bi < r.buffers.size(); ++bi) {
+    throw_if_interrupted();
     const Buffer& b = r.buffers[bi];
     std::vector<float>& v = mem[bi];
     v.resize(b.elements);
     switch (b.init) {
       case InitKind::None: break;
       case InitKind::Filler:
-        for (int64_t i = 0; i < b.elements; ++i) v[i] = init::filler(seed, int64_t(bi), i);
+        fill_filler(v, seed, bi);
         break;
       case InitKind::Weights:
         // Elements no segment covers (the weight-gather shard's padding) get filler values.
-        for (int64_t i = 0; i < b.elements; ++i) v[i] = init::filler(seed, int64_t(bi), i);
+        fill_filler(v, seed, bi);
         for (const WeightSegment& s : b.weight_init) {
           const GlobalShape g = logical_shape(m, s.which);
           const int64_t fi = fan_in(m, s.which);
           // An FP8 buffer holds what the GPU stores: each value rounded at its logical tensor's scale.
           const bool fp8 = b.dtype == DType::FP8E4M3;
           const float scale = fp8 ? fp8::weight_scale(fi) : 1.0f;
-          for (int64_t i = 0; i < s.rows; ++i)
+          for (int64_t i = 0; i < s.rows; ++i, throw_if_interrupted())
             for (int64_t j = 0; j < s.cols; ++j) {
               const float w = init::weight(seed, int(s.which), s.layer, s.row0 + i, s.col0 + j, g.cols, fi, is_norm(s.which));
               v[s.dst_offset + i * s.dst_ld + j] = fp8 ? fp8::quantize(w, scale) : w;
@@ -59,7 +70,7 @@ void init_buffers(const ModelSpec& m, const RankProgram& r, uint64_t seed, HostB
         const bool is_v = b.init == InitKind::VCache;
         int64_t i = 0;
         for (int64_t s = 0; s < seqs; ++s)
-          for (int64_t h = 0; h < heads; ++h)
+          for (int64_t h = 0; h < heads; ++h, throw_if_interrupted())
             for (int64_t p = 0; p < S; ++p)
               for (int64_t c = 0; c < d; ++c, ++i)
                 v[i] = p < k.prior ? init::kv(seed, is_v, k.layer, k.seq0 + s, k.kv_head_map[h], p, c)
