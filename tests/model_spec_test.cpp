@@ -122,7 +122,7 @@ static std::string llama_with(const std::string& extra) {
 
 TEST(ModelSpec, UnmodelledFieldsAreRefusedOnlyWhenTheyTakeEffect) {
   const std::pair<const char*, const char*> refused[] = {
-      {R"(, "quantization_config": {"quant_method": "awq", "bits": 4})", "'quantization_config'"},
+      {R"(, "quantization_config": {"quant_method": "awq", "bits": 4})", "quant_method 'awq'"},
       {R"(, "num_experts": 60, "num_experts_per_tok": 4)", "'num_experts'"},
       {R"(, "kv_lora_rank": 512)", "'kv_lora_rank'"},
       {R"(, "attention_chunk_size": 8192)", "'attention_chunk_size'"},
