@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "harness/common/error.hpp"
@@ -81,13 +82,15 @@ CsvTable parse_csv(std::string text, const std::string& path) {
       throw UsageError("CSV '" + path + "' line " + std::to_string(n) +
                        ": a quote is not closed on its line (fields that span lines are not supported)");
     if (t.header.empty()) {
-      for (std::string& f : fields) f = trim_blanks(f);
       // Trailing unnamed columns (a trailing comma on the header) hold nothing to read.
-      while (fields.size() > 1 && fields.back().empty()) fields.pop_back();
-      for (size_t i = 0; i < fields.size(); ++i)
-        for (size_t k = 0; k < i; ++k)
-          if (!fields[i].empty() && fields[i] == fields[k])  // unnamed columns (trailing commas) are ignored
-            throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": column '" + fields[i] + "' appears twice");
+      while (fields.size() > 1 && trim_blanks(fields.back()).empty()) fields.pop_back();
+      // A set, not a pairwise comparison: a header of a million columns must not take hours.
+      std::set<std::string> names;
+      for (std::string& f : fields) {
+        f = trim_blanks(f);
+        if (!f.empty() && !names.insert(f).second)  // unnamed columns (trailing commas) are ignored
+          throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": column '" + f + "' appears twice");
+      }
       t.header = fields;
       continue;
     }

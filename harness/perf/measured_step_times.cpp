@@ -83,20 +83,23 @@ std::vector<RawPoint> read_points(const std::string& name, const nlohmann::json&
       r.plan = p.at("plan").get<std::string>();
       r.overlap = p.at("overlap").get<std::string>();
       r.phase = p.at("phase").get<std::string>();
-      r.tp = p.at("tp").get<int>();
-      r.batch = p.at("batch").get<int64_t>();
-      r.context = p.at("context").get<int64_t>();
-      r.new_tokens = p.at("new_tokens").get<int64_t>();
+      const auto tp = json_whole_number(p.at("tp"), 1, 4096), batch = json_whole_number(p.at("batch"), 1, 10000000),
+                 context = json_whole_number(p.at("context"), 1, 100000000),
+                 new_tokens = json_whole_number(p.at("new_tokens"), 1, 100000000);
       r.seconds = p.at("step_time_s").at("median").get<double>();
       r.emulated = p.value("emulated", false);
       if (r.phase != "decode" && r.phase != "prefill")
         throw UsageError("measured sweep '" + name + "': point " + std::to_string(i) + " has phase '" + r.phase + "'");
       // A step between a nanosecond and an hour: beyond that a median is a unit error, and
       // interpolating it would print inf or nan.
-      if (r.tp < 1 || r.tp > 4096 || r.batch < 1 || r.batch > 10000000 || r.context < 1 || r.context > 100000000 ||
-          r.new_tokens < 1 || r.new_tokens > 100000000 || !(r.seconds >= 1e-9) || r.seconds > 3600)
+      if (!tp || !batch || !context || !new_tokens || !(r.seconds >= 1e-9) || r.seconds > 3600)
         throw UsageError("measured sweep '" + name + "': point " + std::to_string(i) +
-                         " needs tp, batch, context, new_tokens >= 1 (and plausible) and step_time_s.median in [1e-9, 3600] s");
+                         " needs whole numbers tp, batch, context, new_tokens >= 1 (and plausible) and "
+                         "step_time_s.median in [1e-9, 3600] s");
+      r.tp = int(*tp);
+      r.batch = *batch;
+      r.context = *context;
+      r.new_tokens = *new_tokens;
       out.push_back(r);
     }
   } catch (const nlohmann::json::exception& e) {

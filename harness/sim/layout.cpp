@@ -21,6 +21,12 @@ int Layout::num_gpus() const {
 Layout parse_layout(const std::string& raw) {
   static const std::regex agg(R"(^\s*(?:(\d+)\s*R\s*-\s*)?TP\s*(\d+)\s*$)", std::regex::icase);
   static const std::regex pd(R"(^\s*(\d+)\s*P\s*-\s*TP\s*(\d+)\s+(\d+)\s*D\s*-\s*TP\s*(\d+)\s*$)", std::regex::icase);
+  // libstdc++'s regex matcher recurses once per character: a long enough argument (100 000
+  // blanks) overflows the stack. No layout needs more than a few dozen characters.
+  constexpr size_t kLongestLayout = 100;
+  if (raw.size() > kLongestLayout)
+    throw UsageError("layout '" + raw.substr(0, 40) + "...' is too long (at most " + std::to_string(kLongestLayout) +
+                     " characters)");
   std::smatch mt;
   Layout l;
   auto num = [&](const std::ssub_match& g, int fallback) {
