@@ -12,6 +12,12 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build git ca-certificates \
   libcli11-dev nlohmann-json3-dev libbenchmark-dev libgtest-dev libopenblas-dev \
   libopenmpi-dev openmpi-bin python3 python3-pip >/dev/null
+# clang builds the sanitizer and libFuzzer test builds (docs/testing.md). Its sanitizer and
+# libFuzzer runtimes are a package of their own on Debian 12 and newer Ubuntus; older ones ship
+# them inside libclang-common-14-dev, which clang-14 pulls in.
+CLANG_PKGS="clang-14"
+apt-cache show libclang-rt-14-dev >/dev/null 2>&1 && CLANG_PKGS="$CLANG_PKGS libclang-rt-14-dev"
+$SUDO apt-get install -y -qq --no-install-recommends $CLANG_PKGS >/dev/null
 # Python is for plots and comparison scripts only (and their tests).
 PY_PKGS="matplotlib jsonschema pytest"
 python3 -m pip install -q $PY_PKGS 2>/dev/null \

@@ -174,6 +174,12 @@ TEST(CompareReaders, MalformedInputsAreUsageErrors) {
   EXPECT_THROW(read_observations(write_tmp("e.json", "{not json")), UsageError);
   EXPECT_THROW(read_observations(write_tmp("f.json", R"({"schema": "x/1", "points": []})")), UsageError);
   EXPECT_THROW(read_observations("/nonexistent/file.csv"), UsageError);
+  // Counts that are not whole numbers in range: a cast would convert 1e300 with undefined
+  // behaviour, and take 2.5 GPUs as 2.
+  EXPECT_THROW(read_observations(write_tmp("g.json", R"({"schema": "tpbench.result/1", "points": [
+    {"tp": 4, "batch": 8, "phase": "decode", "context": 1e300, "step_time_s": {"median": 0.02}}]})")), UsageError);
+  EXPECT_THROW(read_observations(write_tmp("h.json", R"({"schema": "tpbench.prediction/1", "points": [
+    {"layout": "1R-TP4", "concurrency": 8, "num_gpus": 2.5, "tokens_per_s_per_gpu": 10}]})")), UsageError);
 }
 
 TEST(FitNelderMead, FindsMinimumOfShiftedQuadratic) {

@@ -1,6 +1,8 @@
 // ModelSpec: presets against the published Hugging Face numbers, config.json parsing, TP rules.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -67,4 +69,113 @@ TEST(ModelSpec, TensorParallelRules) {
   ModelSpec odd = m;
   odd.intermediate = 28670;  // not divisible by 4
   EXPECT_THROW(validate_tp(odd, 4), UsageError);
+}
+
+// Config.json fields that describe a model ModelSpec cannot hold are refused by name.
+static std::string fixture(const std::string& name) {
+  return std::string(TPBENCH_SOURCE_DIR) + "/tests/fixtures/hf_configs/" + name;
+}
+
+// The UsageError's message when reading `path`, or "" when it loads.
+static std::string refusal(const std::string& path) {
+  try {
+    model_from_hf_config(path);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ModelSpec, PublishedConfigsWithUnmodelledFeaturesAreRefusedByField) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"mixtral-8x7b.json", "'num_local_experts'"},
+      {"deepseek-v3.json", "'n_routed_experts'"},
+      {"mistral-7b-v0.1.json", "'sliding_window'"},
+      {"llama-3.1-8b-awq.json", "quant_method 'awq'"},
+  };
+  for (const auto& [file, field] : cases) {
+    const std::string why = refusal(fixture(file));
+    EXPECT_NE(why.find(field), std::string::npos) << file << ": " << why;
+    EXPECT_EQ(why.find('\n'), std::string::npos) << why;  // one line
+  }
+}
+
+TEST(ModelSpec, SupportedPublishedConfigsStillLoad) {
+  const ModelSpec llama = model_from_hf_config(fixture("llama-3.1-8b.json"));
+  EXPECT_EQ(llama.total_params(), preset_model("llama-3.1-8b").total_params());
+  const ModelSpec mistral = model_from_hf_config(fixture("mistral-7b-instruct-v0.2.json"));
+  // Hand count: 32 x (4096*(4096+2*1024) + 4096^2 + 3*4096*14336 + 2*4096) + 2*32000*4096 + 4096,
+  // the 7.24B of the Mistral-7B model card.
+  EXPECT_EQ(mistral.total_params(), 7241732096LL);
+  // quant_method fp8 with per-tensor scales: the same model with E4M3 linear weights.
+  const ModelSpec fp8 = model_from_hf_config(fixture("llama-3.1-8b-fp8.json"));
+  EXPECT_EQ(fp8.total_params(), llama.total_params());
+  EXPECT_EQ(fp8.weight_dtype, DType::FP8E4M3);
+}
+
+// A Llama-3.1-8B-shaped config with `extra` fields appended (a JSON fragment starting ", ").
+static std::string llama_with(const std::string& extra) {
+  return write_temp(R"({"hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+    "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256,
+    "max_position_embeddings": 131072)" + extra + "}");
+}
+
+TEST(ModelSpec, UnmodelledFieldsAreRefusedOnlyWhenTheyTakeEffect) {
+  const std::pair<const char*, const char*> refused[] = {
+      {R"(, "quantization_config": {"quant_method": "awq", "bits": 4})", "quant_method 'awq'"},
+      {R"(, "num_experts": 60, "num_experts_per_tok": 4)", "'num_experts'"},
+      {R"(, "kv_lora_rank": 512)", "'kv_lora_rank'"},
+      {R"(, "attention_chunk_size": 8192)", "'attention_chunk_size'"},
+      {R"(, "sliding_window": 4096, "use_sliding_window": true)", "'sliding_window'"},
+      {R"(, "layer_types": ["sliding_attention", "full_attention"])", "'layer_types'"},
+      {R"(, "attention_bias": true)", "'attention_bias'"},
+      {R"(, "architectures": ["Qwen2ForCausalLM"])", "'architectures'"},
+      {R"(, "architectures": "LlamaForCausalLM")", "'architectures'"},
+      {R"(, "model_type": "gemma2")", "'model_type'"},
+      {R"(, "torch_dtype": 16)", "'torch_dtype'"},
+      {R"(, "dtype": "float8_e4m3fn")", "float8_e4m3fn"},
+  };
+  for (const auto& [extra, field] : refused) {
+    const std::string path = llama_with(extra);
+    const std::string why = refusal(path);
+    EXPECT_NE(why.find(field), std::string::npos) << extra << ": " << why;
+    std::remove(path.c_str());
+  }
+  const char* inert[] = {
+      R"(, "sliding_window": 131072, "use_sliding_window": false, "max_window_layers": 28)",
+      R"(, "sliding_window": 131072)",  // as long as max_position_embeddings
+      R"(, "sliding_window": null, "quantization_config": null, "num_local_experts": 0)",
+      R"(, "decoder_sparse_step": 1, "attention_bias": false, "mlp_bias": false)",
+      R"(, "layer_types": ["full_attention", "full_attention"], "q_lora_rank": null)",
+      R"(, "architectures": ["LlamaForCausalLM"], "model_type": "llama", "rope_scaling": {"rope_type": "yarn", "factor": 4.0})",
+  };
+  for (const char* extra : inert) {
+    const std::string path = llama_with(extra);
+    EXPECT_EQ(refusal(path), "") << extra;
+    std::remove(path.c_str());
+  }
+}
+
+TEST(ModelSpec, ConfigNumbersAndDtypesAreReadOrRefusedExactly) {
+  const std::string huge = write_temp(R"({"hidden_size": 18446744073709551615, "intermediate_size": 512,
+    "num_hidden_layers": 2, "num_attention_heads": 8, "vocab_size": 1024})");
+  EXPECT_NE(refusal(huge).find("out of range"), std::string::npos) << refusal(huge);
+  const std::string f32 = llama_with(R"(, "dtype": "float32")");
+  EXPECT_EQ(model_from_hf_config(f32).dtype, DType::F32);  // the newer name of torch_dtype
+  std::remove(huge.c_str());
+  std::remove(f32.c_str());
+}
+
+TEST(ModelSpec, AConfigPathUsedAsTheNameIsPrintable) {
+  char name[] = "/tmp/tpbench_cfg_\x1b[2J_XXXXXX";  // a terminal escape in the file name
+  const int fd = mkstemp(name);
+  ASSERT_GE(fd, 0);
+  const std::string text = R"({"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2,
+    "num_attention_heads": 8, "vocab_size": 1024})";
+  ASSERT_EQ(write(fd, text.data(), text.size()), ssize_t(text.size()));
+  close(fd);
+  const ModelSpec m = model_from_hf_config(name);
+  EXPECT_EQ(m.name.find('\x1b'), std::string::npos) << m.name;
+  EXPECT_NE(m.name.find("\\x1b"), std::string::npos) << m.name;
+  std::remove(name);
 }

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "harness/common/error.hpp"
@@ -118,6 +120,17 @@ TEST(MoeModelSpec, QwenMoeSparseStepSharedExpertAndMlpOnlyLayers) {
   m.weight_dtype = DType::FP8E4M3;
   const int64_t linear = 4 * 12288 + 3 * 49152 + 49152 + 24576;
   EXPECT_EQ(m.weight_bytes(), linear + 2 * (399488 - linear));
+  // The fixture names no model type: Qwen2-MoE itself has Q, K and V biases ModelSpec does not
+  // count, so a config that says qwen2_moe is refused by its model type.
+  std::ifstream in(fixture("qwen2_moe_small_config.json"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text.insert(text.find('{') + 1, R"("model_type": "qwen2_moe", )");
+  try {
+    model_from_hf_config(write_temp(text));
+    ADD_FAILURE() << "a qwen2_moe config was read";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("'model_type'"), std::string::npos) << e.what();
+  }
 }
 
 // tests/fixtures/deepseek_moe_small_config.json: first_k_dense_replace 1 leaves layer 0 dense;

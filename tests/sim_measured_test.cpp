@@ -247,6 +247,16 @@ TEST(SimMeasured, MalformedFilesRejected) {
   d = good;
   d["points"][0]["phase"] = "train";
   expect_rejected(d);
+  // Counts that a cast to int would truncate (2^32 + 1 to TP 1) or convert with undefined
+  // behaviour (1e300), and fractions.
+  for (const nlohmann::json& tp : {nlohmann::json(4294967297LL), nlohmann::json(1e300), nlohmann::json(1.5)}) {
+    d = good;
+    d["points"][0]["tp"] = tp;
+    expect_rejected(d);
+  }
+  d = good;
+  d["points"][0]["context"] = -1e300;
+  expect_rejected(d);
   d = good;
   d.erase("points");
   expect_rejected(d);

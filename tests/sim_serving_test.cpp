@@ -244,6 +244,9 @@ TEST(SimLayout, ParsesLlmdNamesAndRejectsBadOnes) {
   EXPECT_EQ(parse_layout_list("1R-TP2,1P-TP8 1D-TP8").size(), 2u);
   for (const char* bad : {"", "4R", "R-TP4", "0R-TP4", "2P-TP4", "1P-TP4 1X-TP8", "TP", "4R-TP4x"})
     EXPECT_THROW(parse_layout(bad), UsageError) << bad;
+  // A long argument is refused before the regex matcher, which recurses once per character and
+  // overflowed the stack on this one.
+  EXPECT_THROW(parse_layout(std::string(100000, ' ') + "TP4"), UsageError);
 }
 
 // Every point of the llm-d grid runs (its speed is bench/serving_grid.cpp's: a speed target

@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "collectives/inprocess_communicator.hpp"
+#include "harness/common/interrupt.hpp"
 #include "harness/backend/detail/cpu_ops.hpp"
 #include "harness/backend/logits_assembly.hpp"
-#include "harness/common/error.hpp"
 
 namespace tpbench {
 namespace {
@@ -52,13 +52,6 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return "cpu"; }
 
-  void validate(const ModelSpec& m, const StepConfig&) const override {
-    // The cpu backend computes in FP32 from exact values: FP8 storage would need the GPU path's
-    // quantization to compare like with like, which it does not do.
-    if (m.weight_dtype == DType::FP8E4M3 || m.kv_dtype == DType::FP8E4M3)
-      throw UsageError("model " + m.name + ": the cpu backend does not execute FP8 weights or KV cache (the cost "
-                       "model prices them: tpbench predict)");
-  }
 
   std::optional<std::string> cannot_run(const StepProgram& p) const override {
     int64_t bytes = 0;
@@ -190,6 +183,9 @@ class CpuBackend final : public Backend {
     for (size_t i = 0; i < p.ops.size(); ++i) {
       const Op& op = p.ops[i];
       if (streams_ > 1 && int(op.stream) != stream) continue;
+      // A stop request ends the step between ops: every rank sees it, and the first to throw
+      // aborts the communicators that may hold the others.
+      throw_if_interrupted();
       for (int d : op.deps)
         while (rk.done[d].load(std::memory_order_acquire) != gen) {
           if (failed_) throw std::runtime_error("another rank failed");

@@ -11,6 +11,7 @@
 #include "harness/commands/models_command.hpp"
 #include "harness/common/error.hpp"
 #include "harness/common/parse_number.hpp"
+#include "harness/common/text.hpp"
 #include "tpbench/version.hpp"
 // ---- command headers (one per subcommand) ----
 #include "harness/sweep/sweep.hpp"
@@ -132,7 +133,8 @@ int main(int argc, char** argv) {
   tpbench sweep --backend cuda --model llama-3.1-70b --tp 2,4,8 --batch 1,8,32,64,128,256 --context 11000 --out sweep.json
   tpbench sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 --batch 1,8,64 --verify
 A point that does not fit in memory is reported as not runnable and the sweep goes on.
-Ctrl-C stops after the current sample; the --out document keeps the finished points.)");
+Ctrl-C (or SIGTERM, SIGHUP) stops within the current operation; the --out document keeps the
+finished points and says "interrupted": true. It says "complete": true once every point ran.)");
   sweep->add_option("--model", sw.model, "Model preset (see 'tpbench models')")->capture_default_str();
   sweep->add_option("--model-config", sw.model_config, "Hugging Face config.json (overrides --model)");
   add_precision_options(sweep, sw.weight_dtype, sw.kv_dtype);
@@ -154,6 +156,7 @@ Ctrl-C stops after the current sample; the --out document keeps the finished poi
   sweep->add_option("--profile", sw.backend.profile, "System profile (name or file) for --emulate-tp")->capture_default_str();
   sweep->add_option("--timeout", sw.backend.timeout_s, "Seconds before a stuck collective aborts the run")->capture_default_str()
       ->check(finite_in(0.001, 86400.0));
+  sweep->add_flag("--force", sw.force, "Run a CPU sweep estimated to take more than an hour");
   sweep->add_flag("--verify", sw.verify, "Check a reduced step's TP=N logits against the unsharded TP=1 step");
   bool no_exposed = false;
   sweep->add_flag("--no-exposed", no_exposed, "Skip the compute-only / comm-only runs (exposed communication)");
@@ -387,6 +390,25 @@ Fields not measured (and the collective tables when fewer than 2 GPUs are used) 
   calibrate->add_option("--max-bytes", cal.max_bytes, "largest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' largest)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
   calibrate->callback([&] { rc = tpbench::run_calibrate(cal, std::cout); });
 
+  // Every argument is recorded in the JSON documents (command_line) and most name files that
+  // appear there too: JSON holds only UTF-8, so other bytes are refused here, before any work.
+  // An empty value (`--out ''`, `--model-config=`) would read as the option not given.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (!tpbench::is_valid_utf8(arg)) {
+      std::cerr << "tpbench: error: argument " << i << " '" << tpbench::escaped(arg)
+                << "' is not valid UTF-8 (tpbench records its arguments in JSON)\n";
+      return 2;
+    }
+    if (arg.empty() || (arg.rfind("--", 0) == 0 && arg.back() == '=')) {
+      const bool after_option = arg.empty() && i > 1 && argv[i - 1][0] == '-';
+      const std::string what = !arg.empty()      ? tpbench::escaped(arg.substr(0, arg.size() - 1))
+                               : after_option ? tpbench::escaped(argv[i - 1])
+                                              : "argument " + std::to_string(i);
+      std::cerr << "tpbench: error: " << what << ": empty value (give a path or value)\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

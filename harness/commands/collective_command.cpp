@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -90,12 +91,22 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
                            (long long)opt.max_bytes, opt.ranks, need / 1e9, have / 1e9));
   }
 
+  // Sizes are whole float elements on every rank; a requested size that is not one is measured
+  // at the nearest that is, and the user is told (the table's size column shows the sizes run).
+  const size_t first = collective_size_bytes(op, req.counts.front(), sizeof(float), opt.ranks);
+  const size_t last = collective_size_bytes(op, req.counts.back(), sizeof(float), opt.ranks);
+  std::string rounded;
+  if (first != size_t(opt.min_bytes) || last > size_t(opt.max_bytes))
+    rounded = "tpbench: note: " + std::string(collective_name(op)) + " on " + std::to_string(opt.ranks) +
+              " ranks moves whole floats per rank: measuring " + std::to_string(first) + " to " + std::to_string(last) +
+              " B for --min-bytes " + std::to_string(opt.min_bytes) + " --max-bytes " + std::to_string(opt.max_bytes) + "\n";
   const char* redop = collective_traits(op).nccl_tests_redop;
   nlohmann::ordered_json points = nlohmann::ordered_json::array();
   int64_t total_wrong = 0;
   double busbw_sum = 0;
   auto sink = [&](size_t k, const CollectiveTiming& t) {
     if (k == 0) {  // printed with the first result, so a backend that cannot start prints nothing
+      std::cerr << rounded;
       out << "# tpbench collective: " << collective_name(op) << ", " << opt.ranks << " ranks, backend "
           << opt.backend << (opt.backend == "cpu" ? " (in-process threads)" : " (NCCL)") << ", "
           << opt.warmup << " warm-up + " << opt.iters << " timed iterations, out of place\n"

@@ -15,27 +15,36 @@ namespace tpbench {
 namespace fs = std::filesystem;
 
 namespace {
+// The files the plot writes beside the report: the prediction it plots and the PNG.
+struct PlotFiles {
+  fs::path prediction, png;
+};
+
+PlotFiles plot_files(const std::string& out) {
+  const fs::path report(out);
+  const fs::path dir = report.parent_path().empty() ? fs::path(".") : report.parent_path();
+  return {dir / (report.stem().string() + "_prediction.json"), dir / (report.stem().string() + "_pareto.png")};
+}
+
+void remove_plot_files(const PlotFiles& f) {
+  std::error_code ec;
+  fs::remove(f.prediction, ec);
+  fs::remove(f.png, ec);
+}
+
 // Renders the Pareto plot beside the report when python3 with matplotlib is available; the
 // report never depends on it (a missing plot is mentioned, not an error). Returns the PNG's file
-// name, or "" with `why` saying what was missing.
+// name, or "" with `why` saying what was missing; a failed plot leaves neither file behind.
 std::string try_plot(const ExplainOptions& o, const ExplainInputs& in, const GridSpec& g,
                      const std::vector<ServingPoint>& pts, std::string& why) {
-  const fs::path report(o.out);
-  const fs::path dir = report.parent_path().empty() ? fs::path(".") : report.parent_path();
+  const PlotFiles files = plot_files(o.out);
   const fs::path script = fs::path(TPBENCH_SOURCE_DIR) / "scripts" / "plot_pareto.py";
   why = script.string() + " not found";
   if (!fs::exists(script)) return "";
   why = "python3 with matplotlib not found";
   if (run_quietly({"python3", "-c", "import matplotlib"}) != 0) return "";
-  const fs::path pred = dir / (report.stem().string() + "_prediction.json");
-  const fs::path png = dir / (report.stem().string() + "_pareto.png");
-  try {  // the plot is optional: a path it cannot write costs the plot, not the report
-    check_writable(png.string(), {o.reference, o.latency});
-    write_file_atomic(pred.string(), prediction_document(g, in.model, in.profile, PerfParams{}, pts, "tpbench explain").dump(1));
-  } catch (const UsageError& e) {
-    why = e.what();
-    return "";
-  }
+  write_file_atomic(files.prediction.string(),
+                    prediction_document(g, in.model, in.profile, PerfParams{}, pts, "tpbench explain").dump(1));
   // One replica of each TP and the PD layouts: the 2..8-replica curves repeat them (k replicas at C
   // behave like one at C/k) and would bury the plot.
   std::string shown;
@@ -43,16 +52,29 @@ std::string try_plot(const ExplainOptions& o, const ExplainInputs& in, const Gri
     if (l.disaggregated || l.replicas.instances == 1) shown += (shown.empty() ? "" : ",") + l.name();
   why = "scripts/plot_pareto.py failed";
   // --opt=value: a path that starts with '-' stays a value.
-  if (run_quietly({"python3", script.string(), "--reference=" + o.reference, "--predicted=" + pred.string(),
-                   "--configs=" + shown, "--out=" + png.string()}) != 0 ||
-      !fs::exists(png))
+  if (run_quietly({"python3", script.string(), "--reference=" + o.reference, "--predicted=" + files.prediction.string(),
+                   "--configs=" + shown, "--out=" + files.png.string()}) != 0 ||
+      !fs::exists(files.png)) {
+    remove_plot_files(files);
     return "";
-  return png.filename().string();
+  }
+  return files.png.filename().string();
 }
 }  // namespace
 
 int run_explain(const ExplainOptions& o, std::ostream& out) {
-  if (!o.out.empty()) check_writable(o.out, {o.reference, o.latency, o.profile, o.model_config});
+  const std::vector<std::string> inputs{o.reference, o.latency, o.profile, o.model_config};
+  if (!o.out.empty()) check_writable(o.out, inputs);
+  // The plot's files get the report's checks up front: a directory, device or input file there
+  // is an error before any work, not a silently missing plot.
+  const bool plotting = !o.out.empty() && o.plot;
+  if (plotting) {
+    const PlotFiles files = plot_files(o.out);
+    for (const fs::path& f : {files.prediction, files.png}) {
+      if (fs::path(o.out) == f) throw UsageError("--out '" + o.out + "' is the name of the plot's own file");
+      check_writable(f.string(), inputs);
+    }
+  }
   ExplainInputs in;
   in.profile = resolve_profile(o.profile);
   in.model = select_model(o.model, o.model_config, o.weight_dtype, o.kv_dtype);
@@ -67,13 +89,24 @@ int run_explain(const ExplainOptions& o, std::ostream& out) {
     throw UsageError("no configuration of the reference fits in memory: " +
                      (pts.empty() ? std::string("nothing to simulate") : pts.front().layout + ": " + pts.front().reason));
   std::string no_plot = "--no-plot";
-  if (!o.out.empty() && o.plot) in.plot_png = try_plot(o, in, g, pts, no_plot);
-  const std::string md = explain_markdown(in, pts);
-  if (o.out.empty()) {
-    out << md;
-  } else {
-    write_file_atomic(o.out, md);
-    out << "wrote " << o.out << (!in.plot_png.empty() ? " and " + in.plot_png : " (no plot: " + no_plot + ")") << "\n";
+  if (plotting) in.plot_png = try_plot(o, in, g, pts, no_plot);
+  try {
+    const std::string md = explain_markdown(in, pts);
+    if (o.out.empty()) {
+      out << md;
+    } else {
+      write_file_atomic(o.out, md);
+    }
+  } catch (...) {
+    if (!in.plot_png.empty()) remove_plot_files(plot_files(o.out));  // no plot without its report
+    throw;
+  }
+  if (!o.out.empty()) {
+    const PlotFiles files = plot_files(o.out);
+    out << "wrote " << o.out
+        << (!in.plot_png.empty() ? ", " + files.png.string() + " and " + files.prediction.string()
+                                 : " (no plot: " + no_plot + ")")
+        << "\n";
   }
   return 0;
 }

@@ -54,8 +54,9 @@ nlohmann::json identifiability_json(const Identifiability& id) {
   return j;
 }
 
-std::string pct_or_dash(double v) {
-  if (std::isnan(v)) return "-";
+// "n/a" where the points give no such value, as compare prints it.
+std::string pct_or_na(double v) {
+  if (!std::isfinite(v)) return "n/a";
   char b[32];
   std::snprintf(b, sizeof b, "%.1f%%", v);
   return b;
@@ -92,7 +93,7 @@ std::string ridge_text(const FitResult& r) {
     }
     const char* verdict = !q.converged ? "NOT converged" : q.on_ridge ? "on the ridge" : "OFF: training rejects it";
     std::snprintf(line, sizeof line, "  %-36s %9.4f  %-23s %12s %8s  %s\n", pinned, std::sqrt(q.objective), verdict,
-                  pct_or_dash(q.heldout_aggregated_mape_gpu).c_str(), pct_or_dash(q.heldout_pd_mape_gpu).c_str(),
+                  pct_or_na(q.heldout_aggregated_mape_gpu).c_str(), pct_or_na(q.heldout_pd_mape_gpu).c_str(),
                   refitted.c_str());
     t << line;
     if (!q.on_ridge) continue;
@@ -101,7 +102,7 @@ std::string ridge_text(const FitResult& r) {
     lo_p = std::fmin(lo_p, q.heldout_pd_mape_gpu), hi_p = std::fmax(hi_p, q.heldout_pd_mape_gpu);
   }
   if (on > 0) {
-    auto range = [](double lo, double hi) { return std::isnan(lo) ? std::string("-") : pct_or_dash(lo) + " to " + pct_or_dash(hi); };
+    auto range = [](double lo, double hi) { return std::isnan(lo) ? std::string("-") : pct_or_na(lo) + " to " + pct_or_na(hi); };
     t << "held-out MAPE tok/s/GPU over the " << on << " refits on the ridge: aggregated " << range(lo_a, hi_a) << ", PD "
       << range(lo_p, hi_p) << " (the training points support each equally; sampled, not bounds)\n";
   }
@@ -164,17 +165,17 @@ int run_fit(const FitOptions& o, std::ostream& out) {
     out << line;
   }
   out << identifiability_text(r.identifiability);
-  std::snprintf(line, sizeof line, "training MAPE: tok/s/GPU %.1f%%, tok/s/user %.1f%%\n", r.train.mape_gpu, r.train.mape_user);
-  out << line;
+  out << "training MAPE: tok/s/GPU " << pct_or_na(r.train.mape_gpu) << ", tok/s/user " << pct_or_na(r.train.mape_user)
+      << "\n";
   if (!r.heldout.points.empty()) {
     out << "held-out configurations:\n" << comparison_table(r.heldout, o.per_point, /*flag_above_model=*/false);
-    out << "held-out MAPE tok/s/GPU: aggregated " << pct_or_dash(r.heldout_aggregated_mape_gpu) << ", PD "
-        << pct_or_dash(r.heldout_pd_mape_gpu) << "\n";
+    out << "held-out MAPE tok/s/GPU: aggregated " << pct_or_na(r.heldout_aggregated_mape_gpu) << ", PD "
+        << pct_or_na(r.heldout_pd_mape_gpu) << "\n";
     if (r.heldout_aggregated_by_tp.size() > 1) {
       out << "  aggregated by TP:";
       const char* sep = " ";
       for (const auto& [tp, e] : r.heldout_aggregated_by_tp)
-        out << std::exchange(sep, ", ") << "TP" << tp << " " << pct_or_dash(e.first) << " (" << e.second << (e.second == 1 ? " configuration)" : " configurations)");
+        out << std::exchange(sep, ", ") << "TP" << tp << " " << pct_or_na(e.first) << " (" << e.second << (e.second == 1 ? " configuration)" : " configurations)");
       out << "\n";
     }
   } else {

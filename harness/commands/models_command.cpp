@@ -81,7 +81,8 @@ int run_models(const ModelsOptions& o, std::ostream& out) {
   }
   print_table(models, out);
   if (o.model_config.empty())
-    out << "(presets in " << dtype_name(DType::BF16) << "; any Hugging Face config.json works through --model-config PATH)\n";
+    out << "(presets in " << dtype_name(DType::BF16) << "; a Hugging Face config.json works through --model-config PATH;\n"
+        << " fields it cannot model, such as latent or sliding-window attention, are refused by name)\n";
   return 0;
 }
 

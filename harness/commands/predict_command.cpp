@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -23,6 +24,14 @@ std::vector<std::string> split_paths(const std::string& s) {
   std::vector<std::string> out = split_comma_list(s);
   if (out.empty()) throw UsageError("--measured needs sweep JSON files (a.json[,b.json])");
   return out;
+}
+
+// "n/a" for an undefined value (TPOT with one output token), else two decimals.
+std::string fixed_or_na(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", v);
+  return text;
 }
 
 // One line per layout saying where each phase's step times came from (fallbacks made visible).
@@ -53,6 +62,21 @@ void print_sources(const std::vector<ServingPoint>& points, std::ostream& out) {
   }
 }
 
+// A per-TP parameter set for a TP no layout runs changes nothing: say so rather than let the
+// user believe it was applied.
+void warn_unused_per_tp_params(const PerfParams& par, const std::vector<Layout>& layouts) {
+  std::set<int> tps;
+  for (const Layout& l : layouts)
+    for (const Pool* p : {&l.replicas, &l.prefill, &l.decode})
+      if (p->tp > 0) tps.insert(p->tp);
+  auto warn = [&](const std::string& name, int tp) {
+    if (!tps.count(tp))
+      std::cerr << "tpbench: warning: --set " << name << " applies to TP " << tp << ", which no --layout runs\n";
+  };
+  for (const auto& [tp, v] : par.step_overhead_by_tp_s) warn("step_overhead_tp" + std::to_string(tp) + "_s", tp);
+  for (const auto& [tp, v] : par.step_time_scale_by_tp) warn("step_time_scale_tp" + std::to_string(tp), tp);
+}
+
 }  // namespace
 
 int run_predict(const PredictOptions& o, std::ostream& out) {
@@ -67,6 +91,7 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
   apply_overrides(par, o.set);
   GridSpec g;
   g.layouts = parse_layout_list(o.layouts);
+  warn_unused_per_tp_params(par, g.layouts);
   g.concurrency = parse_int_list(o.concurrency, "concurrency");
   g.isl = o.isl;
   g.osl = o.osl;
@@ -106,9 +131,10 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
       continue;
     }
     const double busy = p.main.stats.busy_s;
-    std::snprintf(line, sizeof line, "%-16s %5d %5d %10.1f %9.2f %9.2f %9.2f %10.2f %9.2f %9.2f %7.1f\n",
-                  p.layout.c_str(), p.concurrency, p.num_gpus, p.output_tok_s, p.ttft_s, p.tpot_s * 1e3, p.e2e_s,
-                  p.tokens_per_s_per_gpu, p.per_user_inv_tpot, p.per_user_out_div_conc,
+    std::snprintf(line, sizeof line, "%-16s %5d %5d %10.1f %9.2f %9s %9.2f %10.2f %9s %9.2f %7.1f\n",
+                  p.layout.c_str(), p.concurrency, p.num_gpus, p.output_tok_s, p.ttft_s,
+                  fixed_or_na(p.tpot_s * 1e3).c_str(), p.e2e_s, p.tokens_per_s_per_gpu,
+                  fixed_or_na(p.per_user_inv_tpot).c_str(), p.per_user_out_div_conc,
                   busy > 0 ? p.main.stats.decode_seq_s / busy : 0.0);  // per instance: both sums are over them
     out << line;
   }

@@ -13,6 +13,16 @@ namespace {
 
 constexpr double kBf16 = 2;
 
+// A rows x cols matrix filling buffer `buffer` from its start (leading dimension = cols).
+View whole_view(int buffer, int64_t rows, int64_t cols) {
+  View v;
+  v.buffer = buffer;
+  v.rows = rows;
+  v.cols = cols;
+  v.ld = cols;
+  return v;
+}
+
 std::vector<int64_t> three_positive(const std::string& text, const char* option) {
   const std::vector<std::string> parts = split_comma_list(text);
   std::vector<int64_t> v;
@@ -30,9 +40,9 @@ Op gemm_op(const std::string& text) {
   const auto v = three_positive(text, "--gemm");
   Op op;
   op.kind = OpKind::Gemm;
-  op.a = View{0, 0, v[0], v[2], v[2]};
-  op.w = View{1, 0, v[2], v[1], v[1]};
-  op.out = View{2, 0, v[0], v[1], v[1]};
+  op.a = whole_view(0, v[0], v[2]);
+  op.w = whole_view(1, v[2], v[1]);
+  op.out = whole_view(2, v[0], v[1]);
   set_op_cost(op, kBf16);
   return op;
 }
@@ -55,7 +65,7 @@ Op collective_op(const ProfileOpOptions& o) {
   // Each rank's input: the buffer (all-reduce, reduce-scatter) or its share of the output (all-gather).
   const size_t count = size_t(o.bytes / unit);
   const int64_t in = int64_t(traits.input_elems(count, o.ranks));
-  op.a = View{0, 0, 1, in, in};
+  op.a = whole_view(0, 1, in);
   op.out = op.a;
   set_op_cost(op, kBf16);
   return op;
@@ -72,7 +82,7 @@ Op attention_op(const ProfileOpOptions& o, AttentionWork& work) {
   Op op;
   op.kind = OpKind::Attention;
   op.attn = AttentionShape{o.batch, tokens, o.context - tokens, h[0], h[1], h[2], 0};
-  op.out = View{0, 0, o.batch * tokens, h[0] * h[2], h[0] * h[2]};
+  op.out = whole_view(0, o.batch * tokens, h[0] * h[2]);
   work = attention_work_of(op.attn);
   set_op_cost(op, kBf16, work);
   return op;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "harness/common/error.hpp"
@@ -66,6 +67,9 @@ CsvTable read_csv(const std::string& path) { return parse_csv(read_input_file(pa
 
 CsvTable parse_csv(std::string text, const std::string& path) {
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark (spreadsheet exports)
+  // Classic Mac exports end lines with a carriage return alone: read it as a line end.
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) text[i] = '\n';
   std::istringstream in(text);
   CsvTable t;
   std::string line;
@@ -74,16 +78,23 @@ CsvTable parse_csv(std::string text, const std::string& path) {
   while (std::getline(in, line)) {
     ++n;
     if (line.empty() || line == "\r") continue;
-    if (!split(line, fields)) throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": unterminated quote");
+    if (!split(line, fields))
+      throw UsageError("CSV '" + path + "' line " + std::to_string(n) +
+                       ": a quote is not closed on its line (fields that span lines are not supported)");
     if (t.header.empty()) {
-      for (std::string& f : fields) f = trim_blanks(f);
-      for (size_t i = 0; i < fields.size(); ++i)
-        for (size_t k = 0; k < i; ++k)
-          if (!fields[i].empty() && fields[i] == fields[k])  // unnamed columns (trailing commas) are ignored
-            throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": column '" + fields[i] + "' appears twice");
+      // Trailing unnamed columns (a trailing comma on the header) hold nothing to read.
+      while (fields.size() > 1 && trim_blanks(fields.back()).empty()) fields.pop_back();
+      // A set, not a pairwise comparison: a header of a million columns must not take hours.
+      std::set<std::string> names;
+      for (std::string& f : fields) {
+        f = trim_blanks(f);
+        if (!f.empty() && !names.insert(f).second)  // unnamed columns (trailing commas) are ignored
+          throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": column '" + f + "' appears twice");
+      }
       t.header = fields;
       continue;
     }
+    while (fields.size() > t.header.size() && trim_blanks(fields.back()).empty()) fields.pop_back();
     if (fields.size() != t.header.size())
       throw UsageError("CSV '" + path + "' line " + std::to_string(n) + ": " + std::to_string(fields.size()) +
                        " fields, header has " + std::to_string(t.header.size()));

@@ -342,9 +342,11 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
   std::map<int, std::set<std::string>> held_by_tp;
   for (const auto& q : r.heldout.points)
     if (const Layout l = parse_layout(q.config); !l.disaggregated) held_by_tp[l.replicas.tp].insert(q.config);
-  for (const auto& [tp, cfgs] : held_by_tp)
+  for (const auto& [tp, configs] : held_by_tp) {
+    const auto& cfgs = configs;  // clang before 16 cannot capture a structured binding
     r.heldout_aggregated_by_tp[tp] = {mape_gpu_where(r.heldout, [&](const std::string& c) { return cfgs.count(c) > 0; }),
                                       int(cfgs.size())};
+  }
 
   if (spec.explore_ridge && r.identifiability.ridge) {
     if (held.empty()) r.ridge_not_explored = "no held-out configuration to compare along it";

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -60,11 +61,15 @@ std::string pick_axis(const std::set<std::string>& measured, const std::string& 
 // step time, at one plan, one overlap and one context (SweepSelection).
 // A whole number within [lo, hi] (a JSON 1e12 or 8.5 where a count belongs is an error, not a
 // conversion).
-int int_in(const nlohmann::json& v, const char* key, int lo, int hi, const std::string& path) {
-  if (!v.is_number() || std::floor(v.get<double>()) != v.get<double>() || v.get<double>() < lo || v.get<double>() > hi)
+int64_t whole_in(const nlohmann::json& v, const char* key, int64_t lo, int64_t hi, const std::string& path) {
+  const std::optional<int64_t> n = json_whole_number(v, lo, hi);
+  if (!n)
     throw UsageError("'" + path + "': '" + key + "' must be a whole number from " + std::to_string(lo) + " to " +
                      std::to_string(hi));
-  return int(v.get<double>());
+  return *n;
+}
+int int_in(const nlohmann::json& v, const char* key, int lo, int hi, const std::string& path) {
+  return int(whole_in(v, key, lo, hi, path));
 }
 
 void read_sweep_points(const nlohmann::json& j, const std::string& path, const SweepSelection& sel, ObservationSet& s) {
@@ -86,7 +91,8 @@ void read_sweep_points(const nlohmann::json& j, const std::string& path, const S
     const auto& st = p["step_time_s"];
     const double tpot = st.is_object() ? num_or_nan(st, "median") : (st.is_number() ? st.get<double>() : kNaN);
     if (!(tpot > 0) || tp < 1 || batch < 1) continue;
-    Candidate c{p.value("plan", std::string("tp")), p.value("overlap", std::string("none")), p.value("context", int64_t(0)), {}};
+    const int64_t context = p.contains("context") ? whole_in(p["context"], "context", 0, 100000000, path) : 0;
+    Candidate c{p.value("plan", std::string("tp")), p.value("overlap", std::string("none")), context, {}};
     c.o.config = "1R-TP" + std::to_string(tp);
     c.o.concurrency = batch;
     c.o.num_gpus = tp;
@@ -250,7 +256,7 @@ ObservationSet points_from_json(const nlohmann::json& j, const std::string& path
           s.points.push_back(o);
           continue;
         }
-        o.num_gpus = p.value("num_gpus", 0);
+        o.num_gpus = p.contains("num_gpus") ? int(whole_in(p["num_gpus"], "num_gpus", 1, 1000000, path)) : 0;
         o.tokens_per_s_per_gpu = num_or_nan(p, "tokens_per_s_per_gpu");
         o.per_user_out_div_conc = num_or_nan(p, "per_user_out_div_conc");
         o.per_user_inv_tpot = num_or_nan(p, "per_user_inv_tpot");
@@ -304,7 +310,8 @@ LatencyTable read_latency_csv(const std::string& path) {
     if (!has_tpot && !has_ttft) continue;  // not measured for this point
     const double tpot = has_tpot ? csv_number(r[size_t(ct)], where + " column mean_tpot_ms", false) : NAN;
     const double ttft = has_ttft ? csv_number(r[size_t(cf)], where + " column mean_ttft_ms", false) : NAN;
-    if (tpot < 0 || ttft < 0) throw UsageError(where + ": negative latency");
+    // A token or a first token in no time is no measurement (and 1/TPOT would be infinite).
+    if (tpot <= 0 || ttft <= 0) throw UsageError(where + ": mean_tpot_ms and mean_ttft_ms must be positive");
     // Milliseconds: a token slower than 100 s or a first token later than 10^9 ms (11.6 days)
     // is a unit or typing error, not a measurement.
     if (tpot > 1e5 || ttft > 1e9) throw UsageError(where + ": implausible latency (mean_tpot_ms at most 1e5, mean_ttft_ms at most 1e9)");

@@ -1,7 +1,11 @@
 #include "harness/io/input_file.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "harness/common/error.hpp"
 
@@ -17,14 +21,27 @@ std::string read_input_file(const std::string& path, const std::string& what) {
   if (!fs::exists(st)) throw UsageError("cannot read " + name + ": no such file");
   if (fs::is_directory(st)) throw UsageError("cannot read " + name + ": it is a directory");
   if (fs::is_regular_file(st) && fs::file_size(path, ec) > kMaxInputBytes && !ec) throw UsageError(too_large);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read " + name);
+  // O_NONBLOCK for the open only: a named pipe nobody writes to would block open(2) for ever;
+  // opened this way, reading it finds no writer and ends at once (an empty input).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw UsageError("cannot read " + name + ": " + std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+    throw UsageError("cannot read " + name + ": " + std::strerror(errno));
   // Read in pieces up to the cap, so that a pipe (`<(...)`) works and an endless device
   // (/dev/zero) stops at the cap instead of exhausting memory.
   std::string text;
   char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, size_t(in.gcount()));
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw UsageError("cannot read " + name + ": " + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buf, size_t(n));
     if (text.size() > kMaxInputBytes) throw UsageError(too_large);
   }
   return text;

@@ -1,5 +1,7 @@
 #include "harness/io/json_file.hpp"
 
+#include <cmath>
+
 #include "harness/common/error.hpp"
 #include "harness/io/input_file.hpp"
 
@@ -18,6 +20,25 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& path,
   } catch (const nlohmann::json::exception&) {
     throw UsageError(name + " is not valid JSON");
   }
+}
+
+std::optional<int64_t> json_whole_number(const nlohmann::json& v, int64_t lo, int64_t hi) {
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (hi < 0 || u > uint64_t(hi) || (lo > 0 && u < uint64_t(lo))) return std::nullopt;
+    return int64_t(u);
+  }
+  if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    if (i < lo || i > hi) return std::nullopt;
+    return i;
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (!(d >= double(lo) && d <= double(hi)) || d != std::floor(d)) return std::nullopt;
+    return int64_t(d);
+  }
+  return std::nullopt;
 }
 
 }  // namespace tpbench

@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/common/error.hpp"
+#include "harness/common/text.hpp"
 #include "harness/io/json_file.hpp"
+#include "harness/model/hf_config_fields.hpp"
 
 namespace tpbench {
 
@@ -388,11 +390,15 @@ void refuse_unmodelled_attention(const nlohmann::json& j, const std::string& pat
 ModelSpec model_from_hf_config(const std::string& path) {
   const nlohmann::json j = read_json_file(path, "model config");
   if (!j.is_object()) throw UsageError("model config '" + path + "' is not a JSON object");
+  refuse_unmodelled_config(j, path);
   auto get_int = [&](const char* key) -> int64_t {
     if (!j.contains(key)) throw UsageError("model config '" + path + "' lacks '" + key + "'");
     const auto& v = j.at(key);
     if (!v.is_number_integer())
       throw UsageError("model config '" + path + "': '" + key + "' is not an integer");
+    // Above int64's range an unsigned value would wrap to a negative one.
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      throw UsageError("model config '" + path + "': '" + key + "' " + v.dump() + " is out of range");
     return v.get<int64_t>();
   };
   ModelSpec m;
@@ -405,7 +411,7 @@ ModelSpec model_from_hf_config(const std::string& path) {
       if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
         throw UsageError("model config '" + path + "': '_name_or_path' contains control characters");
   }
-  if (m.name.empty()) m.name = path;
+  if (m.name.empty()) m.name = escaped(path);  // printed in tables: no control characters raw
   m.hidden = get_int("hidden_size");
   m.intermediate = get_int("intermediate_size");
   m.layers = get_int("num_hidden_layers");
@@ -425,8 +431,12 @@ ModelSpec model_from_hf_config(const std::string& path) {
       throw UsageError("model config '" + path + "': 'tie_word_embeddings' is not true or false");
     m.tied_embeddings = j.at("tie_word_embeddings").get<bool>();
   }
-  if (j.contains("torch_dtype") && j.at("torch_dtype").is_string()) {
-    m.dtype = parse_dtype(j.at("torch_dtype").get<std::string>());
+  // Newer transformers write the weights' dtype as "dtype", older ones as "torch_dtype".
+  for (const char* key : {"torch_dtype", "dtype"}) {
+    if (!j.contains(key) || j.at(key).is_null()) continue;
+    if (!j.at(key).is_string())
+      throw UsageError("model config '" + path + "': '" + key + "' is not a string");
+    m.dtype = parse_dtype(j.at(key).get<std::string>());
   }
   m.weight_dtype = m.kv_dtype = m.dtype;
   if (j.contains("quantization_config") && !j.at("quantization_config").is_null())

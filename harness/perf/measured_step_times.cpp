@@ -28,33 +28,40 @@ struct Mean {
   double value() const { return sum / n; }
 };
 
+// The sweep must have measured the model being predicted: the same shape, whatever it was
+// called (one config.json given as ./c.json or c.json is one model; two models that share a
+// name are not).
 void check_model(const std::string& name, const nlohmann::json& doc, const ModelSpec& m) {
-  if (!doc.contains("model") || !doc["model"].is_object() || !doc["model"].contains("name") ||
-      !doc["model"]["name"].is_string())
-    throw UsageError("measured sweep '" + name + "' has no model name");
+  if (!doc.contains("model") || !doc["model"].is_object())
+    throw UsageError("measured sweep '" + name + "' does not describe its model");
   const auto& jm = doc["model"];
-  const std::string measured = jm["name"].get<std::string>();
-  // Same name and the same shape where the document records it: the step times of one model
-  // say nothing about another's.
-  auto same = [&](const char* key, int64_t v) {
-    return !jm.contains(key) || !jm[key].is_number_integer() || jm[key].get<int64_t>() == v;
-  };
-  if (measured != m.name)
-    throw UsageError("measured sweep '" + name + "' is for model '" + measured + "', not '" + m.name +
-                     "' (pass the --model it was measured with)");
-  // Step times measured at one precision say nothing about another's; a document that does not
-  // record its precision ran BF16 (the only precision the backends execute).
+  const std::string measured = jm.contains("name") && jm["name"].is_string() ? jm["name"].get<std::string>() : "?";
+  const std::pair<const char*, int64_t> dims[] = {
+      {"hidden_size", m.hidden},         {"intermediate_size", m.intermediate}, {"num_hidden_layers", m.layers},
+      {"num_attention_heads", m.q_heads}, {"num_key_value_heads", m.kv_heads},  {"head_dim", m.head_dim},
+      {"vocab_size", m.vocab}};
+  for (const auto& [key, v] : dims) {
+    if (!jm.contains(key) || !jm[key].is_number_integer())
+      throw UsageError("measured sweep '" + name + "' does not record the model's " + key);
+    if (jm[key].get<int64_t>() != v)
+      throw UsageError("measured sweep '" + name + "' measured another model ('" + measured + "'): " + key + " " +
+                       std::to_string(jm[key].get<int64_t>()) + ", not " + std::to_string(v) +
+                       " (pass the --model or --model-config it was measured with)");
+  }
+  if (jm.contains("tie_word_embeddings") && jm["tie_word_embeddings"].is_boolean() &&
+      jm["tie_word_embeddings"].get<bool>() != m.tied_embeddings)
+    throw UsageError("measured sweep '" + name + "' measured another model ('" + measured +
+                     "'): tie_word_embeddings differs");
+  if (!jm.contains("dtype") || !jm["dtype"].is_string() || jm["dtype"].get<std::string>() != dtype_name(m.dtype))
+    throw UsageError("measured sweep '" + name + "' measured another model ('" + measured + "'): dtype is not " +
+                     dtype_name(m.dtype));
+  // Step times measured at one precision say nothing about another's. A document without the
+  // dtypes is read as BF16: the cuda backend, whose sweeps are the measured tables, runs BF16 only.
   for (const auto& [key, want] : {std::pair{"weight_dtype", m.weight_dtype}, std::pair{"kv_dtype", m.kv_dtype}}) {
     const std::string got = jm.contains(key) && jm[key].is_string() ? jm[key].get<std::string>() : "bfloat16";
     if (got != dtype_name(want))
       throw UsageError("measured sweep '" + name + "' ran " + key + " " + got + ", not " + dtype_name(want));
   }
-  for (const auto& [key, v] : {std::pair{"hidden_size", m.hidden}, std::pair{"num_hidden_layers", m.layers},
-                               std::pair{"num_attention_heads", m.q_heads}, std::pair{"num_key_value_heads", m.kv_heads}})
-    if (!same(key, v))
-      throw UsageError("measured sweep '" + name + "' names model '" + measured + "' but records " + key + " " +
-                       std::to_string(jm[key].get<int64_t>()) + ", not " + std::to_string(v) +
-                       " (another model under the same name)");
 }
 
 std::vector<RawPoint> read_points(const std::string& name, const nlohmann::json& doc, const ModelSpec& m) {
@@ -76,20 +83,23 @@ std::vector<RawPoint> read_points(const std::string& name, const nlohmann::json&
       r.plan = p.at("plan").get<std::string>();
       r.overlap = p.at("overlap").get<std::string>();
       r.phase = p.at("phase").get<std::string>();
-      r.tp = p.at("tp").get<int>();
-      r.batch = p.at("batch").get<int64_t>();
-      r.context = p.at("context").get<int64_t>();
-      r.new_tokens = p.at("new_tokens").get<int64_t>();
+      const auto tp = json_whole_number(p.at("tp"), 1, 4096), batch = json_whole_number(p.at("batch"), 1, 10000000),
+                 context = json_whole_number(p.at("context"), 1, 100000000),
+                 new_tokens = json_whole_number(p.at("new_tokens"), 1, 100000000);
       r.seconds = p.at("step_time_s").at("median").get<double>();
       r.emulated = p.value("emulated", false);
       if (r.phase != "decode" && r.phase != "prefill")
         throw UsageError("measured sweep '" + name + "': point " + std::to_string(i) + " has phase '" + r.phase + "'");
       // A step between a nanosecond and an hour: beyond that a median is a unit error, and
       // interpolating it would print inf or nan.
-      if (r.tp < 1 || r.tp > 4096 || r.batch < 1 || r.batch > 10000000 || r.context < 1 || r.context > 100000000 ||
-          r.new_tokens < 1 || r.new_tokens > 100000000 || !(r.seconds >= 1e-9) || r.seconds > 3600)
+      if (!tp || !batch || !context || !new_tokens || !(r.seconds >= 1e-9) || r.seconds > 3600)
         throw UsageError("measured sweep '" + name + "': point " + std::to_string(i) +
-                         " needs tp, batch, context, new_tokens >= 1 (and plausible) and step_time_s.median in [1e-9, 3600] s");
+                         " needs whole numbers tp, batch, context, new_tokens >= 1 (and plausible) and "
+                         "step_time_s.median in [1e-9, 3600] s");
+      r.tp = int(*tp);
+      r.batch = *batch;
+      r.context = *context;
+      r.new_tokens = *new_tokens;
       out.push_back(r);
     }
   } catch (const nlohmann::json::exception& e) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "harness/common/error.hpp"
+#include "harness/common/text.hpp"
 #include "harness/io/json_file.hpp"
 #include "harness/perf/system_profile.hpp"
 
@@ -158,6 +159,9 @@ SystemProfile profile_from_json(const nlohmann::json& j_in, const std::string& o
   SystemProfile p;
   p.name = string_field(j, "name", origin, origin);
   p.gpu = string_field(j, "gpu", origin, "");
+  // Both are printed in tables and reports, where a terminal would execute control characters.
+  if (has_control_characters(p.name) || has_control_characters(p.gpu))
+    throw UsageError("profile " + escaped(origin) + ": name or gpu contains control characters");
   p.memory_bytes = number_field(j, "memory_bytes", origin, true, 0);
   p.hbm_bandwidth = number_field(j, "hbm_bandwidth", origin, true, 0);
   p.matmul_flops = number_field(j, "matmul_flops", origin, true, 0);

@@ -1,5 +1,6 @@
 #include "harness/sim/grid.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "harness/common/error.hpp"
@@ -76,8 +77,12 @@ std::vector<int> parse_int_list(const std::string& s, const char* what) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != item.size() || v < 1 || v > 1000000)
+    if (used == 0 || used != item.size() || v < 1)
       throw UsageError(std::string("bad ") + what + " '" + item + "' (expected positive integers like 1,8,32)");
+    if (v > 1000000) throw UsageError(std::string(what) + " " + item + " is above 1000000");
+    // The same value twice would be two points with one key, which no reader can tell apart.
+    if (std::find(out.begin(), out.end(), int(v)) != out.end())
+      throw UsageError(std::string(what) + " " + item + " is given twice");
     out.push_back(int(v));
   }
   if (out.empty()) throw UsageError(std::string("no ") + what + " given");

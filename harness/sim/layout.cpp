@@ -21,6 +21,12 @@ int Layout::num_gpus() const {
 Layout parse_layout(const std::string& raw) {
   static const std::regex agg(R"(^\s*(?:(\d+)\s*R\s*-\s*)?TP\s*(\d+)\s*$)", std::regex::icase);
   static const std::regex pd(R"(^\s*(\d+)\s*P\s*-\s*TP\s*(\d+)\s+(\d+)\s*D\s*-\s*TP\s*(\d+)\s*$)", std::regex::icase);
+  // libstdc++'s regex matcher recurses once per character: a long enough argument (100 000
+  // blanks) overflows the stack. No layout needs more than a few dozen characters.
+  constexpr size_t kLongestLayout = 100;
+  if (raw.size() > kLongestLayout)
+    throw UsageError("layout '" + raw.substr(0, 40) + "...' is too long (at most " + std::to_string(kLongestLayout) +
+                     " characters)");
   std::smatch mt;
   Layout l;
   auto num = [&](const std::ssub_match& g, int fallback) {
@@ -49,7 +55,13 @@ std::vector<Layout> parse_layout_list(const std::string& s) {
   if (!s.empty() && s.back() == ',') throw UsageError("layout list '" + s + "' ends with a comma");
   std::stringstream ss(s);
   std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(parse_layout(item));
+  while (std::getline(ss, item, ',')) {
+    Layout l = parse_layout(item);
+    // A layout twice would be two sets of points with one name, which no reader can tell apart.
+    for (const Layout& seen : out)
+      if (seen.name() == l.name()) throw UsageError("layout '" + l.name() + "' is given twice");
+    out.push_back(std::move(l));
+  }
   if (out.empty()) throw UsageError("no layout given");
   return out;
 }

@@ -204,6 +204,10 @@ void summarize(ServingPoint& p, const std::vector<Request>& reqs, const ServingC
   p.output_tok_s = out / end;
   p.tokens_per_s_per_gpu = p.output_tok_s / p.num_gpus;
   p.per_user_inv_tpot = p.tpot_s > 0 ? 1.0 / p.tpot_s : 0.0;
+  // With one output token there is no decode step after the first token: TPOT and its inverse
+  // are undefined (NaN, written as null), not 0.
+  const bool any_decode = std::any_of(reqs.begin(), reqs.end(), [](const Request& r) { return r.osl > 1; });
+  if (!any_decode) p.tpot_s = p.per_user_inv_tpot = std::numeric_limits<double>::quiet_NaN();
   p.per_user_out_div_conc = p.output_tok_s / cfg.concurrency;
 }
 

@@ -36,7 +36,7 @@ std::string utc_timestamp() {
 }
 
 nlohmann::json sweep_document(const std::string& command_line, const nlohmann::json& system,
-                              const ModelSpec& model, const std::vector<Point>& points, bool interrupted,
+                              const ModelSpec& model, const std::vector<Point>& points, SweepState state,
                               const nlohmann::json& collective_check) {
   nlohmann::json pts = nlohmann::json::array();
   for (const Point& p : points) pts.push_back(to_json(p));
@@ -47,7 +47,8 @@ nlohmann::json sweep_document(const std::string& command_line, const nlohmann::j
           {"created_utc", utc_timestamp()},
           {"system", system},
           {"model", model_to_json(model)},
-          {"interrupted", interrupted},
+          {"interrupted", state == SweepState::Interrupted},
+          {"complete", state == SweepState::Complete},
           {"points", pts}};
 }
 

@@ -13,9 +13,14 @@ namespace tpbench {
 
 nlohmann::json model_to_json(const ModelSpec& m);
 
+// Where the sweep stood when a document was written: while it runs each finished point is
+// written at once, so a document on disk after a kill, a second signal or a full disk says
+// `"complete": false`.
+enum class SweepState { Running, Interrupted, Complete };
+
 // The whole document (schema tpbench.result/1).
 nlohmann::json sweep_document(const std::string& command_line, const nlohmann::json& system,
-                              const ModelSpec& model, const std::vector<Point>& points, bool interrupted,
+                              const ModelSpec& model, const std::vector<Point>& points, SweepState state,
                               const nlohmann::json& collective_check = nullptr);
 
 void print_sweep_table(std::ostream& out, const std::vector<Point>& points);

@@ -28,6 +28,7 @@ struct SweepOptions {
   BackendOptions backend;
   bool verify = false;
   bool exposed = true;  // also time compute-only and comm-only variants
+  bool force = false;   // run a CPU sweep whose estimated work exceeds the budget
   SamplingPolicy sampling;
   std::string out;           // JSON document; empty: none
   std::string command_line;  // recorded in the document
@@ -35,7 +36,8 @@ struct SweepOptions {
 };
 
 // Validates everything first (UsageError: nothing written), then runs. Returns the exit code:
-// 0, or 130 when interrupted by SIGINT (the document then holds the finished points).
+// 0, or 128 + the signal when stopped by SIGINT, SIGTERM or SIGHUP (130, 143, 129: the document
+// then holds the finished points and says "interrupted": true).
 int run_sweep(const SweepOptions& o, std::ostream& out);
 
 }  // namespace tpbench

@@ -1,15 +1,18 @@
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "harness/common/error.hpp"
+#include "harness/common/interrupt.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/perf/inputs.hpp"
 #include "harness/plan/plan.hpp"
 #include "harness/sweep/collective_check.hpp"
-#include "harness/sweep/interrupt.hpp"
 #include "harness/sweep/measure_point.hpp"
 #include "harness/sweep/report.hpp"
 #include "harness/sweep/sweep.hpp"
@@ -18,13 +21,31 @@
 namespace tpbench {
 namespace {
 
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+  }
+  return "a signal";
+}
+
 ModelSpec load_model(const SweepOptions& o) {
   return select_model(o.model, o.model_config, o.weight_dtype, o.kv_dtype);
 }
 
+// At least one value and none twice (a value twice would measure two points with one key,
+// which compare and predict --measured cannot tell apart).
 template <typename T>
 void need_values(const std::vector<T>& v, const char* what) {
   if (v.empty()) throw UsageError(std::string("--") + what + " needs at least one value");
+  for (size_t i = 0; i < v.size(); ++i)
+    for (size_t k = 0; k < i; ++k)
+      if (v[i] == v[k]) {
+        std::ostringstream value;
+        value << v[i];
+        throw UsageError(std::string("--") + what + " gives " + value.str() + " twice");
+      }
 }
 
 // Every point of the sweep, validated up front so that bad input fails before any work.
@@ -167,6 +188,31 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
   return p;
 }
 
+namespace {
+
+// The CPU backend runs FP32 GEMMs at tens of GFLOP/s per core: a sweep of large batches or a
+// large model takes hours. Estimated before any work from the points' FLOPs (every rank, every
+// timed and warm-up step, the exposed-communication variants) at a generous 20 GFLOP/s per
+// hardware thread (AVX2 FP32 FMA peak is about 32 per core at 2 GHz; OpenBLAS reaches ~60 % of
+// it), so that the estimate errs short; refused above an hour unless --force.
+void refuse_long_cpu_sweep(const SweepOptions& o, const ModelSpec& m, const std::vector<StepConfig>& configs) {
+  const double steps_per_point = double(o.sampling.warmup + o.sampling.min_samples) * (o.exposed ? 3.0 : 1.0);
+  double flops = 0;
+  for (const StepConfig& c : configs) {
+    const StepProgram prog = build_program(m, c);
+    for (const RankProgram& r : prog.ranks) flops += totals(r).flops * steps_per_point;
+  }
+  const double rate = 2e10 * double(std::max(1u, std::thread::hardware_concurrency()));
+  const double seconds = flops / rate;
+  if (o.force || seconds <= 3600) return;
+  char text[200];
+  std::snprintf(text, sizeof text, "about %.1f hours (%.3g FLOP at an assumed %.0f GFLOP/s)", seconds / 3600, flops,
+                rate / 1e9);
+  throw UsageError(std::string("the cpu backend would need ") + text +
+                   " for these points; use fewer or smaller points (--layers, --batch) or pass --force");
+}
+
+}  // namespace
 
 int run_sweep(const SweepOptions& o, std::ostream& out) {
   const ModelSpec model = load_model(o);
@@ -191,6 +237,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     throw UsageError("sampling: need --budget > 0, --min-samples >= 1, --warmup >= 0, max >= min samples");
   if (!o.out.empty()) check_writable(o.out, {o.backend.profile, o.model_config});
   std::unique_ptr<Backend> backend = make_backend(o.backend);
+  if (backend->name() == "cpu") refuse_long_cpu_sweep(opts, model, configs);
   for (const StepConfig& c : configs) backend->validate(model, c);
   // The verification puts every rank of the reduced step, and its TP=1 reference, on one
   // process's GPUs: each process of an mpirun/srun launch would decide and run it on its own.
@@ -201,6 +248,8 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   std::ostringstream discarded;
   std::ostream& report = reporting ? out : discarded;
   const nlohmann::json system = backend->system_info();
+  std::optional<OutputLock> out_lock;  // held until the last document is written
+  if (reporting && !o.out.empty()) out_lock.emplace(o.out);
 
   // Under emulation only rank 0 runs for timing; verification needs every rank.
   std::unique_ptr<Backend> verify_backend;
@@ -212,14 +261,14 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   if (check_collectives_now) collectives = check_collectives(backend->name(), opts.tp, o.backend.gpus);
   const nlohmann::json collective_detail = check_collectives_now ? collectives.detail : nlohmann::json(nullptr);
   InterruptGuard guard;
-  Verifier verifier(model, backend->name() == "cpu" ? 1e-5 : 2e-2);
+  Verifier verifier(model, verify_tolerance(model, backend->name() == "cpu"));
   std::vector<Point> points;
-  auto write = [&](bool interrupted) {
+  auto write = [&](SweepState state) {
     if (reporting && !o.out.empty())
-      write_file_atomic(o.out, sweep_document(o.command_line, system, model, points, interrupted, collective_detail)
+      write_file_atomic(o.out, sweep_document(o.command_line, system, model, points, state, collective_detail)
                                    .dump(2) + "\n");
   };
-  write(false);  // a valid (empty) document from the start
+  write(SweepState::Running);  // a valid (empty) document from the start
   const bool show_progress = reporting && o.progress && isatty(STDERR_FILENO);
   for (size_t i = 0; i < configs.size(); ++i) {
     const StepConfig& c = configs[i];
@@ -240,15 +289,17 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     if (p.throttled) std::cerr << "tpbench: warning: a GPU was throttling around this point (see 'telemetry')\n";
     if (InterruptGuard::requested()) {
       if (show_progress) std::fprintf(stderr, "\r\033[K");
-      write(true);
+      write(SweepState::Interrupted);
       print_sweep_table(report, points);
-      if (reporting) std::cerr << "tpbench: interrupted; " << points.size() << " finished point(s) kept"
-                << (o.out.empty() ? "" : " in " + o.out) << "\n";
-      return 130;
+      const int sig = InterruptGuard::signal_number();
+      if (reporting) std::cerr << "tpbench: interrupted by " << signal_name(sig) << "; " << points.size()
+                               << " finished point(s) kept" << (o.out.empty() ? "" : " in " + o.out) << "\n";
+      return 128 + sig;  // the shell's status for a process ended by that signal
     }
     points.push_back(std::move(p));
-    write(false);
+    write(SweepState::Running);
   }
+  write(SweepState::Complete);
   if (show_progress) std::fprintf(stderr, "\r\033[K");
   report << "model " << model.name << ", backend " << backend->name() << "\n";
   print_sweep_table(report, points);

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "harness/common/interrupt.hpp"
+#include "kernels/detail/fp8_e4m3.hpp"
 #include "kernels/detail/init_values.hpp"
 
 namespace tpbench::detail {
@@ -21,27 +23,41 @@ float* at(HostBuffers& mem, const View& v) { return mem[v.buffer].data() + v.off
 
 }  // namespace
 
+// Filling a large model's buffers takes seconds per rank: a stop request is honoured between
+// rows (and every million filler elements) rather than after the whole fill.
+static void fill_filler(std::vector<float>& v, uint64_t seed, size_t bi) {
+  for (int64_t i = 0; i < int64_t(v.size()); ++i) {
+    if ((i & 0xfffff) == 0) throw_if_interrupted();
+    v[i] = init::filler(seed, int64_t(bi), i);
+  }
+}
+
 void init_buffers(const ModelSpec& m, const RankProgram& r, uint64_t seed, HostBuffers& mem) {
   mem.assign(r.buffers.size(), {});
   for (size_t bi = 0; bi < r.buffers.size(); ++bi) {
+    throw_if_interrupted();
     const Buffer& b = r.buffers[bi];
     std::vector<float>& v = mem[bi];
     v.resize(b.elements);
     switch (b.init) {
       case InitKind::None: break;
       case InitKind::Filler:
-        for (int64_t i = 0; i < b.elements; ++i) v[i] = init::filler(seed, int64_t(bi), i);
+        fill_filler(v, seed, bi);
         break;
       case InitKind::Weights:
         // Elements no segment covers (the weight-gather shard's padding) get filler values.
-        for (int64_t i = 0; i < b.elements; ++i) v[i] = init::filler(seed, int64_t(bi), i);
+        fill_filler(v, seed, bi);
         for (const WeightSegment& s : b.weight_init) {
           const GlobalShape g = logical_shape(m, s.which);
           const int64_t fi = fan_in(m, s.which);
-          for (int64_t i = 0; i < s.rows; ++i)
-            for (int64_t j = 0; j < s.cols; ++j)
-              v[s.dst_offset + i * s.dst_ld + j] =
-                  init::weight(seed, int(s.which), s.layer, s.row0 + i, s.col0 + j, g.cols, fi, is_norm(s.which));
+          // An FP8 buffer holds what the GPU stores: each value rounded at its logical tensor's scale.
+          const bool fp8 = b.dtype == DType::FP8E4M3;
+          const float scale = fp8 ? fp8::weight_scale(fi) : 1.0f;
+          for (int64_t i = 0; i < s.rows; ++i, throw_if_interrupted())
+            for (int64_t j = 0; j < s.cols; ++j) {
+              const float w = init::weight(seed, int(s.which), s.layer, s.row0 + i, s.col0 + j, g.cols, fi, is_norm(s.which));
+              v[s.dst_offset + i * s.dst_ld + j] = fp8 ? fp8::quantize(w, scale) : w;
+            }
         }
         break;
       case InitKind::KCache:
@@ -54,11 +70,13 @@ void init_buffers(const ModelSpec& m, const RankProgram& r, uint64_t seed, HostB
         const bool is_v = b.init == InitKind::VCache;
         int64_t i = 0;
         for (int64_t s = 0; s < seqs; ++s)
-          for (int64_t h = 0; h < heads; ++h)
+          for (int64_t h = 0; h < heads; ++h, throw_if_interrupted())
             for (int64_t p = 0; p < S; ++p)
               for (int64_t c = 0; c < d; ++c, ++i)
                 v[i] = p < k.prior ? init::kv(seed, is_v, k.layer, k.seq0 + s, k.kv_head_map[h], p, c)
                                    : init::filler(seed, int64_t(bi), i);
+        if (b.dtype == DType::FP8E4M3)
+          for (float& x : v) x = fp8::quantize(x, fp8::kActivationScale);
         break;
       }
       case InitKind::Hidden: {
@@ -88,13 +106,18 @@ void attention_reference(const Op& op, HostBuffers& mem) {
   auto cache_at = [&](float* c, int64_t seq, int64_t h, int64_t p) {
     return c + (((s.cache_seq0 + seq) * kvh + h) * S + p) * d;
   };
-  // Append this step's K and V (columns after the queries) to the caches.
+  // Append this step's K and V (columns after the queries) to the caches, rounded to E4M3 when
+  // the cache is FP8.
+  const bool fp8_cache = s.kv_dtype == DType::FP8E4M3;
+  auto store = [&](const float* src, float* dst) {
+    for (int64_t c = 0; c < d; ++c) dst[c] = fp8_cache ? fp8::quantize(src[c], fp8::kActivationScale) : src[c];
+  };
   for (int64_t b = 0; b < s.batch; ++b)
     for (int64_t t = 0; t < T; ++t) {
       const float* row = qkv + (b * T + t) * op.a.ld;
       for (int64_t h = 0; h < kvh; ++h) {
-        std::copy_n(row + qh * d + h * d, d, cache_at(kc, b, h, P + t));
-        std::copy_n(row + (qh + kvh) * d + h * d, d, cache_at(vc, b, h, P + t));
+        store(row + qh * d + h * d, cache_at(kc, b, h, P + t));
+        store(row + (qh + kvh) * d + h * d, cache_at(vc, b, h, P + t));
       }
     }
   const float scale = 1.0f / std::sqrt(float(d));
@@ -132,8 +155,21 @@ void run_compute_op(const Op& op, HostBuffers& mem) {
   switch (op.kind) {
     case OpKind::Gemm: {
       if (op.a.rows == 0) return;
+      // An FP8 GEMM multiplies FP8 inputs by FP8 weights with FP32 accumulation: the input is
+      // rounded to E4M3 at its static scale first (the weights already are).
+      std::vector<float> quantized;
+      const float* a = at(mem, op.a);
+      int64_t lda = op.a.ld;
+      if (op.w.dtype == DType::FP8E4M3) {
+        quantized.resize(size_t(op.a.rows * op.a.cols));
+        for (int64_t r = 0; r < op.a.rows; ++r)
+          for (int64_t c = 0; c < op.a.cols; ++c)
+            quantized[size_t(r * op.a.cols + c)] = fp8::quantize(a[r * op.a.ld + c], fp8::kActivationScale);
+        a = quantized.data();
+        lda = op.a.cols;
+      }
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(op.a.rows), int(op.w.cols), int(op.a.cols), 1.0f,
-                  at(mem, op.a), int(op.a.ld), at(mem, op.w), int(op.w.ld), 0.0f, at(mem, op.out), int(op.out.ld));
+                  a, int(lda), at(mem, op.w), int(op.w.ld), 0.0f, at(mem, op.out), int(op.out.ld));
       return;
     }
     case OpKind::RmsNorm: {

@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the files that write `tpbench explain`'s markdown.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -10,8 +11,10 @@
 
 namespace tpbench::detail {
 
-// One number through a printf format ("%.1f", "%.0f %%").
+// One number through a printf format ("%.1f", "%.0f %%"); "n/a" for a value the inputs do
+// not define (NaN: a reference without C=1, one TP or a per-user column), as compare prints it.
 inline std::string fmt(const char* format, double v) {
+  if (!std::isfinite(v)) return "n/a";
   char b[64];
   std::snprintf(b, sizeof b, format, v);
   return b;
