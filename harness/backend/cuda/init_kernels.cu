@@ -1,5 +1,9 @@
 #include "harness/backend/cuda/init_kernels.cuh"
 
+#include <stdexcept>
+#include <string>
+
+#include "harness/backend/fp8_gemm_plan.hpp"
 #include "kernels/detail/cuda_check.hpp"
 #include "kernels/detail/cuda_raii.hpp"
 #include "kernels/detail/init_values.hpp"
@@ -20,6 +24,17 @@ __global__ void weight_segment_kernel(__nv_bfloat16* dst, WeightSegment s, int64
     const int64_t r = i / s.cols, c = i % s.cols;
     dst[s.dst_offset + r * s.dst_ld + c] = __float2bfloat16(
         init::weight(seed, int(s.which), s.layer, s.row0 + r, s.col0 + c, global_cols, fan_in, is_norm));
+  }
+}
+
+// One segment of a k x n FP8 weight into its transposed storage w_t[n][k].
+__global__ void fp8_weight_segment_kernel(__nv_fp8_e4m3* dst, WeightSegment s, int64_t global_cols, int64_t fan_in,
+                                          int64_t k, int64_t n, float scale, uint64_t seed) {
+  const int64_t count = s.rows * s.cols;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t r = i / s.cols, c = i % s.cols;
+    const float w = init::weight(seed, int(s.which), s.layer, s.row0 + r, s.col0 + c, global_cols, fan_in, false);
+    dst[transposed_index(s.dst_offset + r * s.dst_ld + c, k, n)] = __nv_fp8_e4m3(w / scale);  // as fp8::quantize
   }
 }
 
@@ -50,6 +65,21 @@ bool is_norm(LogicalWeight w) {
 }
 
 }  // namespace
+
+void init_fp8_weight(const ModelSpec& m, const RankProgram& r, int index, uint64_t seed, int64_t cols, float scale,
+                     __nv_fp8_e4m3* dst, cudaStream_t s) {
+  const Buffer& b = r.buffers[index];
+  if (b.init != InitKind::Weights || cols <= 0 || b.elements % cols != 0)
+    throw std::logic_error("init_fp8_weight: '" + b.name + "' is not an FP8 GEMM weight of " + std::to_string(cols) +
+                           " columns");
+  for (const WeightSegment& seg : b.weight_init) {
+    if (is_norm(seg.which)) throw std::logic_error("init_fp8_weight: '" + b.name + "' holds a norm weight");
+    const GlobalShape g = logical_shape(m, seg.which);
+    fp8_weight_segment_kernel<<<grid_for(seg.rows * seg.cols), 256, 0, s>>>(dst, seg, g.cols, g.rows,
+                                                                           b.elements / cols, cols, scale, seed);
+    TPBENCH_CUDA_CHECK_LAUNCH();
+  }
+}
 
 void init_buffer(const ModelSpec& m, const RankProgram& r, int index, uint64_t seed, __nv_bfloat16* dst,
                  cudaStream_t s) {
