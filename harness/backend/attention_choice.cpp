@@ -23,11 +23,24 @@ AttentionKernel own_attention_kernel(const AttentionShape& s) {
   d.q_heads = s.q_heads;
   d.kv_heads = s.kv_heads;
   d.head_dim = s.head_dim;
+  d.kv_fp8 = s.kv_dtype == DType::FP8E4M3;
   return kernels::attention_uses_split_path(d) ? AttentionKernel::Split : AttentionKernel::Simple;
+}
+
+std::optional<std::string> library_cannot_run(const AttentionShape& s) {
+  if (s.kv_dtype == DType::FP8E4M3)
+    return std::string("the BF16 cuDNN SDPA graph the cuda backend builds cannot read an FP8 (E4M3) K/V cache, and "
+                       "cuDNN's FP8 SDPA takes Q, K and V all in FP8 where this step's queries are BF16");
+  return std::nullopt;
 }
 
 std::optional<std::string> attention_not_runnable(const RankProgram& r, bool library_usable,
                                                   const std::string& library_why_not) {
+  for (const Op& op : r.ops)
+    if (op.kind == OpKind::Attention && op.attn.new_tokens > 1)
+      if (auto why = library_cannot_run(op.attn))
+        return "prefill attention (" + std::to_string(op.attn.new_tokens) +
+               " query tokens per sequence) runs only on cuDNN's flash attention here, and " + *why;
   if (library_usable) return std::nullopt;
   for (const Op& op : r.ops)
     if (op.kind == OpKind::Attention && op.attn.new_tokens > 1)

@@ -106,6 +106,10 @@ void CudaRank::allocate_buffer(int i, cudaStream_t s) {
                     fp8_plan_.scales[size_t(scale)], memory_.back().get<__nv_fp8_e4m3>(), s);
     return;
   }
+  if (b.dtype == DType::FP8E4M3 && (b.init == InitKind::KCache || b.init == InitKind::VCache)) {
+    init_fp8_kv(program_.model, r_, i, program_.config.seed, memory_.back().get<__nv_fp8_e4m3>(), s);
+    return;
+  }
   if (b.dtype != DType::BF16)  // cannot_run refuses these programs
     throw std::runtime_error("buffer '" + b.name + "' is " + dtype_name(b.dtype) + ", which the cuda backend does not hold");
   init_buffer(program_.model, r_, i, program_.config.seed, pointers_.back(), s);

@@ -19,4 +19,9 @@ void init_buffer(const ModelSpec& m, const RankProgram& r, int index, uint64_t s
 void init_fp8_weight(const ModelSpec& m, const RankProgram& r, int index, uint64_t seed, int64_t cols, float scale,
                      __nv_fp8_e4m3* dst, cudaStream_t s);
 
+// Fills FP8 KV cache buffer `index` with E4M3(value / fp8::kActivationScale), the values the cpu
+// backend's FP8 cache holds.
+void init_fp8_kv(const ModelSpec& m, const RankProgram& r, int index, uint64_t seed, __nv_fp8_e4m3* dst,
+                 cudaStream_t s);
+
 }  // namespace tpbench::cuda

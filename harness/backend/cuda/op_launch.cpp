@@ -20,6 +20,7 @@ kernels::AttentionDims attention_dims(const AttentionShape& s) {
   d.q_heads = s.q_heads;
   d.kv_heads = s.kv_heads;
   d.head_dim = s.head_dim;
+  d.kv_fp8 = s.kv_dtype == DType::FP8E4M3;
   return d;
 }
 
