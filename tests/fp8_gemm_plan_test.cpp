@@ -73,5 +73,25 @@ TEST(Fp8GemmPlan, MemoryPlanCountsFp8WeightsAtOneByte) {
   EXPECT_EQ(b.total() - a.total(), f.device_bytes() - saved);
 }
 
+// The model the GPU tests run in FP8: every rank's GEMMs at every TP take cuBLASLt's FP8 layout.
+TEST(Fp8GemmPlan, TinyModelRunsAtEveryTp) {
+  ModelSpec m = preset_model("tiny");
+  m.weight_dtype = DType::FP8E4M3;
+  for (PlanKind plan : {PlanKind::TP, PlanKind::TPSP})
+    for (int tp : {1, 2, 4, 8}) {
+      StepConfig c;
+      c.plan = plan;
+      c.tp = tp;
+      c.batch = 3;
+      c.context = 200;
+      const StepProgram p = build_program(m, c);
+      for (const RankProgram& r : p.ranks) {
+        const Fp8GemmPlan f = plan_fp8_gemms(m, r);
+        EXPECT_FALSE(f.refusal.has_value()) << plan_name(plan) << " TP=" << tp << ": " << *f.refusal;
+        EXPECT_EQ(f.gemms, 4 * m.layers);
+      }
+    }
+}
+
 }  // namespace
 }  // namespace tpbench
