@@ -36,6 +36,8 @@ std::optional<std::string> check_gemm(const Op& op, const Buffer& w) {
     return who + ": k = " + std::to_string(op.w.rows) + " is not a multiple of 16 (cuBLASLt's FP8 kernels need it)";
   if (op.out.offset % 8 != 0 || op.out.ld % 8 != 0)
     return who + ": its BF16 output is not 16-byte aligned (cuBLASLt's FP8 kernels need it)";
+  // One staging buffer serves every FP8 GEMM of the rank: they must run one after another.
+  if (op.stream != StreamId::Compute) return who + " runs on a second stream beside the others, which share one staging buffer";
   if (op.a.dtype != DType::BF16 || op.out.dtype != DType::BF16)
     return who + ": the cuda backend's FP8 GEMMs take BF16 inputs and outputs";
   return std::nullopt;
