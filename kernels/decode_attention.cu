@@ -15,19 +15,27 @@ int64_t cache_stride(const DecodeAttentionArgs& a) {
   return a.cache_positions > 0 ? a.cache_positions : a.dims.context();
 }
 
+// K/V element reads and writes by cache type: BF16 as is, E4M3 at the cache's scale.
+__device__ __forceinline__ float load_kv(const __nv_bfloat16* p, float) { return __bfloat162float(*p); }
+__device__ __forceinline__ float load_kv(const __nv_fp8_e4m3* p, float scale) { return float(*p) * scale; }
+__device__ __forceinline__ void store_kv(__nv_bfloat16* p, __nv_bfloat16 x, float) { *p = x; }
+__device__ __forceinline__ void store_kv(__nv_fp8_e4m3* p, __nv_bfloat16 x, float scale) {
+  *p = __nv_fp8_e4m3(__bfloat162float(x) / scale);  // nearest even, saturating (fp8::quantize)
+}
+
 // One thread per element: the appended rows are tiny (batch x T x kv_heads x head_dim).
-__global__ void kv_append_kernel(const __nv_bfloat16* __restrict__ qkv, int64_t ld_qkv,
-                                 __nv_bfloat16* __restrict__ kc, __nv_bfloat16* __restrict__ vc,
-                                 int64_t cache_seq0, int64_t S, int64_t T, int64_t prior, int64_t qh,
-                                 int64_t kvh, int64_t d, int64_t total) {
+template <typename KV>
+__global__ void kv_append_kernel(const __nv_bfloat16* __restrict__ qkv, int64_t ld_qkv, KV* __restrict__ kc,
+                                 KV* __restrict__ vc, float kv_scale, int64_t cache_seq0, int64_t S, int64_t T,
+                                 int64_t prior, int64_t qh, int64_t kvh, int64_t d, int64_t total) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
     const int64_t c = i % d, h = (i / d) % kvh, row = i / (d * kvh);  // row = b*T + t
     const int64_t b = row / T, t = row % T;
     const __nv_bfloat16* src = qkv + row * ld_qkv;
     const int64_t dst = (((cache_seq0 + b) * kvh + h) * S + prior + t) * d + c;
-    kc[dst] = src[qh * d + h * d + c];
-    vc[dst] = src[(qh + kvh) * d + h * d + c];
+    store_kv(kc + dst, src[qh * d + h * d + c], kv_scale);
+    store_kv(vc + dst, src[(qh + kvh) * d + h * d + c], kv_scale);
   }
 }
 
@@ -38,20 +46,20 @@ __global__ void kv_append_kernel(const __nv_bfloat16* __restrict__ qkv, int64_t 
 // compute-heavy anyway, and for the small test models.
 constexpr int kSimpleWarps = 4;
 
-template <int DPL>
+template <int DPL, typename KV>
 __global__ void __launch_bounds__(kSimpleWarps * 32)
-attention_simple_kernel(const __nv_bfloat16* __restrict__ qkv, int64_t ld_qkv,
-                        const __nv_bfloat16* __restrict__ kc, const __nv_bfloat16* __restrict__ vc,
-                        int64_t cache_seq0, int64_t S, int64_t T, int64_t prior, int64_t qh, int64_t kvh,
-                        __nv_bfloat16* __restrict__ out, int64_t ld_out, float scale) {
+attention_simple_kernel(const __nv_bfloat16* __restrict__ qkv, int64_t ld_qkv, const KV* __restrict__ kc,
+                        const KV* __restrict__ vc, float kv_scale, int64_t cache_seq0, int64_t S, int64_t T,
+                        int64_t prior, int64_t qh, int64_t kvh, __nv_bfloat16* __restrict__ out, int64_t ld_out,
+                        float scale) {
   constexpr int D = DPL * 32;
   const int h = blockIdx.x, t = blockIdx.y, b = blockIdx.z;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t row = int64_t(b) * T + t;
   const int64_t kh = h / (qh / kvh);
   const int64_t visible = prior + t + 1;
-  const __nv_bfloat16* kbase = kc + ((cache_seq0 + b) * kvh + kh) * S * D;
-  const __nv_bfloat16* vbase = vc + ((cache_seq0 + b) * kvh + kh) * S * D;
+  const KV* kbase = kc + ((cache_seq0 + b) * kvh + kh) * S * D;
+  const KV* vbase = vc + ((cache_seq0 + b) * kvh + kh) * S * D;
 
   float q[DPL], acc[DPL];
 #pragma unroll
@@ -61,10 +69,10 @@ attention_simple_kernel(const __nv_bfloat16* __restrict__ qkv, int64_t ld_qkv,
   }
   float m = -INFINITY, l = 0.f;
   for (int64_t p = warp; p < visible; p += kSimpleWarps) {
-    const __nv_bfloat16* k = kbase + p * D + lane * DPL;
+    const KV* k = kbase + p * D + lane * DPL;
     float dot = 0.f;
 #pragma unroll
-    for (int i = 0; i < DPL; ++i) dot += q[i] * __bfloat162float(k[i]);
+    for (int i = 0; i < DPL; ++i) dot += q[i] * load_kv(k + i, kv_scale);
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, off);
     const float s = dot * scale;
@@ -72,9 +80,9 @@ attention_simple_kernel(const __nv_bfloat16* __restrict__ qkv, int64_t ld_qkv,
     const float corr = expf(m - m_new);  // 0 on the first position (m = -inf)
     const float e = expf(s - m_new);
     l = l * corr + e;
-    const __nv_bfloat16* v = vbase + p * D + lane * DPL;
+    const KV* v = vbase + p * D + lane * DPL;
 #pragma unroll
-    for (int i = 0; i < DPL; ++i) acc[i] = acc[i] * corr + e * __bfloat162float(v[i]);
+    for (int i = 0; i < DPL; ++i) acc[i] = acc[i] * corr + e * load_kv(v + i, kv_scale);
     m = m_new;
   }
 
@@ -101,20 +109,28 @@ template <int DPL>
 cudaError_t launch_simple_dpl(const DecodeAttentionArgs& a, cudaStream_t s) {
   const AttentionDims& d = a.dims;
   const dim3 grid(unsigned(d.q_heads), unsigned(d.new_tokens), unsigned(d.batch));
-  attention_simple_kernel<DPL><<<grid, kSimpleWarps * 32, 0, s>>>(
-      a.qkv, a.ld_qkv, a.k_cache, a.v_cache, a.cache_seq0, cache_stride(a), d.new_tokens, d.prior, d.q_heads,
-      d.kv_heads, a.out, a.ld_out, 1.0f / std::sqrt(float(d.head_dim)));
+  const float scale = 1.0f / std::sqrt(float(d.head_dim));
+  if (d.kv_fp8)
+    attention_simple_kernel<DPL><<<grid, kSimpleWarps * 32, 0, s>>>(
+        a.qkv, a.ld_qkv, a.k_cache_fp8, a.v_cache_fp8, a.kv_scale, a.cache_seq0, cache_stride(a), d.new_tokens,
+        d.prior, d.q_heads, d.kv_heads, a.out, a.ld_out, scale);
+  else
+    attention_simple_kernel<DPL><<<grid, kSimpleWarps * 32, 0, s>>>(
+        a.qkv, a.ld_qkv, a.k_cache, a.v_cache, 1.0f, a.cache_seq0, cache_stride(a), d.new_tokens, d.prior,
+        d.q_heads, d.kv_heads, a.out, a.ld_out, scale);
   return cudaGetLastError();
 }
 
 bool args_valid(const DecodeAttentionArgs& a) {
   const AttentionDims& d = a.dims;
   if (!decode_attention_supported(d)) return false;
-  if (!a.qkv || !a.k_cache || !a.v_cache || !a.out || a.cache_seq0 < 0) return false;
+  const bool caches = d.kv_fp8 ? a.k_cache_fp8 && a.v_cache_fp8 && !a.k_cache && !a.v_cache && a.kv_scale > 0
+                               : a.k_cache && a.v_cache && !a.k_cache_fp8 && !a.v_cache_fp8;
+  if (!a.qkv || !caches || !a.out || a.cache_seq0 < 0) return false;
   if (a.ld_qkv < (d.q_heads + 2 * d.kv_heads) * d.head_dim || a.ld_out < d.q_heads * d.head_dim) return false;
   if (a.cache_positions != 0 && a.cache_positions < d.context()) return false;
   const auto aligned16 = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  return aligned16(a.k_cache) && aligned16(a.v_cache);
+  return d.kv_fp8 ? aligned16(a.k_cache_fp8) && aligned16(a.v_cache_fp8) : aligned16(a.k_cache) && aligned16(a.v_cache);
 }
 
 }  // namespace
@@ -133,9 +149,14 @@ cudaError_t launch_kv_append(const DecodeAttentionArgs& a, cudaStream_t s) {
   const int64_t total = d.batch * d.new_tokens * d.kv_heads * d.head_dim;
   const int threads = 256;
   const int64_t blocks = std::min<int64_t>(ceil_div(total, threads), 4096);
-  kv_append_kernel<<<unsigned(blocks), threads, 0, s>>>(a.qkv, a.ld_qkv, a.k_cache, a.v_cache, a.cache_seq0,
-                                                        cache_stride(a), d.new_tokens, d.prior, d.q_heads,
-                                                        d.kv_heads, d.head_dim, total);
+  if (d.kv_fp8)
+    kv_append_kernel<<<unsigned(blocks), threads, 0, s>>>(a.qkv, a.ld_qkv, a.k_cache_fp8, a.v_cache_fp8, a.kv_scale,
+                                                          a.cache_seq0, cache_stride(a), d.new_tokens, d.prior,
+                                                          d.q_heads, d.kv_heads, d.head_dim, total);
+  else
+    kv_append_kernel<<<unsigned(blocks), threads, 0, s>>>(a.qkv, a.ld_qkv, a.k_cache, a.v_cache, 1.0f, a.cache_seq0,
+                                                          cache_stride(a), d.new_tokens, d.prior, d.q_heads,
+                                                          d.kv_heads, d.head_dim, total);
   return cudaGetLastError();
 }
 

@@ -7,7 +7,12 @@
 //   - this step's K and V are first written to positions prior .. prior+T-1;
 //   - token t of sequence b sees positions 0 .. prior+t; q head h reads KV head h / (q/kv);
 //   - out row b*T + t, columns h*head_dim.., leading dim ld_out; softmax scale 1/sqrt(head_dim).
+// An FP8 cache (k_cache_fp8 / v_cache_fp8 instead of k_cache / v_cache, dims.kv_fp8) holds
+// E4M3(x / kv_scale): the append quantizes (nearest even, saturating), the attention reads
+// e4m3 x kv_scale, as the CPU backend does (kernels/detail/fp8_e4m3.hpp). Only the simple kernel
+// reads it (attention_uses_split_path is false for it).
 #include <cuda_bf16.h>
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -23,6 +28,9 @@ struct DecodeAttentionArgs {
   int64_t ld_qkv = 0;                  // >= (q_heads + 2*kv_heads) * head_dim
   __nv_bfloat16* k_cache = nullptr;    // both caches: same layout, 16-byte aligned
   __nv_bfloat16* v_cache = nullptr;
+  __nv_fp8_e4m3* k_cache_fp8 = nullptr;  // dims.kv_fp8: the caches instead, one scale for both
+  __nv_fp8_e4m3* v_cache_fp8 = nullptr;
+  float kv_scale = 1.0f;
   int64_t cache_seq0 = 0;              // first cache sequence this call covers
   int64_t cache_positions = 0;         // position stride per (seq, kv head); 0 means prior + T
   __nv_bfloat16* out = nullptr;        // (batch*T) rows of q_heads*head_dim

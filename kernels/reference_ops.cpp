@@ -23,7 +23,7 @@ int64_t choose_splits(int64_t units, int64_t slots, int64_t min_splits, int64_t 
 }
 
 bool attention_uses_split_path(const AttentionDims& s) {
-  return s.new_tokens == 1 && s.head_dim == kAttnFastHeadDim && s.kv_heads > 0 && s.q_heads % s.kv_heads == 0 &&
+  return !s.kv_fp8 && s.new_tokens == 1 && s.head_dim == kAttnFastHeadDim && s.kv_heads > 0 && s.q_heads % s.kv_heads == 0 &&
          s.q_heads / s.kv_heads <= kAttnMaxGroup;
 }
 

@@ -27,11 +27,13 @@ constexpr int64_t kAttnMaxGroup = 16;              // q heads per KV head: the 1
 
 struct AttentionDims {
   int64_t batch = 0, new_tokens = 1, prior = 0, q_heads = 0, kv_heads = 0, head_dim = 0;
+  bool kv_fp8 = false;  // the KV cache is E4M3 with one scale per tensor (kernels/detail/fp8_e4m3.hpp)
   int64_t context() const { return prior + new_tokens; }
 };
 
-// The split (flash-decoding) path runs for T = 1, head_dim 128 and at most 16 q heads per KV head;
-// everything else (prefill chunks, other head sizes) runs the simple kernel without workspace.
+// The split (flash-decoding) path runs for T = 1, head_dim 128, at most 16 q heads per KV head
+// and a BF16 cache (its tensor-core tiles load K/V as BF16); everything else (prefill chunks,
+// other head sizes, an FP8 cache) runs the simple kernel without workspace.
 bool attention_uses_split_path(const AttentionDims& s);
 
 struct AttentionSplitPlan {

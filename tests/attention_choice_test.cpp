@@ -9,7 +9,7 @@ using namespace tpbench;
 
 namespace {
 
-StepProgram program(Phase ph, const char* model = "llama-3.1-8b") {
+StepProgram program(Phase ph, const char* model = "llama-3.1-8b", DType kv = DType::BF16) {
   StepConfig c;
   c.tp = 2;
   c.batch = 4;
@@ -17,7 +17,9 @@ StepProgram program(Phase ph, const char* model = "llama-3.1-8b") {
   c.phase = ph;
   c.chunk = ph == Phase::Prefill ? 512 : 0;
   c.layers = 2;
-  return build_program(preset_model(model), c);
+  ModelSpec m = preset_model(model);
+  m.kv_dtype = kv;
+  return build_program(m, c);
 }
 
 }  // namespace
@@ -81,4 +83,30 @@ TEST(AttentionChoice, DecodeTakesTheFasterKernel) {
   EXPECT_EQ(faster_decode_kernel(AttentionKernel::Split, 10e-6, std::nullopt), AttentionKernel::Split);
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Library), "cudnn-sdpa");
   EXPECT_STREQ(attention_kernel_name(AttentionKernel::Split), "tpbench-split");
+}
+
+// An FP8 KV cache: decode on the project's simple kernel (the split kernel's tiles are BF16) with
+// the library ruled out by name; prefill refused even where the library is usable.
+TEST(AttentionChoice, Fp8KvCacheDecodesOnTheSimpleKernelAndRefusesPrefill) {
+  const StepProgram d = program(Phase::Decode, "llama-3.1-8b", DType::FP8E4M3);
+  EXPECT_FALSE(attention_not_runnable(d.ranks[0], true, "").has_value());
+  int attentions = 0;
+  for (const Op& op : d.ranks[0].ops)
+    if (op.kind == OpKind::Attention) {
+      ++attentions;
+      ASSERT_EQ(op.attn.kv_dtype, DType::FP8E4M3);
+      EXPECT_EQ(own_attention_kernel(op.attn), AttentionKernel::Simple);  // Split in BF16 (test above)
+      const auto why = library_cannot_run(op.attn);
+      ASSERT_TRUE(why.has_value());
+      EXPECT_NE(why->find("FP8"), std::string::npos) << *why;
+    }
+  EXPECT_EQ(attentions, 2);
+  const StepProgram p = program(Phase::Prefill, "llama-3.1-8b", DType::FP8E4M3);
+  const auto why = attention_not_runnable(p.ranks[0], true, "");
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("512 query tokens"), std::string::npos) << *why;
+  EXPECT_NE(why->find("FP8"), std::string::npos) << *why;
+  const StepProgram b = program(Phase::Prefill);  // BF16: the library takes it
+  for (const Op& op : b.ranks[0].ops)
+    if (op.kind == OpKind::Attention) EXPECT_FALSE(library_cannot_run(op.attn).has_value());
 }

@@ -92,12 +92,12 @@ TEST(DeviceMemoryPlan, FitDecisionForLlama70b) {
   const int64_t h100_free = 79LL << 30;
   c.tp = 8;
   const StepProgram p8 = build_program(m, c);
-  const DeviceMemoryPlan m8 = plan_device_memory(p8.ranks[0], 2, 0);
+  const DeviceMemoryPlan m8 = plan_device_memory(p8.ranks[0], 0);
   EXPECT_NEAR(double(footprint(p8.ranks[0], 2).kv_bytes), 64.0 * 11000 * 40960, 1.0);
   EXPECT_FALSE(device_fit(m8, h100_free, 0).has_value());
   c.tp = 2;
   const StepProgram p2 = build_program(m, c);
-  const auto why = device_fit(plan_device_memory(p2.ranks[0], 2, 0), h100_free, 3);
+  const auto why = device_fit(plan_device_memory(p2.ranks[0], 0), h100_free, 3);
   ASSERT_TRUE(why.has_value());
   EXPECT_NE(why->find("GPU 3"), std::string::npos);
 }

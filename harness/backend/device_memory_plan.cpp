@@ -4,9 +4,10 @@
 
 namespace tpbench {
 
-DeviceMemoryPlan plan_device_memory(const RankProgram& r, int element_bytes, int64_t attention_workspace) {
+DeviceMemoryPlan plan_device_memory(const RankProgram& r, int64_t attention_workspace, int64_t fp8_gemm) {
   DeviceMemoryPlan p;
-  p.buffers = footprint(r, element_bytes).total();
+  p.buffers = footprint(r).total();  // each buffer at its own storage type
+  p.fp8_gemm = fp8_gemm;
   p.attention_workspace = attention_workspace;
   p.gemm_workspace = kGemmWorkspaceBytes;
   p.reserve = kDeviceReserveBytes;

@@ -1,7 +1,8 @@
 #pragma once
 // Device memory a rank needs for a program, decided before anything is allocated: the
-// program's buffers in the model's dtype, the attention workspace, cuBLAS workspace, and a
-// fixed reserve for the CUDA context, NCCL buffers and allocator slack.
+// program's buffers at their storage type (FP8 weights and KV one byte an element), the
+// attention workspace, cuBLAS workspace, the FP8 GEMMs' input staging and scales, and a fixed
+// reserve for the CUDA context, NCCL buffers and allocator slack.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,12 +15,14 @@ struct DeviceMemoryPlan {
   int64_t buffers = 0;            // weights + KV + activations + staging
   int64_t attention_workspace = 0;
   int64_t gemm_workspace = 0;
+  int64_t fp8_gemm = 0;           // FP8 GEMMs: quantized-input staging and scales (Fp8GemmPlan)
   int64_t reserve = 0;            // context, NCCL, fragmentation
-  int64_t total() const { return buffers + attention_workspace + gemm_workspace + reserve; }
+  int64_t total() const { return buffers + attention_workspace + gemm_workspace + fp8_gemm + reserve; }
 };
 
-// `attention_workspace`: bytes the attention kernel asks for (per rank, the largest op).
-DeviceMemoryPlan plan_device_memory(const RankProgram& r, int element_bytes, int64_t attention_workspace);
+// `attention_workspace`: bytes the attention kernel asks for (per rank, the largest op);
+// `fp8_gemm`: Fp8GemmPlan::device_bytes() of the rank (0 without FP8 weights).
+DeviceMemoryPlan plan_device_memory(const RankProgram& r, int64_t attention_workspace, int64_t fp8_gemm = 0);
 
 // Why the plan does not fit in `free_bytes` of device `device`, or nothing.
 std::optional<std::string> device_fit(const DeviceMemoryPlan& plan, int64_t free_bytes, int device);

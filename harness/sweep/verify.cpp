@@ -9,7 +9,7 @@ namespace tpbench {
 
 double verify_tolerance(const ModelSpec& m, bool cpu_backend) {
   const bool fp8 = m.weight_dtype == DType::FP8E4M3 || m.kv_dtype == DType::FP8E4M3;
-  if (fp8) return kFp8CpuVerifyTolerance;
+  if (fp8) return cpu_backend ? kFp8CpuVerifyTolerance : kFp8GpuVerifyTolerance;
   return cpu_backend ? kFp32VerifyTolerance : kBf16VerifyTolerance;
 }
 

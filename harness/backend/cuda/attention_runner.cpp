@@ -9,6 +9,7 @@
 #include "harness/common/error.hpp"
 #include "harness/measure/stats.hpp"
 #include "kernels/detail/cuda_check.hpp"
+#include "kernels/detail/fp8_e4m3.hpp"
 #include "kernels/detail/event_timer.hpp"
 
 namespace tpbench::cuda {
@@ -25,8 +26,14 @@ kernels::DecodeAttentionArgs attention_args(const Op& op, const std::vector<__nv
   a.dims = attention_dims(op.attn);
   a.qkv = buffers[op.a.buffer] + op.a.offset;
   a.ld_qkv = op.a.ld;
-  a.k_cache = buffers[op.k_cache];
-  a.v_cache = buffers[op.v_cache];
+  if (op.attn.kv_dtype == DType::FP8E4M3) {  // the buffers hold E4M3 bytes (CudaRank::allocate_buffer)
+    a.k_cache_fp8 = reinterpret_cast<__nv_fp8_e4m3*>(buffers[op.k_cache]);
+    a.v_cache_fp8 = reinterpret_cast<__nv_fp8_e4m3*>(buffers[op.v_cache]);
+    a.kv_scale = fp8::kActivationScale;
+  } else {
+    a.k_cache = buffers[op.k_cache];
+    a.v_cache = buffers[op.v_cache];
+  }
   a.cache_seq0 = op.attn.cache_seq0;
   a.cache_positions = op.attn.prior + op.attn.new_tokens;
   a.out = buffers[op.out.buffer] + op.out.offset;
@@ -50,6 +57,7 @@ AttentionRunner::Key AttentionRunner::key_of(const AttentionShape& s) {
 
 void AttentionRunner::launch(AttentionKernel k, const kernels::DecodeAttentionArgs& args, cudaStream_t s) {
   if (k == AttentionKernel::Library) {
+    if (args.dims.kv_fp8) throw std::logic_error("the attention library was chosen for an FP8 KV cache");
     TPBENCH_CUDA_CHECK(kernels::detail::launch_kv_append(args, s));
     library_->run(args, library_ws_.get(), library_ws_.bytes(), s);
     return;
@@ -83,7 +91,8 @@ AttentionRunner::Choice AttentionRunner::decide(const AttentionShape& shape, con
         s, 2, 6, [&] { if (flush) flush->flush(s); }, [&] { launch(k, args, s); })).median;
   };
   std::vector<KernelCandidate<AttentionKernel>> candidates = {{own, [&] { return time_of(own); }}};
-  if (library_ && library_supports_head_dim(shape.head_dim))
+  const std::optional<std::string> cannot = library_cannot_run(shape);
+  if (library_ && !cannot)
     candidates.push_back({AttentionKernel::Library, [&] {
                             grow(library_ws_, library_->prepare(args));
                             return time_of(AttentionKernel::Library);
@@ -91,6 +100,7 @@ AttentionRunner::Choice AttentionRunner::decide(const AttentionShape& shape, con
   const KernelDecision<AttentionKernel> d = decide_fastest(candidates, [s] { recover_stream(s); });
   Choice c;
   c.kernel = d.kernel;
+  c.library_skipped = cannot;
   for (const auto& [k, t] : d.times) (k == AttentionKernel::Library ? c.library_s : c.own_s) = t;
   for (const auto& [k, e] : d.errors) c.skipped += std::string(attention_kernel_name(k)) + ": " + e;
   return c;
@@ -158,6 +168,7 @@ nlohmann::json AttentionRunner::choices() const {
     j["decode_attention_library_s"] = c.library_s ? nlohmann::json(*c.library_s) : nlohmann::json(nullptr);
     j["decode_attention_timed_here"] = c.timed;
     if (!c.skipped.empty()) j["attention_candidate_failed"] = c.skipped;
+    if (c.library_skipped) j["decode_attention_library_not_tried"] = *c.library_skipped;
   }
   return j;
 }

@@ -44,7 +44,8 @@ class AttentionRunner {
                kernels::L2Flush* flush);
   // Appends K/V and runs the chosen kernel for the op's shape (capturable).
   void run(const Op& op, const kernels::DecodeAttentionArgs& args, cudaStream_t s);
-  // {"attention": name, "attention_library": ..., "decode_attention_ours_s", "..._library_s"}
+  // {"attention": name, "attention_library": ..., "decode_attention_ours_s", "..._library_s",
+  // "decode_attention_library_not_tried": why, where the library cannot take the shape}
   // for the program's attention ops (the last shape's times; every layer has the same shape).
   nlohmann::json choices() const;
 
@@ -54,6 +55,7 @@ class AttentionRunner {
     std::optional<double> own_s, library_s;
     std::string skipped;  // a candidate that could not run, and why ("" when none)
     bool timed = true;    // false: this process's earlier choice for the shape on this device
+    std::optional<std::string> library_skipped;  // why the library was not timed (library_cannot_run)
   };
   static Key key_of(const AttentionShape& s);
   void launch(AttentionKernel k, const kernels::DecodeAttentionArgs& args, cudaStream_t s);

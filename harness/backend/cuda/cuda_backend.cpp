@@ -21,6 +21,7 @@
 #include "harness/backend/cuda/process_group.hpp"
 #include "harness/backend/cuda_backend_factory.hpp"
 #include "harness/backend/device_memory_plan.hpp"
+#include "harness/backend/fp8_gemm_plan.hpp"
 #include "harness/backend/logits_assembly.hpp"
 #include "harness/backend/rank_threads.hpp"
 #include "harness/common/error.hpp"
@@ -77,9 +78,8 @@ class CudaBackend final : public Backend {
     if (m.dtype != DType::BF16)
       throw UsageError("model " + m.name + " is " + dtype_name(m.dtype) +
                        ": the cuda backend runs BF16 models only (set torch_dtype to bfloat16)");
-    if (m.weight_dtype != DType::BF16 || m.kv_dtype != DType::BF16)
-      throw UsageError("model " + m.name + ": the cuda backend runs BF16 weights and KV cache only (the cost model "
-                       "prices FP8: tpbench predict)");
+    // FP8 weights run as cuBLASLt FP8 GEMMs (fp8_gemm_plan.hpp), an FP8 KV cache on the project's
+    // attention kernel (prefill over it is refused per point by cannot_run).
     // The attention kernels put a chunk's tokens on a grid dimension (at most 65535).
     if (c.new_tokens() > 65535)
       throw UsageError("prefill chunk of " + std::to_string(c.new_tokens()) +
@@ -111,8 +111,12 @@ class CudaBackend final : public Backend {
       if (auto why = attention_not_runnable(p.ranks[r], library_.usable, library_.description)) return why;
     std::map<int, int64_t> need;  // device -> bytes
     for (int r : ranks) {
-      need[device_of(p, r)] += plan_device_memory(p.ranks[r], dtype_bytes(DType::BF16),
-                                                  workspace_estimate(p.ranks[r], device_of(p, r)))
+      const Fp8GemmPlan fp8 = plan_fp8_gemms(p.model, p.ranks[r]);
+      if (fp8.refusal) return *fp8.refusal;
+      if (fp8.gemms > 0)
+        if (auto why = cuda::fp8_gemm_unsupported(device_of(p, r))) return why;
+      need[device_of(p, r)] += plan_device_memory(p.ranks[r], workspace_estimate(p.ranks[r], device_of(p, r)),
+                                                  fp8.device_bytes() + (fp8.gemms > 0 ? kGemmWorkspaceBytes : 0))
                                    .total();
     }
     for (auto [dev, bytes] : need) {

@@ -86,15 +86,10 @@ void CudaRank::prepare(std::mutex& tune_lock) {
   gemm_->reserve_skinny_workspace(r_, compute_->get());
   memory_.clear();
   pointers_.clear();
-  for (size_t i = 0; i < r_.buffers.size(); ++i) {
-    // 256-byte aligned by cudaMalloc: every view offset that is a multiple of 8 elements stays
-    // 16-byte aligned, which the vectorised kernels rely on.
-    memory_.emplace_back(size_t(std::max<int64_t>(r_.buffers[i].elements, 1)) * sizeof(__nv_bfloat16));
-    pointers_.push_back(memory_.back().get<__nv_bfloat16>());
-    init_buffer(program_.model, r_, int(i), program_.config.seed, pointers_.back(), compute_->get());
-  }
+  prepare_fp8_gemms(compute_->get());
+  for (size_t i = 0; i < r_.buffers.size(); ++i) allocate_buffer(int(i), compute_->get());
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(compute_->get()));
-  const MemoryFootprint f = footprint(r_, sizeof(__nv_bfloat16));
+  const MemoryFootprint f = footprint(r_);  // at each buffer's storage type
   int l2 = 0;
   TPBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device_));
   // Always there for the GEMM autotune; before each timed step only when the rank's bytes are
@@ -115,6 +110,43 @@ void CudaRank::prepare(std::mutex& tune_lock) {
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(cs));
 }
 
+void CudaRank::prepare_fp8_gemms(cudaStream_t s) {
+  fp8_plan_ = plan_fp8_gemms(program_.model, r_);
+  if (fp8_plan_.refusal) throw std::runtime_error(*fp8_plan_.refusal);  // cannot_run said so before
+  if (fp8_plan_.gemms == 0) return;
+  fp8_gemm_ = std::make_unique<Fp8GemmRunner>(size_t(kGemmWorkspaceBytes));
+  fp8_input_ = DeviceBuffer(size_t(std::max<int64_t>(fp8_plan_.input_elements, 16)));
+  const size_t scale_bytes = fp8_plan_.scales.size() * sizeof(float);
+  fp8_scales_ = DeviceBuffer(scale_bytes);
+  TPBENCH_CUDA_CHECK(cudaMemcpyAsync(fp8_scales_.get(), fp8_plan_.scales.data(), scale_bytes, cudaMemcpyHostToDevice, s));
+  // The host vector is read by the copy until the stream gets there: it lives as long as the rank.
+  fp8_ctx_.runner = fp8_gemm_.get();
+  fp8_ctx_.input = fp8_input_.get<__nv_fp8_e4m3>();
+  fp8_ctx_.scales = fp8_scales_.get<float>();
+  fp8_ctx_.scale_index = &fp8_plan_.scale_index;
+}
+
+void CudaRank::allocate_buffer(int i, cudaStream_t s) {
+  const Buffer& b = r_.buffers[size_t(i)];
+  // 256-byte aligned by cudaMalloc: every view offset that is a multiple of 8 elements stays
+  // 16-byte aligned, which the vectorised kernels rely on.
+  memory_.emplace_back(size_t(std::max<int64_t>(b.elements, 1)) * size_t(dtype_bytes(b.dtype)));
+  pointers_.push_back(memory_.back().get<__nv_bfloat16>());
+  const int scale = fp8_plan_.scale_index.empty() ? -1 : fp8_plan_.scale_index[size_t(i)];
+  if (scale >= 0) {
+    init_fp8_weight(program_.model, r_, i, program_.config.seed, fp8_plan_.weight_cols[size_t(i)],
+                    fp8_plan_.scales[size_t(scale)], memory_.back().get<__nv_fp8_e4m3>(), s);
+    return;
+  }
+  if (b.dtype == DType::FP8E4M3 && (b.init == InitKind::KCache || b.init == InitKind::VCache)) {
+    init_fp8_kv(program_.model, r_, i, program_.config.seed, memory_.back().get<__nv_fp8_e4m3>(), s);
+    return;
+  }
+  if (b.dtype != DType::BF16)  // cannot_run refuses these programs
+    throw std::runtime_error("buffer '" + b.name + "' is " + dtype_name(b.dtype) + ", which the cuda backend does not hold");
+  init_buffer(program_.model, r_, i, program_.config.seed, pointers_.back(), s);
+}
+
 nlohmann::json CudaRank::kernel_choices() const {
   // "attention" is always there (the schema requires it), also for a point that failed early.
   nlohmann::json j = attention_ ? attention_->choices() : nlohmann::json{{"attention", "none"}};
@@ -125,12 +157,13 @@ nlohmann::json CudaRank::kernel_choices() const {
   }
   j.update(execution_.describe());
   if (profile_overshoot_s_) j["op_profile_event_overshoot_s"] = *profile_overshoot_s_;
+  if (fp8_gemm_) j["fp8_gemm_shapes"] = fp8_gemm_->cached_shapes();
   return j;
 }
 
 void CudaRank::enqueue_op(const Op& op, cudaStream_t s) {
   if (op.kind != OpKind::Collective) {
-    OpContext ctx{&pointers_, gemm_.get(), attention_.get()};
+    OpContext ctx{&pointers_, gemm_.get(), attention_.get(), fp8_gemm_ ? &fp8_ctx_ : nullptr};
     launch_compute_op(op, ctx, s);
     return;
   }

@@ -15,6 +15,9 @@
 #include "harness/backend/backend.hpp"
 #include "harness/backend/cuda/attention_runner.hpp"
 #include "harness/backend/cuda/device_resources.hpp"
+#include "harness/backend/cuda/fp8_gemm_runner.hpp"
+#include "harness/backend/cuda/op_launch.hpp"
+#include "harness/backend/fp8_gemm_plan.hpp"
 #include "harness/backend/cuda/gemm_runner.hpp"
 #include "harness/backend/step_execution.hpp"
 #include "harness/backend/stream_schedule.hpp"
@@ -74,6 +77,10 @@ class CudaRank {
   // capture(), or eager execution of v from now on when only the capture failed.
   void capture_or_fall_back(Variant v);
   void enqueue_op(const Op& op, cudaStream_t s);
+  // Allocates and fills buffer i at its storage type (FP8 weights transposed, fp8_gemm_plan.hpp).
+  void allocate_buffer(int i, cudaStream_t s);
+  // The FP8 GEMMs' runner, input staging and scales (nothing without FP8 weights).
+  void prepare_fp8_gemms(cudaStream_t s);
 
   const StepProgram& program_;
   const RankProgram& r_;
@@ -89,6 +96,10 @@ class CudaRank {
   std::array<std::unique_ptr<Event>, 4> marks_;  // section boundaries of a timed step
   std::unique_ptr<GemmRunner> gemm_;
   std::unique_ptr<AttentionRunner> attention_;
+  Fp8GemmPlan fp8_plan_;
+  std::unique_ptr<Fp8GemmRunner> fp8_gemm_;
+  DeviceBuffer fp8_input_, fp8_scales_;
+  Fp8GemmContext fp8_ctx_;
   DeviceBuffer barrier_;
   // When the weights and KV the step reads would fit in L2, every timed step starts from a
   // flushed L2 (outside the timed events) so that bytes come from HBM, as they do at scale.

@@ -81,4 +81,13 @@ nlohmann::json system_info(const std::vector<int>& devices) {
   return j;
 }
 
+std::optional<std::string> fp8_gemm_unsupported(int device) {
+  int major = 0, minor = 0;
+  TPBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  TPBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  if (major * 10 + minor >= 89) return std::nullopt;  // Ada (8.9), Hopper (9.0) and later have FP8 tensor cores
+  return "GPU " + std::to_string(device) + " (compute capability " + std::to_string(major) + "." +
+         std::to_string(minor) + ") has no FP8 tensor cores for FP8 weights (8.9 or later needed)";
+}
+
 }  // namespace tpbench::cuda

@@ -166,7 +166,7 @@ bool GemmRunner::use_skinny(const GemmShape& sh, const __nv_bfloat16* a, const _
 size_t skinny_workspace_bytes(const RankProgram& r, int sm_count) {
   size_t need = 0;
   for (const Op& op : r.ops)
-    if (op.kind == OpKind::Gemm && op.a.rows >= 1 && op.a.rows <= kernels::kSkinnyMaxM)
+    if (op.kind == OpKind::Gemm && op.w.dtype != DType::FP8E4M3 && op.a.rows >= 1 && op.a.rows <= kernels::kSkinnyMaxM)
       need = std::max(need, kernels::skinny_gemm_workspace_bytes(op.a.rows, op.w.cols, op.a.cols, sm_count));
   return need;
 }

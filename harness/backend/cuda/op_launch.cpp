@@ -4,9 +4,12 @@
 #include <stdexcept>
 
 #include "harness/backend/cuda/attention_runner.hpp"
+#include "harness/backend/cuda/fp8_gemm_runner.hpp"
 #include "kernels/decode_attention.cuh"
 #include "kernels/detail/cuda_check.hpp"
 #include "kernels/elementwise.cuh"
+#include "kernels/fp8_quantize.cuh"
+#include "kernels/detail/fp8_e4m3.hpp"
 
 namespace tpbench::cuda {
 kernels::AttentionDims attention_dims(const AttentionShape& s) {
@@ -17,12 +20,32 @@ kernels::AttentionDims attention_dims(const AttentionShape& s) {
   d.q_heads = s.q_heads;
   d.kv_heads = s.kv_heads;
   d.head_dim = s.head_dim;
+  d.kv_fp8 = s.kv_dtype == DType::FP8E4M3;
   return d;
 }
+
+namespace {
+
+// The input quantized at the static activation scale into the staging buffer, then the TN FP8
+// GEMM on the transposed weight (ld k) with both scales from device memory.
+void launch_fp8_gemm(const Op& op, const OpContext& ctx, cudaStream_t s) {
+  if (!ctx.fp8) throw std::logic_error("FP8 GEMM '" + op.name + "' without an FP8 GEMM context");
+  const Fp8GemmContext& f = *ctx.fp8;
+  const int64_t m = op.a.rows, k = op.a.cols, n = op.w.cols;
+  TPBENCH_CUDA_CHECK(
+      kernels::quantize_bf16_e4m3(view_ptr(ctx, op.a), op.a.ld, f.input, k, m, k, fp8::kActivationScale, s));
+  const int w_scale = (*f.scale_index).at(size_t(op.w.buffer));
+  if (w_scale < 0) throw std::logic_error("FP8 GEMM '" + op.name + "': its weight has no scale");
+  f.runner->run(f.input, k, f.scales, fp8_ptr(ctx, op.w), k, f.scales + w_scale, view_ptr(ctx, op.out), op.out.ld,
+                m, n, k, s);
+}
+
+}  // namespace
 
 void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s) {
   switch (op.kind) {
     case OpKind::Gemm:
+      if (op.w.dtype == DType::FP8E4M3) return launch_fp8_gemm(op, ctx, s);
       ctx.gemm->run(view_ptr(ctx, op.a), op.a.ld, view_ptr(ctx, op.w), op.w.ld, view_ptr(ctx, op.out), op.out.ld,
                     op.a.rows, op.w.cols, op.a.cols, s);
       return;
