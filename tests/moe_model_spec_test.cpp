@@ -197,10 +197,10 @@ TEST(MoeModelSpec, BadMoeFieldsAreRefusedByName) {
 TEST(MoeModelSpec, UnmodelledAttentionIsRefusedNamingTheField) {
   const std::string dense = R"({"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
     "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 1000)";
-  EXPECT_NE(config_error(dense + R"(, "kv_lora_rank": 512})").find("'kv_lora_rank' (multi-head latent attention)"),
+  EXPECT_NE(config_error(dense + R"(, "kv_lora_rank": 512})").find("'kv_lora_rank' 512: multi-head latent attention"),
             std::string::npos);
   EXPECT_NE(config_error(dense + R"(, "q_lora_rank": 1536})").find("'q_lora_rank'"), std::string::npos);
-  EXPECT_NE(config_error(dense + R"(, "sliding_window": 4096})").find("'sliding_window' (sliding-window attention)"),
+  EXPECT_NE(config_error(dense + R"(, "sliding_window": 4096})").find("'sliding_window' 4096: sliding-window attention"),
             std::string::npos);
   EXPECT_NE(config_error(dense + R"(, "attention_chunk_size": 8192})").find("'attention_chunk_size'"), std::string::npos);
   EXPECT_NE(config_error(dense + R"(, "layer_types": ["full_attention", "sliding_attention"]})").find("layer_types"),

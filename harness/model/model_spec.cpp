@@ -357,34 +357,6 @@ void read_moe_fields(const nlohmann::json& j, const std::string& path, ModelSpec
 
 // --- Attention the plans do not model ------------------------------------------------------
 
-// Config fields whose non-null value means an attention the plans do not model. sliding_window
-// is refused unless use_sliding_window is false (Qwen configs carry a window they do not use).
-struct UnmodelledAttentionField {
-  const char* key;
-  const char* what;
-};
-constexpr UnmodelledAttentionField kUnmodelledAttention[] = {
-    {"kv_lora_rank", "multi-head latent attention"},
-    {"q_lora_rank", "multi-head latent attention"},
-    {"sliding_window", "sliding-window attention"},
-    {"attention_chunk_size", "chunked attention"},
-};
-
-void refuse_unmodelled_attention(const nlohmann::json& j, const std::string& path) {
-  const ConfigFields c(j, path);
-  const bool window_unused = j.contains("use_sliding_window") && j.at("use_sliding_window") == false;
-  for (const auto& f : kUnmodelledAttention) {
-    if (!c.has(f.key) || (std::string(f.key) == "sliding_window" && window_unused)) continue;
-    c.fail(std::string("'") + f.key + "' (" + f.what + ") is not modelled");
-  }
-  // Per-layer attention kinds (Gemma 3, gpt-oss): anything but full attention is refused.
-  if (c.has("layer_types")) {
-    if (!j.at("layer_types").is_array()) c.fail("'layer_types' is not a list");
-    for (const auto& t : j.at("layer_types"))
-      if (t != "full_attention") c.fail("'layer_types' entry " + t.dump() + " is not modelled (full_attention is)");
-  }
-}
-
 }  // namespace
 
 ModelSpec model_from_hf_config(const std::string& path) {
@@ -441,7 +413,6 @@ ModelSpec model_from_hf_config(const std::string& path) {
   m.weight_dtype = m.kv_dtype = m.dtype;
   if (j.contains("quantization_config") && !j.at("quantization_config").is_null())
     m.weight_dtype = weight_dtype_from_quantization(j, path);
-  refuse_unmodelled_attention(j, path);
   read_moe_fields(j, path, m);
   m.validate();
   return m;

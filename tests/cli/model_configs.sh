@@ -8,7 +8,7 @@ set -u
 CFG="$SRC/tests/fixtures/hf_configs"
 P="$TMP/p.json"
 
-for pair in mixtral-8x7b:num_local_experts deepseek-v3:n_routed_experts \
+for pair in mixtral-8x7b:mixture-of-experts deepseek-v3:kv_lora_rank \
             mistral-7b-v0.1:sliding_window llama-3.1-8b-awq:quant_method; do
   file="$CFG/${pair%%:*}.json"
   field="${pair#*:}"
