@@ -1,8 +1,10 @@
 #include "harness/backend/cuda/fp8_gemm_runner.hpp"
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "harness/backend/cuda/cublaslt_algo.hpp"
 #include "kernels/detail/cublas_check.hpp"
 
 namespace tpbench::cuda {
@@ -45,24 +47,13 @@ const Fp8GemmRunner::Plan& Fp8GemmRunner::plan_for(const Fp8GemmShape& s) {
     TPBENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, CUDA_R_8F_E4M3, uint64_t(s.k), uint64_t(s.n), s.ldw_t));
     TPBENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lb, CUDA_R_8F_E4M3, uint64_t(s.k), uint64_t(s.m), s.lda));
     TPBENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lc, CUDA_R_16BF, uint64_t(s.n), uint64_t(s.m), s.ldo));
-    cublasLtMatmulPreference_t pref = nullptr;
-    TPBENCH_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-    const uint64_t ws = workspace_.bytes();
-    const cublasStatus_t e = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
-                                                                  sizeof ws);
-    if (e != CUBLAS_STATUS_SUCCESS) cublasLtMatmulPreferenceDestroy(pref);
-    TPBENCH_CUBLAS_CHECK(e);
-    cublasLtMatmulHeuristicResult_t result{};
-    int found = 0;
-    const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle_, p->desc, p->la, p->lb, p->lc, p->lc, pref, 1,
-                                                             &result, &found);
-    cublasLtMatmulPreferenceDestroy(pref);
-    if (st == CUBLAS_STATUS_NOT_SUPPORTED || (st == CUBLAS_STATUS_SUCCESS && found == 0))
+    const std::optional<cublasLtMatmulAlgo_t> algo =
+        best_lt_algo(handle_, p->desc, p->la, p->lb, p->lc, workspace_.bytes());
+    if (!algo)
       throw std::runtime_error("cuBLASLt has no algorithm for FP8 GEMM m=" + std::to_string(s.m) + " n=" +
                                std::to_string(s.n) + " k=" + std::to_string(s.k) + " (an FP8 GEMM needs a GPU with "
                                "FP8 tensor cores, compute capability 8.9 or later)");
-    TPBENCH_CUBLAS_CHECK(st);
-    p->algo = result.algo;
+    p->algo = *algo;
   } catch (...) {
     delete p;
     throw;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "harness/backend/choice_cache.hpp"
+#include "harness/backend/cuda/cublaslt_algo.hpp"
 #include "harness/backend/kernel_choice.hpp"
 #include "harness/measure/stats.hpp"
 #include "kernels/detail/event_timer.hpp"
@@ -60,36 +61,17 @@ const GemmRunner::Plan& GemmRunner::plan_for(const GemmShape& s) {
     TPBENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->la, CUDA_R_16BF, uint64_t(s.n), uint64_t(s.k), s.ldw));
     TPBENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lb, CUDA_R_16BF, uint64_t(s.k), uint64_t(s.m), s.lda));
     TPBENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->lc, CUDA_R_16BF, uint64_t(s.n), uint64_t(s.m), s.ldo));
-    cublasLtMatmulPreference_t pref = nullptr;
-    TPBENCH_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-    const uint64_t ws = workspace_.bytes();
-    const uint32_t aw = uint32_t(s.align_w), aa = uint32_t(s.align_a), ao = uint32_t(s.align_o);
-    // Every preference is checked: one silently rejected would leave the heuristic with no
-    // workspace or the default alignments, and a slower algorithm than the shape allows.
-    auto set = [&](cublasLtMatmulPreferenceAttributes_t attr, const void* v, size_t n) {
-      const cublasStatus_t e = cublasLtMatmulPreferenceSetAttribute(pref, attr, v, n);
-      if (e != CUBLAS_STATUS_SUCCESS) cublasLtMatmulPreferenceDestroy(pref);
-      TPBENCH_CUBLAS_CHECK(e);
-    };
-    set(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
-    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &aw, sizeof aw);
-    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &aa, sizeof aa);
-    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &ao, sizeof ao);
-    set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &ao, sizeof ao);
-    cublasLtMatmulHeuristicResult_t result{};
-    int found = 0;
-    const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle_, p->desc, p->la, p->lb, p->lc, p->lc, pref, 1,
-                                                             &result, &found);
-    cublasLtMatmulPreferenceDestroy(pref);
+    const std::optional<cublasLtMatmulAlgo_t> algo = best_lt_algo(
+        handle_, p->desc, p->la, p->lb, p->lc, workspace_.bytes(),
+        LtAlignments{uint32_t(s.align_w), uint32_t(s.align_a), uint32_t(s.align_o)});
     // No algorithm comes back as CUBLAS_STATUS_NOT_SUPPORTED: name the shape rather than the status.
-    if (st == CUBLAS_STATUS_NOT_SUPPORTED || (st == CUBLAS_STATUS_SUCCESS && found == 0))
+    if (!algo)
       throw std::runtime_error("cuBLASLt has no algorithm for BF16 GEMM m=" + std::to_string(s.m) + " n=" +
                                std::to_string(s.n) + " k=" + std::to_string(s.k) + " (ld w/a/out " +
                                std::to_string(s.ldw) + "/" + std::to_string(s.lda) + "/" + std::to_string(s.ldo) +
                                ", alignment w/a/out " + std::to_string(s.align_w) + "/" +
                                std::to_string(s.align_a) + "/" + std::to_string(s.align_o) + " bytes)");
-    TPBENCH_CUBLAS_CHECK(st);
-    p->algo = result.algo;
+    p->algo = *algo;
   } catch (...) {
     delete p;
     throw;
