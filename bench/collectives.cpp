@@ -69,7 +69,7 @@ void BM_InProcessCollective(benchmark::State& state) {
 }
 
 void Args(benchmark::internal::Benchmark* b) {
-  for (int op = 0; op < 3; ++op)
+  for (int op = 0; op < int(tpbench::kCollectiveKinds); ++op)
     for (int ranks : {2, 4, 8})
       for (int64_t size : {int64_t{1} << 10, int64_t{64} << 10, int64_t{1} << 20, int64_t{4} << 20})
         b->Args({op, ranks, size});

@@ -182,7 +182,8 @@ int main(int argc, char** argv) {
   std::vector<size_t> sizes;
   for (size_t s = kMinBytes; s < kMaxBytes; s *= 4) sizes.push_back(s);
   sizes.push_back(kMaxBytes);
-  for (CollectiveKind op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter}) {
+  for (const tpbench::CollectiveTraits& kind : tpbench::all_collective_traits()) {
+    const CollectiveKind op = kind.kind;
     for (size_t size : sizes) {
       const std::string name = std::string("BM_Nccl/") + tpbench::collective_name(op) + "/" + std::to_string(size);
       Context* c = ctx.get();

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "collectives/inprocess_communicator.hpp"
 #include "harness/common/error.hpp"
@@ -18,36 +20,43 @@ size_t collective_output_elems(CollectiveKind op, int ranks, size_t count) {
   return collective_traits(op).output_elems(count, ranks);
 }
 
+size_t collective_expected_elems(CollectiveKind op, int ranks, size_t count) {
+  const CollectiveTraits& t = collective_traits(op);
+  return t.output_elems(count, ranks) * (t.input_has_rank_parts ? static_cast<size_t>(ranks) : 1);
+}
+
 std::vector<float> collective_expected(CollectiveKind op, int ranks, size_t count, uint64_t seed) {
   const CollectiveTraits& t = collective_traits(op);
-  const size_t n = static_cast<size_t>(ranks);
-  std::vector<float> e;
-  if (!t.reduces) {  // each rank's part, in rank order
-    e.resize(n * count);
-    for (size_t r = 0; r < n; ++r)
-      for (size_t i = 0; i < count; ++i) e[r * count + i] = collective_input(seed, static_cast<int>(r), i);
-    return e;
-  }
-  // A reduction sums element i of the ranks' inputs; reduce_scatter's concatenated results are
-  // that sum over its (ranks * count)-element inputs.
-  const size_t elems = t.input_elems(count, ranks);
-  e.resize(elems);
-  for (size_t i = 0; i < elems; ++i) {
-    int64_t sum = 0;  // integers: exact, and independent of any float summation order
-    for (int r = 0; r < ranks; ++r) sum += static_cast<int64_t>(collective_input(seed, r, i));
-    e[i] = static_cast<float>(sum);
+  const size_t n = static_cast<size_t>(ranks), out_elems = t.output_elems(count, ranks);
+  // Every rank holds the same result unless each takes its own part of the inputs.
+  const int distinct_results = t.input_has_rank_parts ? ranks : 1;
+  std::vector<float> e(collective_expected_elems(op, ranks, count));
+  for (int q = 0; q < distinct_results; ++q) {
+    float* result = e.data() + static_cast<size_t>(q) * out_elems;
+    const size_t from = t.source_offset(count, q);
+    if (t.reduces) {
+      for (size_t i = 0; i < count; ++i) {
+        int64_t sum = 0;  // integers: exact, and independent of any float summation order
+        for (int r = 0; r < ranks; ++r) sum += static_cast<int64_t>(collective_input(seed, r, from + i));
+        result[i] = static_cast<float>(sum);
+      }
+    } else {  // output part r is rank r's piece, in rank order
+      for (size_t r = 0; r < n; ++r)
+        for (size_t i = 0; i < count; ++i)
+          result[r * count + i] = collective_input(seed, static_cast<int>(r), from + i);
+    }
   }
   return e;
 }
 
-int64_t collective_wrong(CollectiveKind op, int rank, size_t count,
+int64_t collective_wrong(CollectiveKind op, int rank, int ranks, size_t count,
                          const std::vector<float>& expected, const float* output) {
   const CollectiveTraits& t = collective_traits(op);
-  // A rank holding one part of a scattered result holds the part at its own rank's offset.
-  const size_t offset = t.input_has_rank_parts ? static_cast<size_t>(rank) * count : 0;
-  // The expected vector is nccl-tests' size: count elements, or one part of count per rank.
-  const int ranks = static_cast<int>(expected.size() / std::max<size_t>(1, count));
   const size_t elems = t.output_elems(count, ranks);
+  // Ranks that take their own part of the inputs hold their own result, at their rank's place.
+  const size_t offset = t.input_has_rank_parts ? static_cast<size_t>(rank) * elems : 0;
+  if (expected.size() < offset + elems)
+    throw std::invalid_argument("collective_wrong: the expected values do not cover rank " + std::to_string(rank));
   int64_t wrong = 0;
   for (size_t i = 0; i < elems; ++i) wrong += output[i] != expected[offset + i];  // NaN counts
   return wrong;
@@ -76,7 +85,7 @@ void run_collective_cpu(const CollectiveRequest& req, const CollectiveSink& sink
       // Checked on a fresh output, so a stale buffer from the timed loop cannot pass.
       std::fill(out.begin(), out.end(), std::numeric_limits<float>::quiet_NaN());
       once();
-      wrong[static_cast<size_t>(rank)] = collective_wrong(req.op, rank, count, expected, out.data());
+      wrong[static_cast<size_t>(rank)] = collective_wrong(req.op, rank, req.ranks, count, expected, out.data());
       comm.barrier();
       if (rank == 0) {
         CollectiveTiming t{seconds / req.iters, 0};

@@ -53,12 +53,15 @@ size_t collective_input_elems(CollectiveKind op, int ranks, size_t count);
 size_t collective_output_elems(CollectiveKind op, int ranks, size_t count);
 
 // Computed from collective_input() in integer arithmetic, independently of any communicator:
-// all_reduce: the result every rank holds (count); all_gather: the result every rank holds
-// (ranks * count); reduce_scatter: the ranks' results concatenated (ranks * count).
+// the result every rank holds when all hold the same (all_reduce: count elements, all_gather:
+// ranks * count), else the ranks' results concatenated in rank order (reduce_scatter: ranks *
+// count; all_to_all: ranks * ranks * count, rank r's part p being part r of rank p's input).
+size_t collective_expected_elems(CollectiveKind op, int ranks, size_t count);
 std::vector<float> collective_expected(CollectiveKind op, int ranks, size_t count, uint64_t seed);
 
-// Elements of `rank`'s output (collective_output_elems long) that differ from `expected`.
-int64_t collective_wrong(CollectiveKind op, int rank, size_t count,
+// Elements of `rank`'s output (collective_output_elems long) that differ from its result in
+// `expected` (as collective_expected returns it for `ranks` and `count`).
+int64_t collective_wrong(CollectiveKind op, int rank, int ranks, size_t count,
                          const std::vector<float>& expected, const float* output);
 
 }  // namespace tpbench

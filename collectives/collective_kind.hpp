@@ -12,20 +12,38 @@
 
 namespace tpbench {
 
-enum class CollectiveKind { AllReduce, AllGather, ReduceScatter };
+enum class CollectiveKind { AllReduce, AllGather, ReduceScatter, AllToAll };
+inline constexpr size_t kCollectiveKinds = 4;  // arrays indexed by size_t(CollectiveKind)
 
+// What rank r holds after a collective follows from three attributes:
+//   - it reads part r of every rank's input when the input has rank parts (reduce_scatter,
+//     all_to_all), else every rank's whole input (all_reduce, all_gather);
+//   - it sums those pieces element by element when the kind reduces, else it concatenates them
+//     in rank order, one output part per rank (all_gather, all_to_all).
+// So all_to_all's output part p on rank r is part r of rank p's input: the ranks' parts are
+// transposed, where all_gather's part p is rank p's whole input.
 struct CollectiveTraits {
   CollectiveKind kind;
   const char* name;     // "all_reduce": tables, JSON, profiles, the CLI
   const char* compact;  // "allreduce": also accepted on input
   // Buffers, in units of the count argument each rank passes to NCCL: 1 part, or one part per
-  // rank of the group (all_gather's output, reduce_scatter's input).
+  // rank of the group (all_gather's output, reduce_scatter's input, both of all_to_all's).
   bool input_has_rank_parts;
   bool output_has_rank_parts;
   // The result sums the ranks' inputs element by element (else each rank's part is copied).
   bool reduces;
+  // NCCL defines an in-place form (send == recv, or the rank's own part of the larger buffer).
+  // all_to_all has none: ncclSend/ncclRecv pairs would overwrite parts not yet sent.
+  bool has_in_place;
+  // The all_reduce time at the same nccl-tests size bounds this kind's time from above: a ring
+  // all-reduce is a reduce-scatter then an all-gather of that size, so a profile holding only
+  // all_reduce tables can still price these kinds (pessimistically). all_to_all's pairwise
+  // exchanges follow no such rule: NCCL runs them as point-to-point sends, not as a ring, and at
+  // small sizes their n - 1 separate messages can take longer than one all-reduce.
+  bool bounded_by_all_reduce;
   // A bandwidth-optimal ring moves (n - 1)/n of the nccl-tests size per rank this many times:
-  // all-reduce is a reduce-scatter then an all-gather.
+  // all-reduce is a reduce-scatter then an all-gather; all-to-all sends (n - 1)/n of its send
+  // buffer once, in n - 1 pairwise steps.
   int ring_passes;
   const char* nccl_tests_redop;  // what nccl-tests prints in its "redop" column
 
@@ -37,16 +55,20 @@ struct CollectiveTraits {
   }
   // Elements per count argument in that size (1, or the group size).
   size_t size_parts(int ranks) const { return (input_has_rank_parts || output_has_rank_parts) ? size_t(ranks) : 1; }
-  // The count argument for buffers of in_count and out_count elements (the smaller one).
-  size_t count_argument(size_t in_count, size_t out_count) const { return in_count < out_count ? in_count : out_count; }
+  // The count argument for an input buffer of in_count elements on a group of `ranks`.
+  size_t count_argument(size_t in_count, int ranks) const {
+    return input_has_rank_parts && ranks > 0 ? in_count / size_t(ranks) : in_count;
+  }
+  // Where, in every rank's input, the elements that make up `rank`'s result start.
+  size_t source_offset(size_t count, int rank) const { return input_has_rank_parts ? count * size_t(rank) : 0; }
   double busbw_factor(int ranks) const { return ring_passes * (ranks - 1.0) / ranks; }
   int ring_steps(int ranks) const { return ranks <= 1 ? 0 : ring_passes * (ranks - 1); }
 };
 
 const CollectiveTraits& collective_traits(CollectiveKind k);
-const std::array<CollectiveTraits, 3>& all_collective_traits();
+const std::array<CollectiveTraits, kCollectiveKinds>& all_collective_traits();
 
-const char* collective_name(CollectiveKind k);  // "all_reduce", "all_gather", "reduce_scatter"
+const char* collective_name(CollectiveKind k);  // "all_reduce", "all_gather", "reduce_scatter", "all_to_all"
 // Accepts those names, without the underscore, or with '-'; throws UsageError otherwise.
 CollectiveKind parse_collective_kind(const std::string& name);
 

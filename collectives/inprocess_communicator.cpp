@@ -99,13 +99,14 @@ class AbortableBarrier {
   std::string reason_;
 };
 
-enum class Kind { AllReduce, AllGather, ReduceScatter, Barrier };
+enum class Kind { AllReduce, AllGather, ReduceScatter, AllToAll, Barrier };
 
 const char* kind_name(Kind k) {
   switch (k) {
     case Kind::AllReduce: return "all_reduce";
     case Kind::AllGather: return "all_gather";
     case Kind::ReduceScatter: return "reduce_scatter";
+    case Kind::AllToAll: return "all_to_all";
     case Kind::Barrier: return "barrier";
   }
   return "?";
@@ -172,6 +173,9 @@ void check_posts_and_size_scratch(detail::InProcessState& s) {
     if (p.kind != Kind::Barrier && p.count > 0 && (!p.send || !p.recv))
       throw std::invalid_argument("rank " + std::to_string(r) + " passed a null buffer to " +
                                   kind_name(p.kind));
+    if (p.kind == Kind::AllToAll && buffers_overlap(p.send, p.recv, p.count * size_t(s.size) * sizeof(float)))
+      throw std::invalid_argument("rank " + std::to_string(r) + " passed overlapping send and recv buffers to "
+                                  "all_to_all (it has no in-place form)");
   }
   if (p0.kind == Kind::AllReduce && s.scratch.size() < p0.count) s.scratch.resize(p0.count);
 }
@@ -263,6 +267,22 @@ void InProcessCommunicator::reduce_scatter(const void* send, void* recv, size_t 
         // Only this rank reads segment `rank` of any input, and reduce_in_rank_order reads a
         // block of it before writing the same block: in-place (recv == send + rank*count) is safe.
         reduce_in_rank_order(s.posts, static_cast<size_t>(rank_) * recv_count, recv_count, post.recv);
+      },
+      [] {});
+}
+
+void InProcessCommunicator::all_to_all(const void* send, void* recv, size_t count, ElemType t, void* /*stream*/) {
+  auto& s = *state_;
+  const Post post{Kind::AllToAll, static_cast<const float*>(send), static_cast<float*>(recv), count};
+  run_collective(
+      s, rank_, post, t,
+      [&] {
+        // Rank r writes only its own recv, which overlaps no rank's input (checked at the first
+        // rendezvous for its own; other ranks' buffers are theirs): part q is part r of q's input.
+        const size_t from = static_cast<size_t>(rank_) * count;
+        for (int q = 0; q < s.size && count > 0; ++q)
+          std::memcpy(post.recv + static_cast<size_t>(q) * count, s.posts[static_cast<size_t>(q)].send + from,
+                      count * sizeof(float));
       },
       [] {});
 }

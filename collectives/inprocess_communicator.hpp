@@ -52,6 +52,8 @@ class InProcessCommunicator final : public Communicator {
                   void* stream = nullptr) override;
   void reduce_scatter(const void* send, void* recv, size_t recv_count, ElemType t,
                       void* stream = nullptr) override;
+  // send and recv must not overlap: a group whose rank passes overlapping buffers aborts.
+  void all_to_all(const void* send, void* recv, size_t count, ElemType t, void* stream = nullptr) override;
   void abort() override;
   // Rendezvous of all ranks without data (timing fences in benchmarks). Throws like a collective.
   void barrier();

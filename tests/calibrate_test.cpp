@@ -185,12 +185,32 @@ TEST(CalibrateRequest, SizesAndQuick) {
   // 8 B .. 1 GiB, which holds the tp plan's messages (16 KiB to 128 MiB): 2^3 .. 2^30.
   EXPECT_EQ(full.collective_sizes.size(), 28u);
   EXPECT_EQ(full.collective_sizes.front(), 8u);
-  EXPECT_EQ(full.collective_ops.size(), 3u);
+  // A dense model's plans send no all_to_all: the three tensor-parallel kinds only.
+  EXPECT_EQ(full.collective_ops, (std::vector<CollectiveKind>{CollectiveKind::AllReduce, CollectiveKind::AllGather,
+                                                              CollectiveKind::ReduceScatter}));
   o.quick = true;
   const CalibrateRequest quick = make_calibrate_request(o);
   EXPECT_LT(quick.iters, full.iters);
   EXPECT_LT(quick.collective_sizes.size(), full.collective_sizes.size());
   EXPECT_EQ(quick.gemm_m, full.gemm_m);  // the whole efficiency table, fewer samples
+}
+
+TEST(CalibrateRequest, AllToAllIsMeasuredOnlyWhenThePlansSendIt) {
+  using K = CollectiveKind;
+  const std::vector<K> tp_kinds = {K::AllReduce, K::AllGather, K::ReduceScatter};
+  EXPECT_EQ(calibrate_collective_kinds({}), tp_kinds);
+  EXPECT_EQ(calibrate_collective_kinds({K::AllGather}), tp_kinds);
+  EXPECT_EQ(calibrate_collective_kinds({K::AllToAll, K::AllReduce}),
+            (std::vector<K>{K::AllReduce, K::AllGather, K::ReduceScatter, K::AllToAll}));
+}
+
+TEST(CalibrateMerge, MeasuredAllToAllIsNamedInTheSource) {
+  auto m = hand_made(true);
+  m.collectives.push_back({CollectiveKind::AllToAll, 2, 1 << 20, 3e-5});
+  const SystemProfile p = merge_calibration(resolve_profile("h100-sxm"), m, "");
+  EXPECT_DOUBLE_EQ(p.collectives.time_s(CollectiveKind::AllToAll, 2, 1 << 20), 3e-5);
+  const std::string& src = p.sources.at("collectives");
+  EXPECT_EQ(src.rfind("measured: NCCL BF16 all_reduce/all_to_all, groups 2", 0), 0u) << src;
 }
 
 TEST(CalibrateMerge, GemmEfficiencyIsTotalFlopsOverTotalTime) {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -156,6 +157,41 @@ TEST_P(InProcessCollective, ReduceScatterOutOfPlaceAndInPlaceAreExact) {
   });
 }
 
+TEST_P(InProcessCollective, AllToAllIsTheTransposeOfTheRanksParts) {
+  const int n = GetParam();
+  const size_t ranks = static_cast<size_t>(n);
+  InProcessGroup group(n, 30s);
+  std::atomic<int> checked{0};
+  group.run([&](InProcessCommunicator& comm) {
+    const size_t r = static_cast<size_t>(comm.rank());
+    uint64_t call = 400;
+    for (size_t count : kCounts) {
+      ++call;
+      // Random floats of any value: all_to_all only moves them, so they must arrive bit for bit.
+      auto random_input = [&](size_t rank) {
+        std::vector<float> v(count * ranks);
+        for (size_t i = 0; i < v.size(); ++i)
+          v[i] = 1e3f * rng::uniform_pm1(call, rank, i);
+        return v;
+      };
+      const auto send = random_input(r);
+      std::vector<float> out(count * ranks, NAN);
+      comm.all_to_all(send.data(), out.data(), count, ElemType::F32);
+      // By hand: part p of this rank's output is part r of rank p's input.
+      std::vector<float> transpose;
+      for (size_t p = 0; p < ranks; ++p) {
+        const auto theirs = random_input(p);
+        transpose.insert(transpose.end(), theirs.begin() + static_cast<std::ptrdiff_t>(r * count),
+                         theirs.begin() + static_cast<std::ptrdiff_t>((r + 1) * count));
+      }
+      EXPECT_EQ(out, transpose) << "rank " << r << " count " << count;
+      EXPECT_EQ(send, random_input(r)) << "all_to_all must not touch its input";
+      ++checked;
+    }
+  });
+  EXPECT_EQ(checked.load(), n * static_cast<int>(kCounts.size()));
+}
+
 TEST_P(InProcessCollective, RepeatedMixedCallsOnOneGroupAcrossRuns) {
   const int n = GetParam();
   InProcessGroup group(n, 30s);
@@ -186,6 +222,29 @@ TEST_P(InProcessCollective, RepeatedMixedCallsOnOneGroupAcrossRuns) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks1to8, InProcessCollective, ::testing::Range(1, 9));
+
+TEST(InProcessGroup, AllToAllRefusesOverlappingBuffersOnEveryRank) {
+  // No in-place form: a rank passing one buffer as both aborts the group instead of returning
+  // parts overwritten before they were sent.
+  InProcessGroup group(3, 30s);
+  std::atomic<int> aborted{0};
+  expect_finishes_within(60s, [&] {
+    EXPECT_THROW(group.run([&](InProcessCommunicator& comm) {
+      std::vector<float> buf(3 * 4, 1.0f), other(3 * 4);
+      try {
+        if (comm.rank() == 1)
+          comm.all_to_all(buf.data(), buf.data() + 2, 4, ElemType::F32);  // overlapping
+        else
+          comm.all_to_all(buf.data(), other.data(), 4, ElemType::F32);
+      } catch (const CollectiveAborted& e) {
+        if (std::string(e.what()).find("overlapping") != std::string::npos) ++aborted;
+        throw;
+      }
+    }), CollectiveAborted);
+  });
+  EXPECT_EQ(aborted.load(), 3);
+  EXPECT_TRUE(group.aborted());
+}
 
 TEST(InProcessGroup, AllReduceOfRandomFloatsIsBitIdenticalOnEveryRankInRankOrder) {
   // Non-integer values, where the order of additions changes the rounding.

@@ -5,17 +5,20 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "kernels/detail/cuda_raii.hpp"
+#include "collectives/cuda/device_local_group.hpp"
 #include "collectives/cuda/nccl_check.hpp"
 #include "collectives/cuda/nccl_communicator.hpp"
 #include "collectives/inprocess_communicator.hpp"  // CollectiveAborted
@@ -193,7 +196,7 @@ int64_t run_once(CollectiveKind op, ElemType type, const std::vector<int>& devic
         got[i] = from_bf16(h);
       }
     }
-    wrong += collective_wrong(op, r, count, expected, got.data());
+    wrong += collective_wrong(op, r, n, count, expected, got.data());
   }
   return wrong;
 }
@@ -220,8 +223,62 @@ TEST(NcclGpu, AllCollectivesExactOnAllGpusAndOneRank) {
 
 TEST(NcclGpu, InPlaceExact) {
   SKIP_WITHOUT_GPU();
-  for (const CollectiveTraits& kind : all_collective_traits())
-    EXPECT_EQ(run_once(kind.kind, ElemType::BF16, first_devices(gpus), 4096, true), 0) << kind.name;
+  for (const CollectiveTraits& kind : all_collective_traits()) {
+    if (kind.has_in_place)
+      EXPECT_EQ(run_once(kind.kind, ElemType::BF16, first_devices(gpus), 4096, true), 0) << kind.name;
+    else  // all_to_all: refused before anything is enqueued, never silently wrong
+      EXPECT_THROW(run_once(kind.kind, ElemType::BF16, first_devices(gpus), 4096, true), std::invalid_argument)
+          << kind.name;
+  }
+}
+
+TEST(NcclGpu, AllToAllIsATransposeNotAGather) {
+  SKIP_WITHOUT_GPU();
+  // The driver's check (collective_expected) must tell the two apart: on every rank but 0, a
+  // gather of the ranks' first parts differs from the transpose NCCL must deliver.
+  const int n = std::max(gpus, 2);
+  const size_t count = 3;
+  const auto expected = collective_expected(CollectiveKind::AllToAll, n, count, 0x6e63636c);
+  std::vector<float> gathered(count * size_t(n));
+  for (int p = 0; p < n; ++p)
+    for (size_t i = 0; i < count; ++i) gathered[size_t(p) * count + i] = collective_input(0x6e63636c, p, i);
+  EXPECT_GT(collective_wrong(CollectiveKind::AllToAll, 1, n, count, expected, gathered.data()), 0);
+  EXPECT_EQ(run_once(CollectiveKind::AllToAll, ElemType::F32, first_devices(gpus), 4099, false), 0);
+}
+
+TEST(DeviceLocalGpu, AllToAllOfRanksSharingOneGpuIsExact) {
+  SKIP_WITHOUT_GPU();
+  (void)gpus;
+  // --emulate-tp's stand-in for NCCL: 3 ranks on GPU 0, one thread and stream each.
+  constexpr int n = 3;
+  const size_t count = 1001;
+  const uint64_t seed = 0x646c6132;
+  TPBENCH_CUDA_CHECK(cudaSetDevice(0));
+  auto comms = make_device_local_group(n, 30.0);
+  const auto expected = collective_expected(CollectiveKind::AllToAll, n, count, seed);
+  std::vector<int64_t> wrong(n, -1);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r)
+    threads.emplace_back([&, r] {
+      try {
+      TPBENCH_CUDA_CHECK(cudaSetDevice(0));
+      cuda_detail::CudaStream stream;
+      const size_t elems = count * n;
+      std::vector<float> host(elems);
+      for (size_t i = 0; i < elems; ++i) host[i] = collective_input(seed, r, i);
+      cuda_detail::DeviceBuffer in(elems * sizeof(float)), out(elems * sizeof(float));
+      TPBENCH_CUDA_CHECK(cudaMemcpy(in.get(), host.data(), elems * sizeof(float), cudaMemcpyHostToDevice));
+      comms[size_t(r)]->all_to_all(in.get(), out.get(), count, ElemType::F32, stream.get());
+      TPBENCH_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+      TPBENCH_CUDA_CHECK(cudaMemcpy(host.data(), out.get(), elems * sizeof(float), cudaMemcpyDeviceToHost));
+      wrong[size_t(r)] = collective_wrong(CollectiveKind::AllToAll, r, n, count, expected, host.data());
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "rank " << r << ": " << e.what();
+        comms[size_t(r)]->abort();  // the others must not wait for this rank
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong, std::vector<int64_t>(n, 0));
 }
 
 TEST(NcclGpu, GroupMetadataAndAbort) {
@@ -265,7 +322,8 @@ TEST(NcclGpu, CollectiveCommandCudaBackend) {
   req.iters = 3;
   req.warmup = 1;
   req.seed = 7;
-  for (CollectiveKind op : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter}) {
+  for (const CollectiveTraits& kind : all_collective_traits()) {
+    const CollectiveKind op = kind.kind;
     req.op = op;
     std::vector<CollectiveTiming> got;
     run_collective_cuda(req, [&](size_t k, const CollectiveTiming& t) {

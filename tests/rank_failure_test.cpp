@@ -66,6 +66,7 @@ class StandInComm final : public Communicator {
   void all_reduce(const void*, void*, size_t, ElemType, void*) override { wait_for_abort(); }
   void all_gather(const void*, void*, size_t, ElemType, void*) override { wait_for_abort(); }
   void reduce_scatter(const void*, void*, size_t, ElemType, void*) override { wait_for_abort(); }
+  void all_to_all(const void*, void*, size_t, ElemType, void*) override { wait_for_abort(); }
   void abort() override {
     guard_.abort([this] {
       w_.set(&World::abort_flag);
@@ -237,6 +238,7 @@ class BlockingQueryComm final : public Communicator {
   void all_reduce(const void*, void*, size_t, ElemType, void*) override {}
   void all_gather(const void*, void*, size_t, ElemType, void*) override {}
   void reduce_scatter(const void*, void*, size_t, ElemType, void*) override {}
+  void all_to_all(const void*, void*, size_t, ElemType, void*) override {}
   void abort() override {}
   std::optional<std::string> async_error() const override {
     queried = true;

@@ -84,7 +84,8 @@ TEST(StepOpsConsistency, ProgramTotalsEqualCostModelTotals) {
     expect_close(t.kv_bytes, e.kv_bytes, n + " kv bytes");
     expect_close(t.hbm_bytes, e.hbm_bytes, n + " hbm bytes");
     expect_close(t.collective_bytes, e.collective_bytes_per_rank, n + " collective bytes per rank");
-    for (CollectiveKind k : {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter}) {
+    for (const CollectiveTraits& traits : all_collective_traits()) {
+      const CollectiveKind k = traits.kind;
       double bytes = 0;
       for (const Op& op : r.ops)
         if (op.kind == OpKind::Collective && op.collective == k) bytes += op.message_bytes;

@@ -67,8 +67,11 @@ void check_memory(const CollectiveRequest& req, const std::vector<int>& devices)
                        std::to_string(d) + ", which has " + human_bytes(static_cast<double>(free_b)) +
                        " free (lower --max-bytes)");
   }
+  // Every rank's input and output on the host, and the expected values (all_to_all's hold
+  // every rank's own result).
   const double out_elems = static_cast<double>(collective_output_elems(req.op, req.ranks, max_count));
-  const double host_need = sizeof(float) * (out_elems * (req.ranks + 1) +
+  const double host_need = sizeof(float) * (out_elems * req.ranks +
+                                            static_cast<double>(collective_expected_elems(req.op, req.ranks, max_count)) +
                                             static_cast<double>(collective_input_elems(req.op, req.ranks, max_count)) * req.ranks);
   const double host_have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
   if (host_have > 0 && host_need > 0.5 * host_have)
@@ -144,7 +147,7 @@ void run_rank(NcclCommunicator& comm, Shared& sh) {
     TPBENCH_CUDA_CHECK(cudaMemcpyAsync(result.data(), out.get(), out_elems * sizeof(float), cudaMemcpyDeviceToHost,
                                    stream.get()));
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
-    sh.wrong[r] = collective_wrong(req.op, rank, count, sh.expected, result.data());
+    sh.wrong[r] = collective_wrong(req.op, rank, req.ranks, count, sh.expected, result.data());
     sh.barrier.arrive_and_wait();  // (3) every rank measured and checked
     if (rank == 0) {
       sh.dog.disarm();

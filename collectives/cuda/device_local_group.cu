@@ -96,31 +96,32 @@ int DeviceLocalCommunicator::size() const { return state_->n; }
 
 void DeviceLocalCommunicator::abort() { state_->barrier.breakdown(); }
 
-void DeviceLocalCommunicator::collective(int kind, const void* send, void* recv, size_t count, ElemType t,
+void DeviceLocalCommunicator::collective(CollectiveKind kind, const void* send, void* recv, size_t count, ElemType t,
                                          void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
+  const CollectiveTraits& traits = collective_traits(kind);
   const int n = state_->n;
   const size_t es = elem_size(t);
-  // kind 0: all-reduce (count = elements), 1: all-gather (count = per-rank send),
-  // 2: reduce-scatter (count = per-rank receive).
-  const size_t out_count = kind == 1 ? count * size_t(n) : count;
+  const size_t out_count = traits.output_elems(count, n);
+  // The elements of every input that make up this rank's result (CollectiveTraits).
+  const size_t from = traits.source_offset(count, rank_);
   void* tmp = scratch_->reserve(std::max<size_t>(out_count * es, 1));
   TPBENCH_CUDA_CHECK(cudaEventRecord(scratch_->ready, s));
   state_->send[rank_] = send;
   state_->rendezvous();
   for (int q = 0; q < n; ++q) TPBENCH_CUDA_CHECK(cudaStreamWaitEvent(s, state_->ready[q], 0));
-  if (kind == 1) {
+  if (!traits.reduces) {  // part q of the output comes from rank q's input
     for (int q = 0; q < n; ++q)
-      TPBENCH_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(tmp) + q * count * es, state_->send[q], count * es,
+      TPBENCH_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(tmp) + q * count * es,
+                                         static_cast<const char*>(state_->send[q]) + from * es, count * es,
                                          cudaMemcpyDeviceToDevice, s));
   } else {
     Inputs in{};
     for (int q = 0; q < n; ++q) in.p[q] = state_->send[q];
-    const size_t offset = kind == 2 ? size_t(rank_) * count : 0;
     if (t == ElemType::F32)
-      reduce_kernel<float><<<grid_for(count), 256, 0, s>>>(in, n, offset, count, static_cast<float*>(tmp));
+      reduce_kernel<float><<<grid_for(count), 256, 0, s>>>(in, n, from, count, static_cast<float*>(tmp));
     else
-      reduce_kernel<__nv_bfloat16><<<grid_for(count), 256, 0, s>>>(in, n, offset, count,
+      reduce_kernel<__nv_bfloat16><<<grid_for(count), 256, 0, s>>>(in, n, from, count,
                                                                    static_cast<__nv_bfloat16*>(tmp));
     TPBENCH_CUDA_CHECK_LAUNCH();
   }
@@ -131,14 +132,21 @@ void DeviceLocalCommunicator::collective(int kind, const void* send, void* recv,
 }
 
 void DeviceLocalCommunicator::all_reduce(const void* send, void* recv, size_t count, ElemType t, void* stream) {
-  collective(0, send, recv, count, t, stream);
+  collective(CollectiveKind::AllReduce, send, recv, count, t, stream);
 }
 void DeviceLocalCommunicator::all_gather(const void* send, void* recv, size_t send_count, ElemType t, void* stream) {
-  collective(1, send, recv, send_count, t, stream);
+  collective(CollectiveKind::AllGather, send, recv, send_count, t, stream);
 }
 void DeviceLocalCommunicator::reduce_scatter(const void* send, void* recv, size_t recv_count, ElemType t,
                                              void* stream) {
-  collective(2, send, recv, recv_count, t, stream);
+  collective(CollectiveKind::ReduceScatter, send, recv, recv_count, t, stream);
+}
+void DeviceLocalCommunicator::all_to_all(const void* send, void* recv, size_t count, ElemType t, void* stream) {
+  if (buffers_overlap(send, recv, count * size_t(state_->n) * elem_size(t))) {
+    state_->barrier.breakdown();  // the peers must not wait for this rank at the rendezvous
+    throw std::invalid_argument("all_to_all: send and recv buffers overlap (all_to_all has no in-place form)");
+  }
+  collective(CollectiveKind::AllToAll, send, recv, count, t, stream);
 }
 
 std::vector<std::unique_ptr<Communicator>> make_device_local_group(int n, double timeout_s) {

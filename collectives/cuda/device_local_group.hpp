@@ -6,7 +6,8 @@
 //
 // Each collective is two host rendezvous (only pointers and events cross threads; the host
 // never waits for the GPU): (1) every rank has recorded "input ready" on its stream; each rank's
-// stream then waits for all of them and reduces/gathers into a private scratch buffer;
+// stream then waits for all of them and reduces, gathers or exchanges parts into a private
+// scratch buffer;
 // (2) every rank has recorded "done reading"; each stream waits for all of them before copying
 // the scratch into its output, so in-place use is safe. BF16 sums are done in FP32 in rank
 // order, identical on every rank.
@@ -31,11 +32,14 @@ class DeviceLocalCommunicator final : public Communicator {
   void all_reduce(const void* send, void* recv, size_t count, ElemType t, void* stream) override;
   void all_gather(const void* send, void* recv, size_t send_count, ElemType t, void* stream) override;
   void reduce_scatter(const void* send, void* recv, size_t recv_count, ElemType t, void* stream) override;
+  // Breaks the group and throws std::invalid_argument when send and recv overlap (no in-place
+  // form, as NCCL's), although the scratch buffer would make it work here.
+  void all_to_all(const void* send, void* recv, size_t count, ElemType t, void* stream) override;
   void abort() override;
 
  private:
   struct Scratch;
-  void collective(int kind, const void* send, void* recv, size_t count, ElemType t, void* stream);
+  void collective(CollectiveKind kind, const void* send, void* recv, size_t count, ElemType t, void* stream);
   std::shared_ptr<detail::DeviceLocalState> state_;
   int rank_;
   std::unique_ptr<Scratch> scratch_;

@@ -103,6 +103,32 @@ void NcclCommunicator::reduce_scatter(const void* send, void* recv, size_t recv_
         "ncclReduceScatter", __LINE__);
 }
 
+void NcclCommunicator::all_to_all(const void* send, void* recv, size_t count, ElemType t, void* stream) {
+  if (aborted()) throw CollectiveAborted("NCCL communicator was aborted");
+  const size_t part = count * elem_size(t);
+  if (buffers_overlap(send, recv, part * size_t(size_)))
+    throw std::invalid_argument("all_to_all: send and recv buffers overlap (all_to_all has no in-place form)");
+  if (count == 0) return;  // nothing to send (nccl-tests' alltoall returns early too)
+  const auto s = static_cast<cudaStream_t>(stream);
+  const ncclDataType_t type = nccl_type(t);
+  // One group: NCCL matches every rank's sends with its peers' receives only once the group
+  // ends, so no pair waits for another (the grouped form of nccl-tests' src/alltoall.cu).
+  check(ncclGroupStart(), "ncclGroupStart", __LINE__);
+  try {
+    for (int p = 0; p < size_; ++p) {
+      const size_t at = size_t(p) * part;
+      check(ncclSend(static_cast<const char*>(send) + at, count, type, p, comm_, s), "ncclSend", __LINE__);
+      check(ncclRecv(static_cast<char*>(recv) + at, count, type, p, comm_, s), "ncclRecv", __LINE__);
+    }
+  } catch (...) {
+    // Never leave this thread inside an open group, where its later NCCL calls would be deferred
+    // without an error (detail::NcclGroup); the failure being reported is the one above.
+    (void)ncclGroupEnd();
+    throw;
+  }
+  check(ncclGroupEnd(), "ncclGroupEnd", __LINE__);
+}
+
 void NcclCommunicator::abort() {
   // The guard marks the handle aborted first: a collective called from the owner thread from
   // now on throws instead of touching a handle that is being freed. comm_ keeps its (soon dead)

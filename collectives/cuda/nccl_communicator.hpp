@@ -59,6 +59,9 @@ class NcclCommunicator final : public Communicator {
                   void* stream = nullptr) override;
   void reduce_scatter(const void* send, void* recv, size_t recv_count, ElemType t,
                       void* stream = nullptr) override;
+  // ncclSend/ncclRecv of each peer's part in one ncclGroupStart/End; std::invalid_argument when
+  // send and recv overlap (no in-place form).
+  void all_to_all(const void* send, void* recv, size_t count, ElemType t, void* stream = nullptr) override;
 
   // ncclCommAbort: kernels of this communicator stop, blocked calls return, the handle is
   // freed. Idempotent, thread-safe, never throws (an abort that fails is reported on stderr).

@@ -211,8 +211,8 @@ class CpuBackend final : public Backend {
     if (!is_comm) return detail::run_compute_op(op, rk.mem);
     const float* in = rk.mem[op.a.buffer].data() + op.a.offset;
     float* out = rk.mem[op.out.buffer].data() + op.out.offset;
-    const size_t in_count = size_t(op.a.rows * op.a.cols), out_count = size_t(op.out.rows * op.out.cols);
-    rk.comm->run(op.collective, in, out, collective_traits(op.collective).count_argument(in_count, out_count),
+    const size_t in_count = size_t(op.a.rows * op.a.cols);
+    rk.comm->run(op.collective, in, out, collective_traits(op.collective).count_argument(in_count, rk.comm->size()),
                  ElemType::F32);
   }
 

@@ -191,7 +191,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   profile_op->add_option("--gemm", op_opt.gemm, "M,N,K: out[M,N] = a[M,K] x w[K,N], BF16");
   profile_op->add_option("--tp", op_opt.tp, "GEMM: use this TP's efficiency table (default: the pooled one)")
       ->check(CLI::Range(0, 1024));
-  profile_op->add_option("--collective", op_opt.collective, "all_reduce, all_gather or reduce_scatter");
+  profile_op->add_option("--collective", op_opt.collective, "all_reduce, all_gather, reduce_scatter or all_to_all");
   profile_op->add_option("--bytes", op_opt.bytes, "Collective size as nccl-tests counts it (suffixes K, M, G)")
       ->transform(CLI::AsSizeValue(false));
   profile_op->add_option("--ranks", op_opt.ranks, "Collective group size")->check(CLI::Range(1, 1024));
@@ -354,7 +354,7 @@ instance; no layout meeting the targets is a result (exit 0).)");
   tpbench::CollectiveOptions coll;
   auto* collective = app.add_subcommand(
       "collective", "nccl-tests-style sweep of one collective over message sizes (time, algbw, busbw, exact check)");
-  collective->add_option("--op", coll.op, "all_reduce | all_gather | reduce_scatter")->capture_default_str();
+  collective->add_option("--op", coll.op, "all_reduce | all_gather | reduce_scatter | all_to_all")->capture_default_str();
   collective->add_option("--ranks", coll.ranks, "ranks in the group (1..64)")->capture_default_str();
   collective->add_option("--min-bytes", coll.min_bytes, "smallest size, nccl-tests bytes (suffixes K, M, G = 2^10, 2^20, 2^30)")->transform(CLI::AsSizeValue(false))->capture_default_str();
   collective->add_option("--max-bytes", coll.max_bytes, "largest size, nccl-tests bytes (suffixes K, M, G = 2^10, 2^20, 2^30)")->transform(CLI::AsSizeValue(false))->capture_default_str();

@@ -116,6 +116,16 @@ CalibrateWorkload calibrate_workload(const ModelSpec& m, const std::vector<int>&
   return w;
 }
 
+std::vector<CollectiveKind> calibrate_collective_kinds(const std::vector<CollectiveKind>& emitted) {
+  // A dense model's calibration takes no longer for all_to_all's existence; a model whose plans
+  // send it gets the table nothing else can stand in for (op_pricing refuses it otherwise).
+  std::vector<CollectiveKind> kinds;
+  for (const CollectiveTraits& t : all_collective_traits())
+    if (t.bounded_by_all_reduce || std::find(emitted.begin(), emitted.end(), t.kind) != emitted.end())
+      kinds.push_back(t.kind);
+  return kinds;
+}
+
 CalibrateRequest make_calibrate_request(const CalibrateOptions& o) {
   CalibrateRequest r;
   r.gpus = o.gpus;
@@ -128,9 +138,7 @@ CalibrateRequest make_calibrate_request(const CalibrateOptions& o) {
   r.gemm_shapes = w.gemm_shapes;
   r.attention_heads = w.attention_heads;
   r.attention_batch = {1, 2, 4, 8, 16, 32, 64};
-  // All three kinds whenever some group communicates: a profile needs all_reduce, and tables
-  // of the others cost little beside the GEMMs.
-  r.collective_ops = {CollectiveKind::AllReduce, CollectiveKind::AllGather, CollectiveKind::ReduceScatter};
+  r.collective_ops = calibrate_collective_kinds(w.collective_ops);
   double factor = 2;
   if (o.quick) {
     // device_check.sh budget (< 60 s on one H100): the same quantities, fewer samples.

@@ -102,6 +102,10 @@ struct CalibrateWorkload {
 };
 CalibrateWorkload calibrate_workload(const ModelSpec& m, const std::vector<int>& tps,
                                      const std::vector<PlanKind>& plans, int64_t max_tokens);
+// The collective kinds calibrate measures when the plans send `emitted`: the tensor-parallel
+// kinds always (a profile needs all_reduce; the kinds it bounds cost little beside the GEMMs),
+// any other kind (all_to_all) only when the plans send it. In all_collective_traits() order.
+std::vector<CollectiveKind> calibrate_collective_kinds(const std::vector<CollectiveKind>& emitted);
 // min, min*f, min*f^2, ... <= max (f = 4 with --quick, else 2).
 std::vector<size_t> calibrate_collective_sizes(int64_t min_bytes, int64_t max_bytes, double factor);
 CalibrateRequest make_calibrate_request(const CalibrateOptions& opt);

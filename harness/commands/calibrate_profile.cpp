@@ -176,14 +176,17 @@ SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasur
 
   const auto curves = collective_curves(m.collectives);
   std::set<int> groups;
+  std::set<CollectiveKind> kinds;
   for (const auto& [key, curve] : curves) {
     p.collectives.set_curve(key.first, key.second, curve);
+    kinds.insert(key.first);
     groups.insert(key.second);
   }
   if (!groups.empty()) {
-    std::string g;
+    std::string g, k;
     for (int n : groups) g += (g.empty() ? "" : ",") + std::to_string(n);
-    p.sources["collectives"] = "measured: NCCL BF16 all_reduce/all_gather/reduce_scatter, groups " + g +
+    for (CollectiveKind kind : kinds) k += (k.empty() ? "" : "/") + std::string(collective_name(kind));
+    p.sources["collectives"] = "measured: NCCL BF16 " + k + ", groups " + g +
                                ", mean time per op after warm-up, slowest rank, nccl-tests sizes" +
                                (m.collective_note.empty() ? "" : "; " + m.collective_note) +
                                "; other groups from the " + from_base;

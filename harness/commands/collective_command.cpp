@@ -37,12 +37,11 @@ std::vector<size_t> sweep_counts(CollectiveKind op, int ranks, int64_t min_bytes
 }
 
 // Host memory the cpu backend needs at the largest count: every rank's input and output,
-// the expected vector (nccl-tests' size) and at most count elements of the in-process
-// communicator's scratch.
+// the expected values and at most count elements of the in-process communicator's scratch.
 double cpu_bytes_needed(CollectiveKind op, int ranks, size_t count) {
   const CollectiveTraits& t = collective_traits(op);
   const double per_rank = static_cast<double>(t.input_elems(count, ranks) + t.output_elems(count, ranks));
-  const double shared = static_cast<double>(t.size_elems(count, ranks) + count);
+  const double shared = static_cast<double>(collective_expected_elems(op, ranks, count) + count);
   return (per_rank * ranks + shared) * sizeof(float);
 }
 

@@ -17,7 +17,7 @@
 namespace tpbench {
 
 struct CollectiveOptions {
-  std::string op = "all_reduce";  // all_reduce | all_gather | reduce_scatter
+  std::string op = "all_reduce";  // all_reduce | all_gather | reduce_scatter | all_to_all
   int ranks = 2;
   int64_t min_bytes = 8;          // nccl-tests sizes (see collectives/bandwidth.hpp)
   int64_t max_bytes = 1 << 20;

@@ -55,14 +55,15 @@ Op collective_op(const ProfileOpOptions& o) {
   op.collective = parse_collective_kind(o.collective);
   op.group_size = o.ranks;
   // A message that does not split evenly would be priced at a size the op never moves: refuse it
-  // rather than round. All-gather and reduce-scatter split the buffer into one part per rank.
+  // rather than round. All-gather, reduce-scatter and all-to-all split the buffer into one part per rank.
   const CollectiveTraits& traits = collective_traits(op.collective);
   const bool split = traits.size_parts(o.ranks) > 1;
   const int64_t unit = int64_t(kBf16) * int64_t(traits.size_parts(o.ranks));
   if (o.bytes % unit != 0)
     throw UsageError("--bytes " + std::to_string(o.bytes) + " is not a multiple of " + std::to_string(unit) +
                      (split ? " (2-byte elements, one equal part per rank)" : " (2-byte elements)"));
-  // Each rank's input: the buffer (all-reduce, reduce-scatter) or its share of the output (all-gather).
+  // Each rank's input: the buffer (all-reduce, reduce-scatter, all-to-all) or its share of the output
+  // (all-gather).
   const size_t count = size_t(o.bytes / unit);
   const int64_t in = int64_t(traits.input_elems(count, o.ranks));
   op.a = whole_view(0, 1, in);

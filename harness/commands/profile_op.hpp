@@ -12,7 +12,7 @@ struct ProfileOpOptions {
   std::string profile = "h100-sxm";
   std::string gemm;              // "M,N,K": out[M, N] = a[M, K] * w[K, N]
   int tp = 0;                    // the GEMM efficiency table of this TP (0: the pooled table)
-  std::string collective;        // all_reduce, all_gather, reduce_scatter
+  std::string collective;        // all_reduce, all_gather, reduce_scatter, all_to_all
   int64_t bytes = 0;             // nccl-tests size of the collective
   int ranks = 0;                 // collective group size
   std::string attention;         // decode or prefill

@@ -4,7 +4,8 @@
 // optimistic at 1-16 MiB on H100 NVLink (DESIGN.md), so the model never uses one.
 //
 // Message sizes are counted as nccl-tests counts them: all_reduce = the buffer size;
-// all_gather = the gathered (output) size; reduce_scatter = the input size.
+// all_gather = the gathered (output) size; reduce_scatter = the input size; all_to_all = one
+// rank's send buffer (a part per peer).
 #include <map>
 #include <string>
 #include <utility>

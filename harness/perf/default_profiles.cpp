@@ -47,6 +47,14 @@ double h100_us(const Row& r, int g) { return g == 2 ? r.us2 : g == 4 ? r.us4 : r
 
 }  // namespace
 
+const char* const kAllToAllDerivation =
+    "all_to_all derived, not measured: the all_gather curve, because all-to-all sends (n-1)/n of its nccl-tests "
+    "size per rank as all-gather does (nccl-tests doc/PERFORMANCE.md and src/alltoall.cu: busbw = algbw (n-1)/n for "
+    "both) and NCCL reaches the same effective NVLink busbw on every operation but NVLink-SHARP all-reduce (an NCCL "
+    "maintainer, NVIDIA/nccl-tests issue #212: ~370 GB/s on H100 for non-allreduce operations); no published "
+    "nccl-tests alltoall table for these GPUs was found; small sizes keep all_gather's latency floor, which all-to-all's "
+    "n-1 point-to-point messages may exceed";
+
 CollectiveTable derived_nvlink_tables(const NvlinkScaling& s) {
   constexpr const Row& kFirst = kAllReduceH100[0];
   CollectiveTable t;
@@ -73,6 +81,8 @@ CollectiveTable derived_nvlink_tables(const NvlinkScaling& s) {
     t.set_curve(CollectiveKind::AllReduce, g, ar);
     t.set_curve(CollectiveKind::AllGather, g, half);
     t.set_curve(CollectiveKind::ReduceScatter, g, half);
+    // all_to_all: derived, not measured (kAllToAllDerivation says why it is all_gather's curve).
+    t.set_curve(CollectiveKind::AllToAll, g, half);
   }
   return t;
 }
@@ -129,7 +139,8 @@ void common_hopper(SystemProfile& p) {
   p.sources["collectives"] = "NVLink 4 / NVSwitch all_reduce curves in the shape of published nccl-tests runs on "
                              "DGX/HGX H100, large sizes at an NCCL maintainer's ~480 GB/s (8 GPUs, NVLink SHARP) and "
                              "~370 GB/s busbw (NVIDIA/nccl-tests issue #212); small sizes estimated (see "
-                             "default_profiles.cpp); all_gather/reduce_scatter at half the time, at most 370 GB/s busbw";
+                             "default_profiles.cpp); all_gather/reduce_scatter at half the time, at most 370 GB/s busbw; " +
+                             std::string(kAllToAllDerivation);
 }
 
 }  // namespace

@@ -88,6 +88,21 @@ OpPrice price_attention(const Op& op, const AttentionWork& w, const PricingConte
   return p;
 }
 
+// The kind whose table prices `kind` on `prof`: its own, else all_reduce's where that bounds it
+// (a calibrated profile may carry all_reduce alone; CollectiveTraits::bounded_by_all_reduce).
+// all_to_all has no such bound (pairwise point-to-point sends, slower than one all-reduce at
+// small sizes), and no other table describes it: a profile without one is refused by name
+// rather than priced by a rule that may be optimistic.
+CollectiveKind collective_table_for(const SystemProfile& prof, CollectiveKind kind) {
+  if (prof.collectives.curves().count(kind) > 0) return kind;
+  const CollectiveTraits& traits = collective_traits(kind);
+  if (!traits.bounded_by_all_reduce)
+    throw UsageError("profile '" + prof.name + "' has no " + traits.name +
+                     " table (the built-in profiles carry one; tpbench calibrate measures it for plans that send " +
+                     traits.name + ")");
+  return CollectiveKind::AllReduce;
+}
+
 OpPrice price_collective(const Op& op, const PricingContext& c) {
   const SystemProfile& prof = *c.profile;
   const PerfParams& par = *c.params;
@@ -99,12 +114,10 @@ OpPrice price_collective(const Op& op, const PricingContext& c) {
     p.bound = OpBound::Memory;
     return p;
   }
-  // A calibrated profile may carry only all_reduce: its time bounds the other two kinds.
-  const bool has_kind = prof.collectives.curves().count(op.collective) > 0;
-  const CollectiveKind table = has_kind ? op.collective : CollectiveKind::AllReduce;
-  const double t = prof.collectives.time_s(table, n, op.message_bytes);
-  const double floor_s = prof.collectives.time_s(table, n, 1.0);
-  p.seconds = par.collective_scale * t + par.collective_hop_latency_s * collective_traits(op.collective).ring_steps(n);
+  const CollectiveTraits& traits = collective_traits(op.collective);
+  const double t = prof.collectives.time_s(collective_table_for(prof, op.collective), n, op.message_bytes);
+  const double floor_s = prof.collectives.time_s(collective_table_for(prof, op.collective), n, 1.0);
+  p.seconds = par.collective_scale * t + par.collective_hop_latency_s * traits.ring_steps(n);
   p.bound = t < 2 * floor_s ? OpBound::Latency : OpBound::Link;
   return p;
 }

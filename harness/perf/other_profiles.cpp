@@ -68,7 +68,8 @@ SystemProfile a100_sxm_80gb_profile() {
   p.sources["collectives"] = "derived from the h100-sxm tables: H100 latency floors kept (unmeasured on A100), "
                              "bandwidth terms divided by 240/370 (2 and 4 GPUs) and 240/480 (8 GPUs), the published "
                              "8x A100 SXM4 nccl-tests all_reduce busbw of 230-250 GB/s (docs.alayanew.com, 2026) over "
-                             "H100's; all_gather/reduce_scatter capped at 240 GB/s busbw";
+                             "H100's; all_gather/reduce_scatter capped at 240 GB/s busbw; " +
+                             std::string(kAllToAllDerivation);
   return p;
 }
 
@@ -97,7 +98,7 @@ void blackwell_rates(SystemProfile& p, const std::string& gpu) {
   p.sources["kv_link_bandwidth"] = "one 400 Gb/s ConnectX-7 NIC per GPU for the compute fabric (DGX B200 user "
                                    "guide; GB200 NVL72 compute trays likewise): 50 GB/s per rank";
   p.collectives = derived_nvlink_tables(nvlink5_scaling());
-  p.sources["collectives"] = kNvlink5Source;
+  p.sources["collectives"] = std::string(kNvlink5Source) + "; " + kAllToAllDerivation;
 }
 
 }  // namespace
@@ -140,7 +141,7 @@ SystemProfile gb200_nvl72_profile() {
   s.groups = {2, 4, 8, 16, 32, 64, 72};
   s.latency_per_doubling_us = 2.0;
   p.collectives = derived_nvlink_tables(s);
-  p.sources["collectives"] = std::string(kNvlink5Source) +
+  p.sources["collectives"] = std::string(kNvlink5Source) + "; " + kAllToAllDerivation +
                              "; groups of 16-72 from the 8-GPU row at the same busbw (all_reduce factor 2(g-1)/g) "
                              "with the latency floor +2 us per doubling (assumed, unmeasured)";
   return p;

@@ -37,7 +37,7 @@ struct StepScheme {
 struct StepTotals {
   double flops = 0, weight_bytes = 0, kv_bytes = 0, hbm_bytes = 0;
   double collective_bytes = 0;  // sent into collectives by one rank
-  std::array<double, 3> collective_message_bytes{};  // by CollectiveKind
+  std::array<double, kCollectiveKinds> collective_message_bytes{};  // indexed by size_t(CollectiveKind)
   int collectives = 0;
 };
 

@@ -36,7 +36,8 @@
 //   "runtime_reserve_bytes": 2.7e9,         // optional: CUDA context, NCCL, graphs, workspace
 //   "kv_link_bandwidth": 5e10, "kv_link_latency_s": 1e-4,          // optional: PD KV transfer, per rank
 //   "collectives": {"all_reduce": {"2": [[bytes, seconds], ...], "4": [...], "8": [...]},
-//                   "all_gather": {...}, "reduce_scatter": {...}},  // required: all_reduce
+//                   "all_gather": {...}, "reduce_scatter": {...},   // required: all_reduce
+//                   "all_to_all": {...}},  // optional; without it all_to_all ops are refused
 //   "sources": {"field": "where the number comes from", ...}        // optional
 // }
 #include <map>

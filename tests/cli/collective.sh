@@ -27,7 +27,7 @@ fi
 rc=$?
 if [[ $rc -ne 2 || -e "$TMP/missing" ]]; then echo "FAIL: unwritable --json -> rc=$rc"; fail=1; fi
 
-for op in all_reduce all_gather reduce_scatter; do
+for op in all_reduce all_gather reduce_scatter all_to_all; do
   out="$TMP/$op.json"
   if ! "$BIN" collective --op "$op" --ranks 3 --min-bytes 4 --max-bytes 64K --step-factor 4 \
        --iters 3 --warmup 1 --backend cpu --json "$out" >"$TMP/table" 2>"$TMP/stderr"; then
@@ -52,7 +52,7 @@ factor = 2 * (n - 1) / n if op == "all_reduce" else (n - 1) / n
 for p in pts:
     check(p["wrong"] == 0, f"wrong={p['wrong']} at {p['size_bytes']}")
     check(p["time_s"] > 0, "time")
-    # nccl-tests size: all_reduce count*4, gather/scatter ranks*count*4
+    # nccl-tests size: all_reduce count*4, gather/scatter/all-to-all ranks*count*4 (count per rank or peer)
     size = p["count"] * 4 * (1 if op == "all_reduce" else n)
     check(p["size_bytes"] == size, f"size {p['size_bytes']} != {size}")
     check(abs(p["algbw"] - size / p["time_s"] / 1e9) <= 1e-9 * max(1, p["algbw"]), "algbw")

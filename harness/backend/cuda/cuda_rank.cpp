@@ -179,7 +179,7 @@ void CudaRank::enqueue_op(const Op& op, cudaStream_t s) {
       TPBENCH_CUDA_CHECK(cudaMemcpyAsync(out, in, out_count * sizeof(__nv_bfloat16), cudaMemcpyDeviceToDevice, s));
     return;
   }
-  coll_.comm->run(op.collective, in, out, collective_traits(op.collective).count_argument(in_count, out_count),
+  coll_.comm->run(op.collective, in, out, collective_traits(op.collective).count_argument(in_count, coll_.comm->size()),
                    ElemType::BF16, s);
 }
 

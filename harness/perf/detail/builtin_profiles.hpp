@@ -19,7 +19,11 @@ struct NvlinkScaling {
   double switch_ratio = 1.0;  // groups of 8 and more (NVLink SHARP on H100)
   double latency_per_doubling_us = 0.0;
 };
+// Every table has all_reduce, all_gather, reduce_scatter and all_to_all curves; the all_to_all
+// curve is the all_gather curve, for the reasons kAllToAllDerivation gives (each profile's
+// "collectives" source quotes it).
 CollectiveTable derived_nvlink_tables(const NvlinkScaling& s);
+extern const char* const kAllToAllDerivation;
 
 SystemProfile a100_sxm_80gb_profile();
 SystemProfile b200_profile();
