@@ -37,7 +37,7 @@ TEST(CompareMape, FixtureWithKnownErrors) {
     {"layout": "1R-TP4", "concurrency": 8, "tokens_per_s_per_gpu": 30, "per_user_out_div_conc": 20},
     {"layout": "1R-TP8", "concurrency": 8, "tokens_per_s_per_gpu": 30, "per_user_out_div_conc": 30}]})");
   const Comparison c = compare_observations(read_observations(ref), read_observations(pred), "");
-  EXPECT_EQ(c.per_user_def, "out_div_conc");
+  EXPECT_EQ(c.per_user_def, PerUserMetric::OutDivConc);
   ASSERT_EQ(c.points.size(), 2u);
   // GPU: |11-10|/10 = 10 %, |30-40|/40 = 25 % -> 17.5 %. User (the columns as given; the C=8
   // prediction's per-user rate is deliberately not its tok/s/GPU x 4 / 8): 10 % and 0 % -> 5 %.
@@ -68,7 +68,7 @@ TEST(CompareMape, PerUserIsOutputOverConcurrencyWithoutItsColumn) {
     {"layout": "1R-TP4", "concurrency": 8, "tokens_per_s_per_gpu": 40, "per_user_out_div_conc": 18},
     {"layout": "2R-TP4", "concurrency": 16, "tokens_per_s_per_gpu": 33, "per_user_out_div_conc": 12}]})");
   const Comparison c = compare_observations(read_observations(ref), read_observations(pred), "");
-  EXPECT_EQ(c.per_user_def, "out_div_conc");
+  EXPECT_EQ(c.per_user_def, PerUserMetric::OutDivConc);
   ASSERT_EQ(c.points.size(), 2u);
   EXPECT_NEAR(c.points[0].ref_user, 20.0, 1e-12);
   EXPECT_NEAR(c.points[1].ref_user, 15.0, 1e-12);
@@ -161,7 +161,7 @@ TEST(CompareReaders, SweepPlanAndOverlapAreChosenNotTakenByFileOrder) {
   EXPECT_THROW(read_observations(e, SweepSelection{4096, "", ""}), UsageError);
   // A choice with no sweep to choose in is refused, not ignored.
   ObservationSet csv;
-  csv.kind = "reference-csv";
+  csv.kind = ObservationKind::ReferenceCsv;
   EXPECT_THROW(check_selection_used(SweepSelection{0, "tp-sp", ""}, {&csv}), UsageError);
   EXPECT_NO_THROW(check_selection_used(SweepSelection{}, {&csv}));
 }
@@ -204,7 +204,7 @@ ObservationSet synthetic_reference(const PerfParams& truth, std::initializer_lis
   ObservationSet ref = simulate_observations(want, preset_model("llama-3.1-70b"), builtin_profile("h100-sxm"), truth,
                                              10000, 1000, {});
   ref.origin = "synthetic";
-  ref.per_user_def = "out_div_conc";
+  ref.per_user_def = PerUserMetric::OutDivConc;
   return ref;
 }
 

@@ -89,6 +89,7 @@ class RefusingBackend final : public Backend {
   std::function<void()> in_prepare;  // runs after the inner prepare (a set-up that throws)
   int prepared = 0, released = 0;
   std::string name() const override { return "refusing"; }
+  double verify_tolerance(const ModelSpec& m) const override { return inner_->verify_tolerance(m); }
   std::optional<std::string> cannot_run(const StepProgram& p) const override {
     if (refuse_tp1 && p.config.tp == 1) return std::string("needs 99 GB, 1 GB free");
     return inner_->cannot_run(p);
@@ -162,7 +163,7 @@ TEST(MeasurePoint, NotRunnableInSetUpIsNotRunnableWithItsKernels) {
   Verifier v(preset_model("tiny"), 1e-5);
   SweepOptions o;
   const Point p = measure_point(b, b, preset_model("tiny"), config(PlanKind::TP, 2, 2), o, v);
-  EXPECT_EQ(p.status, "not_runnable");
+  EXPECT_EQ(p.status, PointStatus::NotRunnable);
   EXPECT_EQ(p.reason, "cudnnCreate failed: CUDNN_STATUS_NOT_INITIALIZED");
   EXPECT_EQ(p.kernels.value("attention", ""), "tpbench-split");
   EXPECT_EQ(b.released, 1);
@@ -174,7 +175,7 @@ TEST(MeasurePoint, AFailedStepIsFailedWithTheKernelsItTried) {
   Verifier v(preset_model("tiny"), 1e-5);
   SweepOptions o;
   const Point p = measure_point(b, b, preset_model("tiny"), config(PlanKind::TP, 2, 2), o, v);
-  EXPECT_EQ(p.status, "failed");
+  EXPECT_EQ(p.status, PointStatus::Failed);
   EXPECT_EQ(p.reason, "device fault");
   EXPECT_EQ(p.kernels.value("attention", ""), "tpbench-split");
   EXPECT_EQ(b.released, 1);

@@ -60,7 +60,7 @@ std::vector<float> cpu_reference(const ModelSpec& m, StepConfig c) {
 // --emulate-tp 4 with the h100-sxm profile's collective times.
 std::unique_ptr<Backend> emulated_tp4_backend() {
   BackendOptions o;
-  o.kind = "cuda";
+  o.kind = BackendKind::Cuda;
   o.emulate_tp = 4;
   o.profile = "h100-sxm";
   return make_cuda_backend(o);
@@ -74,7 +74,7 @@ constexpr double kBf16Tolerance = 3e-2;
 void tp1_matches_cpu(Phase ph) {
   const ModelSpec m = preset_model("tiny");
   BackendOptions o;
-  o.kind = "cuda";
+  o.kind = BackendKind::Cuda;
   auto gpu = make_cuda_backend(o);
   {
     for (int64_t batch : {1, 5}) {
@@ -110,7 +110,7 @@ TEST(CudaBackendGpu, Tp1PrefillOnTheLibraryMatchesCpuFp32) {
 TEST(CudaBackendGpu, GraphReplayIsDeterministicAndTimed) {
   REQUIRE_GPUS(1);
   BackendOptions o;
-  o.kind = "cuda";
+  o.kind = BackendKind::Cuda;
   auto gpu = make_cuda_backend(o);
   const StepProgram p = build_program(preset_model("tiny"), config(PlanKind::TP, 1, 4));
   gpu->prepare(p);
@@ -165,7 +165,7 @@ TEST(CudaBackendGpu, DeviceLocalRanksMatchCpu) {
   REQUIRE_GPUS(1);
   const ModelSpec m = preset_model("tiny");
   BackendOptions o;
-  o.kind = "cuda";
+  o.kind = BackendKind::Cuda;
   o.emulate_tp = 2;
   auto local = make_cuda_verification_backend(o);
   for (PlanKind plan : {PlanKind::TP, PlanKind::TPSP, PlanKind::WeightGather})
@@ -181,7 +181,7 @@ TEST(CudaBackendGpu, NcclTpMatchesCpu) {
   REQUIRE_GPUS(2);
   const ModelSpec m = preset_model("tiny");
   BackendOptions o;
-  o.kind = "cuda";
+  o.kind = BackendKind::Cuda;
   auto gpu = make_cuda_backend(o);
   const int tp = gpu_count() >= 4 ? 4 : 2;
   for (PlanKind plan : {PlanKind::TP, PlanKind::TPSP, PlanKind::WeightGather})

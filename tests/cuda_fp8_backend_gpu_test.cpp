@@ -64,7 +64,7 @@ TEST(CudaFp8BackendGpu, Tp1DecodeMatchesTheCpuFp8Step) {
   REQUIRE_FP8_GPU();
   const ModelSpec m = tiny_fp8();
   BackendOptions o;
-  o.kind = "cuda";
+  o.kind = BackendKind::Cuda;
   auto gpu = make_cuda_backend(o);
   auto cpu = make_cpu_backend({});
   for (int64_t batch : {1, 5}) {
@@ -84,10 +84,10 @@ TEST(CudaFp8BackendGpu, VerifyPassesOnDeviceLocalRanks) {
   REQUIRE_FP8_GPU();
   const ModelSpec m = tiny_fp8();
   BackendOptions o;
-  o.kind = "cuda";
+  o.kind = BackendKind::Cuda;
   o.emulate_tp = 2;
   auto local = make_cuda_verification_backend(o);
-  Verifier verifier(m, verify_tolerance(m, false));
+  Verifier verifier(m, local->verify_tolerance(m));
   for (PlanKind plan : {PlanKind::TP, PlanKind::TPSP})
     for (int tp : {2, 4}) {
       StepConfig c = config(tp, 3);
@@ -101,7 +101,7 @@ TEST(CudaFp8BackendGpu, VerifyPassesOnDeviceLocalRanks) {
 TEST(CudaFp8BackendGpu, PrefillOverAnFp8CacheIsNotRunnableWithTheReason) {
   REQUIRE_FP8_GPU();
   BackendOptions o;
-  o.kind = "cuda";
+  o.kind = BackendKind::Cuda;
   auto gpu = make_cuda_backend(o);
   const auto why = gpu->cannot_run(build_program(tiny_fp8(), config(1, 2, Phase::Prefill)));
   ASSERT_TRUE(why.has_value());

@@ -31,8 +31,8 @@ ExplainInputs inputs(std::vector<Observation> pts, DType kv) {
   in.model = preset_model("llama-3.1-70b");
   in.model.kv_dtype = kv;
   in.reference.origin = "fixture";
-  in.reference.kind = "reference-csv";
-  in.reference.per_user_def = "out_div_conc";
+  in.reference.kind = ObservationKind::ReferenceCsv;
+  in.reference.per_user_def = PerUserMetric::OutDivConc;
   in.reference.points = std::move(pts);
   return in;
 }

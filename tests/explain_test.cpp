@@ -37,8 +37,8 @@ ExplainInputs inputs(std::vector<Observation> pts) {
   in.profile = builtin_profile("h100-sxm");
   in.model = preset_model("llama-3.1-70b");
   in.reference.origin = "fixture";
-  in.reference.kind = "reference-csv";
-  in.reference.per_user_def = "out_div_conc";
+  in.reference.kind = ObservationKind::ReferenceCsv;
+  in.reference.per_user_def = PerUserMetric::OutDivConc;
   in.reference.points = std::move(pts);
   return in;
 }

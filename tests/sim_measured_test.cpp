@@ -172,7 +172,7 @@ TEST(SimMeasured, ConcurrencyOneReproducesMeasuredStepTimes) {
     EXPECT_NEAR(p.ttft_s, k1 * P + overhead, 0.01 * (k1 * P + overhead));
     EXPECT_NEAR(p.tpot_s, k1 * T + overhead, 0.01 * (k1 * T + overhead));
     EXPECT_NEAR(p.e2e_s, p.ttft_s + 49 * p.tpot_s, 1e-9);
-    EXPECT_EQ(p.step_time_source, "measured");
+    EXPECT_EQ(p.step_time_source, StepTimeOrigin::Measured);
     EXPECT_FALSE(p.emulated);
     EXPECT_EQ(p.main.stats.outside_measured_steps, 0.0);
     EXPECT_NEAR(p.main.stats.measured_s + p.main.stats.overhead_s, p.main.stats.busy_s, 1e-9);
@@ -192,21 +192,21 @@ ServingPoint sim_fixture(const MeasuredStepTimes& t, const std::string& layout) 
 TEST(SimMeasured, FallsBackToRooflinePerPhaseAndSaysSo) {
   const MeasuredStepTimes t = fixture();
   const ServingPoint tp1 = sim_fixture(t, "1R-TP1");
-  EXPECT_EQ(tp1.step_time_source, "measured");
+  EXPECT_EQ(tp1.step_time_source, StepTimeOrigin::Measured);
   const ServingPoint tp2 = sim_fixture(t, "1R-TP2");  // decode measured (emulated), prefill not
-  EXPECT_EQ(tp2.step_time_source, "mixed");
-  EXPECT_EQ(tp2.main.decode_source, "measured");
-  EXPECT_EQ(tp2.main.prefill_source, "roofline");
+  EXPECT_EQ(tp2.step_time_source, StepTimeOrigin::Mixed);
+  EXPECT_EQ(tp2.main.decode_source, StepTimeOrigin::Measured);
+  EXPECT_EQ(tp2.main.prefill_source, StepTimeOrigin::Roofline);
   EXPECT_TRUE(tp2.emulated);
   const ServingPoint tp4 = sim_fixture(t, "1R-TP4");  // nothing measured at TP4
-  EXPECT_EQ(tp4.step_time_source, "roofline");
+  EXPECT_EQ(tp4.step_time_source, StepTimeOrigin::Roofline);
   EXPECT_FALSE(tp4.emulated);
   EXPECT_EQ(tp4.main.stats.measured_s, 0.0);
   const ServingPoint pd = sim_fixture(t, "1P-TP1 1D-TP2");  // each pool runs one measured phase
-  EXPECT_EQ(pd.step_time_source, "measured");
+  EXPECT_EQ(pd.step_time_source, StepTimeOrigin::Measured);
   EXPECT_TRUE(pd.emulated);
-  EXPECT_EQ(pd.prefill.decode_source, "");  // a prefill pool never decodes
-  EXPECT_EQ(sim_fixture(t, "1P-TP2 1D-TP1").step_time_source, "mixed");
+  EXPECT_EQ(pd.prefill.decode_source, std::nullopt);  // a prefill pool never decodes
+  EXPECT_EQ(sim_fixture(t, "1P-TP2 1D-TP1").step_time_source, StepTimeOrigin::Mixed);
   const nlohmann::json j = point_to_json(tp2);
   EXPECT_EQ(j["step_time_source"], "mixed");
   EXPECT_EQ(j["emulated"], true);
@@ -217,7 +217,7 @@ TEST(SimMeasured, FallsBackToRooflinePerPhaseAndSaysSo) {
   cfg.isl = 600;
   cfg.osl = 20;
   EXPECT_EQ(simulate_serving(parse_layout("1R-TP1"), preset_model("tiny"), builtin_profile("h100-sxm"),
-                             PerfParams{}, cfg).step_time_source, "roofline");
+                             PerfParams{}, cfg).step_time_source, StepTimeOrigin::Roofline);
 }
 
 void expect_rejected(const nlohmann::json& doc, const std::string& model = "tiny", const std::string& plan = "") {

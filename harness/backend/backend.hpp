@@ -2,6 +2,7 @@
 #include <algorithm>
 // Backend: executes a StepProgram for all of its ranks. The sweep owns the measurement
 // strategy (warm-up, sampling, statistics); a backend only runs steps and times them.
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // The relative L2 error of sharded against unsharded logits that --verify accepts for this
+  // model on this backend (its arithmetic: harness/backend/verify_tolerance.hpp).
+  virtual double verify_tolerance(const ModelSpec& m) const = 0;
 
   // Throws UsageError when the backend can never run this model and configuration (more ranks
   // than GPUs without --oversubscribe, a data type it has no kernels for, ...): checked for every
@@ -84,8 +88,14 @@ class Backend {
   virtual nlohmann::json kernel_choices() const { return nullptr; }
 };
 
+// Which backend --backend asks for: auto (cuda when usable, else cpu), cpu or cuda.
+enum class BackendKind { Auto, Cpu, Cuda };
+inline constexpr std::array kAllBackendKinds = {BackendKind::Auto, BackendKind::Cpu, BackendKind::Cuda};
+const char* backend_kind_name(BackendKind k);  // "auto", "cpu", "cuda"
+BackendKind parse_backend_kind(const std::string& s);  // throws UsageError naming an unknown backend
+
 struct BackendOptions {
-  std::string kind = "auto";      // auto (cuda when usable, else cpu) | cpu | cuda
+  BackendKind kind = BackendKind::Auto;
   std::vector<int> gpus;          // cuda: devices to use (default 0..tp-1)
   bool oversubscribe = false;     // cuda: allow more ranks than GPUs (NCCL >= 2.30)
   int emulate_tp = 0;             // cuda: run rank 0 of TP=N on one GPU

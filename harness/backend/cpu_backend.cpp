@@ -14,6 +14,7 @@
 #include "harness/common/interrupt.hpp"
 #include "harness/backend/detail/cpu_ops.hpp"
 #include "harness/backend/logits_assembly.hpp"
+#include "harness/backend/verify_tolerance.hpp"
 
 namespace tpbench {
 namespace {
@@ -51,6 +52,10 @@ class CpuBackend final : public Backend {
   ~CpuBackend() override { release(); }
 
   std::string name() const override { return "cpu"; }
+  // FP32 arithmetic: summation order only, or FP8 storage rounded as the GPU rounds it.
+  double verify_tolerance(const ModelSpec& m) const override {
+    return stores_fp8(m) ? kFp8CpuVerifyTolerance : kFp32VerifyTolerance;
+  }
 
 
   std::optional<std::string> cannot_run(const StepProgram& p) const override {

@@ -25,6 +25,7 @@
 #include "harness/commands/recommend_command.hpp"
 #include "harness/commands/collective_command.hpp"
 #include "harness/commands/calibrate_command.hpp"
+#include "harness/perf/perf_params.hpp"
 
 namespace {
 
@@ -148,7 +149,10 @@ finished points and says "interrupted": true. It says "complete": true once ever
       ->check(CLI::Range(int64_t(0), int64_t(100000000)));
   sweep->add_option("--layers", sw.layers, "Run only the first L layers and scale to the model's (0: all)")->capture_default_str();
   sweep->add_option("--split-chunks", sw.split_chunks, "Batch chunks per layer for --overlap split")->capture_default_str();
-  sweep->add_option("--backend", sw.backend.kind, "auto (the GPUs when usable, else the CPU), cpu or cuda")->capture_default_str();
+  sweep->add_option_function<std::string>(
+           "--backend", [&sw](const std::string& s) { sw.backend.kind = tpbench::parse_backend_kind(s); },
+           "auto (the GPUs when usable, else the CPU), cpu or cuda")
+      ->default_str(tpbench::backend_kind_name(sw.backend.kind));
   sweep->add_option("--gpus", sw.backend.gpus, "CUDA devices to use (comma list; default 0..TP-1)")->delimiter(',');
   sweep->add_flag("--oversubscribe", sw.backend.oversubscribe, "Allow more ranks than GPUs (NCCL >= 2.30, functional checks only)");
   sweep->add_option("--emulate-tp", sw.backend.emulate_tp, "Run rank 0 of TP=N on one GPU, collective times from --profile")
@@ -223,10 +227,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
       ->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000));
   predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)")
       ->check(finite_in(0.001, 1e6));
-  predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter (hbm_efficiency, compute_efficiency, "
-                                                "step_overhead_s, collective_scale, collective_hop_latency_s, memory_reserve_gib, "
-                                                "step_overhead_tp<n>_s: extra cost per step of TP n instances only, step_time_scale_tp<n>: TP n steps stretched by this factor, kv_on_demand=1: vLLM-style KV with preemption; "
-                                                "engine configuration: gpu_memory_utilization (default 0.95), max_num_batched_tokens (8192), max_num_seqs (256))");
+  predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter: " + tpbench::perf_params_help(false));
   predict->add_option("--measured", predict_opt.measured,
                       "Sweep JSON file(s), comma list: step times interpolated from them (roofline where they lack a TP/phase)");
   predict->add_option("--measured-plan", predict_opt.measured_plan, "Sweep plan to use (default: tp)")
@@ -255,8 +256,8 @@ finished points and says "interrupted": true. It says "complete": true once ever
   auto* fit = app.add_subcommand("fit", "Fit <= 4 named model parameters on training configs; report held-out error");
   fit->add_option("--reference", fit_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
   fit->add_option("--train", fit_opt.train, "Comma list of training configurations")->capture_default_str();
-  fit->add_option("--params", fit_opt.params, "Comma list (<= 4) of hbm_efficiency, compute_efficiency, step_overhead_s, "
-                                              "collective_scale, collective_hop_latency_s, memory_reserve_gib, step_overhead_tp<n>_s, step_time_scale_tp<n> (TP n must be trained on)");
+  fit->add_option("--params", fit_opt.params, "Comma list (<= 4) of " + tpbench::perf_params_help(true) +
+                                              " (a per-TP one needs a training configuration of TP n)");
   fit->add_option("--profile", fit_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   fit->add_option("--model", fit_opt.model, "Model preset")->capture_default_str();
   fit->add_option("--model-config", fit_opt.model_config, "Hugging Face config.json (overrides --model)");

@@ -13,16 +13,16 @@ int run_compare(const CompareOptions& o, std::ostream& out) {
   check_selection_used(sel, {&ref, &model});
   const Comparison c = compare_observations(ref, model, o.per_user);
   auto kind = [](const ObservationSet& s) {
-    return s.kind + (s.model.empty() ? "" : " of " + s.model) + (s.selection.empty() ? "" : ": " + s.selection);
+    return observation_kind_name(s.kind) + (s.model.empty() ? "" : " of " + s.model) + (s.selection.empty() ? "" : ": " + s.selection);
   };
   out << "reference " << ref.origin << " (" << kind(ref) << ") vs " << model.origin << " (" << kind(model) << ")\n";
   if (!ref.model.empty() && !model.model.empty() && ref.model != model.model)
     out << "note: the two sides are of different models (" << ref.model << ", " << model.model << ")\n";
-  if (ref.kind == "sweep" || model.kind == "sweep")
+  if (ref.kind == ObservationKind::Sweep || model.kind == ObservationKind::Sweep)
     out << "note: a sweep point is steady decode at one batch and context (no prefill, no queueing), so its tok/s/GPU "
            "is an upper reference for a serving point at that concurrency, not a serving measurement\n";
   out << comparison_table(c, o.per_point);
-  if (model.kind == "prediction")
+  if (model.kind == ObservationKind::Prediction)
     out << "efficiency = reference / predicted tok/s/GPU: the serving stack's share of the profile's speed of light\n";
   if (!o.json.empty()) {
     write_file_atomic(o.json, comparison_to_json(c).dump(2) + "\n");

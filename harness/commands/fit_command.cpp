@@ -158,7 +158,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   char line[256];
   out << "fitted on " << o.train << " (" << r.train.points.size() << " points, " << r.evaluations
       << " simulator evaluations, " << (r.converged ? "converged" : "NOT converged: raise --max-evals")
-      << "); per user = " << r.train.per_user_def << "\n";
+      << "); per user = " << per_user_name(r.train.per_user_def) << "\n";
   if (!ref.selection.empty()) out << "reference " << ref.origin << " is a sweep, taken at " << ref.selection << "\n";
   for (const auto& [n, v] : r.values) {
     std::snprintf(line, sizeof line, "  %-20s %12.6g\n", n.c_str(), v);

@@ -39,10 +39,11 @@ void print_sources(const std::vector<ServingPoint>& points, std::ostream& out) {
   std::set<std::string> seen;
   for (const auto& p : points) {
     if (!p.feasible || !seen.insert(p.layout).second) continue;
-    out << "step times " << p.layout << ": " << p.step_time_source;
+    out << "step times " << p.layout << ": " << step_time_origin_name(p.step_time_source);
     auto pool = [&](const char* name, const PoolReport& r) {
-      if (!r.decode_source.empty()) out << "; " << name << "TP" << r.tp << " decode " << r.decode_source;
-      if (!r.prefill_source.empty()) out << "; " << name << "TP" << r.tp << " prefill " << r.prefill_source;
+      if (r.decode_source) out << "; " << name << "TP" << r.tp << " decode " << step_time_origin_name(*r.decode_source);
+      if (r.prefill_source)
+        out << "; " << name << "TP" << r.tp << " prefill " << step_time_origin_name(*r.prefill_source);
     };
     pool(p.prefill.tp > 0 ? "decode pool " : "", p.main);
     if (p.prefill.tp > 0) pool("prefill pool ", p.prefill);

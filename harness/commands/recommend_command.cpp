@@ -47,9 +47,7 @@ Targets targets_of(const RecommendOptions& o) {
   t.ttft_s = o.ttft_ms / 1e3;
   t.tpot_s = o.tpot_ms / 1e3;
   t.min_tokens_per_user = o.min_tok_s_per_user;
-  if (o.per_user == "inv_tpot") t.per_user = PerUserMetric::InvTpot;
-  else if (o.per_user == "out_div_conc") t.per_user = PerUserMetric::OutDivConc;
-  else throw UsageError("--per-user must be inv_tpot or out_div_conc");
+  t.per_user = parse_per_user_metric(o.per_user);
   return t;
 }
 

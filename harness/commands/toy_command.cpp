@@ -164,7 +164,7 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
   char line[320];
   bool any_emulated = false, any_bound = false;
   for (const Source& s : sources) {
-    out << "toy model fitted to " << s.set.origin << " (" << s.set.kind
+    out << "toy model fitted to " << s.set.origin << " (" << observation_kind_name(s.set.kind)
         << (s.set.selection.empty() ? "" : ": " + s.set.selection) << "): tau = seconds per token per user on AB, "
         << "alpha = running requests per GPU at the knee\n";
     std::snprintf(line, sizeof line, "%-16s %4s %6s %8s %9s %8s %10s %8s  %s\n", "config", "GPUs", "points", "tau ms",
@@ -172,7 +172,7 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
     out << line;
     nlohmann::json src;
     src["file"] = s.file;
-    src["kind"] = s.set.kind;
+    src["kind"] = observation_kind_name(s.set.kind);
     if (!s.set.selection.empty()) src["selection"] = s.set.selection;
     src["curves"] = nlohmann::json::array();
     for (const Curve& c : s.curves) {

@@ -19,15 +19,17 @@ double mape_percent(const std::vector<double>& ref, const std::vector<double>& m
   return n ? 100.0 * sum / double(n) : std::numeric_limits<double>::quiet_NaN();
 }
 
-Comparison compare_observations(const ObservationSet& ref, const ObservationSet& model, std::string def) {
+Comparison compare_observations(const ObservationSet& ref, const ObservationSet& model, const std::string& def) {
+  return compare_observations(ref, model, def.empty() ? std::nullopt : std::optional(parse_per_user_metric(def)));
+}
+
+Comparison compare_observations(const ObservationSet& ref, const ObservationSet& model, std::optional<PerUserMetric> def) {
   Comparison c;
   c.reference = ref.origin;
   c.model = model.origin;
   c.reference_selection = ref.selection;
   c.model_selection = model.selection;
-  c.per_user_def = def.empty() ? ref.per_user_def : def;
-  if (c.per_user_def != "out_div_conc" && c.per_user_def != "inv_tpot")
-    throw UsageError("per-user definition must be out_div_conc or inv_tpot, not '" + c.per_user_def + "'");
+  c.per_user_def = def.value_or(ref.per_user_def);
   std::map<std::pair<std::string, int>, const Observation*> by_key;
   for (const auto& o : model.points) by_key[{o.config, o.concurrency}] = &o;
   std::vector<std::string> order;
@@ -71,9 +73,9 @@ Comparison compare_observations(const ObservationSet& ref, const ObservationSet&
     ref_user = ref_user || !std::isnan(p.ref_user);
     model_user = model_user || !std::isnan(p.model_user);
   }
-  const std::string def_name = c.per_user_def == "inv_tpot" ? "1/TPOT (inv_tpot)" : "output/concurrency (out_div_conc)";
-  if (!def.empty() && !ref_user) throw UsageError("'" + ref.origin + "' gives no per-user rate as " + def_name + "; choose the other --per-user");
-  if (!def.empty() && !model_user) throw UsageError("'" + model.origin + "' gives no per-user rate as " + def_name + "; choose the other --per-user");
+  const std::string def_name = c.per_user_def == PerUserMetric::InvTpot ? "1/TPOT (inv_tpot)" : "output/concurrency (out_div_conc)";
+  if (def && !ref_user) throw UsageError("'" + ref.origin + "' gives no per-user rate as " + def_name + "; choose the other --per-user");
+  if (def && !model_user) throw UsageError("'" + model.origin + "' gives no per-user rate as " + def_name + "; choose the other --per-user");
   std::vector<double> rg, mg, ru, mu;
   for (const auto& cfg : order) {
     std::vector<double> a, b, x, y;
@@ -105,7 +107,7 @@ nlohmann::json comparison_to_json(const Comparison& c, bool flag_above_model) {
   j["model"] = c.model;
   if (!c.reference_selection.empty()) j["reference_selection"] = c.reference_selection;
   if (!c.model_selection.empty()) j["model_selection"] = c.model_selection;
-  j["per_user_definition"] = c.per_user_def;
+  j["per_user_definition"] = per_user_name(c.per_user_def);
   j["units"] = "mape in percent; efficiency = reference / model tok/s/GPU";
   j["matched_points"] = c.points.size();
   j["mape_tokens_per_s_per_gpu"] = c.mape_gpu;
@@ -159,7 +161,7 @@ std::string comparison_table(const Comparison& c, bool per_point, bool flag_abov
   std::snprintf(line, sizeof line, "%-16s %6zu %14s %15s   (per user = %s)\n", "overall", c.points.size(),
                 percent_cell(c.mape_gpu).c_str(), percent_cell(c.mape_user).c_str(),
                 std::isnan(c.mape_user)            ? "not given by both sides"
-                : c.per_user_def == "inv_tpot" ? "1/TPOT"
+                : c.per_user_def == PerUserMetric::InvTpot ? "1/TPOT"
                                                : "output tok/s / concurrency");
   s += line;
   if (per_point) {

@@ -3,6 +3,7 @@
 // configuration and overall, and measured / predicted per configuration: against a
 // speed-of-light prediction that ratio is the serving stack's efficiency.
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,8 @@ struct ConfigError {
 };
 
 struct Comparison {
-  std::string reference, model, per_user_def;
+  std::string reference, model;
+  PerUserMetric per_user_def = PerUserMetric::OutDivConc;
   std::string reference_selection, model_selection;  // a sweep's plan/overlap/context ("" otherwise)
   std::vector<PointError> points;
   std::vector<ConfigError> configs;
@@ -40,9 +42,12 @@ struct Comparison {
 // Mean absolute percentage error of model vs reference values, in percent (tested directly).
 double mape_percent(const std::vector<double>& reference, const std::vector<double>& model);
 
-// Matches points by (config, concurrency). per_user_def: "" = the reference's own definition.
+// Matches points by (config, concurrency). per_user_def: none = the reference's own definition.
 // Throws UsageError when nothing matches.
-Comparison compare_observations(const ObservationSet& ref, const ObservationSet& model, std::string per_user_def);
+Comparison compare_observations(const ObservationSet& ref, const ObservationSet& model,
+                                std::optional<PerUserMetric> per_user_def);
+// The same with the definition as --per-user gives it: "" = the reference's own, else its name.
+Comparison compare_observations(const ObservationSet& ref, const ObservationSet& model, const std::string& per_user_def);
 
 // MAPE of tok/s/GPU over the configurations accepted by `keep` (percent; NaN when none).
 template <class Pred>

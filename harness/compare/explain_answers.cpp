@@ -24,7 +24,7 @@ double ref_gpu(const RefIndex& r, const std::string& cfg, int c) {
   auto it = r.find({cfg, c});
   return it == r.end() ? NAN : it->second->tokens_per_s_per_gpu;
 }
-double ref_user(const RefIndex& r, const std::string& cfg, int c, const std::string& def) {
+double ref_user(const RefIndex& r, const std::string& cfg, int c, PerUserMetric def) {
   auto it = r.find({cfg, c});
   return it == r.end() ? NAN : per_user(*it->second, def);
 }
@@ -34,7 +34,7 @@ double share(const ServingPoint& p, double part) { return p.main.stats.busy_s > 
 }  // namespace
 
 std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
-  const std::string def = in.reference.per_user_def;
+  const PerUserMetric def = in.reference.per_user_def;
   const PerfParams par;
   std::ostringstream md;
   const int64_t seq = in.isl + in.osl;
@@ -49,8 +49,8 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
        << f1(a->tpot_s * 1e3) << " ms for one token, at C=64 it is " << f1(b->tpot_s * 1e3) << " ms for "
        << f1(batch(*b)) << " tokens. Per-GPU throughput grows from " << f1(a->tokens_per_s_per_gpu) << " to "
        << f1(b->tokens_per_s_per_gpu) << " tok/s/GPU while per-user falls from "
-       << f1(def == "inv_tpot" ? a->per_user_inv_tpot : a->per_user_out_div_conc) << " to "
-       << f1(def == "inv_tpot" ? b->per_user_inv_tpot : b->per_user_out_div_conc) << " tok/s. "
+       << f1(def == PerUserMetric::InvTpot ? a->per_user_inv_tpot : a->per_user_out_div_conc) << " to "
+       << f1(def == PerUserMetric::InvTpot ? b->per_user_inv_tpot : b->per_user_out_div_conc) << " tok/s. "
        << "The curve bends flat when the engine is full: a TP4 instance holds " << k.tokens << " KV tokens = "
        << k.max_sequences(seq) << " sequences of " << seq << " tokens, so from C=64 on the running batch stays at "
        << f1(batch(*c)) << " (KV-blocked " << pct(share(*c, c->main.stats.kv_blocked_s))
@@ -121,7 +121,7 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
     md << "| " << cfg << " | " << f1(c.gemm_s * 1e3) << " | " << f2(c.decode_attn_s * 1e3) << " | "
        << f2(c.collective_s * 1e3) << " | " << f2(c.elementwise_s * 1e3) << " | " << f2(c.overhead_s * 1e3) << " | "
        << f1(c.total_s * 1e3) << " | "
-       << (p ? f1(def == "inv_tpot" ? p->per_user_inv_tpot : p->per_user_out_div_conc) : "-") << " | "
+       << (p ? f1(def == PerUserMetric::InvTpot ? p->per_user_inv_tpot : p->per_user_out_div_conc) : "-") << " | "
        << f1(ref_user(ref, cfg, 1, def)) << " |\n";
   }
   md << "\nThe weight stream dominates; llm-d's C=1 numbers also include the prefill (TTFT) inside E2E when per-user "

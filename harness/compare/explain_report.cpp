@@ -93,7 +93,7 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
     const double comp = std::max(0.0, s.gemm_s - s.gemm_memory_s) + s.prefill_attn_s;
     md << "| " << p.layout << " | " << p.concurrency << " | " << fmt("%.1f", p.tokens_per_s_per_gpu) << " | "
        << fmt("%.1f", rg) << " | " << fmt("%.2f", rg / p.tokens_per_s_per_gpu) << " | "
-       << fmt("%.1f", ref.per_user_def == "inv_tpot" ? p.per_user_inv_tpot : p.per_user_out_div_conc) << " | "
+       << fmt("%.1f", ref.per_user_def == PerUserMetric::InvTpot ? p.per_user_inv_tpot : p.per_user_out_div_conc) << " | "
        << fmt("%.1f", ru) << " | " << fmt("%.1f", detail::mean_decode_batch(p)) << " | "
        << fmt("%.0f%%", 100 * s.kv_blocked_s / busy) << " | " << fmt("%.0f%%", 100 * std::min(s.gemm_memory_s, s.gemm_s) / busy)
        << " | " << fmt("%.0f%%", 100 * s.decode_attn_s / busy) << " | " << fmt("%.0f%%", 100 * comp / busy) << " | "

@@ -149,8 +149,8 @@ ObservationSet simulate_observations(const ObservationSet& want, const ModelSpec
                                      const std::vector<std::string>& only, const StepScheme& scheme) {
   ObservationSet out;
   out.origin = "model";
-  out.kind = "prediction";
-  out.per_user_def = "out_div_conc";
+  out.kind = ObservationKind::Prediction;
+  out.per_user_def = PerUserMetric::OutDivConc;
   for (const auto& w : want.points) {
     if (!only.empty() && !contains(only, w.config)) continue;
     ServingConfig cfg;
@@ -183,7 +183,7 @@ Comparison heldout_comparison(const ObservationSet& ref, const ModelSpec& m, con
                               double& aggregated, double& pd) {
   aggregated = pd = std::numeric_limits<double>::quiet_NaN();
   if (held.empty()) return {};
-  Comparison c = compare_observations(ref, simulate_observations(ref, m, prof, par, spec.isl, spec.osl, held, spec.scheme), "");
+  Comparison c = compare_observations(ref, simulate_observations(ref, m, prof, par, spec.isl, spec.osl, held, spec.scheme), std::nullopt);
   c.unmatched.clear();  // the training points, left out on purpose
   aggregated = mape_gpu_where(c, [](const std::string& cfg) { return !parse_layout(cfg).disaggregated; });
   pd = mape_gpu_where(c, [](const std::string& cfg) { return parse_layout(cfg).disaggregated; });
@@ -291,7 +291,7 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
     for (size_t i = 0; i < x.size(); ++i) set_param(p, spec.params[i], to_value(spec.params[i], x[i]));
     return p;
   };
-  const std::string def = ref.per_user_def;
+  const PerUserMetric def = ref.per_user_def;
   // Log ratios model / reference of tok/s/GPU and tok/s/user over the training points, with 0
   // where either side is missing (so every call returns as many, in the same order).
   auto residuals = [&](const PerfParams& par) {
@@ -337,7 +337,7 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
   std::vector<std::string> held;
   for (const auto& p : ref.points)
     if (!contains(train, p.config) && !contains(held, p.config)) held.push_back(p.config);
-  r.train = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, train, spec.scheme), "");
+  r.train = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, train, spec.scheme), std::nullopt);
   r.heldout = heldout_comparison(ref, m, prof, r.fitted, spec, held, r.heldout_aggregated_mape_gpu, r.heldout_pd_mape_gpu);
   std::map<int, std::set<std::string>> held_by_tp;
   for (const auto& q : r.heldout.points)

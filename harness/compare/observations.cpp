@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/common/enum_names.hpp"
 #include "harness/common/error.hpp"
 #include "harness/compare/csv.hpp"
 #include "harness/io/input_file.hpp"
@@ -73,8 +74,8 @@ int int_in(const nlohmann::json& v, const char* key, int lo, int hi, const std::
 }
 
 void read_sweep_points(const nlohmann::json& j, const std::string& path, const SweepSelection& sel, ObservationSet& s) {
-  s.kind = "sweep";
-  s.per_user_def = "inv_tpot";
+  s.kind = ObservationKind::Sweep;
+  s.per_user_def = PerUserMetric::InvTpot;
   struct Candidate {
     std::string plan, overlap;
     int64_t context;
@@ -145,8 +146,25 @@ void read_sweep_points(const nlohmann::json& j, const std::string& path, const S
 
 }  // namespace
 
-double per_user(const Observation& o, const std::string& def) {
-  return def == "inv_tpot" ? o.per_user_inv_tpot : o.per_user_out_div_conc;
+const char* observation_kind_name(ObservationKind k) {
+  switch (k) {
+    case ObservationKind::ReferenceCsv: return "reference-csv";
+    case ObservationKind::Prediction: return "prediction";
+    case ObservationKind::Sweep: return "sweep";
+  }
+  return "?";
+}
+
+ObservationKind parse_observation_kind(const std::string& s) {
+  return parse_enum_name(s, kAllObservationKinds, observation_kind_name, "points file kind");
+}
+
+double per_user(const Observation& o, PerUserMetric def) {
+  switch (def) {
+    case PerUserMetric::InvTpot: return o.per_user_inv_tpot;
+    case PerUserMetric::OutDivConc: return o.per_user_out_div_conc;
+  }
+  return std::numeric_limits<double>::quiet_NaN();
 }
 
 ObservationSet read_reference_csv(const std::string& path) { return reference_from_table(read_csv(path), path); }
@@ -154,7 +172,7 @@ ObservationSet read_reference_csv(const std::string& path) { return reference_fr
 ObservationSet reference_from_table(const CsvTable& t, const std::string& path) {
   ObservationSet s;
   s.origin = path;
-  s.kind = "reference-csv";
+  s.kind = ObservationKind::ReferenceCsv;
   const int c_config = t.column("config"), c_conc = t.column("concurrency");
   if (c_config < 0 || c_conc < 0) throw UsageError("CSV '" + path + "': needs columns 'config' and 'concurrency'");
   const int c_gpu = t.column("thpt_per_gpu"), c_out = t.column("output_tok_s"), c_n = t.column("num_gpus");
@@ -165,7 +183,7 @@ ObservationSet reference_from_table(const CsvTable& t, const std::string& path) 
   // llm-d's plotted per-user rate is output tok/s / concurrency: the column, or derived from the
   // output rate (given, or tok/s/GPU x num_gpus); 1/TPOT only where neither is there.
   const bool derive_odc = c_odc < 0 && (c_out >= 0 || (c_gpu >= 0 && c_n >= 0));
-  s.per_user_def = c_odc >= 0 || derive_odc ? "out_div_conc" : "inv_tpot";
+  s.per_user_def = c_odc >= 0 || derive_odc ? PerUserMetric::OutDivConc : PerUserMetric::InvTpot;
   std::map<std::pair<std::string, int>, int> line_of_point;  // duplicates would be counted twice
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const auto& r = t.rows[i];
@@ -244,8 +262,8 @@ ObservationSet points_from_json(const nlohmann::json& j, const std::string& path
     if (schema.rfind("tpbench.result/", 0) == 0) {
       read_sweep_points(j, path, sel, s);
     } else if (schema.rfind("tpbench.prediction/", 0) == 0) {
-      s.kind = "prediction";
-      s.per_user_def = "out_div_conc";
+      s.kind = ObservationKind::Prediction;
+      s.per_user_def = PerUserMetric::OutDivConc;
       for (const auto& p : j["points"]) {
         if (!p.is_object()) throw UsageError("'" + path + "': a point is not a JSON object");
         Observation o;
@@ -276,7 +294,7 @@ ObservationSet points_from_json(const nlohmann::json& j, const std::string& path
 void check_selection_used(const SweepSelection& sel, const std::vector<const ObservationSet*>& sets) {
   if (!sel.any()) return;
   for (const ObservationSet* s : sets)
-    if (s->kind == "sweep") return;
+    if (s->kind == ObservationKind::Sweep) return;
   throw UsageError("--sweep-context, --sweep-plan and --sweep-overlap choose among a sweep JSON's points; no input is a sweep");
 }
 

@@ -2,6 +2,7 @@
 // Serving points from any source, in one shape: the llm-d reference CSV, a prediction JSON
 // (tpbench predict) or a sweep JSON (tpbench sweep, decode steps: config 1R-TPn, concurrency =
 // batch, TPOT = median step time, at one plan, overlap and context: SweepSelection).
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/compare/csv.hpp"
+#include "harness/sim/per_user_metric.hpp"
 
 namespace tpbench {
 
@@ -27,10 +29,18 @@ struct Observation {
   std::string not_runnable;  // a model point that cannot run (does not fit): why; empty when it ran
 };
 
+// What kind of file a set of points was read from.
+enum class ObservationKind { ReferenceCsv, Prediction, Sweep };
+inline constexpr std::array kAllObservationKinds = {ObservationKind::ReferenceCsv, ObservationKind::Prediction,
+                                                    ObservationKind::Sweep};
+const char* observation_kind_name(ObservationKind k);  // "reference-csv", "prediction", "sweep"
+ObservationKind parse_observation_kind(const std::string& s);  // throws UsageError naming an unknown kind
+
 struct ObservationSet {
-  std::string origin;        // file name
-  std::string kind;          // "reference-csv", "prediction", "sweep"
-  std::string per_user_def;  // "out_div_conc" or "inv_tpot": what the source's per-user column means
+  std::string origin;  // file name
+  ObservationKind kind = ObservationKind::ReferenceCsv;
+  // What the source's per-user column means.
+  PerUserMetric per_user_def = PerUserMetric::OutDivConc;
   std::string selection;     // sweep: the plan, overlap (and context) its points were taken at
   std::string model;         // JSON documents: the model they are of ("" when not recorded)
   std::vector<Observation> points;
@@ -71,7 +81,7 @@ using LatencyTable = std::map<std::pair<std::string, int>, std::pair<double, dou
 // and line.
 LatencyTable read_latency_csv(const std::string& path);
 
-// Per-user throughput under a definition ("out_div_conc" or "inv_tpot"); NaN when absent.
-double per_user(const Observation& o, const std::string& def);
+// Per-user throughput under a definition; NaN when absent.
+double per_user(const Observation& o, PerUserMetric def);
 
 }  // namespace tpbench

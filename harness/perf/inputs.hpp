@@ -14,7 +14,7 @@ namespace tpbench {
 // Validates the spec and refuses models with MoE layers (require_dense_layers). Throws UsageError.
 ModelSpec select_model(const std::string& preset, const std::string& config_path, const std::string& weight_dtype = "",
                        const std::string& kv_dtype = "");
-// Applies "name=value" strings (names from fittable_param_names()). Throws UsageError.
+// Applies "name=value" strings (names from perf_param_defs()). Throws UsageError.
 void apply_overrides(PerfParams& p, const std::vector<std::string>& assignments);
 // --plan, --overlap and --split-chunks of the perf commands (split: the tp plan only, as the
 // plans define it). Throws UsageError.

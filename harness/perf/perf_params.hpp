@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <variant>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace tpbench {
 
@@ -37,12 +40,44 @@ struct PerfParams {
   bool kv_on_demand = false;
 };
 
-// Named access for the fit: "hbm_efficiency", "compute_efficiency", "step_overhead_s",
-// "collective_scale", "collective_hop_latency_s", "memory_reserve_gib", "step_overhead_tp<n>_s"
-// (fittable only when a training configuration has TP n), the switch "kv_on_demand" (0 or 1)
-// and the engine's configuration "gpu_memory_utilization", "max_num_batched_tokens",
-// "max_num_seqs" (never fitted); "step_time_scale_tp<n>" is fittable like step_overhead_tp<n>_s. Throws UsageError for an unknown name or a bad value.
+// One named parameter of PerfParams, or a family of per-TP ones: the one description that
+// get_param/set_param, the bounds checks, the JSON form and the --help text all read.
+struct PerfParamDef {
+  // The name of --set and fit --params; a per-TP family's has "<n>" where the TP goes
+  // ("step_overhead_tp<n>_s").
+  const char* name;
+  // The member it reads and writes: a real number, a whole number, a 0/1 switch, or a per-TP
+  // map (key: the TP).
+  std::variant<double PerfParams::*, int64_t PerfParams::*, bool PerfParams::*, std::map<int, double> PerfParams::*> member;
+  double min, max;             // accepted values, by name (before `unit`); a switch takes 0 or 1
+  bool min_exclusive = false;  // min itself refused (a utilisation of 0)
+  // The member holds value x unit (memory_reserve_gib is kept in bytes).
+  double unit = 1;
+  // A negative member means "not set" (memory_reserve_bytes: the profile's reserve), read by name
+  // as -1 and written to JSON as it is.
+  bool negative_is_unset = false;
+  // fit --params may move it (a per-TP one only when a training configuration has that TP).
+  bool fittable = false;
+  // Its key in a document's "params" where that differs from the name (the member's unit).
+  const char* json_key = nullptr;
+  // The value of a per-TP parameter that is not set (no extra cost, a scale of 1).
+  double neutral = 0;
+  const char* help = "";
+};
+
+// Every parameter, in the order --help lists them.
+const std::vector<PerfParamDef>& perf_param_defs();
+
+// The definition `name` is an instance of, and its TP for a per-TP name (0 otherwise); throws
+// UsageError "unknown model parameter 'NAME'" for a name no definition has.
+const PerfParamDef& perf_param_def(const std::string& name, int* tp = nullptr);
+
+// Named access: "hbm_efficiency", "step_overhead_tp8_s", ... (perf_param_defs()). get_param of an
+// unset per-TP parameter is its neutral value (0 s, a scale of 1). set_param throws UsageError for
+// an unknown name or a value outside the definition's bounds, naming the parameter.
 double get_param(const PerfParams& p, const std::string& name);
+void set_param(PerfParams& p, const std::string& name, double value);
+
 // The serving stack's extra cost on every step of an instance of TP `tp`: step_overhead_s plus
 // that TP's step_overhead_tp<n>_s (what measured step times need added; the roofline adds it
 // itself).
@@ -55,10 +90,19 @@ int step_overhead_tp_of(const std::string& name);
 int step_time_scale_tp_of(const std::string& name);
 // n for either per-TP name, else 0: such a parameter is learnt only from configurations of TP n.
 int per_tp_param_of(const std::string& name);
-void set_param(PerfParams& p, const std::string& name, double value);
-// The largest value set_param takes for a fittable parameter (efficiencies 2, collective_scale
-// 100, hop latency 0.01 s, memory reserve 1e6 GiB, step overheads 10 s, step-time scales 100).
+// The largest value set_param takes for a parameter. Throws UsageError for an unknown name.
 double param_upper_bound(const std::string& name);
+// The fittable parameters that are not per TP.
 std::vector<std::string> fittable_param_names();
+
+// The "params" object of a document: every scalar parameter under its JSON key (whole numbers and
+// switches as integers), and each per-TP parameter that is set under its name.
+nlohmann::json perf_params_to_json(const PerfParams& p);
+// Reads what perf_params_to_json writes; a parameter absent keeps its default. Throws UsageError
+// naming an unknown key, a value that is not a number, or one outside its parameter's bounds.
+PerfParams perf_params_from_json(const nlohmann::json& j);
+
+// --help text: "name [min, max]: help" for every parameter (only the fittable ones if asked).
+std::string perf_params_help(bool fittable_only);
 
 }  // namespace tpbench

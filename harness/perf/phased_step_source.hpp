@@ -16,6 +16,7 @@
 
 #include "harness/perf/measured_step_times.hpp"
 #include "harness/perf/step_cost_model.hpp"
+#include "harness/perf/step_time_origin.hpp"
 
 namespace tpbench {
 
@@ -26,9 +27,9 @@ class PhasedStepSource : public StepTimeSource {
                    double step_time_scale = 1.0);
   StepCost step(const StepShape& s) const override;
 
-  // "measured" or "roofline", per phase; emulated: the measured points used were emulated.
-  const char* decode_origin() const { return measured_decode_ ? "measured" : "roofline"; }
-  const char* prefill_origin() const { return measured_prefill_ ? "measured" : "roofline"; }
+  // Measured or Roofline, per phase; emulated: the measured points used were emulated.
+  StepTimeOrigin decode_origin() const { return measured_decode_ ? StepTimeOrigin::Measured : StepTimeOrigin::Roofline; }
+  StepTimeOrigin prefill_origin() const { return measured_prefill_ ? StepTimeOrigin::Measured : StepTimeOrigin::Roofline; }
   bool decode_emulated() const { return measured_decode_ && measured_->decode_emulated(tp_); }
   bool prefill_emulated() const { return measured_prefill_ && measured_->prefill_emulated(tp_); }
 

@@ -39,7 +39,6 @@ const char* target_name(TargetKind k) {
   return "?";
 }
 
-const char* per_user_name(PerUserMetric m) { return m == PerUserMetric::InvTpot ? "inv_tpot" : "out_div_conc"; }
 
 double per_user_rate(const ServingPoint& p, PerUserMetric m) {
   return m == PerUserMetric::InvTpot ? p.per_user_inv_tpot : p.per_user_out_div_conc;

@@ -18,15 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "harness/sim/per_user_metric.hpp"
 #include "harness/sim/serving_sim.hpp"
 
 namespace tpbench {
 
 enum class TargetKind { Ttft, Tpot, TokensPerUser };
-enum class PerUserMetric { InvTpot, OutDivConc };  // 1 / TPOT, or output tok/s / concurrency
 
 const char* target_name(TargetKind k);          // "TTFT", "TPOT", "tok/s/user"
-const char* per_user_name(PerUserMetric m);     // "inv_tpot", "out_div_conc"
 
 // Targets; a value of 0 means "no target".
 struct Targets {

@@ -42,23 +42,11 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
   j["workload"] = {{"isl", g.isl}, {"osl", g.osl}, {"prompts_per_user", g.prompts_per_user}};
   j["scheme"] = {{"plan", plan_name(g.scheme.plan)}, {"overlap", overlap_name(g.scheme.overlap)},
                  {"split_chunks", g.scheme.split_chunks}};
-  j["params"] = {{"hbm_efficiency", par.hbm_efficiency},
-                 {"compute_efficiency", par.compute_efficiency},
-                 {"step_overhead_s", par.step_overhead_s},
-                 {"collective_scale", par.collective_scale},
-                 {"collective_hop_latency_s", par.collective_hop_latency_s},
-                 {"memory_reserve_bytes", par.memory_reserve_bytes},
-                 {"gpu_memory_utilization", par.gpu_memory_utilization},
-                 {"max_num_batched_tokens", par.max_num_batched_tokens},
-                 {"max_num_seqs", par.max_num_seqs},
-                 {"kv_on_demand", par.kv_on_demand ? 1 : 0}};
-  for (const auto& [tp, s] : par.step_overhead_by_tp_s)
-    j["params"]["step_overhead_tp" + std::to_string(tp) + "_s"] = s;
-  for (const auto& [tp, k] : par.step_time_scale_by_tp) j["params"]["step_time_scale_tp" + std::to_string(tp)] = k;
+  j["params"] = perf_params_to_json(par);
   // Where step times came from: the roofline alone, or sweep tables (files, plan, ranges) with
   // the roofline for the TPs and phases they do not cover.
-  j["step_times"] = g.measured ? g.measured->describe() : nlohmann::json{{"source", "roofline"}};
-  if (g.measured) j["step_times"]["source"] = "measured";
+  j["step_times"] = g.measured ? g.measured->describe() : nlohmann::json{{"source", step_time_origin_name(StepTimeOrigin::Roofline)}};
+  if (g.measured) j["step_times"]["source"] = step_time_origin_name(StepTimeOrigin::Measured);
   j["points"] = nlohmann::json::array();
   for (const auto& p : points) j["points"].push_back(point_to_json(p));
   return j;

@@ -29,8 +29,8 @@ nlohmann::json pool_json(const PoolReport& r) {
                         {"elementwise", s.elementwise_s / busy},
                         {"overhead", s.overhead_s / busy},
                         {"measured", s.measured_s / busy}};
-  if (!r.decode_source.empty()) j["decode_step_time_source"] = r.decode_source;
-  if (!r.prefill_source.empty()) j["prefill_step_time_source"] = r.prefill_source;
+  if (r.decode_source) j["decode_step_time_source"] = step_time_origin_name(*r.decode_source);
+  if (r.prefill_source) j["prefill_step_time_source"] = step_time_origin_name(*r.prefill_source);
   if (s.measured_s > 0) {
     j["emulated"] = r.emulated;
     j["measured_outside_range_step_fraction"] = s.steps > 0 ? s.outside_measured_steps / s.steps : 0.0;
@@ -52,7 +52,7 @@ nlohmann::json point_to_json(const ServingPoint& p) {
   j["concurrency"] = p.concurrency;
   j["num_gpus"] = p.num_gpus;
   j["feasible"] = p.feasible;
-  j["step_time_source"] = p.step_time_source;
+  j["step_time_source"] = step_time_origin_name(p.step_time_source);
   j["emulated"] = p.emulated;
   if (!p.feasible) {
     j["reason"] = p.reason;

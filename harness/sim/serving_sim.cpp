@@ -221,11 +221,13 @@ void note_sources(PoolReport& r, const PhasedStepSource& src, bool decodes, bool
 void mark_point_source(ServingPoint& p) {
   bool measured = false, roofline = false;
   for (const PoolReport* r : {&p.main, &p.prefill})
-    for (const std::string* s : {&r->decode_source, &r->prefill_source}) {
-      measured = measured || *s == "measured";
-      roofline = roofline || *s == "roofline";
+    for (const std::optional<StepTimeOrigin>* s : {&r->decode_source, &r->prefill_source}) {
+      measured = measured || *s == StepTimeOrigin::Measured;
+      roofline = roofline || *s == StepTimeOrigin::Roofline;
     }
-  p.step_time_source = measured && roofline ? "mixed" : measured ? "measured" : "roofline";
+  p.step_time_source = measured && roofline ? StepTimeOrigin::Mixed
+                       : measured           ? StepTimeOrigin::Measured
+                                            : StepTimeOrigin::Roofline;
   p.emulated = p.main.emulated || p.prefill.emulated;
 }
 

@@ -7,12 +7,14 @@
 // (2 x L x kv_heads x head_dim x bytes x ISL) over the link, and decodes it on the
 // least-loaded decode instance.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/measured_step_times.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/perf/step_cost_model.hpp"
+#include "harness/perf/step_time_origin.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/sim/engine.hpp"
 #include "harness/sim/layout.hpp"
@@ -35,9 +37,9 @@ struct PoolReport {
   int64_t kv_tokens = 0;          // per instance
   int64_t kv_max_sequences = 0;   // of ISL+OSL tokens (ISL on a prefill pool)
   EngineStats stats;              // summed over the pool's instances
-  // Where the pool's step times came from, per phase it runs ("" for a phase it never runs:
+  // Where the pool's step times came from, per phase it runs (empty for a phase it never runs:
   // decode on a prefill pool, prefill on a decode pool); emulated: measured on emulated TP.
-  std::string decode_source, prefill_source;
+  std::optional<StepTimeOrigin> decode_source, prefill_source;
   bool emulated = false;
 };
 
@@ -56,8 +58,8 @@ struct ServingPoint {
                              // and (PD) the wait for room on a decode instance
   double kv_transfer_s = 0;   // PD: per request, on free links
   double kv_pull_wait_s = 0;  // PD: mean wait for a busy link before a request's pull starts
-  // "measured" or "roofline" when every phase the layout runs came from it, else "mixed".
-  std::string step_time_source = "roofline";
+  // Measured or Roofline when every phase the layout runs came from it, else Mixed.
+  StepTimeOrigin step_time_source = StepTimeOrigin::Roofline;
   bool emulated = false;     // some measured step times came from emulated-TP points
   PoolReport main;     // aggregated replicas, or the decode pool
   PoolReport prefill;  // PD only

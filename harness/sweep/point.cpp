@@ -1,14 +1,29 @@
 #include "harness/sweep/point.hpp"
 
+#include "harness/common/enum_names.hpp"
+
 namespace tpbench {
 
+const char* point_status_name(PointStatus s) {
+  switch (s) {
+    case PointStatus::Ok: return "ok";
+    case PointStatus::NotRunnable: return "not_runnable";
+    case PointStatus::Failed: return "failed";
+  }
+  return "?";
+}
+
+PointStatus parse_point_status(const std::string& s) {
+  return parse_enum_name(s, kAllPointStatuses, point_status_name, "point status");
+}
+
 double Point::tokens_per_s_per_user() const {
-  if (status != "ok" || step.median <= 0) return 0;
+  if (status != PointStatus::Ok || step.median <= 0) return 0;
   return double(config.new_tokens()) / step.median;
 }
 
 double Point::tokens_per_s_per_gpu() const {
-  if (status != "ok" || step.median <= 0) return 0;
+  if (status != PointStatus::Ok || step.median <= 0) return 0;
   return tokens_per_step() / (step.median * double(config.tp));
 }
 
@@ -32,7 +47,7 @@ nlohmann::json to_json(const Point& p) {
       {"layers_total", p.layers_total},
       {"emulated", p.emulated},
       {"oversubscribed", p.oversubscribed},
-      {"status", p.status},
+      {"status", point_status_name(p.status)},
   };
   if (p.emulated) j["overlap_optimistic"] = p.overlap_optimistic;
   if (!p.reason.empty()) j["reason"] = p.reason;
@@ -43,7 +58,7 @@ nlohmann::json to_json(const Point& p) {
   if (p.verified) j["verify"] = {{"rel_l2_error", p.verify_rel_l2}, {"tolerance", p.verify_tolerance}};
   if (!p.verify_skipped.empty()) j["verify_skipped"] = p.verify_skipped;
   if (p.collectives_exact) j["collectives_exact"] = *p.collectives_exact;
-  if (p.status != "ok") return j;
+  if (p.status != PointStatus::Ok) return j;
 
   const Summary& s = p.step;
   j["step_time_s"] = {{"median", s.median}, {"p10", s.p10}, {"p90", s.p90}, {"mean", s.mean},

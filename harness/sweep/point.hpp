@@ -1,5 +1,6 @@
 #pragma once
 // One measured (or skipped) point of a sweep and its JSON form (schema tpbench.result/1).
+#include <array>
 #include <optional>
 #include <string>
 
@@ -9,6 +10,13 @@
 #include "harness/plan/step_program.hpp"
 
 namespace tpbench {
+
+// What became of a point: it ran, it could not run here (memory, a kernel the device lacks), or
+// its run failed; the last two carry the reason.
+enum class PointStatus { Ok, NotRunnable, Failed };
+inline constexpr std::array kAllPointStatuses = {PointStatus::Ok, PointStatus::NotRunnable, PointStatus::Failed};
+const char* point_status_name(PointStatus s);  // "ok", "not_runnable", "failed"
+PointStatus parse_point_status(const std::string& s);  // throws UsageError naming an unknown status
 
 struct Breakdown {
   // Per rank (rank 0), scaled to all of the model's layers.
@@ -29,7 +37,7 @@ struct Breakdown {
 struct Point {
   StepConfig config;
   int64_t layers_run = 0, layers_total = 0;
-  std::string status = "ok";  // ok | not_runnable | failed
+  PointStatus status = PointStatus::Ok;
   std::string reason;
   bool emulated = false, oversubscribed = false;
   // Emulated with --overlap streams|split: an emulated collective occupies one SM and no HBM

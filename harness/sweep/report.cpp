@@ -68,10 +68,10 @@ void print_sweep_table(std::ostream& out, const std::vector<Point>& points) {
     if (p.oversubscribed) flags += " [oversubscribed]";
     if (p.layers_run < p.layers_total)
       flags += " [" + std::to_string(p.layers_run) + "/" + std::to_string(p.layers_total) + " layers, scaled]";
-    if (p.status != "ok") {
+    if (p.status != PointStatus::Ok) {
       std::snprintf(line, sizeof line, "%-13s %-7s %-7s %3d %5lld %7lld  %s: %s\n", plan_name(c.plan),
                     overlap_name(c.overlap), phase_name(c.phase), c.tp, (long long)c.batch, (long long)c.context,
-                    p.status.c_str(), p.reason.c_str());
+                    point_status_name(p.status), p.reason.c_str());
       out << line;
       continue;
     }

@@ -128,7 +128,7 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
   const StepProgram prog = build_program(m, c);
   p.overlap_optimistic = p.emulated && c.overlap != Overlap::None && totals(prog.ranks[0]).collectives > 0;
   if (auto why = backend.cannot_run(prog)) {
-    p.status = "not_runnable";
+    p.status = PointStatus::NotRunnable;
     p.reason = *why;
     return p;
   }
@@ -182,7 +182,7 @@ Point measure_point(Backend& backend, Backend& verify_backend, const ModelSpec& 
     // What the backend chose or tried before it failed (null when it got no further).
     p.kernels = backend.kernel_choices();
     backend.release();
-    p.status = dynamic_cast<const NotRunnableError*>(&e) ? "not_runnable" : "failed";
+    p.status = dynamic_cast<const NotRunnableError*>(&e) ? PointStatus::NotRunnable : PointStatus::Failed;
     p.reason = e.what();
   }
   return p;
@@ -221,7 +221,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     // --emulate-tp N measures TP=N (rank 0 of it) on one GPU: it is the TP of every point.
     if (!(o.tp.size() == 1 && (o.tp[0] == 1 || o.tp[0] == o.backend.emulate_tp)))
       throw UsageError("--emulate-tp " + std::to_string(o.backend.emulate_tp) + " sets the TP; drop --tp");
-    if (o.backend.kind == "cpu") throw UsageError("--emulate-tp needs --backend cuda");
+    if (o.backend.kind == BackendKind::Cpu) throw UsageError("--emulate-tp needs --backend cuda");
     opts.tp = {o.backend.emulate_tp};
   }
   for (const int tp : opts.tp)
@@ -261,7 +261,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   if (check_collectives_now) collectives = check_collectives(backend->name(), opts.tp, o.backend.gpus);
   const nlohmann::json collective_detail = check_collectives_now ? collectives.detail : nlohmann::json(nullptr);
   InterruptGuard guard;
-  Verifier verifier(model, verify_tolerance(model, backend->name() == "cpu"));
+  Verifier verifier(model, backend->verify_tolerance(model));
   std::vector<Point> points;
   auto write = [&](SweepState state) {
     if (reporting && !o.out.empty())

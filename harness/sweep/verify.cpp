@@ -7,12 +7,6 @@
 
 namespace tpbench {
 
-double verify_tolerance(const ModelSpec& m, bool cpu_backend) {
-  const bool fp8 = m.weight_dtype == DType::FP8E4M3 || m.kv_dtype == DType::FP8E4M3;
-  if (fp8) return cpu_backend ? kFp8CpuVerifyTolerance : kFp8GpuVerifyTolerance;
-  return cpu_backend ? kFp32VerifyTolerance : kBf16VerifyTolerance;
-}
-
 double relative_l2(const std::vector<float>& got, const std::vector<float>& want) {
   if (got.size() != want.size()) return INFINITY;
   double num = 0, den = 0;

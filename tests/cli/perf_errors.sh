@@ -55,6 +55,16 @@ expect_usage_error "$P" predict --layout "1R-TP4," --out "$P"
 expect_usage_error "$P" predict --layout 1R-TP4 --concurrency 1,8, --out "$P"
 expect_usage_error "$P" predict --layout "1P-TP4 1D-TP4" --concurrency 1 --kv-link-gbps -3 --out "$P"
 expect_usage_error "$P" predict --layout 1R-TP4 --set gpu_memory_utilization=2 --out "$P"
+# An unknown parameter, or a value outside a parameter's bounds, is refused naming the parameter
+# (exit 2), on --set and on fit --params.
+for a in bogus_knob=1 hbm_efficiency=3 max_num_seqs=0.5 step_time_scale_tp4=0; do
+  err=$("$BIN" predict --layout 1R-TP4 --concurrency 1 --set "$a" 2>&1 >/dev/null)
+  rc=$?
+  [[ $rc -eq 2 && "$err" == *"${a%%=*}"* ]] || { echo "FAIL: --set $a: rc=$rc, '$err' does not name ${a%%=*}"; fail=1; }
+done
+err=$("$BIN" fit --reference "$REF" --train 1R-TP4 --params hbm_efficiency,bogus_knob 2>&1 >/dev/null)
+rc=$?
+[[ $rc -eq 2 && "$err" == *"'bogus_knob'"* ]] || { echo "FAIL: fit --params bogus_knob: rc=$rc, '$err'"; fail=1; }
 expect_usage_error "$P" predict --layout 1R-TP4 --out "$TMP/missing-dir/pred.json"
 expect_usage_error "$TMP/x" profile show no-such-gpu
 expect_usage_error "$TMP/x" profile show "$TMP/badprofile.json"

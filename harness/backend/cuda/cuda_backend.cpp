@@ -24,6 +24,7 @@
 #include "harness/backend/fp8_gemm_plan.hpp"
 #include "harness/backend/logits_assembly.hpp"
 #include "harness/backend/rank_threads.hpp"
+#include "harness/backend/verify_tolerance.hpp"
 #include "harness/common/error.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "kernels/cudnn_attention.hpp"
@@ -63,6 +64,10 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override { release(); }
 
   std::string name() const override { return "cuda"; }
+  // BF16 activations, with FP8 storage on top where the model has it.
+  double verify_tolerance(const ModelSpec& m) const override {
+    return stores_fp8(m) ? kFp8GpuVerifyTolerance : kBf16VerifyTolerance;
+  }
   bool emulated() const override { return mode_ == Mode::Emulated; }
 
   bool oversubscribed(const StepConfig& c) const override {
