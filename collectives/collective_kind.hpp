@@ -38,8 +38,8 @@ struct CollectiveTraits {
   // The all_reduce time at the same nccl-tests size bounds this kind's time from above: a ring
   // all-reduce is a reduce-scatter then an all-gather of that size, so a profile holding only
   // all_reduce tables can still price these kinds (pessimistically). all_to_all's pairwise
-  // exchanges follow no such rule: NCCL runs them as point-to-point sends, not as a ring, and at
-  // small sizes their n - 1 separate messages can take longer than one all-reduce.
+  // point-to-point exchanges are not built from a ring all-reduce's steps, so nothing says the
+  // all_reduce time bounds them (at small sizes n - 1 separate messages may well take longer).
   bool bounded_by_all_reduce;
   // A bandwidth-optimal ring moves (n - 1)/n of the nccl-tests size per rank this many times:
   // all-reduce is a reduce-scatter then an all-gather; all-to-all sends (n - 1)/n of its send

@@ -85,7 +85,7 @@ int run_profile_show(const ProfileOptions& o, std::ostream& out) {
   };
   if (!p.gemm_efficiency.empty()) table("GEMM efficiency by m", p.gemm_efficiency);
   for (const auto& [tp, t] : p.gemm_efficiency_by_tp) table("GEMM efficiency by m, TP=" + std::to_string(tp), t);
-  out << "collectives (sizes as nccl-tests counts them; busbw = algbw x factor):\n";
+  out << "collectives (sizes as nccl-tests counts them; busbw = algbw x factor):" << src("collectives") << "\n";
   for (const auto& [op, groups] : p.collectives.curves())
     for (const auto& [g, curve] : groups) {
       std::snprintf(line, sizeof line, "  %-14s n=%d\n  %12s %12s %12s\n", collective_name(op), g, "bytes", "time us",

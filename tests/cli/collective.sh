@@ -69,5 +69,12 @@ done
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert all(p["busbw"]==0 and p["wrong"]==0 for p in d["points"])' \
   "$TMP/one.json" || { echo "FAIL: --ranks 1 busbw"; fail=1; }
 
+# Every built-in profile has all_to_all tables, and says that they are derived, not measured.
+for prof in h100-sxm a100-sxm-80gb gb200-nvl72; do
+  shown=$("$BIN" profile show "$prof" 2>&1)
+  grep -q "^  all_to_all     n=8" <<<"$shown" || { echo "FAIL: $prof shows no all_to_all n=8 table"; fail=1; }
+  grep -q "all_to_all derived, not measured" <<<"$shown" || { echo "FAIL: $prof: all_to_all source missing"; fail=1; }
+done
+
 [[ $fail -eq 0 ]] && echo "cli.collective: all checks passed"
 exit $fail
