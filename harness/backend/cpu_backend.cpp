@@ -213,7 +213,7 @@ class CpuBackend final : public Backend {
   void execute(Rank& rk, const Op& op) {
     const bool is_comm = op.kind == OpKind::Collective;
     if ((variant_ == Variant::ComputeOnly && is_comm) || (variant_ == Variant::CommOnly && !is_comm)) return;
-    if (!is_comm) return detail::run_compute_op(op, rk.mem);
+    if (!is_comm) return detail::run_compute_op(op, rk.mem, rk.program->moe_tables);
     const float* in = rk.mem[op.a.buffer].data() + op.a.offset;
     float* out = rk.mem[op.out.buffer].data() + op.out.offset;
     const size_t in_count = size_t(op.a.rows * op.a.cols);

@@ -13,7 +13,7 @@ namespace {
 std::optional<std::string> weight_scale(const ModelSpec& m, const Buffer& b, float* scale) {
   int64_t fan_in = -1, covered = 0;
   for (const WeightSegment& s : b.weight_init) {
-    const int64_t f = logical_shape(m, s.which).rows;
+    const int64_t f = logical_fan_in(m, s.which);
     if (fan_in >= 0 && f != fan_in)
       return "FP8 weight '" + b.name + "' fuses tensors of different fan-in, which one per-tensor scale cannot serve";
     fan_in = f;

@@ -142,6 +142,11 @@ finished points and says "interrupted": true. It says "complete": true once ever
   sweep->add_option("--plan", sw.plans, "Plans: tp, tp-sp, weight-gather (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--overlap", sw.overlaps, "Overlap modes: none, streams, split (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--tp", sw.tp, "Tensor-parallel group sizes (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--ep", sw.ep,
+                    "Expert-parallel sizes for mixture-of-experts models (comma list): the experts spread over EP "
+                    "groups of TP/EP ranks; each EP runs with every --tp it divides")
+      ->delimiter(',')
+      ->capture_default_str();
   sweep->add_option("--batch", sw.batch, "Batch sizes = concurrent sequences (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--context", sw.context, "Positions attended after the step (comma list)")->delimiter(',')->capture_default_str();
   sweep->add_option("--phase", sw.phase, "decode (one token per sequence) or prefill (a chunk of prompt tokens)")->capture_default_str();

@@ -114,11 +114,6 @@ int64_t ModelSpec::kv_bytes_per_token() const {
   return 2 * layers * kv_heads * head_dim * dtype_bytes(kv_dtype);
 }
 
-void require_dense_layers(const ModelSpec& m) {
-  if (m.has_moe_layers())
-    throw UsageError("model '" + m.name + "': mixture-of-experts layers are not modelled by the plans yet (issue: MoE plans)");
-}
-
 void ModelSpec::validate() const {
   // Bounds far beyond any published model, so that weight and KV byte counts stay exact in 64 bits.
   auto need_positive = [&](int64_t v, const char* field, int64_t most) {
@@ -165,6 +160,16 @@ ModelSpec preset_model(const std::string& name) {
     // TP=4 and TP=8 exercise KV-head replication (2 KV heads) like Llama-3.1-70B at TP=16.
     m.hidden = 256; m.intermediate = 512; m.layers = 2; m.q_heads = 8; m.kv_heads = 2;
     m.head_dim = 32; m.vocab = 1024;
+  } else if (name == "tiny-moe") {
+    // The tiny model with mixture-of-experts layers, for running the MoE plans on the CPU
+    // backend: layer 0 dense (as DeepSeekMoE's first_k_dense_replace), layers 1 and 2 with 8
+    // routed experts of which each token takes 2, and one shared expert; EP up to 8 and TP up to
+    // 8 within the experts.
+    m.hidden = 256; m.intermediate = 512; m.layers = 3; m.q_heads = 8; m.kv_heads = 2;
+    m.head_dim = 32; m.vocab = 1024;
+    m.moe = {.experts = 8, .experts_per_token = 2, .expert_intermediate = 64, .shared_experts = 1,
+             .shared_intermediate = 64};
+    m.layer_ffn = {FfnKind::Dense, FfnKind::MoE, FfnKind::MoE};
   } else if (name == "llama-3.1-8b") {
     // meta-llama/Llama-3.1-8B config.json
     m.hidden = 4096; m.intermediate = 14336; m.layers = 32; m.q_heads = 32; m.kv_heads = 8;
@@ -200,7 +205,7 @@ ModelSpec preset_model(const std::string& name) {
 }
 
 std::vector<std::string> preset_names() {
-  return {"tiny", "llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "qwen3-30b-a3b"};
+  return {"tiny", "tiny-moe", "llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "qwen3-30b-a3b"};
 }
 
 namespace {
@@ -425,7 +430,8 @@ void validate_tp(const ModelSpec& m, int tp) {
   if (tp <= 0) fail("TP must be positive");
   if (m.q_heads % tp != 0)
     fail("it does not divide the " + std::to_string(m.q_heads) + " query heads");
-  if (m.intermediate % tp != 0)
+  // Dense MLPs are sharded by their width (MoE layers' experts are checked by the plans).
+  if (m.moe_layer_count() < m.layers && m.intermediate % tp != 0)
     fail("it does not divide the intermediate size " + std::to_string(m.intermediate));
   if (m.vocab % tp != 0) fail("it does not divide the vocabulary " + std::to_string(m.vocab));
   if (tp > m.kv_heads) {

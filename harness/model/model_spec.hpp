@@ -91,11 +91,7 @@ struct ModelSpec {
   void validate_moe() const;  // the MoE part of validate()
 };
 
-// The plans, the cost model and every command built on them model dense layers only: throws
-// UsageError (one line naming what is missing) for a model with MoE layers.
-void require_dense_layers(const ModelSpec& m);
-
-// Presets: "tiny", "llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "qwen3-30b-a3b". Throws
+// Presets: "tiny", "tiny-moe", "llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "qwen3-30b-a3b". Throws
 // UsageError for an unknown name.
 ModelSpec preset_model(const std::string& name);
 std::vector<std::string> preset_names();

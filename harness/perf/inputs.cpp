@@ -13,9 +13,6 @@ ModelSpec select_model(const std::string& preset, const std::string& config_path
   if (!weight_dtype.empty()) m.weight_dtype = parse_storage_dtype(weight_dtype, "--weight-dtype");
   if (!kv_dtype.empty()) m.kv_dtype = parse_storage_dtype(kv_dtype, "--kv-dtype");
   m.validate();
-  // Every command that takes a model goes through here to plans or the cost model: an MoE
-  // model is refused before any work (the plans refuse it too, for library callers).
-  require_dense_layers(m);
   return m;
 }
 

@@ -11,7 +11,7 @@ namespace tpbench {
 
 // --model-config wins over --model; --weight-dtype and --kv-dtype ("bf16" | "fp8"; empty: the
 // model's own, BF16 for presets, a config's quantization_config) override its precision.
-// Validates the spec and refuses models with MoE layers (require_dense_layers). Throws UsageError.
+// Validates the spec. Throws UsageError.
 ModelSpec select_model(const std::string& preset, const std::string& config_path, const std::string& weight_dtype = "",
                        const std::string& kv_dtype = "");
 // Applies "name=value" strings (names from perf_param_defs()). Throws UsageError.

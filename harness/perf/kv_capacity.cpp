@@ -16,6 +16,7 @@ StepConfig memory_config(int tp, const StepScheme& s, Phase phase, int64_t batch
   c.batch = batch;
   c.context = context;
   c.layers = layers;
+  c.ep = s.ep;
   return c;
 }
 
@@ -32,9 +33,26 @@ MemoryFootprint max_footprint(const StepProgram& p) {
   return f;
 }
 
+// A model whose layers differ (dense and mixture-of-experts): its whole program, summed.
+PlanMemory mixed_layers_memory(const ModelSpec& m, int tp, const StepScheme& s, int64_t tokens) {
+  const int64_t batch = tp, context = 8;
+  const MemoryFootprint all = max_footprint(build_program(m, memory_config(tp, s, Phase::Decode, batch, context, 0)));
+  PlanMemory pm;
+  pm.weight_bytes = double(all.weight_bytes);
+  pm.kv_bytes_per_token = double(all.kv_bytes) / double(batch * context);
+  // Activations: through the first MoE layer, so that its scratch buffers are counted.
+  int64_t layers = 1;
+  while (layers < m.layers && m.ffn_kind(layers - 1) != FfnKind::MoE) ++layers;
+  const MemoryFootprint act =
+      max_footprint(build_program(m, memory_config(tp, s, Phase::Prefill, 1, std::max<int64_t>(1, tokens), layers)));
+  pm.activation_bytes = double(act.activation_bytes + act.staging_bytes);
+  return pm;
+}
+
 }  // namespace
 
 PlanMemory plan_memory(const ModelSpec& m, int tp, const StepScheme& s, int64_t tokens) {
+  if (m.has_moe_layers()) return mixed_layers_memory(m, tp, s, tokens);
   // Layers are identical: one layer's weights and KV are the difference between programs of
   // two layers and one, the rest (LM head, final norm) is what one layer's program has besides.
   // A batch of tp sequences gives every rank of a weight-gather group one of its own.

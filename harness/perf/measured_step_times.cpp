@@ -7,6 +7,7 @@
 
 #include "harness/common/error.hpp"
 #include "harness/io/json_file.hpp"
+#include "harness/model/model_json.hpp"
 
 namespace tpbench {
 namespace {
@@ -48,6 +49,11 @@ void check_model(const std::string& name, const nlohmann::json& doc, const Model
                        std::to_string(jm[key].get<int64_t>()) + ", not " + std::to_string(v) +
                        " (pass the --model or --model-config it was measured with)");
   }
+  // The experts (and which layers have them) must match: dense documents have none.
+  const nlohmann::json experts = m.has_moe_layers() ? moe_to_json(m) : nlohmann::json();
+  if ((jm.contains("experts") ? jm["experts"] : nlohmann::json()) != experts)
+    throw UsageError("measured sweep '" + name + "' measured another model ('" + measured +
+                     "'): its mixture-of-experts layers differ");
   if (jm.contains("tie_word_embeddings") && jm["tie_word_embeddings"].is_boolean() &&
       jm["tie_word_embeddings"].get<bool>() != m.tied_embeddings)
     throw UsageError("measured sweep '" + name + "' measured another model ('" + measured +

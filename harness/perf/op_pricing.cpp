@@ -76,6 +76,17 @@ OpPrice price_gemm(const Op& op, const PricingContext& c) {
   return roofline_gemm(op, c);
 }
 
+// A grouped GEMM over the experts the step touches: their weights stream once, and each expert's
+// GEMM runs at the efficiency of its own rows (the pairs spread over the experts touched). No
+// measured table applies: calibrate measures dense shapes.
+OpPrice price_grouped_gemm(const Op& op, const PricingContext& c) {
+  const double per_expert_bytes = double(op.a.cols) * double(op.w.cols) * dtype_bytes(op.w.dtype);
+  const double touched = per_expert_bytes > 0 ? op.weight_bytes / per_expert_bytes : 0.0;
+  const double rows_per_expert = double(op.a.rows) / std::max(1.0, touched);
+  const double fraction = c.profile->gemm_fraction(rows_per_expert, c.tp);
+  return roofline(op.weight_bytes / hbm_rate(c), op.flops / (gemm_rate(op, c) * fraction), c.profile->kernel_overhead_s);
+}
+
 OpPrice price_attention(const Op& op, const AttentionWork& w, const PricingContext& c) {
   const AttentionBytes bytes = attention_bytes(op.attn, w, c.element_bytes);
   const double decode_s = bytes.decode / (hbm_rate(c) * c.profile->decode_attention_efficiency);
@@ -137,10 +148,14 @@ OpPrice price_op(const Op& op, const AttentionWork& attn, const PricingContext& 
     case OpKind::Gemm: return price_gemm(op, c);
     case OpKind::Attention: return price_attention(op, attn, c);
     case OpKind::Collective: return price_collective(op, c);
+    case OpKind::GroupedGemm: return price_grouped_gemm(op, c);
     case OpKind::RmsNorm:
     case OpKind::SiluMul:
     case OpKind::ResidualAdd:
-    case OpKind::Copy: return roofline(op.hbm_bytes / hbm_rate(c), 0.0, c.profile->kernel_overhead_s);
+    case OpKind::Copy:
+    case OpKind::MoeGate:
+    case OpKind::GatherRows:
+    case OpKind::MoeCombine: return roofline(op.hbm_bytes / hbm_rate(c), 0.0, c.profile->kernel_overhead_s);
   }
   return {};
 }

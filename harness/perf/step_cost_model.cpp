@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "harness/common/error.hpp"
 #include "harness/perf/critical_path.hpp"
 
 namespace tpbench {
@@ -13,6 +14,9 @@ namespace {
 constexpr int64_t kTemplateLayers = 4;
 // A layer of the template with a layer before and after it: what every further layer repeats.
 constexpr int kInnerLayer = 2;
+// A template grows beyond kTemplateLayers (up to this) until each FFN kind that has layers
+// beyond it has an inner layer of its own (DeepSeekMoE's first dense layers, Llama 4's interleave).
+constexpr int64_t kMostTemplateLayers = 16;
 
 StepConfig template_config(int tp, const StepScheme& s, int64_t layers) {
   StepConfig c;
@@ -24,7 +28,23 @@ StepConfig template_config(int tp, const StepScheme& s, int64_t layers) {
   c.context = 4;
   c.layers = layers;
   c.split_chunks = s.split_chunks;
+  c.ep = s.ep;
   return c;
+}
+
+// The inner layer (with a layer before and after it) that stands for `kind`, preferring
+// kInnerLayer; -1 when the first `layers` layers have none.
+int inner_layer_of(const ModelSpec& m, FfnKind kind, int64_t layers) {
+  if (kInnerLayer < layers - 1 && m.ffn_kind(kInnerLayer) == kind) return kInnerLayer;
+  for (int64_t l = 1; l + 1 < layers; ++l)
+    if (m.ffn_kind(l) == kind) return int(l);
+  return -1;
+}
+
+int64_t layers_of_kind_from(const ModelSpec& m, FfnKind kind, int64_t first) {
+  int64_t n = 0;
+  for (int64_t l = first; l < m.layers; ++l) n += m.ffn_kind(l) == kind;
+  return n;
 }
 
 bool shares_all(const View& v) { return v.rule.share == SeqShare::All; }
@@ -36,6 +56,20 @@ StepCostModel::StepCostModel(const ModelSpec& m, int tp, const SystemProfile& pr
     : m_(m), tp_(tp), prof_(prof), par_(par), scheme_(scheme) {
   require_precision_support(m, prof);
   tmpl_layers_ = std::min<int64_t>(m.layers, kTemplateLayers);
+  for (FfnKind kind : {FfnKind::Dense, FfnKind::MoE}) {
+    while (tmpl_layers_ < std::min(m.layers, kMostTemplateLayers) && layers_of_kind_from(m, kind, tmpl_layers_) > 0 &&
+           inner_layer_of(m, kind, tmpl_layers_) < 0)
+      ++tmpl_layers_;
+  }
+  for (FfnKind kind : {FfnKind::Dense, FfnKind::MoE}) {
+    const size_t k = size_t(kind);
+    extra_layers_[k] = layers_of_kind_from(m, kind, tmpl_layers_);
+    rep_layer_[k] = inner_layer_of(m, kind, tmpl_layers_);
+    if (extra_layers_[k] > 0 && rep_layer_[k] < 0)
+      throw UsageError("model '" + m.name + "': its first " + std::to_string(tmpl_layers_) +
+                       " layers hold no inner layer that stands for its later " +
+                       (kind == FfnKind::MoE ? "mixture-of-experts" : "dense") + " layers");
+  }
   StepProgram p = build_program(m, template_config(tp, scheme, tmpl_layers_));
   tmpl_ = std::move(p.ranks.front());
   for (size_t i = 0; i < tmpl_.ops.size(); ++i) {
@@ -55,8 +89,11 @@ PricingContext StepCostModel::pricing() const {
 double StepCostModel::layers_scale(int i) const {
   // The template's ops, once each, and the model's layers beyond the template's as copies of an
   // inner layer's ops (tagged with that layer: a prefetch issued in layer l belongs to l + 1).
-  const bool inner = i >= tmpl_.layers_begin && i < tmpl_.head_begin && tmpl_.ops[size_t(i)].layer == kInnerLayer;
-  return inner ? 1.0 + double(m_.layers - tmpl_layers_) : 1.0;
+  if (i < tmpl_.layers_begin || i >= tmpl_.head_begin) return 1.0;
+  const int l = tmpl_.ops[size_t(i)].layer;
+  if (l < 0 || l >= tmpl_layers_) return 1.0;
+  const size_t kind = size_t(m_.ffn_kind(l));
+  return l == rep_layer_[kind] ? 1.0 + double(extra_layers_[kind]) : 1.0;
 }
 
 StepCostModel::RowTerms StepCostModel::compute_row_terms(const StepWork& w) const {
@@ -73,6 +110,7 @@ StepCostModel::RowTerms StepCostModel::compute_row_terms(const StepWork& w) cons
     t.serial_s += k * price.seconds;
     switch (op.kind) {
       case OpKind::Gemm:
+      case OpKind::GroupedGemm:
         t.gemm_s += k * price.seconds;
         t.gemm_memory_s += k * price.memory_s;
         t.gemm_compute_s += k * price.compute_s;
@@ -136,10 +174,11 @@ double StepCostModel::critical_path(const std::vector<double>& duration) const {
   }
   for (size_t l = 1; l < upto.size(); ++l) upto[l] = std::max(upto[l], upto[l - 1]);
   double layers = upto.empty() ? 0.0 : upto.back();
-  if (m_.layers > tmpl_layers_) {
-    // Steady state: the period of an inner layer (neither first nor last).
-    const double period = upto[kInnerLayer] - upto[kInnerLayer - 1];
-    layers += double(m_.layers - tmpl_layers_) * period;
+  // Steady state: each later layer takes the period of an inner layer of its kind.
+  for (size_t kind = 0; kind < rep_layer_.size(); ++kind) {
+    if (extra_layers_[kind] == 0) continue;
+    const int l = rep_layer_[kind];
+    layers += double(extra_layers_[kind]) * (upto[size_t(l)] - upto[size_t(l - 1)]);
   }
   return prologue + layers + head;
 }

@@ -31,6 +31,7 @@ struct StepScheme {
   PlanKind plan = PlanKind::TP;
   Overlap overlap = Overlap::None;
   int split_chunks = 2;  // Overlap::Split
+  int ep = 1;            // expert parallelism of MoE layers (StepConfig::ep)
 };
 
 // Op totals of a whole step (all layers) at some work, per GPU.
@@ -84,6 +85,10 @@ class StepCostModel : public StepTimeSource {
   StepScheme scheme_;
   RankProgram tmpl_;
   int64_t tmpl_layers_ = 0;
+  // Per FFN kind (dense, MoE): the template's inner layer that stands for that kind's layers
+  // beyond the template, and how many such layers there are.
+  std::array<int, 2> rep_layer_{-1, -1};
+  std::array<int64_t, 2> extra_layers_{0, 0};
   bool serial_ = true;          // every op on the compute stream: the critical path is the sum
   bool rows_by_tokens_ = true;  // every rule shares all sequences: rows depend on tokens and logits only
   std::vector<int> attention_ops_;

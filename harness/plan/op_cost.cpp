@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "harness/plan/moe_routing.hpp"
+
 namespace tpbench {
 
 namespace {
@@ -16,6 +18,19 @@ void set_gemm(Op& op, double eb) {
   const double m = double(op.a.rows), k = double(op.a.cols), n = double(op.w.cols);
   op.flops = 2 * m * n * k;
   op.weight_bytes = k * n * dtype_bytes(op.w.dtype);
+  op.hbm_bytes = op.weight_bytes + (m * k + m * n) * eb;
+}
+
+// Each expert's weights are read once if any of the step's tokens chose it: the expected number
+// of distinct experts among the rank's groups (uniform routing, moe_routing.hpp), not the rows.
+void set_grouped_gemm(Op& op, double eb) {
+  const double m = double(op.a.rows), k = double(op.a.cols), n = double(op.w.cols);
+  const MoeOpInfo& e = op.moe;
+  const double touched = e.experts > 0 ? expected_distinct_experts(e.step_tokens, e.top_k, e.experts) *
+                                             double(e.groups) / double(e.experts)
+                                       : 0.0;
+  op.flops = 2 * m * n * k;
+  op.weight_bytes = touched * k * n * dtype_bytes(op.w.dtype);
   op.hbm_bytes = op.weight_bytes + (m * k + m * n) * eb;
 }
 
@@ -76,7 +91,17 @@ void set_op_cost(Op& op, double eb, const AttentionWork& attn) {
       op.flops = e;
       op.hbm_bytes = 3 * e * eb;
       break;
-    case OpKind::Copy: op.hbm_bytes = 2 * e * eb; break;
+    case OpKind::Copy:
+    case OpKind::GatherRows: op.hbm_bytes = 2 * e * eb; break;
+    case OpKind::GroupedGemm: set_grouped_gemm(op, eb); break;
+    case OpKind::MoeGate:  // a softmax over the k chosen logits of each row
+      op.flops = 4 * e;
+      op.hbm_bytes = (elements(op.a) + e) * eb;
+      break;
+    case OpKind::MoeCombine:  // a multiply-add of each (token, expert) row into its token's sum
+      op.flops = 2 * elements(op.a);
+      op.hbm_bytes = (elements(op.a) + elements(op.w) + e) * eb;
+      break;
   }
 }
 
@@ -96,6 +121,7 @@ Op op_at(const Op& op, const StepWork& work, double eb) {
   // A mixed step's share of prefill tokens need not be whole: the nearest row count.
   o.a.rows = std::llround(rows_at(o.a.rule, work, double(o.a.rows)));
   o.out.rows = std::llround(rows_at(o.out.rule, work, double(o.out.rows)));
+  if (o.kind == OpKind::GroupedGemm) o.moe.step_tokens = work.tokens();
   AttentionWork attn;
   if (o.kind == OpKind::Attention) {
     attn = attention_work_at(o.a.rule, work);

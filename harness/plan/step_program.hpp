@@ -21,7 +21,11 @@ enum class Phase { Decode, Prefill };
 enum class PlanKind { TP, TPSP, WeightGather };
 enum class Overlap { None, Streams, Split };
 enum class StreamId { Compute = 0, Comm = 1 };
-enum class OpKind { Gemm, Attention, RmsNorm, SiluMul, ResidualAdd, Collective, Copy };
+// The last four are a mixture-of-experts block's: MoeGate turns router logits into the chosen
+// experts' weights, GatherRows permutes rows (tokens into expert order, into and out of the
+// all-to-all buffers), GroupedGemm multiplies each expert's rows by that expert's weights, and
+// MoeCombine sums each token's expert outputs weighted by its gate.
+enum class OpKind { Gemm, Attention, RmsNorm, SiluMul, ResidualAdd, Collective, Copy, MoeGate, GatherRows, GroupedGemm, MoeCombine };
 
 const char* phase_name(Phase p);
 const char* plan_name(PlanKind p);
@@ -35,9 +39,19 @@ Overlap parse_overlap(const std::string& s);    // throws UsageError
 // Global shapes (row-major, y = x W): Q [H, q*d], K [H, kv*d], V [H, kv*d], O [q*d, H],
 // Gate [H, I], Up [H, I], Down [I, H], norms [1, H], LmHead [H, V], Embedding [V, H] (resident for
 // its memory; the lookup it serves is the hidden-state input's initialisation).
-enum class LogicalWeight { Q, K, V, O, Gate, Up, Down, AttnNorm, MlpNorm, FinalNorm, LmHead, Embedding };
+// Mixture-of-experts layers: Router [H, E]; the routed experts stacked by rows, expert e's block
+// at rows [e * fan_in, (e + 1) * fan_in): ExpertGate and ExpertUp [E * H, Ie], ExpertDown
+// [E * Ie, H]; the shared experts as one SwiGLU of their summed width Is (a sum of SwiGLU experts
+// is one SwiGLU of the concatenated width): SharedGate, SharedUp [H, Is], SharedDown [Is, H].
+enum class LogicalWeight {
+  Q, K, V, O, Gate, Up, Down, AttnNorm, MlpNorm, FinalNorm, LmHead, Embedding,
+  Router, ExpertGate, ExpertUp, ExpertDown, SharedGate, SharedUp, SharedDown
+};
 struct GlobalShape { int64_t rows, cols; };
 GlobalShape logical_shape(const ModelSpec& m, LogicalWeight w);
+// The inputs each output of the weight sums over (its initialisation's variance is 1/fan_in):
+// the rows of one matrix (one expert's, for the stacked experts).
+int64_t logical_fan_in(const ModelSpec& m, LogicalWeight w);
 
 // Copies the block [row0, row0+rows) x [col0, col0+cols) of a logical weight into a buffer
 // at element offset dst_offset with leading dimension dst_ld.
@@ -104,6 +118,31 @@ struct AttentionShape {
   DType kv_dtype = DType::BF16;  // the KV cache's storage (the plans' builder sets it)
 };
 
+// What a mixture-of-experts op needs beside its views. Routing is static: the plan draws each
+// token's experts from the counter RNG (moe_routing.hpp), so every row map is known when the
+// program is built and lives in RankProgram::moe_tables.
+struct MoeOpInfo {
+  int table = -1;              // RankProgram::moe_tables index
+  int64_t experts = 0;         // the model's routed experts (E)
+  int64_t top_k = 0;           // experts per token (k)
+  int64_t groups = 0;          // GroupedGemm: the rank's experts, one weight block each
+  int64_t first_expert = 0;    // GroupedGemm: global id of group 0
+  int64_t weight_stride = 0;   // GroupedGemm: elements from one expert's weight block to the next
+  double step_tokens = 0;      // GroupedGemm: tokens routed in the whole step (all ranks)
+};
+
+// Row maps of the mixture-of-experts ops, one per op.
+struct MoeCombineTerm {
+  int64_t out_row, gate_row, gate_col, source_row;
+};
+struct MoeTable {
+  std::vector<int32_t> chosen;        // MoeGate: k global expert ids per row, in draw order
+  std::vector<int64_t> source_rows;   // GatherRows: the a row each out row copies (-1: untouched)
+  std::vector<int64_t> group_rows;    // GroupedGemm: rows of each group, consecutive from row 0
+  std::vector<MoeCombineTerm> terms;  // MoeCombine: out[o] = sum of gate[g, c] * a[s]; rows
+                                      // without terms are zero
+};
+
 struct Op {
   OpKind kind = OpKind::Gemm;
   std::string name;   // "L3.qkv", "L3.attn", "L3.ar_o", "head.lm", ...
@@ -115,11 +154,15 @@ struct Op {
   // SiluMul: out = silu(a[:, :n]) * a[:, n:], n = out.cols. ResidualAdd: out += a. Copy: out = a.
   // Attention: a = the QKV rows (q | k | v columns), k_cache / v_cache buffers, out.
   // Collective: a = input, out = output (both contiguous).
+  // MoeGate: a = router logits [rows, E], out = gate weights [rows, k]. GatherRows: out rows from
+  // a rows. GroupedGemm: out = a * w_g per group g, w = group 0's weight (the others follow at
+  // moe.weight_stride). MoeCombine: a = expert outputs, w = gate weights, out = the tokens' sums.
   View a, w, out;
   int k_cache = -1, v_cache = -1;
   AttentionShape attn;
   CollectiveKind collective = CollectiveKind::AllReduce;
   int group_size = 1;
+  MoeOpInfo moe;
 
   // Cost: activations in the model's dtype, GEMM weights in w.dtype, K/V in attn.kv_dtype. What
   // the breakdown and the roofline use.
@@ -149,6 +192,7 @@ struct RankProgram {
   int64_t output_seq0 = 0;
   int output_parts = 1;
   int64_t output_part_stride = 0;
+  std::vector<MoeTable> moe_tables;  // the row maps of the MoE ops (Op::moe.table)
 };
 
 struct StepConfig {
@@ -156,6 +200,10 @@ struct StepConfig {
   Overlap overlap = Overlap::None;
   Phase phase = Phase::Decode;
   int tp = 1;
+  // Expert parallelism of MoE layers: the routed experts are spread over `ep` groups of tp / ep
+  // ranks, each expert's matrices sharded over its group (1: every expert on every rank, sharded
+  // tp ways). Attention is sharded tp ways either way.
+  int ep = 1;
   int64_t batch = 1;
   int64_t context = 1024;  // positions attended after the step (prior + new tokens)
   int64_t chunk = 0;       // prefill tokens per sequence; 0 = the whole context

@@ -32,7 +32,9 @@ double prefill_seqs_of(const StepWork& w) {
 
 }  // namespace
 
-double rows_at(const RowRule& rule, const StepWork& w, double declared) {
+namespace {
+
+double basis_rows(const RowRule& rule, const StepWork& w, double declared) {
   switch (rule.basis) {
     case RowBasis::Fixed: return declared;
     case RowBasis::Tokens:
@@ -45,6 +47,13 @@ double rows_at(const RowRule& rule, const StepWork& w, double declared) {
     case RowBasis::Logits: return share_of(rule, w.logits);
   }
   return declared;
+}
+
+}  // namespace
+
+double rows_at(const RowRule& rule, const StepWork& w, double declared) {
+  const double rows = basis_rows(rule, w, declared);
+  return rule.basis == RowBasis::Fixed ? rows : rows * rule.per_token;
 }
 
 AttentionWork attention_work_at(const RowRule& rule, const StepWork& w) {

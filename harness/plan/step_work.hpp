@@ -48,6 +48,9 @@ struct RowRule {
   SeqShare share = SeqShare::All;
   int part = 0;
   int parts = 1;  // chunks, ranks, or the sequence-parallel group
+  // Rows per token of the basis: a mixture-of-experts view holds (token, expert) pairs, k per
+  // token, or the expected share of them a rank receives.
+  double per_token = 1;
 };
 
 // The share of `count` whole sequences that `rule` covers.

@@ -1,6 +1,7 @@
 // The tp and tp-sp plans (Megatron-style tensor parallelism, optionally sequence parallel).
 #include <algorithm>
 
+#include "harness/plan/detail/moe_block.hpp"
 #include "harness/plan/detail/program_builder.hpp"
 #include "harness/plan/plan.hpp"
 
@@ -39,9 +40,21 @@ TpDims dims(const ModelSpec& m, const StepConfig& c, int rank, bool sequence_par
 
 struct LayerWeights {
   int wqkv, wo, wgu, wd, n1, n2, kc, vc;
+  MoeLayerWeights moe;  // a mixture-of-experts layer's (wgu and wd are then -1)
 };
 
-LayerWeights declare_layer(ProgramBuilder& b, const TpDims& t, int l) {
+void declare_dense_mlp(ProgramBuilder& b, const TpDims& t, int l, LayerWeights& w) {
+  const std::string p = "L" + std::to_string(l) + ".";
+  w.wgu = b.linear_weight(p + "wgate_up", t.H * 2 * t.il,
+                   fused_segments(l, t.H, 2 * t.il,
+                                  {{LogicalWeight::Gate, 0, t.rank * t.il, t.il, 0},
+                                   {LogicalWeight::Up, 0, t.rank * t.il, t.il, t.il}},
+                                  0));
+  w.wd = b.linear_weight(p + "wdown", t.il * t.H,
+                  fused_segments(l, t.il, t.H, {{LogicalWeight::Down, t.rank * t.il, 0, t.H, 0}}, 0));
+}
+
+LayerWeights declare_layer(ProgramBuilder& b, const StepConfig& c, const TpDims& t, int l) {
   const std::string p = "L" + std::to_string(l) + ".";
   LayerWeights w{};
   w.wqkv = b.linear_weight(p + "wqkv", t.H * t.qkv_w,
@@ -53,13 +66,9 @@ LayerWeights declare_layer(ProgramBuilder& b, const TpDims& t, int l) {
                                    0));
   w.wo = b.linear_weight(p + "wo", t.ql * t.d * t.H,
                   fused_segments(l, t.ql * t.d, t.H, {{LogicalWeight::O, t.rank * t.ql * t.d, 0, t.H, 0}}, 0));
-  w.wgu = b.linear_weight(p + "wgate_up", t.H * 2 * t.il,
-                   fused_segments(l, t.H, 2 * t.il,
-                                  {{LogicalWeight::Gate, 0, t.rank * t.il, t.il, 0},
-                                   {LogicalWeight::Up, 0, t.rank * t.il, t.il, t.il}},
-                                  0));
-  w.wd = b.linear_weight(p + "wdown", t.il * t.H,
-                  fused_segments(l, t.il, t.H, {{LogicalWeight::Down, t.rank * t.il, 0, t.H, 0}}, 0));
+  w.wgu = w.wd = -1;
+  if (b.model().ffn_kind(l) == FfnKind::MoE) w.moe = declare_moe_weights(b, c, t.rank, l);
+  else declare_dense_mlp(b, t, l, w);
   w.n1 = b.weight(p + "attn_norm", t.H, fused_segments(l, 1, t.H, {{LogicalWeight::AttnNorm, 0, 0, t.H, 0}}, 0));
   w.n2 = b.weight(p + "mlp_norm", t.H, fused_segments(l, 1, t.H, {{LogicalWeight::MlpNorm, 0, 0, t.H, 0}}, 0));
   KVInit kv;
@@ -101,13 +110,20 @@ void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool
   a.att = b.activation("attn_out", t.Mp * t.ql * t.d);
   a.proj = b.activation("proj", t.Mp * t.H);
   a.proj_local = t.sp ? b.activation("proj_local", t.Ml * t.H) : -1;
-  a.gu = b.activation("gate_up", t.Mp * 2 * t.il);
-  a.act = b.activation("act", t.Mp * t.il);
+  const bool dense_layers = m.moe_layer_count() < m.layers;
+  a.gu = dense_layers ? b.activation("gate_up", t.Mp * 2 * t.il) : -1;
+  a.act = dense_layers ? b.activation("act", t.Mp * t.il) : -1;
   a.logits_local = b.activation("logits_local", t.B * t.vl);
   a.logits = comm ? b.activation("logits", t.n * t.B * t.vl) : a.logits_local;
 
   std::vector<LayerWeights> w;
-  for (int l = 0; l < layers; ++l) w.push_back(declare_layer(b, t, l));
+  for (int l = 0; l < layers; ++l) w.push_back(declare_layer(b, c, t, l));
+  // Mixture-of-experts layers: every token's experts, drawn once (moe_routing.hpp), and the
+  // blocks' scratch buffers.
+  const MoeStepTokens moe_tokens{t.B, t.T, t.P};
+  const bool moe = m.has_moe_layers();
+  const MoeRouting routing = moe ? route_step(m, c, layers, moe_tokens) : MoeRouting{};
+  const MoeScratch moe_scratch = moe ? declare_moe_scratch(b, c, t.rank, routing, moe_tokens) : MoeScratch{};
   const int final_norm = b.weight("final_norm", t.H, fused_segments(-1, 1, t.H, {{LogicalWeight::FinalNorm, 0, 0, t.H, 0}}, 0));
   // The vocab-parallel embedding table: rank r holds vocabulary rows [r * vl, (r + 1) * vl).
   // Tied embeddings are the LM head's weights and take no memory of their own.
@@ -210,6 +226,14 @@ void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool
       const std::string s = chunks > 1 ? "c" + std::to_string(ci) + "." : "";
       residual(p + s + "attn_residual", l, pending_attn[ci], ci);
       const int hn = norm_into_h(p + s + "mlp_norm", l, lw.n2, ci);
+      if (m.ffn_kind(l) == FfnKind::MoE) {  // validate_config: one chunk, no sequence parallelism
+        const MoeBlockOutput out = build_moe_block(b, c, t.rank, l, lw.moe, moe_scratch, routing, moe_tokens,
+                                                   rows(a.h, t.H, ci), cs);
+        std::vector<int> deps;
+        if (out.wait >= 0) deps.push_back(out.wait);
+        b.residual_add(p + "mlp_residual", l, out.sum, local_rows(a.x, ci), deps);
+        continue;
+      }
       std::vector<int> gemm_deps;
       if (t.sp) gemm_deps.push_back(hn);
       b.gemm(p + s + "gate_up", l, rows(a.h, t.H, ci), V::view(lw.wgu, t.H, 2 * t.il), rows(a.gu, 2 * t.il, ci),

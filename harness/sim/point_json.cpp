@@ -10,6 +10,7 @@ nlohmann::json pool_json(const PoolReport& r) {
   const double busy = s.busy_s > 0 ? s.busy_s : 1.0;
   nlohmann::json j;
   j["tp"] = r.tp;
+  j["ep"] = r.ep;
   j["instances"] = r.instances;
   j["kv_tokens_per_instance"] = r.kv_tokens;
   j["kv_max_sequences_per_instance"] = r.kv_max_sequences;

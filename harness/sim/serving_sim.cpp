@@ -17,11 +17,20 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr int kMaxConcurrency = 100000;
 constexpr int64_t kMaxRequests = 2000000;
 
+// The layout's scheme with the pool's expert parallelism.
+StepScheme pool_scheme(const StepScheme& s, const Pool& pool) {
+  StepScheme out = s;
+  out.ep = pool.ep;
+  return out;
+}
+
 PoolReport pool_report(const ModelSpec& m, const Pool& pool, const SystemProfile& prof, const PerfParams& par,
-                       const StepScheme& scheme, int64_t seq_tokens) {
+                       const StepScheme& layout_scheme, int64_t seq_tokens) {
+  const StepScheme scheme = pool_scheme(layout_scheme, pool);
   if (scheme.plan != PlanKind::WeightGather) validate_tp(m, pool.tp);
   PoolReport r;
   r.tp = pool.tp;
+  r.ep = pool.ep;
   r.instances = pool.instances;
   r.kv_tokens = kv_capacity(m, pool.tp, prof, par, scheme).tokens;
   r.kv_max_sequences = seq_tokens > 0 ? r.kv_tokens / seq_tokens : 0;
@@ -268,7 +277,7 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
                  std::to_string(p.main.kv_tokens) + " tokens, less than one ISL+OSL sequence";
       return p;
     }
-    const StepCostModel cost_model(m, layout.replicas.tp, prof, par, cfg.scheme);
+    const StepCostModel cost_model(m, layout.replicas.tp, prof, par, pool_scheme(cfg.scheme, layout.replicas));
     const PhasedStepSource model(&cost_model, cfg.measured, stack_step_overhead_s(par, layout.replicas.tp),
                                  step_time_scale(par, layout.replicas.tp));
     note_sources(p.main, model, true, true);
@@ -286,7 +295,8 @@ ServingPoint simulate_serving(const Layout& layout, const ModelSpec& m, const Sy
       p.reason = "KV cache of a prefill or decode instance is smaller than one sequence";
       return p;
     }
-    const StepCostModel pr(m, layout.prefill.tp, prof, par, cfg.scheme), dr(m, layout.decode.tp, prof, par, cfg.scheme);
+    const StepCostModel pr(m, layout.prefill.tp, prof, par, pool_scheme(cfg.scheme, layout.prefill)),
+        dr(m, layout.decode.tp, prof, par, pool_scheme(cfg.scheme, layout.decode));
     const PhasedStepSource pm(&pr, cfg.measured, stack_step_overhead_s(par, layout.prefill.tp),
                               step_time_scale(par, layout.prefill.tp)),
         dm(&dr, cfg.measured, stack_step_overhead_s(par, layout.decode.tp), step_time_scale(par, layout.decode.tp));

@@ -34,6 +34,7 @@ struct ServingConfig {
 
 struct PoolReport {
   int tp = 0, instances = 0;
+  int ep = 1;
   int64_t kv_tokens = 0;          // per instance
   int64_t kv_max_sequences = 0;   // of ISL+OSL tokens (ISL on a prefill pool)
   EngineStats stats;              // summed over the pool's instances

@@ -40,6 +40,7 @@ nlohmann::json to_json(const Point& p) {
       {"overlap", overlap_name(c.overlap)},
       {"phase", phase_name(c.phase)},
       {"tp", c.tp},
+      {"ep", c.ep},
       {"batch", c.batch},
       {"context", c.context},
       {"new_tokens", c.new_tokens()},

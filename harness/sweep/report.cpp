@@ -4,12 +4,13 @@
 #include <ctime>
 #include <ostream>
 
+#include "harness/model/model_json.hpp"
 #include "tpbench/version.hpp"
 
 namespace tpbench {
 
 nlohmann::json model_to_json(const ModelSpec& m) {
-  return {{"name", m.name},
+  nlohmann::json j = {{"name", m.name},
           {"hidden_size", m.hidden},
           {"intermediate_size", m.intermediate},
           {"num_hidden_layers", m.layers},
@@ -24,7 +25,10 @@ nlohmann::json model_to_json(const ModelSpec& m) {
           {"parameters", m.total_params()},
           {"weight_bytes", m.weight_bytes()},
           {"kv_bytes_per_token", m.kv_bytes_per_token()}};
+  if (m.has_moe_layers()) j["experts"] = moe_to_json(m);
+  return j;
 }
+
 
 std::string utc_timestamp() {
   const std::time_t now = std::time(nullptr);
@@ -64,6 +68,7 @@ void print_sweep_table(std::ostream& out, const std::vector<Point>& points) {
     const char* verified = !p.verified ? (p.verify_skipped.empty() ? "-" : "no-fit")
                                        : (*p.verified && exact ? "yes" : "FAILED");
     std::string flags;
+    if (c.ep > 1) flags += " [EP" + std::to_string(c.ep) + "]";
     if (p.emulated) flags += p.overlap_optimistic ? " [emulated, overlap optimistic]" : " [emulated]";
     if (p.oversubscribed) flags += " [oversubscribed]";
     if (p.layers_run < p.layers_total)

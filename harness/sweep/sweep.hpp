@@ -19,6 +19,7 @@ struct SweepOptions {
   std::vector<std::string> plans{"tp"};
   std::vector<std::string> overlaps{"none"};
   std::vector<int> tp{1};
+  std::vector<int> ep{1};  // expert-parallel sizes of MoE models; each runs with every TP it divides
   std::vector<int64_t> batch{1};
   std::vector<int64_t> context{1024};
   std::string phase = "decode";

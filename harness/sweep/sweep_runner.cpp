@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -53,6 +54,10 @@ std::vector<StepConfig> expand(const SweepOptions& o, const ModelSpec& m) {
   need_values(o.plans, "plan");
   need_values(o.overlaps, "overlap");
   need_values(o.tp, "tp");
+  need_values(o.ep, "ep");
+  for (int ep : o.ep)
+    if (std::none_of(o.tp.begin(), o.tp.end(), [&](int tp) { return ep > 0 && tp % ep == 0; }))
+      throw UsageError("--ep " + std::to_string(ep) + " divides none of the --tp sizes");
   need_values(o.batch, "batch");
   need_values(o.context, "context");
   const Phase phase = parse_phase(o.phase);
@@ -60,13 +65,16 @@ std::vector<StepConfig> expand(const SweepOptions& o, const ModelSpec& m) {
   for (const std::string& plan : o.plans)
     for (const std::string& overlap : o.overlaps)
       for (int tp : o.tp)
+        for (int ep : o.ep)
         for (int64_t batch : o.batch)
           for (int64_t context : o.context) {
             StepConfig c;
             c.plan = parse_plan(plan);
             c.overlap = parse_overlap(overlap);
             c.phase = phase;
+            if (tp % ep != 0) continue;  // this EP size runs with the TP sizes it divides
             c.tp = tp;
+            c.ep = ep;
             c.batch = batch;
             c.context = context;
             c.chunk = o.chunk;
@@ -102,7 +110,8 @@ void fill_breakdown(Point& p, const StepProgram& prog, const std::vector<double>
     const double t = op_seconds[i] * (layer_op ? scale : 1.0);
     b.sum_of_ops_s += t;
     switch (r.ops[i].kind) {
-      case OpKind::Gemm: b.gemm_s += t; break;
+      case OpKind::Gemm:
+      case OpKind::GroupedGemm: b.gemm_s += t; break;
       case OpKind::Attention: b.attention_s += t; break;
       case OpKind::Collective: b.collective_s += t; break;
       default: b.other_s += t; break;

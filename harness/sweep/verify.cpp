@@ -49,6 +49,7 @@ const std::vector<float>* Verifier::reference(Backend& backend, const StepConfig
   one.plan = PlanKind::TP;
   one.overlap = Overlap::None;
   one.tp = 1;
+  one.ep = 1;
   const StepProgram p = build_program(model_, one);
   if (auto no = backend.cannot_run(p)) {
     *why = "TP=1 reference: " + *no;

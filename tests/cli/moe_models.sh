@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mixture-of-experts models: `models` shows their total and active parameters (presets and
-# config.json), every command that would plan or price one refuses it with one line and exit 2,
-# and config fields of attention the plans do not model are refused by name.
+# config.json), predict and sweep plan them with expert parallelism, layouts that cannot shard
+# the experts are refused with one line and exit 2, and config fields of attention the plans do
+# not model are refused by name.
 # Usage: moe_models.sh <tpbench-binary> <source-dir>
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -32,18 +33,38 @@ out=$("$BIN" models --model-config "$FIX/qwen3_30b_a3b_config.json") || { echo "
 grep -q "^Qwen/Qwen3-30B-A3B .* 8/128 " <<<"$out" || { echo "FAIL: models --model-config row: $out"; fail=1; }
 [[ $(grep -c "^Qwen/\|^mixtral" <<<"$out") -eq 1 ]] || { echo "FAIL: the config's row only: $out"; fail=1; }
 
-# Every command that plans or prices a model refuses an MoE one, preset or config.json.
+# MoE models are planned as experts: predict takes TPnEPe layouts (the prediction records EP),
+# a sweep on the cpu backend verifies every TP/EP sharding against the unsharded step, and
+# layouts that cannot shard the experts are refused by name.
 MIX="$FIX/mixtral_8x7b_config.json"
-expect_usage_error "$O" predict --model mixtral-8x7b --layout 1R-TP2 --concurrency 1 --out "$O"
-expect_usage_error "$O" predict --model-config "$MIX" --layout 1R-TP2 --concurrency 1 --out "$O"
-expect_usage_error "$O" sweep --backend cpu --model qwen3-30b-a3b --tp 2 --batch 1 --out "$O"
-expect_usage_error "$O" explain --reference "$REF" --model-config "$MIX" --out "$O"
-expect_usage_error "$O" fit --reference "$REF" --model qwen3-30b-a3b --json "$O"
+"$BIN" predict --model-config "$MIX" --layout 1R-TP2,1R-TP2EP2 --concurrency 1 --out "$O" >/dev/null ||
+  { echo "FAIL: predict of an MoE config"; fail=1; }
+python3 - "$O" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+eps = sorted(p["breakdown"]["replicas"]["ep"] for p in d["points"])
+ok = eps == [1, 2] and all(p["tpot_s"] > 0 for p in d["points"])
+print("ok: predict records EP" if ok else "FAIL: predict points: %s" % eps)
+sys.exit(0 if ok else 1)
+PY
+"$BIN" sweep --backend cpu --model tiny-moe --tp 2,4 --ep 1,2,4 --batch 3 --context 32 --verify --out "$O" >/dev/null ||
+  { echo "FAIL: sweep of the tiny MoE model"; fail=1; }
+python3 - "$O" <<'PY' || fail=1
+import json, sys
+pts = json.load(open(sys.argv[1]))["points"]
+got = sorted((p["tp"], p["ep"], p["verified"]) for p in pts)
+ok = got == [(2, 1, True), (2, 2, True), (4, 1, True), (4, 2, True), (4, 4, True)]
+print("ok: every TP/EP sharding verified" if ok else "FAIL: sweep points: %s" % got)
+sys.exit(0 if ok else 1)
+PY
+expect_usage_error "$O" predict --model mixtral-8x7b --layout 1R-TP16EP16 --concurrency 1 --out "$O"
+err=$("$BIN" predict --model mixtral-8x7b --layout 1R-TP16EP16 --concurrency 1 2>&1 >/dev/null)
+[[ "$err" == *"EP does not divide the 8 experts"* ]] || { echo "FAIL: EP16 over 8 experts: $err"; fail=1; }
+expect_usage_error "$O" predict --model llama-3.1-8b --layout 1R-TP2EP2 --concurrency 1 --out "$O"
+expect_usage_error "$O" predict --model mixtral-8x7b --layout 1R-TP4EP3 --concurrency 1 --out "$O"
+expect_usage_error "$O" sweep --backend cpu --model tiny-moe --tp 2 --ep 4 --batch 1 --out "$O"
+expect_usage_error "$O" predict --model mixtral-8x7b --plan tp-sp --layout 1R-TP2 --concurrency 1 --out "$O"
 expect_usage_error "$O" calibrate --model mixtral-8x7b --out "$O"
-expect_usage_error "$O" recommend --model qwen3-30b-a3b --gpus 8 --out "$O"
-err=$("$BIN" predict --model-config "$MIX" --layout 1R-TP2 --concurrency 1 2>&1 >/dev/null)
-[[ "$err" == *"mixture-of-experts layers are not modelled by the plans yet"* ]] ||
-  { echo "FAIL: the MoE refusal does not say what is missing: $err"; fail=1; }
 
 # Attention the plans do not model: refused naming the field, by models and by predict.
 cfg='{"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 8,

@@ -114,6 +114,8 @@ class CudaBackend final : public Backend {
                "run the remaining points in a new process";
     for (int r : ranks)
       if (auto why = attention_not_runnable(p.ranks[r], library_.usable, library_.description)) return why;
+    if (!p.ranks.empty() && !p.ranks.front().moe_tables.empty())
+      return std::string("mixture-of-experts ops are not implemented on the cuda backend yet (the cpu backend runs them)");
     std::map<int, int64_t> need;  // device -> bytes
     for (int r : ranks) {
       const Fp8GemmPlan fp8 = plan_fp8_gemms(p.model, p.ranks[r]);

@@ -104,7 +104,7 @@ void init_fp8_weight(const ModelSpec& m, const RankProgram& r, int index, uint64
   for (const WeightSegment& seg : b.weight_init) {
     if (is_norm(seg.which)) throw std::logic_error("init_fp8_weight: '" + b.name + "' holds a norm weight");
     const GlobalShape g = logical_shape(m, seg.which);
-    fp8_weight_segment_kernel<<<grid_for(seg.rows * seg.cols), 256, 0, s>>>(dst, seg, g.cols, g.rows,
+    fp8_weight_segment_kernel<<<grid_for(seg.rows * seg.cols), 256, 0, s>>>(dst, seg, g.cols, logical_fan_in(m, seg.which),
                                                                            b.elements / cols, cols, scale, seed);
     TPBENCH_CUDA_CHECK_LAUNCH();
   }
@@ -124,7 +124,7 @@ void init_buffer(const ModelSpec& m, const RankProgram& r, int index, uint64_t s
       TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(dst, b.elements, seed, filler_stream, 1.0f, 0.0f, s));
       for (const WeightSegment& seg : b.weight_init) {
         const GlobalShape g = logical_shape(m, seg.which);
-        weight_segment_kernel<<<grid_for(seg.rows * seg.cols), 256, 0, s>>>(dst, seg, g.cols, g.rows,
+        weight_segment_kernel<<<grid_for(seg.rows * seg.cols), 256, 0, s>>>(dst, seg, g.cols, logical_fan_in(m, seg.which),
                                                                             is_norm(seg.which), seed);
         TPBENCH_CUDA_CHECK_LAUNCH();
       }

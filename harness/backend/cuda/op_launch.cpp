@@ -70,6 +70,12 @@ void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s) {
                                            size_t(op.out.cols) * sizeof(__nv_bfloat16), size_t(op.out.rows),
                                            cudaMemcpyDeviceToDevice, s));
       return;
+    case OpKind::MoeGate:
+    case OpKind::GatherRows:
+    case OpKind::GroupedGemm:
+    case OpKind::MoeCombine:
+      throw std::logic_error("launch_compute_op: '" + op.name + "': mixture-of-experts ops are not implemented on the "
+                             "cuda backend (cannot_run refuses their programs)");
     case OpKind::Collective: break;
   }
   throw std::logic_error("launch_compute_op: '" + op.name + "' is not a compute op");

@@ -13,7 +13,7 @@
 namespace tpbench::detail {
 namespace {
 
-int64_t fan_in(const ModelSpec& m, LogicalWeight w) { return logical_shape(m, w).rows; }
+int64_t fan_in(const ModelSpec& m, LogicalWeight w) { return logical_fan_in(m, w); }
 
 bool is_norm(LogicalWeight w) {
   return w == LogicalWeight::AttnNorm || w == LogicalWeight::MlpNorm || w == LogicalWeight::FinalNorm;
@@ -151,7 +151,83 @@ void attention_reference(const Op& op, HostBuffers& mem) {
     }
 }
 
-void run_compute_op(const Op& op, HostBuffers& mem) {
+namespace {
+
+void gemm_rows(const Op& op, const float* a, int64_t lda, int64_t rows, const float* w, float* out) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(op.w.cols), int(op.a.cols), 1.0f, a, int(lda),
+              w, int(op.w.ld), 0.0f, out, int(op.out.ld));
+}
+
+// Softmax over each row's chosen experts' logits.
+void moe_gate(const Op& op, const MoeTable& t, HostBuffers& mem) {
+  const int64_t k = op.moe.top_k;
+  for (int64_t r = 0; r < op.a.rows; ++r) {
+    const float* logits = at(mem, op.a) + r * op.a.ld;
+    float* gate = at(mem, op.out) + r * op.out.ld;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < k; ++j) mx = std::max(mx, logits[t.chosen[size_t(r * k + j)]]);
+    double sum = 0;
+    for (int64_t j = 0; j < k; ++j) sum += std::exp(double(logits[t.chosen[size_t(r * k + j)]] - mx));
+    for (int64_t j = 0; j < k; ++j)
+      gate[j] = float(std::exp(double(logits[t.chosen[size_t(r * k + j)]] - mx)) / sum);
+  }
+}
+
+// Each group's rows times its own expert's weights (FP8 weights: the input rounded to E4M3 first).
+void grouped_gemm(const Op& op, const MoeTable& t, HostBuffers& mem) {
+  std::vector<float> quantized;
+  const float* a = at(mem, op.a);
+  int64_t lda = op.a.ld;
+  if (op.w.dtype == DType::FP8E4M3) {
+    quantized.resize(size_t(op.a.rows * op.a.cols));
+    for (int64_t r = 0; r < op.a.rows; ++r)
+      for (int64_t c = 0; c < op.a.cols; ++c)
+        quantized[size_t(r * op.a.cols + c)] = fp8::quantize(a[r * op.a.ld + c], fp8::kActivationScale);
+    a = quantized.data();
+    lda = op.a.cols;
+  }
+  int64_t row = 0;
+  for (size_t g = 0; g < t.group_rows.size(); ++g) {
+    const int64_t n = t.group_rows[g];
+    if (n > 0)
+      gemm_rows(op, a + row * lda, lda, n, at(mem, op.w) + int64_t(g) * op.moe.weight_stride,
+                at(mem, op.out) + row * op.out.ld);
+    row += n;
+  }
+}
+
+// out = the sum of each token's expert rows weighted by its gates; a token without terms is zero.
+void moe_combine(const Op& op, const MoeTable& t, HostBuffers& mem) {
+  const int64_t H = op.out.cols;
+  std::vector<double> acc(size_t(op.out.rows * H), 0.0);
+  for (const MoeCombineTerm& c : t.terms) {
+    const float g = at(mem, op.w)[c.gate_row * op.w.ld + c.gate_col];
+    const float* src = at(mem, op.a) + c.source_row * op.a.ld;
+    double* dst = acc.data() + c.out_row * H;
+    for (int64_t i = 0; i < H; ++i) dst[i] += double(g) * src[i];
+  }
+  for (int64_t r = 0; r < op.out.rows; ++r)
+    for (int64_t i = 0; i < H; ++i) at(mem, op.out)[r * op.out.ld + i] = float(acc[size_t(r * H + i)]);
+}
+
+}  // namespace
+
+void run_moe_op(const Op& op, const MoeTable& t, HostBuffers& mem) {
+  switch (op.kind) {
+    case OpKind::MoeGate: return moe_gate(op, t, mem);
+    case OpKind::GroupedGemm: return grouped_gemm(op, t, mem);
+    case OpKind::MoeCombine: return moe_combine(op, t, mem);
+    case OpKind::GatherRows:
+      for (int64_t r = 0; r < op.out.rows; ++r) {
+        const int64_t src = t.source_rows[size_t(r)];
+        if (src >= 0) std::copy_n(at(mem, op.a) + src * op.a.ld, op.out.cols, at(mem, op.out) + r * op.out.ld);
+      }
+      return;
+    default: throw std::logic_error("run_moe_op: '" + op.name + "' is not a mixture-of-experts op");
+  }
+}
+
+void run_compute_op(const Op& op, HostBuffers& mem, const std::vector<MoeTable>& tables) {
   switch (op.kind) {
     case OpKind::Gemm: {
       if (op.a.rows == 0) return;
@@ -206,6 +282,13 @@ void run_compute_op(const Op& op, HostBuffers& mem) {
       for (int64_t r = 0; r < op.out.rows; ++r)
         std::copy_n(at(mem, op.a) + r * op.a.ld, op.out.cols, at(mem, op.out) + r * op.out.ld);
       return;
+    case OpKind::MoeGate:
+    case OpKind::GatherRows:
+    case OpKind::GroupedGemm:
+    case OpKind::MoeCombine:
+      if (op.moe.table < 0 || size_t(op.moe.table) >= tables.size())
+        throw std::logic_error("run_compute_op: '" + op.name + "' has no row map");
+      return run_moe_op(op, tables[size_t(op.moe.table)], mem);
     case OpKind::Collective: break;
   }
   throw std::logic_error("run_compute_op: '" + op.name + "' is not a compute op");

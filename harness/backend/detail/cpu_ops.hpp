@@ -14,8 +14,11 @@ using HostBuffers = std::vector<std::vector<float>>;
 // Writes the deterministic initial values of every buffer (see kernels/detail/init_values.hpp).
 void init_buffers(const ModelSpec& m, const RankProgram& r, uint64_t seed, HostBuffers& mem);
 
-// Executes one non-collective op.
-void run_compute_op(const Op& op, HostBuffers& mem);
+// Executes one non-collective op; `tables` are the program's MoE row maps (Op::moe.table).
+void run_compute_op(const Op& op, HostBuffers& mem, const std::vector<MoeTable>& tables = {});
+
+// The mixture-of-experts ops (moe_gate, gather_rows, grouped_gemm, moe_combine) on one table.
+void run_moe_op(const Op& op, const MoeTable& table, HostBuffers& mem);
 
 // Decode/prefill attention over a KV cache with grouped-query heads (causal within the chunk):
 // writes the new tokens' K and V into the caches, then out = softmax(q K^T / sqrt(d)) V.

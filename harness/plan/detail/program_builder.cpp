@@ -136,6 +136,59 @@ int ProgramBuilder::collective(const std::string& name, int layer, CollectiveKin
   return push(std::move(op));
 }
 
+int ProgramBuilder::push_moe(Op op, MoeTable table) {
+  op.moe.table = static_cast<int>(r_.moe_tables.size());
+  r_.moe_tables.push_back(std::move(table));
+  return push(std::move(op));
+}
+
+int ProgramBuilder::moe_gate(const std::string& name, int layer, View logits, View gates, int64_t experts,
+                             std::vector<int32_t> chosen) {
+  Op op = make_op(OpKind::MoeGate, name, layer);
+  op.a = logits;
+  op.out = gates;
+  op.moe.experts = experts;
+  op.moe.top_k = gates.cols;
+  MoeTable t;
+  t.chosen = std::move(chosen);
+  return push_moe(std::move(op), std::move(t));
+}
+
+int ProgramBuilder::gather_rows(const std::string& name, int layer, View a, View out,
+                                std::vector<int64_t> source_rows, std::vector<int> deps) {
+  Op op = make_op(OpKind::GatherRows, name, layer);
+  op.deps = std::move(deps);
+  op.a = a;
+  op.out = out;
+  MoeTable t;
+  t.source_rows = std::move(source_rows);
+  return push_moe(std::move(op), std::move(t));
+}
+
+int ProgramBuilder::grouped_gemm(const std::string& name, int layer, View a, View w, View out, MoeOpInfo info,
+                                 std::vector<int64_t> group_rows) {
+  Op op = make_op(OpKind::GroupedGemm, name, layer);
+  op.a = a;
+  op.w = w;
+  op.out = out;
+  op.moe = info;
+  MoeTable t;
+  t.group_rows = std::move(group_rows);
+  return push_moe(std::move(op), std::move(t));
+}
+
+int ProgramBuilder::moe_combine(const std::string& name, int layer, View a, View gates, View out,
+                                std::vector<MoeCombineTerm> terms, std::vector<int> deps) {
+  Op op = make_op(OpKind::MoeCombine, name, layer);
+  op.deps = std::move(deps);
+  op.a = a;
+  op.w = gates;
+  op.out = out;
+  MoeTable t;
+  t.terms = std::move(terms);
+  return push_moe(std::move(op), std::move(t));
+}
+
 std::vector<WeightSegment> fused_segments(int layer, int64_t rows, int64_t width,
                                           const std::vector<FusedPart>& parts, int64_t dst_base) {
   std::vector<WeightSegment> out;

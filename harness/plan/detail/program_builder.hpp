@@ -38,13 +38,24 @@ class ProgramBuilder {
                 const AttentionShape& shape);
   int collective(const std::string& name, int layer, CollectiveKind kind, View in, View out, int group,
                  StreamId s, std::vector<int> deps);
+  // Mixture-of-experts ops; each stores its row map as a new RankProgram::moe_tables entry.
+  int moe_gate(const std::string& name, int layer, View logits, View gates, int64_t experts,
+               std::vector<int32_t> chosen);
+  int gather_rows(const std::string& name, int layer, View a, View out, std::vector<int64_t> source_rows,
+                  std::vector<int> deps = {});
+  int grouped_gemm(const std::string& name, int layer, View a, View w, View out, MoeOpInfo info,
+                   std::vector<int64_t> group_rows);
+  int moe_combine(const std::string& name, int layer, View a, View gates, View out,
+                  std::vector<MoeCombineTerm> terms, std::vector<int> deps = {});
 
   int last_op() const { return static_cast<int>(r_.ops.size()) - 1; }
   int next_op() const { return static_cast<int>(r_.ops.size()); }
   RankProgram& program() { return r_; }
+  const ModelSpec& model() const { return model_; }
 
  private:
   int push(Op op);
+  int push_moe(Op op, MoeTable table);
   Buffer& add_buffer(const std::string& name, BufferKind kind, int64_t elements, InitKind init,
                      DType dtype);
   int last_buffer() const { return static_cast<int>(r_.buffers.size()) - 1; }
