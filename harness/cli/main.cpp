@@ -247,6 +247,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   });
 
   tpbench::CompareOptions compare_opt;
+  compare_opt.command_line = perf_cmdline;
   auto* compare = app.add_subcommand("compare", "MAPE of tok/s/GPU and tok/s/user: reference vs prediction or sweep");
   compare->add_option("--reference", compare_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
   compare->add_option("--predicted", compare_opt.predicted, "Prediction JSON (tpbench predict) or sweep JSON")->required();
@@ -258,6 +259,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   compare->callback([&] { rc = tpbench::run_compare(compare_opt, std::cout); });
 
   tpbench::FitOptions fit_opt;
+  fit_opt.command_line = perf_cmdline;
   auto* fit = app.add_subcommand("fit", "Fit <= 4 named model parameters on training configs; report held-out error");
   fit->add_option("--reference", fit_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
   fit->add_option("--train", fit_opt.train, "Comma list of training configurations")->capture_default_str();
@@ -277,6 +279,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
 
   tpbench::ToyOptions toy_opt;
+  toy_opt.command_line = perf_cmdline;
   auto* toy = app.add_subcommand("toy", "Fit the toy model (tau, alpha: segments AB and BC) to every curve of points files");
   toy->add_option("--curves", toy_opt.curves, "Comma list of points files: llm-d CSV, prediction JSON or sweep JSON")->required();
   toy->add_option("--configs", toy_opt.configs, "Comma list: only these configurations (default: every one)");
@@ -358,6 +361,7 @@ instance; no layout meeting the targets is a result (exit 0).)");
   });
   // ---- micro-benchmark commands (collective, calibrate) ----
   tpbench::CollectiveOptions coll;
+  coll.command_line = command_line;
   auto* collective = app.add_subcommand(
       "collective", "nccl-tests-style sweep of one collective over message sizes (time, algbw, busbw, exact check)");
   collective->add_option("--op", coll.op, "all_reduce | all_gather | reduce_scatter | all_to_all")->capture_default_str();

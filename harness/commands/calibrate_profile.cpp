@@ -7,7 +7,7 @@
 #include <set>
 
 #include "harness/commands/calibrate_command.hpp"
-#include "tpbench/version.hpp"
+#include "harness/io/provenance.hpp"
 
 namespace tpbench {
 namespace {
@@ -205,8 +205,7 @@ nlohmann::json calibration_document(const SystemProfile& profile, const Calibrat
   if (const double bw = attention_bandwidth(m.attention, profile.kernel_overhead_s); bw > 0)
     j["decode_attention_bandwidth"] = bw;
   nlohmann::json c;
-  c["tool"] = std::string("tpbench ") + kVersion + " (" + kGitCommit + ")";
-  c["command_line"] = command_line;
+  add_provenance(c, {command_line, CreationTime::Record});
   c["gpu"] = m.gpu_name;
   c["gpu_count"] = m.gpu_count;
   c["hbm"] = {{"bytes", m.hbm_bytes}, {"read_bytes_per_s", m.hbm_read_bps}, {"copy_bytes_per_s", m.hbm_copy_bps}};

@@ -12,7 +12,7 @@
 
 #include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
-#include "tpbench/version.hpp"
+#include "harness/io/provenance.hpp"
 
 namespace tpbench {
 
@@ -133,12 +133,13 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
   out << "# wrong elements: " << total_wrong << (total_wrong == 0 ? " (all results exact)" : " (FAILED)") << "\n"
       << row("# avg bus bandwidth: %.3f GB/s\n", busbw_sum / static_cast<double>(req.counts.size()));
   if (!opt.json.empty()) {
-    const nlohmann::ordered_json doc = {
-        {"schema", "tpbench.collective/1"}, {"version", kVersion}, {"git_commit", kGitCommit},
+    nlohmann::ordered_json doc = {{"schema", "tpbench.collective/1"}};
+    add_provenance(doc, {opt.command_line, CreationTime::Record});
+    doc.update(nlohmann::ordered_json{
         {"op", collective_name(op)}, {"ranks", opt.ranks}, {"backend", opt.backend},
         {"dtype", "float32"}, {"redop", redop}, {"in_place", false}, {"iters", opt.iters},
         {"warmup", opt.warmup}, {"bw_unit", "GB/s (1e9 B/s), nccl-tests definitions"},
-        {"points", points}};
+        {"points", points}});
     write_file_atomic(opt.json, doc.dump(2) + "\n");
   }
   if (total_wrong > 0) {

@@ -26,6 +26,7 @@ struct CollectiveOptions {
   int warmup = 5;                 // untimed iterations per size, before the timed ones
   std::string backend = "cpu";    // cpu | cuda
   std::string json;               // output file; empty: none
+  std::string command_line;  // recorded in the JSON document
   uint64_t seed = 0x636f6c6c;     // "coll"
   std::vector<int> gpus;          // cuda: GPUs to place ranks on; empty = all visible
 };

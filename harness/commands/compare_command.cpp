@@ -2,6 +2,7 @@
 
 #include "harness/compare/compare.hpp"
 #include "harness/io/atomic_file.hpp"
+#include "harness/io/provenance.hpp"
 
 namespace tpbench {
 
@@ -25,7 +26,9 @@ int run_compare(const CompareOptions& o, std::ostream& out) {
   if (model.kind == ObservationKind::Prediction)
     out << "efficiency = reference / predicted tok/s/GPU: the serving stack's share of the profile's speed of light\n";
   if (!o.json.empty()) {
-    write_file_atomic(o.json, comparison_to_json(c).dump(2) + "\n");
+    nlohmann::json doc = comparison_to_json(c);
+    add_provenance(doc, {o.command_line, CreationTime::Omit});
+    write_file_atomic(o.json, doc.dump(2) + "\n");
     out << "wrote " << o.json << "\n";
   }
   return 0;

@@ -14,6 +14,7 @@ struct CompareOptions {
   std::string per_user;    // "", out_div_conc, inv_tpot
   bool per_point = false;
   std::string json;        // write the comparison JSON here
+  std::string command_line;  // recorded in the JSON document
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
 };
 

@@ -13,7 +13,7 @@
 #include "harness/compare/fit.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/perf/inputs.hpp"
-#include "tpbench/version.hpp"
+#include "harness/io/provenance.hpp"
 
 namespace tpbench {
 namespace {
@@ -185,7 +185,7 @@ int run_fit(const FitOptions& o, std::ostream& out) {
   if (!o.json.empty()) {
     nlohmann::json j;
     j["schema"] = "tpbench.fit/1";
-    j["tool"] = {{"version", kVersion}, {"git_commit", kGitCommit}};
+    add_provenance(j, {o.command_line, CreationTime::Omit});
     j["reference"] = o.reference;
     if (!ref.selection.empty()) j["reference_selection"] = ref.selection;
     j["profile"] = prof.name;

@@ -23,6 +23,7 @@ struct FitOptions {
   int max_evals = 3000;  // enough to converge: the fit reports whether it did
   bool per_point = false;
   std::string json;
+  std::string command_line;  // recorded in the JSON document
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
 };
 

@@ -5,36 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/model/model_document.hpp"
 #include "harness/model/model_spec.hpp"
 
 namespace tpbench {
 namespace {
-
-nlohmann::json model_json(const ModelSpec& m) {
-  nlohmann::json j = {{"name", m.name},
-                      {"hidden_size", m.hidden},
-                      {"intermediate_size", m.intermediate},
-                      {"layers", m.layers},
-                      {"moe_layers", m.moe_layer_count()},
-                      {"attention_heads", m.q_heads},
-                      {"kv_heads", m.kv_heads},
-                      {"head_dim", m.head_dim},
-                      {"vocab_size", m.vocab},
-                      {"tied_embeddings", m.tied_embeddings},
-                      {"total_params", m.total_params()},
-                      {"active_params_per_token", m.active_params()},
-                      {"weight_dtype", dtype_name(m.weight_dtype)},
-                      {"weight_bytes", m.weight_bytes()},
-                      {"kv_dtype", dtype_name(m.kv_dtype)},
-                      {"kv_bytes_per_token", m.kv_bytes_per_token()}};
-  if (m.has_moe_layers())
-    j["experts"] = {{"routed", m.moe.experts},
-                    {"per_token", m.moe.experts_per_token},
-                    {"intermediate_size", m.moe.expert_intermediate},
-                    {"shared", m.moe.shared_experts},
-                    {"shared_intermediate_size", m.moe.shared_intermediate}};
-  return j;
-}
 
 std::string experts_text(const ModelSpec& m) {
   if (!m.has_moe_layers()) return "-";
@@ -75,7 +50,7 @@ int run_models(const ModelsOptions& o, std::ostream& out) {
   }
   if (o.json) {
     nlohmann::json a = nlohmann::json::array();
-    for (const ModelSpec& m : models) a.push_back(model_json(m));
+    for (const ModelSpec& m : models) a.push_back(model_to_json(m));
     out << a.dump(1) << "\n";
     return 0;
   }

@@ -13,7 +13,7 @@
 #include "harness/io/atomic_file.hpp"
 #include "harness/perf/toy_model.hpp"
 #include "harness/sim/layout.hpp"
-#include "tpbench/version.hpp"
+#include "harness/io/provenance.hpp"
 
 namespace tpbench {
 namespace {
@@ -155,7 +155,7 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
 
   nlohmann::json doc;
   doc["schema"] = "tpbench.toy/1";
-  doc["tool"] = {{"version", kVersion}, {"git_commit", kGitCommit}};
+  add_provenance(doc, {o.command_line, CreationTime::Omit});
   doc["model"] = "per-GPU tok/s = min(C, alpha N) / (tau N): segment AB (C <= alpha N) linear, BC flat";
   doc["tolerance"] = o.tolerance;
   doc["configs"] = only;

@@ -15,6 +15,7 @@ struct ToyOptions {
   double tolerance = 0.2;   // a point fails when the model is off by more than this fraction
   bool per_point = false;   // print every point's residual
   std::string json;         // write the fits here
+  std::string command_line;  // recorded in the JSON document
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
 };
 

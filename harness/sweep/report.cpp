@@ -1,59 +1,27 @@
 #include "harness/sweep/report.hpp"
 
 #include <cstdio>
-#include <ctime>
 #include <ostream>
 
-#include "harness/model/model_json.hpp"
-#include "tpbench/version.hpp"
+#include "harness/io/provenance.hpp"
+#include "harness/model/model_document.hpp"
 
 namespace tpbench {
-
-nlohmann::json model_to_json(const ModelSpec& m) {
-  nlohmann::json j = {{"name", m.name},
-          {"hidden_size", m.hidden},
-          {"intermediate_size", m.intermediate},
-          {"num_hidden_layers", m.layers},
-          {"num_attention_heads", m.q_heads},
-          {"num_key_value_heads", m.kv_heads},
-          {"head_dim", m.head_dim},
-          {"vocab_size", m.vocab},
-          {"tie_word_embeddings", m.tied_embeddings},
-          {"dtype", dtype_name(m.dtype)},
-          {"weight_dtype", dtype_name(m.weight_dtype)},
-          {"kv_dtype", dtype_name(m.kv_dtype)},
-          {"parameters", m.total_params()},
-          {"weight_bytes", m.weight_bytes()},
-          {"kv_bytes_per_token", m.kv_bytes_per_token()}};
-  if (m.has_moe_layers()) j["experts"] = moe_to_json(m);
-  return j;
-}
-
-
-std::string utc_timestamp() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 nlohmann::json sweep_document(const std::string& command_line, const nlohmann::json& system,
                               const ModelSpec& model, const std::vector<Point>& points, SweepState state,
                               const nlohmann::json& collective_check) {
   nlohmann::json pts = nlohmann::json::array();
   for (const Point& p : points) pts.push_back(to_json(p));
-  return {{"schema", "tpbench.result/1"},
-          {"collective_check", collective_check},
-          {"tool", {{"name", "tpbench"}, {"version", kVersion}, {"git_commit", kGitCommit}}},
-          {"command_line", command_line},
-          {"created_utc", utc_timestamp()},
-          {"system", system},
-          {"model", model_to_json(model)},
-          {"interrupted", state == SweepState::Interrupted},
-          {"complete", state == SweepState::Complete},
-          {"points", pts}};
+  nlohmann::json doc = {{"schema", "tpbench.result/1"},
+                        {"collective_check", collective_check},
+                        {"system", system},
+                        {"model", model_to_json(model)},
+                        {"interrupted", state == SweepState::Interrupted},
+                        {"complete", state == SweepState::Complete},
+                        {"points", pts}};
+  add_provenance(doc, {command_line, CreationTime::Record});
+  return doc;
 }
 
 void print_sweep_table(std::ostream& out, const std::vector<Point>& points) {

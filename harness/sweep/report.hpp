@@ -11,8 +11,6 @@
 
 namespace tpbench {
 
-nlohmann::json model_to_json(const ModelSpec& m);
-
 // Where the sweep stood when a document was written: while it runs each finished point is
 // written at once, so a document on disk after a kill, a second signal or a full disk says
 // `"complete": false`.
@@ -24,8 +22,5 @@ nlohmann::json sweep_document(const std::string& command_line, const nlohmann::j
                               const nlohmann::json& collective_check = nullptr);
 
 void print_sweep_table(std::ostream& out, const std::vector<Point>& points);
-
-// "2024-05-01T12:00:00Z"
-std::string utc_timestamp();
 
 }  // namespace tpbench
