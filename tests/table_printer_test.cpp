@@ -149,6 +149,15 @@ TEST(TablePrinter, FormatNamesParseBothWaysAndRefuseOthers) {
   EXPECT_EQ(parse_table_format(""), std::nullopt);
 }
 
+TEST(TablePrinter, ADisplayedFormIsTextOnly) {
+  Table t;
+  t.columns = {column("layers", "layers", Align::Right, NumberFormat::integer(), 7)};
+  t.add_row({Cell(61).shown_as("61(58M)")});
+  EXPECT_EQ(printed(TableFormat::Text, t), " layers\n61(58M)\n");
+  EXPECT_EQ(printed(TableFormat::Csv, t), "layers\r\n61\r\n");
+  EXPECT_EQ(nlohmann::json::parse(printed(TableFormat::Json, t))["tables"][0]["rows"][0]["layers"], 61);
+}
+
 TEST(TablePrinter, RowOfTheWrongWidthIsRefused) {
   Table t;
   t.name = "t";

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,23 @@ void add_sweep_selection(CLI::App* cmd, tpbench::SweepSelection& sel) {
       ->check(CLI::IsMember({"none", "streams", "split"}));
 }
 
+// --format: how a command prints its tables; the names come from the table library, and the
+// value reaches the command as a TableFormat.
+void add_format_option(CLI::App* cmd, tpbench::TableFormat& format) {
+  std::string list;
+  for (const auto& [name, f] : tpbench::table_format_names()) list += (list.empty() ? "" : ", ") + name;
+  const CLI::Validator known(
+      [list](std::string& text) -> std::string {
+        return tpbench::parse_table_format(text) ? "" : "'" + text + "' is not a table format (" + list + ")";
+      },
+      "FORMAT");
+  cmd->add_option_function<std::string>("--format", [&format](const std::string& text) {
+       format = *tpbench::parse_table_format(text);
+     }, "Tables as " + list + " (default text)")
+      ->check(known)
+      ->type_name("FORMAT");
+}
+
 }  // namespace
 
 namespace {
@@ -119,6 +137,7 @@ int main(int argc, char** argv) {
       "models", "List the model presets (or a config.json) with total and active parameters, weight and KV bytes");
   models->add_option("--model-config", models_opt.model_config, "Hugging Face config.json to show instead of the presets");
   models->add_flag("--json", models_opt.json, "A JSON array on stdout instead of the table");
+  add_format_option(models, models_opt.format);
   models->callback([&] { rc = tpbench::run_models(models_opt, std::cout); });
 
   // ---- core commands (sweep) ----
@@ -235,6 +254,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
       ->check(CLI::IsMember({"none", "streams", "split"}));
   add_scheme_options(predict, predict_opt.plan, predict_opt.overlap, predict_opt.split_chunks);
   predict->add_option("--out", predict_opt.out, "Write the prediction JSON here");
+  add_format_option(predict, predict_opt.format);
   predict->callback([&] {
     predict_opt.command_line = perf_cmdline;
     rc = tpbench::run_predict(predict_opt, std::cout);
@@ -248,6 +268,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
       ->check(CLI::IsMember({"out_div_conc", "inv_tpot"}));
   compare->add_flag("--points", compare_opt.per_point, "Also print every point");
   compare->add_option("--json", compare_opt.json, "Write the comparison JSON here");
+  add_format_option(compare, compare_opt.format);
   add_sweep_selection(compare, compare_opt.sweep);
   compare->callback([&] { rc = tpbench::run_compare(compare_opt, std::cout); });
 

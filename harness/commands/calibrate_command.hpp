@@ -34,6 +34,7 @@
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/plan/step_program.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -50,6 +51,7 @@ struct CalibrateOptions {
   int64_t min_bytes = 0;          // collective sizes, nccl-tests bytes; 0: from the plans' messages
   int64_t max_bytes = 0;
   std::string command_line;
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 // Validates (UsageError), checks --out is writable, measures, prints the summary, writes the

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "harness/compare/observations.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -15,6 +16,7 @@ struct CompareOptions {
   bool per_point = false;
   std::string json;        // write the comparison JSON here
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_compare(const CompareOptions& o, std::ostream& out);

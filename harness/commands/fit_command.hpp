@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "harness/compare/observations.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -24,6 +25,7 @@ struct FitOptions {
   bool per_point = false;
   std::string json;
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_fit(const FitOptions& o, std::ostream& out);

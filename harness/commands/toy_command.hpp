@@ -6,6 +6,7 @@
 #include <string>
 
 #include "harness/compare/observations.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -16,6 +17,7 @@ struct ToyOptions {
   bool per_point = false;   // print every point's residual
   std::string json;         // write the fits here
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_toy(const ToyOptions& o, std::ostream& out);

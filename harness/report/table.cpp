@@ -75,6 +75,7 @@ std::string shortest_number(double v) {
 }  // namespace
 
 std::string cell_display(const Column& c, const Cell& v) {
+  if (v.display()) return *v.display();
   if (const auto* s = v.text()) return *s;
   if (const auto* i = v.integer()) {
     if (c.number.kind == NumberFormat::Kind::Integer) return std::to_string(*i);

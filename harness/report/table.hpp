@@ -50,6 +50,25 @@ struct Column {
   std::string gap = " ";      // text: what separates this column from the one before
   std::string missing = "n/a";  // text and markdown: a cell without a value
   bool in_text = true;        // false: a column the text form says another way (a row's text_after)
+
+  // A column of words (left-aligned unless told) and one of numbers (right-aligned).
+  static Column words(std::string name, std::string header, int width = kAutoWidth, Align align = Align::Left) {
+    Column c;
+    c.name = std::move(name);
+    c.header = std::move(header);
+    c.width = width;
+    c.align = align;
+    return c;
+  }
+  static Column numbers(std::string name, std::string header, NumberFormat f, int width = kAutoWidth) {
+    Column c = words(std::move(name), std::move(header), width, Align::Right);
+    c.number = f;
+    return c;
+  }
+  Column with_unit(std::string u) && { unit = std::move(u); return std::move(*this); }
+  Column with_gap(std::string g) && { gap = std::move(g); return std::move(*this); }
+  Column with_missing(std::string m) && { missing = std::move(m); return std::move(*this); }
+  Column hidden_in_text() && { in_text = false; return std::move(*this); }
 };
 
 // A number, a string, or no value ("n/a"). A non-finite double counts as no value.
@@ -65,6 +84,14 @@ class Cell {
   Cell(std::string v) : value_(std::move(v)) {}
   Cell(const char* v) : value_(std::string(v)) {}
   static Cell na() { return Cell(); }
+  // The same value, written as `text` in the text and markdown forms (a layer count shown as
+  // "61(58M)" stays the number 61 in CSV and JSON).
+  Cell shown_as(std::string text) const {
+    Cell c = *this;
+    c.display_ = std::move(text);
+    return c;
+  }
+  const std::optional<std::string>& display() const { return display_; }
 
   bool missing() const { return std::holds_alternative<std::monostate>(value_); }
   const double* real() const { return std::get_if<double>(&value_); }
@@ -73,6 +100,7 @@ class Cell {
 
  private:
   std::variant<std::monostate, double, int64_t, std::string> value_;
+  std::optional<std::string> display_;
 };
 
 struct Row {
