@@ -187,6 +187,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   sweep->add_option("--target-spread", sw.sampling.target_spread, "Stop sampling when the median's relative standard error is below this")->capture_default_str()
       ->check(finite_in(0.0, 1.0));
   sweep->add_option("--out", sw.out, "Write the JSON document here (atomically, after every point)");
+  add_format_option(sweep, sw.format);
   bool no_progress = false;
   sweep->add_flag("--no-progress", no_progress, "No progress line on stderr");
   sweep->callback([&] {
@@ -385,6 +386,7 @@ instance; no layout meeting the targets is a result (exit 0).)");
   collective->add_option("--backend", coll.backend, "cpu (in-process threads) | cuda (NCCL)")->capture_default_str();
   collective->add_option("--gpus", coll.gpus, "cuda: GPUs to place ranks on (comma list; default all visible)")->delimiter(',');
   collective->add_option("--json", coll.json, "write the results as JSON (schema tpbench.collective/1)");
+  add_format_option(collective, coll.format);
   collective->callback([&] { rc = tpbench::run_collective(coll, std::cout); });
   tpbench::CalibrateOptions cal;
   cal.command_line = command_line;

@@ -97,59 +97,63 @@ class TablePrinter {
   virtual void end(std::ostream&) {}
 };
 
+std::vector<int> text_widths(const Table& t) {
+  std::vector<int> w;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    const Column& c = t.columns[i];
+    if (c.width != Column::kAutoWidth) {
+      w.push_back(c.width);
+      continue;
+    }
+    size_t widest = t.text_header ? c.header.size() : 0;
+    if (t.text_header && t.text_unit_row && !c.unit.empty()) widest = std::max(widest, c.unit.size() + 2);
+    for (const Row& r : t.rows)
+      if (r.text_columns < 0 || int(i) < r.text_columns) widest = std::max(widest, cell_display(c, r.cells[i]).size());
+    w.push_back(int(widest));
+  }
+  return w;
+}
+
+// The first `shown` text columns (all when negative) padded to their widths.
+std::string text_line(const Table& t, const std::vector<int>& widths, const std::vector<std::string>& cells, int shown) {
+  std::string s;
+  bool first = true;
+  for (size_t i = 0; i < t.columns.size() && (shown < 0 || int(i) < shown); ++i) {
+    const Column& c = t.columns[i];
+    if (!c.in_text) continue;
+    if (!first) s += c.gap;
+    first = false;
+    const size_t pad = cells[i].size() < size_t(widths[i]) ? size_t(widths[i]) - cells[i].size() : 0;
+    s += c.align == Align::Right ? std::string(pad, ' ') + cells[i] : cells[i] + std::string(pad, ' ');
+  }
+  return s;
+}
+
+std::string header_lines(const Table& t, const std::vector<int>& widths) {
+  if (!t.text_header) return "";
+  std::vector<std::string> header, units;
+  for (const Column& c : t.columns) {
+    header.push_back(c.header);
+    units.push_back(c.unit.empty() ? "" : "(" + c.unit + ")");
+  }
+  std::string s = t.text_header_prefix + text_line(t, widths, header, -1) + "\n";
+  if (t.text_unit_row) s += t.text_header_prefix + text_line(t, widths, units, -1) + "\n";
+  return s;
+}
+
+std::string row_line(const Table& t, const std::vector<int>& widths, const Row& r) {
+  std::vector<std::string> cells;
+  for (size_t i = 0; i < t.columns.size(); ++i) cells.push_back(cell_display(t.columns[i], r.cells[i]));
+  return t.text_row_prefix + text_line(t, widths, cells, r.text_columns) + r.text_after + "\n";
+}
+
 class TextPrinter : public TablePrinter {
  public:
   void table(std::ostream& out, const Table& t, size_t index, size_t) override {
     if (index > 0) out << "\n";
-    const std::vector<int> widths = column_widths(t);
-    if (t.text_header) {
-      std::vector<std::string> header, units;
-      for (const Column& c : t.columns) {
-        header.push_back(c.header);
-        units.push_back(c.unit.empty() ? "" : "(" + c.unit + ")");
-      }
-      out << t.text_header_prefix << line(t, widths, header, -1) << "\n";
-      if (t.text_unit_row) out << t.text_header_prefix << line(t, widths, units, -1) << "\n";
-    }
-    for (const Row& r : t.rows) {
-      std::vector<std::string> cells;
-      for (size_t i = 0; i < t.columns.size(); ++i) cells.push_back(cell_display(t.columns[i], r.cells[i]));
-      out << t.text_row_prefix << line(t, widths, cells, r.text_columns) << r.text_after << "\n";
-    }
-  }
-
- private:
-  static std::vector<int> column_widths(const Table& t) {
-    std::vector<int> w;
-    for (size_t i = 0; i < t.columns.size(); ++i) {
-      const Column& c = t.columns[i];
-      if (c.width != Column::kAutoWidth) {
-        w.push_back(c.width);
-        continue;
-      }
-      size_t widest = t.text_header ? c.header.size() : 0;
-      if (t.text_header && t.text_unit_row && !c.unit.empty()) widest = std::max(widest, c.unit.size() + 2);
-      for (const Row& r : t.rows)
-        if (r.text_columns < 0 || int(i) < r.text_columns) widest = std::max(widest, cell_display(c, r.cells[i]).size());
-      w.push_back(int(widest));
-    }
-    return w;
-  }
-
-  // The first `shown` text columns (all when negative) padded to their widths.
-  static std::string line(const Table& t, const std::vector<int>& widths, const std::vector<std::string>& cells,
-                          int shown) {
-    std::string s;
-    bool first = true;
-    for (size_t i = 0; i < t.columns.size() && (shown < 0 || int(i) < shown); ++i) {
-      const Column& c = t.columns[i];
-      if (!c.in_text) continue;
-      if (!first) s += c.gap;
-      first = false;
-      const size_t pad = cells[i].size() < size_t(widths[i]) ? size_t(widths[i]) - cells[i].size() : 0;
-      s += c.align == Align::Right ? std::string(pad, ' ') + cells[i] : cells[i] + std::string(pad, ' ');
-    }
-    return s;
+    const std::vector<int> widths = text_widths(t);
+    out << header_lines(t, widths);
+    for (const Row& r : t.rows) out << row_line(t, widths, r);
   }
 };
 
@@ -254,6 +258,9 @@ std::unique_ptr<TablePrinter> make_printer(TableFormat f) {
 }
 
 }  // namespace
+
+std::string text_header_lines(const Table& t) { return header_lines(t, text_widths(t)); }
+std::string text_row_line(const Table& t, const Row& r) { return row_line(t, text_widths(t), r); }
 
 void print_tables(std::ostream& out, TableFormat f, const std::vector<const Table*>& tables) {
   const auto printer = make_printer(f);

@@ -132,6 +132,12 @@ struct Table {
 // The text of one cell as text and markdown show it (no padding).
 std::string cell_display(const Column& c, const Cell& v);
 
+// The text form a line at a time, for a command that prints each row as it is measured: the
+// header line(s), then one row (widths as the table's columns give them; an automatic width
+// counts the rows the table holds when called).
+std::string text_header_lines(const Table& t);
+std::string text_row_line(const Table& t, const Row& r);
+
 // Prints one table, or several as one document: text and markdown separate them by an empty line,
 // CSV by an empty line after which each starts with a "# name" line (only when there are several),
 // JSON as {"tables": [...]} whatever the count.
