@@ -204,6 +204,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   auto* profile_show = profile_cmd->add_subcommand("show", "Print a profile's ceilings and collective time tables");
   profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file; none: list the built-ins");
   profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
+  add_format_option(profile_show, profile_opt.format);
   profile_show->callback([&] { rc = tpbench::run_profile_show(profile_opt, std::cout); });
   tpbench::ProfileOpOptions op_opt;
   auto* profile_op = profile_cmd->add_subcommand("op", "One op's predicted time on a profile and what bounds it");

@@ -137,7 +137,10 @@ std::string header_lines(const Table& t, const std::vector<int>& widths) {
     units.push_back(c.unit.empty() ? "" : "(" + c.unit + ")");
   }
   std::string s = t.text_header_prefix + text_line(t, widths, header, -1) + "\n";
-  if (t.text_unit_row) s += t.text_header_prefix + text_line(t, widths, units, -1) + "\n";
+  // Trailing columns without a unit or a width would add only their separators to the unit row.
+  int unit_columns = int(t.columns.size());
+  while (unit_columns > 0 && units[size_t(unit_columns - 1)].empty() && widths[size_t(unit_columns - 1)] == 0) --unit_columns;
+  if (t.text_unit_row) s += t.text_header_prefix + text_line(t, widths, units, unit_columns) + "\n";
   return s;
 }
 
