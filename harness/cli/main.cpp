@@ -303,6 +303,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   add_sweep_selection(toy, toy_opt.sweep);
   toy->add_flag("--points", toy_opt.per_point, "Also print every point: curve, toy model, error");
   toy->add_option("--json", toy_opt.json, "Write the fits JSON here");
+  add_format_option(toy, toy_opt.format);
   toy->footer(
       "Examples:\n"
       "  tpbench toy --curves results/llmd/llmd_pd_sweep_exact_from_tables.csv --configs 1R-TP2,1R-TP4,1R-TP8\n"

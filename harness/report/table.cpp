@@ -57,9 +57,9 @@ std::string printf_number(const char* format, int precision, double v) {
 
 std::string formatted_number(const NumberFormat& f, double v) {
   switch (f.kind) {
-    case NumberFormat::Kind::Fixed: return printf_number("%.*f", f.precision, v);
+    case NumberFormat::Kind::Fixed: return printf_number(f.plus_sign ? "%+.*f" : "%.*f", f.precision, v);
     case NumberFormat::Kind::General: return printf_number("%.*g", f.precision, v);
-    case NumberFormat::Kind::Percent: return printf_number("%.*f", f.precision, v) + "%";
+    case NumberFormat::Kind::Percent: return printf_number(f.plus_sign ? "%+.*f" : "%.*f", f.precision, v) + "%";
     case NumberFormat::Kind::Integer: return printf_number("%.*f", 0, v);
   }
   return "?";

@@ -31,10 +31,12 @@ struct NumberFormat {
   enum class Kind { Fixed, General, Percent, Integer };
   Kind kind = Kind::Fixed;
   int precision = 2;  // digits after the point (Fixed, Percent) or significant digits (General)
+  bool plus_sign = false;  // Fixed, Percent: "+" before a positive number
 
   static NumberFormat fixed(int digits) { return {Kind::Fixed, digits}; }
   static NumberFormat general(int digits) { return {Kind::General, digits}; }
   static NumberFormat percent(int digits) { return {Kind::Percent, digits}; }  // 12.5 -> "12.5%"
+  static NumberFormat signed_percent(int digits) { return {Kind::Percent, digits, true}; }  // "+12.5%"
   static NumberFormat integer() { return {Kind::Integer, 0}; }
 };
 
