@@ -291,6 +291,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   add_scheme_options(fit, fit_opt.plan, fit_opt.overlap, fit_opt.split_chunks);
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
+  add_format_option(fit, fit_opt.format);
   fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
 
   tpbench::ToyOptions toy_opt;
