@@ -370,6 +370,7 @@ instance; no layout meeting the targets is a result (exit 0).)");
   recommend->add_flag("--no-progress", rec_no_progress, "No progress line on stderr");
   recommend->add_option("--out", rec_opt.out, "Write the recommendation JSON here");
   recommend->add_option("--plot", rec_opt.plot, "Write the frontier plot here (PNG; needs python3 with matplotlib)");
+  add_format_option(recommend, rec_opt.format);
   recommend->callback([&] {
     rec_opt.command_line = perf_cmdline;
     rec_opt.progress = !rec_no_progress;
