@@ -415,6 +415,7 @@ Fields not measured (and the collective tables when fewer than 2 GPUs are used) 
       ->delimiter(',')->capture_default_str();
   calibrate->add_option("--min-bytes", cal.min_bytes, "smallest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' smallest message)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
   calibrate->add_option("--max-bytes", cal.max_bytes, "largest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' largest)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
+  add_format_option(calibrate, cal.format);
   calibrate->callback([&] { rc = tpbench::run_calibrate(cal, std::cout); });
 
   // Every argument is recorded in the JSON documents (command_line) and most name files that

@@ -189,8 +189,10 @@ SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasur
 nlohmann::json calibration_document(const SystemProfile& profile, const CalibrateMeasurements& m,
                                     const std::string& command_line);
 
-// The summary table: each measured ceiling, the base profile's number and their ratio.
+// The summary table: each measured ceiling, the base profile's number and their ratio (the text
+// form adds what was measured and the collectives' note).
+Table calibration_table(const SystemProfile& base, const SystemProfile& merged, const CalibrateMeasurements& m);
 void print_calibration_summary(const SystemProfile& base, const SystemProfile& merged,
-                               const CalibrateMeasurements& m, std::ostream& out);
+                               const CalibrateMeasurements& m, std::ostream& out, TableFormat f = TableFormat::Text);
 
 }  // namespace tpbench
