@@ -59,20 +59,25 @@ TEST(TablePrinter, TextPadsToWidthsAndAlignsEachColumn) {
   EXPECT_EQ(printed(TableFormat::Text, demo_table()), expected);
 }
 
+// The unit row leaves out a last column with neither unit nor width (it would add only its
+// separator), and a table printed a line at a time reads as the whole table printed at once.
 TEST(TablePrinter, TextUnitRowAndPrefixesAsNcclTestsPrintsThem) {
   Table t;
   t.columns = {column("size_bytes", "size", Align::Right, NumberFormat::integer(), 6),
-               column("time_us", "time", Align::Right, NumberFormat::fixed(2), 8)};
+               column("time_us", "time", Align::Right, NumberFormat::fixed(2), 8),
+               column("gpu", "gpu", Align::Left, NumberFormat::fixed(2), 0)};
   t.columns[0].unit = "B";
   t.columns[1].unit = "us";
   t.text_unit_row = true;
   t.text_header_prefix = "#";
   t.text_row_prefix = " ";
-  t.add_row({1024, 12.5});
-  EXPECT_EQ(printed(TableFormat::Text, t),
-            "#  size     time\n"
-            "#   (B)     (us)\n"
-            "   1024    12.50\n");
+  t.add_row({1024, 12.5, "H100"});
+  const std::string expected =
+      "#  size     time gpu\n"
+      "#   (B)     (us)\n"
+      "   1024    12.50 H100\n";
+  EXPECT_EQ(printed(TableFormat::Text, t), expected);
+  EXPECT_EQ(text_header_lines(t) + text_row_line(t, t.rows[0]), expected);
 }
 
 TEST(TablePrinter, TextLeavesOutColumnsHiddenFromIt) {
