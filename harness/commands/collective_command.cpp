@@ -87,6 +87,16 @@ Table collective_table() {
   return t;
 }
 
+// The --json document (schema tpbench.collective/1).
+nlohmann::ordered_json collective_document(const CollectiveOptions& opt, CollectiveKind op,
+                                           const nlohmann::ordered_json& points) {
+  return {{"schema", "tpbench.collective/1"}, {"version", kVersion}, {"git_commit", kGitCommit},
+          {"op", collective_name(op)}, {"ranks", opt.ranks}, {"backend", opt.backend},
+          {"dtype", "float32"}, {"redop", collective_traits(op).nccl_tests_redop}, {"in_place", false},
+          {"iters", opt.iters}, {"warmup", opt.warmup}, {"bw_unit", "GB/s (1e9 B/s), nccl-tests definitions"},
+          {"points", points}};
+}
+
 }  // namespace
 
 int run_collective(const CollectiveOptions& opt, std::ostream& out) {
@@ -156,15 +166,7 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
         << row("# avg bus bandwidth: %.3f GB/s\n", busbw_sum / static_cast<double>(req.counts.size()));
   else
     print_table(out, opt.format, table);
-  if (!opt.json.empty()) {
-    const nlohmann::ordered_json doc = {
-        {"schema", "tpbench.collective/1"}, {"version", kVersion}, {"git_commit", kGitCommit},
-        {"op", collective_name(op)}, {"ranks", opt.ranks}, {"backend", opt.backend},
-        {"dtype", "float32"}, {"redop", redop}, {"in_place", false}, {"iters", opt.iters},
-        {"warmup", opt.warmup}, {"bw_unit", "GB/s (1e9 B/s), nccl-tests definitions"},
-        {"points", points}};
-    write_file_atomic(opt.json, doc.dump(2) + "\n");
-  }
+  if (!opt.json.empty()) write_file_atomic(opt.json, collective_document(opt, op, points).dump(2) + "\n");
   if (total_wrong > 0) {
     std::fprintf(stderr, "tpbench: error: %lld wrong elements in the %s results\n", (long long)total_wrong,
                  collective_name(op));

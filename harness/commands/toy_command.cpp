@@ -160,24 +160,16 @@ nlohmann::json curve_json(const Curve& c, double tolerance) {
   return j;
 }
 
-}  // namespace
-
-int run_toy(const ToyOptions& o, std::ostream& out) {
-  if (!o.json.empty()) check_writable(o.json, split_comma_list(o.curves));
-  if (!(o.tolerance > 0) || o.tolerance > 10) throw UsageError("--tolerance must be in (0, 10] (a fraction)");
-  const std::vector<std::string> files = split_comma_list(o.curves);
-  if (files.empty()) throw UsageError("--curves needs at least one points file");
-  std::vector<std::string> only;
-  for (const auto& c : split_comma_list(o.configs)) only.push_back(parse_layout(c).name());
-
-  // Every file read, every --configs name checked and every curve fitted before anything is
-  // printed: an error leaves no half table.
+// Every file read, every --configs name checked and every curve fitted before anything is
+// printed: an error leaves no half table.
+std::vector<Source> fitted_sources(const std::vector<std::string>& files, const std::vector<std::string>& only,
+                                   const SweepSelection& sweep) {
   std::vector<Source> sources;
-  for (const std::string& file : files) sources.push_back({file, read_observations(file, o.sweep), {}});
+  for (const std::string& file : files) sources.push_back({file, read_observations(file, sweep), {}});
   {
     std::vector<const ObservationSet*> sets;
     for (const auto& s : sources) sets.push_back(&s.set);
-    check_selection_used(o.sweep, sets);
+    check_selection_used(sweep, sets);
   }
   for (const std::string& c : only) {
     bool found = false;
@@ -193,6 +185,20 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
   if (fitted == 0)
     throw UsageError("no curve with two or more points with throughput" +
                      std::string(only.empty() ? "" : " among the --configs given"));
+  return sources;
+}
+
+}  // namespace
+
+int run_toy(const ToyOptions& o, std::ostream& out) {
+  if (!o.json.empty()) check_writable(o.json, split_comma_list(o.curves));
+  if (!(o.tolerance > 0) || o.tolerance > 10) throw UsageError("--tolerance must be in (0, 10] (a fraction)");
+  const std::vector<std::string> files = split_comma_list(o.curves);
+  if (files.empty()) throw UsageError("--curves needs at least one points file");
+  std::vector<std::string> only;
+  for (const auto& c : split_comma_list(o.configs)) only.push_back(parse_layout(c).name());
+
+  const std::vector<Source> sources = fitted_sources(files, only, o.sweep);
 
   nlohmann::json doc;
   doc["schema"] = "tpbench.toy/1";
