@@ -97,7 +97,7 @@ void add_sweep_selection(CLI::App* cmd, tpbench::SweepSelection& sel) {
 
 // --format: how a command prints its tables; the names come from the table library, and the
 // value reaches the command as a TableFormat.
-void add_format_option(CLI::App* cmd, tpbench::TableFormat& format) {
+CLI::Option* add_format_option(CLI::App* cmd, tpbench::TableFormat& format) {
   std::string list;
   for (const auto& [name, f] : tpbench::table_format_names()) list += (list.empty() ? "" : ", ") + name;
   const CLI::Validator known(
@@ -105,7 +105,7 @@ void add_format_option(CLI::App* cmd, tpbench::TableFormat& format) {
         return tpbench::parse_table_format(text) ? "" : "'" + text + "' is not a table format (" + list + ")";
       },
       "FORMAT");
-  cmd->add_option_function<std::string>("--format", [&format](const std::string& text) {
+  return cmd->add_option_function<std::string>("--format", [&format](const std::string& text) {
        format = *tpbench::parse_table_format(text);
      }, "Tables as " + list + " (default text)")
       ->check(known)
@@ -140,8 +140,8 @@ int main(int argc, char** argv) {
   tpbench models --format csv > models.csv
   tpbench models --model-config config.json --json)");
   models->add_option("--model-config", models_opt.model_config, "Hugging Face config.json to show instead of the presets");
-  models->add_flag("--json", models_opt.json, "A JSON array on stdout instead of the table");
-  add_format_option(models, models_opt.format);
+  auto* models_json = models->add_flag("--json", models_opt.json, "A JSON array of the models (every field) instead of the table");
+  add_format_option(models, models_opt.format)->excludes(models_json);
   models->callback([&] { rc = tpbench::run_models(models_opt, std::cout); });
 
   // ---- core commands (sweep) ----
@@ -216,8 +216,8 @@ Examples:
   tpbench profile show h100-sxm --format csv
   tpbench profile show h100-sxm --json > profile.json)");
   profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file; none: list the built-ins");
-  profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
-  add_format_option(profile_show, profile_opt.format);
+  auto* profile_json = profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
+  add_format_option(profile_show, profile_opt.format)->excludes(profile_json);
   profile_show->callback([&] { rc = tpbench::run_profile_show(profile_opt, std::cout); });
   tpbench::ProfileOpOptions op_opt;
   auto* profile_op = profile_cmd->add_subcommand("op", "One op's predicted time on a profile and what bounds it");

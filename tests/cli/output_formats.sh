@@ -102,6 +102,9 @@ PY
 # Bad values: one line, exit 2, no file.
 expect_usage_error "$TMP/p.json" predict --layout 1R-TP4 --concurrency 8 --format xml --out "$TMP/p.json"
 expect_usage_error "$TMP/none" models --format CSV
+# --json prints a command's own document: asking for a table format as well is refused.
+expect_usage_error "$TMP/none" models --json --format csv
+expect_usage_error "$TMP/none" profile show h100-sxm --format json --json
 expect_usage_error "$TMP/c.json" compare --reference "$REF" --predicted "$TMP/pred.json" --format "" --json "$TMP/c.json"
 err=$("$BIN" models --format yaml 2>&1 >/dev/null)
 grep -q "'yaml' is not a table format (text, csv, json, markdown)" <<<"$err" ||
