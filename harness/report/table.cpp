@@ -77,10 +77,9 @@ std::string shortest_number(double v) {
 std::string cell_display(const Column& c, const Cell& v) {
   if (v.display()) return *v.display();
   if (const auto* s = v.text()) return *s;
-  if (const auto* i = v.integer()) {
-    if (c.number.kind == NumberFormat::Kind::Integer) return std::to_string(*i);
-    return formatted_number(c.number, double(*i));
-  }
+  // A count is written as one whatever the column's format (a percentage still gets its sign).
+  if (const auto* i = v.integer())
+    return c.number.kind == NumberFormat::Kind::Percent ? formatted_number(c.number, double(*i)) : std::to_string(*i);
   if (const auto* d = v.real()) return formatted_number(c.number, *d);
   return c.missing;
 }
