@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --format csv|json|markdown on models, predict, compare, collective and toy: the JSON parses
+# --format csv|json|markdown on models, predict, compare, collective, toy and sweep: the JSON parses
 # (numbers as numbers, an undefined value as null), the CSV (read by Python's csv module) has the
 # JSON's column names as its header and as many fields in every row, the markdown is a table of
 # the same width; values agree with the text table and with published model shapes. A bad
@@ -65,6 +65,8 @@ check_formats predict 1 predict --model llama-3.1-70b --layout 1R-TP1,1R-TP4 --c
 check_formats compare 2 compare --reference "$REF" --predicted "$TMP/pred.json" --points
 VOLATILE=time_us,algbw_gb_s,busbw_gb_s check_formats collective 1 collective --ranks 2 --min-bytes 1K --max-bytes 16K --iters 2 --warmup 1
 check_formats toy 2 toy --curves "$REF" --configs 1R-TP2,1R-TP4 --points
+VOLATILE=step_ms,p10_ms,p90_ms,tok_s_per_user,tok_s_per_gpu,exposed_comm_pct check_formats sweep 1 \
+  sweep --backend cpu --model tiny --tp 1,2 --batch 1 --layers 1 --warmup 0 --min-samples 2 --max-samples 2 --no-progress
 
 python3 - "$TMP" <<'PY' || { echo "FAIL: format contents"; fail=1; }
 import csv, io, json, sys
@@ -83,6 +85,10 @@ assert [(r["layout"], r["concurrency"]) for r in p] == [("1R-TP1", 1), ("1R-TP1"
 assert p[0]["output_tok_s"] is None and p[0]["not_runnable_reason"], p[0]
 assert p[2]["tpot_ms"] is None and p[2]["tok_s_per_user_inv_tpot"] is None and p[2]["output_tok_s"] > 0, p[2]
 # Collective: nccl-tests sizes doubling from 1 KiB, float elements, an exact sum.
+# Sweep: one row per TP, scaled from 1 of the tiny model's 2 layers, said in the flags column.
+w = rows("sweep")
+assert [(r["tp"], r["batch"], r["status"]) for r in w] == [(1, 1, "ok"), (2, 1, "ok")], w
+assert all(r["flags"] == "[1/2 layers, scaled]" and r["step_ms"] > 0 and r["reason"] is None for r in w), w
 c = rows("collective")
 assert [r["size_bytes"] for r in c] == [1024, 2048, 4096, 8192, 16384], c
 assert all(r["count"] * 4 == r["size_bytes"] and r["wrong"] == 0 and r["type"] == "float" for r in c), c
