@@ -13,6 +13,14 @@ int run_compare(const CompareOptions& o, std::ostream& out) {
   const ObservationSet model = read_observations(o.predicted, sel);
   check_selection_used(sel, {&ref, &model});
   const Comparison c = compare_observations(ref, model, o.per_user);
+  if (o.format != TableFormat::Text) {
+    const std::vector<Table> tables = comparison_tables(c, o.per_point);
+    std::vector<const Table*> shown;
+    for (const Table& t : tables) shown.push_back(&t);
+    print_tables(out, o.format, shown);
+    if (!o.json.empty()) write_file_atomic(o.json, comparison_to_json(c).dump(2) + "\n");
+    return 0;
+  }
   auto kind = [](const ObservationSet& s) {
     return observation_kind_name(s.kind) + (s.model.empty() ? "" : " of " + s.model) + (s.selection.empty() ? "" : ": " + s.selection);
   };

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "harness/compare/observations.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -16,6 +17,7 @@ struct CompareOptions {
   std::string json;        // write the comparison JSON here
   std::string command_line;  // recorded in the JSON document
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_compare(const CompareOptions& o, std::ostream& out);

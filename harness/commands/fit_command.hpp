@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "harness/compare/observations.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -25,6 +26,7 @@ struct FitOptions {
   std::string json;
   std::string command_line;  // recorded in the JSON document
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_fit(const FitOptions& o, std::ostream& out);

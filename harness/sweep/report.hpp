@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/report/table.hpp"
 #include "harness/model/model_spec.hpp"
 #include "harness/sweep/point.hpp"
 
@@ -21,6 +22,9 @@ nlohmann::json sweep_document(const std::string& command_line, const nlohmann::j
                               const ModelSpec& model, const std::vector<Point>& points, SweepState state,
                               const nlohmann::json& collective_check = nullptr);
 
-void print_sweep_table(std::ostream& out, const std::vector<Point>& points);
+// One row per point: configuration, step time percentiles, rates, exposed communication and the
+// verification verdict; a point that did not run says why.
+Table sweep_table(const std::vector<Point>& points);
+void print_sweep_table(std::ostream& out, const std::vector<Point>& points, TableFormat f = TableFormat::Text);
 
 }  // namespace tpbench
