@@ -98,6 +98,10 @@ struct Activations {
 
 }  // namespace
 
+// Longer than ~80 lines on purpose: it is one rank's program written in execution order
+// (buffers, embedding, each layer's attention and MLP halves, LM head), and the lambdas above the
+// layer loop share its views, row rules and chunking; cut into functions, each piece would take
+// most of those as arguments and the order of the ops would no longer read top to bottom.
 void build_tp_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, bool sequence_parallel,
                    RankProgram& r) {
   const TpRankDims t = dims(m, c, r.rank, sequence_parallel);

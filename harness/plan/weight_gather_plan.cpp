@@ -41,6 +41,9 @@ LayerLayout layer_layout(const ModelSpec& m) {
 
 }  // namespace
 
+// Longer than ~80 lines on purpose: one rank's program in execution order (buffers, the gathers
+// of layer l+1 issued before layer l's compute, LM head); its pieces share the double-buffer
+// state, and split apart they would hide the prefetch order this function exists to state.
 void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, RankProgram& r) {
   ProgramBuilder b(m, r);
   const int n = c.tp, rank = r.rank;
