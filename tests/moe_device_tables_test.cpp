@@ -122,3 +122,17 @@ TEST(MoeDeviceTables, TinyMoeBytesPerLayer) {
   // A dense model asks for nothing.
   EXPECT_EQ(plan_device_memory(build_program(preset_model("tiny"), c).ranks.at(0), 0).moe, 0);
 }
+
+// The cuda backend's grouped GEMMs are BF16: a model with FP8 expert weights is refused by name
+// (CudaBackend::cannot_run), a BF16 one is not.
+TEST(MoeDeviceTables, Fp8ExpertWeightsAreRefusedByName) {
+  StepConfig c;
+  c.batch = 3;
+  c.context = 64;
+  ModelSpec m = preset_model("tiny-moe");
+  EXPECT_FALSE(grouped_gemm_refusal(build_program(m, c).ranks.at(0)).has_value());
+  m.weight_dtype = DType::FP8E4M3;
+  const std::optional<std::string> why = grouped_gemm_refusal(build_program(m, c).ranks.at(0));
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("expert weights on the cuda backend"), std::string::npos) << *why;
+}

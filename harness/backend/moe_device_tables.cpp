@@ -121,4 +121,12 @@ MoeDeviceTables pack_moe_tables(const RankProgram& r) {
   return d;
 }
 
+std::optional<std::string> grouped_gemm_refusal(const RankProgram& r) {
+  for (const Op& op : r.ops)
+    if (op.kind == OpKind::GroupedGemm && op.w.dtype != DType::BF16)
+      return std::string(dtype_name(op.w.dtype)) + " expert weights on the cuda backend are not implemented (grouped GEMM '" +
+             op.name + "'); the cpu backend runs them";
+  return std::nullopt;
+}
+
 }  // namespace tpbench

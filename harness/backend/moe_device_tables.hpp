@@ -4,6 +4,8 @@
 // offsets into it, and the grouped GEMMs' non-empty groups. Host-only, so that the layout and its
 // bytes (which the device memory plan counts) are unit-tested without a device.
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "harness/plan/step_program.hpp"
@@ -51,5 +53,10 @@ struct MoeDeviceTables {
 
 // Throws std::logic_error when an op's table is missing or an index does not fit in int32.
 MoeDeviceTables pack_moe_tables(const RankProgram& r);
+
+// Why the cuda backend cannot run the rank's grouped GEMMs, or nothing: they run as BF16 cuBLAS
+// grouped GEMMs, and FP8 expert weights would need an FP8 grouped GEMM with per-tensor scales,
+// which is not written (the cpu backend runs them).
+std::optional<std::string> grouped_gemm_refusal(const RankProgram& r);
 
 }  // namespace tpbench

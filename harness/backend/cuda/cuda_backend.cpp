@@ -23,6 +23,7 @@
 #include "harness/backend/device_memory_plan.hpp"
 #include "harness/backend/fp8_gemm_plan.hpp"
 #include "harness/backend/logits_assembly.hpp"
+#include "harness/backend/moe_device_tables.hpp"
 #include "harness/backend/rank_threads.hpp"
 #include "harness/backend/verify_tolerance.hpp"
 #include "harness/common/error.hpp"
@@ -49,16 +50,6 @@ int64_t workspace_estimate(const RankProgram& r, int device) {
   // cuDNN's SDPA sizes its workspace only once its plan is built (prepare): an allowance here.
   constexpr int64_t kLibraryAttentionAllowance = int64_t(64) << 20;
   return attention + kLibraryAttentionAllowance + int64_t(cuda::skinny_workspace_bytes(r, sms)) + 2 * int64_t(l2);
-}
-
-// The expert GEMMs run as BF16 cuBLAS grouped GEMMs (cuda/moe_runner.hpp); FP8 expert weights
-// would need an FP8 grouped GEMM with per-tensor scales, which is not written.
-std::optional<std::string> moe_not_runnable(const RankProgram& r) {
-  for (const Op& op : r.ops)
-    if (op.kind == OpKind::GroupedGemm && op.w.dtype != DType::BF16)
-      return std::string(dtype_name(op.w.dtype)) + " expert weights on the cuda backend are not implemented (grouped GEMM '" +
-             op.name + "'); the cpu backend runs them";
-  return std::nullopt;
 }
 
 class CudaBackend final : public Backend {
@@ -125,7 +116,7 @@ class CudaBackend final : public Backend {
     for (int r : ranks)
       if (auto why = attention_not_runnable(p.ranks[r], library_.usable, library_.description)) return why;
     for (int r : ranks)
-      if (auto why = moe_not_runnable(p.ranks[r])) return why;
+      if (auto why = grouped_gemm_refusal(p.ranks[r])) return why;
     std::map<int, int64_t> need;  // device -> bytes
     for (int r : ranks) {
       const Fp8GemmPlan fp8 = plan_fp8_gemms(p.model, p.ranks[r]);
