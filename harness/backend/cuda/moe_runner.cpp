@@ -1,6 +1,7 @@
 #include "harness/backend/cuda/moe_runner.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -55,6 +56,9 @@ void MoeRunner::prepare_grouped(const Op& op, const std::vector<__nv_bfloat16*>&
   if (op.w.dtype != DType::BF16)
     throw std::logic_error("grouped GEMM '" + op.name + "': " + dtype_name(op.w.dtype) +
                            " expert weights are not run on the cuda backend");
+  for (int64_t v : {op.w.cols, op.a.cols, op.w.ld, op.a.ld, op.out.ld})
+    if (v <= 0 || v > std::numeric_limits<int>::max())
+      throw std::logic_error("grouped GEMM '" + op.name + "': a dimension outside cuBLAS's int range");
   const MoeTableLayout& l = tables_.tables.at(size_t(op.moe.table));
   GroupedCall& c = grouped_[size_t(op.moe.table)];
   c.pointer_slot = l.pointer_slot;
