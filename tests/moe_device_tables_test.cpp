@@ -136,3 +136,31 @@ TEST(MoeDeviceTables, Fp8ExpertWeightsAreRefusedByName) {
   ASSERT_TRUE(why.has_value());
   EXPECT_NE(why->find("expert weights on the cuda backend"), std::string::npos) << *why;
 }
+
+// cuBLAS's BF16 grouped GEMM wants 16-byte aligned matrices: an expert block that starts 4
+// elements into a row is refused by name, the plans' own layouts (tiny-moe at every TP and EP) are not.
+TEST(MoeDeviceTables, MisalignedExpertBlocksAreRefused) {
+  StepConfig c;
+  c.tp = 2;
+  c.ep = 2;
+  c.batch = 3;
+  c.context = 64;
+  for (int tp : {1, 2, 4, 8})
+    for (int ep = 1; ep <= tp; ep *= 2) {
+      StepConfig every = c;
+      every.tp = tp;
+      every.ep = ep;
+      for (const RankProgram& r : build_program(preset_model("tiny-moe"), every).ranks)
+        EXPECT_FALSE(grouped_gemm_refusal(r).has_value()) << "TP" << tp << " EP" << ep << " rank " << r.rank;
+    }
+  StepProgram p = build_program(preset_model("tiny-moe"), c);
+  RankProgram& r = p.ranks.at(1);
+  for (Op& op : r.ops)
+    if (op.kind == OpKind::GroupedGemm) {
+      op.moe.weight_stride += 4;
+      break;
+    }
+  const std::optional<std::string> why = grouped_gemm_refusal(r);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("16 bytes"), std::string::npos) << *why;
+}

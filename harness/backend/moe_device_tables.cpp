@@ -122,10 +122,19 @@ MoeDeviceTables pack_moe_tables(const RankProgram& r) {
 }
 
 std::optional<std::string> grouped_gemm_refusal(const RankProgram& r) {
-  for (const Op& op : r.ops)
-    if (op.kind == OpKind::GroupedGemm && op.w.dtype != DType::BF16)
+  for (const Op& op : r.ops) {
+    if (op.kind != OpKind::GroupedGemm) continue;
+    if (op.w.dtype != DType::BF16)
       return std::string(dtype_name(op.w.dtype)) + " expert weights on the cuda backend are not implemented (grouped GEMM '" +
              op.name + "'); the cpu backend runs them";
+    // Buffers start 256-byte aligned: 8 BF16 elements keep a matrix 16-byte aligned.
+    bool aligned = true;
+    for (int64_t v : {op.w.offset, op.moe.weight_stride, op.w.ld, op.a.offset, op.a.ld, op.out.offset, op.out.ld})
+      aligned = aligned && v % 8 == 0;
+    if (!aligned)
+      return "grouped GEMM '" + op.name + "': its expert weights or rows do not start at multiples of 8 BF16 elements "
+             "(16 bytes), which the cuda backend's cuBLAS grouped GEMM needs";
+  }
   return std::nullopt;
 }
 

@@ -56,7 +56,8 @@ MoeDeviceTables pack_moe_tables(const RankProgram& r);
 
 // Why the cuda backend cannot run the rank's grouped GEMMs, or nothing: they run as BF16 cuBLAS
 // grouped GEMMs, and FP8 expert weights would need an FP8 grouped GEMM with per-tensor scales,
-// which is not written (the cpu backend runs them).
+// which is not written (the cpu backend runs them); cuBLAS wants the BF16 matrices of a grouped
+// GEMM 16-byte aligned (cuBLAS documentation, cublasGemmGroupedBatchedEx: pointer alignment).
 std::optional<std::string> grouped_gemm_refusal(const RankProgram& r);
 
 }  // namespace tpbench
