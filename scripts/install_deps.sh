@@ -19,7 +19,7 @@ CLANG_PKGS="clang-14"
 apt-cache show libclang-rt-14-dev >/dev/null 2>&1 && CLANG_PKGS="$CLANG_PKGS libclang-rt-14-dev"
 $SUDO apt-get install -y -qq --no-install-recommends $CLANG_PKGS >/dev/null
 # Python is for plots and comparison scripts only (and their tests).
-PY_PKGS="matplotlib jsonschema pytest"
+PY_PKGS="matplotlib jsonschema>=4.18 pytest"  # 4.18: the referencing package the schemas' $refs need
 python3 -m pip install -q $PY_PKGS 2>/dev/null \
   || python3 -m pip install -q --break-system-packages $PY_PKGS 2>/dev/null \
   || $SUDO apt-get install -y -qq python3-matplotlib python3-jsonschema python3-pytest >/dev/null

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
+
+#include <sys/wait.h>
 
 #include "harness/commands/calibrate_command.hpp"
 #include "harness/common/error.hpp"
@@ -337,6 +340,39 @@ TEST(CalibrateMerge, DocumentRoundTripsThroughTheProfileReader) {
   EXPECT_EQ(profile_to_json(back), profile_to_json(p));
   EXPECT_EQ(back.gemm_efficiency, p.gemm_efficiency);
   EXPECT_DOUBLE_EQ(back.collectives.time_s(CollectiveKind::AllReduce, 2, 1 << 30), 4e-3);
+}
+
+// The document validates against results/schema/profile.schema.json (through
+// scripts/tpbench_schema.py, which resolves the schemas' references to each other), and the
+// schema rejects one without a required calibration field or with the tool as a string.
+TEST(CalibrateMerge, DocumentValidatesAgainstTheProfileSchema) {
+  if (std::system("python3 -c 'import jsonschema, referencing' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3 with jsonschema is not installed";
+  const auto m = hand_made(true);
+  const nlohmann::json doc = calibration_document(merge_calibration(resolve_profile("h100-sxm"), m, ""), m,
+                                                  "tpbench calibrate --out x.json");
+  const std::string path = (std::filesystem::temp_directory_path() / "tpbench_calibrate_schema.json").string();
+  auto validate = [&](const nlohmann::json& d) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (f == nullptr) return -1;
+    const std::string text = d.dump(2);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+    const std::string cmd = "python3 " TPBENCH_SOURCE_DIR "/scripts/tpbench_schema.py " + path + " 2>/dev/null";
+    const int status = std::system(cmd.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(validate(doc), 0);
+  nlohmann::json bad = doc;
+  bad["calibration"].erase("gpu_count");
+  EXPECT_EQ(validate(bad), 1);
+  bad = doc;
+  bad["calibration"]["tool"] = "tpbench 0.1.0 (abc)";
+  EXPECT_EQ(validate(bad), 1);
+  bad = doc;
+  bad["calibration"].erase("created_utc");
+  EXPECT_EQ(validate(bad), 1);
+  std::filesystem::remove(path);
 }
 
 TEST(CalibrateGpu, ReducedCalibrationOnTheDevice) {

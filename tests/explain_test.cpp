@@ -246,7 +246,7 @@ TEST(ExplainOrderSensitivity, FirstRowCountAndProseFollowTheTable) {
     int yes = 0, rows = 0;
     bool flips = false, low_c_tp4 = true;
     std::vector<double> base;
-    std::istringstream lines(sec.substr(sec.find("|---|")));
+    std::istringstream lines(sec.substr(sec.find("| :--- |")));
     std::string line;
     std::getline(lines, line);
     while (std::getline(lines, line) && line.rfind("| ", 0) == 0) {

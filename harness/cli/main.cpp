@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,23 @@ void add_sweep_selection(CLI::App* cmd, tpbench::SweepSelection& sel) {
       ->check(CLI::IsMember({"none", "streams", "split"}));
 }
 
+// --format: how a command prints its tables; the names come from the table library, and the
+// value reaches the command as a TableFormat.
+CLI::Option* add_format_option(CLI::App* cmd, tpbench::TableFormat& format) {
+  std::string list;
+  for (const auto& [name, f] : tpbench::table_format_names()) list += (list.empty() ? "" : ", ") + name;
+  const CLI::Validator known(
+      [list](std::string& text) -> std::string {
+        return tpbench::parse_table_format(text) ? "" : "'" + text + "' is not a table format (" + list + ")";
+      },
+      "FORMAT");
+  return cmd->add_option_function<std::string>("--format", [&format](const std::string& text) {
+       format = *tpbench::parse_table_format(text);
+     }, "Tables as " + list + " (default text)")
+      ->check(known)
+      ->type_name("FORMAT");
+}
+
 }  // namespace
 
 namespace {
@@ -118,8 +136,13 @@ int main(int argc, char** argv) {
   tpbench::ModelsOptions models_opt;
   auto* models = app.add_subcommand(
       "models", "List the model presets (or a config.json) with total and active parameters, weight and KV bytes");
+  models->footer(R"(Examples:
+  tpbench models
+  tpbench models --format csv > models.csv
+  tpbench models --model-config config.json --json)");
   models->add_option("--model-config", models_opt.model_config, "Hugging Face config.json to show instead of the presets");
-  models->add_flag("--json", models_opt.json, "A JSON array on stdout instead of the table");
+  auto* models_json = models->add_flag("--json", models_opt.json, "A JSON array of the models (every field) instead of the table");
+  add_format_option(models, models_opt.format)->excludes(models_json);
   models->callback([&] { rc = tpbench::run_models(models_opt, std::cout); });
 
   // ---- core commands (sweep) ----
@@ -129,13 +152,14 @@ int main(int argc, char** argv) {
   tpbench::SweepOptions sw;
   sw.command_line = command_line;
   auto* sweep = app.add_subcommand("sweep", "Measure decode/prefill steps over plan x overlap x TP x batch x context");
-  sweep->footer(R"(Examples:
+  sweep->footer(R"(A point that does not fit in memory is reported as not runnable and the sweep goes on.
+Ctrl-C (or SIGTERM, SIGHUP) stops within the current operation; the --out document keeps the
+finished points and says "interrupted": true. It says "complete": true once every point ran.
+
+Examples:
   tpbench sweep --backend cpu --model tiny --plan tp --tp 1,2,4 --batch 1,4 --verify --out x.json
   tpbench sweep --backend cuda --model llama-3.1-70b --tp 2,4,8 --batch 1,8,32,64,128,256 --context 11000 --out sweep.json
-  tpbench sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 --batch 1,8,64 --verify
-A point that does not fit in memory is reported as not runnable and the sweep goes on.
-Ctrl-C (or SIGTERM, SIGHUP) stops within the current operation; the --out document keeps the
-finished points and says "interrupted": true. It says "complete": true once every point ran.)");
+  tpbench sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 --batch 1,8,64 --verify --format csv)");
   sweep->add_option("--model", sw.model, "Model preset (see 'tpbench models')")->capture_default_str();
   sweep->add_option("--model-config", sw.model_config, "Hugging Face config.json (overrides --model)");
   add_precision_options(sweep, sw.weight_dtype, sw.kv_dtype);
@@ -177,6 +201,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   sweep->add_option("--target-spread", sw.sampling.target_spread, "Stop sampling when the median's relative standard error is below this")->capture_default_str()
       ->check(finite_in(0.0, 1.0));
   sweep->add_option("--out", sw.out, "Write the JSON document here (atomically, after every point)");
+  add_format_option(sweep, sw.format);
   bool no_progress = false;
   sweep->add_flag("--no-progress", no_progress, "No progress line on stderr");
   sweep->callback([&] {
@@ -190,9 +215,18 @@ finished points and says "interrupted": true. It says "complete": true once ever
   tpbench::ProfileOptions profile_opt;
   auto* profile_cmd = app.add_subcommand("profile", "System profiles (built-in a100-sxm-80gb, h100-sxm, h200-sxm, b200, gb200-nvl72, or a JSON file)");
   profile_cmd->require_subcommand(1);
+  profile_cmd->footer(R"(Examples:
+  tpbench profile show
+  tpbench profile show h100-sxm
+  tpbench profile op --gemm 1,1280,8192 --tp 8)");
   auto* profile_show = profile_cmd->add_subcommand("show", "Print a profile's ceilings and collective time tables");
+  profile_show->footer(R"(Examples:
+  tpbench profile show
+  tpbench profile show h100-sxm --format csv
+  tpbench profile show h100-sxm --json > profile.json)");
   profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file; none: list the built-ins");
-  profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
+  auto* profile_json = profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
+  add_format_option(profile_show, profile_opt.format)->excludes(profile_json);
   profile_show->callback([&] { rc = tpbench::run_profile_show(profile_opt, std::cout); });
   tpbench::ProfileOpOptions op_opt;
   auto* profile_op = profile_cmd->add_subcommand("op", "One op's predicted time on a profile and what bounds it");
@@ -220,6 +254,10 @@ finished points and says "interrupted": true. It says "complete": true once ever
 
   tpbench::PredictOptions predict_opt;
   auto* predict = app.add_subcommand("predict", "Simulate serving curves (tok/s/GPU, tok/s/user) from a system profile");
+  predict->footer(R"(Examples:
+  tpbench predict --profile h100-sxm --model llama-3.1-70b --layout 1R-TP4,2R-TP2 --concurrency 1,8,32 --out pred.json
+  tpbench predict --model llama-3.1-70b --layout '1P-TP4 1D-TP4' --isl 10000 --osl 1000 --format markdown
+  tpbench predict --model tiny --layout 1R-TP1,1R-TP2 --concurrency 1,4 --measured sweep.json)");
   predict->add_option("--profile", predict_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   predict->add_option("--model", predict_opt.model, "Model preset")->capture_default_str();
   predict->add_option("--model-config", predict_opt.model_config, "Hugging Face config.json (overrides --model)");
@@ -241,24 +279,34 @@ finished points and says "interrupted": true. It says "complete": true once ever
       ->check(CLI::IsMember({"none", "streams", "split"}));
   add_scheme_options(predict, predict_opt.plan, predict_opt.overlap, predict_opt.split_chunks);
   predict->add_option("--out", predict_opt.out, "Write the prediction JSON here");
+  add_format_option(predict, predict_opt.format);
   predict->callback([&] {
     predict_opt.command_line = perf_cmdline;
     rc = tpbench::run_predict(predict_opt, std::cout);
   });
 
   tpbench::CompareOptions compare_opt;
+  compare_opt.command_line = perf_cmdline;
   auto* compare = app.add_subcommand("compare", "MAPE of tok/s/GPU and tok/s/user: reference vs prediction or sweep");
+  compare->footer(R"(Examples:
+  tpbench compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted pred.json
+  tpbench compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted sweep.json --points --format csv)");
   compare->add_option("--reference", compare_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
   compare->add_option("--predicted", compare_opt.predicted, "Prediction JSON (tpbench predict) or sweep JSON")->required();
   compare->add_option("--per-user", compare_opt.per_user, "Per-user definition: out_div_conc or inv_tpot (default: the reference's)")
       ->check(CLI::IsMember({"out_div_conc", "inv_tpot"}));
   compare->add_flag("--points", compare_opt.per_point, "Also print every point");
   compare->add_option("--json", compare_opt.json, "Write the comparison JSON here");
+  add_format_option(compare, compare_opt.format);
   add_sweep_selection(compare, compare_opt.sweep);
   compare->callback([&] { rc = tpbench::run_compare(compare_opt, std::cout); });
 
   tpbench::FitOptions fit_opt;
+  fit_opt.command_line = perf_cmdline;
   auto* fit = app.add_subcommand("fit", "Fit <= 4 named model parameters on training configs; report held-out error");
+  fit->footer(R"(Examples:
+  tpbench fit --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --train 1R-TP4,1R-TP8 --params hbm_efficiency,step_overhead_s
+  tpbench fit --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --train 1R-TP4 --params hbm_efficiency --json fit.json --format json)");
   fit->add_option("--reference", fit_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
   fit->add_option("--train", fit_opt.train, "Comma list of training configurations")->capture_default_str();
   fit->add_option("--params", fit_opt.params, "Comma list (<= 4) of " + tpbench::perf_params_help(true) +
@@ -274,9 +322,11 @@ finished points and says "interrupted": true. It says "complete": true once ever
   add_scheme_options(fit, fit_opt.plan, fit_opt.overlap, fit_opt.split_chunks);
   fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
   fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
+  add_format_option(fit, fit_opt.format);
   fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
 
   tpbench::ToyOptions toy_opt;
+  toy_opt.command_line = perf_cmdline;
   auto* toy = app.add_subcommand("toy", "Fit the toy model (tau, alpha: segments AB and BC) to every curve of points files");
   toy->add_option("--curves", toy_opt.curves, "Comma list of points files: llm-d CSV, prediction JSON or sweep JSON")->required();
   toy->add_option("--configs", toy_opt.configs, "Comma list: only these configurations (default: every one)");
@@ -286,6 +336,7 @@ finished points and says "interrupted": true. It says "complete": true once ever
   add_sweep_selection(toy, toy_opt.sweep);
   toy->add_flag("--points", toy_opt.per_point, "Also print every point: curve, toy model, error");
   toy->add_option("--json", toy_opt.json, "Write the fits JSON here");
+  add_format_option(toy, toy_opt.format);
   toy->footer(
       "Examples:\n"
       "  tpbench toy --curves results/llmd/llmd_pd_sweep_exact_from_tables.csv --configs 1R-TP2,1R-TP4,1R-TP8\n"
@@ -294,6 +345,9 @@ finished points and says "interrupted": true. It says "complete": true once ever
 
   tpbench::ExplainOptions explain_opt;
   auto* explain = app.add_subcommand("explain", "Markdown report: why the Pareto curves look as they do, with numbers");
+  explain->footer(R"(Examples:
+  tpbench explain --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --out explain.md
+  tpbench explain --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --latency results/llmd/llmd_pd_sweep_latency_digitized.csv --no-plot)");
   explain->add_option("--reference", explain_opt.reference, "Reference CSV (llm-d)")->required();
   explain->add_option("--latency", explain_opt.latency,
                       "CSV of measured mean TPOT/TTFT per point (e.g. results/llmd/llmd_pd_sweep_latency_digitized.csv): "
@@ -311,14 +365,15 @@ finished points and says "interrupted": true. It says "complete": true once ever
   tpbench::RecommendOptions rec_opt;
   auto* recommend = app.add_subcommand(
       "recommend", "The best layout and concurrency for a model on N GPUs under latency targets, and its vLLM command");
-  recommend->footer(R"(Examples:
-  tpbench recommend --model llama-3.1-70b --gpus 8 --isl 10000 --osl 1000 --ttft-ms 2000 --tpot-ms 50
-  tpbench recommend --model-config config.json --profile profile.json --gpus 16 --min-tok-s-per-user 30 --out rec.json --plot rec.png
-  tpbench recommend --model llama-3.1-8b --gpus 4 --isl 2000 --osl 200 --ttft-ms 500 --aggregated-only
-Every aggregated (kR-TPn) and PD (aP-TPx bD-TPy) layout of the GPUs is searched, each instance within
+  recommend->footer(R"(Every aggregated (kR-TPn) and PD (aP-TPx bD-TPy) layout of the GPUs is searched, each instance within
 --gpus-per-node; each layout's concurrency is bisected against the targets (latency assumed to rise
 with concurrency; points that break this are reported). Exit 2: bad input, or a model that fits no
-instance; no layout meeting the targets is a result (exit 0).)");
+instance; no layout meeting the targets is a result (exit 0).
+
+Examples:
+  tpbench recommend --model llama-3.1-70b --gpus 8 --isl 10000 --osl 1000 --ttft-ms 2000 --tpot-ms 50
+  tpbench recommend --model-config config.json --profile profile.json --gpus 16 --min-tok-s-per-user 30 --out rec.json --plot rec.png
+  tpbench recommend --model llama-3.1-8b --gpus 4 --isl 2000 --osl 200 --ttft-ms 500 --aggregated-only --format markdown)");
   recommend->add_option("--profile", rec_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
   recommend->add_option("--model", rec_opt.model, "Model preset")->capture_default_str();
   recommend->add_option("--model-config", rec_opt.model_config, "Hugging Face config.json (overrides --model)");
@@ -351,6 +406,7 @@ instance; no layout meeting the targets is a result (exit 0).)");
   recommend->add_flag("--no-progress", rec_no_progress, "No progress line on stderr");
   recommend->add_option("--out", rec_opt.out, "Write the recommendation JSON here");
   recommend->add_option("--plot", rec_opt.plot, "Write the frontier plot here (PNG; needs python3 with matplotlib)");
+  add_format_option(recommend, rec_opt.format);
   recommend->callback([&] {
     rec_opt.command_line = perf_cmdline;
     rec_opt.progress = !rec_no_progress;
@@ -358,8 +414,13 @@ instance; no layout meeting the targets is a result (exit 0).)");
   });
   // ---- micro-benchmark commands (collective, calibrate) ----
   tpbench::CollectiveOptions coll;
+  coll.command_line = command_line;
   auto* collective = app.add_subcommand(
       "collective", "nccl-tests-style sweep of one collective over message sizes (time, algbw, busbw, exact check)");
+  collective->footer(R"(Examples:
+  tpbench collective --op all_reduce --ranks 4 --min-bytes 1K --max-bytes 64M
+  tpbench collective --backend cuda --op all_gather --ranks 8 --max-bytes 1G --json all_gather.json
+  tpbench collective --ranks 2 --max-bytes 1M --format csv > all_reduce.csv)");
   collective->add_option("--op", coll.op, "all_reduce | all_gather | reduce_scatter | all_to_all")->capture_default_str();
   collective->add_option("--ranks", coll.ranks, "ranks in the group (1..64)")->capture_default_str();
   collective->add_option("--min-bytes", coll.min_bytes, "smallest size, nccl-tests bytes (suffixes K, M, G = 2^10, 2^20, 2^30)")->transform(CLI::AsSizeValue(false))->capture_default_str();
@@ -370,17 +431,20 @@ instance; no layout meeting the targets is a result (exit 0).)");
   collective->add_option("--backend", coll.backend, "cpu (in-process threads) | cuda (NCCL)")->capture_default_str();
   collective->add_option("--gpus", coll.gpus, "cuda: GPUs to place ranks on (comma list; default all visible)")->delimiter(',');
   collective->add_option("--json", coll.json, "write the results as JSON (schema tpbench.collective/1)");
+  add_format_option(collective, coll.format);
   collective->callback([&] { rc = tpbench::run_collective(coll, std::cout); });
   tpbench::CalibrateOptions cal;
   cal.command_line = command_line;
   auto* calibrate = app.add_subcommand(
       "calibrate", "Measure this machine's ceilings (HBM, GEMM, decode attention, NCCL tables) into a system profile");
-  calibrate->footer(R"(Examples:
+  calibrate->footer(R"(Fields not measured (and the collective tables when fewer than 2 GPUs are used) come from --base.
+The profile written is what predict, recommend and sweep --emulate-tp read through --profile, e.g.
+  tpbench predict --profile profile.json --model llama-3.1-70b --layout 1R-TP4 --out pred.json
+
+Examples:
   tpbench calibrate --out results/h100/profile.json
   tpbench calibrate --quick --gpus 0 --base h100-sxm --out profile.json
-  tpbench calibrate --model llama-3.1-8b --tp 1,2 --plan tp,weight-gather --out profile-8b.json
-  tpbench predict --profile profile.json --model llama-3.1-70b --layout 1R-TP4 --out pred.json
-Fields not measured (and the collective tables when fewer than 2 GPUs are used) come from --base.)");
+  tpbench calibrate --model llama-3.1-8b --tp 1,2 --plan tp,weight-gather --out profile-8b.json --format csv)");
   calibrate->add_option("--out", cal.out, "profile JSON to write (tpbench.profile/1)")->required();
   calibrate->add_option("--gpus", cal.gpus, "CUDA devices to use (comma list; default all visible)")->delimiter(',');
   calibrate->add_option("--base", cal.base, "a built-in profile (tpbench profile show lists them) or a profile FILE, for the fields not measured")->capture_default_str();
@@ -394,6 +458,7 @@ Fields not measured (and the collective tables when fewer than 2 GPUs are used) 
       ->delimiter(',')->capture_default_str();
   calibrate->add_option("--min-bytes", cal.min_bytes, "smallest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' smallest message)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
   calibrate->add_option("--max-bytes", cal.max_bytes, "largest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' largest)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
+  add_format_option(calibrate, cal.format);
   calibrate->callback([&] { rc = tpbench::run_calibrate(cal, std::cout); });
 
   // Every argument is recorded in the JSON documents (command_line) and most name files that

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <set>
 
 #include "harness/common/error.hpp"
@@ -177,7 +178,8 @@ int run_calibrate(const CalibrateOptions& opt, std::ostream& out) {
   check_writable(opt.out, {opt.base});  // before minutes of measurements, not after
   const CalibrateRequest req = make_calibrate_request(opt);
 
-  CalibrateMeasurements m = run_calibrate_cuda(req, out);
+  // Progress goes with the text report; the other formats keep stdout for the table alone.
+  CalibrateMeasurements m = run_calibrate_cuda(req, opt.format == TableFormat::Text ? out : std::cerr);
   m.workload = req.workload;
   const SystemProfile merged = merge_calibration(base, m, opt.name);
   const nlohmann::json doc = calibration_document(merged, m, opt.command_line);
@@ -186,8 +188,8 @@ int run_calibrate(const CalibrateOptions& opt, std::ostream& out) {
   write_file_atomic(opt.out, doc.dump(2) + "\n");
   // ... and once more from the file itself.
   load_profile_file(opt.out);
-  print_calibration_summary(base, merged, m, out);
-  out << "wrote " << opt.out << " (tpbench.profile/1)\n";
+  print_calibration_summary(base, merged, m, out, opt.format);
+  if (opt.format == TableFormat::Text) out << "wrote " << opt.out << " (tpbench.profile/1)\n";
   return 0;
 }
 

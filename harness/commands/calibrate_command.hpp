@@ -34,6 +34,7 @@
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/plan/step_program.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -50,6 +51,7 @@ struct CalibrateOptions {
   int64_t min_bytes = 0;          // collective sizes, nccl-tests bytes; 0: from the plans' messages
   int64_t max_bytes = 0;
   std::string command_line;
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 // Validates (UsageError), checks --out is writable, measures, prints the summary, writes the
@@ -191,8 +193,10 @@ SystemProfile merge_calibration(const SystemProfile& base, const CalibrateMeasur
 nlohmann::json calibration_document(const SystemProfile& profile, const CalibrateMeasurements& m,
                                     const std::string& command_line);
 
-// The summary table: each measured ceiling, the base profile's number and their ratio.
+// The summary table: each measured ceiling, the base profile's number and their ratio (the text
+// form adds what was measured and the collectives' note).
+Table calibration_table(const SystemProfile& base, const SystemProfile& merged, const CalibrateMeasurements& m);
 void print_calibration_summary(const SystemProfile& base, const SystemProfile& merged,
-                               const CalibrateMeasurements& m, std::ostream& out);
+                               const CalibrateMeasurements& m, std::ostream& out, TableFormat f = TableFormat::Text);
 
 }  // namespace tpbench

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "harness/commands/calibrate_command.hpp"
-#include "tpbench/version.hpp"
+#include "harness/io/provenance.hpp"
 
 namespace tpbench {
 namespace {
@@ -205,8 +205,7 @@ nlohmann::json calibration_document(const SystemProfile& profile, const Calibrat
   if (const double bw = attention_bandwidth(m.attention, profile.kernel_overhead_s); bw > 0)
     j["decode_attention_bandwidth"] = bw;
   nlohmann::json c;
-  c["tool"] = std::string("tpbench ") + kVersion + " (" + kGitCommit + ")";
-  c["command_line"] = command_line;
+  add_provenance(c, {command_line, CreationTime::Record});
   c["gpu"] = m.gpu_name;
   c["gpu_count"] = m.gpu_count;
   c["hbm"] = {{"bytes", m.hbm_bytes}, {"read_bytes_per_s", m.hbm_read_bps}, {"copy_bytes_per_s", m.hbm_copy_bps}};
@@ -243,18 +242,19 @@ nlohmann::json calibration_document(const SystemProfile& profile, const Calibrat
   return j;
 }
 
-void print_calibration_summary(const SystemProfile& base, const SystemProfile& merged, const CalibrateMeasurements& m,
-                               std::ostream& out) {
-  char line[256];
-  out << "calibration of " << m.gpu_count << " x " << m.gpu_name << " against base profile '" << base.name << "'\n";
-  std::snprintf(line, sizeof line, "%-34s %14s %14s %8s\n", "ceiling", "measured", "base", "ratio");
-  out << line;
+Table calibration_table(const SystemProfile& base, const SystemProfile& merged, const CalibrateMeasurements& m) {
+  Table t;
+  t.name = "calibration";
+  t.title = "Each measured ceiling against the base profile's";
+  t.columns = {Column::words("ceiling", "ceiling", 34),
+               Column::numbers("measured", "measured", NumberFormat::general(6), 14).with_missing("-"),
+               Column::numbers("base", "base", NumberFormat::general(6), 14).with_missing("-"),
+               Column::numbers("ratio", "ratio", NumberFormat::fixed(2), 8).with_missing("-")};
+  // Each row has its own unit and precision (in the ceiling's name and `f`).
   auto row = [&](const std::string& what, double measured, double base_v, double scale, const char* f) {
-    const std::string a = measured > 0 ? fmt(f, measured / scale) : "-";
-    const std::string b = base_v > 0 ? fmt(f, base_v / scale) : "-";
-    const std::string r = measured > 0 && base_v > 0 ? fmt("%.2f", measured / base_v) : "-";
-    std::snprintf(line, sizeof line, "%-34s %14s %14s %8s\n", what.c_str(), a.c_str(), b.c_str(), r.c_str());
-    out << line;
+    const Cell a = measured > 0 ? Cell(measured / scale).shown_as(fmt(f, measured / scale)) : Cell::na();
+    const Cell b = base_v > 0 ? Cell(base_v / scale).shown_as(fmt(f, base_v / scale)) : Cell::na();
+    t.add_row({what, a, b, measured > 0 && base_v > 0 ? Cell(measured / base_v) : Cell::na()});
   };
   row("memory per GPU (GB)", m.memory_bytes, base.memory_bytes, 1e9, "%.2f");
   row("HBM read (TB/s) [hbm_bandwidth]", m.hbm_read_bps, base.hbm_bandwidth, 1e12, "%.3f");
@@ -269,23 +269,33 @@ void print_calibration_summary(const SystemProfile& base, const SystemProfile& m
     for (const auto& [mm, f] : table)
       if (mm == 1 || mm == 16 || mm == 256 || mm == 8192)
         row("GEMM efficiency TP=" + std::to_string(tp) + " m=" + fmt("%.0f", mm), f, base.gemm_fraction(mm, tp), 1, "%.3f");
-  if (m.collectives.empty()) {
-    out << "collectives: NOT measured (" << (m.collective_note.empty() ? "no group" : m.collective_note)
-        << "); the base profile's tables are kept\n";
-    return;
-  }
   // A few sizes per measured (op, group): latency-bound, middle and bandwidth-bound.
   for (const auto& [key, curve] : collective_curves(m.collectives))
     for (double probe : {8.0 * 1024, 1024.0 * 1024, 64.0 * 1024 * 1024}) {
       if (probe < curve.front().first || probe > curve.back().first) continue;
-      const double t = interpolate_loglog(curve, probe);
+      const double time = interpolate_loglog(curve, probe);
       const double tb = base.collectives.has(key.first, key.second)
                             ? base.collectives.time_s(key.first, key.second, probe) : 0;
       row(std::string(collective_name(key.first)) + " n=" + std::to_string(key.second) + " " +
               (probe >= 1 << 20 ? fmt("%.0f MiB", probe / (1 << 20)) : fmt("%.0f KiB", probe / 1024)) + " (us)",
-          t, tb, 1e-6, "%.1f");
+          time, tb, 1e-6, "%.1f");
     }
-  if (!m.collective_note.empty()) out << "collectives: " << m.collective_note << "\n";
+  return t;
+}
+
+void print_calibration_summary(const SystemProfile& base, const SystemProfile& merged, const CalibrateMeasurements& m,
+                               std::ostream& out, TableFormat f) {
+  if (f != TableFormat::Text) {
+    print_table(out, f, calibration_table(base, merged, m));
+    return;
+  }
+  out << "calibration of " << m.gpu_count << " x " << m.gpu_name << " against base profile '" << base.name << "'\n";
+  print_table(out, f, calibration_table(base, merged, m));
+  if (m.collectives.empty())
+    out << "collectives: NOT measured (" << (m.collective_note.empty() ? "no group" : m.collective_note)
+        << "); the base profile's tables are kept\n";
+  else if (!m.collective_note.empty())
+    out << "collectives: " << m.collective_note << "\n";
 }
 
 }  // namespace tpbench

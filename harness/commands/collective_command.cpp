@@ -12,7 +12,7 @@
 
 #include "harness/common/error.hpp"
 #include "harness/io/atomic_file.hpp"
-#include "tpbench/version.hpp"
+#include "harness/io/provenance.hpp"
 
 namespace tpbench {
 
@@ -66,6 +66,39 @@ std::string row(const char* fmt, auto... args) {
   return line;
 }
 
+// nccl-tests' columns: size and count, then time, algorithm and bus bandwidth, wrong elements.
+Table collective_table() {
+  using NF = NumberFormat;
+  Table t;
+  t.name = "collective";
+  t.title = "Time, algorithm and bus bandwidth by message size (nccl-tests definitions)";
+  t.columns = {Column::numbers("size_bytes", "size", NF::integer(), 12).with_unit("B"),
+               Column::numbers("count", "count", NF::integer(), 12).with_unit("elements"),
+               Column::words("type", "type", 8, Align::Right),
+               Column::words("redop", "redop", 6, Align::Right),
+               Column::numbers("time_us", "time", NF::fixed(2), 11).with_unit("us"),
+               Column::numbers("algbw_gb_s", "algbw", NF::fixed(3), 11).with_unit("GB/s"),
+               Column::numbers("busbw_gb_s", "busbw", NF::fixed(3), 11).with_unit("GB/s"),
+               Column::numbers("wrong", "#wrong", NF::integer(), 8)};
+  t.text_unit_row = true;
+  t.text_header_prefix = "#";
+  t.text_row_prefix = " ";
+  return t;
+}
+
+// The --json document (schema tpbench.collective/1).
+nlohmann::ordered_json collective_document(const CollectiveOptions& opt, CollectiveKind op,
+                                           const nlohmann::ordered_json& points) {
+  nlohmann::ordered_json doc = {{"schema", "tpbench.collective/1"}};
+  add_provenance(doc, {opt.command_line, CreationTime::Record});
+  doc.update(nlohmann::ordered_json{
+      {"op", collective_name(op)}, {"ranks", opt.ranks}, {"backend", opt.backend},
+      {"dtype", "float32"}, {"redop", collective_traits(op).nccl_tests_redop}, {"in_place", false},
+      {"iters", opt.iters}, {"warmup", opt.warmup}, {"bw_unit", "GB/s (1e9 B/s), nccl-tests definitions"},
+      {"points", points}});
+  return doc;
+}
+
 }  // namespace
 
 int run_collective(const CollectiveOptions& opt, std::ostream& out) {
@@ -103,23 +136,23 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
   nlohmann::ordered_json points = nlohmann::ordered_json::array();
   int64_t total_wrong = 0;
   double busbw_sum = 0;
+  Table table = collective_table();
+  const bool text = opt.format == TableFormat::Text;
+  // Text rows are printed as they are measured; the other formats print the table at the end.
   auto sink = [&](size_t k, const CollectiveTiming& t) {
     if (k == 0) {  // printed with the first result, so a backend that cannot start prints nothing
       std::cerr << rounded;
-      out << "# tpbench collective: " << collective_name(op) << ", " << opt.ranks << " ranks, backend "
-          << opt.backend << (opt.backend == "cpu" ? " (in-process threads)" : " (NCCL)") << ", "
-          << opt.warmup << " warm-up + " << opt.iters << " timed iterations, out of place\n"
-          << row("#%12s %12s %8s %6s %11s %11s %11s %8s\n", "size", "count", "type", "redop", "time",
-                 "algbw", "busbw", "#wrong")
-          << row("#%12s %12s %8s %6s %11s %11s %11s %8s\n", "(B)", "(elements)", "", "", "(us)", "(GB/s)",
-                 "(GB/s)", "");
+      if (text)
+        out << "# tpbench collective: " << collective_name(op) << ", " << opt.ranks << " ranks, backend "
+            << opt.backend << (opt.backend == "cpu" ? " (in-process threads)" : " (NCCL)") << ", "
+            << opt.warmup << " warm-up + " << opt.iters << " timed iterations, out of place\n"
+            << text_header_lines(table);
     }
     const size_t count = req.counts[k];
     const size_t size = collective_size_bytes(op, count, sizeof(float), opt.ranks);
     const double alg = algbw(size, t.time_s) / 1e9, bus = busbw(op, size, t.time_s, opt.ranks) / 1e9;
-    out << row(" %12zu %12zu %8s %6s %11.2f %11.3f %11.3f %8lld\n", size, count, "float", redop,
-               t.time_s * 1e6, alg, bus, (long long)t.wrong)
-        << std::flush;
+    const Row& r = table.add_row({size, count, "float", redop, t.time_s * 1e6, alg, bus, t.wrong});
+    if (text) out << text_row_line(table, r) << std::flush;
     points.push_back({{"size_bytes", size}, {"count", count}, {"time_s", t.time_s},
                       {"algbw", alg}, {"busbw", bus}, {"wrong", t.wrong}});
     total_wrong += t.wrong;
@@ -130,17 +163,12 @@ int run_collective(const CollectiveOptions& opt, std::ostream& out) {
   else
     run_collective_cuda(req, sink);
 
-  out << "# wrong elements: " << total_wrong << (total_wrong == 0 ? " (all results exact)" : " (FAILED)") << "\n"
-      << row("# avg bus bandwidth: %.3f GB/s\n", busbw_sum / static_cast<double>(req.counts.size()));
-  if (!opt.json.empty()) {
-    const nlohmann::ordered_json doc = {
-        {"schema", "tpbench.collective/1"}, {"version", kVersion}, {"git_commit", kGitCommit},
-        {"op", collective_name(op)}, {"ranks", opt.ranks}, {"backend", opt.backend},
-        {"dtype", "float32"}, {"redop", redop}, {"in_place", false}, {"iters", opt.iters},
-        {"warmup", opt.warmup}, {"bw_unit", "GB/s (1e9 B/s), nccl-tests definitions"},
-        {"points", points}};
-    write_file_atomic(opt.json, doc.dump(2) + "\n");
-  }
+  if (text)
+    out << "# wrong elements: " << total_wrong << (total_wrong == 0 ? " (all results exact)" : " (FAILED)") << "\n"
+        << row("# avg bus bandwidth: %.3f GB/s\n", busbw_sum / static_cast<double>(req.counts.size()));
+  else
+    print_table(out, opt.format, table);
+  if (!opt.json.empty()) write_file_atomic(opt.json, collective_document(opt, op, points).dump(2) + "\n");
   if (total_wrong > 0) {
     std::fprintf(stderr, "tpbench: error: %lld wrong elements in the %s results\n", (long long)total_wrong,
                  collective_name(op));

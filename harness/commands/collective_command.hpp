@@ -13,6 +13,7 @@
 
 #include "collectives/bandwidth.hpp"
 #include "collectives/collective_driver.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -26,8 +27,10 @@ struct CollectiveOptions {
   int warmup = 5;                 // untimed iterations per size, before the timed ones
   std::string backend = "cpu";    // cpu | cuda
   std::string json;               // output file; empty: none
+  std::string command_line;  // recorded in the JSON document
   uint64_t seed = 0x636f6c6c;     // "coll"
   std::vector<int> gpus;          // cuda: GPUs to place ranks on; empty = all visible
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 // Validates (UsageError), measures, prints the table to `out`, writes the JSON. Returns 0, or

@@ -2,6 +2,7 @@
 
 #include "harness/compare/compare.hpp"
 #include "harness/io/atomic_file.hpp"
+#include "harness/io/provenance.hpp"
 
 namespace tpbench {
 
@@ -12,6 +13,14 @@ int run_compare(const CompareOptions& o, std::ostream& out) {
   const ObservationSet model = read_observations(o.predicted, sel);
   check_selection_used(sel, {&ref, &model});
   const Comparison c = compare_observations(ref, model, o.per_user);
+  if (o.format != TableFormat::Text) {
+    const std::vector<Table> tables = comparison_tables(c, o.per_point);
+    std::vector<const Table*> shown;
+    for (const Table& t : tables) shown.push_back(&t);
+    print_tables(out, o.format, shown);
+    if (!o.json.empty()) write_file_atomic(o.json, comparison_to_json(c).dump(2) + "\n");
+    return 0;
+  }
   auto kind = [](const ObservationSet& s) {
     return observation_kind_name(s.kind) + (s.model.empty() ? "" : " of " + s.model) + (s.selection.empty() ? "" : ": " + s.selection);
   };
@@ -25,7 +34,9 @@ int run_compare(const CompareOptions& o, std::ostream& out) {
   if (model.kind == ObservationKind::Prediction)
     out << "efficiency = reference / predicted tok/s/GPU: the serving stack's share of the profile's speed of light\n";
   if (!o.json.empty()) {
-    write_file_atomic(o.json, comparison_to_json(c).dump(2) + "\n");
+    nlohmann::json doc = comparison_to_json(c);
+    add_provenance(doc, {o.command_line, CreationTime::Omit});
+    write_file_atomic(o.json, doc.dump(2) + "\n");
     out << "wrote " << o.json << "\n";
   }
   return 0;

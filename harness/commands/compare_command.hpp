@@ -5,6 +5,7 @@
 #include <string>
 
 #include "harness/compare/observations.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -14,7 +15,9 @@ struct CompareOptions {
   std::string per_user;    // "", out_div_conc, inv_tpot
   bool per_point = false;
   std::string json;        // write the comparison JSON here
+  std::string command_line;  // recorded in the JSON document
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_compare(const CompareOptions& o, std::ostream& out);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "harness/compare/observations.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -23,7 +24,9 @@ struct FitOptions {
   int max_evals = 3000;  // enough to converge: the fit reports whether it did
   bool per_point = false;
   std::string json;
+  std::string command_line;  // recorded in the JSON document
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_fit(const FitOptions& o, std::ostream& out);

@@ -26,12 +26,38 @@ std::vector<std::string> split_paths(const std::string& s) {
   return out;
 }
 
-// "n/a" for an undefined value (TPOT with one output token), else two decimals.
-std::string fixed_or_na(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f", v);
-  return text;
+// One row per point; a point that does not fit is a sentence in the text form.
+Table prediction_table(const std::vector<ServingPoint>& points) {
+  using NF = NumberFormat;
+  Table t;
+  t.name = "prediction";
+  t.title = "Simulated serving points";
+  t.columns = {Column::words("layout", "layout", 16),
+               Column::numbers("concurrency", "conc", NF::integer(), 5),
+               Column::numbers("gpus", "gpus", NF::integer(), 5),
+               Column::numbers("output_tok_s", "out tok/s", NF::fixed(1), 10).with_unit("tok/s"),
+               Column::numbers("ttft_s", "ttft s", NF::fixed(2), 9).with_unit("s"),
+               Column::numbers("tpot_ms", "tpot ms", NF::fixed(2), 9).with_unit("ms"),
+               Column::numbers("e2e_s", "e2e s", NF::fixed(2), 9).with_unit("s"),
+               Column::numbers("tok_s_per_gpu", "tok/s/gpu", NF::fixed(2), 10).with_unit("tok/s"),
+               Column::numbers("tok_s_per_user_inv_tpot", "1/tpot", NF::fixed(2), 9).with_unit("tok/s"),
+               Column::numbers("tok_s_per_user_out_div_conc", "out/conc", NF::fixed(2), 9).with_unit("tok/s"),
+               Column::numbers("mean_batch", "batch", NF::fixed(1), 7),
+               Column::words("not_runnable_reason", "not runnable").with_missing("").hidden_in_text()};
+  for (const auto& p : points) {
+    if (!p.feasible) {
+      Row& r = t.add_row({p.layout, p.concurrency, p.num_gpus, Cell::na(), Cell::na(), Cell::na(), Cell::na(), Cell::na(),
+                          Cell::na(), Cell::na(), Cell::na(), p.reason});
+      r.text_columns = 0;
+      r.text_after = p.layout + " @" + std::to_string(p.concurrency) + ": not runnable: " + p.reason;
+      continue;
+    }
+    const double busy = p.main.stats.busy_s;  // per instance: both sums are over them
+    t.add_row({p.layout, p.concurrency, p.num_gpus, p.output_tok_s, p.ttft_s, p.tpot_s * 1e3, p.e2e_s,
+               p.tokens_per_s_per_gpu, p.per_user_inv_tpot, p.per_user_out_div_conc,
+               busy > 0 ? p.main.stats.decode_seq_s / busy : 0.0, Cell::na()});
+  }
+  return t;
 }
 
 // One line per layout saying where each phase's step times came from (fallbacks made visible).
@@ -122,34 +148,21 @@ int run_predict(const PredictOptions& o, std::ostream& out) {
   if (!any_feasible && !points.empty())
     throw UsageError("no requested point fits in memory: " + points.front().layout + ": " + points.front().reason);
 
-  char line[256];
-  std::snprintf(line, sizeof line, "%-16s %5s %5s %10s %9s %9s %9s %10s %9s %9s %7s\n", "layout", "conc", "gpus",
-                "out tok/s", "ttft s", "tpot ms", "e2e s", "tok/s/gpu", "1/tpot", "out/conc", "batch");
-  out << line;
-  for (const auto& p : points) {
-    if (!p.feasible) {
-      out << p.layout << " @" << p.concurrency << ": not runnable: " << p.reason << "\n";
-      continue;
-    }
-    const double busy = p.main.stats.busy_s;
-    std::snprintf(line, sizeof line, "%-16s %5d %5d %10.1f %9.2f %9s %9.2f %10.2f %9s %9.2f %7.1f\n",
-                  p.layout.c_str(), p.concurrency, p.num_gpus, p.output_tok_s, p.ttft_s,
-                  fixed_or_na(p.tpot_s * 1e3).c_str(), p.e2e_s, p.tokens_per_s_per_gpu,
-                  fixed_or_na(p.per_user_inv_tpot).c_str(), p.per_user_out_div_conc,
-                  busy > 0 ? p.main.stats.decode_seq_s / busy : 0.0);  // per instance: both sums are over them
+  print_table(out, o.format, prediction_table(points));
+  if (o.format == TableFormat::Text) {
+    if (measured) print_sources(points, out);
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "(%zu points simulated in %.3f s; profile %s, model %s (weights %s, KV %s), plan %s, overlap %s, "
+                  "ISL %lld, OSL %lld)\n",
+                  points.size(), secs, prof.name.c_str(), m.name.c_str(), dtype_name(m.weight_dtype),
+                  dtype_name(m.kv_dtype), plan_name(g.scheme.plan), overlap_name(g.scheme.overlap), (long long)o.isl,
+                  (long long)o.osl);
     out << line;
   }
-  if (measured) print_sources(points, out);
-  std::snprintf(line, sizeof line,
-                "(%zu points simulated in %.3f s; profile %s, model %s (weights %s, KV %s), plan %s, overlap %s, ISL %lld, "
-                "OSL %lld)\n",
-                points.size(), secs, prof.name.c_str(), m.name.c_str(), dtype_name(m.weight_dtype), dtype_name(m.kv_dtype),
-                plan_name(g.scheme.plan),
-                overlap_name(g.scheme.overlap), (long long)o.isl, (long long)o.osl);
-  out << line;
   if (!o.out.empty()) {
     write_file_atomic(o.out, prediction_document(g, m, prof, par, points, o.command_line).dump(2) + "\n");
-    out << "wrote " << o.out << "\n";
+    if (o.format == TableFormat::Text) out << "wrote " << o.out << "\n";
   }
   return 0;
 }

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/report/table.hpp"
+
 namespace tpbench {
 
 struct PredictOptions {
@@ -23,6 +25,7 @@ struct PredictOptions {
   std::string measured_plan, measured_overlap;  // which sweep points to use; "": tp/none or the only one
   std::string out;                    // JSON file
   std::string command_line;
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_predict(const PredictOptions& o, std::ostream& out);

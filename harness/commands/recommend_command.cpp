@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -74,42 +75,73 @@ void print_sizes(const Recommendation& r, std::ostream& out) {
     if (!c.serves) out << "  TP" << c.tp << " cannot serve: " << c.reason << "\n";
 }
 
-void print_layouts(const Recommendation& r, const Targets& t, std::ostream& out) {
-  char line[256];
-  std::snprintf(line, sizeof line, "%-18s %5s %7s %9s %9s %10s %10s\n", "layout", "gpus", "max C", "ttft s",
-                "tpot ms", "tok/s/gpu", "tok/s/user");
-  out << "\nbest point of each layout meeting the targets (layouts are ranked by output tok/s over all the GPUs "
-         "given; tok/s/gpu is per GPU used):\n"
-      << line;
+// Each layout's best point meeting the targets, or why it has none.
+Table layouts_table(const Recommendation& r, const Targets& t) {
+  using NF = NumberFormat;
+  Table table;
+  table.name = "layouts";
+  table.title = "Best point of each layout meeting the targets (ranked by output tok/s over all the GPUs given)";
+  table.columns = {Column::words("layout", "layout", 18),
+                   Column::numbers("gpus", "gpus", NF::integer(), 5),
+                   Column::numbers("max_concurrency", "max C", NF::integer(), 7).with_missing("-"),
+                   Column::numbers("ttft_s", "ttft s", NF::fixed(3), 9).with_unit("s"),
+                   Column::numbers("tpot_ms", "tpot ms", NF::fixed(2), 9).with_unit("ms"),
+                   Column::numbers("tok_s_per_gpu", "tok/s/gpu", NF::fixed(2), 10).with_unit("tok/s"),
+                   Column::numbers("tok_s_per_user", "tok/s/user", NF::fixed(2), 10).with_unit("tok/s"),
+                   Column::words("outcome", "outcome").hidden_in_text(),
+                   Column::words("not_runnable_reason", "not runnable").with_missing("").hidden_in_text()};
   for (const LayoutOutcome& o : r.layouts) {
     const ServingPoint* b = o.best();
+    const std::string name = o.layout.name();
     if (!o.search.feasible) {
-      out << o.layout.name() << ": not runnable: " << o.search.points.front().reason << "\n";
+      const std::string& reason = o.search.points.front().reason;
+      Row& row = table.add_row({name, o.layout.num_gpus(), Cell::na(), Cell::na(), Cell::na(), Cell::na(), Cell::na(),
+                                "not runnable", reason});
+      row.text_columns = 0;
+      row.text_after = name + ": not runnable: " + reason;
     } else if (!b) {
-      std::snprintf(line, sizeof line, "%-18s %5d %7s  misses the targets at C=1\n", o.layout.name().c_str(),
-                    o.layout.num_gpus(), "-");
-      out << line;
+      Row& row = table.add_row({name, o.layout.num_gpus(), Cell::na(), Cell::na(), Cell::na(), Cell::na(), Cell::na(),
+                                "misses the targets", Cell::na()});
+      row.text_columns = 3;
+      row.text_after = "  misses the targets at C=1";
     } else {
-      std::snprintf(line, sizeof line, "%-18s %5d %7d %9.3f %9.2f %10.2f %10.2f\n", o.layout.name().c_str(),
-                    o.layout.num_gpus(), b->concurrency, b->ttft_s, b->tpot_s * 1e3, b->tokens_per_s_per_gpu,
-                    per_user_rate(*b, t.per_user));
-      out << line;
+      table.add_row({name, o.layout.num_gpus(), b->concurrency, b->ttft_s, b->tpot_s * 1e3, b->tokens_per_s_per_gpu,
+                     per_user_rate(*b, t.per_user), "meets the targets", Cell::na()});
     }
   }
+  return table;
+}
+
+// Every simulated point on the frontier of tok/s per GPU given against tok/s per user.
+Table frontier_table(const Recommendation& r, const Targets& t, int gpus) {
+  using NF = NumberFormat;
+  Table table;
+  table.name = "frontier";
+  table.title = "Frontier: tok/s per GPU given against tok/s per user (" + std::string(per_user_name(t.per_user)) + ")";
+  table.columns = {Column::numbers("tok_s_per_user", "tok/s/user", NF::fixed(2), 10).with_unit("tok/s"),
+                   Column::numbers("tok_s_per_gpu", "tok/s/gpu", NF::fixed(2), 10).with_unit("tok/s"),
+                   Column::words("layout", "layout", 18).with_gap("  "),
+                   Column::numbers("concurrency", "C", NF::integer(), 5),
+                   Column::words("meets_targets", "", 0)};
+  for (const FrontierPoint& f : r.frontier) {
+    const ServingPoint& p = r.point(f);
+    const bool meets = meets_targets(p, t);
+    table.add_row({per_user_rate(p, t.per_user), p.output_tok_s / gpus, p.layout, p.concurrency,
+                   Cell(meets ? "yes" : "no").shown_as(meets ? "meets" : "")});
+  }
+  return table;
+}
+
+void print_layouts(const Recommendation& r, const Targets& t, std::ostream& out) {
+  out << "\nbest point of each layout meeting the targets (layouts are ranked by output tok/s over all the GPUs "
+         "given; tok/s/gpu is per GPU used):\n";
+  print_table(out, TableFormat::Text, layouts_table(r, t));
 }
 
 void print_frontier(const Recommendation& r, const Targets& t, int gpus, std::ostream& out) {
   out << "\nfrontier (tok/s per GPU of the " << gpus << " against tok/s/user as " << per_user_name(t.per_user)
       << ", every layout's simulated points):\n";
-  char line[160];
-  std::snprintf(line, sizeof line, "%10s %10s  %-18s %5s %s\n", "tok/s/user", "tok/s/gpu", "layout", "C", "");
-  out << line;
-  for (const FrontierPoint& f : r.frontier) {
-    const ServingPoint& p = r.point(f);
-    std::snprintf(line, sizeof line, "%10.2f %10.2f  %-18s %5d %s\n", per_user_rate(p, t.per_user),
-                  p.output_tok_s / gpus, p.layout.c_str(), p.concurrency, meets_targets(p, t) ? "meets" : "");
-    out << line;
-  }
+  print_table(out, TableFormat::Text, frontier_table(r, t, gpus));
 }
 
 std::string chosen_line(const char* what, const ServingPoint& p, const Targets& t, int gpus) {
@@ -160,6 +192,32 @@ void render_plot(const RecommendOptions& o, const nlohmann::json& doc, std::ostr
   out << "wrote " << o.plot << "\n";
 }
 
+// Why the winner wins (or why none does) and the winner's serving commands.
+RecommendReport report_of(const Recommendation& r, const RecommendSpec& s, const ModelSpec& m,
+                          const std::string& model_config, const PerfParams& par) {
+  RecommendReport rep;
+  if (r.winner >= 0) {
+    const ServingPoint& w = *r.layouts[size_t(r.winner)].best();
+    rep.why = why_it_wins(r, s.targets, s.gpus, s.max_concurrency);
+    rep.serving = serving_commands(r.layouts[size_t(r.winner)].layout, w.concurrency, served_model_id(m, model_config),
+                                   s.isl, s.osl, par);
+  } else {
+    rep.why = why_none_meets(r, s.targets);
+  }
+  return rep;
+}
+
+// --out and --plot; the text form names what it wrote.
+void write_documents(const RecommendOptions& o, const nlohmann::json& doc, std::ostream& out) {
+  std::ostringstream quiet;
+  std::ostream& said = o.format == TableFormat::Text ? out : quiet;
+  if (!o.out.empty()) {
+    write_file_atomic(o.out, doc.dump(2) + "\n");
+    said << "wrote " << o.out << "\n";
+  }
+  if (!o.plot.empty()) render_plot(o, doc, said);
+}
+
 }  // namespace
 
 int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& err) {
@@ -191,7 +249,15 @@ int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& er
   const auto t0 = std::chrono::steady_clock::now();
   const Recommendation r = recommend(m, prof, par, s);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const RecommendReport rep = report_of(r, s, m, o.model_config, par);
 
+  if (o.format != TableFormat::Text) {
+    const Table layouts = layouts_table(r, s.targets), frontier = frontier_table(r, s.targets, s.gpus);
+    print_tables(out, o.format, {&layouts, &frontier});
+    if (!o.out.empty() || !o.plot.empty())
+      write_documents(o, recommendation_document(s, m, prof, par, r, rep, o.command_line), out);
+    return 0;
+  }
   out << "recommend: " << m.name << " on " << s.gpus << " GPU(s) of " << prof.name << " (an instance spans at most "
       << s.nvlink_domain << "), ISL " << s.isl << ", OSL " << s.osl << ", plan " << plan_name(s.scheme.plan)
       << ", overlap " << overlap_name(s.scheme.overlap) << "\ntargets: " << targets_text(s.targets) << "; concurrency searched 1.."
@@ -199,32 +265,20 @@ int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& er
   print_sizes(r, out);
   print_layouts(r, s.targets, out);
   print_frontier(r, s.targets, s.gpus, out);
-  RecommendReport rep;
   out << "\n";
   if (r.winner >= 0) {
-    const ServingPoint& w = *r.layouts[size_t(r.winner)].best();
-    out << chosen_line("recommended", w, s.targets, s.gpus);
+    out << chosen_line("recommended", *r.layouts[size_t(r.winner)].best(), s.targets, s.gpus);
     if (r.runner_up >= 0) out << chosen_line("runner-up", *r.layouts[size_t(r.runner_up)].best(), s.targets, s.gpus);
-    rep.why = why_it_wins(r, s.targets, s.gpus, s.max_concurrency);
-    rep.serving = serving_commands(r.layouts[size_t(r.winner)].layout, w.concurrency, served_model_id(m, o.model_config),
-                                   s.isl, s.osl, par);
   } else {
     out << "no layout meets the targets\n";
-    rep.why = why_none_meets(r, s.targets);
   }
   out << (r.winner >= 0 ? "why:\n" : "");
   for (const std::string& line : rep.why) out << "  " << line << "\n";
   if (!rep.serving.empty()) print_commands(rep.serving, out);
   print_notes(r, !o.out.empty(), out);
   out << "(" << r.layouts.size() << " layouts searched in " << fmt("%.2f", secs) << " s)\n";
-  if (!o.out.empty() || !o.plot.empty()) {
-    const nlohmann::json doc = recommendation_document(s, m, prof, par, r, rep, o.command_line);
-    if (!o.out.empty()) {
-      write_file_atomic(o.out, doc.dump(2) + "\n");
-      out << "wrote " << o.out << "\n";
-    }
-    if (!o.plot.empty()) render_plot(o, doc, out);
-  }
+  if (!o.out.empty() || !o.plot.empty())
+    write_documents(o, recommendation_document(s, m, prof, par, r, rep, o.command_line), out);
   return 0;
 }
 

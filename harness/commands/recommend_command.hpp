@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/report/table.hpp"
+
 namespace tpbench {
 
 struct RecommendOptions {
@@ -30,6 +32,7 @@ struct RecommendOptions {
   std::string out;                   // JSON document
   std::string plot;                  // PNG (scripts/plot_recommend.py)
   std::string command_line;
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& err);

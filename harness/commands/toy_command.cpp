@@ -13,7 +13,7 @@
 #include "harness/io/atomic_file.hpp"
 #include "harness/perf/toy_model.hpp"
 #include "harness/sim/layout.hpp"
-#include "tpbench/version.hpp"
+#include "harness/io/provenance.hpp"
 
 namespace tpbench {
 namespace {
@@ -65,21 +65,62 @@ std::string num(const char* format, double v) {
   return b;
 }
 
-// The table's tau, alpha, knee and plateau cells: a bound or "-" where the curve does not
-// determine the quantity (ToyKnee).
+// The table's tau, alpha, knee and plateau cells: a bound (the value, shown as ">=x" or "<=x")
+// or no value where the curve does not determine the quantity (ToyKnee).
 struct Cells {
-  std::string tau, alpha, knee, plateau;
+  Cell tau, alpha, knee, plateau;
 };
 Cells cells_of(const ToyFit& f, int n) {
   const double tau = f.model.tau, alpha = f.model.alpha;
   switch (f.knee) {
     case ToyKnee::AboveData:
-      return {num("%.2f", tau * 1e3), num(">=%.3f", alpha), num(">=%.1f", alpha * n), num(">=%.1f", alpha / tau)};
+      return {tau * 1e3, Cell(alpha).shown_as(num(">=%.3f", alpha)), Cell(alpha * n).shown_as(num(">=%.1f", alpha * n)),
+              Cell(alpha / tau).shown_as(num(">=%.1f", alpha / tau))};
     case ToyKnee::BelowData:
-      return {"-", "-", num("<=%.1f", alpha * n), num("%.1f", alpha / tau)};
+      return {Cell::na(), Cell::na(), Cell(alpha * n).shown_as(num("<=%.1f", alpha * n)), alpha / tau};
     default:
-      return {num("%.2f", tau * 1e3), num("%.3f", alpha), num("%.1f", alpha * n), num("%.1f", alpha / tau)};
+      return {tau * 1e3, alpha, alpha * n, alpha / tau};
   }
+}
+
+// One row per curve; the source file and the knee's kind are for the machine formats (the text
+// names the file above its rows and shows a bound as ">=" or "<=").
+Table curves_table() {
+  using NF = NumberFormat;
+  Table t;
+  t.name = "curves";
+  t.title = "Toy model per curve: tau = seconds per token per user on AB, alpha = running requests per GPU at the knee";
+  t.columns = {Column::words("source", "source").hidden_in_text(),
+               Column::words("config", "config", 16),
+               Column::numbers("gpus", "GPUs", NF::integer(), 4),
+               Column::numbers("points", "points", NF::integer(), 6),
+               Column::numbers("tau_ms", "tau ms", NF::fixed(2), 8).with_unit("ms").with_missing("-"),
+               Column::numbers("alpha_per_gpu", "alpha/GPU", NF::fixed(3), 9).with_missing("-"),
+               Column::numbers("knee_concurrency", "knee C", NF::fixed(1), 8).with_missing("-"),
+               Column::numbers("plateau_tok_s_per_gpu", "plateau", NF::fixed(1), 10).with_unit("tok/s").with_missing("-"),
+               Column::words("knee", "knee").hidden_in_text(),
+               Column::numbers("rms_log_error", "rms log", NF::fixed(3), 8),
+               Column::words("fails", "fails (model vs curve)", 0).with_gap("  ").with_missing("")};
+  return t;
+}
+
+// With --points: every point of every fitted curve against the toy model.
+Table points_table() {
+  using NF = NumberFormat;
+  Table t;
+  t.name = "points";
+  t.title = "Every point: curve against toy model";
+  t.columns = {Column::words("source", "source").hidden_in_text(),
+               Column::words("config", "config").hidden_in_text(),
+               Column::numbers("concurrency", "C", NF::general(6), 8).with_gap("").with_missing(""),
+               Column::words("segment", "segment", 2),
+               Column::numbers("curve_tok_s_per_gpu", "curve", NF::fixed(2), 9).with_gap("  curve ").with_unit("tok/s"),
+               Column::numbers("toy_tok_s_per_gpu", "toy", NF::fixed(2), 9).with_gap("  toy ").with_unit("tok/s"),
+               Column::numbers("error_pct", "error", NF::signed_percent(1), 7).with_gap("  ").with_unit("%")};
+  t.text_row_prefix = "    ";
+  t.text_header = false;
+  t.columns[2].align = Align::Left;
+  return t;
 }
 
 const char* knee_name(ToyKnee k) {
@@ -119,24 +160,16 @@ nlohmann::json curve_json(const Curve& c, double tolerance) {
   return j;
 }
 
-}  // namespace
-
-int run_toy(const ToyOptions& o, std::ostream& out) {
-  if (!o.json.empty()) check_writable(o.json, split_comma_list(o.curves));
-  if (!(o.tolerance > 0) || o.tolerance > 10) throw UsageError("--tolerance must be in (0, 10] (a fraction)");
-  const std::vector<std::string> files = split_comma_list(o.curves);
-  if (files.empty()) throw UsageError("--curves needs at least one points file");
-  std::vector<std::string> only;
-  for (const auto& c : split_comma_list(o.configs)) only.push_back(parse_layout(c).name());
-
-  // Every file read, every --configs name checked and every curve fitted before anything is
-  // printed: an error leaves no half table.
+// Every file read, every --configs name checked and every curve fitted before anything is
+// printed: an error leaves no half table.
+std::vector<Source> fitted_sources(const std::vector<std::string>& files, const std::vector<std::string>& only,
+                                   const SweepSelection& sweep) {
   std::vector<Source> sources;
-  for (const std::string& file : files) sources.push_back({file, read_observations(file, o.sweep), {}});
+  for (const std::string& file : files) sources.push_back({file, read_observations(file, sweep), {}});
   {
     std::vector<const ObservationSet*> sets;
     for (const auto& s : sources) sets.push_back(&s.set);
-    check_selection_used(o.sweep, sets);
+    check_selection_used(sweep, sets);
   }
   for (const std::string& c : only) {
     bool found = false;
@@ -152,24 +185,39 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
   if (fitted == 0)
     throw UsageError("no curve with two or more points with throughput" +
                      std::string(only.empty() ? "" : " among the --configs given"));
+  return sources;
+}
+
+}  // namespace
+
+int run_toy(const ToyOptions& o, std::ostream& out) {
+  if (!o.json.empty()) check_writable(o.json, split_comma_list(o.curves));
+  if (!(o.tolerance > 0) || o.tolerance > 10) throw UsageError("--tolerance must be in (0, 10] (a fraction)");
+  const std::vector<std::string> files = split_comma_list(o.curves);
+  if (files.empty()) throw UsageError("--curves needs at least one points file");
+  std::vector<std::string> only;
+  for (const auto& c : split_comma_list(o.configs)) only.push_back(parse_layout(c).name());
+
+  const std::vector<Source> sources = fitted_sources(files, only, o.sweep);
 
   nlohmann::json doc;
   doc["schema"] = "tpbench.toy/1";
-  doc["tool"] = {{"version", kVersion}, {"git_commit", kGitCommit}};
+  add_provenance(doc, {o.command_line, CreationTime::Omit});
   doc["model"] = "per-GPU tok/s = min(C, alpha N) / (tau N): segment AB (C <= alpha N) linear, BC flat";
   doc["tolerance"] = o.tolerance;
   doc["configs"] = only;
   doc["sweep_context"] = o.sweep.context > 0 ? nlohmann::json(o.sweep.context) : nlohmann::json(nullptr);
   doc["sources"] = nlohmann::json::array();
-  char line[320];
+  const bool text = o.format == TableFormat::Text;
+  Table curves = curves_table(), points = points_table();
   bool any_emulated = false, any_bound = false;
+  // The text form prints each curve's row, then its points, as they are added.
   for (const Source& s : sources) {
-    out << "toy model fitted to " << s.set.origin << " (" << observation_kind_name(s.set.kind)
-        << (s.set.selection.empty() ? "" : ": " + s.set.selection) << "): tau = seconds per token per user on AB, "
-        << "alpha = running requests per GPU at the knee\n";
-    std::snprintf(line, sizeof line, "%-16s %4s %6s %8s %9s %8s %10s %8s  %s\n", "config", "GPUs", "points", "tau ms",
-                  "alpha/GPU", "knee C", "plateau", "rms log", "fails (model vs curve)");
-    out << line;
+    if (text)
+      out << "toy model fitted to " << s.set.origin << " (" << observation_kind_name(s.set.kind)
+          << (s.set.selection.empty() ? "" : ": " + s.set.selection) << "): tau = seconds per token per user on AB, "
+          << "alpha = running requests per GPU at the knee\n"
+          << text_header_lines(curves);
     nlohmann::json src;
     src["file"] = s.file;
     src["kind"] = observation_kind_name(s.set.kind);
@@ -177,29 +225,37 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
     src["curves"] = nlohmann::json::array();
     for (const Curve& c : s.curves) {
       src["curves"].push_back(curve_json(c, o.tolerance));
+      const Cell config = c.emulated ? Cell(c.config).shown_as(c.config + "*") : Cell(c.config);
       if (!c.fit) {
-        std::snprintf(line, sizeof line, "%-16s %4d %6zu  too few points with throughput to fit\n", c.config.c_str(),
-                      c.num_gpus, c.points.size());
-        out << line;
+        Row& r = curves.add_row({s.file, config, c.num_gpus, c.points.size(), Cell::na(), Cell::na(), Cell::na(),
+                                 Cell::na(), "not_fitted", Cell::na(), Cell::na()});
+        r.text_columns = 4;
+        r.text_after = "  too few points with throughput to fit";
+        if (text) out << text_row_line(curves, r);
         continue;
       }
       const ToyFit& f = *c.fit;
       any_emulated = any_emulated || c.emulated;
       any_bound = any_bound || f.knee != ToyKnee::Within;
       const Cells v = cells_of(f, c.num_gpus);
-      std::snprintf(line, sizeof line, "%-16s %4d %6zu %8s %9s %8s %10s %8.3f  %s\n",
-                    (c.config + (c.emulated ? "*" : "")).c_str(), c.num_gpus, c.points.size(), v.tau.c_str(),
-                    v.alpha.c_str(), v.knee.c_str(), v.plateau.c_str(), f.rms_log_error, f.failures(o.tolerance).c_str());
-      out << line;
-      if (o.per_point)
-        for (const ToyResidual& r : f.residuals) {
-          std::snprintf(line, sizeof line, "    C=%-6g %s  curve %9.2f  toy %9.2f  %+6.1f%%\n", r.concurrency,
-                        r.on_ab ? "AB" : "BC", r.measured, r.model, 100 * r.rel_error);
-          out << line;
-        }
+      const Row& r = curves.add_row({s.file, config, c.num_gpus, c.points.size(), v.tau, v.alpha, v.knee, v.plateau,
+                                     knee_name(f.knee), f.rms_log_error, f.failures(o.tolerance)});
+      if (text) out << text_row_line(curves, r);
+      if (!o.per_point) continue;
+      for (const ToyResidual& q : f.residuals) {
+        const Row& p = points.add_row({s.file, c.config, Cell(q.concurrency).shown_as("C=" + num("%g", q.concurrency)),
+                                       q.on_ab ? "AB" : "BC", q.measured, q.model, 100 * q.rel_error});
+        if (text) out << text_row_line(points, p);
+      }
     }
     doc["sources"].push_back(src);
   }
+  if (!text) {
+    print_tables(out, o.format, o.per_point ? std::vector<const Table*>{&curves, &points} : std::vector<const Table*>{&curves});
+    if (!o.json.empty()) write_file_atomic(o.json, doc.dump(2) + "\n");
+    return 0;
+  }
+  char line[320];
   if (any_emulated) out << "* measured on one GPU with --emulate-tp: TP>1 collective times came from a system profile\n";
   if (any_bound)
     out << ">= / <=: the curve does not reach its knee (or starts past it), so only a bound is known; '-': not "

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "harness/compare/observations.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -15,7 +16,9 @@ struct ToyOptions {
   double tolerance = 0.2;   // a point fails when the model is off by more than this fraction
   bool per_point = false;   // print every point's residual
   std::string json;         // write the fits here
+  std::string command_line;  // recorded in the JSON document
   SweepSelection sweep;  // which of a sweep JSON's points to use (observations.hpp)
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 int run_toy(const ToyOptions& o, std::ostream& out);

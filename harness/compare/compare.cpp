@@ -1,8 +1,8 @@
 #include "harness/compare/compare.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <map>
+#include <sstream>
 
 #include "harness/common/error.hpp"
 
@@ -135,46 +135,51 @@ nlohmann::json comparison_to_json(const Comparison& c, bool flag_above_model) {
   return j;
 }
 
-namespace {
-// A table cell in `format`, or "n/a" where a side gives no such value (a reference without
-// per-user columns).
-std::string cell(const char* format, double v) {
-  if (std::isnan(v)) return "n/a";
-  char b[32];
-  std::snprintf(b, sizeof b, format, v);
-  return b;
+std::vector<Table> comparison_tables(const Comparison& c, bool per_point) {
+  using NF = NumberFormat;
+  Table configs;
+  configs.name = "configurations";
+  configs.title = "MAPE per configuration and overall";
+  configs.columns = {Column::words("config", "config", 16),
+                     Column::numbers("points", "points", NF::integer(), 6),
+                     Column::numbers("mape_tok_s_per_gpu_pct", "MAPE tok/s/GPU", NF::percent(1), 14).with_unit("%"),
+                     Column::numbers("mape_tok_s_per_user_pct", "MAPE tok/s/user", NF::percent(1), 15).with_unit("%"),
+                     Column::numbers("efficiency", "efficiency", NF::fixed(2), 11)};
+  for (const auto& e : c.configs) configs.add_row({e.config, e.points, e.mape_gpu, e.mape_user, e.efficiency_gpu});
+  Row& overall = configs.add_row({"overall", c.points.size(), c.mape_gpu, c.mape_user, Cell::na()});
+  overall.text_columns = 4;
+  overall.text_after = std::string("   (per user = ") +
+                       (std::isnan(c.mape_user)          ? "not given by both sides"
+                        : c.per_user_def == PerUserMetric::InvTpot ? "1/TPOT"
+                                                       : "output tok/s / concurrency") +
+                       ")";
+  std::vector<Table> tables{configs};
+  if (!per_point) return tables;
+  Table points;
+  points.name = "points";
+  points.title = "Every matched point";
+  points.columns = {Column::words("config", "config", 16),
+                    Column::numbers("concurrency", "conc", NF::integer(), 5),
+                    Column::numbers("reference_tok_s_per_gpu", "ref/GPU", NF::fixed(2), 10).with_unit("tok/s"),
+                    Column::numbers("model_tok_s_per_gpu", "model/GPU", NF::fixed(2), 10).with_unit("tok/s"),
+                    Column::numbers("error_tok_s_per_gpu_pct", "err", NF::percent(1), 7).with_unit("%"),
+                    Column::numbers("reference_tok_s_per_user", "ref/user", NF::fixed(2), 10).with_unit("tok/s"),
+                    Column::numbers("model_tok_s_per_user", "model/user", NF::fixed(2), 10).with_unit("tok/s"),
+                    Column::numbers("error_tok_s_per_user_pct", "err", NF::percent(1), 7).with_unit("%")};
+  for (const auto& p : c.points)
+    points.add_row({p.config, p.concurrency, p.ref_gpu, p.model_gpu, p.ape_gpu, p.ref_user, p.model_user, p.ape_user});
+  tables.push_back(points);
+  return tables;
 }
-std::string percent_cell(double v) { return cell("%.1f%%", v); }
-}  // namespace
 
 std::string comparison_table(const Comparison& c, bool per_point, bool flag_above_model) {
-  std::string s;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-16s %6s %14s %15s %11s\n", "config", "points", "MAPE tok/s/GPU", "MAPE tok/s/user",
-                "efficiency");
-  s += line;
-  for (const auto& e : c.configs) {
-    std::snprintf(line, sizeof line, "%-16s %6d %14s %15s %11.2f\n", e.config.c_str(), e.points,
-                  percent_cell(e.mape_gpu).c_str(), percent_cell(e.mape_user).c_str(), e.efficiency_gpu);
-    s += line;
+  std::ostringstream text;
+  const std::vector<Table> tables = comparison_tables(c, per_point);
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (i > 0) text << "\n";
+    print_table(text, TableFormat::Text, tables[i]);
   }
-  std::snprintf(line, sizeof line, "%-16s %6zu %14s %15s   (per user = %s)\n", "overall", c.points.size(),
-                percent_cell(c.mape_gpu).c_str(), percent_cell(c.mape_user).c_str(),
-                std::isnan(c.mape_user)            ? "not given by both sides"
-                : c.per_user_def == PerUserMetric::InvTpot ? "1/TPOT"
-                                               : "output tok/s / concurrency");
-  s += line;
-  if (per_point) {
-    std::snprintf(line, sizeof line, "\n%-16s %5s %10s %10s %7s %10s %10s %7s\n", "config", "conc", "ref/GPU", "model/GPU",
-                  "err", "ref/user", "model/user", "err");
-    s += line;
-    for (const auto& p : c.points) {
-      std::snprintf(line, sizeof line, "%-16s %5d %10.2f %10.2f %7s %10s %10s %7s\n", p.config.c_str(), p.concurrency,
-                    p.ref_gpu, p.model_gpu, percent_cell(p.ape_gpu).c_str(), cell("%.2f", p.ref_user).c_str(),
-                    cell("%.2f", p.model_user).c_str(), percent_cell(p.ape_user).c_str());
-      s += line;
-    }
-  }
+  std::string s = text.str();
   if (!c.unmatched.empty()) s += std::to_string(c.unmatched.size()) + " reference points had no model point\n";
   if (!c.not_runnable.empty()) {
     // Not in the MAPE above: say so loudly, with the configurations and the model's reason.

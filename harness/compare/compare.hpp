@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/compare/observations.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -62,5 +63,7 @@ nlohmann::json comparison_to_json(const Comparison& c, bool flag_above_model = t
 // flag_above_model: list reference points more than 5 % above the model (meaningful when the
 // model is the speed of light, not after a fit).
 std::string comparison_table(const Comparison& c, bool per_point, bool flag_above_model = true);
+// The same tables for any format: MAPE per configuration and overall, then (per_point) every point.
+std::vector<Table> comparison_tables(const Comparison& c, bool per_point);
 
 }  // namespace tpbench

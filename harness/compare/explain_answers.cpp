@@ -65,15 +65,17 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
 
   // ---- 2. TP4 > TP8 > TP2 ----
   md << "\n## 2. Why TP4 beats TP8 beats TP2 in aggregated serving\n\n";
-  md << "| C | TP2 pred | TP4 pred | TP8 pred | TP2 llm-d | TP4 llm-d | TP8 llm-d | predicted order |\n|---|---|---|---|---|---|---|---|\n";
+  Table orders = detail::report_table(
+      {"C", "TP2 pred", "TP4 pred", "TP8 pred", "TP2 llm-d", "TP4 llm-d", "TP8 llm-d", "predicted order"});
   for (int c : {8, 32, 64, 128, 256}) {
     const ServingPoint *p2 = at(pts, "1R-TP2", c), *p4 = at(pts, "1R-TP4", c), *p8 = at(pts, "1R-TP8", c);
     if (!p2 || !p4 || !p8) continue;
     const double a = p2->tokens_per_s_per_gpu, b = p4->tokens_per_s_per_gpu, d = p8->tokens_per_s_per_gpu;
     const std::string order = b > d && d > a ? "TP4 > TP8 > TP2" : d > b && b > a ? "TP8 > TP4 > TP2" : "other";
-    md << "| " << c << " | " << f1(a) << " | " << f1(b) << " | " << f1(d) << " | " << f1(ref_gpu(ref, "1R-TP2", c)) << " | "
-       << f1(ref_gpu(ref, "1R-TP4", c)) << " | " << f1(ref_gpu(ref, "1R-TP8", c)) << " | " << order << " |\n";
+    orders.add_row({c, f1(a), f1(b), f1(d), f1(ref_gpu(ref, "1R-TP2", c)), f1(ref_gpu(ref, "1R-TP4", c)),
+                    f1(ref_gpu(ref, "1R-TP8", c)), order});
   }
+  md << detail::markdown(orders);
   if (const ServingPoint* t2 = at(pts, "1R-TP2", 64)) {
     const KvCapacity k = kv_capacity(in.model, 2, in.profile, par, in.scheme);
     const double meas = ref_gpu(ref, "1R-TP2", 64);
@@ -108,7 +110,8 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
      << f1(in.profile.kernel_overhead_s * 1e6) << " us per kernel) + KV/N / (HBM bandwidth x decode-attention "
         "efficiency) + collectives + elementwise ops + overhead (the profile's " << f2(in.profile.hbm_bandwidth / 1e12)
      << " TB/s achievable, decode attention at " << f2(in.profile.decode_attention_efficiency) << " of it).\n\n";
-  md << "| config | GEMMs ms | KV ms | collectives ms | elementwise ms | overhead ms | predicted TPOT ms | predicted tok/s/user | llm-d tok/s/user |\n|---|---|---|---|---|---|---|---|---|\n";
+  Table c1 = detail::report_table({"config", "GEMMs ms", "KV ms", "collectives ms", "elementwise ms", "overhead ms",
+                                   "predicted TPOT ms", "predicted tok/s/user", "llm-d tok/s/user"});
   for (int tp : {2, 4, 8}) {
     const std::string cfg = "1R-TP" + std::to_string(tp);
     const StepCostModel rm(in.model, tp, in.profile, par, in.scheme);
@@ -118,12 +121,12 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
     s.logits = 1;
     const StepCost c = rm.step(s);
     const ServingPoint* p = at(pts, cfg, 1);
-    md << "| " << cfg << " | " << f1(c.gemm_s * 1e3) << " | " << f2(c.decode_attn_s * 1e3) << " | "
-       << f2(c.collective_s * 1e3) << " | " << f2(c.elementwise_s * 1e3) << " | " << f2(c.overhead_s * 1e3) << " | "
-       << f1(c.total_s * 1e3) << " | "
-       << (p ? f1(def == PerUserMetric::InvTpot ? p->per_user_inv_tpot : p->per_user_out_div_conc) : "-") << " | "
-       << f1(ref_user(ref, cfg, 1, def)) << " |\n";
+    c1.add_row({cfg, f1(c.gemm_s * 1e3), f2(c.decode_attn_s * 1e3), f2(c.collective_s * 1e3), f2(c.elementwise_s * 1e3),
+                f2(c.overhead_s * 1e3), f1(c.total_s * 1e3),
+                p ? f1(def == PerUserMetric::InvTpot ? p->per_user_inv_tpot : p->per_user_out_div_conc) : "-",
+                f1(ref_user(ref, cfg, 1, def))});
   }
+  md << detail::markdown(c1);
   md << "\nThe weight stream dominates; llm-d's C=1 numbers also include the prefill (TTFT) inside E2E when per-user "
         "is output/concurrency.\n";
 
@@ -138,8 +141,8 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
         "where the curve flattens. KV cap = sequences of ISL+OSL tokens the KV caches hold, per GPU (for PD the "
         "decode pool's over all GPUs, a lower bound: requests in prefill are in the system too). A KV-capped "
         "engine flattens when its KV cache is full, at alpha close to the cap.\n\n";
-  md << "| config | tau ms | alpha (req/GPU) | rms log error | fails at | tau ms (predicted) | alpha (predicted) | KV cap "
-        "(seqs/GPU) | alpha / KV cap |\n|---|---|---|---|---|---|---|---|---|\n";
+  Table toy = detail::report_table({"config", "tau ms", "alpha (req/GPU)", "rms log error", "fails at", "tau ms (predicted)",
+                                    "alpha (predicted)", "KV cap (seqs/GPU)", "alpha / KV cap"});
   std::vector<std::string> cfgs;
   for (const auto& p : in.reference.points)
     if (std::find(cfgs.begin(), cfgs.end(), p.config) == cfgs.end()) cfgs.push_back(p.config);
@@ -171,10 +174,10 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
       auto [it, fresh] = ratio_by_tp.try_emplace(t, ratio, ratio);
       if (!fresh) it->second = {std::min(it->second.first, ratio), std::max(it->second.second, ratio)};
     }
-    md << "| " << cfg << " | " << f1(f.model.tau * 1e3) << " | " << f2(f.model.alpha) << " | " << f2(f.rms_log_error)
-       << " | " << f.failures(0.2) << " | " << pred_tau << " | " << pred_alpha << " | "
-       << (std::isfinite(kv_cap) ? f2(kv_cap) : "-") << " | " << (std::isfinite(ratio) ? f2(ratio) : "-") << " |\n";
+    toy.add_row({cfg, f1(f.model.tau * 1e3), f2(f.model.alpha), f2(f.rms_log_error), f.failures(0.2), pred_tau, pred_alpha,
+                 std::isfinite(kv_cap) ? f2(kv_cap) : "-", std::isfinite(ratio) ? f2(ratio) : "-"});
   }
+  md << detail::markdown(toy);
   if (!ratio_by_tp.empty()) {
     md << "\nMeasured alpha / KV cap over the aggregated configurations:";
     for (const auto& [t, r] : ratio_by_tp) md << " TP" << t << " " << f2(r.first) << "-" << f2(r.second) << ";";

@@ -114,8 +114,9 @@ std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vec
         "full of sequences at their average length ("
      << (in.model.kv_dtype == DType::BF16 ? "BF16 KV, as the reference's README states" : "FP8 KV") << "). *Aggregated, "
         "same GPUs* is llm-d's aggregated TP replicas on the same number of GPUs at the same concurrency.\n\n"
-     << "| config | C | llm-d tok/s/GPU | predicted | measured / predicted | prefill pool needs | decode pool needs | aggregated, same GPUs | verdict |\n"
-        "|---|---|---|---|---|---|---|---|---|\n";
+;
+  Table table = detail::report_table({"config", "C", "llm-d tok/s/GPU", "predicted", "measured / predicted",
+                                      "prefill pool needs", "decode pool needs", "aggregated, same GPUs", "verdict"});
   int impossible = 0;
   bool prefill_over = false, decode_over = false;
   for (const auto& a : above) {
@@ -141,10 +142,10 @@ std::string explain_above_speed_of_light(const ExplainInputs& in, const std::vec
       if (auto it = ref.find({same, a.concurrency}); it != ref.end())
         agg = same + " " + fmt("%.1f", it->second->tokens_per_s_per_gpu);
     }
-    md << "| " << a.config << " | " << a.concurrency << " | " << fmt("%.1f", a.measured) << " | " << fmt("%.1f", a.predicted)
-       << " | " << fmt("%.2f", a.measured / a.predicted) << " | " << pre << " | " << dec << " | " << agg << " | "
-       << verdict << " |\n";
+    table.add_row({a.config, a.concurrency, fmt("%.1f", a.measured), fmt("%.1f", a.predicted),
+                   fmt("%.2f", a.measured / a.predicted), pre, dec, agg, verdict});
   }
+  md << detail::markdown(table);
   md << "\nA prefill pool above " << fmt("%.0f", 100 * kMaxCredibleMfu)
      << " % of peak, or a decode pool more than 10 % above its HBM bound, cannot be had from this hardware: " << impossible
      << " of " << above.size() << " points ran differently from their labels. ";
@@ -166,7 +167,8 @@ std::string explain_pd_littles_law(const ExplainInputs& in, const std::vector<Se
   // Model-free: by Little's law the requests in their decode phase at once are the request rate
   // x the decode phase's length, (OSL - 1) x TPOT, all from llm-d's own numbers. Every PD point
   // with a TPOT is checked, not only those above the speed of light.
-  std::ostringstream rows;
+  Table rows = detail::report_table({"config", "C", "llm-d TPOT ms", "predicted TPOT ms", "requests/s", "decoding at once",
+                                     "decode pool holds", ""});
   int checked = 0, over = 0;
   std::vector<double> ref_gpu, model_gpu, ref_inv_tpot, model_inv_tpot;
   double worst_tpot_ratio = 0;
@@ -189,9 +191,8 @@ std::string explain_pd_littles_law(const ExplainInputs& in, const std::vector<Se
     ref_inv_tpot.push_back(1.0 / tpot);
     if (p.tpot_s > 0) worst_tpot_ratio = std::max(worst_tpot_ratio, tpot / p.tpot_s);
     model_inv_tpot.push_back(p.per_user_inv_tpot);
-    rows << "| " << p.layout << " | " << p.concurrency << " | " << fmt("%.1f", tpot * 1e3) << " | "
-         << fmt("%.1f", p.tpot_s * 1e3) << " | " << fmt("%.2f", req_s) << " | " << fmt("%.0f", decoding) << " | "
-         << fmt("%.0f", holds) << " | " << (too_many ? "**more than the decode pool holds**" : "fits") << " |\n";
+    rows.add_row({p.layout, p.concurrency, fmt("%.1f", tpot * 1e3), fmt("%.1f", p.tpot_s * 1e3), fmt("%.2f", req_s),
+                  fmt("%.0f", decoding), fmt("%.0f", holds), too_many ? "**more than the decode pool holds**" : "fits"});
   }
   if (checked == 0) return "";
   std::ostringstream md;
@@ -200,9 +201,7 @@ std::string explain_pd_littles_law(const ExplainInputs& in, const std::vector<Se
         "TPOT, against the sequences of average length (ISL + OSL/2, "
      << (in.model.kv_dtype == DType::BF16 ? "BF16" : "FP8") << " KV) the decode pool's KV cache holds "
         "(more than 10 % above it is flagged). *Predicted TPOT* is the simulator's at the speed of light.\n\n"
-     << "| config | C | llm-d TPOT ms | predicted TPOT ms | requests/s | decoding at once | decode pool holds | |\n"
-        "|---|---|---|---|---|---|---|---|\n"
-     << rows.str() << "\n"
+     << detail::markdown(rows) << "\n"
      << over << " of " << checked << " PD point" << (checked == 1 ? "" : "s") << " had more requests decoding at once "
      << "than their decode pool can hold"
      << (over > 0 ? ": there other instances (the prefill pool's) were decoding too, or the KV cache was smaller per "
@@ -281,17 +280,19 @@ std::string explain_pd_fp8_kv(const ExplainInputs& in, const std::vector<Serving
         "kv_cache_dtype=fp8): half the KV bytes per token, so twice the sequences in the same memory and half the "
         "K/V each decode step streams; weights and prefill FLOPs unchanged. A point is *explained* when llm-d is "
         "within 5 % of the FP8-KV prediction.\n\n"
-     << "| config | C | llm-d tok/s/GPU | predicted, BF16 KV | predicted, FP8 KV | measured / predicted, FP8 KV | "
-        "decode bound BF16 -> FP8 tok/s | prefill pool needs | FP8 KV |\n|---|---|---|---|---|---|---|---|---|\n";
+;
+  Table fp8_table = detail::report_table({"config", "C", "llm-d tok/s/GPU", "predicted, BF16 KV", "predicted, FP8 KV",
+                                          "measured / predicted, FP8 KV", "decode bound BF16 -> FP8 tok/s",
+                                          "prefill pool needs", "FP8 KV"});
   std::string yes, no;
   int explained = 0;
   for (const auto& c : checks) {
     const std::string label = c.config + " C=" + std::to_string(c.concurrency);
-    md << "| " << c.config << " | " << c.concurrency << " | " << fmt("%.1f", c.measured) << " | "
-       << fmt("%.1f", c.predicted_bf16) << " | " << (c.predicted_fp8 > 0 ? fmt("%.1f", c.predicted_fp8) : "not runnable")
-       << " | " << (c.predicted_fp8 > 0 ? fmt("%.2f", c.measured / c.predicted_fp8) : "-") << " | "
-       << fmt("%.0f", c.decode_bound_bf16) << " -> " << fmt("%.0f", c.decode_bound_fp8) << " | "
-       << fmt("%.0f %%", 100 * c.prefill_mfu) << " | " << (c.why_not.empty() ? "explained" : "not: " + c.why_not) << " |\n";
+    fp8_table.add_row({c.config, c.concurrency, fmt("%.1f", c.measured), fmt("%.1f", c.predicted_bf16),
+                       c.predicted_fp8 > 0 ? fmt("%.1f", c.predicted_fp8) : "not runnable",
+                       c.predicted_fp8 > 0 ? fmt("%.2f", c.measured / c.predicted_fp8) : "-",
+                       fmt("%.0f", c.decode_bound_bf16) + " -> " + fmt("%.0f", c.decode_bound_fp8),
+                       fmt("%.0f %%", 100 * c.prefill_mfu), c.why_not.empty() ? "explained" : "not: " + c.why_not});
     if (c.why_not.empty()) {
       ++explained;
       yes += (yes.empty() ? "" : ", ") + label;
@@ -299,6 +300,7 @@ std::string explain_pd_fp8_kv(const ExplainInputs& in, const std::vector<Serving
       no += (no.empty() ? "" : ", ") + label;
     }
   }
+  md << detail::markdown(fp8_table);
   md << "\nAn FP8 KV cache would explain " << explained << " of " << checks.size() << " PD point"
      << (checks.size() == 1 ? "" : "s") << " above the BF16 speed of light" << (yes.empty() ? "" : " (" + yes + ")")
      << "; " << (no.empty() ? "none remains" : "it would not explain " + no) << ". "

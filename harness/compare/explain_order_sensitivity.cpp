@@ -94,18 +94,20 @@ std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector
   md << "\n**How firm is the speed-of-light order?** Each input of the profile moved, one at a time, to either end "
         "of the range its source gives (or of an assumed range, where the source gives one figure), and the three "
         "aggregated replicas simulated again. Cells are TP4's lead over TP8 in tok/s/GPU (negative: TP8 ahead); "
-        "the last column says whether TP4 > TP8 > TP2 holds at every C shown:\n\n"
-     << "| input | value | range from | C=32 | C=64 | C=128 | C=256 | TP4 > TP8 > TP2 at every C |\n"
-     << "|---|---|---|---|---|---|---|---|\n";
+        "the last column says whether TP4 > TP8 > TP2 holds at every C shown:\n\n";
+  Table table = detail::report_table(
+      {"input", "value", "range from", "C=32", "C=64", "C=128", "C=256", "TP4 > TP8 > TP2 at every C"});
   auto print = [&](const OrderRow& r) {
-    md << "| " << r.input << " | " << r.label << " | " << r.range;
-    for (double x : r.tp4_lead) md << " | " << lead_cell(x);
-    md << " | " << (r.order_everywhere ? "yes" : "no") << " |\n";
+    std::vector<Cell> cells{r.input, r.label, r.range};
+    for (double x : r.tp4_lead) cells.push_back(lead_cell(x));
+    cells.push_back(r.order_everywhere ? "yes" : "no");
+    table.add_row(std::move(cells));
   };
   print(base);
   for (const auto& r : rows) print(r);
   const bool has_corner = !favours_tp4.empty();
   if (has_corner) print(corner);
+  md << detail::markdown(table);
 
   // What holds under every variation, and which ones move the close call at high C (nothing to
   // say about it when TP4 or TP8 does not fit this profile at C=128).

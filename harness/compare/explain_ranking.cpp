@@ -31,19 +31,21 @@ std::string explain_ranking_agreement(const ExplainInputs& in, const std::vector
         "(each curve interpolated log-log between its own points, never extrapolated). Kendall's tau-b compares the "
         "predicted order with the measured one (1: the same order, -1: reversed); the prediction is the speed of "
         "light with default parameters, nothing fitted to the reference.\n\n";
-  md << "| tok/s/user | configurations | Kendall tau | measured best | predicted best | same best |\n|---|---|---|---|---|---|\n";
+  Table table = detail::report_table(
+      {"tok/s/user", "configurations", "Kendall tau", "measured best", "predicted best", "same best"});
   double tau_sum = 0;
   int same = 0, counted = 0;
   for (const LevelAgreement& l : levels) {
     const bool match = l.measured_best == l.predicted_best;
-    md << "| " << fmt("%g", l.per_user) << " | " << l.configs.size() << " | " << fmt("%.2f", l.tau) << " | "
-       << l.measured_best << " | " << l.predicted_best << " | " << (match ? "yes" : "no") << " |\n";
+    table.add_row({fmt("%g", l.per_user), l.configs.size(), fmt("%.2f", l.tau), l.measured_best, l.predicted_best,
+                   match ? "yes" : "no"});
     if (!std::isnan(l.tau)) {
       tau_sum += l.tau;
       ++counted;
     }
     same += match ? 1 : 0;
   }
+  md << detail::markdown(table);
   md << "\nOver " << levels.size() << " levels: mean tau " << fmt("%.2f", counted ? tau_sum / counted : NAN)
      << "; the predicted best is the measured best at " << same << " of them.\n";
   return md.str();

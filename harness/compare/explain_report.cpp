@@ -54,8 +54,8 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
         "from llm-d); *efficiency* = llm-d measured / predicted tok/s/GPU. Reference: `" << o.reference << "`.\n\n";
 
   md << "## Memory and step-time budget per TP instance\n\n";
-  md << "| TP | weights/GPU GB | KV GB/GPU | KV tokens | max ISL+OSL seqs | GEMMs ms (C=1) | collectives ms (C=1) | overhead ms | TPOT C=1 ms |\n";
-  md << "|---|---|---|---|---|---|---|---|---|\n";
+  Table budget = detail::report_table({"TP", "weights/GPU GB", "KV GB/GPU", "KV tokens", "max ISL+OSL seqs",
+                                       "GEMMs ms (C=1)", "collectives ms (C=1)", "overhead ms", "TPOT C=1 ms"});
   for (int tp : {2, 4, 8}) {
     const KvCapacity k = kv_capacity(m, tp, prof, par, o.scheme);
     const StepCostModel rm(m, tp, prof, par, o.scheme);
@@ -64,11 +64,11 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
     s.decode_ctx_tokens = double(o.isl + o.osl / 2);
     s.logits = 1;
     const StepCost c = rm.step(s);
-    md << "| " << tp << " | " << fmt("%.1f", k.weight_bytes / 1e9) << " | " << fmt("%.1f", k.kv_bytes / 1e9) << " | "
-       << k.tokens << " | " << k.max_sequences(o.isl + o.osl) << " | " << fmt("%.1f", c.gemm_s * 1e3) << " | "
-       << fmt("%.2f", c.collective_s * 1e3) << " | " << fmt("%.2f", c.overhead_s * 1e3) << " | "
-       << fmt("%.1f", c.total_s * 1e3) << " |\n";
+    budget.add_row({tp, fmt("%.1f", k.weight_bytes / 1e9), fmt("%.1f", k.kv_bytes / 1e9), k.tokens,
+                    k.max_sequences(o.isl + o.osl), fmt("%.1f", c.gemm_s * 1e3), fmt("%.2f", c.collective_s * 1e3),
+                    fmt("%.2f", c.overhead_s * 1e3), fmt("%.1f", c.total_s * 1e3)});
   }
+  md << detail::markdown(budget);
 
   md << "\n## Per point: predicted vs measured, and where the time goes\n\n";
   md << "Time shares are of the busy time of the replicas (aggregated) or of the decode pool (PD); compute is GEMM "
@@ -77,12 +77,16 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
         "Batch = mean running decodes per instance; KV-blocked = share of steps in which a waiting request could not "
         "be admitted for lack of KV cache; queue = mean wait before admission (PD: also the wait for room on a decode "
         "instance).\n\n";
-  md << "| config | C | pred tok/s/GPU | llm-d tok/s/GPU | eff. | pred tok/s/user | llm-d tok/s/user | batch | KV-blocked | "
-        "weights | KV read | compute | collectives | elementwise | overhead | queue s |\n";
-  md << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  Table per_point = detail::report_table({"config", "C", "pred tok/s/GPU", "llm-d tok/s/GPU", "eff.", "pred tok/s/user",
+                                          "llm-d tok/s/user", "batch", "KV-blocked", "weights", "KV read", "compute",
+                                          "collectives", "elementwise", "overhead", "queue s"});
   for (const auto& p : pts) {
     if (!p.feasible) {
-      md << "| " << p.layout << " | " << p.concurrency << " | not runnable: " << p.reason << " ||||||||||||||\n";
+      std::vector<Cell> cells(per_point.columns.size(), Cell::na());
+      cells[0] = p.layout;
+      cells[1] = p.concurrency;
+      cells[2] = "not runnable: " + p.reason;
+      per_point.add_row(std::move(cells));
       continue;
     }
     const auto it = refp.find({p.layout, p.concurrency});
@@ -91,16 +95,17 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
     const EngineStats& s = p.main.stats;
     const double busy = s.busy_s > 0 ? s.busy_s : 1;
     const double comp = std::max(0.0, s.gemm_s - s.gemm_memory_s) + s.prefill_attn_s;
-    md << "| " << p.layout << " | " << p.concurrency << " | " << fmt("%.1f", p.tokens_per_s_per_gpu) << " | "
-       << fmt("%.1f", rg) << " | " << fmt("%.2f", rg / p.tokens_per_s_per_gpu) << " | "
-       << fmt("%.1f", ref.per_user_def == PerUserMetric::InvTpot ? p.per_user_inv_tpot : p.per_user_out_div_conc) << " | "
-       << fmt("%.1f", ru) << " | " << fmt("%.1f", detail::mean_decode_batch(p)) << " | "
-       << fmt("%.0f%%", 100 * s.kv_blocked_s / busy) << " | " << fmt("%.0f%%", 100 * std::min(s.gemm_memory_s, s.gemm_s) / busy)
-       << " | " << fmt("%.0f%%", 100 * s.decode_attn_s / busy) << " | " << fmt("%.0f%%", 100 * comp / busy) << " | "
-       << fmt("%.0f%%", 100 * s.exposed_collective_s / busy) << " | " << fmt("%.0f%%", 100 * s.elementwise_s / busy) << " | "
-       << fmt("%.0f%%", 100 * s.overhead_s / busy) << " | "
-       << fmt("%.1f", p.queue_s) << " |\n";
+    per_point.add_row({p.layout, p.concurrency, fmt("%.1f", p.tokens_per_s_per_gpu), fmt("%.1f", rg),
+                       fmt("%.2f", rg / p.tokens_per_s_per_gpu),
+                       fmt("%.1f", ref.per_user_def == PerUserMetric::InvTpot ? p.per_user_inv_tpot : p.per_user_out_div_conc),
+                       fmt("%.1f", ru), fmt("%.1f", detail::mean_decode_batch(p)),
+                       fmt("%.0f%%", 100 * s.kv_blocked_s / busy),
+                       fmt("%.0f%%", 100 * std::min(s.gemm_memory_s, s.gemm_s) / busy),
+                       fmt("%.0f%%", 100 * s.decode_attn_s / busy), fmt("%.0f%%", 100 * comp / busy),
+                       fmt("%.0f%%", 100 * s.exposed_collective_s / busy), fmt("%.0f%%", 100 * s.elementwise_s / busy),
+                       fmt("%.0f%%", 100 * s.overhead_s / busy), fmt("%.1f", p.queue_s)});
   }
+  md << detail::markdown(per_point);
   md << explain_answers(in, pts, refp);
   md << explain_ranking_agreement(in, pts);
   // The weight-gather plan keeps a layer's norms in its flat weight shard, one storage type.

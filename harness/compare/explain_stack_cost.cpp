@@ -139,9 +139,9 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
         "configurations (r replicas at C run like one at C/r) are fitted as TPOT = a + k x predicted TPOT (least "
         "squares, a >= 0, k >= 1): a is a fixed cost per step, k stretches the whole predicted step (its work and "
         "the profile's own per-step overhead; 1 / k of the speed of light). The last column fits again without the "
-        "point the fit misses most, to show how much one point moves a and k:\n\n"
-     << "| TP | configurations | points | a ms per step | k | rms ms | largest miss ms | without the largest miss |\n"
-        "|---|---|---|---|---|---|---|---|\n";
+        "point the fit misses most, to show how much one point moves a and k:\n\n";
+  Table fit_table = detail::report_table({"TP", "configurations", "points", "a ms per step", "k", "rms ms",
+                                          "largest miss ms", "without the largest miss"});
   PerfParams par;
   std::string reproduce;
   std::set<std::string> all_cfgs;
@@ -153,9 +153,8 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
       loo = l.dropped.first + " C=" + std::to_string(l.dropped.second) + " out: a " + fmt("%.1f", l.fit.a_s * 1e3) +
             " ms, k " + (l.fit.k_fixed ? std::string("1 (held)") : fmt("%.2f", l.fit.k));
     }
-    md << "| " << tp << " | " << list(s.configs) << " | " << f.points << " | " << fmt("%.1f", f.a_s * 1e3) << " | "
-       << (f.k_fixed ? "1 (held)" : fmt("%.2f", f.k)) << " | " << fmt("%.1f", f.rms_s * 1e3) << " | "
-       << fmt("%.1f", f.max_abs_s * 1e3) << " | " << loo << " |\n";
+    fit_table.add_row({tp, list(s.configs), f.points, fmt("%.1f", f.a_s * 1e3), f.k_fixed ? "1 (held)" : fmt("%.2f", f.k),
+                       fmt("%.1f", f.rms_s * 1e3), fmt("%.1f", f.max_abs_s * 1e3), loo});
     if (f.a_s > 0) {
       par.step_overhead_by_tp_s[tp] = f.a_s;
       reproduce += " --set step_overhead_tp" + std::to_string(tp) + "_s=" + fmt("%.4f", f.a_s);
@@ -165,6 +164,7 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
       reproduce += " --set step_time_scale_tp" + std::to_string(tp) + "=" + fmt("%.3f", f.k);
     }
   }
+  md << detail::markdown(fit_table);
   if (!out_of_range.empty())
     md << "\nLeft out, their fitted stack being out of the model's range:" << out_of_range << ".\n";
   bool any_held = false;
@@ -192,19 +192,20 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
 
   md << "\nEvery aggregated configuration of those TPs simulated again with its TP's a and k (`tpbench predict` with"
      << reproduce << "), against llm-d. TTFT was not used to fit a and k, so its columns are a check; at queue-bound "
-        "points TTFT is mostly waiting for admission, which follows from the throughput:\n\n"
-     << "| TP | configurations | MAPE tok/s/GPU, speed of light | MAPE tok/s/GPU, with the stack | TPOT rms ms, with the "
-        "stack | MAPE TTFT, speed of light | MAPE TTFT, with the stack |\n|---|---|---|---|---|---|---|\n";
+        "points TTFT is mostly waiting for admission, which follows from the throughput:\n\n";
+  Table check = detail::report_table({"TP", "configurations", "MAPE tok/s/GPU, speed of light",
+                                      "MAPE tok/s/GPU, with the stack", "TPOT rms ms, with the stack",
+                                      "MAPE TTFT, speed of light", "MAPE TTFT, with the stack"});
   auto row = [&](const std::string& label, const std::set<std::string>& cfgs) {
-    md << "| " << label << " | " << cfgs.size() << " | " << pct(mape(pts, ref, cfgs)) << " | " << pct(mape(cal, ref, cfgs))
-       << " | " << fmt("%.1f", tpot_rms_ms(in, cal, cfgs)) << " | " << pct(ttft_mape(in, pts, cfgs)) << " | "
-       << pct(ttft_mape(in, cal, cfgs)) << " |\n";
+    check.add_row({label, cfgs.size(), pct(mape(pts, ref, cfgs)), pct(mape(cal, ref, cfgs)),
+                   fmt("%.1f", tpot_rms_ms(in, cal, cfgs)), pct(ttft_mape(in, pts, cfgs)), pct(ttft_mape(in, cal, cfgs))});
   };
   for (const auto& [tp, cfgs] : cfgs_of_tp) row(std::to_string(tp), cfgs);
   row("all", all_cfgs);
+  md << detail::markdown(check);
 
   // The 1R order with that stack, where all three TPs were fitted.
-  std::ostringstream rows;
+  Table rows = detail::report_table({"C", "TP2", "TP4", "TP8", "order", "llm-d order"});
   int matches = 0, n = 0;
   for (int c : g.concurrency) {
     if (c < 32) continue;
@@ -216,12 +217,12 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
                                                 r8->second->tokens_per_s_per_gpu);
     ++n;
     matches += mine == theirs;
-    rows << "| " << c << " | " << fmt("%.1f", a->tokens_per_s_per_gpu) << " | " << fmt("%.1f", b->tokens_per_s_per_gpu)
-         << " | " << fmt("%.1f", d->tokens_per_s_per_gpu) << " | " << mine << " | " << theirs << " |\n";
+    rows.add_row({c, fmt("%.1f", a->tokens_per_s_per_gpu), fmt("%.1f", b->tokens_per_s_per_gpu),
+                  fmt("%.1f", d->tokens_per_s_per_gpu), mine, theirs});
   }
   if (n > 0)
-    md << "\nThe single replicas with that stack:\n\n| C | TP2 | TP4 | TP8 | order | llm-d order |\n|---|---|---|---|---|---|\n"
-       << rows.str() << "\nWith that stack the order matches llm-d's at " << matches << " of " << n << " concurrencies. ";
+    md << "\nThe single replicas with that stack:\n\n"
+       << detail::markdown(rows) << "\nWith that stack the order matches llm-d's at " << matches << " of " << n << " concurrencies. ";
   else
     md << "\n";
   md << "TPOT and throughput are tied by the closed loop (each user's E2E is TTFT + (OSL - 1) x TPOT), so a stack "

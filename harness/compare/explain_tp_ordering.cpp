@@ -56,7 +56,7 @@ double c1_tpot_s(const ExplainInputs& in, const ServingPoint& pred, const Observ
 std::string c1_stack_cost(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
   std::ostringstream md;
   std::map<int, double> residual_s;
-  std::ostringstream rows;
+  Table rows = detail::report_table({"config", "llm-d E2E s", "llm-d TPOT ms", "predicted TPOT ms", "extra per step ms"});
   for (int tp : {2, 4, 8}) {
     const std::string cfg = "1R-TP" + std::to_string(tp);
     const ServingPoint* p = feasible_at(pts, cfg, 1);
@@ -64,16 +64,14 @@ std::string c1_stack_cost(const ExplainInputs& in, const std::vector<ServingPoin
     if (!p || it == ref.end() || !(it->second->tokens_per_s_per_gpu > 0) || in.osl < 2) continue;
     const double tpot = c1_tpot_s(in, *p, *it->second, tp);
     residual_s[tp] = std::max(0.0, tpot - p->tpot_s);
-    rows << "| " << cfg << " | " << fmt("%.2f", double(in.osl) / (it->second->tokens_per_s_per_gpu * tp)) << " | "
-         << fmt("%.1f", tpot * 1e3) << " | " << fmt("%.1f", p->tpot_s * 1e3) << " | " << fmt("%.1f", (tpot - p->tpot_s) * 1e3)
-         << " |\n";
+    rows.add_row({cfg, fmt("%.2f", double(in.osl) / (it->second->tokens_per_s_per_gpu * tp)), fmt("%.1f", tpot * 1e3),
+                  fmt("%.1f", p->tpot_s * 1e3), fmt("%.1f", (tpot - p->tpot_s) * 1e3)});
   }
   if (residual_s.size() != 3) return md.str();
   const bool grows = residual_s[2] < residual_s[4] && residual_s[4] < residual_s[8];
   md << "\n**The stack's extra cost per step, by TP.** At C=1, llm-d's end-to-end time per request is OSL / output "
         "tok/s; taking the predicted TTFT out leaves its TPOT, set here beside the predicted one:\n\n"
-     << "| config | llm-d E2E s | llm-d TPOT ms | predicted TPOT ms | extra per step ms |\n|---|---|---|---|---|\n"
-     << rows.str();
+     << detail::markdown(rows);
   md << "\nThe extra cost " << (grows ? "grows with the TP group" : "does not grow steadily with the TP group") << ".";
   // The same TP8 hardware in llm-d's PD runs (another stack version): its decode pool at C=1.
   const ServingPoint* pd = feasible_at(pts, "1P-TP8 1D-TP8", 1);
@@ -99,8 +97,8 @@ std::string c1_stack_cost(const ExplainInputs& in, const std::vector<ServingPoin
   g.concurrency = {32, 64, 128, 256};
   const auto cal = simulate_grid(g, in.model, in.profile, par);
   md << "\nA fixed cost per step is paid once per step for the whole batch, but on every GPU of the instance. Adding "
-        "each TP's extra cost (and nothing else) to every one of its steps and simulating again:\n\n"
-     << "| C | TP2 | TP4 | TP8 | order | llm-d order | TP8 gap closed |\n|---|---|---|---|---|---|---|\n";
+        "each TP's extra cost (and nothing else) to every one of its steps and simulating again:\n\n";
+  Table calibrated = detail::report_table({"C", "TP2", "TP4", "TP8", "order", "llm-d order", "TP8 gap closed"});
   int matches = 0, rows_n = 0;
   for (int c : g.concurrency) {
     const ServingPoint *a = feasible_at(cal, "1R-TP2", c), *b = feasible_at(cal, "1R-TP4", c), *d = feasible_at(cal, "1R-TP8", c);
@@ -116,9 +114,10 @@ std::string c1_stack_cost(const ExplainInputs& in, const std::vector<ServingPoin
         gap > 0 ? fmt("%.0f %%", 100 * (d0->tokens_per_s_per_gpu - d->tokens_per_s_per_gpu) / gap) : "-";
     ++rows_n;
     matches += mine == theirs;
-    md << "| " << c << " | " << fmt("%.1f", a->tokens_per_s_per_gpu) << " | " << fmt("%.1f", b->tokens_per_s_per_gpu) << " | "
-       << fmt("%.1f", d->tokens_per_s_per_gpu) << " | " << mine << " | " << theirs << " | " << closed << " |\n";
+    calibrated.add_row({c, fmt("%.1f", a->tokens_per_s_per_gpu), fmt("%.1f", b->tokens_per_s_per_gpu),
+                        fmt("%.1f", d->tokens_per_s_per_gpu), mine, theirs, closed});
   }
+  md << detail::markdown(calibrated);
   md << "\nThe order matches llm-d's at " << matches << " of " << rows_n
      << " concurrencies. This uses three llm-d points (C=1), so it is a calibration, not the speed of light; "
         "reproduce it (with the same `--profile`) with `tpbench predict --layout 1R-TP2,1R-TP4,1R-TP8 --concurrency 32,64,128,256";
@@ -147,10 +146,10 @@ std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<Servi
   if (p4 && p8) {
     const TokenBudget a = token_budget(*p4), b = token_budget(*p8);
     md << "\n**Where a token's GPU time goes at C=" << c_hi << " (speed of light).** GPU-milliseconds per output token, "
-          "all GPUs of the replica counted (1000 / tok/s/GPU):\n\n"
-       << "| part | 1R-TP4 | 1R-TP8 | TP8 - TP4 |\n|---|---|---|---|\n";
+          "all GPUs of the replica counted (1000 / tok/s/GPU):\n\n";
+    Table parts = detail::report_table({"part", "1R-TP4", "1R-TP8", "TP8 - TP4"});
     auto row = [&](const char* name, double x, double y) {
-      md << "| " << name << " | " << fmt("%.2f", x) << " | " << fmt("%.2f", y) << " | " << fmt("%+.2f", y - x) << " |\n";
+      parts.add_row({name, fmt("%.2f", x), fmt("%.2f", y), fmt("%+.2f", y - x)});
     };
     row("weight stream", a.weights, b.weights);
     row("compute beyond the weight stream (prefill FLOPs, kernel costs)", a.prefill_compute, b.prefill_compute);
@@ -160,6 +159,7 @@ std::string explain_tp_ordering(const ExplainInputs& in, const std::vector<Servi
     row("fixed per-step overhead", a.overhead, b.overhead);
     row("idle (closed-loop gaps)", a.idle, b.idle);
     row("**total**", a.total, b.total);
+    md << detail::markdown(parts);
     const double saved = a.weights - b.weights, extra = b.collectives - a.collectives;
     md << "\nPrefill FLOPs and KV reads cost every TP about the same per token. Collectives cost TP8 "
        << fmt("%.2f", a.collectives > 0 ? b.collectives / a.collectives : 0)

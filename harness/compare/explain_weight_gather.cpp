@@ -40,29 +40,34 @@ StepWork prefill_work(double tokens, double seqs) {
 
 // One row of the step anatomy: requests per rank, weight and gathered bytes per GPU, collective
 // busy and exposed time, the step and its tokens per second per GPU.
-void anatomy_row(std::ostringstream& md, const char* scheme, const StepCostModel& cm, const StepWork& w, double tokens) {
+void anatomy_row(Table& table, const char* scheme, const StepCostModel& cm, const StepWork& w, double tokens) {
   const StepCost c = cm.step(w);
   const StepTotals t = cm.totals_at(w);
   const double per_rank = cm.scheme().plan == PlanKind::WeightGather ? std::ceil(w.seqs() / cm.tp()) : w.seqs();
   const double gathered = cm.scheme().plan == PlanKind::WeightGather
                               ? t.collective_message_bytes[size_t(CollectiveKind::AllGather)] * (cm.tp() - 1) / cm.tp()
                               : 0.0;
-  md << "| " << scheme << " | " << cm.tp() << " | " << fmt("%.0f", per_rank) << " | " << fmt("%.1f", t.weight_bytes / 1e9)
-     << " | " << fmt("%.1f", gathered / 1e9) << " | " << fmt("%.1f", c.collective_s * 1e3) << " | "
-     << fmt("%.1f", c.exposed_collective_s * 1e3) << " | " << fmt("%.1f", c.total_s * 1e3) << " | "
-     << fmt("%.1f", tokens / (c.total_s * cm.tp())) << " |\n";
+  table.add_row({scheme, cm.tp(), fmt("%.0f", per_rank), fmt("%.1f", t.weight_bytes / 1e9), fmt("%.1f", gathered / 1e9),
+                 fmt("%.1f", c.collective_s * 1e3), fmt("%.1f", c.exposed_collective_s * 1e3), fmt("%.1f", c.total_s * 1e3),
+                 fmt("%.1f", tokens / (c.total_s * cm.tp()))});
+}
+
+// A row naming the steps of the rows below it, its other cells empty.
+void section_row(Table& table, const std::string& label) {
+  std::vector<Cell> cells(table.columns.size(), Cell::na());
+  cells[0] = label;
+  table.add_row(std::move(cells));
 }
 
 // Serving: the same concurrencies for each plan, and how many points each wins.
 std::string serving_comparison(const ExplainInputs& in) {
   const PerfParams par;
   std::ostringstream md;
-  md << "Serving (closed loop, ISL " << in.isl << " / OSL " << in.osl << "), tok/s/GPU:\n\n| config | plan |";
+  md << "Serving (closed loop, ISL " << in.isl << " / OSL " << in.osl << "), tok/s/GPU:\n\n";
   const std::vector<int> conc = {1, 8, 32, 64, 128, 256};
-  for (int c : conc) md << " C=" << c << " |";
-  md << "\n|---|---|";
-  for (size_t i = 0; i < conc.size(); ++i) md << "---|";
-  md << "\n";
+  std::vector<std::string> headers{"config", "plan"};
+  for (int c : conc) headers.push_back("C=" + std::to_string(c));
+  Table serving = detail::report_table(headers);
   int wins = 0, points = 0;
   std::string infeasible;
   for (int tp : {2, 4, 8}) {
@@ -76,9 +81,9 @@ std::string serving_comparison(const ExplainInputs& in) {
     g.scheme = kGather;
     const auto b = simulate_grid(g, in.model, in.profile, par);
     for (const auto* row : {&a, &b}) {
-      md << "| 1R-TP" << tp << " | " << (row == &a ? "tp" : "weight-gather") << " |";
-      for (const auto& p : *row) md << " " << (p.feasible ? fmt("%.1f", p.tokens_per_s_per_gpu) : "-") << " |";
-      md << "\n";
+      std::vector<Cell> cells{"1R-TP" + std::to_string(tp), row == &a ? "tp" : "weight-gather"};
+      for (const auto& p : *row) cells.push_back(p.feasible ? fmt("%.1f", p.tokens_per_s_per_gpu) : "-");
+      serving.add_row(std::move(cells));
       if (!row->empty() && !row->front().feasible)
         infeasible += "; 1R-TP" + std::to_string(tp) + " " + (row == &a ? "tp" : "weight-gather") + ": " +
                       row->front().reason;
@@ -89,6 +94,7 @@ std::string serving_comparison(const ExplainInputs& in) {
         wins += b[i].tokens_per_s_per_gpu > a[i].tokens_per_s_per_gpu;
       }
   }
+  md << detail::markdown(serving);
   if (!infeasible.empty()) md << "\n(-: does not fit" << infeasible << ".)\n";
   md << "\nWeight-gather serves more tok/s/GPU than tp at " << wins << " of " << points
      << " points where both fit. Every engine step decodes one token for each running request beside the prompt "
@@ -124,7 +130,7 @@ struct TpVerdict {
   int64_t tp_seqs = 0, gather_seqs = 0;           // KV room in sequences of ISL + OSL
 };
 
-TpVerdict anatomy(std::ostringstream& md, const ExplainInputs& in, int tp, double batch) {
+TpVerdict anatomy(Table& table, const ExplainInputs& in, int tp, double batch) {
   const PerfParams par;
   const StepCostModel a(in.model, tp, in.profile, par, kTp), g(in.model, tp, in.profile, par, kGather);
   TpVerdict v;
@@ -133,12 +139,12 @@ TpVerdict anatomy(std::ostringstream& md, const ExplainInputs& in, int tp, doubl
   v.gather_seqs = kv_capacity(in.model, tp, in.profile, par, kGather).max_sequences(in.isl + in.osl);
   const StepWork dec = decode_work(batch, double(in.isl + in.osl / 2)), pre = prefill_work(8192, tp);
   auto note = [&](int64_t seqs) { return batch > double(seqs) ? " (more than its KV room)" : ""; };
-  md << "| **TP" << tp << ", decode B=" << fmt("%.0f", batch) << "** |||||||||\n";
-  anatomy_row(md, (std::string("tp") + note(v.tp_seqs)).c_str(), a, dec, batch);
-  anatomy_row(md, (std::string("weight-gather") + note(v.gather_seqs)).c_str(), g, dec, batch);
-  md << "| **TP" << tp << ", prefill 8192 tokens** |||||||||\n";
-  anatomy_row(md, "tp", a, pre, 8192);
-  anatomy_row(md, "weight-gather", g, pre, 8192);
+  section_row(table, "**TP" + std::to_string(tp) + ", decode B=" + fmt("%.0f", batch) + "**");
+  anatomy_row(table, (std::string("tp") + note(v.tp_seqs)).c_str(), a, dec, batch);
+  anatomy_row(table, (std::string("weight-gather") + note(v.gather_seqs)).c_str(), g, dec, batch);
+  section_row(table, "**TP" + std::to_string(tp) + ", prefill 8192 tokens**");
+  anatomy_row(table, "tp", a, pre, 8192);
+  anatomy_row(table, "weight-gather", g, pre, 8192);
   const StepCost ad = a.step(dec), gd = g.step(dec), ap = a.step(pre), gp = g.step(pre);
   v.decode_ratio = gd.total_s / ad.total_s;
   v.decode_exposed = gd.exposed_collective_s / gd.total_s;
@@ -197,10 +203,11 @@ std::string explain_weight_gather(const ExplainInputs& in) {
   const double batch = 64;
   md << "Decode steps of B = " << fmt("%.0f", batch) << " sequences per instance at context " << in.isl + in.osl / 2
      << ", and a prefill step of 8192 prompt tokens from N sequences (one per rank):\n\n";
-  md << "| plan | TP | requests per rank | weights read GB/GPU | gathered GB/GPU | collectives ms | exposed ms | step ms | "
-        "tok/s/GPU |\n|---|---|---|---|---|---|---|---|---|\n";
+  Table steps = detail::report_table({"plan", "TP", "requests per rank", "weights read GB/GPU", "gathered GB/GPU",
+                                      "collectives ms", "exposed ms", "step ms", "tok/s/GPU"});
   std::vector<TpVerdict> vs;
-  for (int tp : {2, 4, 8}) vs.push_back(anatomy(md, in, tp, batch));
+  for (int tp : {2, 4, 8}) vs.push_back(anatomy(steps, in, tp, batch));
+  md << detail::markdown(steps);
   md << "\n";
   for (const auto& v : vs) verdict_line(md, v, batch);
   why(md, vs);

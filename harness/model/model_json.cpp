@@ -13,7 +13,8 @@ nlohmann::json moe_to_json(const ModelSpec& m) {
           {"intermediate_size", m.moe.expert_intermediate},
           {"shared", m.moe.shared_experts},
           {"shared_intermediate_size", m.moe.shared_intermediate},
-          {"moe_layers", moe_layers}};
+          {"moe_layers", m.moe_layer_count()},
+          {"moe_layer_list", moe_layers}};
 }
 
 }  // namespace tpbench

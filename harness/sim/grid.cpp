@@ -4,8 +4,9 @@
 #include <sstream>
 
 #include "harness/common/error.hpp"
+#include "harness/io/provenance.hpp"
+#include "harness/model/model_document.hpp"
 #include "harness/sim/point_json.hpp"
-#include "tpbench/version.hpp"
 
 namespace tpbench {
 
@@ -32,13 +33,9 @@ nlohmann::json prediction_document(const GridSpec& g, const ModelSpec& m, const 
                                    const std::string& command_line) {
   nlohmann::json j;
   j["schema"] = "tpbench.prediction/1";
-  j["tool"] = {{"name", "tpbench"}, {"version", kVersion}, {"git_commit", kGitCommit}};
-  j["command"] = command_line;
+  add_provenance(j, {command_line, CreationTime::Omit});
   j["profile"] = prof.name;
-  j["model"] = {{"name", m.name}, {"layers", m.layers}, {"hidden", m.hidden}, {"kv_heads", m.kv_heads},
-                {"dtype", dtype_name(m.dtype)}, {"weight_dtype", dtype_name(m.weight_dtype)},
-                {"kv_dtype", dtype_name(m.kv_dtype)},
-                {"weight_bytes", m.weight_bytes()}, {"kv_bytes_per_token", m.kv_bytes_per_token()}};
+  j["model"] = model_to_json(m);
   j["workload"] = {{"isl", g.isl}, {"osl", g.osl}, {"prompts_per_user", g.prompts_per_user}};
   j["scheme"] = {{"plan", plan_name(g.scheme.plan)}, {"overlap", overlap_name(g.scheme.overlap)},
                  {"split_chunks", g.scheme.split_chunks}};

@@ -6,12 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/report/table.hpp"
 #include "harness/model/model_spec.hpp"
 #include "harness/sweep/point.hpp"
 
 namespace tpbench {
-
-nlohmann::json model_to_json(const ModelSpec& m);
 
 // Where the sweep stood when a document was written: while it runs each finished point is
 // written at once, so a document on disk after a kill, a second signal or a full disk says
@@ -23,9 +22,9 @@ nlohmann::json sweep_document(const std::string& command_line, const nlohmann::j
                               const ModelSpec& model, const std::vector<Point>& points, SweepState state,
                               const nlohmann::json& collective_check = nullptr);
 
-void print_sweep_table(std::ostream& out, const std::vector<Point>& points);
-
-// "2024-05-01T12:00:00Z"
-std::string utc_timestamp();
+// One row per point: configuration, step time percentiles, rates, exposed communication and the
+// verification verdict; a point that did not run says why.
+Table sweep_table(const std::vector<Point>& points);
+void print_sweep_table(std::ostream& out, const std::vector<Point>& points, TableFormat f = TableFormat::Text);
 
 }  // namespace tpbench

@@ -9,6 +9,7 @@
 
 #include "harness/backend/backend.hpp"
 #include "harness/measure/stats.hpp"
+#include "harness/report/table.hpp"
 
 namespace tpbench {
 
@@ -34,6 +35,7 @@ struct SweepOptions {
   std::string out;           // JSON document; empty: none
   std::string command_line;  // recorded in the document
   bool progress = true;      // progress line on stderr when it is a terminal
+  TableFormat format = TableFormat::Text;  // how the tables are printed (--format)
 };
 
 // Validates everything first (UsageError: nothing written), then runs. Returns the exit code:

@@ -299,7 +299,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     if (InterruptGuard::requested()) {
       if (show_progress) std::fprintf(stderr, "\r\033[K");
       write(SweepState::Interrupted);
-      print_sweep_table(report, points);
+      print_sweep_table(report, points, o.format);
       const int sig = InterruptGuard::signal_number();
       if (reporting) std::cerr << "tpbench: interrupted by " << signal_name(sig) << "; " << points.size()
                                << " finished point(s) kept" << (o.out.empty() ? "" : " in " + o.out) << "\n";
@@ -310,9 +310,10 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   }
   write(SweepState::Complete);
   if (show_progress) std::fprintf(stderr, "\r\033[K");
-  report << "model " << model.name << ", backend " << backend->name() << "\n";
-  print_sweep_table(report, points);
-  if (!o.out.empty()) report << "wrote " << points.size() << " point(s) to " << o.out << "\n";
+  const bool text = o.format == TableFormat::Text;
+  if (text) report << "model " << model.name << ", backend " << backend->name() << "\n";
+  print_sweep_table(report, points, o.format);
+  if (text && !o.out.empty()) report << "wrote " << points.size() << " point(s) to " << o.out << "\n";
   for (const Point& p : points)
     if ((p.verified && !*p.verified) || (p.collectives_exact && !*p.collectives_exact)) {
       std::cerr << "tpbench: verification FAILED for at least one point (see 'verified' and 'collectives_exact')\n";

@@ -45,7 +45,7 @@ def check(cond, what):
         sys.exit(1)
 check(d["schema"] == "tpbench.collective/1", "schema")
 check(d["op"] == op and d["ranks"] == n and d["backend"] == "cpu", "header")
-check(isinstance(d["version"], str) and isinstance(d["git_commit"], str), "version/commit")
+check(d["tool"]["name"] == "tpbench" and isinstance(d["tool"]["version"], str) and isinstance(d["tool"]["git_commit"], str), "tool")
 pts = d["points"]
 check(len(pts) >= 5, f"only {len(pts)} points")
 factor = 2 * (n - 1) / n if op == "all_reduce" else (n - 1) / n

@@ -21,11 +21,11 @@ m = models["mixtral-8x7b"]
 outside = 2 * 32000 * 4096 + 4096
 want_total = 32 * (41943040 + 32768 + 8192 + 8 * 176160768) + outside
 want_active = 32 * (41943040 + 32768 + 8192 + 2 * 176160768) + outside
-ok = (m["total_params"] == want_total and m["active_params_per_token"] == want_active
+ok = (m["parameters"] == want_total and m["active_parameters_per_token"] == want_active
       and m["weight_bytes"] == 2 * want_total and m["kv_bytes_per_token"] == 2 * 32 * 8 * 128 * 2
-      and m["experts"]["routed"] == 8 and m["experts"]["per_token"] == 2 and m["moe_layers"] == 32
+      and m["experts"]["routed"] == 8 and m["experts"]["per_token"] == 2 and m["experts"]["moe_layers"] == 32
       and "experts" not in models["llama-3.1-8b"]
-      and models["llama-3.1-8b"]["active_params_per_token"] == models["llama-3.1-8b"]["total_params"])
+      and models["llama-3.1-8b"]["active_parameters_per_token"] == models["llama-3.1-8b"]["parameters"])
 print("ok: models --json counts" if ok else "FAIL: models --json: %s" % m)
 sys.exit(0 if ok else 1)
 PY

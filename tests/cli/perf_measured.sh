@@ -25,7 +25,7 @@ rm -f "$P"
 if ! "$BIN" predict --model tiny --layout "1R-TP1,1R-TP2,1R-TP4,1P-TP1 1D-TP2" --concurrency 1,4 --isl 600 --osl 20 \
     --measured "$SWEEP" --out "$P" >"$TMP/stdout" 2>"$TMP/stderr"; then
   echo "FAIL: good predict --measured run failed"; cat "$TMP/stderr"; fail=1
-elif ! python3 - "$P" "$SRC/results/schema/prediction.schema.json" <<'PY'
+elif ! python3 - "$P" "$SRC/scripts" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 src = {(p["layout"], p["concurrency"]): p["step_time_source"] for p in doc["points"]}
@@ -35,11 +35,9 @@ assert not bad, bad
 assert all("emulated" in p for p in doc["points"])
 assert [p["emulated"] for p in doc["points"] if p["layout"] == "1R-TP2"] == [True, True]
 assert doc["step_times"]["source"] == "measured" and doc["step_times"]["plan"] == "tp"
-try:
-    import jsonschema
-    jsonschema.validate(doc, json.load(open(sys.argv[2])))
-except ImportError:
-    pass
+sys.path.insert(0, sys.argv[2])
+import tpbench_schema
+tpbench_schema.validate(doc, "prediction.schema.json")
 PY
 then
   echo "FAIL: prediction points lack the expected step_time_source"; fail=1

@@ -4,13 +4,15 @@ import copy
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
 
 SOURCE = Path(os.environ.get("TPBENCH_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 BINARY = os.environ.get("TPBENCH_BINARY", str(SOURCE / "build" / "tpbench"))
-SCHEMA = json.loads((SOURCE / "results" / "schema" / "prediction.schema.json").read_text())
+sys.path.insert(0, str(SOURCE / "scripts"))
+import tpbench_schema  # noqa: E402
 
 
 def predict(tmp_path):
@@ -22,12 +24,12 @@ def predict(tmp_path):
 
 def test_prediction_validates_and_schema_can_fail(tmp_path):
     doc = predict(tmp_path)
-    jsonschema.validate(doc, SCHEMA)
+    tpbench_schema.validate(doc, "prediction.schema.json")
     assert len(doc["points"]) == 6
     bad = copy.deepcopy(doc)
     del bad["points"][0]["tokens_per_s_per_gpu"]
     try:
-        jsonschema.validate(bad, SCHEMA)
+        tpbench_schema.validate(bad, "prediction.schema.json")
     except jsonschema.ValidationError:
         pass
     else:
@@ -35,7 +37,7 @@ def test_prediction_validates_and_schema_can_fail(tmp_path):
     bad = copy.deepcopy(doc)
     bad["points"][0]["layout"] = "TP4"
     try:
-        jsonschema.validate(bad, SCHEMA)
+        tpbench_schema.validate(bad, "prediction.schema.json")
     except jsonschema.ValidationError:
         pass
     else:

@@ -12,8 +12,8 @@ import jsonschema
 
 SOURCE = Path(os.environ.get("TPBENCH_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 BINARY = os.environ.get("TPBENCH_BINARY", str(SOURCE / "build" / "tpbench"))
-SCHEMA = json.loads((SOURCE / "results" / "schema" / "recommendation.schema.json").read_text())
-PREDICTION = json.loads((SOURCE / "results" / "schema" / "prediction.schema.json").read_text())
+sys.path.insert(0, str(SOURCE / "scripts"))
+import tpbench_schema  # noqa: E402
 SMALL = ["--model", "llama-3.1-8b", "--gpus", "2", "--isl", "1000", "--osl", "100", "--max-concurrency", "16",
          "--prompts-per-user", "2", "--no-progress"]
 
@@ -27,7 +27,7 @@ def recommend(tmp_path, *targets):
 
 def rejects(doc, what):
     try:
-        jsonschema.validate(doc, SCHEMA)
+        tpbench_schema.validate(doc, "recommendation.schema.json")
     except jsonschema.ValidationError:
         return
     raise AssertionError("schema accepted " + what)
@@ -35,7 +35,7 @@ def rejects(doc, what):
 
 def test_recommendation_validates_and_schema_can_fail(tmp_path):
     doc = recommend(tmp_path, "--tpot-ms", "20")
-    jsonschema.validate(doc, SCHEMA)
+    tpbench_schema.validate(doc, "recommendation.schema.json")
     assert doc["recommendation"] is not None and doc["none_meets"] is None
     names = [lay["layout"] for lay in doc["layouts"]]
     # 8B fits one GPU: 2R-TP1, 1R-TP2 and 1P-TP1 1D-TP1 on 2 GPUs.
@@ -43,7 +43,7 @@ def test_recommendation_validates_and_schema_can_fail(tmp_path):
     points = [lay["best"] for lay in doc["layouts"] if lay["best"]]
     as_prediction = {k: doc[k] for k in ("tool", "profile", "model", "workload", "scheme", "params")}
     as_prediction.update(schema="tpbench.prediction/1", points=points)
-    jsonschema.validate(as_prediction, PREDICTION)
+    tpbench_schema.validate(as_prediction, "prediction.schema.json")
     assert doc["recommendation"]["tpot_s"] <= 0.020
     bad = copy.deepcopy(doc)
     bad["targets"]["min_tokens_per_s_per_user"] = 50.0
@@ -58,7 +58,7 @@ def test_recommendation_validates_and_schema_can_fail(tmp_path):
 
 def test_none_meets_validates(tmp_path):
     doc = recommend(tmp_path, "--tpot-ms", "0.5")
-    jsonschema.validate(doc, SCHEMA)
+    tpbench_schema.validate(doc, "recommendation.schema.json")
     assert doc["recommendation"] is None
     assert doc["none_meets"]["binding_target"] == "TPOT"
 

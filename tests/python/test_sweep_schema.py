@@ -4,6 +4,7 @@ import copy
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -11,7 +12,8 @@ import pytest
 
 SOURCE = Path(os.environ.get("TPBENCH_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 BINARY = os.environ.get("TPBENCH_BINARY", str(SOURCE / "build" / "tpbench"))
-SCHEMA = json.loads((SOURCE / "results" / "schema" / "tpbench.result-1.schema.json").read_text())
+sys.path.insert(0, str(SOURCE / "scripts"))
+import tpbench_schema  # noqa: E402
 
 
 def sweep(tmp_path, *args, model="tiny"):
@@ -25,7 +27,7 @@ def sweep(tmp_path, *args, model="tiny"):
 @pytest.mark.parametrize("plan", ["tp", "tp-sp", "weight-gather"])
 def test_done_criterion_sweep_validates(tmp_path, plan):
     doc = sweep(tmp_path, "--plan", plan, "--tp", "1,2,4", "--batch", "1,4", "--verify")
-    jsonschema.validate(doc, SCHEMA)
+    tpbench_schema.validate(doc, "tpbench.result-1.schema.json")
     assert len(doc["points"]) == 6
     assert all(p["verified"] is True for p in doc["points"])
     # --verify also checked the collectives of every TP group exactly.
@@ -41,7 +43,7 @@ def test_done_criterion_sweep_validates(tmp_path, plan):
 def test_prefill_and_overlap_documents_validate(tmp_path):
     doc = sweep(tmp_path, "--plan", "tp", "--overlap", "none,streams,split", "--tp", "2", "--batch", "2",
                 "--phase", "prefill", "--context", "64", "--chunk", "32")
-    jsonschema.validate(doc, SCHEMA)
+    tpbench_schema.validate(doc, "tpbench.result-1.schema.json")
     assert {p["overlap"] for p in doc["points"]} == {"none", "streams", "split"}
     assert all("ttft_s" in p for p in doc["points"])
 
@@ -49,7 +51,7 @@ def test_prefill_and_overlap_documents_validate(tmp_path):
 def test_not_runnable_point_is_reported_and_sweep_goes_on(tmp_path):
     doc = sweep(tmp_path, "--tp", "8", "--batch", "1", "--layers", "80",
                 "--context", "128", model="llama-3.1-70b")
-    jsonschema.validate(doc, SCHEMA)
+    tpbench_schema.validate(doc, "tpbench.result-1.schema.json")
     assert doc["points"][0]["status"] == "not_runnable"
     assert "memory" in doc["points"][0]["reason"]
 
@@ -59,15 +61,15 @@ def test_schema_rejects_broken_documents(tmp_path):
     bad = copy.deepcopy(doc)
     del bad["points"][0]["step_time_s"]
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(bad, SCHEMA)
+        tpbench_schema.validate(bad, "tpbench.result-1.schema.json")
     bad = copy.deepcopy(doc)
     bad["points"][0]["plan"] = "pipeline"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(bad, SCHEMA)
+        tpbench_schema.validate(bad, "tpbench.result-1.schema.json")
     bad = copy.deepcopy(doc)
     bad["schema"] = "tpbench.result/2"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(bad, SCHEMA)
+        tpbench_schema.validate(bad, "tpbench.result-1.schema.json")
 
 
 def test_cuda_point_fields_validate_and_bad_values_are_rejected(tmp_path):
@@ -80,13 +82,13 @@ def test_cuda_point_fields_validate_and_bad_values_are_rejected(tmp_path):
     point["kernels"] = {"attention": "cudnn-sdpa", "attention_library": "cuDNN 9.19.0, cudnn-frontend 1.32.0",
                         "decode_attention_ours_s": 1.2e-5, "decode_attention_library_s": 1.5e-5,
                         "gemm_shapes": 7, "skinny_gemm_shapes": 3}
-    jsonschema.validate(doc, SCHEMA)
+    tpbench_schema.validate(doc, "tpbench.result-1.schema.json")
     for field, value in [("attention", "naive"), ("gemm_shapes", -1)]:
         bad = copy.deepcopy(doc)
         bad["points"][0]["kernels"][field] = value
         with pytest.raises(jsonschema.ValidationError):
-            jsonschema.validate(bad, SCHEMA)
+            tpbench_schema.validate(bad, "tpbench.result-1.schema.json")
     bad = copy.deepcopy(doc)
     bad["points"][0]["overlap_optimistic"] = "yes"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(bad, SCHEMA)
+        tpbench_schema.validate(bad, "tpbench.result-1.schema.json")

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "harness/report/table.hpp"
 #include "harness/sim/serving_sim.hpp"
 
 namespace tpbench::detail {
@@ -18,6 +20,20 @@ inline std::string fmt(const char* format, double v) {
   char b[64];
   std::snprintf(b, sizeof b, format, v);
   return b;
+}
+
+// A table of the report, every column left-aligned as markdown shows one by default; a value
+// whose precision varies along its column arrives formatted by fmt().
+inline Table report_table(const std::vector<std::string>& headers) {
+  Table t;
+  for (const std::string& h : headers) t.columns.push_back(Column::words(h, h).with_missing(""));
+  return t;
+}
+
+inline std::string markdown(const Table& t) {
+  std::ostringstream s;
+  print_table(s, TableFormat::Markdown, t);
+  return s.str();
 }
 
 // The simulated point of a configuration at a concurrency; null when absent or infeasible.
