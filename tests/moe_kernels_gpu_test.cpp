@@ -70,6 +70,9 @@ class DeviceRank {
     for (size_t b = 0; b < m.bits.size(); ++b)
       TPBENCH_CUDA_CHECK(cudaMemcpy(pointers_[b], m.bits[b].data(), m.bits[b].size() * sizeof(bf16),
                                     cudaMemcpyHostToDevice));
+    // A copy from pageable memory may still be in flight when cudaMemcpy returns, and the ops
+    // run on a non-blocking stream that does not wait for the legacy stream.
+    TPBENCH_CUDA_CHECK(cudaDeviceSynchronize());
   }
   std::vector<float> download(int b, size_t n) const {
     std::vector<bf16> h(n);
