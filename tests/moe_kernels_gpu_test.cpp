@@ -19,6 +19,7 @@
 #include "harness/backend/detail/cpu_ops.hpp"
 #include "harness/plan/plan.hpp"
 #include "kernels/detail/counter_rng.hpp"
+#include "kernels/moe.cuh"
 
 using namespace tpbench;
 using bf16 = __nv_bfloat16;
@@ -184,6 +185,19 @@ TEST(MoeKernelsGpu, GraphReplayIsBitIdentical) {
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(s));
     EXPECT_EQ(outputs(), eager) << "replay " << replay;
   }
+}
+
+// Argument checks come before any CUDA call, so they run (and are tested) without a device.
+TEST(MoeKernels, RejectBadArgumentsBeforeLaunching) {
+  bf16* p = reinterpret_cast<bf16*>(uintptr_t(256));  // never dereferenced: every call below refuses
+  const int32_t* idx = reinterpret_cast<const int32_t*>(uintptr_t(256));
+  EXPECT_EQ(kernels::gather_rows_bf16(p, 8, idx, p, 8, 0, 8, nullptr), cudaSuccess);  // no rows: nothing to do
+  EXPECT_EQ(kernels::gather_rows_bf16(nullptr, 8, idx, p, 8, 2, 8, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(kernels::gather_rows_bf16(p, 4, idx, p, 8, 2, 8, nullptr), cudaErrorInvalidValue);  // lda < cols
+  EXPECT_EQ(kernels::moe_gate_bf16(p, 8, idx, 0, p, 2, 2, nullptr), cudaErrorInvalidValue);      // k = 0
+  EXPECT_EQ(kernels::moe_gate_bf16(p, 8, idx, 2, p, 1, 2, nullptr), cudaErrorInvalidValue);      // ldg < k
+  EXPECT_EQ(kernels::moe_combine_bf16(p, 8, p, idx, idx, nullptr, p, 8, 2, 8, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(kernels::moe_combine_bf16(p, 8, p, idx, idx, idx, p, 4, 2, 8, nullptr), cudaErrorInvalidValue);
 }
 
 #else
