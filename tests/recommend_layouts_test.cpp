@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "harness/common/error.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/recommend/layout_space.hpp"
 #include "harness/recommend/serving_command.hpp"
+#include "harness/recommend/why_experts.hpp"
 
 namespace tpbench {
 namespace {
@@ -131,6 +133,28 @@ TEST(RecommendLayouts, ServingCommandsOfExpertParallelPools) {
   ASSERT_EQ(pd.size(), 2u);
   EXPECT_TRUE(pd[0].command.empty());
   EXPECT_NE(pd[1].command.find("--enable-expert-parallel --kv-transfer-config"), std::string::npos) << pd[1].command;
+}
+
+// Under uniform routing a GPU streams the same expert bytes at every EP of a TP: EP e holds E/e
+// experts as 1/(TP/e) slices, each touched with probability 1-(1-k/E)^B, so E p / TP experts'
+// worth either way. Only EP > 1 has all-to-alls; the experts it holds and touches follow E/e.
+TEST(RecommendLayouts, ExpertFactsOfEachExpertParallelism) {
+  const ModelSpec m = preset_model("qwen3-30b-a3b");
+  const SystemProfile prof = builtin_profile("h100-sxm");
+  const double p = 1 - std::pow(1 - 8.0 / 128, 64);
+  const ExpertStepFacts ep1 = expert_step_facts(m, prof, PerfParams{}, StepScheme{}, 8, 1, 64, 1500);
+  // One expert's gate/up and down at BF16: 3 x 2048 x 768 x 2 bytes; 48 layers; 1/8 per GPU.
+  const double by_hand = 128 * p * 3.0 * 2048 * 768 * 2 * 48 / 8;
+  EXPECT_NEAR(ep1.expert_weight_bytes, by_hand, 1e-6 * by_hand);
+  EXPECT_EQ(ep1.all_to_all_s, 0.0);
+  for (int ep : {2, 4, 8}) {
+    const ExpertStepFacts f = expert_step_facts(m, prof, PerfParams{}, StepScheme{}, 8, ep, 64, 1500);
+    EXPECT_NEAR(f.expert_weight_bytes, ep1.expert_weight_bytes, 1e-9 * by_hand) << ep;
+    EXPECT_NEAR(f.resident_weight_bytes, ep1.resident_weight_bytes, 1e-9 * ep1.resident_weight_bytes) << ep;
+    EXPECT_GT(f.all_to_all_s, 0.0) << ep;
+    EXPECT_DOUBLE_EQ(f.experts_held, 128.0 / ep);
+    EXPECT_NEAR(f.experts_touched, 128 * p / ep, 1e-9);
+  }
 }
 
 }  // namespace
