@@ -166,6 +166,7 @@ TEST(CompareReaders, SweepPlanAndOverlapAreChosenNotTakenByFileOrder) {
   EXPECT_NO_THROW(check_selection_used(SweepSelection{}, {&csv}));
 }
 
+// Long on purpose: one line per malformed input, each independent of the others.
 TEST(CompareReaders, MalformedInputsAreUsageErrors) {
   EXPECT_THROW(read_observations(write_tmp("a.csv", "config,concurrency\n1R-TP4,1\n")), UsageError);  // no throughput
   EXPECT_THROW(read_observations(write_tmp("b.csv", "config,concurrency,thpt_per_gpu\n1R-TP4,x,3\n")), UsageError);

@@ -11,6 +11,7 @@
 #include "harness/common/error.hpp"
 #include "harness/sweep/measure_point.hpp"
 #include "harness/sweep/verify.hpp"
+#include "tests/enum_printers.hpp"
 
 using namespace tpbench;
 

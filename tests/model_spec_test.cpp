@@ -51,6 +51,7 @@ TEST(ModelSpec, ReadsHuggingFaceConfig) {
   std::remove(path.c_str());
 }
 
+// Long on purpose: one check per malformed or incomplete config, each independent of the others.
 TEST(ModelSpec, MalformedOrIncompleteConfigIsAUsageError) {
   const std::string bad = write_temp("{ not json");
   EXPECT_THROW(model_from_hf_config(bad), UsageError);

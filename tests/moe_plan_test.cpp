@@ -12,6 +12,7 @@
 #include "harness/plan/op_cost.hpp"
 #include "harness/plan/plan.hpp"
 #include "harness/sweep/verify.hpp"
+#include "tests/enum_printers.hpp"
 
 using namespace tpbench;
 

@@ -275,8 +275,8 @@ TEST(PerfProfile, BuiltinsCiteSourcesAndDefaultTablesBeatAlphaBeta) {
   EXPECT_DOUBLE_EQ(h.peak_hbm_bandwidth, 3.35e12);
   EXPECT_DOUBLE_EQ(builtin_profile("h200-sxm").peak_hbm_bandwidth, 4.8e12);
   for (const char* k : {"memory_bytes", "hbm_bandwidth", "matmul_flops", "collectives"}) EXPECT_TRUE(h.sources.count(k)) << k;
-  // DESIGN.md: an alpha-beta line (latency 12 us, 480 GB/s busbw) is 35-55 % optimistic at
-  // 1-16 MiB on 8 GPUs. The table must be that much slower than the line.
+  // An alpha-beta line (latency 12 us, 480 GB/s busbw) is 35-55 % optimistic at 1-16 MiB on
+  // 8 GPUs (the figures cited in default_profiles.cpp). The table must be that much slower than the line.
   for (double mib : {1.0, 4.0, 16.0}) {
     const double b = mib * 1048576.0;
     const double line = 12e-6 + b * 1.75 / 480e9;

@@ -15,7 +15,7 @@
 namespace tpbench {
 
 // What to execute of the program: everything, or only its compute or only its collectives.
-// Exposed communication = time(Full) - time(ComputeOnly) (DESIGN.md: measured, not guessed).
+// Exposed communication = time(Full) - time(ComputeOnly) (measured, not guessed: docs/architecture.md, Measurement rules).
 enum class Variant { Full, ComputeOnly, CommOnly };
 
 // One timed step: the slowest rank's wall time in each section of the program (prologue,

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -113,9 +114,6 @@ CLI::Option* add_format_option(CLI::App* cmd, tpbench::TableFormat& format) {
       ->type_name("FORMAT");
 }
 
-}  // namespace
-
-namespace {
 // --weight-dtype and --kv-dtype of the commands that choose a model.
 void add_precision_options(CLI::App* cmd, std::string& weight_dtype, std::string& kv_dtype) {
   cmd->add_option("--weight-dtype", weight_dtype,
@@ -123,34 +121,28 @@ void add_precision_options(CLI::App* cmd, std::string& weight_dtype, std::string
                   "(a config.json's quantization_config)");
   cmd->add_option("--kv-dtype", kv_dtype, "bf16 | fp8: the KV cache (fp8: E4M3, per-tensor scales); default: bf16");
 }
-}  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"tpbench: tensor-parallel LLM inference benchmark (sharded GEMMs, decode attention, "
-               "collectives) with a performance model and serving simulator"};
-  app.footer(kFooter);
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(tpbench::kVersion) + " (" + tpbench::kGitCommit + ")");
+// Each add_<command>() declares one subcommand. Its options live on the heap, owned by the
+// command's callback (CLI11 keeps both in the App), so that the flags bound to them stay valid
+// until the callback runs; the callback stores the command's exit code in `rc`.
 
-  int rc = 0;
-  tpbench::ModelsOptions models_opt;
+void add_models(CLI::App& app, int& rc) {
+  auto opt = std::make_shared<tpbench::ModelsOptions>();
   auto* models = app.add_subcommand(
       "models", "List the model presets (or a config.json) with total and active parameters, weight and KV bytes");
   models->footer(R"(Examples:
   tpbench models
   tpbench models --format csv > models.csv
   tpbench models --model-config config.json --json)");
-  models->add_option("--model-config", models_opt.model_config, "Hugging Face config.json to show instead of the presets");
-  auto* models_json = models->add_flag("--json", models_opt.json, "A JSON array of the models (every field) instead of the table");
-  add_format_option(models, models_opt.format)->excludes(models_json);
-  models->callback([&] { rc = tpbench::run_models(models_opt, std::cout); });
+  models->add_option("--model-config", opt->model_config, "Hugging Face config.json to show instead of the presets");
+  auto* models_json = models->add_flag("--json", opt->json, "A JSON array of the models (every field) instead of the table");
+  add_format_option(models, opt->format)->excludes(models_json);
+  models->callback([opt, &rc] { rc = tpbench::run_models(*opt, std::cout); });
+}
 
-  // ---- core commands (sweep) ----
-  std::string command_line;
-  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
-
-  tpbench::SweepOptions sw;
-  sw.command_line = command_line;
+void add_sweep(CLI::App& app, int& rc, const std::string& command_line) {
+  auto opt = std::make_shared<tpbench::SweepOptions>();
+  opt->command_line = command_line;
   auto* sweep = app.add_subcommand("sweep", "Measure decode/prefill steps over plan x overlap x TP x batch x context");
   sweep->footer(R"(A point that does not fit in memory is reported as not runnable and the sweep goes on.
 Ctrl-C (or SIGTERM, SIGHUP) stops within the current operation; the --out document keeps the
@@ -160,59 +152,59 @@ Examples:
   tpbench sweep --backend cpu --model tiny --plan tp --tp 1,2,4 --batch 1,4 --verify --out x.json
   tpbench sweep --backend cuda --model llama-3.1-70b --tp 2,4,8 --batch 1,8,32,64,128,256 --context 11000 --out sweep.json
   tpbench sweep --backend cuda --model llama-3.1-70b --emulate-tp 4 --layers 4 --batch 1,8,64 --verify --format csv)");
-  sweep->add_option("--model", sw.model, "Model preset (see 'tpbench models')")->capture_default_str();
-  sweep->add_option("--model-config", sw.model_config, "Hugging Face config.json (overrides --model)");
-  add_precision_options(sweep, sw.weight_dtype, sw.kv_dtype);
-  sweep->add_option("--plan", sw.plans, "Plans: tp, tp-sp, weight-gather (comma list)")->delimiter(',')->capture_default_str();
-  sweep->add_option("--overlap", sw.overlaps, "Overlap modes: none, streams, split (comma list)")->delimiter(',')->capture_default_str();
-  sweep->add_option("--tp", sw.tp, "Tensor-parallel group sizes (comma list)")->delimiter(',')->capture_default_str();
-  sweep->add_option("--ep", sw.ep,
+  sweep->add_option("--model", opt->model, "Model preset (see 'tpbench models')")->capture_default_str();
+  sweep->add_option("--model-config", opt->model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(sweep, opt->weight_dtype, opt->kv_dtype);
+  sweep->add_option("--plan", opt->plans, "Plans: tp, tp-sp, weight-gather (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--overlap", opt->overlaps, "Overlap modes: none, streams, split (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--tp", opt->tp, "Tensor-parallel group sizes (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--ep", opt->ep,
                     "Expert-parallel sizes for mixture-of-experts models (comma list): the experts spread over EP "
                     "groups of TP/EP ranks; each EP runs with every --tp it divides")
       ->delimiter(',')
       ->capture_default_str();
-  sweep->add_option("--batch", sw.batch, "Batch sizes = concurrent sequences (comma list)")->delimiter(',')->capture_default_str();
-  sweep->add_option("--context", sw.context, "Positions attended after the step (comma list)")->delimiter(',')->capture_default_str();
-  sweep->add_option("--phase", sw.phase, "decode (one token per sequence) or prefill (a chunk of prompt tokens)")->capture_default_str();
-  sweep->add_option("--chunk", sw.chunk, "Prefill tokens per sequence (0: the whole context)")->capture_default_str()
+  sweep->add_option("--batch", opt->batch, "Batch sizes = concurrent sequences (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--context", opt->context, "Positions attended after the step (comma list)")->delimiter(',')->capture_default_str();
+  sweep->add_option("--phase", opt->phase, "decode (one token per sequence) or prefill (a chunk of prompt tokens)")->capture_default_str();
+  sweep->add_option("--chunk", opt->chunk, "Prefill tokens per sequence (0: the whole context)")->capture_default_str()
       ->check(CLI::Range(int64_t(0), int64_t(100000000)));
-  sweep->add_option("--layers", sw.layers, "Run only the first L layers and scale to the model's (0: all)")->capture_default_str();
-  sweep->add_option("--split-chunks", sw.split_chunks, "Batch chunks per layer for --overlap split")->capture_default_str();
+  sweep->add_option("--layers", opt->layers, "Run only the first L layers and scale to the model's (0: all)")->capture_default_str();
+  sweep->add_option("--split-chunks", opt->split_chunks, "Batch chunks per layer for --overlap split")->capture_default_str();
   sweep->add_option_function<std::string>(
-           "--backend", [&sw](const std::string& s) { sw.backend.kind = tpbench::parse_backend_kind(s); },
+           "--backend", [opt](const std::string& s) { opt->backend.kind = tpbench::parse_backend_kind(s); },
            "auto (the GPUs when usable, else the CPU), cpu or cuda")
-      ->default_str(tpbench::backend_kind_name(sw.backend.kind));
-  sweep->add_option("--gpus", sw.backend.gpus, "CUDA devices to use (comma list; default 0..TP-1)")->delimiter(',');
-  sweep->add_flag("--oversubscribe", sw.backend.oversubscribe, "Allow more ranks than GPUs (NCCL >= 2.30, functional checks only)");
-  sweep->add_option("--emulate-tp", sw.backend.emulate_tp, "Run rank 0 of TP=N on one GPU, collective times from --profile")
+      ->default_str(tpbench::backend_kind_name(opt->backend.kind));
+  sweep->add_option("--gpus", opt->backend.gpus, "CUDA devices to use (comma list; default 0..TP-1)")->delimiter(',');
+  sweep->add_flag("--oversubscribe", opt->backend.oversubscribe, "Allow more ranks than GPUs (NCCL >= 2.30, functional checks only)");
+  sweep->add_option("--emulate-tp", opt->backend.emulate_tp, "Run rank 0 of TP=N on one GPU, collective times from --profile")
       ->check(CLI::Range(1, 64));
-  sweep->add_option("--profile", sw.backend.profile, "System profile (name or file) for --emulate-tp")->capture_default_str();
-  sweep->add_option("--timeout", sw.backend.timeout_s, "Seconds before a stuck collective aborts the run")->capture_default_str()
+  sweep->add_option("--profile", opt->backend.profile, "System profile (name or file) for --emulate-tp")->capture_default_str();
+  sweep->add_option("--timeout", opt->backend.timeout_s, "Seconds before a stuck collective aborts the run")->capture_default_str()
       ->check(finite_in(0.001, 86400.0));
-  sweep->add_flag("--force", sw.force, "Run a CPU sweep estimated to take more than an hour");
-  sweep->add_flag("--verify", sw.verify, "Check a reduced step's TP=N logits against the unsharded TP=1 step");
-  bool no_exposed = false;
-  sweep->add_flag("--no-exposed", no_exposed, "Skip the compute-only / comm-only runs (exposed communication)");
-  sweep->add_option("--warmup", sw.sampling.warmup, "Warm-up steps per variant")->capture_default_str();
-  sweep->add_option("--min-samples", sw.sampling.min_samples, "Minimum timed steps")->capture_default_str();
-  sweep->add_option("--max-samples", sw.sampling.max_samples, "Maximum timed steps")->capture_default_str();
-  sweep->add_option("--budget", sw.sampling.budget_s, "Seconds of sampling per variant before giving up on the spread target")->capture_default_str()
+  sweep->add_flag("--force", opt->force, "Run a CPU sweep estimated to take more than an hour");
+  sweep->add_flag("--verify", opt->verify, "Check a reduced step's TP=N logits against the unsharded TP=1 step");
+  auto no_exposed = std::make_shared<bool>(false);
+  sweep->add_flag("--no-exposed", *no_exposed, "Skip the compute-only / comm-only runs (exposed communication)");
+  sweep->add_option("--warmup", opt->sampling.warmup, "Warm-up steps per variant")->capture_default_str();
+  sweep->add_option("--min-samples", opt->sampling.min_samples, "Minimum timed steps")->capture_default_str();
+  sweep->add_option("--max-samples", opt->sampling.max_samples, "Maximum timed steps")->capture_default_str();
+  sweep->add_option("--budget", opt->sampling.budget_s, "Seconds of sampling per variant before giving up on the spread target")->capture_default_str()
       ->check(finite_in(0.001, 86400.0));
-  sweep->add_option("--target-spread", sw.sampling.target_spread, "Stop sampling when the median's relative standard error is below this")->capture_default_str()
+  sweep->add_option("--target-spread", opt->sampling.target_spread, "Stop sampling when the median's relative standard error is below this")->capture_default_str()
       ->check(finite_in(0.0, 1.0));
-  sweep->add_option("--out", sw.out, "Write the JSON document here (atomically, after every point)");
-  add_format_option(sweep, sw.format);
-  bool no_progress = false;
-  sweep->add_flag("--no-progress", no_progress, "No progress line on stderr");
-  sweep->callback([&] {
-    sw.exposed = !no_exposed;
-    sw.progress = !no_progress;
-    rc = tpbench::run_sweep(sw, std::cout);
+  sweep->add_option("--out", opt->out, "Write the JSON document here (atomically, after every point)");
+  add_format_option(sweep, opt->format);
+  auto no_progress = std::make_shared<bool>(false);
+  sweep->add_flag("--no-progress", *no_progress, "No progress line on stderr");
+  sweep->callback([opt, no_exposed, no_progress, &rc] {
+    opt->exposed = !*no_exposed;
+    opt->progress = !*no_progress;
+    rc = tpbench::run_sweep(*opt, std::cout);
   });
-  // ---- perf commands (profile, predict, compare, fit, explain) ----
-  std::string perf_cmdline;
-  for (int i = 0; i < argc; ++i) perf_cmdline += (i ? " " : "") + std::string(argv[i]);
-  tpbench::ProfileOptions profile_opt;
+}
+
+void add_profile(CLI::App& app, int& rc) {
+  auto profile_opt = std::make_shared<tpbench::ProfileOptions>();
   auto* profile_cmd = app.add_subcommand("profile", "System profiles (built-in a100-sxm-80gb, h100-sxm, h200-sxm, b200, gb200-nvl72, or a JSON file)");
   profile_cmd->require_subcommand(1);
   profile_cmd->footer(R"(Examples:
@@ -224,145 +216,157 @@ Examples:
   tpbench profile show
   tpbench profile show h100-sxm --format csv
   tpbench profile show h100-sxm --json > profile.json)");
-  profile_show->add_option("profile", profile_opt.name, "Built-in name or profile JSON file; none: list the built-ins");
-  auto* profile_json = profile_show->add_flag("--json", profile_opt.json, "Print the profile as JSON (the calibrate file format)");
-  add_format_option(profile_show, profile_opt.format)->excludes(profile_json);
-  profile_show->callback([&] { rc = tpbench::run_profile_show(profile_opt, std::cout); });
-  tpbench::ProfileOpOptions op_opt;
+  profile_show->add_option("profile", profile_opt->name, "Built-in name or profile JSON file; none: list the built-ins");
+  auto* profile_json = profile_show->add_flag("--json", profile_opt->json, "Print the profile as JSON (the calibrate file format)");
+  add_format_option(profile_show, profile_opt->format)->excludes(profile_json);
+  profile_show->callback([profile_opt, &rc] { rc = tpbench::run_profile_show(*profile_opt, std::cout); });
+  auto op_opt = std::make_shared<tpbench::ProfileOpOptions>();
   auto* profile_op = profile_cmd->add_subcommand("op", "One op's predicted time on a profile and what bounds it");
-  profile_op->add_option("--profile", op_opt.profile, "Built-in name or profile JSON file")->capture_default_str();
-  profile_op->add_option("--gemm", op_opt.gemm, "M,N,K: out[M,N] = a[M,K] x w[K,N], BF16");
-  profile_op->add_option("--tp", op_opt.tp, "GEMM: use this TP's efficiency table (default: the pooled one)")
+  profile_op->add_option("--profile", op_opt->profile, "Built-in name or profile JSON file")->capture_default_str();
+  profile_op->add_option("--gemm", op_opt->gemm, "M,N,K: out[M,N] = a[M,K] x w[K,N], BF16");
+  profile_op->add_option("--tp", op_opt->tp, "GEMM: use this TP's efficiency table (default: the pooled one)")
       ->check(CLI::Range(0, 1024));
-  profile_op->add_option("--collective", op_opt.collective, "all_reduce, all_gather, reduce_scatter or all_to_all");
-  profile_op->add_option("--bytes", op_opt.bytes, "Collective size as nccl-tests counts it (suffixes K, M, G)")
+  profile_op->add_option("--collective", op_opt->collective, "all_reduce, all_gather, reduce_scatter or all_to_all");
+  profile_op->add_option("--bytes", op_opt->bytes, "Collective size as nccl-tests counts it (suffixes K, M, G)")
       ->transform(CLI::AsSizeValue(false));
-  profile_op->add_option("--ranks", op_opt.ranks, "Collective group size")->check(CLI::Range(1, 1024));
-  profile_op->add_option("--attention", op_opt.attention, "decode or prefill");
-  profile_op->add_option("--batch", op_opt.batch, "Attention: sequences")->capture_default_str()->check(kDecimal);
-  profile_op->add_option("--context", op_opt.context, "Attention: positions attended after the step")->check(kDecimal);
-  profile_op->add_option("--chunk", op_opt.chunk, "Attention (prefill): new tokens per sequence (default: the context)")
+  profile_op->add_option("--ranks", op_opt->ranks, "Collective group size")->check(CLI::Range(1, 1024));
+  profile_op->add_option("--attention", op_opt->attention, "decode or prefill");
+  profile_op->add_option("--batch", op_opt->batch, "Attention: sequences")->capture_default_str()->check(kDecimal);
+  profile_op->add_option("--context", op_opt->context, "Attention: positions attended after the step")->check(kDecimal);
+  profile_op->add_option("--chunk", op_opt->chunk, "Attention (prefill): new tokens per sequence (default: the context)")
       ->check(kDecimal);
-  profile_op->add_option("--heads", op_opt.heads, "Attention: Q,KV,D local query heads, KV heads, head dim (default 64,8,128)");
-  profile_op->add_flag("--json", op_opt.json, "Print JSON");
+  profile_op->add_option("--heads", op_opt->heads, "Attention: Q,KV,D local query heads, KV heads, head dim (default 64,8,128)");
+  profile_op->add_flag("--json", op_opt->json, "Print JSON");
   profile_op->footer(
       "Examples:\n"
       "  tpbench profile op --gemm 1,1280,8192 --tp 8\n"
       "  tpbench profile op --collective all_reduce --bytes 16K --ranks 4\n"
       "  tpbench profile op --attention decode --batch 32 --context 11000 --heads 8,1,128");
-  profile_op->callback([&] { rc = tpbench::run_profile_op(op_opt, std::cout); });
+  profile_op->callback([op_opt, &rc] { rc = tpbench::run_profile_op(*op_opt, std::cout); });
+}
 
-  tpbench::PredictOptions predict_opt;
+void add_predict(CLI::App& app, int& rc, const std::string& command_line) {
+  auto opt = std::make_shared<tpbench::PredictOptions>();
+  opt->command_line = command_line;
   auto* predict = app.add_subcommand("predict", "Simulate serving curves (tok/s/GPU, tok/s/user) from a system profile");
   predict->footer(R"(Examples:
   tpbench predict --profile h100-sxm --model llama-3.1-70b --layout 1R-TP4,2R-TP2 --concurrency 1,8,32 --out pred.json
   tpbench predict --model llama-3.1-70b --layout '1P-TP4 1D-TP4' --isl 10000 --osl 1000 --format markdown
   tpbench predict --model tiny --layout 1R-TP1,1R-TP2 --concurrency 1,4 --measured sweep.json)");
-  predict->add_option("--profile", predict_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
-  predict->add_option("--model", predict_opt.model, "Model preset")->capture_default_str();
-  predict->add_option("--model-config", predict_opt.model_config, "Hugging Face config.json (overrides --model)");
-  add_precision_options(predict, predict_opt.weight_dtype, predict_opt.kv_dtype);
-  predict->add_option("--layout", predict_opt.layouts, "Comma list: kR-TPn or 'aP-TPx bD-TPy'")->capture_default_str();
-  predict->add_option("--concurrency", predict_opt.concurrency, "Comma list of concurrencies")->capture_default_str();
-  predict->add_option("--isl", predict_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
-  predict->add_option("--osl", predict_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
-  predict->add_option("--prompts-per-user", predict_opt.prompts_per_user, "Prompts = this x concurrency")
+  predict->add_option("--profile", opt->profile, "Built-in profile or profile JSON file")->capture_default_str();
+  predict->add_option("--model", opt->model, "Model preset")->capture_default_str();
+  predict->add_option("--model-config", opt->model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(predict, opt->weight_dtype, opt->kv_dtype);
+  predict->add_option("--layout", opt->layouts, "Comma list: kR-TPn or 'aP-TPx bD-TPy'")->capture_default_str();
+  predict->add_option("--concurrency", opt->concurrency, "Comma list of concurrencies")->capture_default_str();
+  predict->add_option("--isl", opt->isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  predict->add_option("--osl", opt->osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  predict->add_option("--prompts-per-user", opt->prompts_per_user, "Prompts = this x concurrency")
       ->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000));
-  predict->add_option("--kv-link-gbps", predict_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)")
+  predict->add_option("--kv-link-gbps", opt->kv_link_gbps, "PD KV link GB/s per rank (default: profile)")
       ->check(finite_in(0.001, 1e6));
-  predict->add_option("--set", predict_opt.set, "NAME=VALUE model parameter: " + tpbench::perf_params_help(false));
-  predict->add_option("--measured", predict_opt.measured,
+  predict->add_option("--set", opt->set, "NAME=VALUE model parameter: " + tpbench::perf_params_help(false));
+  predict->add_option("--measured", opt->measured,
                       "Sweep JSON file(s), comma list: step times interpolated from them (roofline where they lack a TP/phase)");
-  predict->add_option("--measured-plan", predict_opt.measured_plan, "Sweep plan to use (default: tp)")
+  predict->add_option("--measured-plan", opt->measured_plan, "Sweep plan to use (default: tp)")
       ->check(CLI::IsMember({"tp", "tp-sp", "weight-gather"}));
-  predict->add_option("--measured-overlap", predict_opt.measured_overlap, "Sweep overlap to use (default: none)")
+  predict->add_option("--measured-overlap", opt->measured_overlap, "Sweep overlap to use (default: none)")
       ->check(CLI::IsMember({"none", "streams", "split"}));
-  add_scheme_options(predict, predict_opt.plan, predict_opt.overlap, predict_opt.split_chunks);
-  predict->add_option("--out", predict_opt.out, "Write the prediction JSON here");
-  add_format_option(predict, predict_opt.format);
-  predict->callback([&] {
-    predict_opt.command_line = perf_cmdline;
-    rc = tpbench::run_predict(predict_opt, std::cout);
-  });
+  add_scheme_options(predict, opt->plan, opt->overlap, opt->split_chunks);
+  predict->add_option("--out", opt->out, "Write the prediction JSON here");
+  add_format_option(predict, opt->format);
+  predict->callback([opt, &rc] { rc = tpbench::run_predict(*opt, std::cout); });
+}
 
-  tpbench::CompareOptions compare_opt;
-  compare_opt.command_line = perf_cmdline;
+void add_compare(CLI::App& app, int& rc, const std::string& command_line) {
+  auto opt = std::make_shared<tpbench::CompareOptions>();
+  opt->command_line = command_line;
   auto* compare = app.add_subcommand("compare", "MAPE of tok/s/GPU and tok/s/user: reference vs prediction or sweep");
   compare->footer(R"(Examples:
   tpbench compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted pred.json
   tpbench compare --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --predicted sweep.json --points --format csv)");
-  compare->add_option("--reference", compare_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
-  compare->add_option("--predicted", compare_opt.predicted, "Prediction JSON (tpbench predict) or sweep JSON")->required();
-  compare->add_option("--per-user", compare_opt.per_user, "Per-user definition: out_div_conc or inv_tpot (default: the reference's)")
+  compare->add_option("--reference", opt->reference, "Reference CSV (llm-d) or points JSON")->required();
+  compare->add_option("--predicted", opt->predicted, "Prediction JSON (tpbench predict) or sweep JSON")->required();
+  compare->add_option("--per-user", opt->per_user, "Per-user definition: out_div_conc or inv_tpot (default: the reference's)")
       ->check(CLI::IsMember({"out_div_conc", "inv_tpot"}));
-  compare->add_flag("--points", compare_opt.per_point, "Also print every point");
-  compare->add_option("--json", compare_opt.json, "Write the comparison JSON here");
-  add_format_option(compare, compare_opt.format);
-  add_sweep_selection(compare, compare_opt.sweep);
-  compare->callback([&] { rc = tpbench::run_compare(compare_opt, std::cout); });
+  compare->add_flag("--points", opt->per_point, "Also print every point");
+  compare->add_option("--json", opt->json, "Write the comparison JSON here");
+  add_format_option(compare, opt->format);
+  add_sweep_selection(compare, opt->sweep);
+  compare->callback([opt, &rc] { rc = tpbench::run_compare(*opt, std::cout); });
+}
 
-  tpbench::FitOptions fit_opt;
-  fit_opt.command_line = perf_cmdline;
+void add_fit(CLI::App& app, int& rc, const std::string& command_line) {
+  auto opt = std::make_shared<tpbench::FitOptions>();
+  opt->command_line = command_line;
   auto* fit = app.add_subcommand("fit", "Fit <= 4 named model parameters on training configs; report held-out error");
   fit->footer(R"(Examples:
   tpbench fit --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --train 1R-TP4,1R-TP8 --params hbm_efficiency,step_overhead_s
   tpbench fit --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --train 1R-TP4 --params hbm_efficiency --json fit.json --format json)");
-  fit->add_option("--reference", fit_opt.reference, "Reference CSV (llm-d) or points JSON")->required();
-  fit->add_option("--train", fit_opt.train, "Comma list of training configurations")->capture_default_str();
-  fit->add_option("--params", fit_opt.params, "Comma list (<= 4) of " + tpbench::perf_params_help(true) +
+  fit->add_option("--reference", opt->reference, "Reference CSV (llm-d) or points JSON")->required();
+  fit->add_option("--train", opt->train, "Comma list of training configurations")->capture_default_str();
+  fit->add_option("--params", opt->params, "Comma list (<= 4) of " + tpbench::perf_params_help(true) +
                                               " (a per-TP one needs a training configuration of TP n)");
-  fit->add_option("--profile", fit_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
-  fit->add_option("--model", fit_opt.model, "Model preset")->capture_default_str();
-  fit->add_option("--model-config", fit_opt.model_config, "Hugging Face config.json (overrides --model)");
-  add_precision_options(fit, fit_opt.weight_dtype, fit_opt.kv_dtype);
-  fit->add_option("--isl", fit_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
-  fit->add_option("--osl", fit_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
-  fit->add_option("--max-evals", fit_opt.max_evals, "Simulator evaluations at most")->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000000));
-  add_sweep_selection(fit, fit_opt.sweep);
-  add_scheme_options(fit, fit_opt.plan, fit_opt.overlap, fit_opt.split_chunks);
-  fit->add_flag("--points", fit_opt.per_point, "Also print every held-out point");
-  fit->add_option("--json", fit_opt.json, "Write the fit JSON here");
-  add_format_option(fit, fit_opt.format);
-  fit->callback([&] { rc = tpbench::run_fit(fit_opt, std::cout); });
+  fit->add_option("--profile", opt->profile, "Built-in profile or profile JSON file")->capture_default_str();
+  fit->add_option("--model", opt->model, "Model preset")->capture_default_str();
+  fit->add_option("--model-config", opt->model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(fit, opt->weight_dtype, opt->kv_dtype);
+  fit->add_option("--isl", opt->isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  fit->add_option("--osl", opt->osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  fit->add_option("--max-evals", opt->max_evals, "Simulator evaluations at most")->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000000));
+  add_sweep_selection(fit, opt->sweep);
+  add_scheme_options(fit, opt->plan, opt->overlap, opt->split_chunks);
+  fit->add_flag("--points", opt->per_point, "Also print every held-out point");
+  fit->add_option("--json", opt->json, "Write the fit JSON here");
+  add_format_option(fit, opt->format);
+  fit->callback([opt, &rc] { rc = tpbench::run_fit(*opt, std::cout); });
+}
 
-  tpbench::ToyOptions toy_opt;
-  toy_opt.command_line = perf_cmdline;
+void add_toy(CLI::App& app, int& rc, const std::string& command_line) {
+  auto opt = std::make_shared<tpbench::ToyOptions>();
+  opt->command_line = command_line;
   auto* toy = app.add_subcommand("toy", "Fit the toy model (tau, alpha: segments AB and BC) to every curve of points files");
-  toy->add_option("--curves", toy_opt.curves, "Comma list of points files: llm-d CSV, prediction JSON or sweep JSON")->required();
-  toy->add_option("--configs", toy_opt.configs, "Comma list: only these configurations (default: every one)");
-  toy->add_option("--tolerance", toy_opt.tolerance, "A point fails when the toy model is off by more than this fraction")
+  toy->add_option("--curves", opt->curves, "Comma list of points files: llm-d CSV, prediction JSON or sweep JSON")->required();
+  toy->add_option("--configs", opt->configs, "Comma list: only these configurations (default: every one)");
+  toy->add_option("--tolerance", opt->tolerance, "A point fails when the toy model is off by more than this fraction")
       ->capture_default_str()
       ->check(finite_in(1e-6, 10.0));
-  add_sweep_selection(toy, toy_opt.sweep);
-  toy->add_flag("--points", toy_opt.per_point, "Also print every point: curve, toy model, error");
-  toy->add_option("--json", toy_opt.json, "Write the fits JSON here");
-  add_format_option(toy, toy_opt.format);
+  add_sweep_selection(toy, opt->sweep);
+  toy->add_flag("--points", opt->per_point, "Also print every point: curve, toy model, error");
+  toy->add_option("--json", opt->json, "Write the fits JSON here");
+  add_format_option(toy, opt->format);
   toy->footer(
       "Examples:\n"
       "  tpbench toy --curves results/llmd/llmd_pd_sweep_exact_from_tables.csv --configs 1R-TP2,1R-TP4,1R-TP8\n"
       "  tpbench toy --curves results/llmd/llmd_pd_sweep_exact_from_tables.csv,pred.json --configs 1R-TP4 --points");
-  toy->callback([&] { rc = tpbench::run_toy(toy_opt, std::cout); });
+  toy->callback([opt, &rc] { rc = tpbench::run_toy(*opt, std::cout); });
+}
 
-  tpbench::ExplainOptions explain_opt;
+void add_explain(CLI::App& app, int& rc) {
+  auto opt = std::make_shared<tpbench::ExplainOptions>();
   auto* explain = app.add_subcommand("explain", "Markdown report: why the Pareto curves look as they do, with numbers");
   explain->footer(R"(Examples:
   tpbench explain --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --out explain.md
   tpbench explain --reference results/llmd/llmd_pd_sweep_exact_from_tables.csv --latency results/llmd/llmd_pd_sweep_latency_digitized.csv --no-plot)");
-  explain->add_option("--reference", explain_opt.reference, "Reference CSV (llm-d)")->required();
-  explain->add_option("--latency", explain_opt.latency,
+  explain->add_option("--reference", opt->reference, "Reference CSV (llm-d)")->required();
+  explain->add_option("--latency", opt->latency,
                       "CSV of measured mean TPOT/TTFT per point (e.g. results/llmd/llmd_pd_sweep_latency_digitized.csv): "
                       "adds a model-free Little's-law check of the PD points and sizes each TP's stack cost from TPOT at every concurrency");
-  explain->add_option("--profile", explain_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
-  explain->add_option("--model", explain_opt.model, "Model preset")->capture_default_str();
-  explain->add_option("--model-config", explain_opt.model_config, "Hugging Face config.json (overrides --model)");
-  add_precision_options(explain, explain_opt.weight_dtype, explain_opt.kv_dtype);
-  explain->add_option("--isl", explain_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
-  explain->add_option("--osl", explain_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
-  add_scheme_options(explain, explain_opt.plan, explain_opt.overlap, explain_opt.split_chunks);
-  explain->add_option("--out", explain_opt.out, "Write the markdown here (default: stdout)");
-  explain->add_flag("!--no-plot", explain_opt.plot, "Do not run scripts/plot_pareto.py");
-  explain->callback([&] { rc = tpbench::run_explain(explain_opt, std::cout); });
-  tpbench::RecommendOptions rec_opt;
+  explain->add_option("--profile", opt->profile, "Built-in profile or profile JSON file")->capture_default_str();
+  explain->add_option("--model", opt->model, "Model preset")->capture_default_str();
+  explain->add_option("--model-config", opt->model_config, "Hugging Face config.json (overrides --model)");
+  add_precision_options(explain, opt->weight_dtype, opt->kv_dtype);
+  explain->add_option("--isl", opt->isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  explain->add_option("--osl", opt->osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  add_scheme_options(explain, opt->plan, opt->overlap, opt->split_chunks);
+  explain->add_option("--out", opt->out, "Write the markdown here (default: stdout)");
+  explain->add_flag("!--no-plot", opt->plot, "Do not run scripts/plot_pareto.py");
+  explain->callback([opt, &rc] { rc = tpbench::run_explain(*opt, std::cout); });
+}
+
+void add_recommend(CLI::App& app, int& rc, const std::string& command_line) {
+  auto opt = std::make_shared<tpbench::RecommendOptions>();
+  opt->command_line = command_line;
   auto* recommend = app.add_subcommand(
       "recommend", "The best layout and concurrency for a model on N GPUs under latency targets, and its vLLM command");
   recommend->footer(R"(Every aggregated (kR-TPn) and PD (aP-TPx bD-TPy) layout of the GPUs is searched, each instance within
@@ -374,67 +378,71 @@ Examples:
   tpbench recommend --model llama-3.1-70b --gpus 8 --isl 10000 --osl 1000 --ttft-ms 2000 --tpot-ms 50
   tpbench recommend --model-config config.json --profile profile.json --gpus 16 --min-tok-s-per-user 30 --out rec.json --plot rec.png
   tpbench recommend --model llama-3.1-8b --gpus 4 --isl 2000 --osl 200 --ttft-ms 500 --aggregated-only --format markdown)");
-  recommend->add_option("--profile", rec_opt.profile, "Built-in profile or profile JSON file")->capture_default_str();
-  recommend->add_option("--model", rec_opt.model, "Model preset")->capture_default_str();
-  recommend->add_option("--model-config", rec_opt.model_config, "Hugging Face config.json (overrides --model)");
-  recommend->add_option("--gpus", rec_opt.gpus, "GPUs to deploy on")->required()->check(kDecimal)->check(CLI::Range(1, 4096));
-  recommend->add_option("--gpus-per-node", rec_opt.gpus_per_node,
+  recommend->add_option("--profile", opt->profile, "Built-in profile or profile JSON file")->capture_default_str();
+  recommend->add_option("--model", opt->model, "Model preset")->capture_default_str();
+  recommend->add_option("--model-config", opt->model_config, "Hugging Face config.json (overrides --model)");
+  recommend->add_option("--gpus", opt->gpus, "GPUs to deploy on")->required()->check(kDecimal)->check(CLI::Range(1, 4096));
+  recommend->add_option("--gpus-per-node", opt->gpus_per_node,
                         "Most GPUs one instance may span (one NVLink domain; default: the profile's largest collective group)")
       ->check(kDecimal)->check(CLI::Range(1, 4096));
-  recommend->add_option("--isl", rec_opt.isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
-  recommend->add_option("--osl", rec_opt.osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
-  recommend->add_option("--ttft-ms", rec_opt.ttft_ms, "Target: mean time to first token at most this (ms)")
+  recommend->add_option("--isl", opt->isl, "Input tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  recommend->add_option("--osl", opt->osl, "Output tokens per request")->capture_default_str()->check(kDecimal)->check(kTokensRange);
+  recommend->add_option("--ttft-ms", opt->ttft_ms, "Target: mean time to first token at most this (ms)")
       ->check(finite_in(1e-6, 1e9));
-  auto* tpot_opt = recommend->add_option("--tpot-ms", rec_opt.tpot_ms, "Target: mean time per output token at most this (ms)")
+  auto* tpot_opt = recommend->add_option("--tpot-ms", opt->tpot_ms, "Target: mean time per output token at most this (ms)")
       ->check(finite_in(1e-6, 1e9));
-  recommend->add_option("--min-tok-s-per-user", rec_opt.min_tok_s_per_user, "Target: tok/s per user at least this (see --per-user)")
+  recommend->add_option("--min-tok-s-per-user", opt->min_tok_s_per_user, "Target: tok/s per user at least this (see --per-user)")
       ->check(finite_in(1e-6, 1e9))->excludes(tpot_opt);
-  recommend->add_option("--per-user", rec_opt.per_user, "Per-user rate of the target and frontier: inv_tpot (1/TPOT) or out_div_conc")
+  recommend->add_option("--per-user", opt->per_user, "Per-user rate of the target and frontier: inv_tpot (1/TPOT) or out_div_conc")
       ->capture_default_str()->check(CLI::IsMember({"inv_tpot", "out_div_conc"}));
-  recommend->add_option("--max-concurrency", rec_opt.max_concurrency, "Largest concurrency searched (the whole deployment's)")
+  recommend->add_option("--max-concurrency", opt->max_concurrency, "Largest concurrency searched (the whole deployment's)")
       ->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 100000));
-  recommend->add_flag("--aggregated-only", rec_opt.aggregated_only, "Leave out the PD layouts");
-  recommend->add_option("--prompts-per-user", rec_opt.prompts_per_user, "Prompts = this x concurrency")
+  recommend->add_flag("--aggregated-only", opt->aggregated_only, "Leave out the PD layouts");
+  recommend->add_option("--prompts-per-user", opt->prompts_per_user, "Prompts = this x concurrency")
       ->capture_default_str()->check(kDecimal)->check(CLI::Range(1, 1000));
-  recommend->add_option("--kv-link-gbps", rec_opt.kv_link_gbps, "PD KV link GB/s per rank (default: profile)")
+  recommend->add_option("--kv-link-gbps", opt->kv_link_gbps, "PD KV link GB/s per rank (default: profile)")
       ->check(finite_in(0.001, 1e6));
-  recommend->add_option("--set", rec_opt.set, "NAME=VALUE model parameter, as for predict");
-  add_scheme_options(recommend, rec_opt.plan, rec_opt.overlap, rec_opt.split_chunks);
-  recommend->add_option("--jobs", rec_opt.jobs, "Layouts simulated at once (default: the hardware threads)")
+  recommend->add_option("--set", opt->set, "NAME=VALUE model parameter, as for predict");
+  add_scheme_options(recommend, opt->plan, opt->overlap, opt->split_chunks);
+  recommend->add_option("--jobs", opt->jobs, "Layouts simulated at once (default: the hardware threads)")
       ->check(kDecimal)->check(CLI::Range(1, 256));
-  bool rec_no_progress = false;
-  recommend->add_flag("--no-progress", rec_no_progress, "No progress line on stderr");
-  recommend->add_option("--out", rec_opt.out, "Write the recommendation JSON here");
-  recommend->add_option("--plot", rec_opt.plot, "Write the frontier plot here (PNG; needs python3 with matplotlib)");
-  add_format_option(recommend, rec_opt.format);
-  recommend->callback([&] {
-    rec_opt.command_line = perf_cmdline;
-    rec_opt.progress = !rec_no_progress;
-    rc = tpbench::run_recommend(rec_opt, std::cout, std::cerr);
+  auto rec_no_progress = std::make_shared<bool>(false);
+  recommend->add_flag("--no-progress", *rec_no_progress, "No progress line on stderr");
+  recommend->add_option("--out", opt->out, "Write the recommendation JSON here");
+  recommend->add_option("--plot", opt->plot, "Write the frontier plot here (PNG; needs python3 with matplotlib)");
+  add_format_option(recommend, opt->format);
+  recommend->callback([opt, rec_no_progress, &rc] {
+    opt->progress = !*rec_no_progress;
+    rc = tpbench::run_recommend(*opt, std::cout, std::cerr);
   });
-  // ---- micro-benchmark commands (collective, calibrate) ----
-  tpbench::CollectiveOptions coll;
-  coll.command_line = command_line;
+}
+
+void add_collective(CLI::App& app, int& rc, const std::string& command_line) {
+  auto opt = std::make_shared<tpbench::CollectiveOptions>();
+  opt->command_line = command_line;
   auto* collective = app.add_subcommand(
       "collective", "nccl-tests-style sweep of one collective over message sizes (time, algbw, busbw, exact check)");
   collective->footer(R"(Examples:
   tpbench collective --op all_reduce --ranks 4 --min-bytes 1K --max-bytes 64M
   tpbench collective --backend cuda --op all_gather --ranks 8 --max-bytes 1G --json all_gather.json
   tpbench collective --ranks 2 --max-bytes 1M --format csv > all_reduce.csv)");
-  collective->add_option("--op", coll.op, "all_reduce | all_gather | reduce_scatter | all_to_all")->capture_default_str();
-  collective->add_option("--ranks", coll.ranks, "ranks in the group (1..64)")->capture_default_str();
-  collective->add_option("--min-bytes", coll.min_bytes, "smallest size, nccl-tests bytes (suffixes K, M, G = 2^10, 2^20, 2^30)")->transform(CLI::AsSizeValue(false))->capture_default_str();
-  collective->add_option("--max-bytes", coll.max_bytes, "largest size, nccl-tests bytes (suffixes K, M, G = 2^10, 2^20, 2^30)")->transform(CLI::AsSizeValue(false))->capture_default_str();
-  collective->add_option("--step-factor", coll.step_factor, "size multiplier between rows")->capture_default_str();
-  collective->add_option("--iters", coll.iters, "timed iterations per size")->capture_default_str();
-  collective->add_option("--warmup", coll.warmup, "warm-up iterations per size")->capture_default_str();
-  collective->add_option("--backend", coll.backend, "cpu (in-process threads) | cuda (NCCL)")->capture_default_str();
-  collective->add_option("--gpus", coll.gpus, "cuda: GPUs to place ranks on (comma list; default all visible)")->delimiter(',');
-  collective->add_option("--json", coll.json, "write the results as JSON (schema tpbench.collective/1)");
-  add_format_option(collective, coll.format);
-  collective->callback([&] { rc = tpbench::run_collective(coll, std::cout); });
-  tpbench::CalibrateOptions cal;
-  cal.command_line = command_line;
+  collective->add_option("--op", opt->op, "all_reduce | all_gather | reduce_scatter | all_to_all")->capture_default_str();
+  collective->add_option("--ranks", opt->ranks, "ranks in the group (1..64)")->capture_default_str();
+  collective->add_option("--min-bytes", opt->min_bytes, "smallest size, nccl-tests bytes (suffixes K, M, G = 2^10, 2^20, 2^30)")->transform(CLI::AsSizeValue(false))->capture_default_str();
+  collective->add_option("--max-bytes", opt->max_bytes, "largest size, nccl-tests bytes (suffixes K, M, G = 2^10, 2^20, 2^30)")->transform(CLI::AsSizeValue(false))->capture_default_str();
+  collective->add_option("--step-factor", opt->step_factor, "size multiplier between rows")->capture_default_str();
+  collective->add_option("--iters", opt->iters, "timed iterations per size")->capture_default_str();
+  collective->add_option("--warmup", opt->warmup, "warm-up iterations per size")->capture_default_str();
+  collective->add_option("--backend", opt->backend, "cpu (in-process threads) | cuda (NCCL)")->capture_default_str();
+  collective->add_option("--gpus", opt->gpus, "cuda: GPUs to place ranks on (comma list; default all visible)")->delimiter(',');
+  collective->add_option("--json", opt->json, "write the results as JSON (schema tpbench.collective/1)");
+  add_format_option(collective, opt->format);
+  collective->callback([opt, &rc] { rc = tpbench::run_collective(*opt, std::cout); });
+}
+
+void add_calibrate(CLI::App& app, int& rc, const std::string& command_line) {
+  auto opt = std::make_shared<tpbench::CalibrateOptions>();
+  opt->command_line = command_line;
   auto* calibrate = app.add_subcommand(
       "calibrate", "Measure this machine's ceilings (HBM, GEMM, decode attention, NCCL tables) into a system profile");
   calibrate->footer(R"(Fields not measured (and the collective tables when fewer than 2 GPUs are used) come from --base.
@@ -445,31 +453,33 @@ Examples:
   tpbench calibrate --out results/h100/profile.json
   tpbench calibrate --quick --gpus 0 --base h100-sxm --out profile.json
   tpbench calibrate --model llama-3.1-8b --tp 1,2 --plan tp,weight-gather --out profile-8b.json --format csv)");
-  calibrate->add_option("--out", cal.out, "profile JSON to write (tpbench.profile/1)")->required();
-  calibrate->add_option("--gpus", cal.gpus, "CUDA devices to use (comma list; default all visible)")->delimiter(',');
-  calibrate->add_option("--base", cal.base, "a built-in profile (tpbench profile show lists them) or a profile FILE, for the fields not measured")->capture_default_str();
-  calibrate->add_option("--name", cal.name, "profile name (default calibrated-<gpu>)");
-  calibrate->add_flag("--quick", cal.quick, "fewer sizes and iterations (under a minute on one GPU)");
-  calibrate->add_option("--model", cal.model, "Model preset whose plans' ops are measured")->capture_default_str();
-  calibrate->add_option("--model-config", cal.model_config, "Hugging Face config.json (overrides --model)");
-  calibrate->add_option("--tp", cal.tps, "TP sizes whose per-rank shapes are measured (comma list)")
+  calibrate->add_option("--out", opt->out, "profile JSON to write (tpbench.profile/1)")->required();
+  calibrate->add_option("--gpus", opt->gpus, "CUDA devices to use (comma list; default all visible)")->delimiter(',');
+  calibrate->add_option("--base", opt->base, "a built-in profile (tpbench profile show lists them) or a profile FILE, for the fields not measured")->capture_default_str();
+  calibrate->add_option("--name", opt->name, "profile name (default calibrated-<gpu>)");
+  calibrate->add_flag("--quick", opt->quick, "fewer sizes and iterations (under a minute on one GPU)");
+  calibrate->add_option("--model", opt->model, "Model preset whose plans' ops are measured")->capture_default_str();
+  calibrate->add_option("--model-config", opt->model_config, "Hugging Face config.json (overrides --model)");
+  calibrate->add_option("--tp", opt->tps, "TP sizes whose per-rank shapes are measured (comma list)")
       ->delimiter(',')->capture_default_str();
-  calibrate->add_option("--plan", cal.plans, "Plans whose ops are measured: tp, tp-sp, weight-gather (comma list)")
+  calibrate->add_option("--plan", opt->plans, "Plans whose ops are measured: tp, tp-sp, weight-gather (comma list)")
       ->delimiter(',')->capture_default_str();
-  calibrate->add_option("--min-bytes", cal.min_bytes, "smallest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' smallest message)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
-  calibrate->add_option("--max-bytes", cal.max_bytes, "largest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' largest)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
-  add_format_option(calibrate, cal.format);
-  calibrate->callback([&] { rc = tpbench::run_calibrate(cal, std::cout); });
+  calibrate->add_option("--min-bytes", opt->min_bytes, "smallest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' smallest message)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
+  calibrate->add_option("--max-bytes", opt->max_bytes, "largest collective size, nccl-tests bytes (suffixes K, M, G; default: the plans' largest)")->transform(CLI::AsSizeValue(false))->check(CLI::PositiveNumber);
+  add_format_option(calibrate, opt->format);
+  calibrate->callback([opt, &rc] { rc = tpbench::run_calibrate(*opt, std::cout); });
+}
 
-  // Every argument is recorded in the JSON documents (command_line) and most name files that
-  // appear there too: JSON holds only UTF-8, so other bytes are refused here, before any work.
-  // An empty value (`--out ''`, `--model-config=`) would read as the option not given.
+// Every argument is recorded in the JSON documents (command_line) and most name files that
+// appear there too: JSON holds only UTF-8, so other bytes are refused here, before any work.
+// An empty value (`--out ''`, `--model-config=`) would read as the option not given.
+bool arguments_are_recordable(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (!tpbench::is_valid_utf8(arg)) {
       std::cerr << "tpbench: error: argument " << i << " '" << tpbench::escaped(arg)
                 << "' is not valid UTF-8 (tpbench records its arguments in JSON)\n";
-      return 2;
+      return false;
     }
     if (arg.empty() || (arg.rfind("--", 0) == 0 && arg.back() == '=')) {
       const bool after_option = arg.empty() && i > 1 && argv[i - 1][0] == '-';
@@ -477,9 +487,37 @@ Examples:
                                : after_option ? tpbench::escaped(argv[i - 1])
                                               : "argument " + std::to_string(i);
       std::cerr << "tpbench: error: " << what << ": empty value (give a path or value)\n";
-      return 2;
+      return false;
     }
   }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tpbench: tensor-parallel LLM inference benchmark (sharded GEMMs, decode attention, "
+               "collectives) with a performance model and serving simulator"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(tpbench::kVersion) + " (" + tpbench::kGitCommit + ")");
+
+  int rc = 0;
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+  add_models(app, rc);
+  add_sweep(app, rc, command_line);
+  add_profile(app, rc);
+  add_predict(app, rc, command_line);
+  add_compare(app, rc, command_line);
+  add_fit(app, rc, command_line);
+  add_toy(app, rc, command_line);
+  add_explain(app, rc);
+  add_recommend(app, rc, command_line);
+  add_collective(app, rc, command_line);
+  add_calibrate(app, rc, command_line);
+
+  if (!arguments_are_recordable(argc, argv)) return 2;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -188,6 +188,20 @@ std::vector<Source> fitted_sources(const std::vector<std::string>& files, const 
   return sources;
 }
 
+// The notes under the text table: the marks it used and what its columns mean.
+void print_toy_notes(std::ostream& out, bool any_emulated, bool any_bound, double tolerance) {
+  char line[320];
+  if (any_emulated) out << "* measured on one GPU with --emulate-tp: TP>1 collective times came from a system profile\n";
+  if (any_bound)
+    out << ">= / <=: the curve does not reach its knee (or starts past it), so only a bound is known; '-': not "
+           "determined by the curve\n";
+  std::snprintf(line, sizeof line,
+                "plateau = alpha / tau tok/s/GPU (segment BC); fails: points where the toy model is off by more than "
+                "%.0f %%, with the segment they fall on\n",
+                100 * tolerance);
+  out << line;
+}
+
 }  // namespace
 
 int run_toy(const ToyOptions& o, std::ostream& out) {
@@ -255,16 +269,7 @@ int run_toy(const ToyOptions& o, std::ostream& out) {
     if (!o.json.empty()) write_file_atomic(o.json, doc.dump(2) + "\n");
     return 0;
   }
-  char line[320];
-  if (any_emulated) out << "* measured on one GPU with --emulate-tp: TP>1 collective times came from a system profile\n";
-  if (any_bound)
-    out << ">= / <=: the curve does not reach its knee (or starts past it), so only a bound is known; '-': not "
-           "determined by the curve\n";
-  std::snprintf(line, sizeof line,
-                "plateau = alpha / tau tok/s/GPU (segment BC); fails: points where the toy model is off by more than "
-                "%.0f %%, with the segment they fall on\n",
-                100 * o.tolerance);
-  out << line;
+  print_toy_notes(out, any_emulated, any_bound, o.tolerance);
   if (!o.json.empty()) {
     write_file_atomic(o.json, doc.dump(2) + "\n");
     out << "wrote " << o.json << "\n";

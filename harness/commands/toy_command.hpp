@@ -1,5 +1,5 @@
 #pragma once
-// `tpbench toy`: the seed's toy model (DESIGN.md: tau and alpha, segments AB and BC) fitted to
+// `tpbench toy`: the toy model (toy_model.hpp: tau and alpha, segments AB and BC) fitted to
 // every curve of any points file (the llm-d CSV, a prediction, a sweep), with where it fails.
 #include <cstdint>
 #include <ostream>

@@ -231,16 +231,11 @@ std::vector<RidgePoint> follow_ridge(const ObservationSet& reference, const Mode
   out.push_back(last);
   return out;
 }
-}  // namespace
 
-FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, const SystemProfile& prof,
-                         const PerfParams& start, const FitSpec& spec) {
-  // A reference that is itself a prediction may list points it could not run: nothing to fit.
-  ObservationSet ref = reference;
-  ref.points.erase(std::remove_if(ref.points.begin(), ref.points.end(),
-                                  [](const Observation& o) { return !o.not_runnable.empty(); }),
-                   ref.points.end());
-  if (ref.points.empty()) throw UsageError("'" + reference.origin + "' has no runnable point to fit");
+// The training configurations by their layout names, once the parameters are known and
+// fittable and every training configuration is in `ref` and runs.
+std::vector<std::string> checked_training_set(const ObservationSet& ref, const ModelSpec& m, const SystemProfile& prof,
+                                              const PerfParams& start, const FitSpec& spec) {
   if (spec.params.empty() || spec.params.size() > 4)
     throw UsageError("fit takes one to four parameters, got " + std::to_string(spec.params.size()));
   for (const auto& n : spec.params) {
@@ -279,6 +274,32 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
     const ServingPoint p = simulate_serving(parse_layout(t), m, prof, start, cfg);
     if (!p.feasible) throw UsageError("training configuration " + t + " cannot run: " + p.reason);
   }
+  return train;
+}
+
+// The held-out aggregated configurations' MAPE of tok/s/GPU per TP.
+void heldout_by_tp(FitResult& r) {
+  std::map<int, std::set<std::string>> held_by_tp;
+  for (const auto& q : r.heldout.points)
+    if (const Layout l = parse_layout(q.config); !l.disaggregated) held_by_tp[l.replicas.tp].insert(q.config);
+  for (const auto& [tp, configs] : held_by_tp) {
+    const auto& cfgs = configs;  // clang before 16 cannot capture a structured binding
+    r.heldout_aggregated_by_tp[tp] = {mape_gpu_where(r.heldout, [&](const std::string& c) { return cfgs.count(c) > 0; }),
+                                      int(cfgs.size())};
+  }
+}
+
+}  // namespace
+
+FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, const SystemProfile& prof,
+                         const PerfParams& start, const FitSpec& spec) {
+  // A reference that is itself a prediction may list points it could not run: nothing to fit.
+  ObservationSet ref = reference;
+  ref.points.erase(std::remove_if(ref.points.begin(), ref.points.end(),
+                                  [](const Observation& o) { return !o.not_runnable.empty(); }),
+                   ref.points.end());
+  if (ref.points.empty()) throw UsageError("'" + reference.origin + "' has no runnable point to fit");
+  const std::vector<std::string> train = checked_training_set(ref, m, prof, start, spec);
   FitResult r;
   r.start = start;
   std::vector<double> x0, step;
@@ -339,14 +360,7 @@ FitResult fit_parameters(const ObservationSet& reference, const ModelSpec& m, co
     if (!contains(train, p.config) && !contains(held, p.config)) held.push_back(p.config);
   r.train = compare_observations(ref, simulate_observations(ref, m, prof, r.fitted, spec.isl, spec.osl, train, spec.scheme), std::nullopt);
   r.heldout = heldout_comparison(ref, m, prof, r.fitted, spec, held, r.heldout_aggregated_mape_gpu, r.heldout_pd_mape_gpu);
-  std::map<int, std::set<std::string>> held_by_tp;
-  for (const auto& q : r.heldout.points)
-    if (const Layout l = parse_layout(q.config); !l.disaggregated) held_by_tp[l.replicas.tp].insert(q.config);
-  for (const auto& [tp, configs] : held_by_tp) {
-    const auto& cfgs = configs;  // clang before 16 cannot capture a structured binding
-    r.heldout_aggregated_by_tp[tp] = {mape_gpu_where(r.heldout, [&](const std::string& c) { return cfgs.count(c) > 0; }),
-                                      int(cfgs.size())};
-  }
+  heldout_by_tp(r);
 
   if (spec.explore_ridge && r.identifiability.ridge) {
     if (held.empty()) r.ridge_not_explored = "no held-out configuration to compare along it";

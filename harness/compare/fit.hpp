@@ -1,5 +1,5 @@
 #pragma once
-// Calibration protocol (DESIGN.md): fit at most four named model parameters on the training
+// Calibration protocol (docs/architecture.md): fit at most four named model parameters on the training
 // configurations of a reference, then report the error on every configuration not trained on.
 // The objective is the mean squared log ratio of tok/s/GPU and of tok/s/user (the reference's
 // per-user definition) over the training points.

@@ -1,7 +1,8 @@
 #pragma once
 // Size-aware collective time tables: seconds per (operation, group size, message size),
 // interpolated linearly in log(bytes)-log(seconds). A single alpha-beta line is 35-55 %
-// optimistic at 1-16 MiB on H100 NVLink (DESIGN.md), so the model never uses one.
+// optimistic at 1-16 MiB on H100 NVLink (the sources in default_profiles.cpp), so the model never
+// uses one.
 //
 // Message sizes are counted as nccl-tests counts them: all_reduce = the buffer size;
 // all_gather = the gathered (output) size; reduce_scatter = the input size; all_to_all = one

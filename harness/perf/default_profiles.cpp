@@ -25,7 +25,7 @@ constexpr double kKiB = 1024.0, kMiB = kKiB * 1024, kGiB = kMiB * 1024;
 // for H100 (NVIDIA/nccl-tests issue #212, 2024): ~480 GB/s all_reduce busbw on 8 GPUs with NVLink
 // SHARP at large sizes (256 MiB is too small to reach it), and ~370 GB/s effective NVLink busbw
 // for everything else (ring, or any other collective). At 1-16 MiB these times are 1.35-2x a
-// single alpha-beta line through the latency and the peak busbw, as DESIGN.md warns.
+// single alpha-beta line through the latency and the peak busbw, which is why the model uses tables.
 struct Row { double bytes; double us2, us4, us8; };
 constexpr double kNvlinkBusbw = 370e9;  // bytes/s: NCCL's effective NVLink 4 busbw without SHARP
 constexpr Row kAllReduceH100[] = {

@@ -1,5 +1,5 @@
 #pragma once
-// The seed's toy model of a serving curve on N GPUs: every user gets 1/tau tokens/s while
+// The toy model of a serving curve on N GPUs: every user gets 1/tau tokens/s while
 // fewer than alpha x N requests run (segment AB: per-GPU throughput C / (tau N), linear in C);
 // beyond that the engine is full (segment BC: per-GPU throughput alpha / tau, flat; per-user
 // alpha N / (tau C)). fit_toy() finds tau and alpha for any curve and says where it fails.

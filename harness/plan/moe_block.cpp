@@ -9,8 +9,6 @@
 namespace tpbench::detail {
 namespace {
 
-using V = ProgramBuilder;
-
 // Where a rank sits in the expert layout.
 struct ExpertLayout {
   int ranks = 1, ep = 1, group_ranks = 1, group = 0, member = 0;
@@ -210,7 +208,7 @@ int run_experts(const BlockContext& x, View src, std::vector<int64_t> source_row
   const ExpertLayout& l = x.l;
   const int64_t P = int64_t(source_rows.size()), H = x.hidden, s = l.slice;
   const RowRule pr = pairs_rule(l);
-  const View in = V::view(x.s.expert_in, P, H, H, 0, pr);
+  const View in = buffer_view(x.s.expert_in, P, H, H, 0, pr);
   x.b.gather_rows(x.prefix + "experts_gather", x.layer, src, in, std::move(source_rows), std::move(deps));
   MoeOpInfo info;
   info.experts = l.experts;
@@ -219,26 +217,26 @@ int run_experts(const BlockContext& x, View src, std::vector<int64_t> source_row
   info.first_expert = l.first_expert;
   info.step_tokens = double(x.step_rows);
   info.weight_stride = H * 2 * s;
-  const View gu = V::view(x.s.gate_up, P, 2 * s, 2 * s, 0, pr);
-  x.b.grouped_gemm(x.prefix + "experts_gate_up", x.layer, in, V::view(x.w.experts_gate_up, H, 2 * s), gu, info,
+  const View gu = buffer_view(x.s.gate_up, P, 2 * s, 2 * s, 0, pr);
+  x.b.grouped_gemm(x.prefix + "experts_gate_up", x.layer, in, buffer_view(x.w.experts_gate_up, H, 2 * s), gu, info,
                    group_rows);
-  const View act = V::view(x.s.act, P, s, s, 0, pr);
+  const View act = buffer_view(x.s.act, P, s, s, 0, pr);
   x.b.silu_mul(x.prefix + "experts_silu_mul", x.layer, gu, act);
   info.weight_stride = s * H;
-  return x.b.grouped_gemm(x.prefix + "experts_down", x.layer, act, V::view(x.w.experts_down, s, H),
-                          V::view(x.s.expert_out, P, H, H, 0, pr), info, std::move(group_rows));
+  return x.b.grouped_gemm(x.prefix + "experts_down", x.layer, act, buffer_view(x.w.experts_down, s, H),
+                          buffer_view(x.s.expert_out, P, H, H, 0, pr), info, std::move(group_rows));
 }
 
 // The shared experts over `rows` token rows of `in`, added into `out`. Returns the last op, or -1.
 int run_shared(const BlockContext& x, View in, View out, RowRule rule) {
   if (x.w.shared_gate_up < 0) return -1;
   const int64_t rows = in.rows, H = x.hidden, ss = x.l.shared_slice;
-  const View gu = V::view(x.s.shared_gate_up, rows, 2 * ss, 2 * ss, 0, rule);
-  const View act = V::view(x.s.shared_act, rows, ss, ss, 0, rule);
-  const View y = V::view(x.s.shared_out, rows, H, H, 0, rule);
-  x.b.gemm(x.prefix + "shared_gate_up", x.layer, in, V::view(x.w.shared_gate_up, H, 2 * ss), gu);
+  const View gu = buffer_view(x.s.shared_gate_up, rows, 2 * ss, 2 * ss, 0, rule);
+  const View act = buffer_view(x.s.shared_act, rows, ss, ss, 0, rule);
+  const View y = buffer_view(x.s.shared_out, rows, H, H, 0, rule);
+  x.b.gemm(x.prefix + "shared_gate_up", x.layer, in, buffer_view(x.w.shared_gate_up, H, 2 * ss), gu);
   x.b.silu_mul(x.prefix + "shared_silu_mul", x.layer, gu, act);
-  x.b.gemm(x.prefix + "shared_down", x.layer, act, V::view(x.w.shared_down, ss, H), y);
+  x.b.gemm(x.prefix + "shared_down", x.layer, act, buffer_view(x.w.shared_down, ss, H), y);
   return x.b.residual_add(x.prefix + "shared_add", x.layer, y, out);
 }
 
@@ -247,9 +245,9 @@ MoeBlockOutput experts_sliced(const BlockContext& x, const std::vector<int32_t>&
   const ExpertLayout& l = x.l;
   const int64_t M = x.step_rows, H = x.hidden;
   const RowRule tok = tokens_rule();
-  const View logits = V::view(x.s.logits, M, l.experts, l.experts, 0, tok);
-  const View gates = V::view(x.s.gates, M, l.k, l.k, 0, tok);
-  x.b.gemm(x.prefix + "router", x.layer, h, V::view(x.w.router, H, l.experts), logits);
+  const View logits = buffer_view(x.s.logits, M, l.experts, l.experts, 0, tok);
+  const View gates = buffer_view(x.s.gates, M, l.k, l.k, 0, tok);
+  x.b.gemm(x.prefix + "router", x.layer, h, buffer_view(x.w.router, H, l.experts), logits);
   x.b.moe_gate(x.prefix + "moe_gate", x.layer, logits, gates, l.experts, chosen);
   // Pairs in expert order: bucket the (row, j) pairs by expert, rows ascending within one.
   std::vector<std::vector<std::pair<int64_t, int64_t>>> by_expert(size_t(l.experts));
@@ -266,8 +264,8 @@ MoeBlockOutput experts_sliced(const BlockContext& x, const std::vector<int32_t>&
   }
   const int64_t P = int64_t(source_rows.size());
   run_experts(x, h, std::move(source_rows), std::move(group_rows), {});
-  const View out = V::view(x.s.shard_out, M, H, H, 0, tok);
-  x.b.moe_combine(x.prefix + "moe_combine", x.layer, V::view(x.s.expert_out, P, H, H, 0, pairs_rule(l)), gates, out,
+  const View out = buffer_view(x.s.shard_out, M, H, H, 0, tok);
+  x.b.moe_combine(x.prefix + "moe_combine", x.layer, buffer_view(x.s.expert_out, P, H, H, 0, pairs_rule(l)), gates, out,
                   std::move(terms));
   const int last = run_shared(x, h, out, tok);
   if (l.ranks == 1) return {-1, out};
@@ -324,35 +322,35 @@ MoeBlockOutput experts_dispatched(const BlockContext& x, const std::vector<int32
   const int64_t M = x.step_rows, H = x.hidden;
   const TokenShard sh = token_shard(M, l.ranks, rank);
   const RowRule shard = shard_rule(l.ranks), sent = shard_rule(l.ranks, double(l.k * l.group_ranks));
-  const View hs = V::view(h.buffer, sh.count, H, h.ld, sh.count > 0 ? h.offset + sh.first * h.ld : h.offset, shard);
-  const View logits = V::view(x.s.logits, sh.count, l.experts, l.experts, 0, shard);
-  const View gates = V::view(x.s.gates, sh.count, l.k, l.k, 0, shard);
-  x.b.gemm(x.prefix + "router", x.layer, hs, V::view(x.w.router, H, l.experts), logits);
+  const View hs = buffer_view(h.buffer, sh.count, H, h.ld, sh.count > 0 ? h.offset + sh.first * h.ld : h.offset, shard);
+  const View logits = buffer_view(x.s.logits, sh.count, l.experts, l.experts, 0, shard);
+  const View gates = buffer_view(x.s.gates, sh.count, l.k, l.k, 0, shard);
+  x.b.gemm(x.prefix + "router", x.layer, hs, buffer_view(x.w.router, H, l.experts), logits);
   x.b.moe_gate(x.prefix + "moe_gate", x.layer, logits, gates, l.experts,
                std::vector<int32_t>(chosen.begin() + sh.first * l.k, chosen.begin() + (sh.first + sh.count) * l.k));
 
   DispatchMaps d = dispatch_maps(l, dispatch_lists(l, chosen, M), rank, sh);
   const int64_t rows = l.ranks * d.capacity;
-  const View send = V::view(x.s.send, rows, H, H, 0, sent), recv = V::view(x.s.recv, rows, H, H, 0, sent);
-  const int pack = x.b.gather_rows(x.prefix + "moe_pack", x.layer, V::view(h.buffer, M, H, h.ld, h.offset, tokens_rule()),
+  const View send = buffer_view(x.s.send, rows, H, H, 0, sent), recv = buffer_view(x.s.recv, rows, H, H, 0, sent);
+  const int pack = x.b.gather_rows(x.prefix + "moe_pack", x.layer, buffer_view(h.buffer, M, H, h.ld, h.offset, tokens_rule()),
                                    send, std::move(d.pack));
   const int dispatch = x.b.collective(x.prefix + "moe_dispatch", x.layer, CollectiveKind::AllToAll, send, recv, l.ranks,
                                       x.comm, {pack});
   const int64_t P = int64_t(d.experts_in.size());
   run_experts(x, recv, std::move(d.experts_in), std::move(d.group_rows), {dispatch});
   const int unpack = x.b.gather_rows(x.prefix + "moe_unpack", x.layer,
-                                     V::view(x.s.expert_out, P, H, H, 0, pairs_rule(l)), send, std::move(d.unpack));
+                                     buffer_view(x.s.expert_out, P, H, H, 0, pairs_rule(l)), send, std::move(d.unpack));
   const int ret = x.b.collective(x.prefix + "moe_return", x.layer, CollectiveKind::AllToAll, send, recv, l.ranks,
                                  x.comm, {unpack});
-  const View out = V::view(x.s.shard_out, sh.rows_per_rank, H, H, 0, shard);
+  const View out = buffer_view(x.s.shard_out, sh.rows_per_rank, H, H, 0, shard);
   x.b.moe_combine(x.prefix + "moe_combine", x.layer, recv, gates, out, std::move(d.terms), {ret});
-  const View owned = V::view(x.s.shard_out, sh.count, H, H, 0, shard);
+  const View owned = buffer_view(x.s.shard_out, sh.count, H, H, 0, shard);
   run_shared(x, hs, owned, shard);
-  const View all = V::view(x.s.gathered, l.ranks * sh.rows_per_rank, H, H, 0,
+  const View all = buffer_view(x.s.gathered, l.ranks * sh.rows_per_rank, H, H, 0,
                            RowRule{RowBasis::PaddedTokens, SeqShare::All, 0, l.ranks});
   const int ag = x.b.collective(x.prefix + "moe_all_gather", x.layer, CollectiveKind::AllGather, out, all, l.ranks,
                                 x.comm, {x.b.last_op()});
-  return {ag, V::view(x.s.gathered, M, H, H, 0, tokens_rule())};
+  return {ag, buffer_view(x.s.gathered, M, H, H, 0, tokens_rule())};
 }
 
 }  // namespace

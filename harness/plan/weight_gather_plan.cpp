@@ -1,5 +1,6 @@
-// The weight-gather plan (the seed's "toy" layout): weights sharded 1/N flat, all-gathered
-// layer by layer into two alternating buffers; requests split across ranks, ceil(B/N) each.
+// The weight-gather plan (fully sharded weights, as ZeRO-3 and FSDP shard them): weights
+// sharded 1/N flat, all-gathered layer by layer into two alternating buffers; requests split
+// across ranks, ceil(B/N) each.
 #include <algorithm>
 
 #include "harness/common/error.hpp"
@@ -40,8 +41,10 @@ LayerLayout layer_layout(const ModelSpec& m) {
 
 }  // namespace
 
+// Longer than ~80 lines on purpose: one rank's program in execution order (buffers, the gathers
+// of layer l+1 issued before layer l's compute, LM head); its pieces share the double-buffer
+// state, and split apart they would hide the prefetch order this function exists to state.
 void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t layers, RankProgram& r) {
-  using V = ProgramBuilder;
   ProgramBuilder b(m, r);
   const int n = c.tp, rank = r.rank;
   const int64_t B = c.batch, T = c.new_tokens(), S = c.context, P = c.prior();
@@ -56,7 +59,7 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
   // This rank's requests: its block of the step's sequences, their tokens and logits rows.
   const RowRule my_tokens{RowBasis::Tokens, SeqShare::RankBlock, rank, n};
   const RowRule my_logits{RowBasis::Logits, SeqShare::RankBlock, rank, n};
-  auto tok = [&](int buf, int64_t width) { return V::view(buf, M, width, 0, 0, my_tokens); };
+  auto tok = [&](int buf, int64_t width) { return buffer_view(buf, M, width, 0, 0, my_tokens); };
 
   // One flat buffer holds a layer's linear weights and its norms: it has one storage type.
   if (m.weight_dtype != m.dtype)
@@ -123,7 +126,7 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
     const int64_t cnt = head ? head_chunk : chunk;
     const int src = head ? head_shard : shard[s];
     return b.collective(head ? "head.weight_ag" : "L" + std::to_string(s) + ".weight_ag", head ? -1 : s,
-                        CollectiveKind::AllGather, V::view(src, 1, cnt), V::view(staging[s % 2], 1, n * cnt), n, cs,
+                        CollectiveKind::AllGather, buffer_view(src, 1, cnt), buffer_view(staging[s % 2], 1, n * cnt), n, cs,
                         deps);
   };
 
@@ -139,17 +142,17 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
     const int st = staging[l % 2];
     const std::string p = "L" + std::to_string(l) + ".";
     if (M > 0) {
-      b.rmsnorm(p + "attn_norm", l, tok(x, H), V::view(st, 1, H, H, L.n1), tok(h, H), {gathered[l]});
-      b.gemm(p + "qkv", l, tok(h, H), V::view(st, H, qkv_w, qkv_w, L.qkv), tok(qkv, qkv_w));
+      b.rmsnorm(p + "attn_norm", l, tok(x, H), buffer_view(st, 1, H, H, L.n1), tok(h, H), {gathered[l]});
+      b.gemm(p + "qkv", l, tok(h, H), buffer_view(st, H, qkv_w, qkv_w, L.qkv), tok(qkv, qkv_w));
       AttentionShape as{mine, T, P, m.q_heads, m.kv_heads, d, 0};
       b.attention(p + "attn", l, tok(qkv, qkv_w), caches[l].first, caches[l].second,
                   tok(att, m.q_width()), as);
-      b.gemm(p + "o_proj", l, tok(att, m.q_width()), V::view(st, m.q_width(), H, H, L.o), tok(proj, H));
+      b.gemm(p + "o_proj", l, tok(att, m.q_width()), buffer_view(st, m.q_width(), H, H, L.o), tok(proj, H));
       b.residual_add(p + "attn_residual", l, tok(proj, H), tok(x, H));
-      b.rmsnorm(p + "mlp_norm", l, tok(x, H), V::view(st, 1, H, H, L.n2), tok(h, H));
-      b.gemm(p + "gate_up", l, tok(h, H), V::view(st, H, 2 * I, 2 * I, L.gu), tok(gu, 2 * I));
+      b.rmsnorm(p + "mlp_norm", l, tok(x, H), buffer_view(st, 1, H, H, L.n2), tok(h, H));
+      b.gemm(p + "gate_up", l, tok(h, H), buffer_view(st, H, 2 * I, 2 * I, L.gu), tok(gu, 2 * I));
       b.silu_mul(p + "silu_mul", l, tok(gu, 2 * I), tok(act, I));
-      b.gemm(p + "down", l, tok(act, I), V::view(st, I, H, H, L.down), tok(proj, H));
+      b.gemm(p + "down", l, tok(act, I), buffer_view(st, I, H, H, L.down), tok(proj, H));
       last_compute[l] = b.residual_add(p + "mlp_residual", l, tok(proj, H), tok(x, H));
     }
     if (cs == StreamId::Compute && l + 1 < layers) gathered[l + 1] = gather(l + 1);
@@ -159,12 +162,12 @@ void build_weight_gather_rank(const ModelSpec& m, const StepConfig& c, int64_t l
   gathered[layers] = gather(layers);
   if (M > 0) {
     const int st = staging[layers % 2];
-    b.rmsnorm("head.final_norm", -1, tok(x, H), V::view(final_norm, 1, H), tok(h, H),
+    b.rmsnorm("head.final_norm", -1, tok(x, H), buffer_view(final_norm, 1, H), tok(h, H),
               {gathered[layers]});
-    b.gemm("head.lm_head", -1, V::view(h, mine, H, T * H, (T - 1) * H, my_logits), V::view(st, H, Vv),
-           V::view(logits, mine, Vv, 0, 0, my_logits));
+    b.gemm("head.lm_head", -1, buffer_view(h, mine, H, T * H, (T - 1) * H, my_logits), buffer_view(st, H, Vv),
+           buffer_view(logits, mine, Vv, 0, 0, my_logits));
   }
-  r.output = V::view(logits, mine, Vv);
+  r.output = buffer_view(logits, mine, Vv);
   r.output_seq0 = seq0;
   r.output_parts = 1;
   r.output_part_stride = 0;

@@ -48,39 +48,46 @@ bool Engine::preempt_for_decodes(double now, std::vector<Request>& reqs) {
   }
 }
 
-void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) {
-  decoding_.clear();
-  chunks_.clear();
-  pulls_.clear();
-  const bool preempted = policy_ == KvPolicy::OnDemand && preempt_for_decodes(now, reqs);
-  int64_t budget = max_batched_;
-  StepShape shape;
-  auto add_decode = [&](int id) {
-    const Request& r = reqs[id];
-    decoding_.push_back(id);
-    shape.decode_seqs += 1;
-    shape.decode_ctx_tokens += double(r.isl + r.generated);
-    --budget;
-  };
-  auto add_chunk = [&](int id) {
-    Request& r = reqs[id];
-    const int64_t c = std::min<int64_t>(r.prefill_target() - r.prefilled, budget);
-    if (c <= 0) return;
-    chunks_.emplace_back(id, c);
-    shape.prefill_seqs += 1;
-    shape.prefill_tokens += double(c);
-    shape.prefill_ctx_tokens += double(r.prefilled + c);
-    shape.prefill_attn_pairs += double(c) * double(r.prefilled) + 0.5 * double(c) * double(c + 1);
-    if (r.prefilled + c == r.prefill_target()) shape.logits += 1;
-    if (r.preemptions > 0) stats_.recomputed_tokens += double(c);
-    budget -= c;
-  };
-  for (int id : running_)
-    if (reqs[id].prefilled >= reqs[id].prefill_target() && reqs[id].ready_at <= now && budget > 0) add_decode(id);
-  for (int id : running_)
-    if (reqs[id].prefilled < reqs[id].prefill_target() && budget > 0) add_chunk(id);
+void Engine::batch_decode(int id, const std::vector<Request>& reqs, StepBatch& batch) {
+  const Request& r = reqs[id];
+  decoding_.push_back(id);
+  batch.shape.decode_seqs += 1;
+  batch.shape.decode_ctx_tokens += double(r.isl + r.generated);
+  --batch.budget;
+}
+
+void Engine::batch_prefill_chunk(int id, const std::vector<Request>& reqs, StepBatch& batch) {
+  const Request& r = reqs[id];
+  const int64_t c = std::min<int64_t>(r.prefill_target() - r.prefilled, batch.budget);
+  if (c <= 0) return;
+  chunks_.emplace_back(id, c);
+  StepShape& shape = batch.shape;
+  shape.prefill_seqs += 1;
+  shape.prefill_tokens += double(c);
+  shape.prefill_ctx_tokens += double(r.prefilled + c);
+  shape.prefill_attn_pairs += double(c) * double(r.prefilled) + 0.5 * double(c) * double(c + 1);
+  if (r.prefilled + c == r.prefill_target()) shape.logits += 1;
+  if (r.preemptions > 0) stats_.recomputed_tokens += double(c);
+  batch.budget -= c;
+}
+
+// Records the queueing a request ends by being admitted now: its first admission, a wait after
+// a preemption, or (PD) a wait for room on the decode instance.
+static void note_admission(Request& r, double now) {
+  if (r.admitted < 0) r.admitted = now;
+  if (r.requeued_at >= 0) {  // back after a preemption: that wait is queueing too
+    r.requeue_wait_s += now - r.requeued_at;
+    r.requeued_at = -1;
+  }
+  if (r.decode_queued_at >= 0) {  // PD: waited for room on the decode instance
+    r.decode_wait_s += now - r.decode_queued_at;
+    r.decode_queued_at = -1;
+  }
+}
+
+bool Engine::admit_waiting(double now, bool preempted, std::vector<Request>& reqs, StepBatch& batch) {
   bool kv_blocked = false;
-  while (!preempted && waiting_head_ < waiting_.size() && budget > 0 && int64_t(running_.size()) < max_seqs_) {
+  while (!preempted && waiting_head_ < waiting_.size() && batch.budget > 0 && int64_t(running_.size()) < max_seqs_) {
     const int id = waiting_[waiting_head_];
     // OnDemand: this step's decodes take one slot each before the new prompt may, and so does the
     // new request itself when it arrives prefilled (a PD decode instance) and decodes at once.
@@ -95,69 +102,56 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
     running_.push_back(id);
     reqs[id].kv_held = need(reqs[id]);
     kv_used_ += reqs[id].kv_held;
-    if (reqs[id].admitted < 0) reqs[id].admitted = now;
-    if (reqs[id].requeued_at >= 0) {  // back after a preemption: that wait is queueing too
-      reqs[id].requeue_wait_s += now - reqs[id].requeued_at;
-      reqs[id].requeued_at = -1;
-    }
-    if (reqs[id].decode_queued_at >= 0) {  // PD: waited for room on the decode instance
-      reqs[id].decode_wait_s += now - reqs[id].decode_queued_at;
-      reqs[id].decode_queued_at = -1;
-    }
+    note_admission(reqs[id], now);
     if (pulls) {
       reqs[id].ready_at = now + pull_s_;  // decodes once its KV has arrived
       pulls_.push_back(id);
       continue;
     }
-    if (reqs[id].prefilled >= reqs[id].prefill_target()) add_decode(id);
-    else add_chunk(id);
+    if (reqs[id].prefilled >= reqs[id].prefill_target()) batch_decode(id, reqs, batch);
+    else batch_prefill_chunk(id, reqs, batch);
   }
   if (waiting_head_ > 1024 && waiting_head_ * 2 > waiting_.size()) {
     waiting_.erase(waiting_.begin(), waiting_.begin() + long(waiting_head_));
     waiting_head_ = 0;
   }
-  shape.logits += shape.decode_seqs;
-  if (decoding_.empty() && chunks_.empty()) return;  // nothing runnable now: no step
-  // A request of this instance still pulling its KV joins as soon as it arrives, like any
-  // outside arrival: identical decode steps are not batched past that moment.
-  for (int id : running_)
-    if (reqs[id].ready_at > now) horizon = std::min(horizon, reqs[id].ready_at);
+  return kv_blocked;
+}
 
+StepCost Engine::price_step_run(double now, double horizon, const std::vector<Request>& reqs, const StepShape& shape) {
   k_ = 1;
   StepCost cost = model_->step(shape);
   first_step_s_ = cost.total_s;  // a first token decoded in this event comes after this step, not the mean one
-  if (chunks_.empty() && !decoding_.empty()) {
-    int64_t k_done = std::numeric_limits<int64_t>::max();
-    for (int id : decoding_) k_done = std::min(k_done, reqs[id].osl - reqs[id].generated);
-    int64_t k = std::max<int64_t>(1, k_done);
-    if (std::isfinite(horizon) && cost.total_s > 0)
-      k = std::min<int64_t>(k, std::max<int64_t>(1, int64_t(std::ceil((horizon - now) / cost.total_s))));
-    if (policy_ == KvPolicy::OnDemand)  // every step takes one KV slot per decode: stop where it runs out
-      k = std::min<int64_t>(k, std::max<int64_t>(1, (kv_tokens_ - kv_used_) / int64_t(decoding_.size())));
-    if (k > 1) {
-      StepShape mid = shape;
-      mid.decode_ctx_tokens += shape.decode_seqs * double(k - 1) / 2.0;
-      cost = model_->step(mid);
-    }
-    k_ = k;
+  if (!chunks_.empty() || decoding_.empty()) return cost;
+  int64_t k_done = std::numeric_limits<int64_t>::max();
+  for (int id : decoding_) k_done = std::min(k_done, reqs[id].osl - reqs[id].generated);
+  int64_t k = std::max<int64_t>(1, k_done);
+  if (std::isfinite(horizon) && cost.total_s > 0)
+    k = std::min<int64_t>(k, std::max<int64_t>(1, int64_t(std::ceil((horizon - now) / cost.total_s))));
+  if (policy_ == KvPolicy::OnDemand)  // every step takes one KV slot per decode: stop where it runs out
+    k = std::min<int64_t>(k, std::max<int64_t>(1, (kv_tokens_ - kv_used_) / int64_t(decoding_.size())));
+  if (k > 1) {
+    StepShape mid = shape;
+    mid.decode_ctx_tokens += shape.decode_seqs * double(k - 1) / 2.0;
+    cost = model_->step(mid);
   }
-  if (policy_ == KvPolicy::OnDemand)
-    for (int id : decoding_) {
-      reqs[id].kv_held += k_;
-      kv_used_ += k_;
-    }
-  step_completes_ = false;
-  for (int id : decoding_) step_completes_ = step_completes_ || reqs[id].generated + k_ >= reqs[id].osl;
+  k_ = k;
+  return cost;
+}
+
+bool Engine::run_ends_a_request(const std::vector<Request>& reqs) const {
+  bool ends = false;
+  for (int id : decoding_) ends = ends || reqs[id].generated + k_ >= reqs[id].osl;
   if (role_ != EngineRole::Prefill)
     for (const auto& [id, c] : chunks_) {
       const Request& r = reqs[id];
-      step_completes_ = step_completes_ || (r.prefilled + c >= r.prefill_target() && r.generated + 1 >= r.osl);
+      ends = ends || (r.prefilled + c >= r.prefill_target() && r.generated + 1 >= r.osl);
     }
+  return ends;
+}
+
+void Engine::account_step_run(const StepCost& cost, const StepShape& shape, double dur, bool kv_limited) {
   const double kd = double(k_);
-  const double dur = cost.total_s * kd;
-  in_step_ = true;
-  step_start_ = now;
-  step_end_ = now + dur;
   stats_.busy_s += dur;
   stats_.steps += kd;
   stats_.gemm_s += cost.gemm_s * kd;
@@ -172,9 +166,43 @@ void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) 
   stats_.measured_s += cost.measured_s * kd;
   if (cost.outside_measured) stats_.outside_measured_steps += kd;
   stats_.decode_seq_s += shape.decode_seqs * dur;
-  if (kv_blocked || preempted) stats_.kv_blocked_s += dur;  // preempting is the KV cache at its limit too
+  if (kv_limited) stats_.kv_blocked_s += dur;
   stats_.prefill_tokens += shape.prefill_tokens;
   stats_.decode_tokens += shape.decode_seqs * kd;
+}
+
+void Engine::start_step(double now, double horizon, std::vector<Request>& reqs) {
+  decoding_.clear();
+  chunks_.clear();
+  pulls_.clear();
+  const bool preempted = policy_ == KvPolicy::OnDemand && preempt_for_decodes(now, reqs);
+  StepBatch batch{StepShape{}, max_batched_};
+  for (int id : running_)
+    if (reqs[id].prefilled >= reqs[id].prefill_target() && reqs[id].ready_at <= now && batch.budget > 0)
+      batch_decode(id, reqs, batch);
+  for (int id : running_)
+    if (reqs[id].prefilled < reqs[id].prefill_target() && batch.budget > 0) batch_prefill_chunk(id, reqs, batch);
+  const bool kv_blocked = admit_waiting(now, preempted, reqs, batch);
+  batch.shape.logits += batch.shape.decode_seqs;
+  if (decoding_.empty() && chunks_.empty()) return;  // nothing runnable now: no step
+  // A request of this instance still pulling its KV joins as soon as it arrives, like any
+  // outside arrival: identical decode steps are not batched past that moment.
+  for (int id : running_)
+    if (reqs[id].ready_at > now) horizon = std::min(horizon, reqs[id].ready_at);
+
+  const StepCost cost = price_step_run(now, horizon, reqs, batch.shape);
+  if (policy_ == KvPolicy::OnDemand)
+    for (int id : decoding_) {
+      reqs[id].kv_held += k_;
+      kv_used_ += k_;
+    }
+  step_completes_ = run_ends_a_request(reqs);
+  const double dur = cost.total_s * double(k_);
+  in_step_ = true;
+  step_start_ = now;
+  step_end_ = now + dur;
+  // Preempting is the KV cache at its limit too.
+  account_step_run(cost, batch.shape, dur, kv_blocked || preempted);
 }
 
 void Engine::finish_step(std::vector<Request>& reqs, std::vector<int>& prefilled, std::vector<int>& completed) {

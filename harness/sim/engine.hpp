@@ -116,6 +116,26 @@ class Engine {
   bool preempt_for_decodes(double now, std::vector<Request>& reqs);
   void release(Request& r) { kv_used_ -= r.kv_held; r.kv_held = 0; }
 
+  // start_step's parts. The batch being built: its shape and the token budget left.
+  struct StepBatch {
+    StepShape shape;
+    int64_t budget = 0;
+  };
+  // Batching: a running request's next decode token, or its next prefill chunk (as much of the
+  // prompt as the budget allows).
+  void batch_decode(int id, const std::vector<Request>& reqs, StepBatch& batch);
+  void batch_prefill_chunk(int id, const std::vector<Request>& reqs, StepBatch& batch);
+  // Admission: waiting requests in FIFO order while the budget, max_num_seqs and the KV cache
+  // allow (none while preempting); returns whether one was held back for KV.
+  bool admit_waiting(double now, bool preempted, std::vector<Request>& reqs, StepBatch& batch);
+  // The event's step count k_ (identical decode steps taken together, capped by the first
+  // completion, `horizon` and, OnDemand, the KV left) and the cost of its mean step.
+  StepCost price_step_run(double now, double horizon, const std::vector<Request>& reqs, const StepShape& shape);
+  // Whether the event ends with some request's last token.
+  bool run_ends_a_request(const std::vector<Request>& reqs) const;
+  // Accounting: the event's k_ steps lasting `dur` in all into stats_.
+  void account_step_run(const StepCost& cost, const StepShape& shape, double dur, bool kv_limited);
+
   EngineRole role_;
   KvPolicy policy_ = KvPolicy::Reserve;
   const StepTimeSource* model_;

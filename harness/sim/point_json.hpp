@@ -1,5 +1,5 @@
 #pragma once
-// JSON form of a simulated serving point: the metric names of DESIGN.md plus the breakdown
+// JSON form of a simulated serving point: the metric names of docs/architecture.md plus the breakdown
 // explain needs (per pool: time shares, mean decode batch, KV capacity, KV-blocked time).
 #include <nlohmann/json.hpp>
 

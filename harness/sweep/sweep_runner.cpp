@@ -221,10 +221,9 @@ void refuse_long_cpu_sweep(const SweepOptions& o, const ModelSpec& m, const std:
                    " for these points; use fewer or smaller points (--layers, --batch) or pass --force");
 }
 
-}  // namespace
-
-int run_sweep(const SweepOptions& o, std::ostream& out) {
-  const ModelSpec model = load_model(o);
+// The options with --emulate-tp's TP in place of --tp, after the checks of --tp, --batch and
+// --context.
+SweepOptions checked_grid(const SweepOptions& o) {
   SweepOptions opts = o;
   if (o.backend.emulate_tp > 0) {
     // --emulate-tp N measures TP=N (rank 0 of it) on one GPU: it is the TP of every point.
@@ -240,6 +239,37 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     if (b < 1 || b > 1000000) throw UsageError("--batch values must be from 1 to 1000000, not " + std::to_string(b));
   for (const auto c : opts.context)
     if (c < 1 || c > 10000000) throw UsageError("--context values must be from 1 to 10000000, not " + std::to_string(c));
+  return opts;
+}
+
+// A GPU throttling around the point (in either telemetry snapshot) marks it and warns.
+void note_throttling(Point& p) {
+  for (const nlohmann::json* t : {&p.telemetry_before, &p.telemetry_after})
+    if (t->is_array())
+      for (const auto& g : *t) p.throttled = p.throttled || g.value("throttled", false);
+  if (p.throttled) std::cerr << "tpbench: warning: a GPU was throttling around this point (see 'telemetry')\n";
+}
+
+// The table and the exit status once every point ran: 1 when a verification failed.
+int finish_sweep(std::ostream& report, const std::vector<Point>& points, const SweepOptions& o, const ModelSpec& model,
+                 const Backend& backend) {
+  const bool text = o.format == TableFormat::Text;
+  if (text) report << "model " << model.name << ", backend " << backend.name() << "\n";
+  print_sweep_table(report, points, o.format);
+  if (text && !o.out.empty()) report << "wrote " << points.size() << " point(s) to " << o.out << "\n";
+  for (const Point& p : points)
+    if ((p.verified && !*p.verified) || (p.collectives_exact && !*p.collectives_exact)) {
+      std::cerr << "tpbench: verification FAILED for at least one point (see 'verified' and 'collectives_exact')\n";
+      return 1;
+    }
+  return 0;
+}
+
+}  // namespace
+
+int run_sweep(const SweepOptions& o, std::ostream& out) {
+  const ModelSpec model = load_model(o);
+  const SweepOptions opts = checked_grid(o);
   const std::vector<StepConfig> configs = expand(opts, model);
   if (o.sampling.budget_s <= 0 || o.sampling.min_samples < 1 || o.sampling.warmup < 0 ||
       o.sampling.max_samples < o.sampling.min_samples)
@@ -292,10 +322,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     p.telemetry_before = before;
     if (auto it = collectives.exact_by_tp.find(c.tp); it != collectives.exact_by_tp.end()) p.collectives_exact = it->second;
     p.telemetry_after = backend->telemetry();
-    for (const nlohmann::json* t : {&p.telemetry_before, &p.telemetry_after})
-      if (t->is_array())
-        for (const auto& g : *t) p.throttled = p.throttled || g.value("throttled", false);
-    if (p.throttled) std::cerr << "tpbench: warning: a GPU was throttling around this point (see 'telemetry')\n";
+    note_throttling(p);
     if (InterruptGuard::requested()) {
       if (show_progress) std::fprintf(stderr, "\r\033[K");
       write(SweepState::Interrupted);
@@ -310,16 +337,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   }
   write(SweepState::Complete);
   if (show_progress) std::fprintf(stderr, "\r\033[K");
-  const bool text = o.format == TableFormat::Text;
-  if (text) report << "model " << model.name << ", backend " << backend->name() << "\n";
-  print_sweep_table(report, points, o.format);
-  if (text && !o.out.empty()) report << "wrote " << points.size() << " point(s) to " << o.out << "\n";
-  for (const Point& p : points)
-    if ((p.verified && !*p.verified) || (p.collectives_exact && !*p.collectives_exact)) {
-      std::cerr << "tpbench: verification FAILED for at least one point (see 'verified' and 'collectives_exact')\n";
-      return 1;
-    }
-  return 0;
+  return finish_sweep(report, points, o, model, *backend);
 }
 
 }  // namespace tpbench

@@ -35,7 +35,7 @@ def test_done_criterion_sweep_validates(tmp_path, plan):
     assert {c["ranks"] for c in doc["collective_check"]} == {2, 4}
     assert all(c["wrong"] == 0 for c in doc["collective_check"])
     for p in doc["points"]:
-        # Metric definitions (DESIGN.md): tok/s/user = 1/TPOT, tok/s/GPU = B / (TPOT x N).
+        # Metric definitions (docs/architecture.md): tok/s/user = 1/TPOT, tok/s/GPU = B / (TPOT x N).
         assert p["tokens_per_s_per_user"] == pytest.approx(1 / p["tpot_s"])
         assert p["tokens_per_s_per_gpu"] == pytest.approx(p["batch"] / (p["tpot_s"] * p["tp"]))
 

@@ -52,9 +52,11 @@ std::vector<size_t> counts_for(const CalibrateRequest& req, CollectiveKind op, i
   return counts;
 }
 
-void measure_group(const CalibrateRequest& req, const std::vector<int>& devices, CalibrateMeasurements& m) {
+// The largest buffer any rank of a group of `g` needs (input or output), refused when it does not
+// fit on one of the devices.
+size_t checked_buffer_bytes(const CalibrateRequest& req, const std::vector<int>& devices) {
   const int g = int(devices.size());
-  size_t max_bytes = 0;  // the largest buffer any rank needs (input or output)
+  size_t max_bytes = 0;
   for (CollectiveKind op : req.collective_ops)
     // nccl-tests' size is the larger of a rank's input and output (all_reduce: either; all_gather:
     // the output; reduce_scatter: the input): exactly the buffer a rank needs.
@@ -66,13 +68,14 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
       throw UsageError("calibrate: collectives up to " + std::to_string(max_bytes) + " B do not fit on GPU " +
                        std::to_string(d) + " (lower --max-bytes)");
   }
-  auto comms = make_nccl_group(devices);
-  std::vector<NcclCommunicator*> raw;
-  for (auto& c : comms) raw.push_back(c.get());
-  CollectiveWatchdog dog(as_communicators(raw));  // destroyed before the communicators it watches
+  return max_bytes;
+}
+
+// One rank per device, its input random and its output zeroed.
+std::vector<std::unique_ptr<Rank>> filled_ranks(const std::vector<int>& devices, size_t max_bytes) {
   std::vector<std::unique_ptr<Rank>> ranks;
-  for (int r = 0; r < g; ++r) {
-    cuda::DeviceScope scope(devices[size_t(r)]);
+  for (size_t r = 0; r < devices.size(); ++r) {
+    cuda::DeviceScope scope(devices[r]);
     ranks.push_back(std::make_unique<Rank>(max_bytes));
     Rank& k = *ranks.back();
     TPBENCH_CUDA_CHECK(kernels::random_fill_bf16(k.in.get<__nv_bfloat16>(), int64_t(max_bytes / kElem), 0x636f6c6c,
@@ -80,6 +83,17 @@ void measure_group(const CalibrateRequest& req, const std::vector<int>& devices,
     TPBENCH_CUDA_CHECK(cudaMemsetAsync(k.out.get(), 0, max_bytes, k.stream.get()));
     TPBENCH_CUDA_CHECK(cudaStreamSynchronize(k.stream.get()));
   }
+  return ranks;
+}
+
+void measure_group(const CalibrateRequest& req, const std::vector<int>& devices, CalibrateMeasurements& m) {
+  const int g = int(devices.size());
+  const size_t max_bytes = checked_buffer_bytes(req, devices);
+  auto comms = make_nccl_group(devices);
+  std::vector<NcclCommunicator*> raw;
+  for (auto& c : comms) raw.push_back(c.get());
+  CollectiveWatchdog dog(as_communicators(raw));  // destroyed before the communicators it watches
+  const std::vector<std::unique_ptr<Rank>> ranks = filled_ranks(devices, max_bytes);
   struct Case {
     CollectiveKind op;
     size_t count;

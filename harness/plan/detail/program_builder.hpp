@@ -9,6 +9,12 @@
 
 namespace tpbench::detail {
 
+// A `rows` x `cols` view of a buffer starting `offset` elements in, rows `ld` apart (0: cols).
+// `rule`: how the rows follow the step's work (fixed unless said).
+inline View buffer_view(int buffer, int64_t rows, int64_t cols, int64_t ld = 0, int64_t offset = 0, RowRule rule = {}) {
+  return View{buffer, offset, rows, cols, ld > 0 ? ld : cols, rule};
+}
+
 class ProgramBuilder {
  public:
   ProgramBuilder(const ModelSpec& m, RankProgram& r) : model_(m), r_(r) {}
@@ -21,11 +27,6 @@ class ProgramBuilder {
   int activation(const std::string& name, int64_t elements);  // Filler-initialised
   int hidden_input(const std::string& name, int64_t elements, HiddenInit init);
   int staging(const std::string& name, int64_t elements);
-
-  // `rule`: how the rows follow the step's work (fixed unless said).
-  static View view(int buffer, int64_t rows, int64_t cols, int64_t ld = 0, int64_t offset = 0, RowRule rule = {}) {
-    return View{buffer, offset, rows, cols, ld > 0 ? ld : cols, rule};
-  }
 
   // Each returns the op's index; `deps` are cross-stream waits (same-stream order is implied).
   int gemm(const std::string& name, int layer, View a, View w, View out, StreamId s = StreamId::Compute,
