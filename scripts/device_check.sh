@@ -46,6 +46,12 @@ cd "$(dirname "$0")/.."
 # 357 s within DEADLINE_S = 358 s (62 s of the device call left). The build's 130 s: ~130 translation units at ~10 s each over 16
 # cores is ~80 s, behind the cudnn-frontend unit's 60-90 s pole, plus ~30 s of links. The
 # sweeps run 3 + 2 + 2 points at 1 s of sampling each plus 3-5 s of set-up.
+# Mixture-of-experts on the GPU has no sweep step of its own: a tiny-moe `sweep --emulate-tp 2
+# --ep 2 --verify` (~10 s, as sweep-fp8-verify) does not fit the 1 s left, and DEADLINE_S cannot
+# grow past 360 s. The gpu-tests step's filter runs MoeKernelsGpu.* and CudaBackendGpu.TinyMoe*
+# instead (the same path: TP2/4 x EP1/2 device-local ranks against the CPU, graphs, emulated EP);
+# assumed (not measured) to add ~3 s inside gpu-tests' 30 s: 7 tiny-moe points whose prepare and
+# step take well under 0.5 s each, and the per-op kernel tests on tables of a few dozen rows.
 DEADLINE_S=${DEADLINE_S:-358}
 DEVICE_TIMEOUT_S=420  # the device tool's timeout_s that docs/gpu.md tells the operator to use
 PLAN=(

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "harness/backend/moe_device_tables.hpp"
+
 namespace tpbench {
 
 DeviceMemoryPlan plan_device_memory(const RankProgram& r, int64_t attention_workspace, int64_t fp8_gemm) {
@@ -10,8 +12,17 @@ DeviceMemoryPlan plan_device_memory(const RankProgram& r, int64_t attention_work
   p.fp8_gemm = fp8_gemm;
   p.attention_workspace = attention_workspace;
   p.gemm_workspace = kGemmWorkspaceBytes;
+  p.moe = moe_device_bytes(r);
   p.reserve = kDeviceReserveBytes;
   return p;
+}
+
+int64_t moe_device_bytes(const RankProgram& r) {
+  if (r.moe_tables.empty()) return 0;
+  const MoeDeviceTables t = pack_moe_tables(r);
+  bool grouped = false;
+  for (const MoeTableLayout& l : t.tables) grouped = grouped || l.kind == OpKind::GroupedGemm;
+  return t.bytes() + (grouped ? kGroupedGemmWorkspaceBytes : 0);
 }
 
 std::optional<std::string> device_fit(const DeviceMemoryPlan& plan, int64_t free_bytes, int device) {

@@ -1,5 +1,6 @@
 #include "harness/commands/recommend_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "harness/perf/inputs.hpp"
 #include "harness/recommend/recommend_json.hpp"
 #include "harness/recommend/why.hpp"
+#include "harness/recommend/why_experts.hpp"
 
 namespace tpbench {
 namespace fs = std::filesystem;
@@ -64,7 +66,7 @@ std::string targets_text(const Targets& t) {
 void print_sizes(const Recommendation& r, std::ostream& out) {
   out << "instance sizes:";
   for (const SizeCheck& c : r.sizes) {
-    out << " TP" << c.tp << " ";
+    out << " " << InstanceSize(c.tp, c.ep).name() << " ";
     if (c.serves) out << "fits (" << c.kv_tokens << " KV tokens)";
     else if (c.prefills) out << "prefill only (" << c.kv_tokens << " KV tokens)";
     else out << "no";
@@ -72,16 +74,23 @@ void print_sizes(const Recommendation& r, std::ostream& out) {
   }
   out << "\n";
   for (const SizeCheck& c : r.sizes)
-    if (!c.serves) out << "  TP" << c.tp << " cannot serve: " << c.reason << "\n";
+    if (!c.serves) out << "  " << InstanceSize(c.tp, c.ep).name() << " cannot serve: " << c.reason << "\n";
 }
 
 // Each layout's best point meeting the targets, or why it has none.
+// The layout column's width: 18, or the longest name (expert-parallel PD names run longer).
+int layout_width(const Recommendation& r) {
+  size_t w = 18;
+  for (const LayoutOutcome& o : r.layouts) w = std::max(w, o.layout.name().size() + 1);
+  return int(w);
+}
+
 Table layouts_table(const Recommendation& r, const Targets& t) {
   using NF = NumberFormat;
   Table table;
   table.name = "layouts";
   table.title = "Best point of each layout meeting the targets (ranked by output tok/s over all the GPUs given)";
-  table.columns = {Column::words("layout", "layout", 18),
+  table.columns = {Column::words("layout", "layout", layout_width(r)),
                    Column::numbers("gpus", "gpus", NF::integer(), 5),
                    Column::numbers("max_concurrency", "max C", NF::integer(), 7).with_missing("-"),
                    Column::numbers("ttft_s", "ttft s", NF::fixed(3), 9).with_unit("s"),
@@ -120,7 +129,7 @@ Table frontier_table(const Recommendation& r, const Targets& t, int gpus) {
   table.title = "Frontier: tok/s per GPU given against tok/s per user (" + std::string(per_user_name(t.per_user)) + ")";
   table.columns = {Column::numbers("tok_s_per_user", "tok/s/user", NF::fixed(2), 10).with_unit("tok/s"),
                    Column::numbers("tok_s_per_gpu", "tok/s/gpu", NF::fixed(2), 10).with_unit("tok/s"),
-                   Column::words("layout", "layout", 18).with_gap("  "),
+                   Column::words("layout", "layout", layout_width(r)).with_gap("  "),
                    Column::numbers("concurrency", "C", NF::integer(), 5),
                    Column::words("meets_targets", "", 0)};
   for (const FrontierPoint& f : r.frontier) {
@@ -159,11 +168,13 @@ void print_commands(const std::vector<ServingCommand>& cmds, std::ostream& out) 
   out << "\nserving command:\n";
   for (const ServingCommand& c : cmds) {
     if (c.role == ServingRole::Replica)
-      out << "  # " << c.instances << " replica(s) of TP" << c.tp << " behind a load-aware router (llm-d's gateway):\n";
+      out << "  # " << c.instances << " replica(s) of " << c.pool_name()
+          << " behind a load-aware router (llm-d's gateway):\n";
     else
       out << "  # llm-d " << serving_role_name(c.role) << " role: replicas " << c.instances << ", each on " << c.tp
-          << " GPU(s):\n";
-    out << "  " << c.command << "\n";
+          << " GPU(s)" << (c.ep > 1 ? " (" + c.pool_name() + ")" : "") << ":\n";
+    if (c.command.empty()) out << "  (no vllm serve command: " << c.not_expressible << ")\n";
+    else out << "  " << c.command << "\n";
   }
 }
 
@@ -194,11 +205,12 @@ void render_plot(const RecommendOptions& o, const nlohmann::json& doc, std::ostr
 
 // Why the winner wins (or why none does) and the winner's serving commands.
 RecommendReport report_of(const Recommendation& r, const RecommendSpec& s, const ModelSpec& m,
-                          const std::string& model_config, const PerfParams& par) {
+                          const std::string& model_config, const SystemProfile& prof, const PerfParams& par) {
   RecommendReport rep;
   if (r.winner >= 0) {
     const ServingPoint& w = *r.layouts[size_t(r.winner)].best();
     rep.why = why_it_wins(r, s.targets, s.gpus, s.max_concurrency);
+    for (std::string& line : why_experts(r, m, prof, par, s)) rep.why.push_back(std::move(line));
     rep.serving = serving_commands(r.layouts[size_t(r.winner)].layout, w.concurrency, served_model_id(m, model_config),
                                    s.isl, s.osl, par);
   } else {
@@ -249,7 +261,7 @@ int run_recommend(const RecommendOptions& o, std::ostream& out, std::ostream& er
   const auto t0 = std::chrono::steady_clock::now();
   const Recommendation r = recommend(m, prof, par, s);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const RecommendReport rep = report_of(r, s, m, o.model_config, par);
+  const RecommendReport rep = report_of(r, s, m, o.model_config, prof, par);
 
   if (o.format != TableFormat::Text) {
     const Table layouts = layouts_table(r, s.targets), frontier = frontier_table(r, s.targets, s.gpus);

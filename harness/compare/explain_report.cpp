@@ -108,8 +108,12 @@ std::string explain_markdown(const ExplainInputs& in, const std::vector<ServingP
   md << detail::markdown(per_point);
   md << explain_answers(in, pts, refp);
   md << explain_ranking_agreement(in, pts);
-  // The weight-gather plan keeps a layer's norms in its flat weight shard, one storage type.
-  if (m.weight_dtype == m.dtype)
+  // The weight-gather plan keeps a layer's norms in its flat weight shard, one storage type, and
+  // has no mixture-of-experts form.
+  if (m.has_moe_layers())
+    md << "\n## Weight-gather with prefetch against Megatron TP\n\nNot applicable to " << m.name
+       << ": the weight-gather plan has no mixture-of-experts form (its layers run under the tp plan only).\n";
+  else if (m.weight_dtype == m.dtype)
     md << explain_weight_gather(in);
   else
     md << "\n## Weight-gather with prefetch against Megatron TP\n\nNot modelled with " << dtype_name(m.weight_dtype)

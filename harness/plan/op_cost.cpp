@@ -122,6 +122,9 @@ Op op_at(const Op& op, const StepWork& work, double eb) {
   o.a.rows = std::llround(rows_at(o.a.rule, work, double(o.a.rows)));
   o.out.rows = std::llround(rows_at(o.out.rule, work, double(o.out.rows)));
   if (o.kind == OpKind::GroupedGemm) o.moe.step_tokens = work.tokens();
+  // The combine's `w` is the tokens' gate weights, an activation that follows the step's tokens
+  // (every other op's `w` is a weight of fixed rows).
+  if (o.kind == OpKind::MoeCombine) o.w.rows = std::llround(rows_at(o.w.rule, work, double(o.w.rows)));
   AttentionWork attn;
   if (o.kind == OpKind::Attention) {
     attn = attention_work_at(o.a.rule, work);

@@ -23,7 +23,7 @@ void check_spec(const RecommendSpec& s) {
 // "TP1: reason; TP2: reason": why no instance size can run.
 std::string size_reasons(const std::vector<SizeCheck>& sizes) {
   std::string out;
-  for (const SizeCheck& c : sizes) out += (out.empty() ? "" : "; ") + ("TP" + std::to_string(c.tp) + ": " + c.reason);
+  for (const SizeCheck& c : sizes) out += (out.empty() ? "" : "; ") + (InstanceSize(c.tp, c.ep).name() + ": " + c.reason);
   return out;
 }
 

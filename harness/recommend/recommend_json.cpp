@@ -72,9 +72,12 @@ nlohmann::json recommendation_document(const RecommendSpec& s, const ModelSpec& 
                   {"tpot_s", optional_number(s.targets.tpot_s)},
                   {"min_tokens_per_s_per_user", optional_number(s.targets.min_tokens_per_user)}};
   j["instance_sizes"] = nlohmann::json::array();
-  for (const SizeCheck& c : r.sizes)
-    j["instance_sizes"].push_back({{"tp", c.tp}, {"serves", c.serves}, {"prefills", c.prefills},
-                                   {"kv_tokens", c.kv_tokens}, {"reason", c.reason}});
+  for (const SizeCheck& c : r.sizes) {
+    nlohmann::json size = {{"tp", c.tp}, {"serves", c.serves}, {"prefills", c.prefills},
+                           {"kv_tokens", c.kv_tokens}, {"reason", c.reason}};
+    if (m.has_moe_layers()) size["ep"] = c.ep;  // a dense model's sizes have no EP axis
+    j["instance_sizes"].push_back(size);
+  }
   j["layouts"] = nlohmann::json::array();
   nlohmann::json notes = nlohmann::json::array();
   for (const LayoutOutcome& o : r.layouts) {
@@ -92,9 +95,16 @@ nlohmann::json recommendation_document(const RecommendSpec& s, const ModelSpec& 
     if (r.runner_up >= 0) rec["runner_up"] = chosen_json(*r.layouts[size_t(r.runner_up)].best(), s.targets, s.gpus);
     rec["why"] = rep.why;
     rec["serving"] = nlohmann::json::array();
-    for (const ServingCommand& c : rep.serving)
-      rec["serving"].push_back({{"role", serving_role_name(c.role)}, {"instances", c.instances}, {"tp", c.tp},
-                                {"max_num_seqs", c.max_num_seqs}, {"command", c.command}});
+    for (const ServingCommand& c : rep.serving) {
+      nlohmann::json cmd = {{"role", serving_role_name(c.role)}, {"instances", c.instances}, {"tp", c.tp},
+                            {"max_num_seqs", c.max_num_seqs}, {"command", c.command}};
+      if (c.ep > 1) cmd["ep"] = c.ep;
+      if (!c.not_expressible.empty()) {
+        cmd["command"] = nullptr;
+        cmd["not_expressible"] = c.not_expressible;
+      }
+      rec["serving"].push_back(cmd);
+    }
     j["recommendation"] = rec;
   } else if (r.closest >= 0) {
     j["none_meets"] = {{"binding_target", target_name(r.binding.kind)},

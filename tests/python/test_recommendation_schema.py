@@ -79,3 +79,30 @@ def test_plot_renders(tmp_path):
     [(x, label)] = plot_recommend.target_lines(doc)
     assert abs(x - 50.0) < 1e-9 and label == "TPOT <= 20 ms", (x, label)
     assert set(plot_recommend.curves(doc)) == {lay["layout"] for lay in doc["layouts"] if lay["curve"]}
+
+
+def test_expert_parallel_recommendation_validates(tmp_path):
+    out = tmp_path / "moe.json"
+    subprocess.run([BINARY, "recommend", "--model", "tiny-moe", "--gpus", "4", "--isl", "1000", "--osl", "100",
+                    "--max-concurrency", "8", "--prompts-per-user", "2", "--no-progress", "--aggregated-only",
+                    "--out", str(out)], check=True, capture_output=True, text=True, timeout=300)
+    doc = json.loads(out.read_text())
+    tpbench_schema.validate(doc, "recommendation.schema.json")
+    names = [lay["layout"] for lay in doc["layouts"]]
+    # tiny-moe's 8 experts: every EP dividing TP 2 and 4.
+    assert names == ["4R-TP1", "2R-TP2", "2R-TP2EP2", "1R-TP4", "1R-TP4EP2", "1R-TP4EP4"], names
+    assert [(s["tp"], s["ep"]) for s in doc["instance_sizes"] if s["serves"]] == \
+        [(1, 1), (2, 1), (2, 2), (4, 1), (4, 2), (4, 4)]
+    assert any(line.startswith("Experts: ") for line in doc["recommendation"]["why"])
+    # A pool vLLM cannot express carries no command and says why; a command never comes with such a reason.
+    inexpressible = {"role": "replica", "instances": 1, "tp": 4, "ep": 2, "max_num_seqs": 8, "command": None,
+                     "not_expressible": "vLLM cannot deploy TP4EP2"}
+    good = copy.deepcopy(doc)
+    good["recommendation"]["serving"] = [inexpressible]
+    tpbench_schema.validate(good, "recommendation.schema.json")
+    bad = copy.deepcopy(good)
+    del bad["recommendation"]["serving"][0]["not_expressible"]
+    rejects(bad, "a missing command without a reason")
+    bad = copy.deepcopy(doc)
+    bad["recommendation"]["serving"][0]["not_expressible"] = "why"
+    rejects(bad, "a command together with a reason it cannot exist")

@@ -23,6 +23,7 @@
 #include "harness/backend/device_memory_plan.hpp"
 #include "harness/backend/fp8_gemm_plan.hpp"
 #include "harness/backend/logits_assembly.hpp"
+#include "harness/backend/moe_device_tables.hpp"
 #include "harness/backend/rank_threads.hpp"
 #include "harness/backend/verify_tolerance.hpp"
 #include "harness/common/error.hpp"
@@ -114,8 +115,8 @@ class CudaBackend final : public Backend {
                "run the remaining points in a new process";
     for (int r : ranks)
       if (auto why = attention_not_runnable(p.ranks[r], library_.usable, library_.description)) return why;
-    if (!p.ranks.empty() && !p.ranks.front().moe_tables.empty())
-      return std::string("mixture-of-experts ops are not implemented on the cuda backend yet (the cpu backend runs them)");
+    for (int r : ranks)
+      if (auto why = grouped_gemm_refusal(p.ranks[r])) return why;
     std::map<int, int64_t> need;  // device -> bytes
     for (int r : ranks) {
       const Fp8GemmPlan fp8 = plan_fp8_gemms(p.model, p.ranks[r]);

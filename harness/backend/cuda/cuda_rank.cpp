@@ -55,6 +55,7 @@ bool CudaRank::release_device(std::chrono::milliseconds drain) noexcept {
   // collective kernel can spin for ever, and waiting for it (or freeing memory, which waits for
   // the device) would hang the process. Past `drain` the device memory is given up instead.
   if (wait_until([this] { return stream_done(compute_) && stream_done(comm_); }, drain)) {
+    moe_.reset();
     memory_.clear();
     return true;
   }
@@ -64,6 +65,8 @@ bool CudaRank::release_device(std::chrono::milliseconds drain) noexcept {
                rank_, device_, (long long)drain.count());
   for (DeviceBuffer& b : memory_) (void)b.release();
   (void)barrier_.release();
+  if (moe_) moe_->leak();
+  (void)moe_.release();
   (void)l2_flush_.release();  // the flush buffer, the GEMM and attention runners' workspaces: left as they are
   (void)gemm_.release();
   (void)attention_.release();
@@ -88,6 +91,7 @@ void CudaRank::prepare(std::mutex& tune_lock) {
   pointers_.clear();
   prepare_fp8_gemms(compute_->get());
   for (size_t i = 0; i < r_.buffers.size(); ++i) allocate_buffer(int(i), compute_->get());
+  if (!r_.moe_tables.empty()) moe_ = std::make_unique<MoeRunner>(r_, pointers_, compute_->get());
   TPBENCH_CUDA_CHECK(cudaStreamSynchronize(compute_->get()));
   const MemoryFootprint f = footprint(r_);  // at each buffer's storage type
   int l2 = 0;
@@ -163,7 +167,7 @@ nlohmann::json CudaRank::kernel_choices() const {
 
 void CudaRank::enqueue_op(const Op& op, cudaStream_t s) {
   if (op.kind != OpKind::Collective) {
-    OpContext ctx{&pointers_, gemm_.get(), attention_.get(), fp8_gemm_ ? &fp8_ctx_ : nullptr};
+    OpContext ctx{&pointers_, gemm_.get(), attention_.get(), fp8_gemm_ ? &fp8_ctx_ : nullptr, moe_.get()};
     launch_compute_op(op, ctx, s);
     return;
   }

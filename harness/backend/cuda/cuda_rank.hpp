@@ -16,6 +16,7 @@
 #include "harness/backend/cuda/attention_runner.hpp"
 #include "harness/backend/cuda/device_resources.hpp"
 #include "harness/backend/cuda/fp8_gemm_runner.hpp"
+#include "harness/backend/cuda/moe_runner.hpp"
 #include "harness/backend/cuda/op_launch.hpp"
 #include "harness/backend/fp8_gemm_plan.hpp"
 #include "harness/backend/cuda/gemm_runner.hpp"
@@ -100,6 +101,7 @@ class CudaRank {
   std::unique_ptr<Fp8GemmRunner> fp8_gemm_;
   DeviceBuffer fp8_input_, fp8_scales_;
   Fp8GemmContext fp8_ctx_;
+  std::unique_ptr<MoeRunner> moe_;  // the MoE ops' row maps and grouped GEMMs (none without MoE ops)
   DeviceBuffer barrier_;
   // When the weights and KV the step reads would fit in L2, every timed step starts from a
   // flushed L2 (outside the timed events) so that bytes come from HBM, as they do at scale.

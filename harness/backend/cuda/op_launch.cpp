@@ -5,6 +5,7 @@
 
 #include "harness/backend/cuda/attention_runner.hpp"
 #include "harness/backend/cuda/fp8_gemm_runner.hpp"
+#include "harness/backend/cuda/moe_runner.hpp"
 #include "kernels/decode_attention.cuh"
 #include "kernels/detail/cuda_check.hpp"
 #include "kernels/elementwise.cuh"
@@ -74,8 +75,9 @@ void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s) {
     case OpKind::GatherRows:
     case OpKind::GroupedGemm:
     case OpKind::MoeCombine:
-      throw std::logic_error("launch_compute_op: '" + op.name + "': mixture-of-experts ops are not implemented on the "
-                             "cuda backend (cannot_run refuses their programs)");
+      if (!ctx.moe) throw std::logic_error("mixture-of-experts op '" + op.name + "' without a MoE runner");
+      ctx.moe->launch(op, *ctx.buffers, s);
+      return;
     case OpKind::Collective: break;
   }
   throw std::logic_error("launch_compute_op: '" + op.name + "' is not a compute op");

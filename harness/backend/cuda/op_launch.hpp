@@ -1,8 +1,8 @@
 #pragma once
 // Enqueues one non-collective op of a StepProgram on a stream: GEMMs through the GemmRunner
 // (cuBLASLt, or the skinny kernel where it measured faster), attention through the
-// AttentionRunner (the kernel chosen per shape), elementwise ops through kernels/. Everything is
-// graph-capturable.
+// AttentionRunner (the kernel chosen per shape), elementwise ops through kernels/, the
+// mixture-of-experts ops through the MoeRunner. Everything is graph-capturable.
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
@@ -17,6 +17,7 @@ namespace tpbench::cuda {
 
 class AttentionRunner;
 class Fp8GemmRunner;
+class MoeRunner;
 
 // What a GEMM on an FP8 weight needs beside the buffers (harness/backend/fp8_gemm_plan.hpp).
 struct Fp8GemmContext {
@@ -32,6 +33,7 @@ struct OpContext {
   GemmRunner* gemm = nullptr;
   AttentionRunner* attention = nullptr;
   const Fp8GemmContext* fp8 = nullptr;  // set when the program has FP8 GEMMs
+  MoeRunner* moe = nullptr;             // set when the program has mixture-of-experts ops
 };
 
 void launch_compute_op(const Op& op, const OpContext& ctx, cudaStream_t s);
