@@ -10,11 +10,11 @@
 #include <set>
 
 #include "harness/common/error.hpp"
-#include "harness/compare/compare.hpp"
-#include "harness/compare/fit.hpp"
-#include "harness/compare/nelder_mead.hpp"
-#include "harness/compare/observations.hpp"
-#include "harness/compare/symmetric_eigen.hpp"
+#include "harness/observations/compare.hpp"
+#include "harness/fit/fit.hpp"
+#include "harness/fit/nelder_mead.hpp"
+#include "harness/observations/observations.hpp"
+#include "harness/fit/symmetric_eigen.hpp"
 
 namespace tpbench {
 namespace {

@@ -8,7 +8,7 @@
 #include "harness/backend/backend.hpp"
 #include "harness/backend/cpu_backend.hpp"
 #include "harness/common/error.hpp"
-#include "harness/compare/observations.hpp"
+#include "harness/observations/observations.hpp"
 #include "harness/perf/step_time_origin.hpp"
 #include "harness/sim/per_user_metric.hpp"
 #include "harness/sweep/point.hpp"

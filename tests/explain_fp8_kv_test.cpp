@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/compare/explain_report.hpp"
+#include "harness/explain/explain_report.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/sim/grid.hpp"

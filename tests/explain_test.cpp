@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "harness/common/error.hpp"
-#include "harness/compare/explain_report.hpp"
+#include "harness/explain/explain_report.hpp"
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/perf/system_profile.hpp"

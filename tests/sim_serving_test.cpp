@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/common/error.hpp"
-#include "harness/compare/detail/explain_format.hpp"
+#include "harness/explain/detail/explain_format.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/step_cost_model.hpp"
 #include "harness/sim/grid.hpp"

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "harness/compare/stack_cost_fit.hpp"
+#include "harness/fit/stack_cost_fit.hpp"
 
 namespace tpbench {
 namespace {

@@ -1,6 +1,6 @@
 #include "harness/commands/compare_command.hpp"
 
-#include "harness/compare/compare.hpp"
+#include "harness/observations/compare.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/io/provenance.hpp"
 

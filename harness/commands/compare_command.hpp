@@ -4,7 +4,7 @@
 #include <ostream>
 #include <string>
 
-#include "harness/compare/observations.hpp"
+#include "harness/observations/observations.hpp"
 #include "harness/report/table.hpp"
 
 namespace tpbench {

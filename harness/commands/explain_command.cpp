@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "harness/common/error.hpp"
-#include "harness/compare/explain_report.hpp"
+#include "harness/explain/explain_report.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/io/child_process.hpp"
 #include "harness/perf/inputs.hpp"

@@ -10,7 +10,7 @@
 
 #include "harness/common/error.hpp"
 #include "harness/common/split_list.hpp"
-#include "harness/compare/fit.hpp"
+#include "harness/fit/fit.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/perf/inputs.hpp"
 #include "harness/io/provenance.hpp"

@@ -9,7 +9,7 @@
 
 #include "harness/common/error.hpp"
 #include "harness/common/split_list.hpp"
-#include "harness/compare/observations.hpp"
+#include "harness/observations/observations.hpp"
 #include "harness/io/atomic_file.hpp"
 #include "harness/perf/toy_model.hpp"
 #include "harness/sim/layout.hpp"

@@ -1,6 +1,6 @@
 // --latency FILE.csv: llm-d's measured mean TPOT and TTFT per (config, concurrency). The reader
 // takes a path only and has no writer; accepted latencies must be non-negative seconds.
-#include "harness/compare/observations.hpp"
+#include "harness/observations/observations.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace tpbench;

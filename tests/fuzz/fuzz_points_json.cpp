@@ -1,7 +1,7 @@
 // compare / fit / explain inputs: a prediction JSON (tpbench predict) or a sweep JSON (tpbench
 // sweep), read as serving points. Read once with the default sweep selection and once with an
 // explicit one (context, plan and overlap), as --context/--plan/--overlap give.
-#include "harness/compare/observations.hpp"
+#include "harness/observations/observations.hpp"
 #include "harness/io/json_file.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 

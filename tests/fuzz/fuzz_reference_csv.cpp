@@ -2,8 +2,8 @@
 // has no writer; accepted points must be well formed.
 #include <cmath>
 
-#include "harness/compare/csv.hpp"
-#include "harness/compare/observations.hpp"
+#include "harness/observations/csv.hpp"
+#include "harness/observations/observations.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace tpbench;

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/compare/csv.hpp"
+#include "harness/observations/csv.hpp"
 #include "harness/sim/per_user_metric.hpp"
 
 namespace tpbench {

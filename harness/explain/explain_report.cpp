@@ -1,4 +1,4 @@
-#include "harness/compare/explain_report.hpp"
+#include "harness/explain/explain_report.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <map>
 #include <sstream>
 
-#include "harness/compare/detail/explain_format.hpp"
+#include "harness/explain/detail/explain_format.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/step_cost_model.hpp"
 #include "harness/perf/kv_capacity.hpp"

@@ -1,4 +1,4 @@
-#include "harness/compare/nelder_mead.hpp"
+#include "harness/fit/nelder_mead.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/compare/compare.hpp"
-#include "harness/compare/detail/explain_format.hpp"
-#include "harness/compare/explain_report.hpp"
+#include "harness/observations/compare.hpp"
+#include "harness/explain/detail/explain_format.hpp"
+#include "harness/explain/explain_report.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/perf/step_cost_model.hpp"

@@ -1,4 +1,4 @@
-#include "harness/compare/fit.hpp"
+#include "harness/fit/fit.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -10,8 +10,8 @@
 #include <set>
 
 #include "harness/common/error.hpp"
-#include "harness/compare/nelder_mead.hpp"
-#include "harness/compare/symmetric_eigen.hpp"
+#include "harness/fit/nelder_mead.hpp"
+#include "harness/fit/symmetric_eigen.hpp"
 #include "harness/perf/kv_capacity.hpp"
 #include "harness/sim/serving_sim.hpp"
 

@@ -10,10 +10,10 @@
 #include <set>
 #include <sstream>
 
-#include "harness/compare/compare.hpp"
-#include "harness/compare/detail/explain_format.hpp"
-#include "harness/compare/explain_report.hpp"
-#include "harness/compare/stack_cost_fit.hpp"
+#include "harness/observations/compare.hpp"
+#include "harness/explain/detail/explain_format.hpp"
+#include "harness/explain/explain_report.hpp"
+#include "harness/fit/stack_cost_fit.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/sim/grid.hpp"
 

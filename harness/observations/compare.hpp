@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/compare/observations.hpp"
+#include "harness/observations/observations.hpp"
 #include "harness/report/table.hpp"
 
 namespace tpbench {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/compare/compare.hpp"
+#include "harness/observations/compare.hpp"
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/perf/system_profile.hpp"

@@ -9,8 +9,8 @@
 #include <map>
 #include <sstream>
 
-#include "harness/compare/detail/explain_format.hpp"
-#include "harness/compare/explain_report.hpp"
+#include "harness/explain/detail/explain_format.hpp"
+#include "harness/explain/explain_report.hpp"
 #include "harness/perf/perf_params.hpp"
 #include "harness/sim/grid.hpp"
 

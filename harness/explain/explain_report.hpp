@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/compare/observations.hpp"
+#include "harness/observations/observations.hpp"
 #include "harness/model/model_spec.hpp"
 #include "harness/perf/system_profile.hpp"
 #include "harness/sim/grid.hpp"

@@ -1,4 +1,4 @@
-#include "harness/compare/stack_cost_fit.hpp"
+#include "harness/fit/stack_cost_fit.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "harness/compare/compare.hpp"
+#include "harness/observations/compare.hpp"
 
 #include <cmath>
 #include <map>

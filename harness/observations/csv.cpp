@@ -1,4 +1,4 @@
-#include "harness/compare/csv.hpp"
+#include "harness/observations/csv.hpp"
 
 #include <cmath>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "harness/compare/observations.hpp"
+#include "harness/observations/observations.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -14,7 +14,7 @@
 
 #include "harness/common/enum_names.hpp"
 #include "harness/common/error.hpp"
-#include "harness/compare/csv.hpp"
+#include "harness/observations/csv.hpp"
 #include "harness/io/input_file.hpp"
 #include "harness/io/json_file.hpp"
 #include "harness/sim/layout.hpp"

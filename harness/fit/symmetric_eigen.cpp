@@ -1,4 +1,4 @@
-#include "harness/compare/symmetric_eigen.hpp"
+#include "harness/fit/symmetric_eigen.hpp"
 
 #include <algorithm>
 #include <cmath>
