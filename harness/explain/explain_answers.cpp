@@ -31,16 +31,12 @@ double ref_user(const RefIndex& r, const std::string& cfg, int c, PerUserMetric 
 const auto& batch = detail::mean_decode_batch;
 double share(const ServingPoint& p, double part) { return p.main.stats.busy_s > 0 ? part / p.main.stats.busy_s : 0; }
 
-}  // namespace
-
-std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
+// Section 1: why the curves have their Pareto shape.
+void answer_pareto_shape(std::ostringstream& md, const ExplainInputs& in, const std::vector<ServingPoint>& pts,
+                         const RefIndex& ref) {
   const PerUserMetric def = in.reference.per_user_def;
   const PerfParams par;
-  std::ostringstream md;
   const int64_t seq = in.isl + in.osl;
-  if (!in.plot_png.empty()) md << "\n![tok/s/GPU vs tok/s/user](" << in.plot_png << ")\n";
-
-  // ---- 1. Pareto shape ----
   md << "\n## 1. Why the curves have their Pareto shape\n\n";
   if (const ServingPoint *a = at(pts, "1R-TP4", 1), *b = at(pts, "1R-TP4", 64), *c = at(pts, "1R-TP4", 256); a && b && c) {
     const KvCapacity k = kv_capacity(in.model, 4, in.profile, par, in.scheme);
@@ -62,8 +58,14 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
        << " of their time on prefill compute beyond the weight stream, " << pct(share(*b, b->main.stats.decode_attn_s))
        << " reading KV and " << pct(share(*b, b->main.stats.gemm_memory_s)) << " streaming weights.\n";
   }
+}
 
-  // ---- 2. TP4 > TP8 > TP2 ----
+// Section 2: why TP4 beats TP8 beats TP2 in aggregated serving.
+void answer_tp_ordering(std::ostringstream& md, const ExplainInputs& in, const std::vector<ServingPoint>& pts,
+                        const RefIndex& ref) {
+  const PerUserMetric def = in.reference.per_user_def;
+  const PerfParams par;
+  const int64_t seq = in.isl + in.osl;
   md << "\n## 2. Why TP4 beats TP8 beats TP2 in aggregated serving\n\n";
   Table orders = detail::report_table(
       {"C", "TP2 pred", "TP4 pred", "TP8 pred", "TP2 llm-d", "TP4 llm-d", "TP8 llm-d", "predicted order"});
@@ -103,8 +105,13 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
           "TP8 in llm-d's aggregated runs comes mostly from the serving stack, not from the hardware:\n";
   }
   md << explain_tp_ordering(in, pts, ref);
+}
 
-  // ---- 3. Concurrency 1 ----
+// Section 3: what sets the absolute throughput at concurrency 1.
+void answer_concurrency_one(std::ostringstream& md, const ExplainInputs& in, const std::vector<ServingPoint>& pts,
+                            const RefIndex& ref) {
+  const PerUserMetric def = in.reference.per_user_def;
+  const PerfParams par;
   md << "\n## 3. What sets the absolute throughput at concurrency 1\n\n";
   md << "At C=1 a step is one token: TPOT = the GEMMs (weights/N over the HBM bandwidth, plus "
      << f1(in.profile.kernel_overhead_s * 1e6) << " us per kernel) + KV/N / (HBM bandwidth x decode-attention "
@@ -133,8 +140,10 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
   md << explain_above_speed_of_light(in, pts, ref);
   md << explain_pd_littles_law(in, pts, ref);
   md << explain_pd_fp8_kv(in, pts, ref);
+}
 
-  // ---- toy model ----
+// Where the toy model holds and where it fails.
+void answer_toy_model(std::ostringstream& md, const ExplainInputs& in, const std::vector<ServingPoint>& pts) {
   md << "\n## Where the toy model holds and where it fails\n\n";
   md << "tau and alpha fitted (least squares in log tok/s/GPU) to each measured curve, and to the predicted curve at "
         "the same concurrencies; failures = measured points off by more than 20 %. alpha x N is the concurrency "
@@ -189,6 +198,17 @@ std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPo
         "clearly full (KV-capped plateau: TP2 from C=8, TP4 from C=64). It fails around the knee, where TPOT grows "
         "with the batch (KV reads and prefill interleaving: per-user throughput is not constant on AB), and for "
         "curves that fall after their peak (TP8 at C=256), which a flat BC segment cannot follow.\n";
+}
+
+}  // namespace
+
+std::string explain_answers(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
+  std::ostringstream md;
+  if (!in.plot_png.empty()) md << "\n![tok/s/GPU vs tok/s/user](" << in.plot_png << ")\n";
+  answer_pareto_shape(md, in, pts, ref);
+  answer_tp_ordering(md, in, pts, ref);
+  answer_concurrency_one(md, in, pts, ref);
+  answer_toy_model(md, in, pts);
   return md.str();
 }
 

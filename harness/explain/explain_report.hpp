@@ -44,7 +44,7 @@ std::string explain_stack_cost(const ExplainInputs& in, const std::vector<Servin
 // Question 2: the TP4 / TP8 / TP2 order under each profile input moved across its sourced range
 // (explain_order_sensitivity.cpp).
 std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref);
-// The seed's question: weight-gather with prefetch against Megatron TP at the reference's scale,
+// Weight-gather with prefetch against Megatron TP at the reference's scale,
 // step by step (weights read, gathered bytes, exposed communication, requests per rank) and
 // served (explain_weight_gather.cpp).
 std::string explain_weight_gather(const ExplainInputs& in);

@@ -1,4 +1,4 @@
-// The seed's question in `tpbench explain`: where does weight-gather with prefetch (every GPU
+// The weight-gather question in `tpbench explain`: where does weight-gather with prefetch (every GPU
 // stores 1/N of each layer and gathers the next layer while it computes this one on its own
 // requests) beat or lose to Megatron TP, at the scale of the reference, and why. Every number
 // comes from the cost model pricing the two plans' ops, and from the simulator.
@@ -195,7 +195,7 @@ void why(std::ostringstream& md, const std::vector<TpVerdict>& vs) {
 std::string explain_weight_gather(const ExplainInputs& in) {
   std::ostringstream md;
   md << "\n## Weight-gather with prefetch against Megatron TP\n\n";
-  md << "The seed's scheme (`--plan weight-gather --overlap streams`): every GPU stores 1/N of each layer, all-gathers "
+  md << "The weight-gather scheme (`--plan weight-gather --overlap streams`): every GPU stores 1/N of each layer, all-gathers "
         "the next layer on the communication stream while it computes this one, and runs whole layers for its own "
         "ceil(B/N) requests; `tp` (`--overlap none`) is what vLLM runs. Both are the same cost model's prices of each "
         "plan's ops on "
