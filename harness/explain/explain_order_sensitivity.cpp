@@ -54,6 +54,10 @@ std::string lead_cell(double x) { return std::isnan(x) ? "-" : fmt("%+.1f %%", 1
 
 }  // namespace
 
+// Longer than ~80 lines on purpose: one report section whose paragraphs (the favouring corner,
+// what holds under every variation, TP4's lead at high C, the reference at the same C) all read
+// the grid of variations simulated at its top; apart, each would take that grid and most of its
+// derived rows as arguments.
 std::string explain_order_sensitivity(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
   const size_t hi = std::size(kConcurrency) - 2;  // C=128
   std::vector<OrderRow> rows;

@@ -109,6 +109,9 @@ LeaveOut without_largest_miss(const TpSamples& s, const StackCostFit& f) {
 
 }  // namespace
 
+// Longer than ~80 lines on purpose: one report section whose tables (the per-TP fit, every
+// aggregated configuration simulated with its fitted stack, the resulting 1R order) all read the
+// fits made at its top; apart, each would take those fits and the simulated rows as arguments.
 std::string explain_stack_cost(const ExplainInputs& in, const std::vector<ServingPoint>& pts, const RefIndex& ref) {
   const std::map<int, TpSamples> by_tp = tpot_pairs(in, pts);
   std::map<int, StackCostFit> fits;
