@@ -9,7 +9,7 @@
 // sweep uses the faster per shape). Without cuDNN in the build, library_us is absent.
 // Points whose cache does not fit in 60 % of free device memory are skipped with the reason.
 //
-// Target (issue 5): >= 85 % of the measured HBM read bandwidth at a 10k context. UNVERIFIED:
+// Target: >= 85 % of the measured HBM read bandwidth at a 10k context. UNVERIFIED:
 // built on a machine without a GPU; never run.
 #include <cstdio>
 #include <string>

@@ -4,7 +4,7 @@
 // TFLOP_per_s and hbm_read_ratio = achieved / the HBM read bandwidth this binary measures at
 // start-up (counter hbm_read_TB_per_s). Every iteration starts with a flushed L2.
 //
-// Target (issue 5): skinny GEMM >= 90 % of the measured HBM read bandwidth at M = 1..8 and never
+// Target: skinny GEMM >= 90 % of the measured HBM read bandwidth at M = 1..8 and never
 // slower than cuBLAS. UNVERIFIED: built on a machine without a GPU; never run.
 #include <cstdio>
 #include <string>

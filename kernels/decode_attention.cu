@@ -1,7 +1,7 @@
 // Decode attention: the public entry point, the K/V append and the simple (prefill / fallback)
 // kernel. The flash-decoding split kernel and its combine live in decode_attention_split.cu.
 //
-// Targets (issue 5), printed as ratios by bench/decode_attention.cu, NOT asserted and NOT yet
+// Targets, printed as ratios by bench/decode_attention.cu, NOT asserted and NOT yet
 // verified on hardware (this code was compiled for sm_90 on a machine without a GPU and has
 // never run): decode attention >= 85 % of the measured HBM read bandwidth at a 10k context.
 #include <cmath>

@@ -3,7 +3,7 @@
 // than a memset: a memset leaves up to one L2 of dirty lines, and the next (timed) kernel would
 // pay for writing them back to HBM while it reads its own data; clean lines are evicted for free.
 // Not the streaming read of the bandwidth benchmark: its evict-first hint would let the flush's
-// own lines go first. Serves the benchmarks that check issue 5's targets (skinny GEMM >= 90 %,
+// own lines go first. Serves the benchmarks that check the kernels' bandwidth targets (skinny GEMM >= 90 %,
 // decode attention >= 85 % of the measured HBM read bandwidth): each timed iteration starts cold.
 // UNVERIFIED: compiled for sm_90 on a machine without a GPU, never run.
 #include "kernels/l2_flush.cuh"
