@@ -55,6 +55,9 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
+// One kernel body of ~145 lines on purpose: the cp.async pipeline's stages share registers and
+// shared-memory tiles across the loop, and splitting it into device functions would hide which
+// values stay live between the stages (the part that decides occupancy).
 __global__ void __launch_bounds__(kThreads, 2)
 attention_split_kernel(const bf16* __restrict__ qkv, int64_t ld_qkv, const bf16* __restrict__ kc,
                        const bf16* __restrict__ vc, int64_t cache_seq0, int64_t s_stride, int64_t context,
