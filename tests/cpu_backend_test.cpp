@@ -90,6 +90,7 @@ class RefusingBackend final : public Backend {
   std::function<void()> in_prepare;  // runs after the inner prepare (a set-up that throws)
   int prepared = 0, released = 0;
   std::string name() const override { return "refusing"; }
+  BackendKind kind() const override { return BackendKind::Cpu; }
   double verify_tolerance(const ModelSpec& m) const override { return inner_->verify_tolerance(m); }
   std::optional<std::string> cannot_run(const StepProgram& p) const override {
     if (refuse_tp1 && p.config.tp == 1) return std::string("needs 99 GB, 1 GB free");

@@ -40,10 +40,16 @@ inline StepTime slowest_sections(const std::vector<StepTime>& ranks) {
   return w;
 }
 
+enum class BackendKind { Auto, Cpu, Cuda };
+inline constexpr std::array kAllBackendKinds = {BackendKind::Auto, BackendKind::Cpu, BackendKind::Cuda};
+const char* backend_kind_name(BackendKind k);  // "auto", "cpu", "cuda"
+BackendKind parse_backend_kind(const std::string& s);  // throws UsageError naming an unknown backend
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  virtual BackendKind kind() const = 0;  // Cpu or Cuda (never Auto)
   // The relative L2 error of sharded against unsharded logits that --verify accepts for this
   // model on this backend (its arithmetic: harness/backend/verify_tolerance.hpp).
   virtual double verify_tolerance(const ModelSpec& m) const = 0;
@@ -89,10 +95,6 @@ class Backend {
 };
 
 // Which backend --backend asks for: auto (cuda when usable, else cpu), cpu or cuda.
-enum class BackendKind { Auto, Cpu, Cuda };
-inline constexpr std::array kAllBackendKinds = {BackendKind::Auto, BackendKind::Cpu, BackendKind::Cuda};
-const char* backend_kind_name(BackendKind k);  // "auto", "cpu", "cuda"
-BackendKind parse_backend_kind(const std::string& s);  // throws UsageError naming an unknown backend
 
 struct BackendOptions {
   BackendKind kind = BackendKind::Auto;

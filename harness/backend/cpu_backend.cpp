@@ -52,6 +52,7 @@ class CpuBackend final : public Backend {
   ~CpuBackend() override { release(); }
 
   std::string name() const override { return "cpu"; }
+  BackendKind kind() const override { return BackendKind::Cpu; }
   // FP32 arithmetic: summation order only, or FP8 storage rounded as the GPU rounds it.
   double verify_tolerance(const ModelSpec& m) const override {
     return stores_fp8(m) ? kFp8CpuVerifyTolerance : kFp32VerifyTolerance;

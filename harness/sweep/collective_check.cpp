@@ -4,7 +4,7 @@
 
 namespace tpbench {
 
-CollectiveCheck check_collectives(const std::string& backend, const std::vector<int>& tps, const std::vector<int>& gpus) {
+CollectiveCheck check_collectives(BackendKind backend, const std::vector<int>& tps, const std::vector<int>& gpus) {
   CollectiveCheck out;
   // Odd sizes on purpose: one element, a non-multiple of the ranks and of 16 bytes, and a
   // size large enough for NCCL's pipelined (non-latency) protocols.
@@ -26,7 +26,7 @@ CollectiveCheck check_collectives(const std::string& backend, const std::vector<
         exact = exact && t.wrong == 0;
         out.detail.push_back({{"op", collective_name(op)}, {"ranks", tp}, {"count", counts[i]}, {"wrong", t.wrong}});
       };
-      if (backend == "cuda") run_collective_cuda(req, sink);
+      if (backend == BackendKind::Cuda) run_collective_cuda(req, sink);
       else run_collective_cpu(req, sink);
     }
     out.exact_by_tp[tp] = exact;

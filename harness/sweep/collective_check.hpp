@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/backend/backend.hpp"
+
 namespace tpbench {
 
 struct CollectiveCheck {
@@ -17,7 +19,7 @@ struct CollectiveCheck {
 // `backend` is "cpu" or "cuda"; TPs of 1 need no check. Throws what the communicators throw.
 // gpus: the sweep's --gpus (cuda: the TP group of N uses the first N of them, as the backend
 // does); empty = 0..visible-1.
-CollectiveCheck check_collectives(const std::string& backend, const std::vector<int>& tps,
+CollectiveCheck check_collectives(BackendKind backend, const std::vector<int>& tps,
                                   const std::vector<int>& gpus = {});
 
 }  // namespace tpbench

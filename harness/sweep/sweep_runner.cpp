@@ -276,7 +276,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
     throw UsageError("sampling: need --budget > 0, --min-samples >= 1, --warmup >= 0, max >= min samples");
   if (!o.out.empty()) check_writable(o.out, {o.backend.profile, o.model_config});
   std::unique_ptr<Backend> backend = make_backend(o.backend);
-  if (backend->name() == "cpu") refuse_long_cpu_sweep(opts, model, configs);
+  if (backend->kind() == BackendKind::Cpu) refuse_long_cpu_sweep(opts, model, configs);
   for (const StepConfig& c : configs) backend->validate(model, c);
   // The verification puts every rank of the reduced step, and its TP=1 reference, on one
   // process's GPUs: each process of an mpirun/srun launch would decide and run it on its own.
@@ -297,7 +297,7 @@ int run_sweep(const SweepOptions& o, std::ostream& out) {
   // (not under emulation or oversubscription, where the points use none).
   CollectiveCheck collectives;
   const bool check_collectives_now = o.verify && !backend->emulated() && !o.backend.oversubscribe;
-  if (check_collectives_now) collectives = check_collectives(backend->name(), opts.tp, o.backend.gpus);
+  if (check_collectives_now) collectives = check_collectives(backend->kind(), opts.tp, o.backend.gpus);
   const nlohmann::json collective_detail = check_collectives_now ? collectives.detail : nlohmann::json(nullptr);
   InterruptGuard guard;
   Verifier verifier(model, backend->verify_tolerance(model));

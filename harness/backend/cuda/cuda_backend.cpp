@@ -65,6 +65,7 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override { release(); }
 
   std::string name() const override { return "cuda"; }
+  BackendKind kind() const override { return BackendKind::Cuda; }
   // BF16 activations, with FP8 storage on top where the model has it.
   double verify_tolerance(const ModelSpec& m) const override {
     return stores_fp8(m) ? kFp8GpuVerifyTolerance : kBf16VerifyTolerance;
