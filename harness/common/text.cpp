@@ -38,4 +38,10 @@ std::string escaped(std::string_view text) {
   return out;
 }
 
+std::string format_double(const char* format, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, format, v);
+  return b;
+}
+
 }  // namespace tpbench

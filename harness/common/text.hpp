@@ -11,5 +11,8 @@ bool has_control_characters(std::string_view text);  // bytes below 0x20, and 0x
 // `text` with control characters and bytes that are not UTF-8 written as \xNN: printable in
 // any message.
 std::string escaped(std::string_view text);
+// One number through a printf format with a single double conversion ("%.1f"): table cells and
+// prose.
+std::string format_double(const char* format, double v);
 
 }  // namespace tpbench

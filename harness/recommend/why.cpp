@@ -3,14 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "harness/common/text.hpp"
+
 namespace tpbench {
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
+std::string fmt(const char* f, double v) { return format_double(f, v); }
 
 // One pool's share of the budget: its stats are summed over instances of tp GPUs each.
 void add_pool(LayoutTokenBudget& b, const PoolReport& r, double k) {

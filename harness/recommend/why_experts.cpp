@@ -8,14 +8,12 @@
 #include "harness/plan/moe_routing.hpp"
 #include "harness/plan/op_cost.hpp"
 
+#include "harness/common/text.hpp"
+
 namespace tpbench {
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
+std::string fmt(const char* f, double v) { return format_double(f, v); }
 
 std::string gib(double bytes) {
   return bytes >= double(1ull << 30) ? fmt("%.2f GiB", bytes / double(1ull << 30)) : fmt("%.2f MiB", bytes / double(1ull << 20));

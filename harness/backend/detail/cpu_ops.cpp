@@ -153,6 +153,28 @@ void attention_reference(const Op& op, HostBuffers& mem) {
 
 namespace {
 
+// A GEMM's input as the GEMM reads it. An FP8 GEMM multiplies FP8 inputs by FP8 weights with
+// FP32 accumulation: the input is rounded to E4M3 at its static scale first (the weights already
+// are), into `rounded`.
+struct GemmInput {
+  const float* rows = nullptr;
+  int64_t ld = 0;
+  std::vector<float> rounded;
+};
+GemmInput gemm_input(const Op& op, HostBuffers& mem) {
+  GemmInput in;
+  in.rows = at(mem, op.a);
+  in.ld = op.a.ld;
+  if (op.w.dtype != DType::FP8E4M3) return in;
+  in.rounded.resize(size_t(op.a.rows * op.a.cols));
+  for (int64_t r = 0; r < op.a.rows; ++r)
+    for (int64_t c = 0; c < op.a.cols; ++c)
+      in.rounded[size_t(r * op.a.cols + c)] = fp8::quantize(in.rows[r * op.a.ld + c], fp8::kActivationScale);
+  in.rows = in.rounded.data();
+  in.ld = op.a.cols;
+  return in;
+}
+
 void gemm_rows(const Op& op, const float* a, int64_t lda, int64_t rows, const float* w, float* out) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(op.w.cols), int(op.a.cols), 1.0f, a, int(lda),
               w, int(op.w.ld), 0.0f, out, int(op.out.ld));
@@ -175,17 +197,9 @@ void moe_gate(const Op& op, const MoeTable& t, HostBuffers& mem) {
 
 // Each group's rows times its own expert's weights (FP8 weights: the input rounded to E4M3 first).
 void grouped_gemm(const Op& op, const MoeTable& t, HostBuffers& mem) {
-  std::vector<float> quantized;
-  const float* a = at(mem, op.a);
-  int64_t lda = op.a.ld;
-  if (op.w.dtype == DType::FP8E4M3) {
-    quantized.resize(size_t(op.a.rows * op.a.cols));
-    for (int64_t r = 0; r < op.a.rows; ++r)
-      for (int64_t c = 0; c < op.a.cols; ++c)
-        quantized[size_t(r * op.a.cols + c)] = fp8::quantize(a[r * op.a.ld + c], fp8::kActivationScale);
-    a = quantized.data();
-    lda = op.a.cols;
-  }
+  const GemmInput in = gemm_input(op, mem);
+  const float* a = in.rows;
+  const int64_t lda = in.ld;
   int64_t row = 0;
   for (size_t g = 0; g < t.group_rows.size(); ++g) {
     const int64_t n = t.group_rows[g];
@@ -231,21 +245,8 @@ void run_compute_op(const Op& op, HostBuffers& mem, const std::vector<MoeTable>&
   switch (op.kind) {
     case OpKind::Gemm: {
       if (op.a.rows == 0) return;
-      // An FP8 GEMM multiplies FP8 inputs by FP8 weights with FP32 accumulation: the input is
-      // rounded to E4M3 at its static scale first (the weights already are).
-      std::vector<float> quantized;
-      const float* a = at(mem, op.a);
-      int64_t lda = op.a.ld;
-      if (op.w.dtype == DType::FP8E4M3) {
-        quantized.resize(size_t(op.a.rows * op.a.cols));
-        for (int64_t r = 0; r < op.a.rows; ++r)
-          for (int64_t c = 0; c < op.a.cols; ++c)
-            quantized[size_t(r * op.a.cols + c)] = fp8::quantize(a[r * op.a.ld + c], fp8::kActivationScale);
-        a = quantized.data();
-        lda = op.a.cols;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(op.a.rows), int(op.w.cols), int(op.a.cols), 1.0f,
-                  a, int(lda), at(mem, op.w), int(op.w.ld), 0.0f, at(mem, op.out), int(op.out.ld));
+      const GemmInput in = gemm_input(op, mem);
+      gemm_rows(op, in.rows, in.ld, op.a.rows, at(mem, op.w), at(mem, op.out));
       return;
     }
     case OpKind::RmsNorm: {
